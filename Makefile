@@ -1,0 +1,22 @@
+# `make test`: what CI runs. Installs the tools the tests need when they are missing
+# (Verilator and yosys from Debian's packages), then runs the tests, rustfmt and clippy.
+.PHONY: test deps report bench
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+deps:
+	@command -v verilator >/dev/null && command -v yosys >/dev/null || \
+	  ( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq verilator yosys )
+	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
+	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
+
+test: deps
+	cargo test --workspace --release
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+report:
+	cargo run --release -- config show
+
+bench:
+	cargo bench --workspace

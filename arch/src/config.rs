@@ -1,0 +1,529 @@
+//! [`AccelConfig`]: the one description of the accelerator, read by `hdl`, `sim` and
+//! `driver` alike. Loaded from TOML (see `configs/`), validated, hashed.
+//!
+//! Every field is a plain top-level key of the TOML file except the optional `[energy]`
+//! and `[area]` tables, which override the per-technology-node defaults of
+//! [`crate::tables`]. Derived values (peak MACs per cycle, peak GOPS, total SRAM, the
+//! effective energy and area tables) are methods, never stored.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::tables::{AreaTable, EnergyTable, NODE_TABLE};
+
+/// How operands move through the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dataflow {
+    /// Each PE owns one output element; activations flow right, weights flow down, the
+    /// int32 partial sum stays in the PE for the whole reduction.
+    OutputStationary,
+    /// Each PE holds one weight; activations flow right, partial sums flow down and are
+    /// accumulated in the accumulator scratchpad across reduction tiles.
+    WeightStationary,
+}
+
+impl Dataflow {
+    /// The name used in config files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dataflow::OutputStationary => "output-stationary",
+            Dataflow::WeightStationary => "weight-stationary",
+        }
+    }
+}
+
+impl fmt::Display for Dataflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Dataflow {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "output-stationary" | "os" => Ok(Dataflow::OutputStationary),
+            "weight-stationary" | "ws" => Ok(Dataflow::WeightStationary),
+            other => Err(format!(
+                "unknown dataflow `{other}` (expected `output-stationary` or `weight-stationary`)"
+            )),
+        }
+    }
+}
+
+/// The accelerator: an int8 MAC array with scratchpads, a DMA engine on a system bus, a
+/// clock and the energy/area tables of its technology node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccelConfig {
+    /// A short name for reports (defaults to the file stem when loaded from a file).
+    #[serde(default)]
+    pub name: String,
+    /// Processing-element rows of the systolic array.
+    pub rows: u32,
+    /// Processing-element columns of the systolic array.
+    pub cols: u32,
+    /// Dataflow of the array.
+    pub dataflow: Dataflow,
+    /// Accumulator width in bits. Only 32 is supported (TFLite int8 kernels accumulate in
+    /// int32).
+    #[serde(default = "default_acc_bits")]
+    pub acc_bits: u32,
+    /// Input (activation) scratchpad size in KiB.
+    pub input_sram_kib: u32,
+    /// Number of independently addressed banks of the input scratchpad.
+    pub input_sram_banks: u32,
+    /// Weight scratchpad size in KiB.
+    pub weight_sram_kib: u32,
+    /// Number of banks of the weight scratchpad.
+    pub weight_sram_banks: u32,
+    /// Accumulator/output scratchpad size in KiB (int32 entries).
+    pub acc_sram_kib: u32,
+    /// Number of banks of the accumulator scratchpad.
+    pub acc_sram_banks: u32,
+    /// System bus width in bytes per cycle (a power of two).
+    pub bus_bytes_per_cycle: u32,
+    /// Cycles from a DMA burst request to its first beat on the bus.
+    pub bus_latency_cycles: u32,
+    /// Accelerator clock in MHz.
+    pub clock_mhz: f64,
+    /// Technology node in nm; selects the default energy and area tables.
+    pub tech_node_nm: u32,
+    /// Overrides of the node's default energy table (any subset of fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyOverride>,
+    /// Overrides of the node's default area table (any subset of fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<AreaOverride>,
+}
+
+fn default_acc_bits() -> u32 {
+    32
+}
+
+/// Optional per-field overrides of [`EnergyTable`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyOverride {
+    pub mac_pj: Option<f64>,
+    pub sram_read_pj_per_byte_8kib: Option<f64>,
+    pub sram_write_pj_per_byte_8kib: Option<f64>,
+    pub sram_size_exponent: Option<f64>,
+    pub bus_pj_per_byte: Option<f64>,
+    pub leakage_uw_per_pe: Option<f64>,
+    pub leakage_uw_per_kib: Option<f64>,
+}
+
+/// Optional per-field overrides of [`AreaTable`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaOverride {
+    pub pe_um2: Option<f64>,
+    pub sram_um2_per_kib: Option<f64>,
+    pub control_um2: Option<f64>,
+}
+
+/// Largest array side accepted (a 256x256 array is already 64k PEs).
+pub const MAX_ARRAY_SIDE: u32 = 256;
+/// Largest single scratchpad accepted, in KiB (16 MiB).
+pub const MAX_SRAM_KIB: u32 = 16 * 1024;
+/// Largest bank count of one scratchpad.
+pub const MAX_BANKS: u32 = 64;
+/// Largest bus latency accepted, in cycles.
+pub const MAX_BUS_LATENCY: u32 = 100_000;
+/// Highest clock accepted, in MHz.
+pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
+
+/// One problem found by [`AccelConfig::validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigIssue {
+    /// The TOML key (dotted for nested tables).
+    pub field: String,
+    /// The offending value as written.
+    pub value: String,
+    /// Why it is rejected.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field `{}` = {}: {}", self.field, self.value, self.reason)
+    }
+}
+
+/// Errors from loading or validating a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{origin}: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        origin: String,
+        issues: Vec<ConfigIssue>,
+    },
+}
+
+impl ConfigError {
+    /// One readable line per problem, each prefixed with the file it came from.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            ConfigError::Invalid { origin, issues } => {
+                issues.iter().map(|i| format!("{origin}: {i}")).collect()
+            }
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// The built-in presets, by name, as TOML text (the files of `configs/`).
+pub const PRESETS: &[(&str, &str)] = &[
+    ("edge-8x8", include_str!("../../configs/edge-8x8.toml")),
+    ("tiny-4x4", include_str!("../../configs/tiny-4x4.toml")),
+    ("edge-16x16", include_str!("../../configs/edge-16x16.toml")),
+    ("wide-4x16", include_str!("../../configs/wide-4x16.toml")),
+];
+
+/// The name of the default preset.
+pub const DEFAULT_PRESET: &str = "edge-8x8";
+
+impl Default for AccelConfig {
+    fn default() -> Self {
+        AccelConfig::preset(DEFAULT_PRESET).expect("the default preset is valid")
+    }
+}
+
+impl AccelConfig {
+    /// Parses TOML text, then validates it. `origin` names the source in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let mut cfg: AccelConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.message().to_string()
+                + &e.span()
+                    .map(|s| {
+                        let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                        format!(" (line {line})")
+                    })
+                    .unwrap_or_default(),
+        })?;
+        if cfg.name.is_empty() {
+            cfg.name = Path::new(origin)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "config".into());
+        }
+        cfg.validate().map_err(|issues| ConfigError::Invalid {
+            origin: origin.to_string(),
+            issues,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`).
+    pub fn preset(name: &str) -> Option<Self> {
+        PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| Self::from_toml_str(text, &format!("configs/{n}.toml")))
+            .and_then(Result::ok)
+    }
+
+    /// A preset name or a path to a TOML file.
+    pub fn resolve(spec: &str) -> Result<Self, ConfigError> {
+        let path = Path::new(spec);
+        if !path.exists() {
+            if let Some(cfg) = Self::preset(spec.trim_end_matches(".toml")) {
+                return Ok(cfg);
+            }
+        }
+        Self::load(path)
+    }
+
+    /// Serializes back to TOML (the resolved form, overrides included).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("AccelConfig always serializes")
+    }
+
+    /// Checks every rule and returns all problems found (empty = valid).
+    pub fn validate(&self) -> Result<(), Vec<ConfigIssue>> {
+        let mut issues = Vec::new();
+        let mut bad = |field: &str, value: String, reason: &str| {
+            issues.push(ConfigIssue {
+                field: field.to_string(),
+                value,
+                reason: reason.to_string(),
+            })
+        };
+        for (field, v) in [("rows", self.rows), ("cols", self.cols)] {
+            if v == 0 {
+                bad(field, v.to_string(), "the array needs at least one PE per side");
+            } else if v > MAX_ARRAY_SIDE {
+                bad(
+                    field,
+                    v.to_string(),
+                    &format!("larger than the supported maximum of {MAX_ARRAY_SIDE}"),
+                );
+            }
+        }
+        if self.acc_bits != 32 {
+            bad(
+                "acc_bits",
+                self.acc_bits.to_string(),
+                "only 32-bit accumulators are supported (int8 kernels accumulate in int32)",
+            );
+        }
+        let acc_bytes = 4u64;
+        let srams = [
+            (
+                "input_sram",
+                self.input_sram_kib,
+                self.input_sram_banks,
+                self.rows as u64,
+                "one array row of int8 activations",
+            ),
+            (
+                "weight_sram",
+                self.weight_sram_kib,
+                self.weight_sram_banks,
+                self.cols as u64,
+                "one array row of int8 weights",
+            ),
+            (
+                "acc_sram",
+                self.acc_sram_kib,
+                self.acc_sram_banks,
+                self.cols as u64 * acc_bytes,
+                "one array row of int32 accumulators",
+            ),
+        ];
+        for (name, kib, banks, row_bytes, what) in srams {
+            let kib_field = format!("{name}_kib");
+            let banks_field = format!("{name}_banks");
+            if kib == 0 {
+                bad(&kib_field, kib.to_string(), "a scratchpad cannot be empty");
+                continue;
+            }
+            if kib > MAX_SRAM_KIB {
+                bad(
+                    &kib_field,
+                    kib.to_string(),
+                    &format!("larger than the supported maximum of {MAX_SRAM_KIB} KiB"),
+                );
+                continue;
+            }
+            if banks == 0 || banks > MAX_BANKS || !banks.is_power_of_two() {
+                bad(
+                    &banks_field,
+                    banks.to_string(),
+                    &format!("must be a power of two between 1 and {MAX_BANKS}"),
+                );
+                continue;
+            }
+            // Double-buffered: each half of each bank must hold one array row.
+            let half_bank = kib as u64 * 1024 / banks as u64 / 2;
+            if half_bank < row_bytes {
+                bad(
+                    &kib_field,
+                    kib.to_string(),
+                    &format!(
+                        "too small: half a bank holds {half_bank} bytes, less than {what} ({row_bytes} bytes)"
+                    ),
+                );
+            }
+        }
+        if !self.bus_bytes_per_cycle.is_power_of_two() || self.bus_bytes_per_cycle > 256 {
+            bad(
+                "bus_bytes_per_cycle",
+                self.bus_bytes_per_cycle.to_string(),
+                "must be a power of two between 1 and 256",
+            );
+        }
+        if self.bus_latency_cycles > MAX_BUS_LATENCY {
+            bad(
+                "bus_latency_cycles",
+                self.bus_latency_cycles.to_string(),
+                &format!("larger than the supported maximum of {MAX_BUS_LATENCY}"),
+            );
+        }
+        if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= MAX_CLOCK_MHZ)
+        {
+            bad(
+                "clock_mhz",
+                self.clock_mhz.to_string(),
+                &format!("must be a positive number of MHz up to {MAX_CLOCK_MHZ}"),
+            );
+        }
+        let node_known = NODE_TABLE.iter().any(|n| n.node_nm == self.tech_node_nm);
+        if !node_known {
+            let known: Vec<String> = NODE_TABLE.iter().map(|n| n.node_nm.to_string()).collect();
+            bad(
+                "tech_node_nm",
+                self.tech_node_nm.to_string(),
+                &format!("unknown technology node (known: {} nm)", known.join(", ")),
+            );
+        }
+        if let Some(e) = &self.energy {
+            let fields = [
+                ("energy.mac_pj", e.mac_pj),
+                (
+                    "energy.sram_read_pj_per_byte_8kib",
+                    e.sram_read_pj_per_byte_8kib,
+                ),
+                (
+                    "energy.sram_write_pj_per_byte_8kib",
+                    e.sram_write_pj_per_byte_8kib,
+                ),
+                ("energy.sram_size_exponent", e.sram_size_exponent),
+                ("energy.bus_pj_per_byte", e.bus_pj_per_byte),
+                ("energy.leakage_uw_per_pe", e.leakage_uw_per_pe),
+                ("energy.leakage_uw_per_kib", e.leakage_uw_per_kib),
+            ];
+            for (field, v) in fields {
+                if let Some(v) = v {
+                    if !(v.is_finite() && v >= 0.0 && v < 1e9) {
+                        bad(field, v.to_string(), "must be a finite, non-negative number");
+                    }
+                }
+            }
+            if e.mac_pj == Some(0.0) {
+                bad("energy.mac_pj", "0".into(), "a MAC cannot be free");
+            }
+        }
+        if let Some(a) = &self.area {
+            for (field, v) in [
+                ("area.pe_um2", a.pe_um2),
+                ("area.sram_um2_per_kib", a.sram_um2_per_kib),
+                ("area.control_um2", a.control_um2),
+            ] {
+                if let Some(v) = v {
+                    if !(v.is_finite() && v >= 0.0 && v < 1e12) {
+                        bad(field, v.to_string(), "must be a finite, non-negative number");
+                    }
+                }
+            }
+        }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues)
+        }
+    }
+
+    /// Peak int8 MACs per cycle (`rows * cols`).
+    pub fn peak_macs_per_cycle(&self) -> u64 {
+        self.rows as u64 * self.cols as u64
+    }
+
+    /// Peak throughput in GOPS (one MAC = two operations).
+    pub fn peak_gops(&self) -> f64 {
+        2.0 * self.peak_macs_per_cycle() as f64 * self.clock_mhz / 1000.0
+    }
+
+    /// Total on-accelerator SRAM in KiB.
+    pub fn total_sram_kib(&self) -> u64 {
+        self.input_sram_kib as u64 + self.weight_sram_kib as u64 + self.acc_sram_kib as u64
+    }
+
+    /// Bytes of each scratchpad.
+    pub fn input_sram_bytes(&self) -> u64 {
+        self.input_sram_kib as u64 * 1024
+    }
+    /// Bytes of the weight scratchpad.
+    pub fn weight_sram_bytes(&self) -> u64 {
+        self.weight_sram_kib as u64 * 1024
+    }
+    /// Bytes of the accumulator scratchpad.
+    pub fn acc_sram_bytes(&self) -> u64 {
+        self.acc_sram_kib as u64 * 1024
+    }
+
+    /// Clock period in nanoseconds.
+    pub fn cycle_ns(&self) -> f64 {
+        1000.0 / self.clock_mhz
+    }
+
+    /// Converts cycles of this accelerator to microseconds.
+    pub fn cycles_to_us(&self, cycles: u64) -> f64 {
+        cycles as f64 / self.clock_mhz
+    }
+
+    /// The effective energy table: the node's defaults with the `[energy]` overrides.
+    pub fn energy_table(&self) -> EnergyTable {
+        let mut t = EnergyTable::for_node(self.tech_node_nm);
+        if let Some(o) = &self.energy {
+            macro_rules! ov {
+                ($f:ident) => {
+                    if let Some(v) = o.$f {
+                        t.$f = v;
+                    }
+                };
+            }
+            ov!(mac_pj);
+            ov!(sram_read_pj_per_byte_8kib);
+            ov!(sram_write_pj_per_byte_8kib);
+            ov!(sram_size_exponent);
+            ov!(bus_pj_per_byte);
+            ov!(leakage_uw_per_pe);
+            ov!(leakage_uw_per_kib);
+        }
+        t
+    }
+
+    /// The effective area table: the node's defaults with the `[area]` overrides.
+    pub fn area_table(&self) -> AreaTable {
+        let mut t = AreaTable::for_node(self.tech_node_nm);
+        if let Some(o) = &self.area {
+            if let Some(v) = o.pe_um2 {
+                t.pe_um2 = v;
+            }
+            if let Some(v) = o.sram_um2_per_kib {
+                t.sram_um2_per_kib = v;
+            }
+            if let Some(v) = o.control_um2 {
+                t.control_um2 = v;
+            }
+        }
+        t
+    }
+
+    /// Estimated silicon area in mm^2: PEs + SRAM + control, from the area table.
+    pub fn area_mm2(&self) -> f64 {
+        let a = self.area_table();
+        (a.pe_um2 * self.peak_macs_per_cycle() as f64
+            + a.sram_um2_per_kib * self.total_sram_kib() as f64
+            + a.control_um2)
+            / 1e6
+    }
+
+    /// Static power in microwatts (PE and SRAM leakage).
+    pub fn leakage_uw(&self) -> f64 {
+        let e = self.energy_table();
+        e.leakage_uw_per_pe * self.peak_macs_per_cycle() as f64
+            + e.leakage_uw_per_kib * self.total_sram_kib() as f64
+    }
+
+    /// SHA-256 of the canonical JSON form (first 16 hex digits), recorded in every report
+    /// and emitted Verilog file.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_string(self).expect("AccelConfig always serializes");
+        let digest = Sha256::digest(json.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}

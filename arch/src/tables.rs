@@ -1,0 +1,185 @@
+//! Energy and area tables, per technology node, with their sources.
+//!
+//! ## Reference numbers (45 nm, 0.9 V)
+//!
+//! | quantity | value at 45 nm | source |
+//! |---|---|---|
+//! | 8-bit integer multiply | 0.2 pJ | M. Horowitz, "Computing's energy problem", ISSCC 2014, Fig. 1.1.9 |
+//! | 32-bit integer add | 0.1 pJ | same |
+//! | int8 MAC into int32 (multiply + add) | **0.3 pJ** | sum of the two above |
+//! | 8 KB SRAM, 64-bit read | 10 pJ, i.e. **1.25 pJ/byte** | same |
+//! | SRAM write | **1.5 pJ/byte** (1.2 x read) | assumption: writes drive both bitlines; Horowitz gives no write figure |
+//! | SRAM energy vs size | x (size / 8 KiB)^**0.5** | wordline/bitline length grows with sqrt(capacity); CACTI-style first-order rule |
+//! | system-bus byte (256 KiB on-chip system SRAM + AHB/AXI) | **7.1 pJ/byte** | 1.25 pJ/B x sqrt(256/8) = 7.07 pJ/B; TinyML SoCs keep tensors in on-chip SRAM, not DRAM |
+//! | DRAM (for reference; set `energy.bus_pj_per_byte` to use it) | 1.3-2.6 nJ per 64 bits = 160-325 pJ/byte | Horowitz, ISSCC 2014 |
+//! | 8-bit multiplier area | 282 um^2 | Horowitz, ISSCC 2014 (area table) |
+//! | 32-bit adder area | 137 um^2 | same |
+//! | PE registers (8+8+32 flip-flops at ~4.5 um^2) | 216 um^2 | 45 nm standard-cell DFF area, e.g. NanGate 45 nm Open Cell Library DFF_X1 = 4.52 um^2 |
+//! | **PE** (multiplier + adder + registers) | **635 um^2** | sum of the three above |
+//! | SRAM area | **4050 um^2/KiB** | 0.346 um^2 6T bit cell (Intel 45 nm, Mistry et al., IEDM 2007) / 70 % array efficiency |
+//! | control, DMA, post-processing | **20,000 um^2** | assumption (calibrated by `hdl area` in the RTL-system issue) |
+//! | leakage per PE | **1.0 uW** | assumption: ~5 % of the dynamic power of a PE at 200 MHz |
+//! | leakage per KiB of SRAM | **2.0 uW** | assumption: 8192 bit cells x ~0.25 nW (low-power 45 nm cell) |
+//!
+//! ## Scaling to other nodes
+//!
+//! First-order (Dennard) scaling, as used by Horowitz and by most architecture papers:
+//! dynamic energy scales as C V^2 with C proportional to the feature size L, so
+//! `E(node) = E(45) * (L / 45) * (V(node) / 0.9)^2`; area scales as `(L / 45)^2`; leakage is
+//! scaled like dynamic energy. Supply voltages are typical nominal core voltages of each
+//! node. Below 28 nm real processes scale less well than this rule (Stillmaker & Baas,
+//! "Scaling equations for the accurate prediction of CMOS device performance from 180 nm to
+//! 7 nm", Integration 58, 2017): treat those nodes as optimistic, or override the tables.
+
+use serde::{Deserialize, Serialize};
+
+/// One supported technology node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Node {
+    /// Feature size in nm.
+    pub node_nm: u32,
+    /// Nominal core supply in volts.
+    pub vdd: f64,
+}
+
+/// The supported nodes and their nominal supplies.
+pub const NODE_TABLE: &[Node] = &[
+    Node {
+        node_nm: 65,
+        vdd: 1.1,
+    },
+    Node {
+        node_nm: 45,
+        vdd: 0.9,
+    },
+    Node {
+        node_nm: 40,
+        vdd: 0.9,
+    },
+    Node {
+        node_nm: 28,
+        vdd: 0.9,
+    },
+    Node {
+        node_nm: 22,
+        vdd: 0.8,
+    },
+    Node {
+        node_nm: 16,
+        vdd: 0.8,
+    },
+    Node {
+        node_nm: 12,
+        vdd: 0.75,
+    },
+    Node {
+        node_nm: 7,
+        vdd: 0.7,
+    },
+];
+
+/// Dynamic-energy factor of `node_nm` relative to 45 nm (1.0 for unknown nodes; unknown
+/// nodes are rejected by validation before they get here).
+pub fn energy_factor(node_nm: u32) -> f64 {
+    match NODE_TABLE.iter().find(|n| n.node_nm == node_nm) {
+        Some(n) => (n.node_nm as f64 / 45.0) * (n.vdd / 0.9).powi(2),
+        None => 1.0,
+    }
+}
+
+/// Area factor of `node_nm` relative to 45 nm.
+pub fn area_factor(node_nm: u32) -> f64 {
+    (node_nm as f64 / 45.0).powi(2)
+}
+
+/// Energy per action, in picojoules, and leakage, in microwatts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EnergyTable {
+    /// One int8 x int8 multiply accumulated into int32.
+    pub mac_pj: f64,
+    /// One byte read from an 8 KiB scratchpad.
+    pub sram_read_pj_per_byte_8kib: f64,
+    /// One byte written to an 8 KiB scratchpad.
+    pub sram_write_pj_per_byte_8kib: f64,
+    /// Exponent of the size dependence: `E(s) = E(8 KiB) * (s / 8 KiB)^exponent`.
+    pub sram_size_exponent: f64,
+    /// One byte moved over the system bus (DMA, main memory side).
+    pub bus_pj_per_byte: f64,
+    /// Leakage of one PE.
+    pub leakage_uw_per_pe: f64,
+    /// Leakage of one KiB of scratchpad.
+    pub leakage_uw_per_kib: f64,
+}
+
+impl EnergyTable {
+    /// The 45 nm reference table (see the module documentation for sources).
+    pub const HOROWITZ_45NM: EnergyTable = EnergyTable {
+        mac_pj: 0.3,
+        sram_read_pj_per_byte_8kib: 1.25,
+        sram_write_pj_per_byte_8kib: 1.5,
+        sram_size_exponent: 0.5,
+        bus_pj_per_byte: 7.07,
+        leakage_uw_per_pe: 1.0,
+        leakage_uw_per_kib: 2.0,
+    };
+
+    /// The reference table scaled to `node_nm`.
+    pub fn for_node(node_nm: u32) -> Self {
+        let f = energy_factor(node_nm);
+        let r = Self::HOROWITZ_45NM;
+        EnergyTable {
+            mac_pj: r.mac_pj * f,
+            sram_read_pj_per_byte_8kib: r.sram_read_pj_per_byte_8kib * f,
+            sram_write_pj_per_byte_8kib: r.sram_write_pj_per_byte_8kib * f,
+            sram_size_exponent: r.sram_size_exponent,
+            bus_pj_per_byte: r.bus_pj_per_byte * f,
+            leakage_uw_per_pe: r.leakage_uw_per_pe * f,
+            leakage_uw_per_kib: r.leakage_uw_per_kib * f,
+        }
+    }
+
+    fn size_factor(&self, kib: u64) -> f64 {
+        (kib.max(1) as f64 / 8.0).powf(self.sram_size_exponent)
+    }
+
+    /// pJ per byte read from a scratchpad of `kib` KiB.
+    pub fn sram_read_pj_per_byte(&self, kib: u64) -> f64 {
+        self.sram_read_pj_per_byte_8kib * self.size_factor(kib)
+    }
+
+    /// pJ per byte written to a scratchpad of `kib` KiB.
+    pub fn sram_write_pj_per_byte(&self, kib: u64) -> f64 {
+        self.sram_write_pj_per_byte_8kib * self.size_factor(kib)
+    }
+}
+
+/// Area per component, in um^2.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AreaTable {
+    /// One processing element (multiplier, adder, registers).
+    pub pe_um2: f64,
+    /// One KiB of scratchpad SRAM.
+    pub sram_um2_per_kib: f64,
+    /// Controller, DMA engine and post-processing unit.
+    pub control_um2: f64,
+}
+
+impl AreaTable {
+    /// The 45 nm reference table (see the module documentation for sources).
+    pub const REF_45NM: AreaTable = AreaTable {
+        pe_um2: 635.0,
+        sram_um2_per_kib: 4050.0,
+        control_um2: 20_000.0,
+    };
+
+    /// The reference table scaled to `node_nm`.
+    pub fn for_node(node_nm: u32) -> Self {
+        let f = area_factor(node_nm);
+        let r = Self::REF_45NM;
+        AreaTable {
+            pe_um2: r.pe_um2 * f,
+            sram_um2_per_kib: r.sram_um2_per_kib * f,
+            control_um2: r.control_um2 * f,
+        }
+    }
+}

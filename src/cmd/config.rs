@@ -1,0 +1,105 @@
+//! `tinyaccel config show|validate`.
+
+use arch::AccelConfig;
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print the resolved configuration (defaults and overrides applied) and its derived
+    /// values. FILE is a TOML file or a preset name; default: the default preset.
+    Show {
+        /// Config file or preset name (edge-8x8, tiny-4x4, edge-16x16, wide-4x16).
+        file: Option<String>,
+        /// Print JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate config files: exit 0 when all are valid, 1 with one line per problem.
+    Validate {
+        /// Config files to check.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}
+
+pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ConfigCmd::Show { file, json } => {
+            let cfg = match file {
+                Some(f) => AccelConfig::resolve(&f)?,
+                None => AccelConfig::default(),
+            };
+            let e = cfg.energy_table();
+            let a = cfg.area_table();
+            if json {
+                let v = serde_json::json!({
+                    "config": cfg,
+                    "hash": cfg.hash(),
+                    "derived": {
+                        "peak_macs_per_cycle": cfg.peak_macs_per_cycle(),
+                        "peak_gops": cfg.peak_gops(),
+                        "total_sram_kib": cfg.total_sram_kib(),
+                        "area_mm2": cfg.area_mm2(),
+                        "leakage_uw": cfg.leakage_uw(),
+                        "energy_table": e,
+                        "area_table": a,
+                    }
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("# {} (hash {})", cfg.name, cfg.hash());
+            print!("{}", cfg.to_toml());
+            println!();
+            println!("# derived");
+            println!("# peak MACs/cycle      {}", cfg.peak_macs_per_cycle());
+            println!("# peak GOPS            {:.1}", cfg.peak_gops());
+            println!("# total SRAM           {} KiB", cfg.total_sram_kib());
+            println!("# area estimate        {:.4} mm^2", cfg.area_mm2());
+            println!("# leakage              {:.1} uW", cfg.leakage_uw());
+            println!("# energy table ({} nm, see arch::tables for sources)", cfg.tech_node_nm);
+            println!("#   MAC                {:.4} pJ", e.mac_pj);
+            println!(
+                "#   input SRAM read    {:.4} pJ/B   write {:.4} pJ/B",
+                e.sram_read_pj_per_byte(cfg.input_sram_kib as u64),
+                e.sram_write_pj_per_byte(cfg.input_sram_kib as u64)
+            );
+            println!(
+                "#   weight SRAM read   {:.4} pJ/B   write {:.4} pJ/B",
+                e.sram_read_pj_per_byte(cfg.weight_sram_kib as u64),
+                e.sram_write_pj_per_byte(cfg.weight_sram_kib as u64)
+            );
+            println!(
+                "#   acc SRAM read      {:.4} pJ/B   write {:.4} pJ/B",
+                e.sram_read_pj_per_byte(cfg.acc_sram_kib as u64),
+                e.sram_write_pj_per_byte(cfg.acc_sram_kib as u64)
+            );
+            println!("#   bus                {:.4} pJ/B", e.bus_pj_per_byte);
+            println!(
+                "# area table: PE {:.1} um^2, SRAM {:.1} um^2/KiB, control {:.0} um^2",
+                a.pe_um2, a.sram_um2_per_kib, a.control_um2
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCmd::Validate { files } => {
+            let mut ok = true;
+            for f in &files {
+                match AccelConfig::load(std::path::Path::new(f)) {
+                    Ok(_) => println!("{f}: ok"),
+                    Err(e) => {
+                        ok = false;
+                        for line in e.lines() {
+                            eprintln!("{line}");
+                        }
+                    }
+                }
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function
+//! returning `anyhow::Result<ExitCode>`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub mod config;
+
+/// tinyaccel: a co-design simulator for TinyML int8 accelerators.
+#[derive(Debug, Parser)]
+#[command(name = "tinyaccel", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show or validate accelerator configurations.
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
+}
+
+/// Dispatches a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Config(c) => config::run(c),
+    }
+}
