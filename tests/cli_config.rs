@@ -1,0 +1,124 @@
+//! `tinyaccel config show|validate` and the CLI's error conventions.
+
+use std::process::Command;
+
+fn tinyaccel() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tinyaccel"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn validate_accepts_every_preset() {
+    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/configs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4);
+    let out = tinyaccel()
+        .arg("config")
+        .arg("validate")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn validate_rejects_broken_configs_with_one_line_per_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/edge-8x8.toml"
+    ))
+    .unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        base.replace("rows = 8", "rows = 0")
+            .replace("clock_mhz = 200.0", "clock_mhz = 0.0"),
+    )
+    .unwrap();
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, format!("{base}\nspeed = 3\n")).unwrap();
+    let good = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny-4x4.toml");
+    let out = tinyaccel()
+        .args(["config", "validate", good])
+        .arg(&bad)
+        .arg(&unknown)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines.iter().any(|l| l.contains("bad.toml")
+            && l.contains("`rows`")
+            && l.contains("at least one PE")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("bad.toml") && l.contains("`clock_mhz`")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("unknown.toml") && l.contains("speed")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn show_prints_resolved_config_and_derived_values() {
+    let out = tinyaccel().args(["config", "show"]).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("rows = 8") && s.contains("peak GOPS") && s.contains("25.6"),
+        "{s}"
+    );
+    let out = tinyaccel()
+        .args(["config", "show", "configs/edge-16x16.toml", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["config"]["rows"], 16);
+    assert_eq!(v["derived"]["peak_macs_per_cycle"], 256);
+}
+
+#[test]
+fn missing_file_is_a_user_error_not_a_panic() {
+    let out = tinyaccel()
+        .args(["config", "show", "no/such/file.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no/such/file.toml"), "{err}");
+}
+
+#[test]
+fn help_and_version() {
+    let out = tinyaccel().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("config"));
+    let out = tinyaccel().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
