@@ -149,7 +149,11 @@ pub struct ConfigIssue {
 
 impl fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "field `{}` = {}: {}", self.field, self.value, self.reason)
+        write!(
+            f,
+            "field `{}` = {}: {}",
+            self.field, self.value, self.reason
+        )
     }
 }
 
@@ -272,7 +276,11 @@ impl AccelConfig {
         };
         for (field, v) in [("rows", self.rows), ("cols", self.cols)] {
             if v == 0 {
-                bad(field, v.to_string(), "the array needs at least one PE per side");
+                bad(
+                    field,
+                    v.to_string(),
+                    "the array needs at least one PE per side",
+                );
             } else if v > MAX_ARRAY_SIDE {
                 bad(
                     field,
@@ -397,7 +405,11 @@ impl AccelConfig {
             for (field, v) in fields {
                 if let Some(v) = v {
                     if !(v.is_finite() && v >= 0.0 && v < 1e9) {
-                        bad(field, v.to_string(), "must be a finite, non-negative number");
+                        bad(
+                            field,
+                            v.to_string(),
+                            "must be a finite, non-negative number",
+                        );
                     }
                 }
             }
@@ -413,7 +425,11 @@ impl AccelConfig {
             ] {
                 if let Some(v) = v {
                     if !(v.is_finite() && v >= 0.0 && v < 1e12) {
-                        bad(field, v.to_string(), "must be a finite, non-negative number");
+                        bad(
+                            field,
+                            v.to_string(),
+                            "must be a finite, non-negative number",
+                        );
                     }
                 }
             }

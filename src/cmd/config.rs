@@ -58,7 +58,10 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
             println!("# total SRAM           {} KiB", cfg.total_sram_kib());
             println!("# area estimate        {:.4} mm^2", cfg.area_mm2());
             println!("# leakage              {:.1} uW", cfg.leakage_uw());
-            println!("# energy table ({} nm, see arch::tables for sources)", cfg.tech_node_nm);
+            println!(
+                "# energy table ({} nm, see arch::tables for sources)",
+                cfg.tech_node_nm
+            );
             println!("#   MAC                {:.4} pJ", e.mac_pj);
             println!(
                 "#   input SRAM read    {:.4} pJ/B   write {:.4} pJ/B",
