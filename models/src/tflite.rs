@@ -1,0 +1,630 @@
+//! `.tflite` importer, written directly over the FlatBuffer bytes (schema:
+//! `tensorflow/lite/schema/schema.fbs`, version 3). Every read is bounds-checked; sizes
+//! are checked against the file length before anything is allocated; a truncated,
+//! corrupted or hostile file gives an [`ImportError`], never a panic.
+
+use crate::flatbuf::{Buf, Table};
+use crate::graph::*;
+use crate::ImportError;
+
+/// Largest tensor accepted (elements).
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
+/// Largest tensor rank accepted.
+pub const MAX_RANK: usize = 8;
+
+/// Names of TFLite builtin operators by code (enough for error messages).
+const BUILTIN_NAMES: &[&str] = &[
+    "ADD",
+    "AVERAGE_POOL_2D",
+    "CONCATENATION",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "DEPTH_TO_SPACE",
+    "DEQUANTIZE",
+    "EMBEDDING_LOOKUP",
+    "FLOOR",
+    "FULLY_CONNECTED",
+    "HASHTABLE_LOOKUP",
+    "L2_NORMALIZATION",
+    "L2_POOL_2D",
+    "LOCAL_RESPONSE_NORMALIZATION",
+    "LOGISTIC",
+    "LSH_PROJECTION",
+    "LSTM",
+    "MAX_POOL_2D",
+    "MUL",
+    "RELU",
+    "RELU_N1_TO_1",
+    "RELU6",
+    "RESHAPE",
+    "RESIZE_BILINEAR",
+    "RNN",
+    "SOFTMAX",
+    "SPACE_TO_DEPTH",
+    "SVDF",
+    "TANH",
+    "CONCAT_EMBEDDINGS",
+    "SKIP_GRAM",
+    "CALL",
+    "CUSTOM",
+    "EMBEDDING_LOOKUP_SPARSE",
+    "PAD",
+    "UNIDIRECTIONAL_SEQUENCE_RNN",
+    "GATHER",
+    "BATCH_TO_SPACE_ND",
+    "SPACE_TO_BATCH_ND",
+    "TRANSPOSE",
+    "MEAN",
+    "SUB",
+    "DIV",
+    "SQUEEZE",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "STRIDED_SLICE",
+    "BIDIRECTIONAL_SEQUENCE_RNN",
+    "EXP",
+    "TOPK_V2",
+    "SPLIT",
+    "LOG_SOFTMAX",
+    "DELEGATE",
+    "BIDIRECTIONAL_SEQUENCE_LSTM",
+    "CAST",
+    "PRELU",
+    "MAXIMUM",
+    "ARG_MAX",
+    "MINIMUM",
+    "LESS",
+    "NEG",
+    "PADV2",
+    "GREATER",
+    "GREATER_EQUAL",
+    "LESS_EQUAL",
+    "SELECT",
+    "SLICE",
+    "SIN",
+    "TRANSPOSE_CONV",
+    "SPARSE_TO_DENSE",
+    "TILE",
+    "EXPAND_DIMS",
+    "EQUAL",
+    "NOT_EQUAL",
+    "LOG",
+    "SUM",
+    "SQRT",
+    "RSQRT",
+    "SHAPE",
+    "POW",
+    "ARG_MIN",
+    "FAKE_QUANT",
+    "REDUCE_PROD",
+    "REDUCE_MAX",
+    "PACK",
+    "LOGICAL_OR",
+    "ONE_HOT",
+    "LOGICAL_AND",
+    "LOGICAL_NOT",
+    "UNPACK",
+    "REDUCE_MIN",
+    "FLOOR_DIV",
+    "REDUCE_ANY",
+    "SQUARE",
+    "ZEROS_LIKE",
+    "FILL",
+    "FLOOR_MOD",
+    "RANGE",
+    "RESIZE_NEAREST_NEIGHBOR",
+    "LEAKY_RELU",
+    "SQUARED_DIFFERENCE",
+    "MIRROR_PAD",
+    "ABS",
+    "SPLIT_V",
+    "UNIQUE",
+    "CEIL",
+    "REVERSE_V2",
+    "ADD_N",
+    "GATHER_ND",
+    "COS",
+    "WHERE",
+    "RANK",
+    "ELU",
+    "REVERSE_SEQUENCE",
+    "MATRIX_DIAG",
+    "QUANTIZE",
+    "MATRIX_SET_DIAG",
+    "ROUND",
+    "HARD_SWISH",
+    "IF",
+    "WHILE",
+    "NON_MAX_SUPPRESSION_V4",
+    "NON_MAX_SUPPRESSION_V5",
+    "SCATTER_ND",
+    "SELECT_V2",
+    "DENSIFY",
+    "SEGMENT_SUM",
+    "BATCH_MATMUL",
+];
+
+/// Name of a builtin operator code.
+pub fn builtin_name(code: i32) -> String {
+    usize::try_from(code)
+        .ok()
+        .and_then(|c| BUILTIN_NAMES.get(c))
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("BUILTIN_{code}"))
+}
+
+/// Parses a `.tflite` file's bytes into a [`Graph`] named `name`.
+pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
+    let buf = Buf::new(bytes);
+    let model = buf.root("Model")?;
+    let version = model.u32(0, "version", 0)?;
+    if version != 3 {
+        return Err(buf.err(
+            model.loc("version"),
+            model.pos,
+            format!("schema version {version}, expected 3"),
+        ));
+    }
+    let description = model.string(3, "description")?.unwrap_or_default();
+
+    // Operator codes.
+    let mut codes: Vec<(i32, String)> = Vec::new();
+    if let Some(v) = model.vector(1, "operator_codes", 4)? {
+        for i in 0..v.len {
+            let t = model.table_elem(v, i, "OperatorCode")?;
+            let deprecated = t.i8(0, "deprecated_builtin_code", 0)? as i32;
+            let builtin = t.i32(3, "builtin_code", 0)?;
+            let code = deprecated.max(builtin);
+            let custom = t.string(1, "custom_code")?.unwrap_or_default();
+            codes.push((code, custom));
+        }
+    }
+
+    let buffers = model.vector(4, "buffers", 4)?;
+    let subgraphs = model
+        .vector(2, "subgraphs", 4)?
+        .filter(|v| v.len > 0)
+        .ok_or_else(|| buf.err(model.loc("subgraphs"), model.pos, "model has no subgraph"))?;
+    let sg = model.table_elem(subgraphs, 0, "SubGraph")?;
+
+    // Tensors.
+    let tv = sg.vector(0, "tensors", 4)?;
+    let n_tensors = tv.map_or(0, |v| v.len);
+    let mut tensors = Vec::with_capacity(n_tensors);
+    if let Some(tv) = tv {
+        for i in 0..tv.len {
+            let t = sg.table_elem(tv, i, "Tensor")?;
+            tensors.push(read_tensor(&buf, &model, buffers, &t, i)?);
+        }
+    }
+
+    let index_list =
+        |t: &Table, idx: usize, field: &'static str| -> Result<Vec<usize>, ImportError> {
+            let v = t.vec_i32(idx, field)?.unwrap_or_default();
+            v.into_iter()
+                .map(|x| {
+                    usize::try_from(x)
+                        .ok()
+                        .filter(|&x| x < n_tensors)
+                        .ok_or_else(|| {
+                            buf.err(
+                                t.loc(field),
+                                t.pos,
+                                format!(
+                                    "tensor index {x} out of range (model has {n_tensors} tensors)"
+                                ),
+                            )
+                        })
+                })
+                .collect()
+        };
+    let inputs = index_list(&sg, 1, "inputs")?;
+    let outputs = index_list(&sg, 2, "outputs")?;
+
+    // Operators.
+    let mut ops = Vec::new();
+    if let Some(ov) = sg.vector(3, "operators", 4)? {
+        for i in 0..ov.len {
+            let t = sg.table_elem(ov, i, "Operator")?;
+            let oc = t.u32(0, "opcode_index", 0)? as usize;
+            let (code, custom) = codes.get(oc).cloned().ok_or_else(|| {
+                buf.err(
+                    t.loc("opcode_index"),
+                    t.pos,
+                    format!(
+                        "opcode index {oc} out of range ({} operator codes)",
+                        codes.len()
+                    ),
+                )
+            })?;
+            let ins: Vec<Option<usize>> = t
+                .vec_i32(1, "inputs")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|x| {
+                    if x == -1 {
+                        Ok(None)
+                    } else {
+                        usize::try_from(x).ok().filter(|&x| x < n_tensors).map(Some).ok_or_else(|| {
+                            buf.err(t.loc("inputs"), t.pos, format!("op {i}: tensor index {x} out of range (model has {n_tensors} tensors)"))
+                        })
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            let outs = index_list(&t, 2, "outputs")?;
+            let opts = t.table(4, "builtin_options", "BuiltinOptions")?;
+            let kind = op_kind(code, &custom, opts, i)?;
+            let op = Op {
+                kind,
+                inputs: ins,
+                outputs: outs,
+            };
+            check_arity(&op, i)?;
+            ops.push(op);
+        }
+    }
+
+    let graph = Graph {
+        name: name.to_string(),
+        description,
+        tensors,
+        ops,
+        inputs,
+        outputs,
+    };
+    Ok(graph)
+}
+
+fn read_tensor(
+    buf: &Buf,
+    model: &Table,
+    buffers: Option<crate::flatbuf::Vector>,
+    t: &Table,
+    index: usize,
+) -> Result<Tensor, ImportError> {
+    let name = t.string(3, "name")?.unwrap_or_default();
+    let bad = |reason: String| ImportError::BadTensor {
+        index,
+        name: name.clone(),
+        reason,
+    };
+    let raw_shape = t.vec_i32(0, "shape")?.unwrap_or_default();
+    if raw_shape.len() > MAX_RANK {
+        return Err(bad(format!(
+            "rank {} exceeds the maximum {MAX_RANK}",
+            raw_shape.len()
+        )));
+    }
+    let mut shape = Vec::with_capacity(raw_shape.len());
+    let mut elements: usize = 1;
+    for &d in &raw_shape {
+        let d = usize::try_from(d)
+            .map_err(|_| bad(format!("negative dimension {d} in shape {raw_shape:?}")))?;
+        elements = elements
+            .checked_mul(d)
+            .filter(|&e| e <= MAX_TENSOR_ELEMENTS)
+            .ok_or_else(|| {
+                bad(format!(
+                    "shape {raw_shape:?} has more than {MAX_TENSOR_ELEMENTS} elements"
+                ))
+            })?;
+        shape.push(d);
+    }
+    let dtype = DType::from_tflite(t.i8(1, "type", 0)?);
+
+    // Quantization.
+    let mut quant = None;
+    if let Some(q) = t.table(4, "quantization", "QuantizationParameters")? {
+        let details = q.u8(4, "details_type", 0)?;
+        if details != 0 {
+            return Err(bad(format!(
+                "custom quantization details (type {details}) are not supported"
+            )));
+        }
+        let scales = q.vec_f32(2, "scale")?.unwrap_or_default();
+        let mut zps = q.vec_i64(3, "zero_point")?.unwrap_or_default();
+        let qd = q.i32(6, "quantized_dimension", 0)?;
+        if !scales.is_empty() {
+            if zps.is_empty() {
+                zps = vec![0; scales.len()];
+            }
+            if zps.len() != scales.len() {
+                return Err(bad(format!(
+                    "{} scales but {} zero points",
+                    scales.len(),
+                    zps.len()
+                )));
+            }
+            let qd = usize::try_from(qd)
+                .map_err(|_| bad(format!("negative quantized_dimension {qd}")))?;
+            if scales.len() > 1 && (qd >= shape.len() || shape[qd] != scales.len()) {
+                return Err(bad(format!(
+                    "{} per-channel scales do not match dimension {qd} of shape {shape:?}",
+                    scales.len()
+                )));
+            }
+            if let Some(s) = scales.iter().find(|s| !s.is_finite() || **s < 0.0) {
+                return Err(bad(format!("invalid scale {s}")));
+            }
+            quant = Some(Quantization {
+                scales,
+                zero_points: zps,
+                quantized_dimension: qd,
+            });
+        }
+    }
+
+    // Constant data.
+    let bidx = t.u32(2, "buffer", 0)? as usize;
+    let mut data = None;
+    if bidx != 0 {
+        let bv = buffers.ok_or_else(|| {
+            bad(format!(
+                "refers to buffer {bidx} but the model has no buffers"
+            ))
+        })?;
+        if bidx >= bv.len {
+            return Err(bad(format!(
+                "buffer index {bidx} out of range ({} buffers)",
+                bv.len
+            )));
+        }
+        let b = model.table_elem(bv, bidx, "Buffer")?;
+        let mut bytes = b.bytes(0, "data")?.unwrap_or_default();
+        let off = b.u64(1, "offset", 0)?;
+        let size = b.u64(2, "size", 0)?;
+        if bytes.is_empty() && off > 1 {
+            let len = buf.bytes.len() as u64;
+            if !matches!(off.checked_add(size), Some(e) if e <= len) {
+                return Err(buf.err(
+                    b.loc("offset"),
+                    b.pos,
+                    format!(
+                        "external data {off}+{size} lies past the end of the file ({len} bytes)"
+                    ),
+                ));
+            }
+            bytes = &buf.bytes[off as usize..(off + size) as usize];
+        }
+        if !bytes.is_empty() {
+            if let Some(sz) = dtype.size() {
+                if bytes.len() != elements * sz {
+                    return Err(bad(format!(
+                        "buffer {bidx} holds {} bytes, shape {shape:?} of {dtype} needs {}",
+                        bytes.len(),
+                        elements * sz
+                    )));
+                }
+            }
+            data = Some(bytes.to_vec());
+        }
+    }
+    Ok(Tensor {
+        name,
+        shape,
+        dtype,
+        quant,
+        data,
+    })
+}
+
+fn activation(code: i8, op: usize, name: &str) -> Result<Activation, ImportError> {
+    Ok(match code {
+        0 => Activation::None,
+        1 => Activation::Relu,
+        2 => Activation::ReluN1To1,
+        3 => Activation::Relu6,
+        c => {
+            let a = match c {
+                4 => "TANH".to_string(),
+                5 => "SIGN_BIT".to_string(),
+                c => format!("code {c}"),
+            };
+            return Err(ImportError::BadOp {
+                index: op,
+                op: name.to_string(),
+                reason: format!("fused activation {a} is not supported"),
+            });
+        }
+    })
+}
+
+fn padding(code: i8, op: usize, name: &str) -> Result<Padding, ImportError> {
+    match code {
+        0 => Ok(Padding::Same),
+        1 => Ok(Padding::Valid),
+        c => Err(ImportError::BadOp {
+            index: op,
+            op: name.to_string(),
+            reason: format!("padding code {c} is not SAME or VALID"),
+        }),
+    }
+}
+
+fn positive(v: i32, what: &str, op: usize, name: &str) -> Result<usize, ImportError> {
+    if (1..=1 << 16).contains(&v) {
+        Ok(v as usize)
+    } else {
+        Err(ImportError::BadOp {
+            index: op,
+            op: name.to_string(),
+            reason: format!("{what} is {v}, must be in 1..=65536"),
+        })
+    }
+}
+
+fn op_kind(
+    code: i32,
+    custom: &str,
+    opts: Option<Table>,
+    index: usize,
+) -> Result<OpKind, ImportError> {
+    let name = builtin_name(code);
+    let n = name.as_str();
+    // Absent options read as all-default fields.
+    let o = opts;
+    let i32f = |idx: usize, field: &'static str, d: i32| -> Result<i32, ImportError> {
+        match &o {
+            Some(t) => t.i32(idx, field, d),
+            None => Ok(d),
+        }
+    };
+    let i8f = |idx: usize, field: &'static str, d: i8| -> Result<i8, ImportError> {
+        match &o {
+            Some(t) => t.i8(idx, field, d),
+            None => Ok(d),
+        }
+    };
+    Ok(match code {
+        3 => OpKind::Conv2d(ConvOptions {
+            padding: padding(i8f(0, "padding", 0)?, index, n)?,
+            stride_w: positive(i32f(1, "stride_w", 0)?, "stride_w", index, n)?,
+            stride_h: positive(i32f(2, "stride_h", 0)?, "stride_h", index, n)?,
+            activation: activation(i8f(3, "fused_activation_function", 0)?, index, n)?,
+            dilation_w: positive(
+                i32f(4, "dilation_w_factor", 1)?,
+                "dilation_w_factor",
+                index,
+                n,
+            )?,
+            dilation_h: positive(
+                i32f(5, "dilation_h_factor", 1)?,
+                "dilation_h_factor",
+                index,
+                n,
+            )?,
+        }),
+        4 => OpKind::DepthwiseConv2d(DepthwiseOptions {
+            padding: padding(i8f(0, "padding", 0)?, index, n)?,
+            stride_w: positive(i32f(1, "stride_w", 0)?, "stride_w", index, n)?,
+            stride_h: positive(i32f(2, "stride_h", 0)?, "stride_h", index, n)?,
+            depth_multiplier: {
+                let m = i32f(3, "depth_multiplier", 0)?;
+                usize::try_from(m).map_err(|_| ImportError::BadOp {
+                    index,
+                    op: name.clone(),
+                    reason: format!("depth_multiplier {m} is negative"),
+                })?
+            },
+            activation: activation(i8f(4, "fused_activation_function", 0)?, index, n)?,
+            dilation_w: positive(
+                i32f(5, "dilation_w_factor", 1)?,
+                "dilation_w_factor",
+                index,
+                n,
+            )?,
+            dilation_h: positive(
+                i32f(6, "dilation_h_factor", 1)?,
+                "dilation_h_factor",
+                index,
+                n,
+            )?,
+        }),
+        9 => {
+            let wf = i8f(1, "weights_format", 0)?;
+            if wf != 0 {
+                return Err(ImportError::BadOp {
+                    index,
+                    op: name,
+                    reason: format!("weights_format {wf} (shuffled) is not supported"),
+                });
+            }
+            OpKind::FullyConnected {
+                activation: activation(i8f(0, "fused_activation_function", 0)?, index, n)?,
+                keep_num_dims: i8f(2, "keep_num_dims", 0)? != 0,
+            }
+        }
+        0 => OpKind::Add {
+            activation: activation(i8f(0, "fused_activation_function", 0)?, index, n)?,
+        },
+        18 => OpKind::Mul {
+            activation: activation(i8f(0, "fused_activation_function", 0)?, index, n)?,
+        },
+        1 | 17 => {
+            let p = PoolOptions {
+                padding: padding(i8f(0, "padding", 0)?, index, n)?,
+                stride_w: positive(i32f(1, "stride_w", 0)?, "stride_w", index, n)?,
+                stride_h: positive(i32f(2, "stride_h", 0)?, "stride_h", index, n)?,
+                filter_w: positive(i32f(3, "filter_width", 0)?, "filter_width", index, n)?,
+                filter_h: positive(i32f(4, "filter_height", 0)?, "filter_height", index, n)?,
+                activation: activation(i8f(5, "fused_activation_function", 0)?, index, n)?,
+            };
+            if code == 1 {
+                OpKind::AveragePool2d(p)
+            } else {
+                OpKind::MaxPool2d(p)
+            }
+        }
+        22 => OpKind::Reshape,
+        25 => {
+            let beta = match &o {
+                Some(t) => t.f32(0, "beta", 0.0)?,
+                None => 0.0,
+            };
+            if !beta.is_finite() {
+                return Err(ImportError::BadOp {
+                    index,
+                    op: name,
+                    reason: format!("beta {beta} is not finite"),
+                });
+            }
+            OpKind::Softmax { beta }
+        }
+        34 => OpKind::Pad,
+        2 => OpKind::Concatenation {
+            axis: i32f(0, "axis", 0)?,
+            activation: activation(i8f(1, "fused_activation_function", 0)?, index, n)?,
+        },
+        40 => OpKind::Mean {
+            keep_dims: i8f(0, "keep_dims", 0)? != 0,
+        },
+        114 => OpKind::Quantize,
+        6 => OpKind::Dequantize,
+        14 => OpKind::Logistic,
+        28 => OpKind::Tanh,
+        32 => {
+            return Err(ImportError::UnsupportedOp {
+                index,
+                op: format!("CUSTOM({custom})"),
+            })
+        }
+        _ => return Err(ImportError::UnsupportedOp { index, op: name }),
+    })
+}
+
+fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
+    let (min_in, max_in) = match op.kind {
+        OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) | OpKind::FullyConnected { .. } => (2, 3),
+        OpKind::Add { .. } | OpKind::Mul { .. } | OpKind::Pad | OpKind::Mean { .. } => (2, 2),
+        OpKind::Reshape => (1, 2),
+        OpKind::Concatenation { .. } => (1, usize::MAX),
+        _ => (1, 1),
+    };
+    let bad = |reason: String| ImportError::BadOp {
+        index,
+        op: op.name().to_string(),
+        reason,
+    };
+    let n = op.inputs.len();
+    if n < min_in || n > max_in {
+        return Err(bad(format!(
+            "has {n} inputs, expected {min_in}..={}",
+            max_in.min(1024)
+        )));
+    }
+    // All but the optional bias (input 2 of conv/dw/fc) must be present.
+    for (i, t) in op.inputs.iter().enumerate() {
+        if t.is_none()
+            && !(i == 2 && min_in == 2 && max_in == 3)
+            && !matches!(op.kind, OpKind::Reshape)
+        {
+            return Err(bad(format!("input {i} is missing")));
+        }
+    }
+    if op.inputs.first().copied().flatten().is_none() {
+        return Err(bad("input 0 is missing".into()));
+    }
+    if op.outputs.len() != 1 {
+        return Err(bad(format!("has {} outputs, expected 1", op.outputs.len())));
+    }
+    Ok(())
+}
