@@ -4,10 +4,17 @@
 //!   clock, technology node), loaded from TOML and validated; presets in `configs/`.
 //! - [`quant`]: the fixed-point requantization shared by the CPU kernels and the PPU.
 //! - [`tables`]: the energy and area tables per technology node, with their sources.
+//! - [`timing`]: the core timing contract (cycles of a core tile, a DMA burst, a store).
+//! - [`isa`]: the command set and its 128-bit binary encoding.
+//! - [`device`]: the [`device::Device`] trait through which a driver talks to an
+//!   accelerator (the simulator now, the RTL later).
 
 pub mod config;
+pub mod device;
+pub mod isa;
 pub mod quant;
 pub mod tables;
+pub mod timing;
 
 pub use config::{AccelConfig, ConfigError, ConfigIssue, Dataflow};
 pub use tables::{AreaTable, EnergyTable};

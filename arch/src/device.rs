@@ -1,0 +1,260 @@
+//! [`Device`]: how a driver talks to an accelerator (registers, device-visible memory, a
+//! command buffer, counters), implemented by the simulator (`sim::SimDevice`) and, later,
+//! by the RTL harness, so the two are interchangeable. Register map: `docs/architecture.md`
+//! section 7.
+
+use crate::config::AccelConfig;
+use crate::isa::COMMAND_BYTES;
+use serde::{Deserialize, Serialize};
+
+/// Register offsets (bytes).
+pub mod reg {
+    pub const ID: u32 = 0x00;
+    pub const CTRL: u32 = 0x04;
+    pub const STATUS: u32 = 0x08;
+    pub const CMD_BASE: u32 = 0x0C;
+    pub const CMD_COUNT: u32 = 0x10;
+    pub const ERR_INDEX: u32 = 0x14;
+    /// First counter; counter `i` is at `COUNTERS + 8*i` (low word) and `+4` (high word).
+    pub const COUNTERS: u32 = 0x40;
+    /// Value of the `ID` register.
+    pub const ID_VALUE: u32 = 0x7A1A_0001;
+    /// `CTRL` bits.
+    pub const CTRL_START: u32 = 1;
+    pub const CTRL_CLEAR_COUNTERS: u32 = 2;
+    /// `STATUS` bits.
+    pub const STATUS_BUSY: u32 = 1;
+    pub const STATUS_DONE: u32 = 2;
+    pub const STATUS_ERROR: u32 = 4;
+}
+
+/// Hardware performance counters of one run (or accumulated over runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Cycles from start to the completion of the last command.
+    pub cycles: u64,
+    /// Cycles with a `COMPUTE` in progress.
+    pub array_busy_cycles: u64,
+    /// Cycles the compute engine had a command but waited for a load (`L2C`) or a free
+    /// accumulator buffer (`S2C`).
+    pub dma_stall_cycles: u64,
+    /// Cycles the DMA engine was executing a command.
+    pub dma_busy_cycles: u64,
+    /// Useful multiply-accumulates (`m*k*n` per `COMPUTE`).
+    pub macs: u64,
+    /// Bytes read from main memory over the bus.
+    pub bus_read_bytes: u64,
+    /// Bytes written to main memory over the bus.
+    pub bus_write_bytes: u64,
+    pub input_sp_read_bytes: u64,
+    pub input_sp_write_bytes: u64,
+    pub weight_sp_read_bytes: u64,
+    pub weight_sp_write_bytes: u64,
+    pub acc_sp_read_bytes: u64,
+    pub acc_sp_write_bytes: u64,
+    /// Cycles a DMA beat or a STORE read waited for a bank port taken by the core.
+    pub bank_conflict_cycles: u64,
+    /// Commands executed (including `FINISH`).
+    pub commands: u64,
+}
+
+/// Names of the counters, in register order.
+pub const COUNTER_NAMES: [&str; 15] = [
+    "cycles",
+    "array_busy_cycles",
+    "dma_stall_cycles",
+    "dma_busy_cycles",
+    "macs",
+    "bus_read_bytes",
+    "bus_write_bytes",
+    "input_sp_read_bytes",
+    "input_sp_write_bytes",
+    "weight_sp_read_bytes",
+    "weight_sp_write_bytes",
+    "acc_sp_read_bytes",
+    "acc_sp_write_bytes",
+    "bank_conflict_cycles",
+    "commands",
+];
+
+impl Counters {
+    /// The counters in register order.
+    pub fn to_array(&self) -> [u64; 15] {
+        [
+            self.cycles,
+            self.array_busy_cycles,
+            self.dma_stall_cycles,
+            self.dma_busy_cycles,
+            self.macs,
+            self.bus_read_bytes,
+            self.bus_write_bytes,
+            self.input_sp_read_bytes,
+            self.input_sp_write_bytes,
+            self.weight_sp_read_bytes,
+            self.weight_sp_write_bytes,
+            self.acc_sp_read_bytes,
+            self.acc_sp_write_bytes,
+            self.bank_conflict_cycles,
+            self.commands,
+        ]
+    }
+
+    /// Inverse of [`Counters::to_array`].
+    pub fn from_array(a: [u64; 15]) -> Self {
+        Counters {
+            cycles: a[0],
+            array_busy_cycles: a[1],
+            dma_stall_cycles: a[2],
+            dma_busy_cycles: a[3],
+            macs: a[4],
+            bus_read_bytes: a[5],
+            bus_write_bytes: a[6],
+            input_sp_read_bytes: a[7],
+            input_sp_write_bytes: a[8],
+            weight_sp_read_bytes: a[9],
+            weight_sp_write_bytes: a[10],
+            acc_sp_read_bytes: a[11],
+            acc_sp_write_bytes: a[12],
+            bank_conflict_cycles: a[13],
+            commands: a[14],
+        }
+    }
+
+    /// Element-wise sum (runs executed one after the other).
+    pub fn add(&mut self, o: &Counters) {
+        let mut a = self.to_array();
+        for (x, y) in a.iter_mut().zip(o.to_array()) {
+            *x += y;
+        }
+        *self = Counters::from_array(a);
+    }
+
+    /// Every counter multiplied by `n` (`n` identical runs back to back).
+    pub fn scaled(&self, n: u64) -> Counters {
+        Counters::from_array(self.to_array().map(|x| x * n))
+    }
+
+    /// Total bus bytes.
+    pub fn bus_bytes(&self) -> u64 {
+        self.bus_read_bytes + self.bus_write_bytes
+    }
+
+    /// MACs / (rows * cols * cycles).
+    pub fn utilization(&self, cfg: &AccelConfig) -> f64 {
+        if self.cycles == 0 {
+            return 0.0;
+        }
+        self.macs as f64 / (cfg.peak_macs_per_cycle() as f64 * self.cycles as f64)
+    }
+}
+
+/// Energy of a run by component, in picojoules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnergyBreakdown {
+    pub mac_pj: f64,
+    pub input_sram_pj: f64,
+    pub weight_sram_pj: f64,
+    pub acc_sram_pj: f64,
+    pub bus_pj: f64,
+    pub leakage_pj: f64,
+    pub total_pj: f64,
+}
+
+impl EnergyBreakdown {
+    /// Counted actions x the configuration's energy table, plus leakage x time.
+    pub fn from_counters(cfg: &AccelConfig, c: &Counters) -> Self {
+        let e = cfg.energy_table();
+        let sram = |kib: u32, r: u64, w: u64| {
+            r as f64 * e.sram_read_pj_per_byte(kib as u64)
+                + w as f64 * e.sram_write_pj_per_byte(kib as u64)
+        };
+        let mac_pj = c.macs as f64 * e.mac_pj;
+        let input_sram_pj = sram(
+            cfg.input_sram_kib,
+            c.input_sp_read_bytes,
+            c.input_sp_write_bytes,
+        );
+        let weight_sram_pj = sram(
+            cfg.weight_sram_kib,
+            c.weight_sp_read_bytes,
+            c.weight_sp_write_bytes,
+        );
+        let acc_sram_pj = sram(cfg.acc_sram_kib, c.acc_sp_read_bytes, c.acc_sp_write_bytes);
+        let bus_pj = c.bus_bytes() as f64 * e.bus_pj_per_byte;
+        // uW * us = pJ.
+        let leakage_pj = cfg.leakage_uw() * cfg.cycles_to_us(c.cycles);
+        EnergyBreakdown {
+            mac_pj,
+            input_sram_pj,
+            weight_sram_pj,
+            acc_sram_pj,
+            bus_pj,
+            leakage_pj,
+            total_pj: mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj,
+        }
+    }
+}
+
+/// Errors of a device.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("device memory access {addr:#x}+{len} is outside the {size}-byte memory")]
+    OutOfBounds { addr: u64, len: u64, size: u64 },
+    #[error("no register at offset {0:#x}")]
+    BadRegister(u32),
+    #[error("command {index}: {reason}")]
+    Command { index: usize, reason: String },
+    #[error("command buffer: {0}")]
+    Buffer(String),
+    #[error("device busy")]
+    Busy,
+}
+
+/// An accelerator as the driver sees it.
+pub trait Device {
+    /// The configuration the device was built from.
+    fn config(&self) -> &AccelConfig;
+    /// Size of the device-visible main memory in bytes.
+    fn mem_size(&self) -> u64;
+    /// Writes device memory.
+    fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError>;
+    /// Reads device memory.
+    fn read_mem(&mut self, addr: u64, out: &mut [u8]) -> Result<(), DeviceError>;
+    /// Writes a 32-bit register.
+    fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError>;
+    /// Reads a 32-bit register.
+    fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError>;
+    /// Runs until the current command buffer completes (after `CTRL.start`); returns the
+    /// counters of this run. Errors carry the failing command index.
+    fn wait(&mut self) -> Result<Counters, DeviceError>;
+
+    /// Reads all counters through the registers.
+    fn counters(&mut self) -> Result<Counters, DeviceError> {
+        let mut a = [0u64; 15];
+        for (i, v) in a.iter_mut().enumerate() {
+            let lo = self.read_reg(reg::COUNTERS + 8 * i as u32)? as u64;
+            let hi = self.read_reg(reg::COUNTERS + 8 * i as u32 + 4)? as u64;
+            *v = lo | hi << 32;
+        }
+        Ok(Counters::from_array(a))
+    }
+
+    /// Writes a command buffer at `addr`, starts it, and waits for completion.
+    fn submit(&mut self, addr: u64, commands: &[u8]) -> Result<Counters, DeviceError> {
+        if !commands.len().is_multiple_of(COMMAND_BYTES)
+            || !addr.is_multiple_of(COMMAND_BYTES as u64)
+        {
+            return Err(DeviceError::Buffer(format!(
+                "command buffer at {addr:#x} of {} bytes: address and length must be multiples of 16",
+                commands.len()
+            )));
+        }
+        let base = u32::try_from(addr)
+            .map_err(|_| DeviceError::Buffer(format!("address {addr:#x} exceeds 32 bits")))?;
+        self.write_mem(addr, commands)?;
+        self.write_reg(reg::CMD_BASE, base)?;
+        self.write_reg(reg::CMD_COUNT, (commands.len() / COMMAND_BYTES) as u32)?;
+        self.write_reg(reg::CTRL, reg::CTRL_START)?;
+        self.wait()
+    }
+}

@@ -1,0 +1,799 @@
+//! The command set of the accelerator and its 128-bit binary encoding (the field table is
+//! in `docs/architecture.md`, section 6).
+//!
+//! [`Command::encode`] and [`Command::decode`] are exact inverses on valid commands;
+//! [`Command::decode`] rejects malformed words with a typed [`DecodeError`] and never
+//! panics. [`Command::check`] adds the checks that depend on the configuration.
+
+use crate::config::{AccelConfig, Dataflow};
+use std::fmt;
+
+/// Bytes per encoded command.
+pub const COMMAND_BYTES: usize = 16;
+
+/// The PPU parameter RAM holds this many entries per array column.
+pub const PPU_PARAM_ENTRIES_PER_COL: u32 = 16;
+
+/// Bytes of one PPU parameter record in memory: bias, multiplier, shift (i32 LE each).
+pub const PARAM_RECORD_BYTES: usize = 12;
+
+/// Largest line address (24-bit fields).
+pub const MAX_LINE: u32 = (1 << 24) - 1;
+/// Largest memory stride (24-bit fields).
+pub const MAX_STRIDE: u32 = (1 << 24) - 1;
+
+/// The four dependency-token flags of a command (see the architecture doc, section 5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Deps {
+    pub pop_prev: bool,
+    pub pop_next: bool,
+    pub push_prev: bool,
+    pub push_next: bool,
+}
+
+impl Deps {
+    /// No dependency flags.
+    pub const NONE: Deps = Deps {
+        pop_prev: false,
+        pop_next: false,
+        push_prev: false,
+        push_next: false,
+    };
+}
+
+/// Target scratchpad of a `LOAD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scratchpad {
+    Input,
+    Weight,
+}
+
+/// The engine that executes a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Queue {
+    Load,
+    Compute,
+    Store,
+}
+
+/// `LOAD`: a 2-D block of int8 from main memory into the input or weight scratchpad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Load {
+    pub sp: Scratchpad,
+    pub transpose: bool,
+    pub sp_line: u32,
+    pub mem_addr: u32,
+    pub mem_stride: u32,
+    pub nrows: u16,
+    pub ncols: u16,
+}
+
+/// `LOAD_PARAMS`: per-column bias/multiplier/shift and the output quantization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoadParams {
+    pub mem_addr: u32,
+    pub count: u16,
+    pub zp_out: i8,
+    pub act_min: i8,
+    pub act_max: i8,
+}
+
+/// `COMPUTE`: one core tile (see the architecture doc, section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Compute {
+    pub accumulate: bool,
+    pub a_line: u32,
+    pub b_line: u32,
+    pub c_line: u32,
+    pub m: u16,
+    pub k: u16,
+    /// 1..=256.
+    pub n: u16,
+}
+
+/// `STORE`: accumulators to main memory, through the PPU (int8) or raw (int32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Store {
+    pub raw_int32: bool,
+    pub acc_line: u32,
+    pub mem_addr: u32,
+    pub mem_stride: u32,
+    pub nrows: u16,
+    pub ncols: u16,
+}
+
+/// The operation of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Load(Load),
+    LoadParams(LoadParams),
+    Compute(Compute),
+    Store(Store),
+    Finish,
+}
+
+/// One command: an operation and its dependency flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Command {
+    pub op: Op,
+    pub deps: Deps,
+}
+
+/// Opcodes.
+pub mod opcode {
+    pub const LOAD: u8 = 1;
+    pub const LOAD_PARAMS: u8 = 2;
+    pub const COMPUTE: u8 = 3;
+    pub const STORE: u8 = 4;
+    pub const FINISH: u8 = 15;
+}
+
+/// Why a 128-bit word is not a valid command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown opcode {0}")]
+    UnknownOpcode(u8),
+    #[error("{op}: reserved bits set (mask {mask:#034x})")]
+    ReservedBits { op: &'static str, mask: u128 },
+    #[error("LOAD: scratchpad id {0} is not 0 (input) or 1 (weight)")]
+    BadScratchpad(u8),
+    #[error("{op}: field `{field}` must not be zero")]
+    Zero {
+        op: &'static str,
+        field: &'static str,
+    },
+    #[error("LOAD_PARAMS: act_min {min} > act_max {max}")]
+    ActRange { min: i8, max: i8 },
+    #[error("{op}: the {queue} engine has no `{flag}` neighbour")]
+    BadDep {
+        op: &'static str,
+        queue: &'static str,
+        flag: &'static str,
+    },
+    #[error("command buffer length {0} is not a multiple of 16 bytes")]
+    Length(usize),
+}
+
+/// Why a command cannot run on a given configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op}: field `{field}` = {value}: {reason}")]
+pub struct CheckError {
+    pub op: &'static str,
+    pub field: &'static str,
+    pub value: u64,
+    pub reason: String,
+}
+
+fn get(w: u128, lo: u32, width: u32) -> u128 {
+    (w >> lo) & ((1u128 << width) - 1)
+}
+
+fn put(w: &mut u128, lo: u32, width: u32, v: u128) {
+    debug_assert!(v < (1u128 << width));
+    *w |= (v & ((1u128 << width) - 1)) << lo;
+}
+
+fn mask(fields: &[(u32, u32)]) -> u128 {
+    fields
+        .iter()
+        .fold(0u128, |m, &(lo, w)| m | (((1u128 << w) - 1) << lo))
+}
+
+const LOAD_FIELDS: &[(u32, u32)] = &[
+    (0, 8),
+    (8, 2),
+    (10, 1),
+    (16, 24),
+    (40, 32),
+    (72, 24),
+    (96, 16),
+    (112, 16),
+];
+const PARAMS_FIELDS: &[(u32, u32)] = &[(0, 8), (16, 32), (48, 16), (64, 8), (72, 8), (80, 8)];
+const COMPUTE_FIELDS: &[(u32, u32)] = &[
+    (0, 8),
+    (8, 1),
+    (16, 24),
+    (40, 24),
+    (64, 24),
+    (88, 16),
+    (104, 16),
+    (120, 8),
+];
+const STORE_FIELDS: &[(u32, u32)] = &[
+    (0, 8),
+    (8, 1),
+    (16, 24),
+    (40, 32),
+    (72, 24),
+    (96, 16),
+    (112, 16),
+];
+const FINISH_FIELDS: &[(u32, u32)] = &[(0, 8)];
+
+impl Op {
+    /// The mnemonic.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Load(_) => "LOAD",
+            Op::LoadParams(_) => "LOAD_PARAMS",
+            Op::Compute(_) => "COMPUTE",
+            Op::Store(_) => "STORE",
+            Op::Finish => "FINISH",
+        }
+    }
+
+    /// The engine that executes it (`None` for `FINISH`, seen by all).
+    pub fn queue(&self) -> Option<Queue> {
+        match self {
+            Op::Load(_) => Some(Queue::Load),
+            Op::Compute(_) => Some(Queue::Compute),
+            Op::LoadParams(_) | Op::Store(_) => Some(Queue::Store),
+            Op::Finish => None,
+        }
+    }
+}
+
+impl Command {
+    /// A command without dependency flags.
+    pub fn new(op: Op) -> Self {
+        Command {
+            op,
+            deps: Deps::NONE,
+        }
+    }
+
+    /// The 128-bit word. Fields wider than their encoding are truncated, so encode only
+    /// commands that [`Command::validate`] accepts (the driver does).
+    pub fn encode_word(&self) -> u128 {
+        let mut w = 0u128;
+        let d = self.deps;
+        put(&mut w, 4, 1, d.pop_prev as u128);
+        put(&mut w, 5, 1, d.pop_next as u128);
+        put(&mut w, 6, 1, d.push_prev as u128);
+        put(&mut w, 7, 1, d.push_next as u128);
+        match self.op {
+            Op::Load(l) => {
+                put(&mut w, 0, 4, opcode::LOAD as u128);
+                let sp = match l.sp {
+                    Scratchpad::Input => 0,
+                    Scratchpad::Weight => 1,
+                };
+                put(&mut w, 8, 2, sp);
+                put(&mut w, 10, 1, l.transpose as u128);
+                put(&mut w, 16, 24, (l.sp_line & MAX_LINE) as u128);
+                put(&mut w, 40, 32, l.mem_addr as u128);
+                put(&mut w, 72, 24, (l.mem_stride & MAX_STRIDE) as u128);
+                put(&mut w, 96, 16, l.nrows as u128);
+                put(&mut w, 112, 16, l.ncols as u128);
+            }
+            Op::LoadParams(p) => {
+                put(&mut w, 0, 4, opcode::LOAD_PARAMS as u128);
+                put(&mut w, 16, 32, p.mem_addr as u128);
+                put(&mut w, 48, 16, p.count as u128);
+                put(&mut w, 64, 8, p.zp_out as u8 as u128);
+                put(&mut w, 72, 8, p.act_min as u8 as u128);
+                put(&mut w, 80, 8, p.act_max as u8 as u128);
+            }
+            Op::Compute(c) => {
+                put(&mut w, 0, 4, opcode::COMPUTE as u128);
+                put(&mut w, 8, 1, c.accumulate as u128);
+                put(&mut w, 16, 24, (c.a_line & MAX_LINE) as u128);
+                put(&mut w, 40, 24, (c.b_line & MAX_LINE) as u128);
+                put(&mut w, 64, 24, (c.c_line & MAX_LINE) as u128);
+                put(&mut w, 88, 16, c.m as u128);
+                put(&mut w, 104, 16, c.k as u128);
+                put(&mut w, 120, 8, (c.n.clamp(1, 256) - 1) as u128);
+            }
+            Op::Store(s) => {
+                put(&mut w, 0, 4, opcode::STORE as u128);
+                put(&mut w, 8, 1, s.raw_int32 as u128);
+                put(&mut w, 16, 24, (s.acc_line & MAX_LINE) as u128);
+                put(&mut w, 40, 32, s.mem_addr as u128);
+                put(&mut w, 72, 24, (s.mem_stride & MAX_STRIDE) as u128);
+                put(&mut w, 96, 16, s.nrows as u128);
+                put(&mut w, 112, 16, s.ncols as u128);
+            }
+            Op::Finish => put(&mut w, 0, 4, opcode::FINISH as u128),
+        }
+        w
+    }
+
+    /// The 16 bytes (little-endian).
+    pub fn encode(&self) -> [u8; COMMAND_BYTES] {
+        self.encode_word().to_le_bytes()
+    }
+
+    /// Decodes 16 bytes.
+    pub fn decode(bytes: &[u8; COMMAND_BYTES]) -> Result<Command, DecodeError> {
+        Self::decode_word(u128::from_le_bytes(*bytes))
+    }
+
+    /// Decodes a 128-bit word.
+    pub fn decode_word(w: u128) -> Result<Command, DecodeError> {
+        let opc = get(w, 0, 4) as u8;
+        let deps = Deps {
+            pop_prev: get(w, 4, 1) == 1,
+            pop_next: get(w, 5, 1) == 1,
+            push_prev: get(w, 6, 1) == 1,
+            push_next: get(w, 7, 1) == 1,
+        };
+        let reserved = |op: &'static str, fields: &[(u32, u32)]| {
+            let extra = w & !mask(fields);
+            if extra != 0 {
+                Err(DecodeError::ReservedBits { op, mask: extra })
+            } else {
+                Ok(())
+            }
+        };
+        let nonzero = |op: &'static str, field: &'static str, v: u128| {
+            if v == 0 {
+                Err(DecodeError::Zero { op, field })
+            } else {
+                Ok(v)
+            }
+        };
+        let op = match opc {
+            opcode::LOAD => {
+                reserved("LOAD", LOAD_FIELDS)?;
+                let sp = match get(w, 8, 2) as u8 {
+                    0 => Scratchpad::Input,
+                    1 => Scratchpad::Weight,
+                    other => return Err(DecodeError::BadScratchpad(other)),
+                };
+                Op::Load(Load {
+                    sp,
+                    transpose: get(w, 10, 1) == 1,
+                    sp_line: get(w, 16, 24) as u32,
+                    mem_addr: get(w, 40, 32) as u32,
+                    mem_stride: get(w, 72, 24) as u32,
+                    nrows: nonzero("LOAD", "nrows", get(w, 96, 16))? as u16,
+                    ncols: nonzero("LOAD", "ncols", get(w, 112, 16))? as u16,
+                })
+            }
+            opcode::LOAD_PARAMS => {
+                reserved("LOAD_PARAMS", PARAMS_FIELDS)?;
+                let act_min = get(w, 72, 8) as u8 as i8;
+                let act_max = get(w, 80, 8) as u8 as i8;
+                if act_min > act_max {
+                    return Err(DecodeError::ActRange {
+                        min: act_min,
+                        max: act_max,
+                    });
+                }
+                Op::LoadParams(LoadParams {
+                    mem_addr: get(w, 16, 32) as u32,
+                    count: nonzero("LOAD_PARAMS", "count", get(w, 48, 16))? as u16,
+                    zp_out: get(w, 64, 8) as u8 as i8,
+                    act_min,
+                    act_max,
+                })
+            }
+            opcode::COMPUTE => {
+                reserved("COMPUTE", COMPUTE_FIELDS)?;
+                Op::Compute(Compute {
+                    accumulate: get(w, 8, 1) == 1,
+                    a_line: get(w, 16, 24) as u32,
+                    b_line: get(w, 40, 24) as u32,
+                    c_line: get(w, 64, 24) as u32,
+                    m: nonzero("COMPUTE", "m", get(w, 88, 16))? as u16,
+                    k: nonzero("COMPUTE", "k", get(w, 104, 16))? as u16,
+                    n: get(w, 120, 8) as u16 + 1,
+                })
+            }
+            opcode::STORE => {
+                reserved("STORE", STORE_FIELDS)?;
+                Op::Store(Store {
+                    raw_int32: get(w, 8, 1) == 1,
+                    acc_line: get(w, 16, 24) as u32,
+                    mem_addr: get(w, 40, 32) as u32,
+                    mem_stride: get(w, 72, 24) as u32,
+                    nrows: nonzero("STORE", "nrows", get(w, 96, 16))? as u16,
+                    ncols: nonzero("STORE", "ncols", get(w, 112, 16))? as u16,
+                })
+            }
+            opcode::FINISH => {
+                reserved("FINISH", FINISH_FIELDS)?;
+                if deps != Deps::NONE {
+                    return Err(DecodeError::BadDep {
+                        op: "FINISH",
+                        queue: "no",
+                        flag: "any",
+                    });
+                }
+                Op::Finish
+            }
+            other => return Err(DecodeError::UnknownOpcode(other)),
+        };
+        let cmd = Command { op, deps };
+        cmd.check_deps()?;
+        Ok(cmd)
+    }
+
+    fn check_deps(&self) -> Result<(), DecodeError> {
+        let op = self.op.name();
+        match self.op.queue() {
+            Some(Queue::Load) if self.deps.pop_prev || self.deps.push_prev => {
+                Err(DecodeError::BadDep {
+                    op,
+                    queue: "load",
+                    flag: "prev",
+                })
+            }
+            Some(Queue::Store) if self.deps.pop_next || self.deps.push_next => {
+                Err(DecodeError::BadDep {
+                    op,
+                    queue: "store",
+                    flag: "next",
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that the command is encodable exactly (field ranges) and legal on `cfg`
+    /// (scratchpad line ranges, array limits for the dataflow, parameter RAM size).
+    pub fn check(&self, cfg: &AccelConfig) -> Result<(), CheckError> {
+        let op = self.op.name();
+        let err = |field: &'static str, value: u64, reason: String| CheckError {
+            op,
+            field,
+            value,
+            reason,
+        };
+        let rows = cfg.rows as u64;
+        let cols = cfg.cols as u64;
+        let in_lines = cfg.input_sram_bytes() / rows;
+        let w_lines = cfg.weight_sram_bytes() / cols;
+        let acc_lines = cfg.acc_sram_bytes() / (4 * cols);
+        let range = |field: &'static str, base: u32, count: u64, lines: u64, sp: &str| {
+            if base > MAX_LINE {
+                return Err(err(
+                    field,
+                    base as u64,
+                    "exceeds the 24-bit line field".into(),
+                ));
+            }
+            if base as u64 + count > lines {
+                return Err(err(
+                    field,
+                    base as u64,
+                    format!(
+                        "{count} lines from here exceed the {lines} lines of the {sp} scratchpad"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        if self.deps.pop_prev || self.deps.push_prev {
+            if let Some(Queue::Load) = self.op.queue() {
+                return Err(err("deps", 0, "the load engine has no prev".into()));
+            }
+        }
+        match self.op {
+            Op::Load(l) => {
+                if l.mem_stride > MAX_STRIDE {
+                    return Err(err(
+                        "mem_stride",
+                        l.mem_stride as u64,
+                        "exceeds 24 bits".into(),
+                    ));
+                }
+                if l.nrows == 0 || l.ncols == 0 {
+                    return Err(err("nrows/ncols", 0, "must not be zero".into()));
+                }
+                let (w, lines, name) = match l.sp {
+                    Scratchpad::Input => (rows, in_lines, "input"),
+                    Scratchpad::Weight => (cols, w_lines, "weight"),
+                };
+                let n_lines = load_lines(&l, w);
+                range("sp_line", l.sp_line, n_lines, lines, name)?;
+                let end =
+                    l.mem_addr as u64 + (l.nrows as u64 - 1) * l.mem_stride as u64 + l.ncols as u64;
+                if end > u32::MAX as u64 + 1 {
+                    return Err(err(
+                        "mem_addr",
+                        l.mem_addr as u64,
+                        "block exceeds the 32-bit address space".into(),
+                    ));
+                }
+            }
+            Op::LoadParams(p) => {
+                let cap = PPU_PARAM_ENTRIES_PER_COL as u64 * cols;
+                if p.count == 0 || p.count as u64 > cap {
+                    return Err(err(
+                        "count",
+                        p.count as u64,
+                        format!("must be 1..={cap} (the PPU parameter RAM)"),
+                    ));
+                }
+                if p.act_min > p.act_max {
+                    return Err(err(
+                        "act_min",
+                        p.act_min as u64,
+                        "greater than act_max".into(),
+                    ));
+                }
+            }
+            Op::Compute(c) => {
+                if c.m == 0 || c.k == 0 || c.n == 0 {
+                    return Err(err("m/k/n", 0, "must not be zero".into()));
+                }
+                if c.n as u64 > cols {
+                    return Err(err("n", c.n as u64, format!("larger than cols = {cols}")));
+                }
+                match cfg.dataflow {
+                    Dataflow::OutputStationary => {
+                        if c.m as u64 > rows {
+                            return Err(err(
+                                "m",
+                                c.m as u64,
+                                format!("output-stationary: larger than rows = {rows}"),
+                            ));
+                        }
+                        range("a_line", c.a_line, c.k as u64, in_lines, "input")?;
+                        range("b_line", c.b_line, c.k as u64, w_lines, "weight")?;
+                    }
+                    Dataflow::WeightStationary => {
+                        if c.k as u64 > rows {
+                            return Err(err(
+                                "k",
+                                c.k as u64,
+                                format!("weight-stationary: larger than rows = {rows}"),
+                            ));
+                        }
+                        range("a_line", c.a_line, c.m as u64, in_lines, "input")?;
+                        range("b_line", c.b_line, c.k as u64, w_lines, "weight")?;
+                    }
+                }
+                range("c_line", c.c_line, c.m as u64, acc_lines, "accumulator")?;
+            }
+            Op::Store(s) => {
+                if s.mem_stride > MAX_STRIDE {
+                    return Err(err(
+                        "mem_stride",
+                        s.mem_stride as u64,
+                        "exceeds 24 bits".into(),
+                    ));
+                }
+                if s.nrows == 0 || s.ncols == 0 {
+                    return Err(err("nrows/ncols", 0, "must not be zero".into()));
+                }
+                let blocks = (s.ncols as u64).div_ceil(cols);
+                range(
+                    "acc_line",
+                    s.acc_line,
+                    blocks * s.nrows as u64,
+                    acc_lines,
+                    "accumulator",
+                )?;
+                if !s.raw_int32 && s.ncols as u64 > PPU_PARAM_ENTRIES_PER_COL as u64 * cols {
+                    return Err(err(
+                        "ncols",
+                        s.ncols as u64,
+                        "more columns than the PPU parameter RAM holds".into(),
+                    ));
+                }
+                let e = if s.raw_int32 { 4 } else { 1 };
+                let end = s.mem_addr as u64
+                    + (s.nrows as u64 - 1) * s.mem_stride as u64
+                    + s.ncols as u64 * e;
+                if end > u32::MAX as u64 + 1 {
+                    return Err(err(
+                        "mem_addr",
+                        s.mem_addr as u64,
+                        "block exceeds the 32-bit address space".into(),
+                    ));
+                }
+            }
+            Op::Finish => {}
+        }
+        Ok(())
+    }
+}
+
+/// Number of scratchpad lines a `LOAD` writes, for line width `w`.
+pub fn load_lines(l: &Load, w: u64) -> u64 {
+    if l.transpose {
+        (l.nrows as u64).div_ceil(w) * l.ncols as u64
+    } else {
+        (l.ncols as u64).div_ceil(w) * l.nrows as u64
+    }
+}
+
+/// Encodes a command list into a command buffer.
+pub fn encode_all(cmds: &[Command]) -> Vec<u8> {
+    cmds.iter().flat_map(|c| c.encode()).collect()
+}
+
+/// Decodes a whole command buffer; the error carries the index of the bad command.
+pub fn decode_all(bytes: &[u8]) -> Result<Vec<Command>, (usize, DecodeError)> {
+    if !bytes.len().is_multiple_of(COMMAND_BYTES) {
+        return Err((
+            bytes.len() / COMMAND_BYTES,
+            DecodeError::Length(bytes.len()),
+        ));
+    }
+    bytes
+        .chunks_exact(COMMAND_BYTES)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut b = [0u8; COMMAND_BYTES];
+            b.copy_from_slice(c);
+            Command::decode(&b).map_err(|e| (i, e))
+        })
+        .collect()
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.deps;
+        let flags: String = [
+            (d.pop_prev, "<p"),
+            (d.pop_next, ">p"),
+            (d.push_prev, "<P"),
+            (d.push_next, ">P"),
+        ]
+        .iter()
+        .filter(|(b, _)| *b)
+        .map(|(_, s)| *s)
+        .collect::<Vec<_>>()
+        .join(",");
+        match self.op {
+            Op::Load(l) => write!(
+                f,
+                "LOAD {:?}{} line={} mem={:#x} stride={} {}x{}",
+                l.sp,
+                if l.transpose { " T" } else { "" },
+                l.sp_line,
+                l.mem_addr,
+                l.mem_stride,
+                l.nrows,
+                l.ncols
+            )?,
+            Op::LoadParams(p) => write!(
+                f,
+                "LOAD_PARAMS mem={:#x} count={} zp={} act=[{},{}]",
+                p.mem_addr, p.count, p.zp_out, p.act_min, p.act_max
+            )?,
+            Op::Compute(c) => write!(
+                f,
+                "COMPUTE{} a={} b={} c={} {}x{}x{}",
+                if c.accumulate { " ACC" } else { "" },
+                c.a_line,
+                c.b_line,
+                c.c_line,
+                c.m,
+                c.k,
+                c.n
+            )?,
+            Op::Store(s) => write!(
+                f,
+                "STORE{} acc={} mem={:#x} stride={} {}x{}",
+                if s.raw_int32 { " I32" } else { "" },
+                s.acc_line,
+                s.mem_addr,
+                s.mem_stride,
+                s.nrows,
+                s.ncols
+            )?,
+            Op::Finish => write!(f, "FINISH")?,
+        }
+        if !flags.is_empty() {
+            write!(f, " [{flags}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<Command> {
+        vec![
+            Command {
+                op: Op::Load(Load {
+                    sp: Scratchpad::Weight,
+                    transpose: true,
+                    sp_line: 0xABCDE,
+                    mem_addr: 0xDEAD_BEEF,
+                    mem_stride: 0x12345,
+                    nrows: 7,
+                    ncols: 65535,
+                }),
+                deps: Deps {
+                    pop_next: true,
+                    push_next: true,
+                    ..Deps::NONE
+                },
+            },
+            Command::new(Op::LoadParams(LoadParams {
+                mem_addr: 4,
+                count: 3,
+                zp_out: -128,
+                act_min: -128,
+                act_max: 127,
+            })),
+            Command {
+                op: Op::Compute(Compute {
+                    accumulate: true,
+                    a_line: 1,
+                    b_line: MAX_LINE,
+                    c_line: 3,
+                    m: 65535,
+                    k: 1,
+                    n: 256,
+                }),
+                deps: Deps {
+                    pop_prev: true,
+                    pop_next: true,
+                    push_prev: true,
+                    push_next: true,
+                },
+            },
+            Command::new(Op::Store(Store {
+                raw_int32: true,
+                acc_line: 9,
+                mem_addr: 0,
+                mem_stride: 1,
+                nrows: 1,
+                ncols: 1,
+            })),
+            Command::new(Op::Finish),
+        ]
+    }
+
+    #[test]
+    fn roundtrip() {
+        for c in samples() {
+            let d = Command::decode(&c.encode()).unwrap();
+            assert_eq!(d, c, "{c}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        assert_eq!(Command::decode_word(0), Err(DecodeError::UnknownOpcode(0)));
+        let fin = Command::new(Op::Finish).encode_word();
+        assert!(matches!(
+            Command::decode_word(fin | 1 << 100),
+            Err(DecodeError::ReservedBits { .. })
+        ));
+        let load = samples()[0].encode_word();
+        assert!(matches!(
+            Command::decode_word(load | 1 << 4),
+            Err(DecodeError::BadDep { .. })
+        ));
+        assert!(matches!(
+            Command::decode_word(load | 3 << 8),
+            Err(DecodeError::BadScratchpad(3))
+        ));
+        let zero_rows = load & !(0xFFFFu128 << 96);
+        assert!(matches!(
+            Command::decode_word(zero_rows),
+            Err(DecodeError::Zero { field: "nrows", .. })
+        ));
+        let store = samples()[3].encode_word();
+        assert!(matches!(
+            Command::decode_word(store | 1 << 7),
+            Err(DecodeError::BadDep { .. })
+        ));
+    }
+
+    #[test]
+    fn decoder_never_panics_on_random_words() {
+        // xorshift over many words: decode must return, and valid ones must round-trip.
+        let mut x: u128 = 0x1234_5678_9abc_def0_0fed_cba9_8765_4321;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for w in [x, x & 0xFFFF_FFFF_FFFF_FFFF_FFFF_FFFF_FFFF_F0FF] {
+                if let Ok(c) = Command::decode_word(w) {
+                    assert_eq!(c.encode_word(), w);
+                }
+            }
+        }
+    }
+}
