@@ -1,0 +1,280 @@
+//! The adapter from the `models` graph IR to [`OpShape`], and the whole-graph cost.
+
+use models::{Graph, OpKind, Padding};
+use serde::Serialize;
+
+use super::model::LayerCost;
+use super::profile::CpuProfile;
+use super::shape::{Conv2dShape, ElementwiseKind, OpShape, PoolKind, PoolShape};
+use super::CostError;
+
+/// Per-layer and total cost of a graph on one profile. Totals are sums of the per-layer
+/// values (`cycles`, `energy_pj` exactly; `latency_ms` and `energy_uj` derived from them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphCost {
+    /// Canonical profile spec (`cortex-m7@216MHz:reference`).
+    pub profile: String,
+    /// Core clock, MHz.
+    pub clock_mhz: f64,
+    /// Kernel library.
+    pub library: String,
+    /// One entry per op, in graph order.
+    pub layers: Vec<LayerCost>,
+    /// Sum of the layers' cycles.
+    pub cycles: u64,
+    /// Sum of the layers' energies, pJ.
+    pub energy_pj: u64,
+}
+
+impl GraphCost {
+    /// Latency of the whole graph, ms (`cycles / clock`).
+    pub fn latency_ms(&self) -> f64 {
+        self.cycles as f64 / self.clock_mhz / 1000.0
+    }
+
+    /// Energy of the whole graph, uJ (`energy_pj / 1e6`).
+    pub fn energy_uj(&self) -> f64 {
+        self.energy_pj as f64 / 1e6
+    }
+
+    /// Nominal MACs of the graph.
+    pub fn macs(&self) -> u64 {
+        self.layers.iter().map(|l| l.macs).sum()
+    }
+}
+
+/// Costs every op of `graph` on `profile`.
+pub fn graph_cost(profile: &CpuProfile, graph: &Graph) -> Result<GraphCost, CostError> {
+    let layers = (0..graph.ops.len())
+        .map(|i| op_shape(graph, i).map(|s| profile.layer_cost(&s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(GraphCost {
+        profile: profile.spec(),
+        clock_mhz: profile.clock_mhz(),
+        library: profile.library_name().to_string(),
+        cycles: layers.iter().map(|l| l.cycles).sum(),
+        energy_pj: layers.iter().map(|l| l.energy_pj).sum(),
+        layers,
+    })
+}
+
+/// TFLite SAME/VALID padding before the first element along one axis.
+fn pad_before(padding: Padding, input: u64, output: u64, k: u64, stride: u64, dil: u64) -> u64 {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Same => {
+            let effective = (k.saturating_sub(1)) * dil + 1;
+            let needed = (output.saturating_sub(1)) * stride + effective;
+            needed.saturating_sub(input) / 2
+        }
+    }
+}
+
+/// The [`OpShape`] of op `op_index` of `graph`, from its tensors' shapes and its options.
+pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
+    let op = graph.ops.get(op_index).ok_or_else(|| CostError::Layer {
+        layer: op_index,
+        op: "?".into(),
+        reason: format!("the graph has only {} ops", graph.ops.len()),
+    })?;
+    let err = |reason: String| CostError::Layer {
+        layer: op_index,
+        op: op.name().to_string(),
+        reason,
+    };
+    let tensor = |slot: Option<usize>, what: &str| {
+        slot.and_then(|i| graph.tensors.get(i))
+            .ok_or_else(|| err(format!("missing {what} tensor")))
+    };
+    let dims4 = |slot: Option<usize>, what: &str| -> Result<[u64; 4], CostError> {
+        let t = tensor(slot, what)?;
+        match t.shape.as_slice() {
+            &[a, b, c, d] => Ok([a as u64, b as u64, c as u64, d as u64]),
+            s => Err(err(format!(
+                "{what} tensor `{}` has shape {s:?}, expected 4-D",
+                t.name
+            ))),
+        }
+    };
+    let positive = |v: usize, what: &str| -> Result<u64, CostError> {
+        if v == 0 {
+            Err(err(format!("{what} must be at least 1")))
+        } else {
+            Ok(v as u64)
+        }
+    };
+    let out_elems = || tensor(op.output(), "output").map(|t| t.elements() as u64);
+    let out_bytes = || tensor(op.output(), "output").map(|t| t.bytes() as u64);
+    Ok(match &op.kind {
+        OpKind::Conv2d(o) => {
+            let [n, ih, iw, ic] = dims4(op.input(0), "input")?;
+            let [oc, kh, kw, fic] = dims4(op.input(1), "filter")?;
+            let [on, oh, ow, occ] = dims4(op.output(), "output")?;
+            if fic == 0 || ic % fic != 0 || on != n || occ != oc {
+                return Err(err(format!(
+                    "inconsistent shapes: input [{n},{ih},{iw},{ic}], filter [{oc},{kh},{kw},{fic}], output [{on},{oh},{ow},{occ}]"
+                )));
+            }
+            let (sh, sw) = (
+                positive(o.stride_h, "stride_h")?,
+                positive(o.stride_w, "stride_w")?,
+            );
+            let (dh, dw) = (
+                positive(o.dilation_h, "dilation_h")?,
+                positive(o.dilation_w, "dilation_w")?,
+            );
+            OpShape::Conv(Conv2dShape {
+                batch: n,
+                in_h: ih,
+                in_w: iw,
+                // Grouped convolutions reduce over the filter's input channels.
+                in_c: fic,
+                out_h: oh,
+                out_w: ow,
+                out_c: oc,
+                k_h: kh,
+                k_w: kw,
+                stride_h: sh,
+                stride_w: sw,
+                dil_h: dh,
+                dil_w: dw,
+                pad_top: pad_before(o.padding, ih, oh, kh, sh, dh),
+                pad_left: pad_before(o.padding, iw, ow, kw, sw, dw),
+                depth_multiplier: 1,
+            })
+        }
+        OpKind::DepthwiseConv2d(o) => {
+            let [n, ih, iw, ic] = dims4(op.input(0), "input")?;
+            let [_, kh, kw, fc] = dims4(op.input(1), "filter")?;
+            let [on, oh, ow, oc] = dims4(op.output(), "output")?;
+            if ic == 0 || oc % ic != 0 || fc != oc || on != n {
+                return Err(err(format!(
+                    "inconsistent shapes: input [{n},{ih},{iw},{ic}], filter [1,{kh},{kw},{fc}], output [{on},{oh},{ow},{oc}]"
+                )));
+            }
+            let (sh, sw) = (
+                positive(o.stride_h, "stride_h")?,
+                positive(o.stride_w, "stride_w")?,
+            );
+            let (dh, dw) = (
+                positive(o.dilation_h, "dilation_h")?,
+                positive(o.dilation_w, "dilation_w")?,
+            );
+            OpShape::Depthwise(Conv2dShape {
+                batch: n,
+                in_h: ih,
+                in_w: iw,
+                in_c: ic,
+                out_h: oh,
+                out_w: ow,
+                out_c: oc,
+                k_h: kh,
+                k_w: kw,
+                stride_h: sh,
+                stride_w: sw,
+                dil_h: dh,
+                dil_w: dw,
+                pad_top: pad_before(o.padding, ih, oh, kh, sh, dh),
+                pad_left: pad_before(o.padding, iw, ow, kw, sw, dw),
+                depth_multiplier: oc / ic,
+            })
+        }
+        OpKind::FullyConnected { .. } => {
+            let input = tensor(op.input(0), "input")?;
+            let filter = tensor(op.input(1), "filter")?;
+            let (units, depth) = match filter.shape.as_slice() {
+                &[u, d] if d > 0 => (u as u64, d as u64),
+                s => {
+                    return Err(err(format!(
+                        "filter has shape {s:?}, expected [units, depth]"
+                    )))
+                }
+            };
+            let elems = input.elements() as u64;
+            if (elems / depth) * depth != elems {
+                return Err(err(format!(
+                    "input has {elems} elements, not a multiple of the filter depth {depth}"
+                )));
+            }
+            OpShape::FullyConnected {
+                batch: elems / depth,
+                in_features: depth,
+                out_features: units,
+            }
+        }
+        OpKind::AveragePool2d(o) | OpKind::MaxPool2d(o) => {
+            let [n, ih, iw, c] = dims4(op.input(0), "input")?;
+            let [_, oh, ow, _] = dims4(op.output(), "output")?;
+            let (fh, fw) = (
+                positive(o.filter_h, "filter_h")?,
+                positive(o.filter_w, "filter_w")?,
+            );
+            let (sh, sw) = (
+                positive(o.stride_h, "stride_h")?,
+                positive(o.stride_w, "stride_w")?,
+            );
+            OpShape::Pool(PoolShape {
+                kind: if matches!(op.kind, OpKind::MaxPool2d(_)) {
+                    PoolKind::Max
+                } else {
+                    PoolKind::Avg
+                },
+                batch: n,
+                in_h: ih,
+                in_w: iw,
+                channels: c,
+                out_h: oh,
+                out_w: ow,
+                filter_h: fh,
+                filter_w: fw,
+                stride_h: sh,
+                stride_w: sw,
+                pad_top: pad_before(o.padding, ih, oh, fh, sh, 1),
+                pad_left: pad_before(o.padding, iw, ow, fw, sw, 1),
+            })
+        }
+        OpKind::Add { .. } => OpShape::Elementwise {
+            kind: ElementwiseKind::Add,
+            elems: out_elems()?,
+        },
+        OpKind::Mul { .. } => OpShape::Elementwise {
+            kind: ElementwiseKind::Mul,
+            elems: out_elems()?,
+        },
+        // Dequantize is costed like quantize: one scale per element.
+        OpKind::Quantize | OpKind::Dequantize => OpShape::Elementwise {
+            kind: ElementwiseKind::Quantize,
+            elems: out_elems()?,
+        },
+        OpKind::Logistic => OpShape::Elementwise {
+            kind: ElementwiseKind::Logistic,
+            elems: out_elems()?,
+        },
+        OpKind::Tanh => OpShape::Elementwise {
+            kind: ElementwiseKind::Tanh,
+            elems: out_elems()?,
+        },
+        OpKind::Softmax { .. } => {
+            let input = tensor(op.input(0), "input")?;
+            let depth = input.shape.last().copied().unwrap_or(1).max(1) as u64;
+            OpShape::Softmax {
+                rows: input.elements() as u64 / depth,
+                depth,
+            }
+        }
+        OpKind::Reshape => OpShape::Reshape {
+            bytes: out_bytes()?,
+        },
+        OpKind::Pad => OpShape::Pad {
+            in_bytes: tensor(op.input(0), "input")?.bytes() as u64,
+            out_bytes: out_bytes()?,
+        },
+        OpKind::Concatenation { .. } => OpShape::Concat {
+            bytes: out_bytes()?,
+        },
+        OpKind::Mean { .. } => OpShape::Mean {
+            in_elems: tensor(op.input(0), "input")?.elements() as u64,
+            out_elems: out_elems()?,
+        },
+    })
+}

@@ -1,0 +1,703 @@
+//! CPU profiles: a core, its flash and power characteristics, and one table of kernel
+//! costs per kernel library, read from TOML (`runtime/cpus/*.toml` are built in).
+//!
+//! A [`CpuProfile`] is a [`CpuProfileData`] resolved at one clock with one kernel library.
+//! Spec syntax accepted by [`CpuProfile::resolve`] (and `--cpu`):
+//!
+//! ```text
+//! NAME[@CLOCK][:LIBRARY]      cortex-m4f, cortex-m4f@120MHz, cortex-m7@216MHz:cmsis-nn
+//! FILE.toml[@CLOCK][:LIBRARY] my-core.toml, ./cpus/x.toml@48MHz:reference
+//! ```
+//!
+//! CLOCK is a number with an optional unit (`MHz` is the default; `kHz`, `GHz` accepted,
+//! case-insensitive). Without `@CLOCK` the profile's `default_clock_mhz` is used; without
+//! `:LIBRARY` its `default_library`. A spec is a file when it ends in `.toml` (before the
+//! optional `@`/`:` suffixes) or contains a `/`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::CostError;
+
+/// The built-in profiles: (file name, TOML text).
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "cortex-m0plus.toml",
+        include_str!("../../cpus/cortex-m0plus.toml"),
+    ),
+    (
+        "cortex-m4f.toml",
+        include_str!("../../cpus/cortex-m4f.toml"),
+    ),
+    ("cortex-m7.toml", include_str!("../../cpus/cortex-m7.toml")),
+    (
+        "cortex-m33.toml",
+        include_str!("../../cpus/cortex-m33.toml"),
+    ),
+    ("rv32imc.toml", include_str!("../../cpus/rv32imc.toml")),
+];
+
+/// Name of the default profile spec: Cortex-M4F at 120 MHz with reference kernels.
+pub const DEFAULT_SPEC: &str = "cortex-m4f@120MHz:reference";
+
+/// A microcontroller core as described by one profile file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuProfileData {
+    /// The name used in specs (`cortex-m4f`).
+    pub name: String,
+    /// Other accepted names (`m4f`, `cortex-m4`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The core (`Arm Cortex-M4F`).
+    pub core: String,
+    /// Instruction set (`ARMv7E-M + FPv4-SP`).
+    pub isa: String,
+    /// The part whose datasheet gives the flash and power numbers (`STM32L4R5ZI`).
+    pub device: String,
+    /// Clock used when a spec gives none, MHz.
+    pub default_clock_mhz: f64,
+    /// Highest clock of the part, MHz; specs above it are rejected.
+    pub max_clock_mhz: f64,
+    /// True when the core has packed 16-bit SIMD MACs (the Arm DSP extension: SMLAD).
+    pub simd: bool,
+    /// Kernel library used when a spec gives none.
+    pub default_library: String,
+    /// Free-text notes: where the numbers come from.
+    #[serde(default)]
+    pub notes: String,
+    /// Flash (weights and code live there) timing and energy.
+    pub flash: FlashSpec,
+    /// Active power as a function of clock.
+    pub power: PowerSpec,
+    /// Kernel cost tables, one per kernel library (`reference`, `cmsis-nn`, ...).
+    pub libraries: BTreeMap<String, KernelLibrary>,
+}
+
+/// One clock band of the flash wait-state table.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitStateBand {
+    /// Highest clock (MHz, inclusive) of this band.
+    pub max_mhz: f64,
+    /// Wait states (extra cycles) per flash line access in this band.
+    pub ws: u32,
+}
+
+/// Flash timing: how weights read from flash stall the core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlashSpec {
+    /// Wait states by clock band, ascending `max_mhz`; the last band must reach
+    /// `max_clock_mhz`.
+    pub wait_states: Vec<WaitStateBand>,
+    /// Bytes delivered by one flash (or flash-cache line) access.
+    pub line_bytes: u32,
+    /// Bytes of cache (ART data lines, L1 D-cache) that can hold a layer's weights between
+    /// passes. A layer whose weights fit is read from flash once; otherwise every pass of
+    /// the kernel over its weights misses.
+    pub data_cache_bytes: u64,
+    /// Fraction (0..1) of the wait states of a sequential weight stream that the prefetch
+    /// buffer hides behind computation.
+    pub prefetch_hidden: f64,
+    /// Extra cycles per base cycle per wait state from instruction-fetch misses (ART /
+    /// I-cache miss rate of tight kernel loops): code stall = base x this x ws.
+    pub code_stall_per_ws: f64,
+    /// Energy per byte fetched from flash on a miss beyond what the run current already
+    /// contains, pJ (0 when the datasheet run current, measured running from flash,
+    /// includes it).
+    #[serde(default)]
+    pub read_pj_per_byte: f64,
+    /// Where the numbers come from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// One point of the run-current curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerPoint {
+    /// Core clock, MHz.
+    pub mhz: f64,
+    /// Supply current in run mode (code in flash, peripherals off), mA.
+    pub ma: f64,
+}
+
+/// Active power: supply voltage and the run-current curve from the datasheet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerSpec {
+    /// Supply voltage the currents were given at, V.
+    pub supply_v: f64,
+    /// Run current by clock, ascending `mhz`; piecewise linear between points, linear
+    /// extrapolation outside (clamped at zero).
+    pub run_ma: Vec<PowerPoint>,
+    /// Where the numbers come from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// The kernel cost table of one library: one entry per op kind, every entry required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelLibrary {
+    /// What this library is (`TFLite-Micro portable reference kernels`).
+    pub description: String,
+    /// 1x1 convolution with no padding and no dilation (CMSIS-NN: `arm_convolve_1x1_s8`).
+    pub conv_1x1: KernelCost,
+    /// General convolution.
+    pub conv: KernelCost,
+    /// Depthwise convolution.
+    pub depthwise: KernelCost,
+    /// Fully connected.
+    pub fully_connected: KernelCost,
+    /// Average pooling.
+    pub avg_pool: KernelCost,
+    /// Max pooling.
+    pub max_pool: KernelCost,
+    /// Elementwise add of two int8 tensors (with rescaling).
+    pub add: KernelCost,
+    /// Elementwise multiply.
+    pub mul: KernelCost,
+    /// Softmax over the last axis.
+    pub softmax: KernelCost,
+    /// Reshape (a copy when input and output buffers differ).
+    pub reshape: KernelCost,
+    /// Pad.
+    pub pad: KernelCost,
+    /// Concatenation.
+    pub concat: KernelCost,
+    /// Mean over axes.
+    pub mean: KernelCost,
+    /// Quantize / requantize.
+    pub quantize: KernelCost,
+    /// Logistic (sigmoid), int8.
+    pub logistic: KernelCost,
+    /// Tanh, int8.
+    pub tanh: KernelCost,
+}
+
+impl KernelLibrary {
+    /// All entries with their field names.
+    pub fn entries(&self) -> [(&'static str, &KernelCost); 16] {
+        [
+            ("conv_1x1", &self.conv_1x1),
+            ("conv", &self.conv),
+            ("depthwise", &self.depthwise),
+            ("fully_connected", &self.fully_connected),
+            ("avg_pool", &self.avg_pool),
+            ("max_pool", &self.max_pool),
+            ("add", &self.add),
+            ("mul", &self.mul),
+            ("softmax", &self.softmax),
+            ("reshape", &self.reshape),
+            ("pad", &self.pad),
+            ("concat", &self.concat),
+            ("mean", &self.mean),
+            ("quantize", &self.quantize),
+            ("logistic", &self.logistic),
+            ("tanh", &self.tanh),
+        ]
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn one_u32() -> u32 {
+    1
+}
+
+/// Cycle costs of one kernel. All fields default to 0 (not used by this kernel); which
+/// fields an op kind reads is documented in `docs/cpu-model.md` and in
+/// [`CpuProfile::layer_cost`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelCost {
+    /// Cycles per call (interpreter dispatch, parameter set-up, buffer set-up).
+    #[serde(default)]
+    pub per_call: f64,
+    /// Inner-loop cycles per MAC in the main (SIMD-blocked) loop.
+    #[serde(default)]
+    pub per_mac: f64,
+    /// Cycles per MAC of the scalar remainder loop (reduction length mod `simd_block`).
+    #[serde(default)]
+    pub per_mac_tail: f64,
+    /// Reduction elements per iteration of the main loop (4 for CMSIS-NN DSP kernels, 1
+    /// for scalar kernels). For depthwise kernels the block is over channels.
+    #[serde(default = "one_u32")]
+    pub simd_block: u32,
+    /// Cycles per (output element x filter tap) or (pooling output x window element):
+    /// index arithmetic and the is-inside-image test of the reference kernels.
+    #[serde(default)]
+    pub per_tap: f64,
+    /// Cycles per output pixel (all channels of one spatial position): spatial loop set-up.
+    #[serde(default)]
+    pub per_pixel: f64,
+    /// Cycles per output element: bias, requantization, zero point, clamp, store.
+    #[serde(default)]
+    pub per_output: f64,
+    /// Cycles per row (softmax: per vector; pooling: unused).
+    #[serde(default)]
+    pub per_row: f64,
+    /// Cycles per input element (elementwise ops, softmax, mean, quantize, activations).
+    #[serde(default)]
+    pub per_element: f64,
+    /// Cycles per byte moved (reshape, pad, concat copies).
+    #[serde(default)]
+    pub per_byte: f64,
+    /// Cycles per byte written to the im2col / patch buffer.
+    #[serde(default)]
+    pub im2col_per_byte: f64,
+    /// Output pixels (or batch rows) that share one read of the weights (2 for CMSIS-NN
+    /// kernels computing two columns at once, 1 for reference kernels).
+    #[serde(default = "one")]
+    pub weight_reuse: f64,
+    /// True when the kernel skips filter taps that fall in the padding (reference kernels);
+    /// false when it multiplies padded values (im2col kernels).
+    #[serde(default)]
+    pub skips_padding: bool,
+}
+
+impl Default for KernelCost {
+    fn default() -> Self {
+        KernelCost {
+            per_call: 0.0,
+            per_mac: 0.0,
+            per_mac_tail: 0.0,
+            simd_block: 1,
+            per_tap: 0.0,
+            per_pixel: 0.0,
+            per_output: 0.0,
+            per_row: 0.0,
+            per_element: 0.0,
+            per_byte: 0.0,
+            im2col_per_byte: 0.0,
+            weight_reuse: 1.0,
+            skips_padding: false,
+        }
+    }
+}
+
+impl KernelCost {
+    fn numeric_fields(&self) -> [(&'static str, f64); 12] {
+        [
+            ("per_call", self.per_call),
+            ("per_mac", self.per_mac),
+            ("per_mac_tail", self.per_mac_tail),
+            ("per_tap", self.per_tap),
+            ("per_pixel", self.per_pixel),
+            ("per_output", self.per_output),
+            ("per_row", self.per_row),
+            ("per_element", self.per_element),
+            ("per_byte", self.per_byte),
+            ("im2col_per_byte", self.im2col_per_byte),
+            ("weight_reuse", self.weight_reuse),
+            ("simd_block", self.simd_block as f64),
+        ]
+    }
+}
+
+impl CpuProfileData {
+    /// Parses and validates a profile. `origin` names the file in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, CostError> {
+        let data: CpuProfileData = toml::from_str(text).map_err(|e| CostError::Parse {
+            file: origin.to_string(),
+            reason: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        data.validate(origin)?;
+        Ok(data)
+    }
+
+    /// Reads, parses and validates a profile file.
+    pub fn load(path: &Path) -> Result<Self, CostError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| CostError::Io {
+            file: origin.clone(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &origin)
+    }
+
+    /// The built-in profiles, in file order.
+    pub fn builtins() -> Vec<CpuProfileData> {
+        BUILTIN
+            .iter()
+            .map(|(file, text)| {
+                // The built-in files are checked by the unit tests; a failure here is a bug.
+                Self::from_toml_str(text, &format!("runtime/cpus/{file}"))
+                    .unwrap_or_else(|e| panic!("built-in CPU profile is invalid: {e}"))
+            })
+            .collect()
+    }
+
+    /// A built-in profile by name or alias (case-insensitive).
+    pub fn builtin(name: &str) -> Option<CpuProfileData> {
+        let lname = name.to_ascii_lowercase();
+        Self::builtins().into_iter().find(|p| {
+            p.name.to_ascii_lowercase() == lname
+                || p.aliases.iter().any(|a| a.to_ascii_lowercase() == lname)
+        })
+    }
+
+    /// Flash wait states at `clock_mhz` (the first band whose `max_mhz` reaches it).
+    pub fn wait_states_at(&self, clock_mhz: f64) -> u32 {
+        self.flash
+            .wait_states
+            .iter()
+            .find(|b| clock_mhz <= b.max_mhz + 1e-9)
+            .or(self.flash.wait_states.last())
+            .map_or(0, |b| b.ws)
+    }
+
+    /// Run current at `clock_mhz`, mA: piecewise linear through the datasheet points.
+    pub fn run_current_ma(&self, clock_mhz: f64) -> f64 {
+        let pts = &self.power.run_ma;
+        match pts.len() {
+            0 => 0.0,
+            1 => pts[0].ma * clock_mhz / pts[0].mhz,
+            n => {
+                let seg = (1..n).find(|&i| clock_mhz <= pts[i].mhz).unwrap_or(n - 1);
+                let (a, b) = (pts[seg - 1], pts[seg]);
+                let i = a.ma + (b.ma - a.ma) * (clock_mhz - a.mhz) / (b.mhz - a.mhz);
+                i.max(0.0)
+            }
+        }
+    }
+
+    /// Active power at `clock_mhz`, mW: supply voltage x run current.
+    pub fn power_mw(&self, clock_mhz: f64) -> f64 {
+        self.power.supply_v * self.run_current_ma(clock_mhz)
+    }
+
+    /// Library names, sorted.
+    pub fn library_names(&self) -> Vec<&str> {
+        self.libraries.keys().map(String::as_str).collect()
+    }
+
+    /// Checks every field; the first problem is returned naming file, field and reason.
+    pub fn validate(&self, origin: &str) -> Result<(), CostError> {
+        let bad = |field: &str, reason: String| CostError::Invalid {
+            file: origin.to_string(),
+            field: field.to_string(),
+            reason,
+        };
+        if self.name.trim().is_empty() {
+            return Err(bad("name", "must not be empty".into()));
+        }
+        if self.name.contains(['@', ':', '/']) {
+            return Err(bad("name", "must not contain `@`, `:` or `/`".into()));
+        }
+        for (field, v) in [
+            ("max_clock_mhz", self.max_clock_mhz),
+            ("default_clock_mhz", self.default_clock_mhz),
+        ] {
+            if !v.is_finite() || v <= 0.0 {
+                return Err(bad(field, format!("must be a positive number, got {v}")));
+            }
+        }
+        if self.default_clock_mhz > self.max_clock_mhz {
+            return Err(bad(
+                "default_clock_mhz",
+                format!(
+                    "{} MHz is above max_clock_mhz {} MHz",
+                    self.default_clock_mhz, self.max_clock_mhz
+                ),
+            ));
+        }
+        // Flash.
+        let f = &self.flash;
+        if f.wait_states.is_empty() {
+            return Err(bad(
+                "flash.wait_states",
+                "must list at least one band".into(),
+            ));
+        }
+        let mut prev = 0.0;
+        for (i, b) in f.wait_states.iter().enumerate() {
+            if !b.max_mhz.is_finite() || b.max_mhz <= prev {
+                return Err(bad(
+                    &format!("flash.wait_states[{i}].max_mhz"),
+                    format!(
+                        "must be finite and ascending, got {} after {prev}",
+                        b.max_mhz
+                    ),
+                ));
+            }
+            prev = b.max_mhz;
+        }
+        if prev < self.max_clock_mhz {
+            return Err(bad(
+                "flash.wait_states",
+                format!(
+                    "last band ends at {prev} MHz, below max_clock_mhz {} MHz",
+                    self.max_clock_mhz
+                ),
+            ));
+        }
+        if f.line_bytes == 0 {
+            return Err(bad("flash.line_bytes", "must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&f.prefetch_hidden) {
+            return Err(bad(
+                "flash.prefetch_hidden",
+                format!("must be in 0..1, got {}", f.prefetch_hidden),
+            ));
+        }
+        for (field, v) in [
+            ("flash.code_stall_per_ws", f.code_stall_per_ws),
+            ("flash.read_pj_per_byte", f.read_pj_per_byte),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(bad(field, format!("must be a number >= 0, got {v}")));
+            }
+        }
+        // Power.
+        let p = &self.power;
+        if !p.supply_v.is_finite() || p.supply_v <= 0.0 || p.supply_v > 6.0 {
+            return Err(bad(
+                "power.supply_v",
+                format!("must be in (0, 6] V, got {}", p.supply_v),
+            ));
+        }
+        if p.run_ma.is_empty() {
+            return Err(bad("power.run_ma", "must list at least one point".into()));
+        }
+        let mut prev = 0.0;
+        for (i, pt) in p.run_ma.iter().enumerate() {
+            if !pt.mhz.is_finite() || pt.mhz <= prev {
+                return Err(bad(
+                    &format!("power.run_ma[{i}].mhz"),
+                    format!(
+                        "must be positive and ascending, got {} after {prev}",
+                        pt.mhz
+                    ),
+                ));
+            }
+            if !pt.ma.is_finite() || pt.ma <= 0.0 {
+                return Err(bad(
+                    &format!("power.run_ma[{i}].ma"),
+                    format!("must be a positive current, got {}", pt.ma),
+                ));
+            }
+            prev = pt.mhz;
+        }
+        // Libraries.
+        if self.libraries.is_empty() {
+            return Err(bad("libraries", "must define at least one library".into()));
+        }
+        if !self.libraries.contains_key(&self.default_library) {
+            return Err(bad(
+                "default_library",
+                format!(
+                    "`{}` is not one of the libraries ({})",
+                    self.default_library,
+                    self.library_names().join(", ")
+                ),
+            ));
+        }
+        for (lib, table) in &self.libraries {
+            if lib.is_empty() || lib.contains(['@', ':', '/']) {
+                return Err(bad(
+                    &format!("libraries.{lib}"),
+                    "library names must be non-empty without `@`, `:`, `/`".into(),
+                ));
+            }
+            for (op, k) in table.entries() {
+                for (field, v) in k.numeric_fields() {
+                    let path = format!("libraries.{lib}.{op}.{field}");
+                    if !v.is_finite() || v < 0.0 {
+                        return Err(bad(&path, format!("must be a number >= 0, got {v}")));
+                    }
+                    if (field == "weight_reuse" || field == "simd_block") && v < 1.0 {
+                        return Err(bad(&path, format!("must be at least 1, got {v}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A core at one clock with one kernel library: what the cost model evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuProfile {
+    data: CpuProfileData,
+    clock_mhz: f64,
+    library: String,
+}
+
+impl Default for CpuProfile {
+    /// Cortex-M4F at 120 MHz with the TFLite-Micro reference kernels.
+    fn default() -> Self {
+        Self::resolve(DEFAULT_SPEC).unwrap_or_else(|e| panic!("default CPU profile: {e}"))
+    }
+}
+
+/// Parses a clock like `216MHz`, `216`, `1.2GHz`, `32768kHz` into MHz.
+pub fn parse_clock_mhz(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let (num, scale) = if let Some(n) = lower.strip_suffix("mhz") {
+        (n, 1.0)
+    } else if let Some(n) = lower.strip_suffix("ghz") {
+        (n, 1000.0)
+    } else if let Some(n) = lower.strip_suffix("khz") {
+        (n, 0.001)
+    } else if let Some(n) = lower.strip_suffix('m') {
+        (n, 1.0)
+    } else {
+        (lower.as_str(), 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("clock `{t}` is not a number with an optional MHz/kHz/GHz unit"))?;
+    let mhz = v * scale;
+    if !mhz.is_finite() || mhz <= 0.0 {
+        return Err(format!("clock `{t}` must be positive"));
+    }
+    Ok(mhz)
+}
+
+impl CpuProfile {
+    /// A profile at `clock_mhz` with library `library`.
+    pub fn new(data: CpuProfileData, clock_mhz: f64, library: &str) -> Result<Self, CostError> {
+        let spec = format!("{}@{clock_mhz}MHz:{library}", data.name);
+        if !clock_mhz.is_finite() || clock_mhz <= 0.0 || clock_mhz > data.max_clock_mhz + 1e-9 {
+            return Err(CostError::Spec {
+                spec,
+                reason: format!(
+                    "clock {clock_mhz} MHz is outside (0, {}] MHz, the range of {}",
+                    data.max_clock_mhz, data.device
+                ),
+            });
+        }
+        if !data.libraries.contains_key(library) {
+            return Err(CostError::Spec {
+                spec,
+                reason: format!(
+                    "profile `{}` has no kernel library `{library}` (it has: {})",
+                    data.name,
+                    data.library_names().join(", ")
+                ),
+            });
+        }
+        Ok(CpuProfile {
+            clock_mhz,
+            library: library.to_string(),
+            data,
+        })
+    }
+
+    /// Resolves a spec `NAME|FILE.toml[@CLOCK][:LIBRARY]` (see the module docs).
+    pub fn resolve(spec: &str) -> Result<Self, CostError> {
+        let err = |reason: String| CostError::Spec {
+            spec: spec.to_string(),
+            reason,
+        };
+        let s = spec.trim();
+        if s.is_empty() {
+            return Err(err("empty spec; expected NAME[@CLOCK][:LIBRARY]".into()));
+        }
+        // Split `:LIBRARY` (after the last `/`, so paths may contain `:`) and `@CLOCK`.
+        let tail_start = s.rfind('/').map_or(0, |i| i + 1);
+        let (head, library) = match s[tail_start..].rfind(':') {
+            Some(i) => {
+                let at = tail_start + i;
+                (&s[..at], Some(s[at + 1..].trim()))
+            }
+            None => (s, None),
+        };
+        let (base, clock) = match head[tail_start.min(head.len())..].rfind('@') {
+            Some(i) => {
+                let at = tail_start + i;
+                (&head[..at], Some(head[at + 1..].trim()))
+            }
+            None => (head, None),
+        };
+        let base = base.trim();
+        if library == Some("") {
+            return Err(err("empty kernel library after `:`".into()));
+        }
+        let data = if base.ends_with(".toml") || base.contains('/') {
+            CpuProfileData::load(Path::new(base))?
+        } else {
+            CpuProfileData::builtin(base).ok_or_else(|| {
+                err(format!(
+                    "unknown CPU profile `{base}` (built in: {}; or give a .toml file)",
+                    Self::builtin_names().join(", ")
+                ))
+            })?
+        };
+        let clock_mhz = match clock {
+            Some(c) => parse_clock_mhz(c).map_err(err)?,
+            None => data.default_clock_mhz,
+        };
+        let library = library.unwrap_or(&data.default_library).to_string();
+        Self::new(data, clock_mhz, &library).map_err(|e| match e {
+            CostError::Spec { reason, .. } => err(reason),
+            other => other,
+        })
+    }
+
+    /// Names of the built-in profiles.
+    pub fn builtin_names() -> Vec<String> {
+        CpuProfileData::builtins()
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    }
+
+    /// The same core and library at another clock.
+    pub fn with_clock(&self, clock_mhz: f64) -> Result<Self, CostError> {
+        Self::new(self.data.clone(), clock_mhz, &self.library)
+    }
+
+    /// The same core and clock with another kernel library.
+    pub fn with_library(&self, library: &str) -> Result<Self, CostError> {
+        Self::new(self.data.clone(), self.clock_mhz, library)
+    }
+
+    /// The canonical spec, e.g. `cortex-m7@216MHz:cmsis-nn`.
+    pub fn spec(&self) -> String {
+        format!("{}@{}MHz:{}", self.data.name, self.clock_mhz, self.library)
+    }
+
+    /// The profile data (core, flash, power, all libraries).
+    pub fn data(&self) -> &CpuProfileData {
+        &self.data
+    }
+
+    /// Profile name (`cortex-m7`).
+    pub fn name(&self) -> &str {
+        &self.data.name
+    }
+
+    /// Core clock, MHz.
+    pub fn clock_mhz(&self) -> f64 {
+        self.clock_mhz
+    }
+
+    /// Selected kernel library name.
+    pub fn library_name(&self) -> &str {
+        &self.library
+    }
+
+    /// Selected kernel library's cost table.
+    pub fn kernels(&self) -> &KernelLibrary {
+        // `new` checked that the library exists.
+        &self.data.libraries[&self.library]
+    }
+
+    /// Flash wait states at this clock.
+    pub fn wait_states(&self) -> u32 {
+        self.data.wait_states_at(self.clock_mhz)
+    }
+
+    /// Active power at this clock, mW.
+    pub fn power_mw(&self) -> f64 {
+        self.data.power_mw(self.clock_mhz)
+    }
+}
