@@ -1,0 +1,180 @@
+//! Atomic output: single files (temp file in the same directory, fsync, rename) and whole
+//! file sets ([`Staging`]: everything is written into `DIR/.partial-PID-N/`, then renamed
+//! into `DIR` one file at a time with a marker file renamed last).
+//!
+//! A reader that finds the marker (`report.json` for reports, `summary.md` for sweeps) knows
+//! the set is complete: the old marker is removed before the first new file is moved in,
+//! so an interrupted run leaves no marker rather than a mix that looks complete.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::ReportError;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_suffix() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
+/// rename over `path`.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(|e| ReportError::io(&dir, "create directory", e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp).map_err(|e| ReportError::io(&tmp, "create", e))?;
+        f.write_all(bytes)
+            .map_err(|e| ReportError::io(&tmp, "write", e))?;
+        f.sync_all()
+            .map_err(|e| ReportError::io(&tmp, "fsync", e))?;
+        fs::rename(&tmp, path).map_err(|e| ReportError::io(path, "rename into place", e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A staging directory for a set of output files (see the module documentation).
+pub struct Staging {
+    dir: PathBuf,
+    final_dir: PathBuf,
+    files: Vec<PathBuf>,
+    committed: bool,
+}
+
+/// The name prefix of staging directories.
+pub const PARTIAL_PREFIX: &str = ".partial-";
+
+fn pid_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true // cannot tell: keep the directory
+    }
+}
+
+impl Staging {
+    /// Creates `final_dir` if needed, removes staging directories left by dead processes,
+    /// and creates a fresh staging directory inside `final_dir`.
+    pub fn new(final_dir: &Path) -> Result<Self, ReportError> {
+        fs::create_dir_all(final_dir)
+            .map_err(|e| ReportError::io(final_dir, "create directory", e))?;
+        if let Ok(entries) = fs::read_dir(final_dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(rest) = name.strip_prefix(PARTIAL_PREFIX) {
+                    let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+                    if let Some(pid) = pid {
+                        if pid != std::process::id() && !pid_alive(pid) {
+                            let _ = fs::remove_dir_all(e.path());
+                        }
+                    }
+                }
+            }
+        }
+        let dir = final_dir.join(format!("{PARTIAL_PREFIX}{}", unique_suffix()));
+        fs::create_dir_all(&dir).map_err(|e| ReportError::io(&dir, "create directory", e))?;
+        Ok(Staging {
+            dir,
+            final_dir: final_dir.to_path_buf(),
+            files: Vec::new(),
+            committed: false,
+        })
+    }
+
+    /// The staging path of `rel` (a path relative to the output directory); creates its
+    /// parent directories and records it for [`Staging::commit`].
+    pub fn path(&mut self, rel: &str) -> Result<PathBuf, ReportError> {
+        let p = self.dir.join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| ReportError::io(parent, "create directory", e))?;
+        }
+        let rel = PathBuf::from(rel);
+        if !self.files.contains(&rel) {
+            self.files.push(rel);
+        }
+        Ok(p)
+    }
+
+    /// Writes one file of the set.
+    pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), ReportError> {
+        let p = self.path(rel)?;
+        fs::write(&p, bytes).map_err(|e| ReportError::io(&p, "write", e))
+    }
+
+    /// The final path of `rel` inside the output directory.
+    pub fn final_path(&self, rel: &str) -> PathBuf {
+        self.final_dir.join(rel)
+    }
+
+    /// Moves the set into the output directory: removes the old `marker`, fsyncs and renames
+    /// every other file, then `marker` last. Returns the final paths, marker last.
+    pub fn commit(mut self, marker: &str) -> Result<Vec<PathBuf>, ReportError> {
+        let marker = PathBuf::from(marker);
+        if !self.files.contains(&marker) {
+            return Err(ReportError::io(
+                self.dir.join(&marker),
+                "commit",
+                std::io::Error::new(std::io::ErrorKind::NotFound, "marker file not written"),
+            ));
+        }
+        let final_marker = self.final_dir.join(&marker);
+        match fs::remove_file(&final_marker) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ReportError::io(&final_marker, "remove old marker", e)),
+        }
+        let mut order: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|f| **f != marker)
+            .cloned()
+            .collect();
+        order.push(marker);
+        let mut done = Vec::new();
+        for rel in order {
+            let from = self.dir.join(&rel);
+            let to = self.final_dir.join(&rel);
+            let f = fs::File::open(&from).map_err(|e| ReportError::io(&from, "open", e))?;
+            f.sync_all()
+                .map_err(|e| ReportError::io(&from, "fsync", e))?;
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(|e| ReportError::io(parent, "create directory", e))?;
+            }
+            fs::rename(&from, &to).map_err(|e| ReportError::io(&to, "rename into place", e))?;
+            done.push(to);
+        }
+        if let Ok(d) = fs::File::open(&self.final_dir) {
+            let _ = d.sync_all();
+        }
+        self.committed = true;
+        let _ = fs::remove_dir_all(&self.dir);
+        Ok(done)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}

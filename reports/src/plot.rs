@@ -1,0 +1,835 @@
+//! Plots (SVG and PNG, drawn with plotters; text uses the DejaVu Sans font from the
+//! `dejavu` crate, registered with ab_glyph, so no system font library is needed).
+//!
+//! A plot is a [`Chart`] (data only) plus the file names it is written to; the same chart
+//! is drawn on the SVG and on the PNG backend.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+use std::sync::Once;
+
+use crate::error::ReportError;
+use crate::fmt as f;
+use crate::record::{Report, Target};
+
+/// Width and height in pixels of every plot (SVG and PNG).
+pub const PLOT_SIZE: (u32, u32) = (1000, 600);
+
+/// The font family name registered for all plot text.
+pub const FONT: &str = "sans-serif";
+
+static FONT_INIT: Once = Once::new();
+
+fn ensure_font() {
+    FONT_INIT.call_once(|| {
+        // DejaVu Sans is a valid TrueType font shipped inside the `dejavu` crate; a failure
+        // here would only make text invisible, never break the plot.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// The relative paths of one plot's files and its title.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotFile {
+    pub title: String,
+    /// Relative path of the SVG (e.g. `plots/latency-kws.svg`).
+    pub svg: String,
+    /// Relative path of the PNG.
+    pub png: String,
+}
+
+impl PlotFile {
+    /// `plots/<stem>.svg` and `plots/<stem>.png`.
+    pub fn new(title: &str, stem: &str) -> Self {
+        let stem = sanitize(stem);
+        PlotFile {
+            title: title.to_string(),
+            svg: format!("plots/{stem}.svg"),
+            png: format!("plots/{stem}.png"),
+        }
+    }
+}
+
+/// A file-name-safe version of `s` (letters, digits, `-`, `_`, `.`).
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Named, coloured groups of (x, y) points.
+pub type PointGroups = Vec<(String, RGBColor, Vec<(f64, f64)>)>;
+
+/// One data series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub color: RGBColor,
+    pub values: Vec<f64>,
+}
+
+/// A chart's data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    /// Grouped bars on a log-scale y axis: one group per x label, one bar per series.
+    /// Non-positive values are not drawn. `reference` draws a dashed horizontal line.
+    GroupedBarsLog {
+        title: String,
+        y_label: String,
+        x_labels: Vec<String>,
+        series: Vec<Series>,
+        reference: Option<f64>,
+    },
+    /// Stacked bars (linear y): one bar per x label, one segment per series.
+    Stacked {
+        title: String,
+        y_label: String,
+        x_labels: Vec<String>,
+        series: Vec<Series>,
+    },
+    /// Log-log roofline: `y = min(compute_roof, bus_roof * x)` and points per group.
+    Roofline {
+        title: String,
+        compute_roof: f64,
+        bus_roof: f64,
+        groups: PointGroups,
+    },
+    /// Log-log scatter of (x, y) points coloured by `c` (blue = low, yellow = high), with
+    /// the points in `front` drawn larger, outlined and joined by a line.
+    ParetoScatter {
+        title: String,
+        x_label: String,
+        y_label: String,
+        c_label: String,
+        points: Vec<(f64, f64, f64)>,
+        front: Vec<usize>,
+    },
+    /// Line plots against a categorical x axis, one panel per entry of `panels`
+    /// (panel title, y label, series); log-scale y.
+    CategoryLines {
+        title: String,
+        x_label: String,
+        x_labels: Vec<String>,
+        panels: Vec<(String, String, Vec<Series>)>,
+    },
+}
+
+/// A chart and the files it is written to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotSpec {
+    pub file: PlotFile,
+    pub chart: Chart,
+}
+
+impl PlotSpec {
+    /// Draws the chart as SVG text.
+    pub fn render_svg(&self) -> Result<String, ReportError> {
+        ensure_font();
+        let mut s = String::new();
+        {
+            let root = SVGBackend::with_string(&mut s, PLOT_SIZE).into_drawing_area();
+            draw(&self.chart, &root).map_err(|message| ReportError::Plot {
+                path: self.file.svg.clone().into(),
+                message,
+            })?;
+            root.present().map_err(|e| ReportError::Plot {
+                path: self.file.svg.clone().into(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(s)
+    }
+
+    /// Draws the chart as a PNG file at `path`.
+    pub fn render_png(&self, path: &Path) -> Result<(), ReportError> {
+        ensure_font();
+        let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
+        let err = |message: String| ReportError::Plot {
+            path: path.to_path_buf(),
+            message,
+        };
+        draw(&self.chart, &root).map_err(err)?;
+        root.present().map_err(|e| err(e.to_string()))
+    }
+}
+
+/// Fixed series colours (colour-blind-friendly Okabe-Ito palette).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+/// A blue -> green -> yellow colour for `t` in `[0, 1]` (viridis-like).
+pub fn ramp(t: f64) -> RGBColor {
+    let stops = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (stops.len() - 1) as f64;
+    let i = (x.floor() as usize).min(stops.len() - 2);
+    let u = x - i as f64;
+    let (a, b) = (stops[i], stops[i + 1]);
+    RGBColor(
+        (a.0 + (b.0 - a.0) * u) as u8,
+        (a.1 + (b.1 - a.1) * u) as u8,
+        (a.2 + (b.2 - a.2) * u) as u8,
+    )
+}
+
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let mut lo = f64::INFINITY;
+    let mut hi = 0.0f64;
+    for v in values {
+        if v > 0.0 && v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        return (0.1, 10.0);
+    }
+    if hi <= lo {
+        return (lo / 10.0, lo * 10.0);
+    }
+    (lo / 2.0, hi * 2.0)
+}
+
+fn cat_label(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+        labels[i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
+type DrawResult = Result<(), String>;
+
+fn e2s<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(e2s)?;
+    match chart {
+        Chart::GroupedBarsLog {
+            title,
+            y_label,
+            x_labels,
+            series,
+            reference,
+        } => draw_grouped(root, title, y_label, x_labels, series, *reference),
+        Chart::Stacked {
+            title,
+            y_label,
+            x_labels,
+            series,
+        } => draw_stacked(root, title, y_label, x_labels, series),
+        Chart::Roofline {
+            title,
+            compute_roof,
+            bus_roof,
+            groups,
+        } => draw_roofline(root, title, *compute_roof, *bus_roof, groups),
+        Chart::ParetoScatter {
+            title,
+            x_label,
+            y_label,
+            c_label,
+            points,
+            front,
+        } => draw_pareto(root, title, x_label, y_label, c_label, points, front),
+        Chart::CategoryLines {
+            title,
+            x_label,
+            x_labels,
+            panels,
+        } => {
+            let (top, rest) = root.split_vertically(40);
+            top.draw(&Text::new(
+                title.clone(),
+                (10, 10),
+                (FONT, 22).into_font().style(FontStyle::Bold),
+            ))
+            .map_err(e2s)?;
+            let n = panels.len().max(1);
+            let areas = rest.split_evenly((1, n));
+            for (area, (ptitle, ylabel, series)) in areas.iter().zip(panels) {
+                draw_lines(area, ptitle, x_label, ylabel, x_labels, series)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn draw_grouped<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    x_labels: &[String],
+    series: &[Series],
+    reference: Option<f64>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = x_labels.len().max(1);
+    let (lo, hi) = log_range(
+        series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .chain(reference),
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo..hi).log_scale())
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .y_labels(10)
+        .disable_x_mesh()
+        .x_labels(n + 1)
+        .x_label_formatter(&|x| cat_label(x_labels, *x))
+        .y_desc(y_label)
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    let k = series.len().max(1) as f64;
+    let w = 0.8 / k;
+    for (si, s) in series.iter().enumerate() {
+        let color = s.color;
+        let bars = s.values.iter().enumerate().filter_map(|(i, &v)| {
+            if v > 0.0 && v.is_finite() {
+                let x0 = i as f64 - 0.4 + si as f64 * w;
+                Some(Rectangle::new([(x0, lo), (x0 + w, v)], color.filled()))
+            } else {
+                None
+            }
+        });
+        chart
+            .draw_series(bars)
+            .map_err(e2s)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    if let Some(r) = reference {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(-0.5, r), (n as f64 - 0.5, r)],
+                6,
+                4,
+                BLACK.stroke_width(1),
+            ))
+            .map_err(e2s)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(e2s)?;
+    Ok(())
+}
+
+fn draw_stacked<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    x_labels: &[String],
+    series: &[Series],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = x_labels.len().max(1);
+    let mut top = 0.0f64;
+    for i in 0..n {
+        let s: f64 = series
+            .iter()
+            .map(|s| s.values.get(i).copied().unwrap_or(0.0).max(0.0))
+            .sum();
+        top = top.max(s);
+    }
+    let top = if top > 0.0 { top * 1.25 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0.0..top)
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .disable_x_mesh()
+        .x_labels(n + 1)
+        .x_label_formatter(&|x| cat_label(x_labels, *x))
+        .y_desc(y_label)
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    let mut base = vec![0.0f64; n];
+    for s in series {
+        let color = s.color;
+        let mut rects = Vec::new();
+        for (i, b) in base.iter_mut().enumerate() {
+            let v = s.values.get(i).copied().unwrap_or(0.0).max(0.0);
+            if v > 0.0 && v.is_finite() {
+                rects.push(Rectangle::new(
+                    [(i as f64 - 0.35, *b), (i as f64 + 0.35, *b + v)],
+                    color.filled(),
+                ));
+                *b += v;
+            }
+        }
+        chart
+            .draw_series(rects)
+            .map_err(e2s)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(e2s)?;
+    Ok(())
+}
+
+fn draw_roofline<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    compute_roof: f64,
+    bus_roof: f64,
+    groups: &PointGroups,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let ridge = if bus_roof > 0.0 {
+        compute_roof / bus_roof
+    } else {
+        1.0
+    };
+    let (xlo, xhi) = log_range(
+        groups
+            .iter()
+            .flat_map(|g| g.2.iter().map(|p| p.0))
+            .chain([ridge / 4.0, ridge * 4.0]),
+    );
+    let (ylo, _) = log_range(
+        groups
+            .iter()
+            .flat_map(|g| g.2.iter().map(|p| p.1))
+            .chain([bus_roof * xlo]),
+    );
+    let yhi = compute_roof * 3.0;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .x_labels(10)
+        .y_labels(10)
+        .x_desc("arithmetic intensity (MACs per bus byte)")
+        .y_desc("achieved MACs per accelerator cycle")
+        .x_label_formatter(&|x| f::axis(*x))
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    // The roof: bus-bound left of the ridge, compute-bound right of it.
+    let mut roof = Vec::new();
+    let steps = 64;
+    for i in 0..=steps {
+        let x = xlo * (xhi / xlo).powf(i as f64 / steps as f64);
+        roof.push((x, (bus_roof * x).min(compute_roof)));
+    }
+    chart
+        .draw_series(LineSeries::new(roof, BLACK.stroke_width(2)))
+        .map_err(e2s)?
+        .label(format!(
+            "roof: min({} MACs/cycle, {} B/cycle x intensity)",
+            f::num(compute_roof),
+            f::num(bus_roof)
+        ))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2)));
+    for (name, color, pts) in groups {
+        let color = *color;
+        chart
+            .draw_series(
+                pts.iter()
+                    .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+                    .map(|&p| Circle::new(p, 5, color.filled())),
+            )
+            .map_err(e2s)?
+            .label(name.clone())
+            .legend(move |(x, y)| Circle::new((x + 6, y), 5, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(e2s)?;
+    Ok(())
+}
+
+fn draw_pareto<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    c_label: &str,
+    points: &[(f64, f64, f64)],
+    front: &[usize],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (xlo, xhi) = log_range(points.iter().map(|p| p.0));
+    let (ylo, yhi) = log_range(points.iter().map(|p| p.1));
+    let (clo, chi) = points
+        .iter()
+        .map(|p| p.2)
+        .filter(|c| c.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
+            (a.min(c), b.max(c))
+        });
+    let norm = |c: f64| {
+        if chi > clo {
+            (c - clo) / (chi - clo)
+        } else {
+            0.5
+        }
+    };
+    let caption = format!(
+        "{title} (colour: {c_label}, blue {} .. yellow {})",
+        f::num(if clo.is_finite() { clo } else { 0.0 }),
+        f::num(if chi.is_finite() { chi } else { 0.0 })
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .x_labels(10)
+        .y_labels(10)
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_label_formatter(&|x| f::axis(*x))
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|&(x, y, c)| Circle::new((x, y), 3, ramp(norm(c)).mix(0.6).filled())),
+        )
+        .map_err(e2s)?
+        .label("design")
+        .legend(|(x, y)| Circle::new((x + 6, y), 3, ramp(0.5).filled()));
+    let mut fp: Vec<(f64, f64, f64)> = front
+        .iter()
+        .filter_map(|&i| points.get(i).copied())
+        .collect();
+    fp.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    chart
+        .draw_series(LineSeries::new(
+            fp.iter().map(|p| (p.0, p.1)),
+            RED.stroke_width(1),
+        ))
+        .map_err(e2s)?;
+    chart
+        .draw_series(fp.iter().map(|&(x, y, c)| {
+            EmptyElement::at((x, y))
+                + Circle::new((0, 0), 6, ramp(norm(c)).filled())
+                + Circle::new((0, 0), 6, RED.stroke_width(2))
+        }))
+        .map_err(e2s)?
+        .label("Pareto front (latency, energy, area)")
+        .legend(|(x, y)| Circle::new((x + 6, y), 6, RED.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(e2s)?;
+    Ok(())
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x_labels: &[String],
+    series: &[Series],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = x_labels.len().max(1);
+    let (lo, hi) = log_range(series.iter().flat_map(|s| s.values.iter().copied()));
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo..hi).log_scale())
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .y_labels(10)
+        .x_labels(n + 1)
+        .x_label_formatter(&|x| cat_label(x_labels, *x))
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    for s in series {
+        let color = s.color;
+        let pts: Vec<(f64, f64)> = s
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v > 0.0 && v.is_finite())
+            .map(|(i, v)| (i as f64, *v))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(e2s)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+            .map_err(e2s)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(e2s)?;
+    Ok(())
+}
+
+/// The plots of a report: per model the per-layer latency (CPU vs accelerator run, log
+/// scale); the energy breakdown per model (share of the accelerator-run energy, stacked);
+/// one roofline per distinct accelerator configuration (each offloaded layer with bus
+/// traffic a point); speedup and energy ratio per model.
+pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
+    let mut out = Vec::new();
+    for m in &r.models {
+        // Index and op when they fit, the index alone otherwise (the tables give the op).
+        let wide = m.layers.len() <= 8;
+        let labels: Vec<String> = m
+            .layers
+            .iter()
+            .map(|l| {
+                if wide {
+                    format!("{} {}", l.index, l.op)
+                } else {
+                    l.index.to_string()
+                }
+            })
+            .collect();
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("{}: per-layer latency", m.model),
+                &format!("latency-{}", m.model),
+            ),
+            chart: Chart::GroupedBarsLog {
+                title: format!(
+                    "{}: per-layer latency (by layer index), CPU baseline vs accelerator run",
+                    m.model
+                ),
+                y_label: "latency (us, log scale)".into(),
+                x_labels: labels,
+                series: vec![
+                    Series {
+                        name: "CPU baseline".into(),
+                        color: PALETTE[1],
+                        values: m.layers.iter().map(|l| l.cpu_us).collect(),
+                    },
+                    Series {
+                        name: "accelerator run".into(),
+                        color: PALETTE[0],
+                        values: m.layers.iter().map(|l| l.accel_us).collect(),
+                    },
+                ],
+                reference: None,
+            },
+        });
+    }
+    if r.models.is_empty() {
+        return out;
+    }
+    let totals: Vec<_> = r.models.iter().map(|m| m.totals()).collect();
+    let names: Vec<String> = r
+        .models
+        .iter()
+        .zip(&totals)
+        .map(|(m, t)| format!("{} ({} uJ)", m.model, f::num(t.accel_uj)))
+        .collect();
+    let parts = ["MAC array", "scratchpads", "bus (DMA)", "leakage", "CPU"];
+    let colors = [PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3], PALETTE[5]];
+    let series = (0..5)
+        .map(|k| Series {
+            name: parts[k].into(),
+            color: colors[k],
+            values: totals
+                .iter()
+                .map(|t| {
+                    let v = [
+                        t.mac_uj,
+                        t.sram_uj,
+                        t.bus_uj,
+                        t.leakage_uj,
+                        t.cpu_uj_in_accel_run,
+                    ][k];
+                    crate::record::ratio(v, t.accel_uj).unwrap_or(0.0) * 100.0
+                })
+                .collect(),
+        })
+        .collect();
+    out.push(PlotSpec {
+        file: PlotFile::new(
+            "energy breakdown of the accelerator run",
+            "energy-breakdown",
+        ),
+        chart: Chart::Stacked {
+            title: "Energy of the accelerator run by part (label: total energy)".into(),
+            y_label: "share of the accelerator-run energy (%)".into(),
+            x_labels: names,
+            series,
+        },
+    });
+    let mut cfgs: Vec<&crate::record::ConfigSummary> = Vec::new();
+    for m in &r.models {
+        if !cfgs.iter().any(|c| c.hash == m.config.hash) {
+            cfgs.push(&m.config);
+        }
+    }
+    for c in cfgs {
+        let groups = r
+            .models
+            .iter()
+            .filter(|m| m.config.hash == c.hash)
+            .enumerate()
+            .map(|(i, m)| {
+                let pts = m
+                    .layers
+                    .iter()
+                    .filter(|l| l.target == Target::Accel && l.bus_bytes > 0 && l.accel_cycles > 0)
+                    .map(|l| {
+                        (
+                            l.macs as f64 / l.bus_bytes as f64,
+                            l.macs as f64 / l.accel_cycles as f64,
+                        )
+                    })
+                    .collect();
+                (m.model.clone(), PALETTE[i % PALETTE.len()], pts)
+            })
+            .collect();
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("roofline of {} ({})", c.name, c.hash),
+                &format!("roofline-{}-{}", c.name, c.hash),
+            ),
+            chart: Chart::Roofline {
+                title: format!(
+                    "Roofline of {} ({}x{}, {} B/cycle bus): offloaded layers",
+                    c.name, c.rows, c.cols, c.bus_bytes_per_cycle
+                ),
+                compute_roof: c.peak_macs_per_cycle() as f64,
+                bus_roof: c.bus_bytes_per_cycle as f64,
+                groups,
+            },
+        });
+    }
+    out.push(PlotSpec {
+        file: PlotFile::new("speedup and energy ratio per model", "speedup-energy"),
+        chart: Chart::GroupedBarsLog {
+            title: "Speedup and energy ratio vs the CPU baseline (dashed: 1x)".into(),
+            y_label: "CPU / accelerator run (log scale)".into(),
+            x_labels: r.models.iter().map(|m| m.model.clone()).collect(),
+            series: vec![
+                Series {
+                    name: "speedup (latency)".into(),
+                    color: PALETTE[0],
+                    values: totals.iter().map(|t| t.speedup.unwrap_or(0.0)).collect(),
+                },
+                Series {
+                    name: "energy ratio".into(),
+                    color: PALETTE[2],
+                    values: totals
+                        .iter()
+                        .map(|t| t.energy_ratio.unwrap_or(0.0))
+                        .collect(),
+                },
+            ],
+            reference: Some(1.0),
+        },
+    });
+    out
+}

@@ -1,0 +1,513 @@
+//! The report records: what the CLI fills from the CPU cost model (baseline) and the
+//! offloaded run (driver + simulator), and what every writer reads.
+//!
+//! Units are in the field names: `_cycles` (clock cycles), `_us` (microseconds), `_uj`
+//! (microjoules), `bus_bytes` (bytes moved on the system bus). Stored fields are measured
+//! values only; everything derived (speedup, energy ratio, model totals) is a method, so a
+//! number can never disagree with the numbers it is computed from.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::error::ReportError;
+
+/// Where a layer runs in the offloaded run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Left on the MCU core (the driver's partitioner did not offload it).
+    Cpu,
+    /// Offloaded to the accelerator.
+    Accel,
+}
+
+impl Target {
+    /// `"cpu"` or `"accel"`, as in every output file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Cpu => "cpu",
+            Target::Accel => "accel",
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One layer (graph operator) of one model: its pure-CPU baseline and its cost in the
+/// offloaded run.
+///
+/// Invariants checked by [`LayerRow::check`] (and by every writer):
+/// - `accel_us = compute_us + dma_stall_us + overhead_us + cpu_side_us`
+///   (for an offloaded layer `cpu_side_us` is 0; for a CPU layer the first three are 0),
+/// - `accel_uj = mac_uj + sram_uj + bus_uj + leakage_uj + cpu_uj_in_accel_run`,
+/// - all numbers finite and non-negative, `utilization` in `[0, 1]`.
+///
+/// Both are checked with a relative tolerance of [`SUM_TOLERANCE`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerRow {
+    /// Position of the operator in the model's execution order (0-based).
+    pub index: usize,
+    /// Operator name (e.g. `CONV_2D`, `DEPTHWISE_CONV_2D`, `FULLY_CONNECTED`).
+    pub op: String,
+    /// Shape of the main (activation) input, e.g. `[1, 49, 10, 1]`.
+    pub input_shape: Vec<usize>,
+    /// Shape of the output.
+    pub output_shape: Vec<usize>,
+    /// Multiply-accumulates of the layer (0 for data-movement ops).
+    pub macs: u64,
+    /// Where the layer runs in the offloaded run.
+    pub target: Target,
+    /// Why the partitioner chose `target` (e.g. `conv offloaded`, `op not supported`).
+    pub reason: String,
+    /// Pure-CPU baseline: cycles at the CPU clock.
+    pub cpu_cycles: u64,
+    /// Pure-CPU baseline: latency in us.
+    pub cpu_us: f64,
+    /// Pure-CPU baseline: energy in uJ.
+    pub cpu_uj: f64,
+    /// Offloaded run: wall cycles of this layer at the accelerator clock (for a CPU-side
+    /// layer, its CPU time expressed in accelerator cycles).
+    pub accel_cycles: u64,
+    /// Offloaded run: wall latency of this layer in us (sum of the four parts below).
+    pub accel_us: f64,
+    /// Offloaded run: energy of this layer in uJ (sum of the five parts below).
+    pub accel_uj: f64,
+    /// Time part: the array computing (including DMA overlapped with compute), us.
+    pub compute_us: f64,
+    /// Time part: the array waiting for DMA beyond what compute hides, us.
+    pub dma_stall_us: f64,
+    /// Time part: driver CPU time (command-stream set-up, synchronisation), us.
+    pub overhead_us: f64,
+    /// Time part: the layer running on the CPU in the offloaded run, us.
+    pub cpu_side_us: f64,
+    /// Energy part: MAC array dynamic energy, uJ.
+    pub mac_uj: f64,
+    /// Energy part: scratchpad (input, weight, accumulator SRAM) accesses, uJ.
+    pub sram_uj: f64,
+    /// Energy part: system-bus transfers (DMA), uJ.
+    pub bus_uj: f64,
+    /// Energy part: accelerator leakage over the layer's wall time, uJ.
+    pub leakage_uj: f64,
+    /// Energy part: the CPU in the offloaded run (CPU-side layers and driver time), uJ.
+    pub cpu_uj_in_accel_run: f64,
+    /// Achieved MACs per cycle / peak (`rows * cols`), over the layer's accelerator cycles;
+    /// 0 for CPU-side layers.
+    pub utilization: f64,
+    /// Bytes moved on the system bus by the accelerator's DMA for this layer.
+    pub bus_bytes: u64,
+}
+
+/// Relative tolerance of the sum checks (breakdowns versus totals).
+pub const SUM_TOLERANCE: f64 = 1e-6;
+
+fn close(sum: f64, total: f64) -> bool {
+    (sum - total).abs() <= SUM_TOLERANCE * total.abs().max(sum.abs()) + 1e-12
+}
+
+/// `num / den`, or `None` when the denominator is zero (e.g. a layer with no time).
+pub fn ratio(num: f64, den: f64) -> Option<f64> {
+    if den > 0.0 && num.is_finite() && den.is_finite() {
+        Some(num / den)
+    } else {
+        None
+    }
+}
+
+impl LayerRow {
+    /// CPU baseline latency / offloaded latency (`None` if the offloaded latency is 0).
+    pub fn speedup(&self) -> Option<f64> {
+        ratio(self.cpu_us, self.accel_us)
+    }
+
+    /// CPU baseline energy / offloaded energy (`None` if the offloaded energy is 0).
+    pub fn energy_ratio(&self) -> Option<f64> {
+        ratio(self.cpu_uj, self.accel_uj)
+    }
+
+    /// The time breakdown in us: compute, DMA stall, overhead, CPU side.
+    pub fn time_parts(&self) -> [f64; 4] {
+        [
+            self.compute_us,
+            self.dma_stall_us,
+            self.overhead_us,
+            self.cpu_side_us,
+        ]
+    }
+
+    /// The energy breakdown in uJ: MAC, SRAM, bus, leakage, CPU.
+    pub fn energy_parts(&self) -> [f64; 5] {
+        [
+            self.mac_uj,
+            self.sram_uj,
+            self.bus_uj,
+            self.leakage_uj,
+            self.cpu_uj_in_accel_run,
+        ]
+    }
+
+    /// Checks the invariants listed on [`LayerRow`]; the error names the model, the layer
+    /// and the field.
+    pub fn check(&self, model: &str) -> Result<(), ReportError> {
+        let bad = |field: &str, reason: String| ReportError::Inconsistent {
+            model: model.to_string(),
+            location: format!("layer {} ({})", self.index, self.op),
+            field: field.to_string(),
+            reason,
+        };
+        let floats = [
+            ("cpu_us", self.cpu_us),
+            ("cpu_uj", self.cpu_uj),
+            ("accel_us", self.accel_us),
+            ("accel_uj", self.accel_uj),
+            ("compute_us", self.compute_us),
+            ("dma_stall_us", self.dma_stall_us),
+            ("overhead_us", self.overhead_us),
+            ("cpu_side_us", self.cpu_side_us),
+            ("mac_uj", self.mac_uj),
+            ("sram_uj", self.sram_uj),
+            ("bus_uj", self.bus_uj),
+            ("leakage_uj", self.leakage_uj),
+            ("cpu_uj_in_accel_run", self.cpu_uj_in_accel_run),
+            ("utilization", self.utilization),
+        ];
+        for (field, v) in floats {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(
+                    field,
+                    format!("{v} is not a finite, non-negative number"),
+                ));
+            }
+        }
+        if self.utilization > 1.0 + SUM_TOLERANCE {
+            return Err(bad(
+                "utilization",
+                format!(
+                    "{} exceeds 1 (more MACs than the array's peak)",
+                    self.utilization
+                ),
+            ));
+        }
+        let t: f64 = self.time_parts().iter().sum();
+        if !close(t, self.accel_us) {
+            return Err(bad(
+                "accel_us",
+                format!(
+                    "{} differs from compute_us + dma_stall_us + overhead_us + cpu_side_us = {t}",
+                    self.accel_us
+                ),
+            ));
+        }
+        let e: f64 = self.energy_parts().iter().sum();
+        if !close(e, self.accel_uj) {
+            return Err(bad(
+                "accel_uj",
+                format!(
+                    "{} differs from mac_uj + sram_uj + bus_uj + leakage_uj + cpu_uj_in_accel_run = {e}",
+                    self.accel_uj
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The accelerator configuration a model was run on, as recorded in the report. Carries
+/// the roofline parameters (`rows * cols` MACs per cycle, `bus_bytes_per_cycle`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigSummary {
+    /// Configuration name (preset or file stem).
+    pub name: String,
+    /// `AccelConfig::hash()`: first 16 hex digits of the SHA-256 of its canonical JSON.
+    pub hash: String,
+    /// Array rows.
+    pub rows: u32,
+    /// Array columns.
+    pub cols: u32,
+    /// `output-stationary` or `weight-stationary`.
+    pub dataflow: String,
+    /// System-bus bytes per accelerator cycle.
+    pub bus_bytes_per_cycle: u32,
+    /// Accelerator clock in MHz.
+    pub clock_mhz: f64,
+    /// The resolved configuration as TOML (overrides included).
+    pub toml: String,
+}
+
+impl ConfigSummary {
+    /// Summarises a validated configuration.
+    pub fn from_config(cfg: &arch::AccelConfig) -> Self {
+        ConfigSummary {
+            name: cfg.name.clone(),
+            hash: cfg.hash(),
+            rows: cfg.rows,
+            cols: cfg.cols,
+            dataflow: cfg.dataflow.as_str().to_string(),
+            bus_bytes_per_cycle: cfg.bus_bytes_per_cycle,
+            clock_mhz: cfg.clock_mhz,
+            toml: cfg.to_toml(),
+        }
+    }
+
+    /// Peak MACs per cycle (`rows * cols`): the compute roof.
+    pub fn peak_macs_per_cycle(&self) -> u64 {
+        self.rows as u64 * self.cols as u64
+    }
+}
+
+/// The CPU (MCU) profile of the baseline and of the CPU side of the offloaded run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuProfileSummary {
+    /// Profile name (e.g. `cortex-m4-80mhz`).
+    pub name: String,
+    /// First 16 hex digits of the SHA-256 of the profile's canonical JSON.
+    pub hash: String,
+    /// The profile's parameters, flattened to `key -> value` text (for the report tables).
+    pub spec: BTreeMap<String, String>,
+}
+
+impl CpuProfileSummary {
+    /// Builds the summary from any serializable profile struct: `spec` is its JSON fields
+    /// flattened (nested keys dotted), `hash` the SHA-256 of its canonical JSON.
+    pub fn from_serialize<T: Serialize>(name: &str, profile: &T) -> Result<Self, ReportError> {
+        let value = serde_json::to_value(profile).map_err(|e| ReportError::Format {
+            path: "cpu profile".into(),
+            message: e.to_string(),
+        })?;
+        // serde_json's Map is ordered by key, so this text is canonical.
+        let canonical = value.to_string();
+        let mut spec = BTreeMap::new();
+        flatten_json("", &value, &mut spec);
+        Ok(CpuProfileSummary {
+            name: name.to_string(),
+            hash: sha256_16(canonical.as_bytes()),
+            spec,
+        })
+    }
+}
+
+fn flatten_json(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_json(&key, v, out);
+            }
+        }
+        serde_json::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+/// First 16 hex digits of the SHA-256 of `bytes`.
+pub fn sha256_16(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One model run: baseline and offloaded, layer by layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelReport {
+    /// Model name (e.g. `kws`).
+    pub model: String,
+    /// Where the model came from (a `.tflite` path or a built-in name).
+    pub source: String,
+    /// The accelerator configuration of the offloaded run.
+    pub config: ConfigSummary,
+    /// The CPU profile of the baseline and of the offloaded run's CPU side.
+    pub cpu_profile: CpuProfileSummary,
+    /// The layers, in execution order.
+    pub layers: Vec<LayerRow>,
+}
+
+/// Whole-model totals: sums over the layers (see [`ModelReport::totals`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelTotals {
+    pub layers: usize,
+    pub accel_layers: usize,
+    pub macs: u64,
+    pub accel_macs: u64,
+    pub cpu_cycles: u64,
+    pub cpu_us: f64,
+    pub cpu_uj: f64,
+    pub accel_cycles: u64,
+    pub accel_us: f64,
+    pub accel_uj: f64,
+    pub compute_us: f64,
+    pub dma_stall_us: f64,
+    pub overhead_us: f64,
+    pub cpu_side_us: f64,
+    pub mac_uj: f64,
+    pub sram_uj: f64,
+    pub bus_uj: f64,
+    pub leakage_uj: f64,
+    pub cpu_uj_in_accel_run: f64,
+    /// Accelerator-cycle-weighted mean utilization of the offloaded layers
+    /// (= offloaded MACs / (their accelerator cycles x peak) when each layer's
+    /// utilization is its own MACs / (cycles x peak)); 0 if nothing is offloaded.
+    pub utilization: f64,
+    pub bus_bytes: u64,
+    /// `cpu_us / accel_us` of the whole model.
+    pub speedup: Option<f64>,
+    /// `cpu_uj / accel_uj` of the whole model.
+    pub energy_ratio: Option<f64>,
+}
+
+impl ModelReport {
+    /// Sums over the layers (computed on every call; nothing is stored twice).
+    pub fn totals(&self) -> ModelTotals {
+        let mut t = ModelTotals {
+            layers: self.layers.len(),
+            accel_layers: 0,
+            macs: 0,
+            accel_macs: 0,
+            cpu_cycles: 0,
+            cpu_us: 0.0,
+            cpu_uj: 0.0,
+            accel_cycles: 0,
+            accel_us: 0.0,
+            accel_uj: 0.0,
+            compute_us: 0.0,
+            dma_stall_us: 0.0,
+            overhead_us: 0.0,
+            cpu_side_us: 0.0,
+            mac_uj: 0.0,
+            sram_uj: 0.0,
+            bus_uj: 0.0,
+            leakage_uj: 0.0,
+            cpu_uj_in_accel_run: 0.0,
+            utilization: 0.0,
+            bus_bytes: 0,
+            speedup: None,
+            energy_ratio: None,
+        };
+        let mut util_weighted = 0.0;
+        let mut util_cycles = 0u64;
+        for l in &self.layers {
+            t.macs += l.macs;
+            t.cpu_cycles += l.cpu_cycles;
+            t.cpu_us += l.cpu_us;
+            t.cpu_uj += l.cpu_uj;
+            t.accel_cycles += l.accel_cycles;
+            t.accel_us += l.accel_us;
+            t.accel_uj += l.accel_uj;
+            t.compute_us += l.compute_us;
+            t.dma_stall_us += l.dma_stall_us;
+            t.overhead_us += l.overhead_us;
+            t.cpu_side_us += l.cpu_side_us;
+            t.mac_uj += l.mac_uj;
+            t.sram_uj += l.sram_uj;
+            t.bus_uj += l.bus_uj;
+            t.leakage_uj += l.leakage_uj;
+            t.cpu_uj_in_accel_run += l.cpu_uj_in_accel_run;
+            t.bus_bytes += l.bus_bytes;
+            if l.target == Target::Accel {
+                t.accel_layers += 1;
+                t.accel_macs += l.macs;
+                util_weighted += l.utilization * l.accel_cycles as f64;
+                util_cycles += l.accel_cycles;
+            }
+        }
+        if util_cycles > 0 {
+            t.utilization = util_weighted / util_cycles as f64;
+        }
+        t.speedup = ratio(t.cpu_us, t.accel_us);
+        t.energy_ratio = ratio(t.cpu_uj, t.accel_uj);
+        t
+    }
+
+    /// Checks every layer ([`LayerRow::check`]), that layer indices are unique, and the
+    /// analytic bound `accel_cycles >= macs / (rows * cols)` for offloaded layers.
+    pub fn check(&self) -> Result<(), ReportError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for l in &self.layers {
+            l.check(&self.model)?;
+            if !seen.insert(l.index) {
+                return Err(ReportError::Inconsistent {
+                    model: self.model.clone(),
+                    location: format!("layer {}", l.index),
+                    field: "index".into(),
+                    reason: "duplicate layer index".into(),
+                });
+            }
+            let peak = self.config.peak_macs_per_cycle();
+            if l.target == Target::Accel && peak > 0 && l.accel_cycles * peak < l.macs {
+                return Err(ReportError::Inconsistent {
+                    model: self.model.clone(),
+                    location: format!("layer {} ({})", l.index, l.op),
+                    field: "accel_cycles".into(),
+                    reason: format!(
+                        "{} cycles for {} MACs is faster than the peak of {peak} MACs/cycle",
+                        l.accel_cycles, l.macs
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How the numbers were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Simulator level used for the offloaded run (e.g. `cycle` or `tile`).
+    pub simulator_level: String,
+    /// Source of the energy numbers (e.g. `arch::tables, 22 nm, Horowitz ISSCC 2014
+    /// scaled`).
+    pub energy_table_source: String,
+    /// The CPU cost model used for the baseline (e.g. `runtime::cost`).
+    pub cpu_cost_model: String,
+    /// Version of the tool that produced the report (use [`crate::TOOL_VERSION`] or the
+    /// CLI's own version).
+    pub tool_version: String,
+    /// The command line that produced the report, if known.
+    #[serde(default)]
+    pub command: String,
+    /// Free-form remarks (assumptions, caveats), one per entry.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// A whole report: one or more model runs and how they were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub models: Vec<ModelReport>,
+    pub provenance: Provenance,
+}
+
+impl Report {
+    /// Checks every model ([`ModelReport::check`]) and that model names are unique.
+    pub fn check(&self) -> Result<(), ReportError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &self.models {
+            if !seen.insert((&m.model, &m.config.hash)) {
+                return Err(ReportError::Inconsistent {
+                    model: m.model.clone(),
+                    location: "report".into(),
+                    field: "model".into(),
+                    reason: format!(
+                        "model appears twice with the same configuration {}",
+                        m.config.hash
+                    ),
+                });
+            }
+            m.check()?;
+        }
+        Ok(())
+    }
+}

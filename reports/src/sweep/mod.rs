@@ -1,0 +1,1 @@
+//! The design-space sweep engine (see `docs/reports.md`).

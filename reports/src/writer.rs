@@ -1,0 +1,613 @@
+//! The report writers: `report.md`, `report.csv`, `report.json`, plots and `index.html`,
+//! written as one atomic set (see [`crate::fsutil::Staging`]); `report.json` is the marker
+//! written last.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::ReportError;
+use crate::fmt as f;
+use crate::fsutil::Staging;
+use crate::plot::{self, PlotFile};
+use crate::progress::ProgressSink;
+use crate::record::{
+    ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance, Report,
+};
+
+/// Default output directory of `tinyaccel report`.
+pub const DEFAULT_REPORT_DIR: &str = "tinyaccel-report";
+
+/// The JSON schema name written in `report.json`.
+pub const REPORT_SCHEMA: &str = "tinyaccel-report/1";
+
+/// What to write.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Draw the plots (`plots/*.svg`, and `plots/*.png` when `png`). Default true.
+    pub plots: bool,
+    /// Also write PNG versions of the plots. Default true.
+    pub png: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            plots: true,
+            png: true,
+        }
+    }
+}
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenReport {
+    /// The output directory.
+    pub dir: PathBuf,
+    /// Every file written, final paths, `report.json` last.
+    pub files: Vec<PathBuf>,
+}
+
+/// One layer as written in `report.json`: the stored fields plus the derived ratios.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerJson {
+    #[serde(flatten)]
+    pub row: LayerRow,
+    /// `cpu_us / accel_us`.
+    pub speedup: Option<f64>,
+    /// `cpu_uj / accel_uj`.
+    pub energy_ratio: Option<f64>,
+}
+
+/// One model as written in `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelJson {
+    pub model: String,
+    pub source: String,
+    pub config: ConfigSummary,
+    pub cpu_profile: CpuProfileSummary,
+    pub layers: Vec<LayerJson>,
+    /// [`ModelReport::totals`], written for readers; checked on reading back.
+    pub totals: ModelTotals,
+}
+
+/// The whole `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportJson {
+    /// [`REPORT_SCHEMA`].
+    pub schema: String,
+    pub provenance: Provenance,
+    pub models: Vec<ModelJson>,
+}
+
+impl ReportJson {
+    /// The JSON view of a report.
+    pub fn from_report(r: &Report) -> Self {
+        ReportJson {
+            schema: REPORT_SCHEMA.into(),
+            provenance: r.provenance.clone(),
+            models: r
+                .models
+                .iter()
+                .map(|m| ModelJson {
+                    model: m.model.clone(),
+                    source: m.source.clone(),
+                    config: m.config.clone(),
+                    cpu_profile: m.cpu_profile.clone(),
+                    layers: m
+                        .layers
+                        .iter()
+                        .map(|l| LayerJson {
+                            row: l.clone(),
+                            speedup: l.speedup(),
+                            energy_ratio: l.energy_ratio(),
+                        })
+                        .collect(),
+                    totals: m.totals(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Back to the records, checking that every derived number written equals the one
+    /// recomputed from the records.
+    pub fn into_report(self, origin: &Path) -> Result<Report, ReportError> {
+        let bad = |model: &str, location: String, field: &str, reason: String| {
+            ReportError::Inconsistent {
+                model: model.to_string(),
+                location: format!("{} {location}", origin.display()),
+                field: field.to_string(),
+                reason,
+            }
+        };
+        if self.schema != REPORT_SCHEMA {
+            return Err(ReportError::Format {
+                path: origin.to_path_buf(),
+                message: format!("schema `{}` is not `{REPORT_SCHEMA}`", self.schema),
+            });
+        }
+        let mut models = Vec::new();
+        for m in self.models {
+            let mut layers = Vec::new();
+            for l in m.layers {
+                if l.speedup != l.row.speedup() || l.energy_ratio != l.row.energy_ratio() {
+                    return Err(bad(
+                        &m.model,
+                        format!("layer {}", l.row.index),
+                        "speedup/energy_ratio",
+                        "differs from the value recomputed from the layer".into(),
+                    ));
+                }
+                layers.push(l.row);
+            }
+            let mr = ModelReport {
+                model: m.model,
+                source: m.source,
+                config: m.config,
+                cpu_profile: m.cpu_profile,
+                layers,
+            };
+            if mr.totals() != m.totals {
+                return Err(bad(
+                    &mr.model,
+                    "totals".into(),
+                    "totals",
+                    "differ from the sums over the layers".into(),
+                ));
+            }
+            models.push(mr);
+        }
+        Ok(Report {
+            models,
+            provenance: self.provenance,
+        })
+    }
+}
+
+/// Reads a `report.json` back into records (checking its derived numbers).
+pub fn read_report_json(path: &Path) -> Result<Report, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ReportError::io(path, "read", e))?;
+    let j: ReportJson = serde_json::from_str(&text).map_err(|e| ReportError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    j.into_report(path)
+}
+
+/// `report.json` text.
+pub fn render_json(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(&ReportJson::from_report(r))
+        .expect("report records always serialize");
+    s.push('\n');
+    s
+}
+
+/// The columns of `report.csv`.
+pub const CSV_COLUMNS: &[&str] = &[
+    "model",
+    "config",
+    "config_hash",
+    "cpu_profile",
+    "cpu_profile_hash",
+    "row",
+    "index",
+    "op",
+    "input_shape",
+    "output_shape",
+    "macs",
+    "target",
+    "reason",
+    "cpu_cycles",
+    "cpu_us",
+    "cpu_uj",
+    "accel_cycles",
+    "accel_us",
+    "accel_uj",
+    "compute_us",
+    "dma_stall_us",
+    "overhead_us",
+    "cpu_side_us",
+    "mac_uj",
+    "sram_uj",
+    "bus_uj",
+    "leakage_uj",
+    "cpu_uj_in_accel_run",
+    "utilization",
+    "bus_bytes",
+    "speedup",
+    "energy_ratio",
+];
+
+/// `report.csv` text: one row per model and layer (`row` = `layer`) and one total row per
+/// model (`row` = `total`, empty index/shapes/target/reason). Floats use the shortest
+/// round-trip form, so the CSV and the JSON hold bit-identical numbers.
+pub fn render_csv(r: &Report) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_COLUMNS).expect("in-memory CSV");
+    for m in &r.models {
+        let head = [
+            m.model.clone(),
+            m.config.name.clone(),
+            m.config.hash.clone(),
+            m.cpu_profile.name.clone(),
+            m.cpu_profile.hash.clone(),
+        ];
+        for l in &m.layers {
+            let mut rec: Vec<String> = head.to_vec();
+            rec.extend([
+                "layer".to_string(),
+                l.index.to_string(),
+                l.op.clone(),
+                f::shape(&l.input_shape),
+                f::shape(&l.output_shape),
+                l.macs.to_string(),
+                l.target.to_string(),
+                l.reason.clone(),
+                l.cpu_cycles.to_string(),
+                l.cpu_us.to_string(),
+                l.cpu_uj.to_string(),
+                l.accel_cycles.to_string(),
+                l.accel_us.to_string(),
+                l.accel_uj.to_string(),
+                l.compute_us.to_string(),
+                l.dma_stall_us.to_string(),
+                l.overhead_us.to_string(),
+                l.cpu_side_us.to_string(),
+                l.mac_uj.to_string(),
+                l.sram_uj.to_string(),
+                l.bus_uj.to_string(),
+                l.leakage_uj.to_string(),
+                l.cpu_uj_in_accel_run.to_string(),
+                l.utilization.to_string(),
+                l.bus_bytes.to_string(),
+                f::csv_opt(l.speedup()),
+                f::csv_opt(l.energy_ratio()),
+            ]);
+            w.write_record(&rec).expect("in-memory CSV");
+        }
+        let t = m.totals();
+        let mut rec: Vec<String> = head.to_vec();
+        rec.extend([
+            "total".to_string(),
+            String::new(),
+            "TOTAL".to_string(),
+            String::new(),
+            String::new(),
+            t.macs.to_string(),
+            String::new(),
+            String::new(),
+            t.cpu_cycles.to_string(),
+            t.cpu_us.to_string(),
+            t.cpu_uj.to_string(),
+            t.accel_cycles.to_string(),
+            t.accel_us.to_string(),
+            t.accel_uj.to_string(),
+            t.compute_us.to_string(),
+            t.dma_stall_us.to_string(),
+            t.overhead_us.to_string(),
+            t.cpu_side_us.to_string(),
+            t.mac_uj.to_string(),
+            t.sram_uj.to_string(),
+            t.bus_uj.to_string(),
+            t.leakage_uj.to_string(),
+            t.cpu_uj_in_accel_run.to_string(),
+            t.utilization.to_string(),
+            t.bus_bytes.to_string(),
+            f::csv_opt(t.speedup),
+            f::csv_opt(t.energy_ratio),
+        ]);
+        w.write_record(&rec).expect("in-memory CSV");
+    }
+    String::from_utf8(w.into_inner().expect("in-memory CSV")).expect("CSV of UTF-8 strings")
+}
+
+/// The whole-run summary table (one row per model), shared by Markdown and HTML.
+pub(crate) fn summary_rows(r: &Report) -> Vec<[String; 10]> {
+    r.models
+        .iter()
+        .map(|m| {
+            let t = m.totals();
+            [
+                m.model.clone(),
+                format!("{} (`{}`)", m.config.name, m.config.hash),
+                f::int(t.macs),
+                format!("{}/{}", t.accel_layers, t.layers),
+                f::num(t.cpu_us / 1000.0),
+                f::num(t.accel_us / 1000.0),
+                f::num(t.cpu_uj),
+                f::num(t.accel_uj),
+                f::times(t.speedup),
+                f::times(t.energy_ratio),
+            ]
+        })
+        .collect()
+}
+
+pub(crate) const SUMMARY_HEAD: [&str; 10] = [
+    "model",
+    "config",
+    "MACs",
+    "offloaded layers",
+    "CPU ms",
+    "accel ms",
+    "CPU uJ",
+    "accel uJ",
+    "speedup",
+    "energy ratio",
+];
+
+pub(crate) const LAYER_HEAD: [&str; 19] = [
+    "#",
+    "op",
+    "input -> output",
+    "MACs",
+    "target",
+    "CPU cycles",
+    "CPU us",
+    "CPU uJ",
+    "accel cycles",
+    "accel us",
+    "compute us",
+    "DMA stall us",
+    "overhead us",
+    "CPU-side us",
+    "accel uJ",
+    "util",
+    "speedup",
+    "energy ratio",
+    "why",
+];
+
+pub(crate) fn layer_cells(l: &LayerRow) -> [String; 19] {
+    [
+        l.index.to_string(),
+        l.op.clone(),
+        format!(
+            "{} -> {}",
+            f::shape(&l.input_shape),
+            f::shape(&l.output_shape)
+        ),
+        f::int(l.macs),
+        l.target.to_string(),
+        f::int(l.cpu_cycles),
+        f::num(l.cpu_us),
+        f::num(l.cpu_uj),
+        f::int(l.accel_cycles),
+        f::num(l.accel_us),
+        f::num(l.compute_us),
+        f::num(l.dma_stall_us),
+        f::num(l.overhead_us),
+        f::num(l.cpu_side_us),
+        f::num(l.accel_uj),
+        if l.target == crate::record::Target::Accel {
+            f::pct(l.utilization)
+        } else {
+            "-".into()
+        },
+        f::times(l.speedup()),
+        f::times(l.energy_ratio()),
+        l.reason.clone(),
+    ]
+}
+
+pub(crate) fn total_cells(t: &ModelTotals) -> [String; 19] {
+    [
+        String::new(),
+        "**total**".into(),
+        String::new(),
+        f::int(t.macs),
+        format!("{}/{} accel", t.accel_layers, t.layers),
+        f::int(t.cpu_cycles),
+        f::num(t.cpu_us),
+        f::num(t.cpu_uj),
+        f::int(t.accel_cycles),
+        f::num(t.accel_us),
+        f::num(t.compute_us),
+        f::num(t.dma_stall_us),
+        f::num(t.overhead_us),
+        f::num(t.cpu_side_us),
+        f::num(t.accel_uj),
+        if t.accel_layers > 0 {
+            f::pct(t.utilization)
+        } else {
+            "-".into()
+        },
+        f::times(t.speedup),
+        f::times(t.energy_ratio),
+        String::new(),
+    ]
+}
+
+/// The energy breakdown of the offloaded run (MAC, SRAM, bus, leakage, CPU) of a model.
+pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 5] {
+    [
+        ("MAC array", t.mac_uj),
+        ("scratchpads (SRAM)", t.sram_uj),
+        ("system bus (DMA)", t.bus_uj),
+        ("leakage", t.leakage_uj),
+        ("CPU (CPU-side layers + driver)", t.cpu_uj_in_accel_run),
+    ]
+}
+
+fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(N));
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| f::md_cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+/// `report.md` text. `plots` lists the plot files (relative paths) to link.
+pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# tinyaccel report\n");
+    let _ = writeln!(
+        o,
+        "Latency and energy of each model on the accelerator (offloaded run) against the \
+         pure-CPU baseline. Times in microseconds (us) unless marked ms, energy in \
+         microjoules (uJ); speedup = CPU latency / accelerator-run latency, energy ratio = \
+         CPU energy / accelerator-run energy.\n"
+    );
+    let _ = writeln!(o, "## Summary\n");
+    md_table(&mut o, SUMMARY_HEAD, &summary_rows(r));
+    o.push('\n');
+    write_provenance_md(&mut o, &r.provenance);
+
+    for m in &r.models {
+        let t = m.totals();
+        let _ = writeln!(o, "## Model `{}`\n", m.model);
+        let _ = writeln!(o, "- source: `{}`", m.source);
+        let _ = writeln!(
+            o,
+            "- accelerator: `{}` (hash `{}`), {}x{} {}, {} MHz, bus {} B/cycle",
+            m.config.name,
+            m.config.hash,
+            m.config.rows,
+            m.config.cols,
+            m.config.dataflow,
+            f::num(m.config.clock_mhz),
+            m.config.bus_bytes_per_cycle
+        );
+        let _ = writeln!(
+            o,
+            "- CPU profile: `{}` (hash `{}`)\n",
+            m.cpu_profile.name, m.cpu_profile.hash
+        );
+        let mut rows: Vec<[String; 19]> = m.layers.iter().map(layer_cells).collect();
+        rows.push(total_cells(&t));
+        md_table(&mut o, LAYER_HEAD, &rows);
+        let _ = writeln!(
+            o,
+            "\nWhole model: CPU {} ms / {} uJ, accelerator run {} ms / {} uJ \
+             (compute {} us, DMA stall {} us, driver overhead {} us, CPU-side layers {} us); \
+             speedup {}, energy ratio {}, {} bytes on the bus.\n",
+            f::num(t.cpu_us / 1000.0),
+            f::num(t.cpu_uj),
+            f::num(t.accel_us / 1000.0),
+            f::num(t.accel_uj),
+            f::num(t.compute_us),
+            f::num(t.dma_stall_us),
+            f::num(t.overhead_us),
+            f::num(t.cpu_side_us),
+            f::times(t.speedup),
+            f::times(t.energy_ratio),
+            f::int(t.bus_bytes)
+        );
+        let _ = writeln!(o, "Energy of the accelerator run:\n");
+        let _ = writeln!(o, "| part | uJ | share |\n|---|---|---|");
+        for (name, v) in energy_rows(&t) {
+            let share = crate::record::ratio(v, t.accel_uj).unwrap_or(0.0);
+            let _ = writeln!(o, "| {name} | {} | {} |", f::num(v), f::pct(share));
+        }
+        o.push('\n');
+    }
+
+    if !plots.is_empty() {
+        let _ = writeln!(o, "## Plots\n");
+        for p in plots {
+            let _ = writeln!(o, "- {}: [{}]({})", p.title, p.svg, p.svg);
+        }
+        o.push('\n');
+    }
+
+    let _ = writeln!(o, "## Configurations and CPU profiles\n");
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &r.models {
+        if seen.insert(("cfg", m.config.hash.clone())) {
+            let _ = writeln!(
+                o,
+                "### Accelerator `{}` (hash `{}`)\n\n```toml\n{}```\n",
+                m.config.name, m.config.hash, m.config.toml
+            );
+        }
+        if seen.insert(("cpu", m.cpu_profile.hash.clone())) {
+            let _ = writeln!(
+                o,
+                "### CPU profile `{}` (hash `{}`)\n\n| parameter | value |\n|---|---|",
+                m.cpu_profile.name, m.cpu_profile.hash
+            );
+            for (k, v) in &m.cpu_profile.spec {
+                let _ = writeln!(o, "| {} | {} |", f::md_cell(k), f::md_cell(v));
+            }
+            o.push('\n');
+        }
+    }
+    o
+}
+
+fn write_provenance_md(o: &mut String, p: &Provenance) {
+    let _ = writeln!(o, "## How the numbers were made\n");
+    let _ = writeln!(o, "- accelerator simulator level: {}", p.simulator_level);
+    let _ = writeln!(o, "- energy tables: {}", p.energy_table_source);
+    let _ = writeln!(o, "- CPU baseline cost model: {}", p.cpu_cost_model);
+    let _ = writeln!(o, "- tool version: {}", p.tool_version);
+    if !p.command.is_empty() {
+        let _ = writeln!(o, "- command: `{}`", p.command);
+    }
+    for n in &p.notes {
+        let _ = writeln!(o, "- note: {n}");
+    }
+    o.push('\n');
+}
+
+/// Writes the whole report into `dir` (created if needed) as one atomic set: `report.md`,
+/// `report.csv`, the plots (`plots/*.svg`, `plots/*.png`), `index.html`, then
+/// `report.json` last. Checks the records first ([`Report::check`]); `progress` is
+/// advanced once per file.
+pub fn write_report(
+    report: &Report,
+    dir: &Path,
+    opts: &WriteOptions,
+    progress: &dyn ProgressSink,
+) -> Result<WrittenReport, ReportError> {
+    report.check()?;
+    let plot_specs = if opts.plots {
+        plot::report_plots(report)
+    } else {
+        Vec::new()
+    };
+    let per_plot = if opts.png { 2 } else { 1 };
+    progress.add_length(4 + (plot_specs.len() * per_plot) as u64);
+    let mut st = Staging::new(dir)?;
+
+    progress.message("report.csv");
+    st.write("report.csv", render_csv(report).as_bytes())?;
+    progress.inc(1);
+
+    let mut svgs = Vec::new();
+    for spec in &plot_specs {
+        progress.message(&spec.file.svg);
+        let svg = spec.render_svg()?;
+        st.write(&spec.file.svg, svg.as_bytes())?;
+        progress.inc(1);
+        if opts.png {
+            progress.message(&spec.file.png);
+            let p = st.path(&spec.file.png)?;
+            spec.render_png(&p)?;
+            progress.inc(1);
+        }
+        svgs.push((spec.file.clone(), svg));
+    }
+    let files: Vec<PlotFile> = svgs.iter().map(|(f, _)| f.clone()).collect();
+
+    progress.message("report.md");
+    st.write("report.md", render_markdown(report, &files).as_bytes())?;
+    progress.inc(1);
+
+    progress.message("index.html");
+    st.write(
+        "index.html",
+        crate::html::render_html(report, &svgs).as_bytes(),
+    )?;
+    progress.inc(1);
+
+    progress.message("report.json");
+    st.write("report.json", render_json(report).as_bytes())?;
+    progress.inc(1);
+    let files = st.commit("report.json")?;
+    Ok(WrittenReport {
+        dir: dir.to_path_buf(),
+        files,
+    })
+}

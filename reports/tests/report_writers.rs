@@ -1,0 +1,395 @@
+//! Consistency of the report writers. The records are built here (writer tests only: the
+//! numbers are arbitrary but self-consistent, as the CLI's would be).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use reports::record::{ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, Provenance};
+use reports::writer::{read_report_json, render_csv, CSV_COLUMNS};
+use reports::{write_report, NoProgress, Report, Target, WriteOptions};
+
+fn layer(
+    index: usize,
+    op: &str,
+    macs: u64,
+    target: Target,
+    cpu_us: f64,
+    accel_us: f64,
+) -> LayerRow {
+    let accel = target == Target::Accel;
+    let (compute, stall, overhead, cpu_side) = if accel {
+        (accel_us * 0.7, accel_us * 0.2, accel_us * 0.1, 0.0)
+    } else {
+        (0.0, 0.0, 0.0, accel_us)
+    };
+    let accel_cycles = (accel_us * 200.0).round() as u64;
+    let (mac, sram, bus, leak, cpu) = if accel {
+        (
+            macs as f64 * 3e-7,
+            macs as f64 * 1e-7,
+            0.5,
+            0.01,
+            overhead * 0.03,
+        )
+    } else {
+        (0.0, 0.0, 0.0, 0.0, cpu_side * 0.03)
+    };
+    LayerRow {
+        index,
+        op: op.into(),
+        input_shape: vec![1, 10 + index, 10, 8],
+        output_shape: vec![1, 10 + index, 10, 16],
+        macs,
+        target,
+        reason: if accel {
+            "conv offloaded".into()
+        } else {
+            "op not supported".into()
+        },
+        cpu_cycles: (cpu_us * 80.0).round() as u64,
+        cpu_us,
+        cpu_uj: cpu_us * 0.03,
+        accel_cycles,
+        accel_us: compute + stall + overhead + cpu_side,
+        accel_uj: mac + sram + bus + leak + cpu,
+        compute_us: compute,
+        dma_stall_us: stall,
+        overhead_us: overhead,
+        cpu_side_us: cpu_side,
+        mac_uj: mac,
+        sram_uj: sram,
+        bus_uj: bus,
+        leakage_uj: leak,
+        cpu_uj_in_accel_run: cpu,
+        utilization: if accel {
+            (macs as f64 / (accel_cycles as f64 * 64.0)).min(1.0)
+        } else {
+            0.0
+        },
+        bus_bytes: if accel { macs / 20 + 1 } else { 0 },
+    }
+}
+
+fn sample_report() -> Report {
+    let cfg = arch::AccelConfig::default();
+    let config = ConfigSummary::from_config(&cfg);
+    let mut spec = BTreeMap::new();
+    spec.insert("clock_mhz".to_string(), "80".to_string());
+    let cpu_profile = CpuProfileSummary::from_serialize("test-m4", &spec).unwrap();
+    let m1 = ModelReport {
+        model: "kws".into(),
+        source: "test".into(),
+        config: config.clone(),
+        cpu_profile: cpu_profile.clone(),
+        layers: vec![
+            layer(0, "CONV_2D", 640_000, Target::Accel, 9000.0, 120.0),
+            layer(1, "DEPTHWISE_CONV_2D", 72_000, Target::Accel, 1100.0, 60.5),
+            layer(2, "AVERAGE_POOL_2D", 0, Target::Cpu, 40.0, 40.0),
+            layer(3, "FULLY_CONNECTED", 768, Target::Cpu, 12.25, 12.25),
+            layer(4, "SOFTMAX", 0, Target::Cpu, 3.0, 3.0),
+        ],
+    };
+    let m2 = ModelReport {
+        model: "ad".into(),
+        source: "test2".into(),
+        config,
+        cpu_profile,
+        layers: (0..12)
+            .map(|i| {
+                layer(
+                    i,
+                    "FULLY_CONNECTED",
+                    40_000 + 1000 * i as u64,
+                    Target::Accel,
+                    700.0 + i as f64,
+                    30.0 + 0.3 * i as f64,
+                )
+            })
+            .collect(),
+    };
+    Report {
+        models: vec![m1, m2],
+        provenance: Provenance {
+            simulator_level: "test".into(),
+            energy_table_source: "test".into(),
+            cpu_cost_model: "test".into(),
+            tool_version: reports::TOOL_VERSION.into(),
+            command: "cargo test".into(),
+            notes: vec![],
+        },
+    }
+}
+
+#[test]
+fn totals_are_sums_and_ratios_are_quotients() {
+    let r = sample_report();
+    r.check().unwrap();
+    for m in &r.models {
+        let t = m.totals();
+        let s = |f: fn(&LayerRow) -> f64| m.layers.iter().map(f).sum::<f64>();
+        assert_eq!(t.cpu_us, s(|l| l.cpu_us));
+        assert_eq!(t.accel_us, s(|l| l.accel_us));
+        assert_eq!(t.accel_uj, s(|l| l.accel_uj));
+        assert_eq!(t.cpu_uj, s(|l| l.cpu_uj));
+        assert_eq!(t.dma_stall_us, s(|l| l.dma_stall_us));
+        assert_eq!(t.macs, m.layers.iter().map(|l| l.macs).sum::<u64>());
+        assert_eq!(
+            t.bus_bytes,
+            m.layers.iter().map(|l| l.bus_bytes).sum::<u64>()
+        );
+        assert_eq!(t.speedup, Some(t.cpu_us / t.accel_us));
+        assert_eq!(t.energy_ratio, Some(t.cpu_uj / t.accel_uj));
+        for l in &m.layers {
+            assert_eq!(l.speedup(), Some(l.cpu_us / l.accel_us));
+        }
+    }
+}
+
+#[test]
+fn inconsistent_breakdown_is_rejected_and_nothing_is_written() {
+    let mut r = sample_report();
+    r.models[0].layers[1].dma_stall_us += 5.0;
+    let err = r.check().unwrap_err().to_string();
+    assert!(
+        err.contains("kws") && err.contains("layer 1") && err.contains("accel_us"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    assert!(write_report(&r, &out, &WriteOptions::default(), &NoProgress).is_err());
+    assert!(!out.join("report.json").exists());
+    // Faster than the array's peak is impossible.
+    let mut r = sample_report();
+    r.models[1].layers[0].accel_cycles = 1;
+    let err = r.check().unwrap_err().to_string();
+    assert!(err.contains("accel_cycles"), "{err}");
+}
+
+fn parse_num(s: &str) -> Option<f64> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.parse::<f64>().unwrap_or_else(|e| panic!("`{s}`: {e}")))
+    }
+}
+
+#[test]
+fn csv_numbers_equal_json_numbers() {
+    let r = sample_report();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    write_report(
+        &r,
+        &out,
+        &WriteOptions {
+            plots: false,
+            png: false,
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let mut rd = csv::Reader::from_path(out.join("report.csv")).unwrap();
+    let head: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(head, CSV_COLUMNS);
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    let models = json["models"].as_array().unwrap();
+    let expected_rows: usize = models
+        .iter()
+        .map(|m| m["layers"].as_array().unwrap().len() + 1)
+        .sum();
+    assert_eq!(rows.len(), expected_rows);
+    let numeric = [
+        "macs",
+        "cpu_cycles",
+        "cpu_us",
+        "cpu_uj",
+        "accel_cycles",
+        "accel_us",
+        "accel_uj",
+        "compute_us",
+        "dma_stall_us",
+        "overhead_us",
+        "cpu_side_us",
+        "mac_uj",
+        "sram_uj",
+        "bus_uj",
+        "leakage_uj",
+        "cpu_uj_in_accel_run",
+        "utilization",
+        "bus_bytes",
+        "speedup",
+        "energy_ratio",
+    ];
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let mut checked = 0;
+    for row in &rows {
+        let m = models
+            .iter()
+            .find(|m| m["model"] == row[col("model")])
+            .unwrap();
+        assert_eq!(m["config"]["hash"], row[col("config_hash")]);
+        let obj = if &row[col("row")] == "total" {
+            &m["totals"]
+        } else {
+            let idx: u64 = row[col("index")].parse().unwrap();
+            let l = m["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["index"] == idx)
+                .unwrap();
+            assert_eq!(l["op"], row[col("op")]);
+            assert_eq!(l["target"], row[col("target")]);
+            l
+        };
+        for name in numeric {
+            let c = parse_num(&row[col(name)]);
+            let j = obj[name].as_f64();
+            assert_eq!(c, j, "{name} of {:?}", row);
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+    // And the JSON reads back into the very same records.
+    let back = read_report_json(&out.join("report.json")).unwrap();
+    assert_eq!(back, r);
+    assert_eq!(
+        render_csv(&back),
+        std::fs::read_to_string(out.join("report.csv")).unwrap()
+    );
+}
+
+fn check_svg(path: &Path) {
+    let s = std::fs::read_to_string(path).unwrap();
+    let t = s.trim_start();
+    assert!(
+        t.starts_with("<svg"),
+        "{}: does not start with <svg",
+        path.display()
+    );
+    assert!(s.trim_end().ends_with("</svg>"), "{}", path.display());
+    // Balanced tags: every opening tag that is not self-closing has a closing tag.
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find('<') {
+        let j = rest[i..]
+            .find('>')
+            .map(|j| i + j)
+            .expect("unterminated tag");
+        let tag = &rest[i + 1..j];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "{}",
+                path.display()
+            );
+        } else if !tag.ends_with('/') && !tag.starts_with('?') && !tag.starts_with('!') {
+            stack.push(tag.split_whitespace().next().unwrap().to_string());
+        }
+        rest = &rest[j + 1..];
+    }
+    assert!(stack.is_empty(), "{}: unclosed {stack:?}", path.display());
+    assert!(s.contains("<text"), "{}: no text", path.display());
+}
+
+fn check_png(path: &Path, size: (u32, u32)) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    assert_eq!(&b[12..16], b"IHDR");
+    let w = u32::from_be_bytes(b[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(b[20..24].try_into().unwrap());
+    assert_eq!((w, h), size, "{}", path.display());
+}
+
+#[test]
+fn plots_and_html_are_valid_and_self_contained() {
+    let r = sample_report();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    let written = write_report(&r, &out, &WriteOptions::default(), &NoProgress).unwrap();
+    assert_eq!(written.files.last().unwrap(), &out.join("report.json"));
+    let plots = [
+        "latency-kws",
+        "latency-ad",
+        "energy-breakdown",
+        "speedup-energy",
+    ];
+    for p in plots {
+        check_svg(&out.join(format!("plots/{p}.svg")));
+        check_png(
+            &out.join(format!("plots/{p}.png")),
+            reports::plot::PLOT_SIZE,
+        );
+    }
+    let hash = &r.models[0].config.hash;
+    check_svg(&out.join(format!("plots/roofline-edge-8x8-{hash}.svg")));
+    check_png(
+        &out.join(format!("plots/roofline-edge-8x8-{hash}.png")),
+        reports::plot::PLOT_SIZE,
+    );
+
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let lower = html.to_lowercase();
+    for bad in [
+        "http:", "https:", "src=", "<link", "<script", "url(", "@import",
+    ] {
+        assert!(!lower.contains(bad), "index.html contains `{bad}`");
+    }
+    assert_eq!(html.matches("<svg").count(), 5);
+    assert!(html.contains("kws") && html.contains("FULLY_CONNECTED"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains(hash) && md.contains(&r.models[0].cpu_profile.hash));
+    assert!(md.contains("## How the numbers were made"));
+    // No staging directory is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn staging_is_all_or_nothing() {
+    use reports::fsutil::Staging;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.json"), "old").unwrap();
+    std::fs::write(out.join("report.md"), "old").unwrap();
+    {
+        // An interrupted write: dropped before commit leaves the old set untouched.
+        let mut st = Staging::new(&out).unwrap();
+        st.write("report.md", b"new").unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        "old"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.json")).unwrap(),
+        "old"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    // A commit without its marker is refused.
+    let mut st = Staging::new(&out).unwrap();
+    st.write("report.md", b"new").unwrap();
+    assert!(st.commit("report.json").is_err());
+    // A full commit replaces the set, marker last.
+    let mut st = Staging::new(&out).unwrap();
+    st.write("report.json", b"new").unwrap();
+    st.write("report.md", b"new").unwrap();
+    let files = st.commit("report.json").unwrap();
+    assert_eq!(files.last().unwrap(), &out.join("report.json"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        "new"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.json")).unwrap(),
+        "new"
+    );
+}
