@@ -1,0 +1,475 @@
+//! The analysis of a finished sweep: Pareto fronts (`pareto.csv`), plots and `summary.md`.
+//!
+//! Scopes: each model on its own (designs `ok` for that model), and `all`: designs `ok` for
+//! every model, with latency and energy aggregated as the **geometric mean over the
+//! models** (so each model weighs the same whatever its absolute size) and the design's
+//! area. A design is on a front when no other design of the scope is at least as good in
+//! latency, energy and area and better in one.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::grid::{value_text, Grid};
+use super::pareto::pareto_front;
+use super::results::{csv_line, ResultRow, Status};
+use super::SweepError;
+use crate::fmt as f;
+use crate::fsutil::Staging;
+use crate::plot::{Chart, PlotFile, PlotSpec, Series, PALETTE};
+use crate::progress::{progress_bar, ProgressSink};
+
+/// The scope name of the aggregate over all models.
+pub const ALL: &str = "all";
+
+/// Most invalid designs / infeasible evaluations listed one by one in `summary.md`.
+pub const SUMMARY_LIST_LIMIT: usize = 200;
+
+/// One design's point in a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub design: u64,
+    pub design_id: String,
+    pub params: Vec<String>,
+    pub latency_ms: f64,
+    pub energy_uj: f64,
+    pub area_mm2: f64,
+}
+
+impl Point {
+    /// Energy-delay product, ms x uJ.
+    pub fn edp(&self) -> f64 {
+        self.latency_ms * self.energy_uj
+    }
+}
+
+/// The designs of one scope and its front.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    /// A model name or [`ALL`].
+    pub name: String,
+    /// Points in design order.
+    pub points: Vec<Point>,
+    /// Indices into `points` of the Pareto front (latency, energy, area), ascending.
+    pub front: Vec<usize>,
+}
+
+fn geomean(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+}
+
+/// The scopes (each model, then [`ALL`]) of rows sorted by (design, model order).
+pub fn scopes(models: &[String], rows: &[ResultRow]) -> Vec<Scope> {
+    let mut out = Vec::new();
+    for m in models {
+        let points: Vec<Point> = rows
+            .iter()
+            .filter(|r| &r.model == m)
+            .filter_map(|r| {
+                r.metrics.map(|x| Point {
+                    design: r.design,
+                    design_id: r.design_id.clone(),
+                    params: r.params.clone(),
+                    latency_ms: x.latency_ms,
+                    energy_uj: x.energy_uj,
+                    area_mm2: x.area_mm2,
+                })
+            })
+            .collect();
+        out.push(points);
+    }
+    let mut all = Vec::new();
+    for group in rows.chunk_by(|a, b| a.design == b.design) {
+        if group.len() == models.len() && group.iter().all(|r| r.status == Status::Ok) {
+            let lat: Vec<f64> = group
+                .iter()
+                .filter_map(|r| r.metrics.map(|m| m.latency_ms))
+                .collect();
+            let en: Vec<f64> = group
+                .iter()
+                .filter_map(|r| r.metrics.map(|m| m.energy_uj))
+                .collect();
+            let area = group[0].metrics.map_or(0.0, |m| m.area_mm2);
+            all.push(Point {
+                design: group[0].design,
+                design_id: group[0].design_id.clone(),
+                params: group[0].params.clone(),
+                latency_ms: geomean(&lat),
+                energy_uj: geomean(&en),
+                area_mm2: area,
+            });
+        }
+    }
+    out.push(all);
+    models
+        .iter()
+        .cloned()
+        .chain([ALL.to_string()])
+        .zip(out)
+        .map(|(name, points)| {
+            let coords: Vec<[f64; 3]> = points
+                .iter()
+                .map(|p| [p.latency_ms, p.energy_uj, p.area_mm2])
+                .collect();
+            Scope {
+                name,
+                front: pareto_front(&coords),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// The best point of a scope by `key` (ties: lowest design index).
+pub fn best_by(points: &[Point], key: impl Fn(&Point) -> f64) -> Option<&Point> {
+    points
+        .iter()
+        .min_by(|a, b| key(a).total_cmp(&key(b)).then(a.design.cmp(&b.design)))
+}
+
+/// `pareto.csv` text: per scope (models in order, then `all`) the front sorted by latency,
+/// energy, area, design.
+pub fn render_pareto(keys: &[String], scopes: &[Scope]) -> String {
+    let mut h = vec!["scope".to_string(), "design".into(), "design_id".into()];
+    h.extend(keys.iter().cloned());
+    h.extend(["latency_ms", "energy_uj", "area_mm2", "edp_ms_uj"].map(String::from));
+    let mut s = csv_line(&h);
+    for sc in scopes {
+        let mut front: Vec<&Point> = sc.front.iter().map(|&i| &sc.points[i]).collect();
+        front.sort_by(|a, b| {
+            a.latency_ms
+                .total_cmp(&b.latency_ms)
+                .then(a.energy_uj.total_cmp(&b.energy_uj))
+                .then(a.area_mm2.total_cmp(&b.area_mm2))
+                .then(a.design.cmp(&b.design))
+        });
+        for p in front {
+            let mut r = vec![sc.name.clone(), p.design.to_string(), p.design_id.clone()];
+            r.extend(p.params.iter().cloned());
+            r.extend([p.latency_ms, p.energy_uj, p.area_mm2, p.edp()].map(|v| v.to_string()));
+            s.push_str(&csv_line(&r));
+        }
+    }
+    s
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The plots: one latency-energy scatter per scope (colour = area, front outlined) and one
+/// sensitivity plot per swept key (min and median over the other keys of the aggregate
+/// latency and energy, for each value of the key).
+pub fn sweep_plots(grid: &Grid, scopes: &[Scope]) -> Vec<PlotSpec> {
+    let mut out = Vec::new();
+    for sc in scopes {
+        let what = if sc.name == ALL {
+            "all models (geometric means)".to_string()
+        } else {
+            format!("model {}", sc.name)
+        };
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("latency vs energy, {what}"),
+                &format!("pareto-{}", sc.name),
+            ),
+            chart: Chart::ParetoScatter {
+                title: format!("Designs, {what}"),
+                x_label: "latency (ms, log)".into(),
+                y_label: "energy (uJ, log)".into(),
+                c_label: "area mm2".into(),
+                points: sc
+                    .points
+                    .iter()
+                    .map(|p| (p.latency_ms, p.energy_uj, p.area_mm2))
+                    .collect(),
+                front: sc.front.clone(),
+            },
+        });
+    }
+    let all = scopes.iter().find(|s| s.name == ALL);
+    for (k, p) in grid.params().iter().enumerate() {
+        let labels: Vec<String> = p.values.iter().map(value_text).collect();
+        let mut lat = vec![Vec::new(); labels.len()];
+        let mut en = vec![Vec::new(); labels.len()];
+        if let Some(all) = all {
+            for pt in &all.points {
+                if let Some(i) = labels.iter().position(|l| *l == pt.params[k]) {
+                    lat[i].push(pt.latency_ms);
+                    en[i].push(pt.energy_uj);
+                }
+            }
+        }
+        let stats = |v: &mut Vec<Vec<f64>>| {
+            let mins: Vec<f64> = v
+                .iter()
+                .map(|x| x.iter().copied().fold(f64::INFINITY, f64::min))
+                .map(|m| if m.is_finite() { m } else { 0.0 })
+                .collect();
+            let meds: Vec<f64> = v.iter_mut().map(|x| median(x)).collect();
+            (mins, meds)
+        };
+        let (lmin, lmed) = stats(&mut lat);
+        let (emin, emed) = stats(&mut en);
+        let series = |min: Vec<f64>, med: Vec<f64>| {
+            vec![
+                Series {
+                    name: "minimum".into(),
+                    color: PALETTE[0],
+                    values: min,
+                },
+                Series {
+                    name: "median".into(),
+                    color: PALETTE[1],
+                    values: med,
+                },
+            ]
+        };
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("sensitivity to {}", p.key),
+                &format!("sensitivity-{}", p.key),
+            ),
+            chart: Chart::CategoryLines {
+                title: format!(
+                    "Sensitivity to {} (over the other swept keys; geometric mean over models)",
+                    p.key
+                ),
+                x_label: p.key.clone(),
+                x_labels: labels,
+                panels: vec![
+                    (
+                        "latency".into(),
+                        "latency (ms, log)".into(),
+                        series(lmin, lmed),
+                    ),
+                    (
+                        "energy".into(),
+                        "energy (uJ, log)".into(),
+                        series(emin, emed),
+                    ),
+                ],
+            },
+        });
+    }
+    out
+}
+
+fn params_text(keys: &[String], params: &[String]) -> String {
+    keys.iter()
+        .zip(params)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A figure of merit to minimise.
+pub type Criterion = fn(&Point) -> f64;
+
+/// `summary.md` text.
+pub fn render_summary(
+    grid: &Grid,
+    models: &[String],
+    rows: &[ResultRow],
+    scopes: &[Scope],
+    plots: &[PlotFile],
+) -> String {
+    let keys = grid.keys();
+    let mut o = String::new();
+    let _ = writeln!(o, "# Design-space sweep summary\n");
+    let _ = writeln!(
+        o,
+        "- grid hash `{}` (canonical grid in `sweep.json`), base configuration `{}`",
+        grid.hash(),
+        grid.base_name()
+    );
+    for p in grid.params() {
+        let vals: Vec<String> = p.values.iter().map(value_text).collect();
+        let _ = writeln!(o, "- swept `{}`: {}", p.key, vals.join(", "));
+    }
+    let _ = writeln!(o, "- models: {}", models.join(", "));
+    let invalid_designs = rows
+        .chunk_by(|a, b| a.design == b.design)
+        .filter(|g| g[0].status == Status::Invalid)
+        .count();
+    let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
+    let _ = writeln!(
+        o,
+        "- designs: {} ({} valid, {invalid_designs} invalid); evaluations: {} ok, {} infeasible",
+        grid.len(),
+        grid.len() as usize - invalid_designs,
+        count(Status::Ok),
+        count(Status::Infeasible)
+    );
+    let _ = writeln!(
+        o,
+        "- aggregate over models (`all`): geometric mean of latency and of energy over the \
+         models; only designs that run every model count.\n"
+    );
+
+    let criteria: [(&str, Criterion); 4] = [
+        ("lowest latency", |p| p.latency_ms),
+        ("lowest energy", |p| p.energy_uj),
+        ("lowest energy-delay product", |p| p.edp()),
+        ("smallest area", |p| p.area_mm2),
+    ];
+    // The aggregate first, then each model.
+    let ordered = scopes
+        .iter()
+        .filter(|s| s.name == ALL)
+        .chain(scopes.iter().filter(|s| s.name != ALL));
+    for sc in ordered {
+        if sc.name == ALL {
+            let _ = writeln!(o, "## Best designs over all models (geometric means)\n");
+        } else {
+            let _ = writeln!(o, "## Best designs for model `{}`\n", sc.name);
+        }
+        if sc.points.is_empty() {
+            let _ = writeln!(o, "No design ran successfully in this scope.\n");
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "| criterion | design | id | parameters | latency ms | energy uJ | EDP ms*uJ | area mm2 |\n|---|---|---|---|---|---|---|---|"
+        );
+        for (name, key) in criteria {
+            if let Some(p) = best_by(&sc.points, key) {
+                let _ = writeln!(
+                    o,
+                    "| {name} | {} | `{}` | {} | {} | {} | {} | {} |",
+                    p.design,
+                    p.design_id,
+                    f::md_cell(&params_text(&keys, &p.params)),
+                    f::num(p.latency_ms),
+                    f::num(p.energy_uj),
+                    f::num(p.edp()),
+                    f::num(p.area_mm2)
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "\nPareto front (latency, energy, area): {} of {} designs (see `pareto.csv`).\n",
+            sc.front.len(),
+            sc.points.len()
+        );
+    }
+
+    let _ = writeln!(o, "## Invalid designs\n");
+    let invalid: Vec<&ResultRow> = rows
+        .chunk_by(|a, b| a.design == b.design)
+        .filter(|g| g[0].status == Status::Invalid)
+        .map(|g| &g[0])
+        .collect();
+    if invalid.is_empty() {
+        let _ = writeln!(o, "None.\n");
+    } else {
+        let _ = writeln!(o, "| design | parameters | reason |\n|---|---|---|");
+        for r in invalid.iter().take(SUMMARY_LIST_LIMIT) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                r.design,
+                f::md_cell(&params_text(&keys, &r.params)),
+                f::md_cell(&r.note)
+            );
+        }
+        if invalid.len() > SUMMARY_LIST_LIMIT {
+            let _ = writeln!(
+                o,
+                "\n... and {} more (rows with `status` = `invalid` in `results.csv`).",
+                invalid.len() - SUMMARY_LIST_LIMIT
+            );
+        }
+        o.push('\n');
+    }
+    let infeasible: Vec<&ResultRow> = rows
+        .iter()
+        .filter(|r| r.status == Status::Infeasible)
+        .collect();
+    let _ = writeln!(o, "## Infeasible evaluations\n");
+    if infeasible.is_empty() {
+        let _ = writeln!(o, "None.\n");
+    } else {
+        let _ = writeln!(
+            o,
+            "| design | model | parameters | reason |\n|---|---|---|---|"
+        );
+        for r in infeasible.iter().take(SUMMARY_LIST_LIMIT) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                r.design,
+                r.model,
+                f::md_cell(&params_text(&keys, &r.params)),
+                f::md_cell(&r.note)
+            );
+        }
+        if infeasible.len() > SUMMARY_LIST_LIMIT {
+            let _ = writeln!(
+                o,
+                "\n... and {} more (rows with `status` = `infeasible` in `results.csv`).",
+                infeasible.len() - SUMMARY_LIST_LIMIT
+            );
+        }
+        o.push('\n');
+    }
+    if !plots.is_empty() {
+        let _ = writeln!(o, "## Plots\n");
+        for p in plots {
+            let _ = writeln!(o, "- {}: [{}]({})", p.title, p.svg, p.svg);
+        }
+    }
+    o
+}
+
+/// Writes `pareto.csv`, the plots and `summary.md` (last) into `dir` as one atomic set.
+/// `rows` must be sorted by (design, model order) and complete.
+pub fn write_analysis(
+    dir: &Path,
+    grid: &Grid,
+    models: &[String],
+    rows: &[ResultRow],
+    png: bool,
+    quiet: bool,
+) -> Result<Vec<PathBuf>, SweepError> {
+    let scopes = scopes(models, rows);
+    let plots = sweep_plots(grid, &scopes);
+    let pb = progress_bar(
+        (2 + plots.len() * if png { 2 } else { 1 }) as u64,
+        "analysis",
+        quiet,
+    );
+    let mut st = Staging::new(dir)?;
+    st.write(
+        "pareto.csv",
+        render_pareto(&grid.keys(), &scopes).as_bytes(),
+    )?;
+    ProgressSink::inc(&pb, 1);
+    for p in &plots {
+        pb.set_message(p.file.svg.clone());
+        st.write(&p.file.svg, p.render_svg()?.as_bytes())?;
+        ProgressSink::inc(&pb, 1);
+        if png {
+            let path = st.path(&p.file.png)?;
+            p.render_png(&path)?;
+            ProgressSink::inc(&pb, 1);
+        }
+    }
+    let files: Vec<PlotFile> = plots.iter().map(|p| p.file.clone()).collect();
+    st.write(
+        "summary.md",
+        render_summary(grid, models, rows, &scopes, &files).as_bytes(),
+    )?;
+    ProgressSink::inc(&pb, 1);
+    let written = st.commit("summary.md")?;
+    pb.finish_and_clear();
+    Ok(written)
+}

@@ -1,0 +1,713 @@
+//! Running a sweep: parallel evaluation, streaming, resume, shards, merge.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use arch::AccelConfig;
+
+use super::analysis;
+use super::grid::Grid;
+use super::results::{self, ResultRow, RowMetrics, Status};
+use super::SweepError;
+use crate::fsutil::atomic_write;
+use crate::progress::progress_bar;
+
+/// What the evaluator measured for one design and one model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// End-to-end latency of the offloaded run, ms.
+    pub latency_ms: f64,
+    /// Energy of the offloaded run, uJ.
+    pub energy_uj: f64,
+    /// Whole-model accelerator utilization in `[0, 1]`.
+    pub utilization: f64,
+    /// Latency of the pure-CPU baseline, ms.
+    pub cpu_latency_ms: f64,
+    /// Energy of the pure-CPU baseline, uJ.
+    pub cpu_energy_uj: f64,
+    /// Accelerator area in mm^2; `None` = `AccelConfig::area_mm2()`.
+    pub area_mm2: Option<f64>,
+}
+
+/// An evaluator's failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalError {
+    /// This model cannot run on this design (e.g. a layer does not fit): recorded as an
+    /// `infeasible` row with the reason; the sweep goes on.
+    Infeasible(String),
+    /// Stop the sweep (e.g. a broken model file, a bug): rows already written are kept and
+    /// a rerun resumes.
+    Abort(String),
+}
+
+/// `--shard I/N`: designs whose grid index is `I` modulo `N` (`0 <= I < N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Checks `index < count` and `count >= 1`.
+    pub fn new(index: u32, count: u32) -> Result<Shard, SweepError> {
+        if count == 0 || index >= count {
+            return Err(SweepError::Options(format!(
+                "shard {index}/{count}: the index must be in 0..{count} (SLURM arrays: --array=0-{})",
+                count.saturating_sub(1)
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether design `design` belongs to this shard.
+    pub fn contains(&self, design: u64) -> bool {
+        design % self.count as u64 == self.index as u64
+    }
+
+    /// Number of designs of a grid of `len` designs in this shard.
+    pub fn len_of(&self, len: u64) -> u64 {
+        let (i, n) = (self.index as u64, self.count as u64);
+        if len > i {
+            (len - i).div_ceil(n)
+        } else {
+            0
+        }
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = SweepError;
+    fn from_str(s: &str) -> Result<Shard, SweepError> {
+        let bad = || SweepError::Options(format!("shard `{s}`: expected I/N, e.g. 3/16"));
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let i = i.trim().parse().map_err(|_| bad())?;
+        let n = n.trim().parse().map_err(|_| bad())?;
+        Shard::new(i, n)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Options of [`run_sweep`].
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output directory (created if needed; reused to resume).
+    pub out_dir: PathBuf,
+    /// Worker threads (`None` = one per core).
+    pub jobs: Option<usize>,
+    /// Evaluate only this shard of the grid (no analysis is written for a shard).
+    pub shard: Option<Shard>,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Write PNG versions of the plots too.
+    pub png: bool,
+}
+
+impl SweepOptions {
+    /// Defaults: all cores, no shard, progress bar, PNGs.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        SweepOptions {
+            out_dir: out_dir.into(),
+            jobs: None,
+            shard: None,
+            quiet: false,
+            png: true,
+        }
+    }
+}
+
+/// Options of [`merge`].
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    pub quiet: bool,
+    pub png: bool,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            quiet: false,
+            png: true,
+        }
+    }
+}
+
+/// `sweep.json`: what a sweep directory holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepMeta {
+    /// `tinyaccel-sweep/1`.
+    pub schema: String,
+    /// [`Grid::hash`].
+    pub grid_hash: String,
+    /// [`Grid::canonical_toml`].
+    pub grid: String,
+    /// The models, in evaluation (and output) order.
+    pub models: Vec<String>,
+    /// Designs in the whole grid.
+    pub designs: u64,
+    /// The shard this directory holds (`None` = the whole grid).
+    pub shard: Option<Shard>,
+}
+
+/// The schema name of `sweep.json`.
+pub const SWEEP_SCHEMA: &str = "tinyaccel-sweep/1";
+
+impl SweepMeta {
+    fn new(grid: &Grid, models: &[String], shard: Option<Shard>) -> Self {
+        SweepMeta {
+            schema: SWEEP_SCHEMA.into(),
+            grid_hash: grid.hash(),
+            grid: grid.canonical_toml(),
+            models: models.to_vec(),
+            designs: grid.len(),
+            shard,
+        }
+    }
+
+    /// Reads `DIR/sweep.json`.
+    pub fn read(dir: &Path) -> Result<SweepMeta, SweepError> {
+        let path = dir.join("sweep.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| SweepError::Io {
+            path: path.clone(),
+            op: "read",
+            source,
+        })?;
+        let m: SweepMeta = serde_json::from_str(&text).map_err(|e| SweepError::Mismatch {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if m.schema != SWEEP_SCHEMA {
+            return Err(SweepError::Mismatch {
+                path,
+                message: format!("schema `{}` is not `{SWEEP_SCHEMA}`", m.schema),
+            });
+        }
+        Ok(m)
+    }
+
+    /// The grid, rebuilt from its canonical text.
+    pub fn grid(&self, dir: &Path) -> Result<Grid, SweepError> {
+        let origin = dir.join("sweep.json").display().to_string();
+        let g = Grid::from_toml_str(&self.grid, &origin, dir)?;
+        if g.hash() != self.grid_hash {
+            return Err(SweepError::Mismatch {
+                path: dir.join("sweep.json"),
+                message: "the grid does not match its recorded hash".into(),
+            });
+        }
+        Ok(g)
+    }
+
+    fn render(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("meta serializes");
+        s.push('\n');
+        s
+    }
+}
+
+/// What a sweep or merge did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepOutcome {
+    pub dir: PathBuf,
+    /// Designs in scope (the shard's, or the whole grid's).
+    pub designs: u64,
+    /// Rows of the final `results.csv` (designs x models).
+    pub rows: usize,
+    /// Rows computed by this call.
+    pub evaluated: usize,
+    /// Rows found already done (resume) or merged.
+    pub reused: usize,
+    /// A torn last line was found and dropped.
+    pub dropped_torn_line: bool,
+    pub ok: usize,
+    pub infeasible: usize,
+    pub invalid: usize,
+    /// Files of the analysis (empty for a shard).
+    pub files: Vec<PathBuf>,
+}
+
+fn io(path: &Path, op: &'static str) -> impl FnOnce(std::io::Error) -> SweepError {
+    let path = path.to_path_buf();
+    move |source| SweepError::Io { path, op, source }
+}
+
+fn check_models(models: &[String]) -> Result<(), SweepError> {
+    if models.is_empty() {
+        return Err(SweepError::Options("no models to evaluate".into()));
+    }
+    for (i, m) in models.iter().enumerate() {
+        if m.is_empty() || models[..i].contains(m) {
+            return Err(SweepError::Options(format!(
+                "model names must be non-empty and unique (`{m}`)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_metrics(m: &Metrics) -> Result<(), String> {
+    let vals = [
+        ("latency_ms", m.latency_ms),
+        ("energy_uj", m.energy_uj),
+        ("cpu_latency_ms", m.cpu_latency_ms),
+        ("cpu_energy_uj", m.cpu_energy_uj),
+    ];
+    for (name, v) in vals {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(format!(
+                "evaluator returned {name} = {v} (must be finite and > 0)"
+            ));
+        }
+    }
+    if !(m.utilization.is_finite() && (0.0..=1.0 + 1e-9).contains(&m.utilization)) {
+        return Err(format!(
+            "evaluator returned utilization = {} (must be in [0, 1])",
+            m.utilization
+        ));
+    }
+    if let Some(a) = m.area_mm2 {
+        if !(a.is_finite() && a > 0.0) {
+            return Err(format!("evaluator returned area_mm2 = {a}"));
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates every design (of the shard) x model and writes the sweep directory.
+///
+/// - `models`: names of the models; the evaluator receives the index into this slice.
+/// - `evaluator(config, model_index)`: must be deterministic (resume and thread-count
+///   independence rely on it). Each design is built and validated once, then evaluated for
+///   every model. Invalid designs are not evaluated; they get `invalid` rows.
+///
+/// Rows are appended to `DIR/results.csv` as they finish (one `write` per row; fsync at the
+/// end). If `DIR` already holds a run of the same grid, models and shard, the rows found
+/// there are kept and only the missing ones are evaluated (a torn last line is dropped).
+/// At the end `results.csv` is rewritten sorted by (design, model order), atomically, and —
+/// unless sharded — the analysis is written ([`super::analysis`]). The final files are
+/// byte-identical whatever `jobs` and interruption history.
+pub fn run_sweep<F>(
+    grid: &Grid,
+    models: &[String],
+    evaluator: F,
+    opts: &SweepOptions,
+) -> Result<SweepOutcome, SweepError>
+where
+    F: Fn(&AccelConfig, usize) -> Result<Metrics, EvalError> + Sync,
+{
+    check_models(models)?;
+    let dir = &opts.out_dir;
+    std::fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
+    let meta = SweepMeta::new(grid, models, opts.shard);
+    let meta_path = dir.join("sweep.json");
+    if meta_path.exists() {
+        let old = SweepMeta::read(dir)?;
+        if old != meta {
+            let what = if old.grid_hash != meta.grid_hash {
+                format!("grid {} (now {})", old.grid_hash, meta.grid_hash)
+            } else if old.models != meta.models {
+                format!("models {:?} (now {:?})", old.models, meta.models)
+            } else {
+                format!(
+                    "shard {} (now {})",
+                    old.shard.map_or("none".into(), |s| s.to_string()),
+                    meta.shard.map_or("none".into(), |s| s.to_string())
+                )
+            };
+            return Err(SweepError::Mismatch {
+                path: meta_path,
+                message: format!(
+                    "this directory holds another sweep ({what}); use another output directory"
+                ),
+            });
+        }
+    } else {
+        atomic_write(&meta_path, meta.render().as_bytes())?;
+    }
+
+    let keys = grid.keys();
+    let results_path = dir.join("results.csv");
+    let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let model_index: HashMap<&str, usize> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+
+    // Resume: what is already done.
+    let mut done: HashMap<u64, Vec<bool>> = HashMap::new();
+    let mut reused = 0usize;
+    let mut torn = false;
+    if results_path.exists() {
+        let read = results::read_results(&results_path, &keys)?;
+        torn = read.torn;
+        let mut ids: HashMap<u64, String> = HashMap::new();
+        for (n, r) in read.rows.iter().enumerate() {
+            let bad = |message: String| SweepError::Results {
+                path: results_path.clone(),
+                line: n + 2,
+                message,
+            };
+            if r.design >= grid.len() || !shard.contains(r.design) {
+                return Err(bad(format!(
+                    "design {} is not part of this sweep (grid of {} designs, shard {shard})",
+                    r.design,
+                    grid.len()
+                )));
+            }
+            let id = ids
+                .entry(r.design)
+                .or_insert_with(|| grid.design_id(r.design));
+            if *id != r.design_id {
+                return Err(bad(format!(
+                    "design {} has id {} but the grid gives {id}",
+                    r.design, r.design_id
+                )));
+            }
+            let m = *model_index
+                .get(r.model.as_str())
+                .ok_or_else(|| bad(format!("unknown model `{}`", r.model)))?;
+            let slot = done
+                .entry(r.design)
+                .or_insert_with(|| vec![false; models.len()]);
+            if !slot[m] {
+                slot[m] = true;
+                reused += 1;
+            }
+        }
+        if read.valid_len == 0 {
+            atomic_write(
+                &results_path,
+                results::csv_line(&results::header(&keys)).as_bytes(),
+            )?;
+        } else if torn {
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&results_path)
+                .map_err(io(&results_path, "open"))?;
+            f.set_len(read.valid_len)
+                .map_err(io(&results_path, "drop the torn last line"))?;
+            f.sync_all().map_err(io(&results_path, "fsync"))?;
+        }
+    } else {
+        atomic_write(
+            &results_path,
+            results::csv_line(&results::header(&keys)).as_bytes(),
+        )?;
+    }
+
+    let in_scope = shard.len_of(grid.len());
+    let total = in_scope as usize * models.len();
+    let pending = total - reused;
+    let file = OpenOptions::new()
+        .append(true)
+        .open(&results_path)
+        .map_err(io(&results_path, "open for append"))?;
+    let file = Mutex::new(file);
+    let pb = progress_bar(pending as u64, "sweep", opts.quiet);
+    let evaluated = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+
+    let write_row = |row: &ResultRow| -> Result<(), SweepError> {
+        let line = row.line();
+        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+        f.write_all(line.as_bytes())
+            .map_err(io(&results_path, "append"))?;
+        Ok(())
+    };
+
+    let work = |k: usize| -> Result<(), SweepError> {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let index = shard.index as u64 + k as u64 * shard.count as u64;
+        let have = done.get(&index);
+        if have.is_some_and(|h| h.iter().all(|&d| d)) {
+            return Ok(());
+        }
+        let design = grid.design(index);
+        let params = grid.value_texts(index);
+        for (mi, model) in models.iter().enumerate() {
+            if have.is_some_and(|h| h[mi]) {
+                continue;
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let mut row = ResultRow {
+                design: index,
+                design_id: design.id.clone(),
+                params: params.clone(),
+                model: model.clone(),
+                status: Status::Invalid,
+                metrics: None,
+                note: String::new(),
+            };
+            match &design.config {
+                Err(reasons) => row.note = reasons.join("; "),
+                Ok(cfg) => match evaluator(cfg, mi) {
+                    Ok(m) => {
+                        if let Err(message) = check_metrics(&m) {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(SweepError::Aborted {
+                                design: index,
+                                design_id: design.id.clone(),
+                                model: model.clone(),
+                                message,
+                            });
+                        }
+                        row.status = Status::Ok;
+                        row.metrics = Some(RowMetrics {
+                            latency_ms: m.latency_ms,
+                            energy_uj: m.energy_uj,
+                            area_mm2: m.area_mm2.unwrap_or_else(|| cfg.area_mm2()),
+                            utilization: m.utilization,
+                            speedup: m.cpu_latency_ms / m.latency_ms,
+                            energy_ratio: m.cpu_energy_uj / m.energy_uj,
+                            cpu_latency_ms: m.cpu_latency_ms,
+                            cpu_energy_uj: m.cpu_energy_uj,
+                        });
+                    }
+                    Err(EvalError::Infeasible(reason)) => {
+                        row.status = Status::Infeasible;
+                        row.note = reason;
+                    }
+                    Err(EvalError::Abort(message)) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(SweepError::Aborted {
+                            design: index,
+                            design_id: design.id.clone(),
+                            model: model.clone(),
+                            message,
+                        });
+                    }
+                },
+            }
+            write_row(&row)?;
+            evaluated.fetch_add(1, Ordering::Relaxed);
+            pb.inc(1);
+        }
+        Ok(())
+    };
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| SweepError::Options(format!("cannot start {:?} threads: {e}", opts.jobs)))?;
+    let run = pool.install(|| (0..in_scope as usize).into_par_iter().try_for_each(work));
+    // Whatever happened, make the rows written so far durable.
+    let f = file.into_inner().unwrap_or_else(|e| e.into_inner());
+    let synced = f.sync_all().map_err(io(&results_path, "fsync"));
+    pb.finish_and_clear();
+    run?;
+    synced?;
+    drop(f);
+
+    let read = results::read_results(&results_path, &keys)?;
+    let mut outcome = finalize(dir, grid, models, &meta, read.rows, opts.png, opts.quiet)?;
+    outcome.evaluated = evaluated.into_inner();
+    outcome.reused = reused;
+    outcome.dropped_torn_line = torn;
+    Ok(outcome)
+}
+
+/// Sorts, deduplicates and checks the rows of the scope of `meta`, rewrites
+/// `results.csv` atomically and (for a whole grid) writes the analysis.
+fn finalize(
+    dir: &Path,
+    grid: &Grid,
+    models: &[String],
+    meta: &SweepMeta,
+    mut rows: Vec<ResultRow>,
+    png: bool,
+    quiet: bool,
+) -> Result<SweepOutcome, SweepError> {
+    let results_path = dir.join("results.csv");
+    let model_index: HashMap<&str, usize> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let key = |r: &ResultRow| {
+        (
+            r.design,
+            model_index
+                .get(r.model.as_str())
+                .copied()
+                .unwrap_or(usize::MAX),
+        )
+    };
+    rows.sort_by_key(key);
+    let mut out: Vec<ResultRow> = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(last) = out.last() {
+            if key(last) == key(&r) {
+                if *last != r {
+                    return Err(SweepError::Results {
+                        path: results_path.clone(),
+                        line: 0,
+                        message: format!(
+                            "design {} model `{}` has two different rows (a non-deterministic evaluator?)",
+                            r.design, r.model
+                        ),
+                    });
+                }
+                continue;
+            }
+        }
+        out.push(r);
+    }
+    let shard = meta.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let designs = shard.len_of(grid.len());
+    let expected = designs as usize * models.len();
+    if out.len() != expected {
+        let have: std::collections::HashSet<(u64, usize)> = out.iter().map(key).collect();
+        let missing: Vec<String> = (0..designs)
+            .map(|k| shard.index as u64 + k * shard.count as u64)
+            .flat_map(|d| (0..models.len()).map(move |m| (d, m)))
+            .filter(|p| !have.contains(p))
+            .take(5)
+            .map(|(d, m)| format!("design {d} model `{}`", models[m]))
+            .collect();
+        return Err(SweepError::Results {
+            path: results_path,
+            line: 0,
+            message: format!(
+                "{} of {expected} rows present; missing e.g. {}",
+                out.len(),
+                missing.join(", ")
+            ),
+        });
+    }
+    atomic_write(
+        &results_path,
+        results::render_results(&grid.keys(), &out).as_bytes(),
+    )?;
+    let count = |s: Status| out.iter().filter(|r| r.status == s).count();
+    let files = if meta.shard.is_none() {
+        analysis::write_analysis(dir, grid, models, &out, png, quiet)?
+    } else {
+        Vec::new()
+    };
+    Ok(SweepOutcome {
+        dir: dir.to_path_buf(),
+        designs,
+        rows: out.len(),
+        evaluated: 0,
+        reused: 0,
+        dropped_torn_line: false,
+        ok: count(Status::Ok),
+        infeasible: count(Status::Infeasible),
+        invalid: count(Status::Invalid),
+        files,
+    })
+}
+
+/// Combines complete shard directories (the outputs of `--shard I/N` for every `I` in
+/// `0..N`, in any order) into `out`: one sorted `results.csv`, a `sweep.json` without shard
+/// and the analysis — the same files an unsharded run writes.
+pub fn merge(
+    shard_dirs: &[PathBuf],
+    out: &Path,
+    opts: &MergeOptions,
+) -> Result<SweepOutcome, SweepError> {
+    let first = shard_dirs
+        .first()
+        .ok_or_else(|| SweepError::Options("no shard directories to merge".into()))?;
+    let meta0 = SweepMeta::read(first)?;
+    let grid = meta0.grid(first)?;
+    let count = meta0.shard.map_or(1, |s| s.count);
+    let mut seen: Vec<Option<&PathBuf>> = vec![None; count as usize];
+    let mut rows = Vec::new();
+    let keys = grid.keys();
+    for dir in shard_dirs {
+        let m = SweepMeta::read(dir)?;
+        let mismatch = |message: String| SweepError::Mismatch {
+            path: dir.join("sweep.json"),
+            message,
+        };
+        if m.grid_hash != meta0.grid_hash || m.models != meta0.models {
+            return Err(mismatch(format!(
+                "grid {} / models {:?} differ from {}'s grid {} / models {:?}",
+                m.grid_hash,
+                m.models,
+                first.display(),
+                meta0.grid_hash,
+                meta0.models
+            )));
+        }
+        let s = m.shard.unwrap_or(Shard { index: 0, count: 1 });
+        if s.count != count {
+            return Err(mismatch(format!(
+                "shard {s} does not match {} shards",
+                count
+            )));
+        }
+        if let Some(other) = seen[s.index as usize] {
+            return Err(mismatch(format!(
+                "shard {s} is also in {}",
+                other.display()
+            )));
+        }
+        seen[s.index as usize] = Some(dir);
+        let path = dir.join("results.csv");
+        let read = results::read_results(&path, &keys)?;
+        if read.torn {
+            return Err(mismatch(format!(
+                "shard {s} was interrupted (torn last line in results.csv): rerun it"
+            )));
+        }
+        let expected = s.len_of(grid.len()) as usize * m.models.len();
+        if read.rows.len() < expected {
+            return Err(mismatch(format!(
+                "shard {s} is incomplete ({} of {expected} rows): rerun it",
+                read.rows.len()
+            )));
+        }
+        for (n, r) in read.rows.iter().enumerate() {
+            if r.design >= grid.len()
+                || !s.contains(r.design)
+                || r.design_id != grid.design_id(r.design)
+            {
+                return Err(SweepError::Results {
+                    path: path.clone(),
+                    line: n + 2,
+                    message: format!(
+                        "design {} ({}) does not belong to shard {s} of this grid",
+                        r.design, r.design_id
+                    ),
+                });
+            }
+        }
+        rows.extend(read.rows);
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_none())
+        .map(|(i, _)| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SweepError::Options(format!(
+            "missing shards: {}",
+            missing.join(", ")
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(io(out, "create directory"))?;
+    let meta = SweepMeta::new(&grid, &meta0.models, None);
+    atomic_write(&out.join("sweep.json"), meta.render().as_bytes())?;
+    let n = rows.len();
+    let mut outcome = finalize(out, &grid, &meta0.models, &meta, rows, opts.png, opts.quiet)?;
+    outcome.reused = n;
+    Ok(outcome)
+}

@@ -1,0 +1,244 @@
+//! `results.csv`: one row per design and model.
+//!
+//! Columns: `design` (grid index), `design_id`, one column per swept key (its value),
+//! `model`, `status` (`ok`, `infeasible`: the evaluator could not run this model on this
+//! design, `invalid`: the design is not a valid configuration), `latency_ms`, `energy_uj`,
+//! `area_mm2`, `utilization`, `speedup`, `energy_ratio`, `cpu_latency_ms`,
+//! `cpu_energy_uj` (empty unless `ok`), and `note` (the reason for `infeasible`/`invalid`).
+//!
+//! During a run rows are appended in completion order, each with one `write` call; the
+//! final file is sorted by (design, model order). Floats use the shortest round-trip form.
+
+use std::path::Path;
+
+use super::SweepError;
+
+/// Status of one (design, model) evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Ok,
+    Infeasible,
+    Invalid,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Infeasible => "infeasible",
+            Status::Invalid => "invalid",
+        }
+    }
+    fn parse(s: &str) -> Option<Status> {
+        match s {
+            "ok" => Some(Status::Ok),
+            "infeasible" => Some(Status::Infeasible),
+            "invalid" => Some(Status::Invalid),
+            _ => None,
+        }
+    }
+}
+
+/// The metrics of an `ok` row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowMetrics {
+    pub latency_ms: f64,
+    pub energy_uj: f64,
+    pub area_mm2: f64,
+    pub utilization: f64,
+    pub speedup: f64,
+    pub energy_ratio: f64,
+    pub cpu_latency_ms: f64,
+    pub cpu_energy_uj: f64,
+}
+
+/// One row of `results.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    pub design: u64,
+    pub design_id: String,
+    /// The swept values, in [`super::Grid::keys`] order.
+    pub params: Vec<String>,
+    pub model: String,
+    pub status: Status,
+    /// `Some` exactly when `status` is `ok`.
+    pub metrics: Option<RowMetrics>,
+    pub note: String,
+}
+
+const METRIC_COLUMNS: [&str; 8] = [
+    "latency_ms",
+    "energy_uj",
+    "area_mm2",
+    "utilization",
+    "speedup",
+    "energy_ratio",
+    "cpu_latency_ms",
+    "cpu_energy_uj",
+];
+
+/// The header of `results.csv` for these swept keys.
+pub fn header(keys: &[String]) -> Vec<String> {
+    let mut h = vec!["design".to_string(), "design_id".to_string()];
+    h.extend(keys.iter().cloned());
+    h.push("model".into());
+    h.push("status".into());
+    h.extend(METRIC_COLUMNS.iter().map(|s| s.to_string()));
+    h.push("note".into());
+    h
+}
+
+/// One CSV line (with its newline).
+pub fn csv_line(fields: &[String]) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(fields).expect("in-memory CSV");
+    String::from_utf8(w.into_inner().expect("in-memory CSV")).expect("UTF-8 fields")
+}
+
+impl ResultRow {
+    /// The row's fields, in [`header`] order.
+    pub fn fields(&self) -> Vec<String> {
+        let mut f = vec![self.design.to_string(), self.design_id.clone()];
+        f.extend(self.params.iter().cloned());
+        f.push(self.model.clone());
+        f.push(self.status.as_str().into());
+        match &self.metrics {
+            Some(m) => f.extend(
+                [
+                    m.latency_ms,
+                    m.energy_uj,
+                    m.area_mm2,
+                    m.utilization,
+                    m.speedup,
+                    m.energy_ratio,
+                    m.cpu_latency_ms,
+                    m.cpu_energy_uj,
+                ]
+                .iter()
+                .map(|v| v.to_string()),
+            ),
+            None => f.extend(std::iter::repeat(String::new()).take(METRIC_COLUMNS.len())),
+        }
+        // One row is one line: newlines in a reason become spaces.
+        f.push(self.note.replace(['\n', '\r'], " "));
+        f
+    }
+
+    /// The row as one CSV line.
+    pub fn line(&self) -> String {
+        csv_line(&self.fields())
+    }
+}
+
+/// The rows of a results file and how many bytes of it are whole lines.
+pub struct ReadResults {
+    pub rows: Vec<ResultRow>,
+    /// Length of the valid prefix (everything after it is a torn last line).
+    pub valid_len: u64,
+    /// True when a torn last line was found (and is not part of `rows`).
+    pub torn: bool,
+}
+
+/// Reads `results.csv`: checks the header against `keys`, drops a torn last line (one
+/// without its newline), and fails on any other malformed line, naming it.
+pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepError> {
+    let bytes = std::fs::read(path).map_err(|source| SweepError::Io {
+        path: path.to_path_buf(),
+        op: "read",
+        source,
+    })?;
+    let valid_len = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let torn = valid_len < bytes.len();
+    let bad = |line: usize, message: String| SweepError::Results {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[..valid_len]);
+    let expected = header(keys);
+    let mut rows = Vec::new();
+    let mut saw_header = false;
+    for (i, rec) in rd.records().enumerate() {
+        let line = i + 1;
+        let rec = rec.map_err(|e| bad(line, e.to_string()))?;
+        if !saw_header {
+            let got: Vec<&str> = rec.iter().collect();
+            if got != expected {
+                return Err(bad(
+                    line,
+                    format!(
+                        "header `{}` does not match this sweep's `{}`: the directory holds another sweep's results; use another output directory",
+                        got.join(","),
+                        expected.join(",")
+                    ),
+                ));
+            }
+            saw_header = true;
+            continue;
+        }
+        if rec.len() != expected.len() {
+            return Err(bad(
+                line,
+                format!("{} fields, expected {}", rec.len(), expected.len()),
+            ));
+        }
+        let k = keys.len();
+        let design = rec[0]
+            .parse::<u64>()
+            .map_err(|e| bad(line, format!("design `{}`: {e}", &rec[0])))?;
+        let status = Status::parse(&rec[3 + k])
+            .ok_or_else(|| bad(line, format!("unknown status `{}`", &rec[3 + k])))?;
+        let metrics = if status == Status::Ok {
+            let mut v = [0.0; 8];
+            for (j, slot) in v.iter_mut().enumerate() {
+                let s = &rec[4 + k + j];
+                *slot = s
+                    .parse::<f64>()
+                    .map_err(|e| bad(line, format!("{} `{s}`: {e}", METRIC_COLUMNS[j])))?;
+            }
+            Some(RowMetrics {
+                latency_ms: v[0],
+                energy_uj: v[1],
+                area_mm2: v[2],
+                utilization: v[3],
+                speedup: v[4],
+                energy_ratio: v[5],
+                cpu_latency_ms: v[6],
+                cpu_energy_uj: v[7],
+            })
+        } else {
+            None
+        };
+        rows.push(ResultRow {
+            design,
+            design_id: rec[1].to_string(),
+            params: (0..k).map(|j| rec[2 + j].to_string()).collect(),
+            model: rec[2 + k].to_string(),
+            status,
+            metrics,
+            note: rec[rec.len() - 1].to_string(),
+        });
+    }
+    if !saw_header && valid_len > 0 {
+        return Err(bad(1, "no header".into()));
+    }
+    Ok(ReadResults {
+        rows,
+        valid_len: valid_len as u64,
+        torn,
+    })
+}
+
+/// The whole sorted file text.
+pub fn render_results(keys: &[String], rows: &[ResultRow]) -> String {
+    let mut s = csv_line(&header(keys));
+    for r in rows {
+        s.push_str(&r.line());
+    }
+    s
+}
