@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod config;
+pub mod cpus;
 
 /// tinyaccel: a co-design simulator for TinyML int8 accelerators.
 #[derive(Debug, Parser)]
@@ -19,11 +20,14 @@ pub enum Command {
     /// Show or validate accelerator configurations.
     #[command(subcommand)]
     Config(config::ConfigCmd),
+    /// List the CPU profiles of the pure-CPU baseline, or show one in detail.
+    Cpus(cpus::CpusArgs),
 }
 
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(c) => config::run(c),
+        Command::Cpus(a) => cpus::run(a),
     }
 }

@@ -1,0 +1,148 @@
+//! `tinyaccel cpus [SPEC] [--json]`: the CPU profiles of the pure-CPU baseline
+//! (`runtime::cost`). Without SPEC, one line per built-in profile; with SPEC (a built-in
+//! name, `NAME@CLOCK:LIBRARY` or a `.toml` file), the resolved profile and its kernel table.
+
+use clap::Args;
+use runtime::cost::{CpuProfile, CpuProfileData, KernelCost};
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct CpusArgs {
+    /// Profile to show in detail: NAME[@CLOCK][:LIBRARY] or FILE.toml[@CLOCK][:LIBRARY].
+    pub spec: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn summary_json(d: &CpuProfileData) -> serde_json::Value {
+    let clock = d.default_clock_mhz;
+    serde_json::json!({
+        "name": d.name,
+        "aliases": d.aliases,
+        "core": d.core,
+        "isa": d.isa,
+        "device": d.device,
+        "default_clock_mhz": clock,
+        "max_clock_mhz": d.max_clock_mhz,
+        "simd": d.simd,
+        "libraries": d.library_names(),
+        "default_library": d.default_library,
+        "flash_wait_states": d.wait_states_at(clock),
+        "power_mw": d.power_mw(clock),
+        "ua_per_mhz": 1000.0 * d.run_current_ma(clock) / clock,
+        "supply_v": d.power.supply_v,
+    })
+}
+
+fn kernel_line(op: &str, k: &KernelCost) -> String {
+    let mut parts: Vec<String> = [
+        ("call", k.per_call),
+        ("mac", k.per_mac),
+        ("tail-mac", k.per_mac_tail),
+        ("tap", k.per_tap),
+        ("pixel", k.per_pixel),
+        ("output", k.per_output),
+        ("row", k.per_row),
+        ("element", k.per_element),
+        ("byte", k.per_byte),
+        ("im2col/B", k.im2col_per_byte),
+    ]
+    .iter()
+    .filter(|(_, v)| *v != 0.0)
+    .map(|(n, v)| format!("{n} {v}"))
+    .collect();
+    if k.simd_block > 1 {
+        parts.push(format!("simd-block {}", k.simd_block));
+    }
+    if k.weight_reuse != 1.0 {
+        parts.push(format!("weight-reuse {}", k.weight_reuse));
+    }
+    if k.skips_padding {
+        parts.push("skips-padding".into());
+    }
+    format!("  {op:<16} {}", parts.join(", "))
+}
+
+pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
+    let Some(spec) = args.spec else {
+        let all = CpuProfileData::builtins();
+        if args.json {
+            let v: Vec<_> = all.iter().map(summary_json).collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "{:<14} {:<32} {:<12} {:>9} {:<20} {:<5} {:>3} {:>8} {:>7}",
+            "profile", "core", "device", "clock", "libraries", "SIMD", "WS", "power", "uA/MHz"
+        );
+        for d in &all {
+            let clock = d.default_clock_mhz;
+            println!(
+                "{:<14} {:<32} {:<12} {:>6} MHz {:<20} {:<5} {:>3} {:>5.1} mW {:>7.0}",
+                d.name,
+                d.core,
+                d.device,
+                clock,
+                d.library_names().join(","),
+                if d.simd { "yes" } else { "no" },
+                d.wait_states_at(clock),
+                d.power_mw(clock),
+                1000.0 * d.run_current_ma(clock) / clock
+            );
+        }
+        println!();
+        println!("Select with --cpu NAME[@CLOCK][:LIBRARY] (e.g. cortex-m7@216MHz:cmsis-nn) or a .toml file;");
+        println!(
+            "default {}. Model and sources: docs/cpu-model.md.",
+            runtime::cost::profile::DEFAULT_SPEC
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let p = CpuProfile::resolve(&spec)?;
+    let d = p.data();
+    if args.json {
+        let mut v = summary_json(d);
+        v["spec"] = serde_json::json!(p.spec());
+        v["clock_mhz"] = serde_json::json!(p.clock_mhz());
+        v["library"] = serde_json::json!(p.library_name());
+        v["flash_wait_states"] = serde_json::json!(p.wait_states());
+        v["power_mw"] = serde_json::json!(p.power_mw());
+        v["flash"] = serde_json::to_value(&d.flash)?;
+        v["power"] = serde_json::to_value(&d.power)?;
+        v["kernels"] = serde_json::to_value(p.kernels())?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}  ({} on {}, {})", p.spec(), d.core, d.device, d.isa);
+    println!(
+        "clock {} MHz (max {}), flash wait states {}, SIMD {}",
+        p.clock_mhz(),
+        d.max_clock_mhz,
+        p.wait_states(),
+        if d.simd { "yes (DSP extension)" } else { "no" }
+    );
+    println!(
+        "power {:.2} mW = {} V x {:.3} mA ({:.0} uA/MHz)",
+        p.power_mw(),
+        d.power.supply_v,
+        d.run_current_ma(p.clock_mhz()),
+        1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz()
+    );
+    println!(
+        "flash: {} B per access, {} B data cache for weights, {:.0}% of stalls hidden by prefetch",
+        d.flash.line_bytes,
+        d.flash.data_cache_bytes,
+        100.0 * d.flash.prefetch_hidden
+    );
+    println!(
+        "library `{}`: {}",
+        p.library_name(),
+        p.kernels().description
+    );
+    println!("kernel costs (cycles):");
+    for (op, k) in p.kernels().entries() {
+        println!("{}", kernel_line(op, k));
+    }
+    Ok(ExitCode::SUCCESS)
+}
