@@ -1,0 +1,100 @@
+//! CONV_2D, int8 per-channel (`reference_integer_ops::ConvPerChannel`).
+
+use super::QuantParams;
+
+/// Geometry of a 2-D convolution or depthwise convolution. Shapes are NHWC for
+/// activations; the filter is OHWI for CONV_2D and `[1, H, W, C*M]` for depthwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub input: [usize; 4],
+    pub filter: [usize; 4],
+    pub output: [usize; 4],
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    /// Padding before the first row / column (TFLite's `padding_values.height/width`).
+    pub pad_top: usize,
+    pub pad_left: usize,
+    /// Output channels per input channel (depthwise only; 1 for CONV_2D).
+    pub depth_multiplier: usize,
+}
+
+impl ConvGeometry {
+    /// MACs of one execution of a CONV_2D with this geometry.
+    pub fn conv_macs(&self) -> u64 {
+        let [_, kh, kw, ic] = self.filter;
+        self.output.iter().product::<usize>() as u64 * (kh * kw * ic) as u64
+    }
+
+    /// MACs of one execution of a DEPTHWISE_CONV_2D with this geometry.
+    pub fn depthwise_macs(&self) -> u64 {
+        self.output.iter().product::<usize>() as u64 * (self.filter[1] * self.filter[2]) as u64
+    }
+}
+
+/// Output size and leading padding along one dimension, as TFLite's
+/// `ComputePaddingHeightWidth` (`same` = SAME padding).
+pub fn out_size_and_padding(
+    same: bool,
+    input: usize,
+    filter: usize,
+    stride: usize,
+    dilation: usize,
+) -> (usize, usize) {
+    let eff = (filter - 1) * dilation + 1;
+    let out = if same {
+        input.div_ceil(stride)
+    } else if input >= eff {
+        (input - eff) / stride + 1
+    } else {
+        0
+    };
+    let total = ((out.max(1) - 1) * stride + eff) as i64 - input as i64;
+    (out, (total.max(0) / 2) as usize)
+}
+
+/// CONV_2D (groups allowed: the filter's input depth may divide the input depth).
+/// `input`, `filter` and `output` must have the lengths of their shapes.
+pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], output: &mut [i8]) {
+    let [batches, in_h, in_w, in_d] = g.input;
+    let [out_d, f_h, f_w, f_d] = g.filter;
+    let [_, out_h, out_w, _] = g.output;
+    let groups = in_d / f_d.max(1);
+    let filters_per_group = out_d / groups.max(1);
+    let in_off = -q.input_zero_point;
+    for b in 0..batches {
+        for oy in 0..out_h {
+            let iy0 = (oy * g.stride_h) as isize - g.pad_top as isize;
+            for ox in 0..out_w {
+                let ix0 = (ox * g.stride_w) as isize - g.pad_left as isize;
+                let out_base = ((b * out_h + oy) * out_w + ox) * out_d;
+                for oc in 0..out_d {
+                    let group = oc / filters_per_group.max(1);
+                    let ic0 = group * f_d;
+                    let mut acc: i32 = 0;
+                    for fy in 0..f_h {
+                        let iy = iy0 + (fy * g.dilation_h) as isize;
+                        if iy < 0 || iy >= in_h as isize {
+                            continue;
+                        }
+                        for fx in 0..f_w {
+                            let ix = ix0 + (fx * g.dilation_w) as isize;
+                            if ix < 0 || ix >= in_w as isize {
+                                continue;
+                            }
+                            let ib = ((b * in_h + iy as usize) * in_w + ix as usize) * in_d + ic0;
+                            let fb = ((oc * f_h + fy) * f_w + fx) * f_d;
+                            let xs = &input[ib..ib + f_d];
+                            let ws = &filter[fb..fb + f_d];
+                            for (&x, &w) in xs.iter().zip(ws) {
+                                acc = acc.wrapping_add((w as i32) * (x as i32 + in_off));
+                            }
+                        }
+                    }
+                    output[out_base + oc] = q.requantize(acc, oc);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Bit-exactness against TFLite-Micro: for every MLPerf Tiny model and every golden input
+//! (13 runs), the output bytes equal TFLM's reference-kernel output, and every intermediate
+//! tensor equals the one in the golden `.npz`. On a mismatch the first differing layer is
+//! reported.
+
+use runtime::{Interpreter, NoReuse};
+use std::path::{Path, PathBuf};
+
+fn golden_root() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny");
+    assert!(
+        d.join("golden").is_dir(),
+        "golden data missing at {} (the MLPerf Tiny models and TFLM goldens, see its README.md)",
+        d.display()
+    );
+    d
+}
+
+const MODELS: [(&str, &str); 4] = [
+    ("kws", "kws_ref_model.tflite"),
+    ("vww", "vww_96_int8.tflite"),
+    ("ic", "pretrainedResnet_quant.tflite"),
+    ("ad", "ad01_int8.tflite"),
+];
+
+/// The golden runs of one model: input names from `input_<name>.bin`.
+fn runs(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_prefix("input_")
+                .and_then(|r| r.strip_suffix(".bin"))
+                .map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Compares every tensor of the golden `.npz` in op order; returns a description of the
+/// first differing op.
+fn first_difference(interp: &Interpreter, npz: &Path) -> Option<String> {
+    let arrays =
+        runtime::npz::read_npz(&read(npz)).unwrap_or_else(|e| panic!("{}: {e}", npz.display()));
+    let g = interp.graph();
+    let mut checked = 0;
+    for (i, op) in g.ops.iter().enumerate() {
+        let t = op.outputs[0];
+        let key = format!("t{t:03}");
+        let Some(want) = arrays.get(&key) else {
+            continue;
+        };
+        let got = interp
+            .tensor_bytes(t)
+            .expect("NoReuse planner keeps every tensor");
+        checked += 1;
+        if want.data != got {
+            let n = got.iter().zip(&want.data).filter(|(a, b)| a != b).count();
+            let first = got
+                .iter()
+                .zip(&want.data)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            return Some(format!(
+                "op {i} ({}) output tensor {t}: {n} of {} bytes differ, first at element {first}: got {} want {}",
+                op.name(),
+                want.data.len(),
+                got.get(first).map_or(0, |&b| b as i8 as i32),
+                want.data.get(first).map_or(0, |&b| b as i8 as i32)
+            ));
+        }
+    }
+    assert!(
+        checked > 0,
+        "{}: no op output found in the npz",
+        npz.display()
+    );
+    None
+}
+
+#[test]
+fn all_golden_runs_are_bit_exact() {
+    let root = golden_root();
+    let mut total = 0;
+    let mut failures = Vec::new();
+    for (name, file) in MODELS {
+        let graph = models::load_tflite(&root.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let mut interp =
+            Interpreter::with_planner(&graph, &NoReuse).unwrap_or_else(|e| panic!("{e}"));
+        let dir = root.join("golden").join(name);
+        for run in runs(&dir) {
+            let input = read(&dir.join(format!("input_{run}.bin")));
+            let want = read(&dir.join(format!("output_{run}_tflm.bin")));
+            let got = interp
+                .invoke(&input)
+                .unwrap_or_else(|e| panic!("{name}/{run}: {e}"));
+            total += 1;
+            let layer =
+                first_difference(&interp, &dir.join(format!("intermediates_{run}_tflm.npz")));
+            if got != want || layer.is_some() {
+                failures.push(format!(
+                    "{name}/{run}: output {} ({:?} vs golden {:?}); first differing layer: {}",
+                    if got == want { "matches" } else { "DIFFERS" },
+                    &got[..got.len().min(12)],
+                    &want[..want.len().min(12)],
+                    layer.unwrap_or_else(|| "none".into())
+                ));
+            }
+        }
+    }
+    assert_eq!(total, 13, "expected 13 golden runs");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} golden runs differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The default greedy planner gives the same outputs as the no-reuse planner, in less
+/// memory.
+#[test]
+fn greedy_planner_is_equivalent_and_smaller() {
+    let root = golden_root();
+    for (name, file) in MODELS {
+        let graph = models::load_tflite(&root.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let mut greedy = Interpreter::new(&graph).unwrap();
+        let mut linear = Interpreter::with_planner(&graph, &NoReuse).unwrap();
+        let dir = root.join("golden").join(name);
+        let input = read(&dir.join("input_rand_seed0.bin"));
+        assert_eq!(
+            greedy.invoke(&input).unwrap(),
+            linear.invoke(&input).unwrap(),
+            "{name}"
+        );
+        assert!(
+            greedy.arena_bytes() < linear.arena_bytes() || graph.ops.len() < 2,
+            "{name}"
+        );
+    }
+}
