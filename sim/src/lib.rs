@@ -1,3 +1,22 @@
 //! `sim`: the accelerator simulator. Functional execution of command streams (bit-exact),
-//! a cycle-level timing model that matches the RTL, a fast tile-level model for sweeps,
-//! and the counters, energy and area derived from `arch::AccelConfig`.
+//! a cycle-level timing model that follows the RTL contract of `docs/architecture.md`,
+//! a fast tile-level model for sweeps, and the counters, energy and area derived from
+//! `arch::AccelConfig`.
+//!
+//! - [`SimDevice`]: the simulator behind `arch::device::Device` (cycle-level or functional).
+//! - [`cycle::run`], [`functional::execute`]: the two executors of a command stream.
+//! - [`array`]: the register-level model of the systolic array (one core tile).
+//! - [`tile`]: the tile-level model: `estimate_gemm(cfg, m, k, n) -> Counters`.
+//! - [`report`]: energy, derived figures and the analytic bounds every run satisfies.
+
+pub mod array;
+pub mod cycle;
+pub mod device;
+pub mod functional;
+pub mod machine;
+pub mod report;
+pub mod tile;
+
+pub use device::{Model, SimDevice};
+pub use machine::ExecError;
+pub use report::Report;

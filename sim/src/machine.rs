@@ -1,0 +1,280 @@
+//! The architectural state of the accelerator (scratchpads, PPU parameter RAM) and the
+//! data semantics of each command, shared by the functional and the cycle-level models.
+
+use arch::isa::{self, Command, Load, LoadParams, Op, Scratchpad, Store, PARAM_RECORD_BYTES};
+use arch::quant;
+use arch::AccelConfig;
+
+/// A command failed during execution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("command {index} ({cmd}): {reason}")]
+pub struct ExecError {
+    pub index: usize,
+    pub cmd: String,
+    pub reason: String,
+}
+
+impl ExecError {
+    pub(crate) fn new(index: usize, cmd: &Command, reason: impl Into<String>) -> Self {
+        ExecError {
+            index,
+            cmd: cmd.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Scratchpads and PPU state.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub rows: usize,
+    pub cols: usize,
+    /// Input scratchpad, `in_lines x rows` bytes.
+    pub input: Vec<i8>,
+    /// Weight scratchpad, `w_lines x cols` bytes.
+    pub weight: Vec<i8>,
+    /// Accumulator scratchpad, `acc_lines x cols` int32.
+    pub acc: Vec<i32>,
+    pub in_lines: usize,
+    pub w_lines: usize,
+    pub acc_lines: usize,
+    /// PPU parameter RAM: `(bias, mult, shift)` per output column.
+    pub params: Vec<(i32, i32, i32)>,
+    pub zp_out: i32,
+    pub act_min: i32,
+    pub act_max: i32,
+    pub banks: [usize; 3],
+}
+
+impl Machine {
+    /// Zeroed state for `cfg`.
+    pub fn new(cfg: &AccelConfig) -> Self {
+        let rows = cfg.rows as usize;
+        let cols = cfg.cols as usize;
+        let in_lines = cfg.input_sram_bytes() as usize / rows;
+        let w_lines = cfg.weight_sram_bytes() as usize / cols;
+        let acc_lines = cfg.acc_sram_bytes() as usize / (4 * cols);
+        Machine {
+            rows,
+            cols,
+            input: vec![0; in_lines * rows],
+            weight: vec![0; w_lines * cols],
+            acc: vec![0; acc_lines * cols],
+            in_lines,
+            w_lines,
+            acc_lines,
+            params: vec![(0, 0, 0); isa::PPU_PARAM_ENTRIES_PER_COL as usize * cols],
+            zp_out: 0,
+            act_min: -128,
+            act_max: 127,
+            banks: [
+                cfg.input_sram_banks as usize,
+                cfg.weight_sram_banks as usize,
+                cfg.acc_sram_banks as usize,
+            ],
+        }
+    }
+
+    /// Bank of a line of scratchpad `sp` (0 input, 1 weight, 2 acc): banks hold
+    /// consecutive lines.
+    pub fn bank(&self, sp: usize, line: usize) -> usize {
+        let lines = [self.in_lines, self.w_lines, self.acc_lines][sp];
+        let per_bank = (lines / self.banks[sp]).max(1);
+        (line / per_bank).min(self.banks[sp] - 1)
+    }
+}
+
+fn mem_range(mem: &[u8], addr: u64, len: u64) -> Result<std::ops::Range<usize>, String> {
+    let end = addr
+        .checked_add(len)
+        .ok_or_else(|| format!("address {addr:#x}+{len} overflows"))?;
+    if end > mem.len() as u64 {
+        return Err(format!(
+            "memory access {addr:#x}..{end:#x} outside the {}-byte device memory",
+            mem.len()
+        ));
+    }
+    Ok(addr as usize..end as usize)
+}
+
+/// Executes a `LOAD`; returns the number of scratchpad lines written.
+pub fn exec_load(m: &mut Machine, mem: &[u8], l: &Load) -> Result<u64, String> {
+    let (w, lines, sp) = match l.sp {
+        Scratchpad::Input => (m.rows, m.in_lines, &mut m.input),
+        Scratchpad::Weight => (m.cols, m.w_lines, &mut m.weight),
+    };
+    let n_lines = isa::load_lines(l, w as u64) as usize;
+    let base = l.sp_line as usize;
+    if base + n_lines > lines {
+        return Err(format!(
+            "lines {base}..{} exceed the {lines}-line scratchpad",
+            base + n_lines
+        ));
+    }
+    // Every touched line is written whole: clear first.
+    sp[base * w..(base + n_lines) * w].fill(0);
+    let (nrows, ncols) = (l.nrows as usize, l.ncols as usize);
+    for r in 0..nrows {
+        let src = mem_range(
+            mem,
+            l.mem_addr as u64 + r as u64 * l.mem_stride as u64,
+            ncols as u64,
+        )?;
+        let row = &mem[src];
+        for (c, &byte) in row.iter().enumerate() {
+            let (line, lane) = if l.transpose {
+                (base + (r / w) * ncols + c, r % w)
+            } else {
+                (base + (c / w) * nrows + r, c % w)
+            };
+            sp[line * w + lane] = byte as i8;
+        }
+    }
+    Ok(n_lines as u64)
+}
+
+/// Executes a `LOAD_PARAMS`.
+pub fn exec_load_params(m: &mut Machine, mem: &[u8], p: &LoadParams) -> Result<(), String> {
+    let count = p.count as usize;
+    if count > m.params.len() {
+        return Err(format!(
+            "count {count} exceeds the {}-entry PPU parameter RAM",
+            m.params.len()
+        ));
+    }
+    let src = mem_range(mem, p.mem_addr as u64, (count * PARAM_RECORD_BYTES) as u64)?;
+    let bytes = &mem[src];
+    for (i, rec) in bytes.chunks_exact(PARAM_RECORD_BYTES).enumerate() {
+        let f = |o: usize| i32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]);
+        let shift = f(8);
+        if !(-31..=31).contains(&shift) {
+            return Err(format!("column {i}: shift {shift} outside -31..=31"));
+        }
+        m.params[i] = (f(0), f(4), shift);
+    }
+    m.zp_out = p.zp_out as i32;
+    m.act_min = p.act_min as i32;
+    m.act_max = p.act_max as i32;
+    Ok(())
+}
+
+/// Executes a `STORE`; returns the number of accumulator lines read.
+pub fn exec_store(m: &Machine, mem: &mut [u8], s: &Store) -> Result<u64, String> {
+    let cols = m.cols;
+    let (nrows, ncols) = (s.nrows as usize, s.ncols as usize);
+    let blocks = ncols.div_ceil(cols);
+    let base = s.acc_line as usize;
+    if base + blocks * nrows > m.acc_lines {
+        return Err(format!(
+            "accumulator lines {base}..{} exceed the {}-line scratchpad",
+            base + blocks * nrows,
+            m.acc_lines
+        ));
+    }
+    if !s.raw_int32 && ncols > m.params.len() {
+        return Err(format!("{ncols} columns exceed the PPU parameter RAM"));
+    }
+    let e = if s.raw_int32 { 4 } else { 1 };
+    for r in 0..nrows {
+        let dst = mem_range(
+            mem,
+            s.mem_addr as u64 + r as u64 * s.mem_stride as u64,
+            (ncols * e) as u64,
+        )?;
+        let out = &mut mem[dst];
+        for c in 0..ncols {
+            let x = m.acc[(base + (c / cols) * nrows + r) * cols + c % cols];
+            if s.raw_int32 {
+                out[c * 4..c * 4 + 4].copy_from_slice(&x.to_le_bytes());
+            } else {
+                let (bias, mult, shift) = m.params[c];
+                out[c] =
+                    quant::requantize(x, bias, mult, shift, m.zp_out, m.act_min, m.act_max) as u8;
+            }
+        }
+    }
+    Ok((blocks * nrows) as u64)
+}
+
+/// Checks a `COMPUTE`'s line ranges against the machine.
+pub fn check_compute(m: &Machine, c: &arch::isa::Compute, os: bool) -> Result<(), String> {
+    let (mm, kk, nn) = (c.m as usize, c.k as usize, c.n as usize);
+    if nn > m.cols {
+        return Err(format!("n = {nn} > cols = {}", m.cols));
+    }
+    let (a_count, b_count) = if os {
+        if mm > m.rows {
+            return Err(format!("output-stationary: m = {mm} > rows = {}", m.rows));
+        }
+        (kk, kk)
+    } else {
+        if kk > m.rows {
+            return Err(format!("weight-stationary: k = {kk} > rows = {}", m.rows));
+        }
+        (mm, kk)
+    };
+    for (name, base, count, lines) in [
+        ("a_line", c.a_line as usize, a_count, m.in_lines),
+        ("b_line", c.b_line as usize, b_count, m.w_lines),
+        ("c_line", c.c_line as usize, mm, m.acc_lines),
+    ] {
+        if base + count > lines {
+            return Err(format!(
+                "{name}: lines {base}..{} exceed the {lines}-line scratchpad",
+                base + count
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_c A[i][c] B[c][j]`
+/// with the operand layouts of the dataflow. Lanes `>= n` of the written lines are zero.
+pub fn exec_compute_direct(m: &mut Machine, c: &arch::isa::Compute, os: bool) {
+    let (rows, cols) = (m.rows, m.cols);
+    let (mm, kk, nn) = (c.m as usize, c.k as usize, c.n as usize);
+    for i in 0..mm {
+        let line = c.c_line as usize + i;
+        for j in 0..cols {
+            let mut sum: i32 = 0;
+            if j < nn {
+                for x in 0..kk {
+                    let a = if os {
+                        m.input[(c.a_line as usize + x) * rows + i]
+                    } else {
+                        m.input[(c.a_line as usize + i) * rows + x]
+                    };
+                    let b = m.weight[(c.b_line as usize + x) * cols + j];
+                    sum = sum.wrapping_add(a as i32 * b as i32);
+                }
+            }
+            let dst = &mut m.acc[line * cols + j];
+            *dst = if c.accumulate {
+                dst.wrapping_add(sum)
+            } else {
+                sum
+            };
+        }
+    }
+}
+
+/// Validates a command buffer before running: decodes and checks against `cfg`.
+pub fn decode_checked(cfg: &AccelConfig, bytes: &[u8]) -> Result<Vec<Command>, ExecError> {
+    let cmds = isa::decode_all(bytes).map_err(|(index, e)| ExecError {
+        index,
+        cmd: "<undecodable>".into(),
+        reason: e.to_string(),
+    })?;
+    for (i, c) in cmds.iter().enumerate() {
+        c.check(cfg)
+            .map_err(|e| ExecError::new(i, c, e.to_string()))?;
+    }
+    match cmds.last() {
+        Some(Command { op: Op::Finish, .. }) => Ok(cmds),
+        _ => Err(ExecError {
+            index: cmds.len(),
+            cmd: "<end>".into(),
+            reason: "the command buffer does not end with FINISH".into(),
+        }),
+    }
+}
