@@ -1,3 +1,44 @@
 //! `hdl`: the accelerator's RTL written with rust-hdl, generated from `arch::AccelConfig`,
-//! emitted as Verilog, verified in Verilator against `sim`, and synthesized with yosys for
-//! area.
+//! emitted as Verilog, verified in Verilator against the simulator, and checked with
+//! yosys.
+//!
+//! - [`pe`]: the int8 processing elements (one per dataflow);
+//! - [`ppu`]: the post-processing unit lane (requantization);
+//! - [`sreg`]: a register with synchronous reset;
+//! - [`core`]: the compute core (array, skew, de-skew, control, PPU) for a config.
+
+pub mod core;
+pub mod emit;
+pub mod pe;
+pub mod ppu;
+pub mod sreg;
+
+use std::path::{Path, PathBuf};
+
+/// Errors of the RTL flow; each names the file or the tool and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum HdlError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Tool(String),
+    #[error("{path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+}
+
+impl HdlError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        HdlError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+pub mod cases;
+pub mod verilator;

@@ -1,0 +1,219 @@
+//! Verilog emission: the rust-hdl design of [`Core`] wrapped in `tinyaccel_core`, a module
+//! with clean, packed ports (no `$` in any name a user or a testbench sees), a header with
+//! the configuration's hash, and a JSON copy of the configuration.
+
+use crate::core::{Core, CoreShape};
+use crate::HdlError;
+use arch::AccelConfig;
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Name of the generated design's top module (inside the wrapper).
+pub const IMPL_MODULE: &str = "tinyaccel_core_impl";
+/// Name of the wrapper, the module users instantiate.
+pub const TOP_MODULE: &str = "tinyaccel_core";
+/// File name of the emitted Verilog.
+pub const VERILOG_FILE: &str = "tinyaccel_core.v";
+/// File name of the configuration copy.
+pub const CONFIG_FILE: &str = "tinyaccel_core.config.json";
+
+/// Verilator warnings waived for the emitted code, with the reason (also written into the
+/// file header). Only these are switched off; everything else of `-Wall` is clean.
+pub const VERILATOR_WAIVERS: &[(&str, &str)] = &[
+    (
+        "DECLFILENAME",
+        "all modules live in one file (rust-hdl names one module per instance)",
+    ),
+    (
+        "UNUSEDSIGNAL",
+        "the edge PEs' a/b outputs, w_load in output-stationary cores, the unused low bits of the PPU's 64-bit product and of the negated shift",
+    ),
+];
+
+/// Checks that the configuration can be generated (the core needs `rows, cols >= 1`;
+/// `AccelConfig::validate` already guarantees it, this keeps the library panic-free for
+/// hand-built configs).
+pub fn shape_of(cfg: &AccelConfig) -> Result<CoreShape, HdlError> {
+    if cfg.rows == 0 || cfg.cols == 0 || cfg.rows > 256 || cfg.cols > 256 {
+        return Err(HdlError::Config(format!(
+            "config `{}`: rows = {}, cols = {}: the core needs 1..=256 PEs per side",
+            cfg.name, cfg.rows, cfg.cols
+        )));
+    }
+    Ok(CoreShape::of(cfg))
+}
+
+/// The Verilog of the rust-hdl design, its top module renamed to [`IMPL_MODULE`].
+pub fn impl_verilog(shape: CoreShape) -> String {
+    let mut core = Core::new(shape);
+    core.connect_all();
+    let v = generate_verilog_unchecked(&core);
+    v.replace("module top(", &format!("module {IMPL_MODULE}("))
+        .replace("module top$", &format!("module {IMPL_MODULE}$"))
+        .replace("endmodule // top", &format!("endmodule // {IMPL_MODULE}"))
+        .lines()
+        .map(|l| {
+            // Submodule instantiations: `    top$x$y name(`.
+            let t = l.trim_start();
+            if t.starts_with("top$") {
+                l.replacen("top$", &format!("{IMPL_MODULE}$"), 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The wrapper module with packed ports (see [`crate::core`] for the protocol).
+pub fn wrapper_verilog(shape: CoreShape) -> String {
+    let CoreShape {
+        rows: r, cols: c, ..
+    } = shape;
+    let mut w = String::new();
+    let _ = writeln!(
+        w,
+        "module {TOP_MODULE} (
+    input  wire              clk,
+    input  wire              rst,
+    // Array operands (see hdl::core for the protocol of each dataflow).
+    input  wire              in_valid,
+    input  wire              in_last,
+    input  wire              w_load,
+    input  wire [{a}:0] a_vec,
+    input  wire [{b}:0] b_vec,
+    output wire              out_valid,
+    output wire              out_last,
+    output wire [{acc}:0] out_acc,
+    // Post-processing unit.
+    input  wire              ppu_valid_in,
+    input  wire [{acc}:0] ppu_acc,
+    input  wire [{acc}:0] ppu_bias,
+    input  wire [{acc}:0] ppu_mult,
+    input  wire [{b}:0] ppu_shift,
+    input  wire [31:0]       ppu_zp,
+    input  wire [7:0]        ppu_act_min,
+    input  wire [7:0]        ppu_act_max,
+    output wire              ppu_valid_out,
+    output wire [{b}:0] ppu_q
+);",
+        a = r * 8 - 1,
+        b = c * 8 - 1,
+        acc = c * 32 - 1
+    );
+    let _ = writeln!(w, "    {IMPL_MODULE} u_core (");
+    let mut conns = vec![
+        ".clock(clk)".to_string(),
+        ".rst(rst)".into(),
+        ".in_valid(in_valid)".into(),
+        ".in_last(in_last)".into(),
+        ".w_load(w_load)".into(),
+        ".out_valid(out_valid)".into(),
+        ".out_last(out_last)".into(),
+        ".ppu_valid_in(ppu_valid_in)".into(),
+        ".zp(ppu_zp)".into(),
+        ".act_min(ppu_act_min)".into(),
+        ".act_max(ppu_act_max)".into(),
+        ".ppu_valid_out(ppu_valid_out)".into(),
+    ];
+    for i in 0..r {
+        conns.push(format!(".a_in${i}(a_vec[{}:{}])", 8 * i + 7, 8 * i));
+    }
+    for j in 0..c {
+        let (h8, l8) = (8 * j + 7, 8 * j);
+        let (h32, l32) = (32 * j + 31, 32 * j);
+        conns.push(format!(".b_in${j}(b_vec[{h8}:{l8}])"));
+        conns.push(format!(".out_acc${j}(out_acc[{h32}:{l32}])"));
+        conns.push(format!(".ppu_acc${j}(ppu_acc[{h32}:{l32}])"));
+        conns.push(format!(".bias${j}(ppu_bias[{h32}:{l32}])"));
+        conns.push(format!(".mult${j}(ppu_mult[{h32}:{l32}])"));
+        conns.push(format!(".shift${j}(ppu_shift[{h8}:{l8}])"));
+        conns.push(format!(".ppu_q${j}(ppu_q[{h8}:{l8}])"));
+    }
+    let _ = writeln!(w, "        {}", conns.join(",\n        "));
+    let _ = writeln!(w, "    );\nendmodule // {TOP_MODULE}");
+    w
+}
+
+/// The complete emitted file: header, wrapper, generated design.
+pub fn core_verilog(cfg: &AccelConfig) -> Result<String, HdlError> {
+    let shape = shape_of(cfg)?;
+    let mut h = String::new();
+    let _ = writeln!(
+        h,
+        "// tinyaccel compute core, generated by `tinyaccel hdl emit` (crate hdl, rust-hdl 0.46)."
+    );
+    let _ = writeln!(
+        h,
+        "// config `{}`: {}x{} {}, config hash {}",
+        cfg.name,
+        cfg.rows,
+        cfg.cols,
+        cfg.dataflow,
+        cfg.hash()
+    );
+    let _ = writeln!(
+        h,
+        "// Top module: {TOP_MODULE}. Protocol and timing: hdl/src/core.rs (cargo doc -p hdl)."
+    );
+    let _ = writeln!(
+        h,
+        "// Lint: verilator --lint-only -Wall with these waivers (switched off below):"
+    );
+    for (w, why) in VERILATOR_WAIVERS {
+        let _ = writeln!(h, "//   {w}: {why}");
+    }
+    for (w, _) in VERILATOR_WAIVERS {
+        let _ = writeln!(h, "/* verilator lint_off {w} */");
+    }
+    let _ = writeln!(h, "`default_nettype none");
+    let _ = writeln!(h);
+    h.push_str(&wrapper_verilog(shape));
+    h.push_str(&impl_verilog(shape));
+    h.push_str("\n`default_nettype wire\n");
+    Ok(h)
+}
+
+/// Writes `contents` to `path` atomically (a temporary file in the same folder, then a
+/// rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HdlError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, contents).map_err(|e| HdlError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        HdlError::io(path, e)
+    })
+}
+
+/// What [`emit`] wrote.
+#[derive(Debug, Clone)]
+pub struct Emitted {
+    pub verilog: PathBuf,
+    pub config_json: PathBuf,
+    pub verilog_bytes: usize,
+    pub hash: String,
+}
+
+/// Writes [`VERILOG_FILE`] and [`CONFIG_FILE`] into `out_dir` (created if missing).
+pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| HdlError::io(out_dir, e))?;
+    let v = core_verilog(cfg)?;
+    let verilog = out_dir.join(VERILOG_FILE);
+    write_atomic(&verilog, v.as_bytes())?;
+    let json = serde_json::to_string_pretty(cfg)
+        .map_err(|e| HdlError::Config(format!("config `{}`: {e}", cfg.name)))?;
+    let config_json = out_dir.join(CONFIG_FILE);
+    write_atomic(&config_json, json.as_bytes())?;
+    Ok(Emitted {
+        verilog,
+        config_json,
+        verilog_bytes: v.len(),
+        hash: cfg.hash(),
+    })
+}
