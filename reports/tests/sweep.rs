@@ -442,3 +442,23 @@ fn shards_merged_equal_the_unsharded_run() {
     assert!("3/3".parse::<Shard>().is_err());
     assert!("x".parse::<Shard>().is_err());
 }
+
+#[test]
+fn example_grids_parse_and_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sweeps");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("sweeps/ exists").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let g = Grid::load(&p).unwrap_or_else(|e| panic!("{e}"));
+            let invalid = (0..g.len())
+                .filter(|&i| g.design(i).config.is_err())
+                .count();
+            assert_eq!(invalid, 0, "{}: {invalid} invalid designs", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "expected the example grids in {}", dir.display());
+    let g = Grid::load(&dir.join("bench-10k.toml")).unwrap();
+    assert_eq!(g.len(), 10_000);
+}
