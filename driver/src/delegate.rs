@@ -208,6 +208,70 @@ pub struct LayerRun {
     pub utilization: f64,
 }
 
+/// Design-independent facts about one op: its pure-CPU cost and how it would be lowered
+/// (or why it cannot be).
+#[derive(Debug, Clone)]
+pub struct LayerFacts {
+    pub index: usize,
+    pub op: &'static str,
+    /// Pure-CPU cycles, microseconds and microjoules of the op's kernel.
+    pub cpu_cycles: u64,
+    pub cpu_us: f64,
+    pub cpu_uj: f64,
+    lowering: Result<(Lowering, Shape), String>,
+    /// im2col cycles on the CPU when offloaded.
+    prep_cycles: u64,
+}
+
+/// Design-independent facts about a model on one CPU profile: what [`plan`] and
+/// [`estimate_model`] start from (computed once per model, reused for every design).
+#[derive(Debug, Clone)]
+pub struct ModelFacts {
+    pub model: String,
+    pub cpu: CpuProfile,
+    pub layers: Vec<LayerFacts>,
+}
+
+impl ModelFacts {
+    /// Collects the facts of every op of `graph` (`prepared[i]` is op `i` prepared).
+    pub fn new(graph: &Graph, prepared: &[&PreparedOp], cpu: &CpuProfile) -> Self {
+        let layers = (0..graph.ops.len())
+            .map(|i| {
+                let c = op_shape(graph, i).map(|s| cpu.layer_cost(&s)).ok();
+                let lowering = lowering_of(graph, prepared[i], i);
+                let prep_cycles = match &lowering {
+                    Ok((l, s)) => prep_cpu_cycles(cpu, l, s),
+                    Err(_) => 0,
+                };
+                LayerFacts {
+                    index: i,
+                    op: graph.ops[i].name(),
+                    cpu_cycles: c.as_ref().map_or(0, |c| c.cycles),
+                    cpu_us: c.as_ref().map_or(0.0, |c| c.time_us),
+                    cpu_uj: c.as_ref().map_or(0.0, |c| c.energy_uj),
+                    lowering,
+                    prep_cycles,
+                }
+            })
+            .collect();
+        ModelFacts {
+            model: graph.name.clone(),
+            cpu: cpu.clone(),
+            layers,
+        }
+    }
+
+    /// Pure-CPU latency of the whole model, microseconds.
+    pub fn cpu_us(&self) -> f64 {
+        self.layers.iter().map(|l| l.cpu_us).sum()
+    }
+
+    /// Pure-CPU energy of the whole model, microjoules.
+    pub fn cpu_uj(&self) -> f64 {
+        self.layers.iter().map(|l| l.cpu_uj).sum()
+    }
+}
+
 /// Partitions `graph`: which ops go to the accelerator and why.
 pub fn plan(
     graph: &Graph,
@@ -216,54 +280,42 @@ pub fn plan(
     cpu: &CpuProfile,
     policy: Policy,
 ) -> Vec<Decision> {
-    (0..graph.ops.len())
-        .map(|i| decide(graph, prepared[i], i, cfg, cpu, policy))
+    let facts = ModelFacts::new(graph, prepared, cpu);
+    facts
+        .layers
+        .iter()
+        .map(|f| decide(f, cfg, cpu.clock_mhz(), policy))
         .collect()
 }
 
-fn decide(
-    graph: &Graph,
-    prepared: &PreparedOp,
-    index: usize,
-    cfg: &AccelConfig,
-    cpu: &CpuProfile,
-    policy: Policy,
-) -> Decision {
-    let op = &graph.ops[index];
-    let name = op.name();
+fn decide(f: &LayerFacts, cfg: &AccelConfig, cpu_mhz: f64, policy: Policy) -> Decision {
     let cpu_dec = |reason: String| Decision {
-        index,
-        op: name,
+        index: f.index,
+        op: f.op,
         target: Target::Cpu,
         reason,
         gemms: 0,
     };
-    let (lowering, shape) = match lowering_of(graph, prepared, index) {
+    let (lowering, shape) = match &f.lowering {
         Ok(x) => x,
-        Err(reason) => return cpu_dec(reason),
+        Err(reason) => return cpu_dec(reason.clone()),
     };
     if policy == Policy::None {
         return cpu_dec("offload disabled (policy none)".into());
     }
-    let problem = GemmProblem::int8(shape.m, shape.k, shape.n, 0);
-    let t = match tiling::choose(cfg, problem.m as u64, problem.k as u64, problem.n as u64) {
+    let t = match tiling::choose(cfg, shape.m as u64, shape.k as u64, shape.n as u64) {
         Ok(t) => t,
         Err(e) => return cpu_dec(format!("does not fit the accelerator: {e}")),
     };
     let gemms = shape.batch * shape.per_image;
     if policy == Policy::Auto {
         let accel_cycles = tiling::estimate(cfg, &t) * gemms as u64;
-        let cpu_side = prep_cpu_cycles(cpu, &lowering, &shape)
-            + DRIVER_LAYER_CYCLES
-            + DRIVER_SUBMIT_CYCLES * gemms as u64;
-        let accel_us = cfg.cycles_to_us(accel_cycles) + cpu_side as f64 / cpu.clock_mhz();
-        let cpu_us = match op_shape(graph, index) {
-            Ok(s) => cpu.layer_cost(&s).time_us,
-            Err(_) => f64::INFINITY,
-        };
-        if accel_us >= cpu_us {
+        let cpu_side = f.prep_cycles + DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * gemms as u64;
+        let accel_us = cfg.cycles_to_us(accel_cycles) + cpu_side as f64 / cpu_mhz;
+        if accel_us >= f.cpu_us {
             return cpu_dec(format!(
-                "cheaper on CPU (estimated {cpu_us:.1} us on CPU vs {accel_us:.1} us offloaded)"
+                "cheaper on CPU (estimated {:.1} us on CPU vs {accel_us:.1} us offloaded)",
+                f.cpu_us
             ));
         }
     }
@@ -281,12 +333,99 @@ fn decide(
         Lowering::Fc => "fully connected as GEMM".to_string(),
     };
     Decision {
-        index,
-        op: name,
+        index: f.index,
+        op: f.op,
         target: Target::Accel,
         reason: why,
         gemms,
     }
+}
+
+/// Accounting of an offloaded layer from its accelerator counters, im2col cycles and
+/// number of submissions (shared by the simulated run and the fast estimate).
+fn account(
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+    index: usize,
+    counters: Counters,
+    prep_cycles: u64,
+    submissions: u64,
+) -> LayerRun {
+    let driver_cycles = DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * submissions;
+    let energy = EnergyBreakdown::from_counters(cfg, &counters);
+    let accel_us = cfg.cycles_to_us(counters.cycles);
+    let cpu_us = prep_cycles as f64 / cpu.clock_mhz();
+    let driver_us = driver_cycles as f64 / cpu.clock_mhz();
+    let p_mw = cpu.power_mw();
+    // mW * us = nJ; / 1000 = uJ.
+    let cpu_uj =
+        p_mw * (cpu_us + driver_us) / 1000.0 + p_mw * SLEEP_POWER_FRACTION * accel_us / 1000.0;
+    let idle_leakage_uj = cfg.leakage_uw() * (cpu_us + driver_us) / 1e6;
+    let accel_uj = energy.total_pj / 1e6;
+    LayerRun {
+        index,
+        target: "accel".into(),
+        utilization: counters.utilization(cfg),
+        counters,
+        accel_energy: energy,
+        cpu_cycles: prep_cycles,
+        driver_cycles,
+        accel_us,
+        cpu_us,
+        driver_us,
+        total_us: accel_us + cpu_us + driver_us,
+        accel_uj,
+        cpu_uj,
+        idle_leakage_uj,
+        total_uj: accel_uj + cpu_uj + idle_leakage_uj,
+    }
+}
+
+/// A layer that stays on the CPU in the offloaded run: the CPU kernel's cycles and energy
+/// plus the accelerator's leakage meanwhile.
+fn cpu_layer(cfg: &AccelConfig, f: &LayerFacts) -> LayerRun {
+    let idle_leakage_uj = cfg.leakage_uw() * f.cpu_us / 1e6;
+    LayerRun {
+        index: f.index,
+        target: "cpu".into(),
+        cpu_cycles: f.cpu_cycles,
+        cpu_us: f.cpu_us,
+        total_us: f.cpu_us,
+        cpu_uj: f.cpu_uj,
+        idle_leakage_uj,
+        total_uj: f.cpu_uj + idle_leakage_uj,
+        ..Default::default()
+    }
+}
+
+/// The fast estimate of one offloaded inference for a design: the same partition and
+/// accounting as a simulated run, with each GEMM's counters from `gemm_counters`
+/// (the simulator's tile-level model). Used by sweeps.
+pub fn estimate_model(
+    facts: &ModelFacts,
+    cfg: &AccelConfig,
+    policy: Policy,
+    gemm_counters: impl Fn(&AccelConfig, u64, u64, u64) -> Option<Counters>,
+) -> Vec<LayerRun> {
+    facts
+        .layers
+        .iter()
+        .map(|f| {
+            let d = decide(f, cfg, facts.cpu.clock_mhz(), policy);
+            match (&f.lowering, d.target) {
+                (Ok((_, s)), Target::Accel) => {
+                    match gemm_counters(cfg, s.m as u64, s.k as u64, s.n as u64) {
+                        Some(c) => {
+                            let n = (s.batch * s.per_image) as u64;
+                            account(cfg, &facts.cpu, f.index, c.scaled(n), f.prep_cycles, n)
+                        }
+                        None => cpu_layer(cfg, f),
+                    }
+                }
+                _ => cpu_layer(cfg, f),
+            }
+        })
+        .collect()
 }
 
 /// The lowering of an op, or why it cannot be offloaded.
@@ -704,64 +843,20 @@ impl<'d> AccelDelegate<'d> {
                 .read_mem(self.c_region, out)
                 .map_err(|e| e.to_string())?;
         }
-        Ok(self.account(index, &off, counters))
+        let prep = prep_cpu_cycles(&self.cpu, &off.lowering, &off.shape);
+        Ok(account(
+            &self.cfg,
+            &self.cpu,
+            index,
+            counters,
+            prep,
+            off.jobs.len() as u64,
+        ))
     }
 
     fn write_a(&mut self, a: &[i8]) -> Result<(), DeviceError> {
         let bytes: Vec<u8> = a.iter().map(|&x| x as u8).collect();
         self.dev.write_mem(self.a_region, &bytes)
-    }
-
-    fn account(&self, index: usize, off: &Offloaded, counters: Counters) -> LayerRun {
-        let cfg = &self.cfg;
-        let cpu_cycles = prep_cpu_cycles(&self.cpu, &off.lowering, &off.shape);
-        let driver_cycles = DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * off.jobs.len() as u64;
-        let energy = EnergyBreakdown::from_counters(cfg, &counters);
-        let accel_us = cfg.cycles_to_us(counters.cycles);
-        let cpu_us = cpu_cycles as f64 / self.cpu.clock_mhz();
-        let driver_us = driver_cycles as f64 / self.cpu.clock_mhz();
-        let p_mw = self.cpu.power_mw();
-        // mW * us = nJ; / 1000 = uJ.
-        let cpu_uj =
-            p_mw * (cpu_us + driver_us) / 1000.0 + p_mw * SLEEP_POWER_FRACTION * accel_us / 1000.0;
-        let idle_leakage_uj = cfg.leakage_uw() * (cpu_us + driver_us) / 1e6;
-        let accel_uj = energy.total_pj / 1e6;
-        LayerRun {
-            index,
-            target: "accel".into(),
-            utilization: counters.utilization(cfg),
-            counters,
-            accel_energy: energy,
-            cpu_cycles,
-            driver_cycles,
-            accel_us,
-            cpu_us,
-            driver_us,
-            total_us: accel_us + cpu_us + driver_us,
-            accel_uj,
-            cpu_uj,
-            idle_leakage_uj,
-            total_uj: accel_uj + cpu_uj + idle_leakage_uj,
-        }
-    }
-
-    /// The cost of a layer that stayed on the CPU in the offloaded run: the CPU kernel's
-    /// cycles and energy plus the accelerator's leakage meanwhile.
-    pub fn cpu_layer_run(&self, graph: &Graph, index: usize) -> LayerRun {
-        let c = op_shape(graph, index).map(|s| self.cpu.layer_cost(&s)).ok();
-        let (cycles, us, uj) = c.map_or((0, 0.0, 0.0), |c| (c.cycles, c.time_us, c.energy_uj));
-        let idle_leakage_uj = self.cfg.leakage_uw() * us / 1e6;
-        LayerRun {
-            index,
-            target: "cpu".into(),
-            cpu_cycles: cycles,
-            cpu_us: us,
-            total_us: us,
-            cpu_uj: uj,
-            idle_leakage_uj,
-            total_uj: uj + idle_leakage_uj,
-            ..Default::default()
-        }
     }
 
     /// Bytes of one command in device memory (for tests that corrupt a command).
@@ -840,7 +935,12 @@ pub fn run_model(
         })
         .collect::<Result<_, _>>()?;
     let cfg = dev.config().clone();
-    let decisions = plan(&graph, &prepared, &cfg, cpu, policy);
+    let facts = ModelFacts::new(&graph, &prepared, cpu);
+    let decisions: Vec<Decision> = facts
+        .layers
+        .iter()
+        .map(|f| decide(f, &cfg, cpu.clock_mhz(), policy))
+        .collect();
     let prepared_owned: Vec<PreparedOp> = prepared.iter().map(|p| (*p).clone()).collect();
     let prepared: Vec<&PreparedOp> = prepared_owned.iter().collect();
     let mut delegate = AccelDelegate::load(&graph, &prepared, decisions, dev, cpu)?;
@@ -859,7 +959,7 @@ pub fn run_model(
                 .runs()
                 .get(&i)
                 .cloned()
-                .unwrap_or_else(|| delegate.cpu_layer_run(&graph, i))
+                .unwrap_or_else(|| cpu_layer(&cfg, &facts.layers[i]))
         })
         .collect();
     Ok(ModelRun {
