@@ -28,12 +28,16 @@
 //! - cycles `0..rows`: `w_load = 1`, `b_in[j] = W[rows-1-p][j]` in preload cycle `p`
 //!   (weights shift down; zero rows for `p < rows - Kt`);
 //! - cycles `rows..rows+M`: `in_valid = 1`, `a_in[i] = A[m][i]` (zero for `i >= Kt`),
-//!   `in_last` with the last vector. Row `i` is delayed `i` cycles; partial sums flow
-//!   down the columns (registered in each PE), column `j` is delayed `cols-1-j` cycles at
-//!   the bottom, so `out_acc = C[m][*]` with `out_valid` in cycle
-//!   `rows + m + rows + cols - 1`.
+//!   `in_last` with the last vector. Row `i` is delayed `i` cycles; PE(i,j) adds its
+//!   product for vector `m` in cycle `rows + m + i + j`, partial sums flow down the
+//!   columns (registered in each PE). Column `j < cols-1` leaves through the bottom PE's
+//!   register and `cols-2-j` de-skew registers; the last column leaves straight from the
+//!   bottom-right PE's adder (its register is the first stage of the accumulator
+//!   write-back pipeline outside the core, `arch::timing::ACC_PIPE_DEPTH`). So
+//!   `out_acc = C[m][*]` with `out_valid` in cycle `rows + m + (rows-1) + (cols-1)`,
+//!   the cycle PE(rows-1, cols-1) computes it.
 //!
-//!   Core cycles `rows + M + (rows-1) + (cols-1) + 1` ([`core_tile_cycles`]).
+//!   Core cycles `rows + M + (rows-1) + (cols-1)` ([`core_tile_cycles`]).
 //!
 //! PPU (both dataflows, independent of the array so that a controller can run it on
 //! accumulator-scratchpad lines): `ppu_valid_in`, `ppu_acc[j]` in cycle `c` give
@@ -72,7 +76,7 @@ pub fn core_tile_cycles(shape: CoreShape, k_or_m: u64) -> u64 {
     let skew = (r - 1) + (c - 1);
     match shape.dataflow {
         Dataflow::OutputStationary => k_or_m.max(1) + skew + r,
-        Dataflow::WeightStationary => r + k_or_m.max(1) + skew + 1,
+        Dataflow::WeightStationary => r + k_or_m.max(1) + skew,
     }
 }
 
@@ -120,9 +124,16 @@ fn skew_off(i: usize) -> usize {
     tri(i)
 }
 
-/// Offset of column `j`'s de-skew chain (column `j` has `cols-1-j` registers).
+/// Offset of column `j`'s de-skew chain: column `j < cols-1` has `cols-2-j` registers
+/// after the bottom PE's partial-sum register; the last column takes the bottom-right PE's
+/// sum before its register.
 fn deskew_off(cols: usize, j: usize) -> usize {
-    (0..j).map(|jj| cols - 1 - jj).sum()
+    (0..j).map(|jj| cols - 2 - jj).sum()
+}
+
+/// Registers of column `j`'s de-skew chain (see [`deskew_off`]).
+fn deskew_len(cols: usize, j: usize) -> usize {
+    (cols - 1 - j).saturating_sub(1)
 }
 
 fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
@@ -170,9 +181,9 @@ impl Core {
             },
             a_skew: regs(tri(r)),
             b_skew: regs(if os { tri(c) } else { 0 }),
-            deskew: regs(if os { 0 } else { tri(c) }),
-            flag_dl: regs(if os { r + c - 2 } else { r + c - 1 }),
-            last_dl: regs(if os { 0 } else { r + c - 1 }),
+            deskew: regs(if os { 0 } else { tri(c - 1) }),
+            flag_dl: regs(r + c - 2),
+            last_dl: regs(if os { 0 } else { r + c - 2 }),
             drain_cnt: regs(if os { 1 } else { 0 }),
             ppu_dl: regs(PPU_STAGES as usize),
             lanes: (0..c).map(|_| PpuLane::default()).collect(),
@@ -320,8 +331,13 @@ impl Logic for Core {
                 }
             }
             for j in 0..c {
-                let mut v = self.ws_pes[(r - 1) * c + j].psum_out.val();
-                for t in 0..(c - 1 - j) {
+                let bottom = &self.ws_pes[(r - 1) * c + j];
+                let mut v = if j == c - 1 {
+                    bottom.psum_sum.val()
+                } else {
+                    bottom.psum_out.val()
+                };
+                for t in 0..deskew_len(c, j) {
                     let reg = &mut self.deskew[deskew_off(c, j) + t];
                     reg.d.next = v;
                     v = reg.q.val();
@@ -447,9 +463,9 @@ fn core_body_verilog(shape: CoreShape) -> String {
     ctl(if os { "os_pes" } else { "ws_pes" }, r * c);
     ctl("a_skew", tri(r));
     ctl("b_skew", if os { tri(c) } else { 0 });
-    ctl("deskew", if os { 0 } else { tri(c) });
-    ctl("flag_dl", if os { r + c - 2 } else { r + c - 1 });
-    ctl("last_dl", if os { 0 } else { r + c - 1 });
+    ctl("deskew", if os { 0 } else { tri(c - 1) });
+    ctl("flag_dl", r + c - 2);
+    ctl("last_dl", if os { 0 } else { r + c - 2 });
     ctl("drain_cnt", if os { 1 } else { 0 });
     ctl("ppu_dl", PPU_STAGES as usize);
     ctl("lanes", c);
@@ -535,8 +551,9 @@ fn core_body_verilog(shape: CoreShape) -> String {
             }
         }
         for j in 0..c {
-            let mut src = format!("ws_pes${}$psum_out", (r - 1) * c + j);
-            for t in 0..(c - 1 - j) {
+            let port = if j == c - 1 { "psum_sum" } else { "psum_out" };
+            let mut src = format!("ws_pes${}${port}", (r - 1) * c + j);
+            for t in 0..deskew_len(c, j) {
                 let n = deskew_off(c, j) + t;
                 let _ = writeln!(w, "    deskew${n}$d = {src};");
                 src = format!("deskew${n}$q");
@@ -545,7 +562,7 @@ fn core_body_verilog(shape: CoreShape) -> String {
         }
         let mut src = "in_valid".to_string();
         let mut lsrc = "(in_valid & in_last)".to_string();
-        for n in 0..(r + c - 1) {
+        for n in 0..(r + c - 2) {
             let _ = writeln!(w, "    flag_dl${n}$d = {src};");
             let _ = writeln!(w, "    last_dl${n}$d = {lsrc};");
             src = format!("flag_dl${n}$q");

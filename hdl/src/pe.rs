@@ -91,6 +91,8 @@ impl Logic for OsPe {
 ///
 /// Each cycle: `a_out <= a_in`, `psum_out <= psum_in + a_in * w`; while `w_load` is high
 /// the weights of a column shift down one row (`w <= w_in`, `w_out` is this PE's weight).
+/// `psum_sum` is the same sum before its register (used by the bottom-right PE, whose
+/// output register is the first stage of the accumulator write-back pipeline).
 #[derive(LogicBlock)]
 pub struct WsPe {
     pub clock: Signal<In, Clock>,
@@ -102,6 +104,7 @@ pub struct WsPe {
     pub a_out: Signal<Out, Signed<8>>,
     pub w_out: Signal<Out, Signed<8>>,
     pub psum_out: Signal<Out, Signed<32>>,
+    pub psum_sum: Signal<Out, Signed<32>>,
     a_reg: DFF<Signed<8>>,
     w_reg: DFF<Signed<8>>,
     psum: DFF<Signed<32>>,
@@ -122,6 +125,7 @@ impl Default for WsPe {
             a_out: Default::default(),
             w_out: Default::default(),
             psum_out: Default::default(),
+            psum_sum: Default::default(),
             a_reg: Default::default(),
             w_reg: Default::default(),
             psum: Default::default(),
@@ -141,6 +145,7 @@ impl Logic for WsPe {
         self.a_out.next = self.a_reg.q.val();
         self.w_out.next = self.w_reg.q.val();
         self.psum_out.next = self.psum.q.val();
+        self.psum_sum.next = self.psum_in.val() + self.prod.val();
         if self.rst.val() {
             self.a_reg.d.next = self.zero8.val();
             self.w_reg.d.next = self.zero8.val();
@@ -150,7 +155,7 @@ impl Logic for WsPe {
             if self.w_load.val() {
                 self.w_reg.d.next = self.w_in.val();
             }
-            self.psum.d.next = self.psum_in.val() + self.prod.val();
+            self.psum.d.next = self.psum_sum.val();
         }
     }
 }
