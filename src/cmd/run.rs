@@ -1,0 +1,320 @@
+//! `tinyaccel run MODEL`: one inference on the CPU reference kernels, with a per-layer
+//! table (or one JSON object) and the output.
+//!
+//! Layout, for flags added later (`--cpu PROFILE`, `--accel CONFIG`): [`execute`] loads and
+//! runs the model and returns a [`RunReport`] whose [`LayerRecord`]s carry an `extra` list
+//! of named columns; a flag adds its columns there (and whole-run values to
+//! `RunReport::extra`), and both [`print_table`] and [`to_json`] show them unchanged.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use models::{DType, Graph};
+use runtime::Interpreter;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Built-in model (kws, vww, ic, ad) or a .tflite file.
+    pub model: String,
+    /// Input file: raw bytes in the model's input dtype, NHWC (default: all zeros).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Write the output tensor's raw bytes to this file.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One row of the per-layer table.
+#[derive(Debug, Clone)]
+pub struct LayerRecord {
+    pub index: usize,
+    pub op: String,
+    pub input_shape: Vec<usize>,
+    pub weight_shape: Option<Vec<usize>>,
+    pub output_shape: Vec<usize>,
+    pub macs: u64,
+    pub options: String,
+    /// Extra columns `(header, value)`, in order; numbers are right-aligned in the table.
+    pub extra: Vec<(String, Value)>,
+}
+
+/// Everything `run` prints.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub model: String,
+    pub description: String,
+    pub input_shape: Vec<usize>,
+    pub input_dtype: DType,
+    pub output_shape: Vec<usize>,
+    pub output_dtype: DType,
+    pub macs: u64,
+    pub arena_bytes: usize,
+    pub planner: String,
+    pub output_bytes: Vec<u8>,
+    pub layers: Vec<LayerRecord>,
+    /// Whole-run values added by other flags (e.g. total CPU latency).
+    pub extra: Vec<(String, Value)>,
+}
+
+/// Loads a built-in model or a .tflite file.
+pub fn load_model(spec: &str) -> Result<Graph> {
+    Ok(models::resolve(spec)?)
+}
+
+/// Reads the input file (checked against the model's input size) or returns zeros.
+pub fn load_input(interp: &Interpreter, path: Option<&PathBuf>) -> Result<Vec<u8>> {
+    let want = interp.input_len();
+    let Some(p) = path else {
+        return Ok(vec![0; want]);
+    };
+    let bytes =
+        std::fs::read(p).with_context(|| format!("cannot read input file {}", p.display()))?;
+    if bytes.len() != want {
+        let t = interp
+            .graph()
+            .input()
+            .map(|t| format!("{:?} {}", t.shape, t.dtype))
+            .unwrap_or_default();
+        bail!(
+            "input file {} is {} bytes; model {} expects {want} bytes ({t}, NHWC raw bytes)",
+            p.display(),
+            bytes.len(),
+            interp.graph().name
+        );
+    }
+    Ok(bytes)
+}
+
+/// Decodes raw bytes of `dtype` into numbers.
+pub fn decode(bytes: &[u8], dtype: DType) -> Vec<Value> {
+    match dtype {
+        DType::I8 => bytes.iter().map(|&b| json!(b as i8)).collect(),
+        DType::U8 | DType::Bool => bytes.iter().map(|&b| json!(b)).collect(),
+        DType::I16 => bytes
+            .chunks_exact(2)
+            .map(|c| json!(i16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        DType::I32 => bytes
+            .chunks_exact(4)
+            .map(|c| json!(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        DType::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| json!(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        _ => bytes.iter().map(|&b| json!(b)).collect(),
+    }
+}
+
+/// Loads the model, runs one inference and collects the report.
+pub fn execute(args: &RunArgs) -> Result<(RunReport, Interpreter)> {
+    let graph = load_model(&args.model)?;
+    let mut interp = Interpreter::new(&graph)?;
+    let input = load_input(&interp, args.input.as_ref())?;
+    let output_bytes = interp.invoke(&input)?;
+    let (inp, out) = (graph.input(), graph.output());
+    let report = RunReport {
+        model: graph.name.clone(),
+        description: graph.description.clone(),
+        input_shape: inp.map(|t| t.shape.clone()).unwrap_or_default(),
+        input_dtype: inp.map_or(DType::I8, |t| t.dtype),
+        output_shape: out.map(|t| t.shape.clone()).unwrap_or_default(),
+        output_dtype: out.map_or(DType::I8, |t| t.dtype),
+        macs: interp.macs(),
+        arena_bytes: interp.arena_bytes(),
+        planner: interp.planner().to_string(),
+        output_bytes,
+        layers: interp
+            .layers()
+            .iter()
+            .map(|l| LayerRecord {
+                index: l.index,
+                op: l.op.to_string(),
+                input_shape: l.input_shape.clone(),
+                weight_shape: l.weight_shape.clone(),
+                output_shape: l.output_shape.clone(),
+                macs: l.macs,
+                options: l.options.clone(),
+                extra: Vec::new(),
+            })
+            .collect(),
+        extra: Vec::new(),
+    };
+    Ok((report, interp))
+}
+
+fn shape_str(s: &[usize]) -> String {
+    format!(
+        "[{}]",
+        s.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+fn value_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => format!("{f:.3}"),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Renders the per-layer table and a summary.
+pub fn print_table(r: &RunReport) -> String {
+    let mut headers: Vec<String> = ["#", "op", "input", "weights", "output", "MACs", "options"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(first) = r.layers.first() {
+        headers.extend(first.extra.iter().map(|(h, _)| h.clone()));
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for l in &r.layers {
+        let mut row = vec![
+            l.index.to_string(),
+            l.op.clone(),
+            shape_str(&l.input_shape),
+            l.weight_shape.as_deref().map(shape_str).unwrap_or_default(),
+            shape_str(&l.output_shape),
+            l.macs.to_string(),
+            l.options.clone(),
+        ];
+        row.extend(l.extra.iter().map(|(_, v)| value_str(v)));
+        rows.push(row);
+    }
+    let mut total = vec![
+        String::new(),
+        "total".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        r.macs.to_string(),
+        String::new(),
+    ];
+    total.resize(headers.len(), String::new());
+    rows.push(total);
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            rows.iter()
+                .map(|row| row.get(c).map_or(0, |s| s.len()))
+                .max()
+                .unwrap_or(0)
+                .max(headers[c].len())
+        })
+        .collect();
+    let numeric = |c: usize| c == 0 || c == 5 || c >= 7;
+    let fmt_row = |row: &[String]| -> String {
+        let cells: Vec<String> = (0..headers.len())
+            .map(|c| {
+                let s = row.get(c).map_or("", |s| s.as_str());
+                if numeric(c) {
+                    format!("{s:>w$}", w = widths[c])
+                } else {
+                    format!("{s:<w$}", w = widths[c])
+                }
+            })
+            .collect();
+        cells.join("  ").trim_end().to_string()
+    };
+    let mut out = String::new();
+    out.push_str(&format!("model {}: {}\n", r.model, r.description));
+    out.push_str(&format!(
+        "input {} {}, output {} {}, {} ops, {} MACs, tensor arena {} bytes ({})\n\n",
+        shape_str(&r.input_shape),
+        r.input_dtype,
+        shape_str(&r.output_shape),
+        r.output_dtype,
+        r.layers.len(),
+        r.macs,
+        r.arena_bytes,
+        r.planner
+    ));
+    out.push_str(&fmt_row(&headers));
+    out.push('\n');
+    for row in &rows {
+        out.push_str(&fmt_row(row));
+        out.push('\n');
+    }
+    for (k, v) in &r.extra {
+        out.push_str(&format!("{k}: {}\n", value_str(v)));
+    }
+    let vals: Vec<String> = decode(&r.output_bytes, r.output_dtype)
+        .iter()
+        .map(value_str)
+        .collect();
+    out.push_str(&format!(
+        "\noutput ({} {}): {}\n",
+        shape_str(&r.output_shape),
+        r.output_dtype,
+        vals.join(" ")
+    ));
+    out
+}
+
+/// The report as one JSON object.
+pub fn to_json(r: &RunReport) -> Value {
+    let layers: Vec<Value> = r
+        .layers
+        .iter()
+        .map(|l| {
+            let mut o = json!({
+                "index": l.index,
+                "op": l.op,
+                "input_shape": l.input_shape,
+                "weight_shape": l.weight_shape,
+                "output_shape": l.output_shape,
+                "macs": l.macs,
+                "options": l.options,
+            });
+            if let Value::Object(m) = &mut o {
+                for (k, v) in &l.extra {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            o
+        })
+        .collect();
+    let mut o = json!({
+        "model": r.model,
+        "description": r.description,
+        "input_shape": r.input_shape,
+        "input_dtype": r.input_dtype.name(),
+        "output_shape": r.output_shape,
+        "output_dtype": r.output_dtype.name(),
+        "macs": r.macs,
+        "arena_bytes": r.arena_bytes,
+        "planner": r.planner,
+        "output": decode(&r.output_bytes, r.output_dtype),
+        "layers": layers,
+    });
+    if let Value::Object(m) = &mut o {
+        for (k, v) in &r.extra {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    o
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let (report, _interp) = execute(&args)?;
+    if let Some(p) = &args.output {
+        std::fs::write(p, &report.output_bytes)
+            .with_context(|| format!("cannot write output file {}", p.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&to_json(&report))?);
+    } else {
+        print!("{}", print_table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
