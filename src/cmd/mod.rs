@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 pub mod config;
 pub mod cpus;
-pub mod hdl;
 pub mod models;
 pub mod run;
 
@@ -25,9 +24,6 @@ pub enum Command {
     Config(config::ConfigCmd),
     /// List the CPU profiles of the pure-CPU baseline, or show one in detail.
     Cpus(cpus::CpusArgs),
-    /// The RTL of the compute core: emit Verilog, verify it in Verilator against the simulator.
-    #[command(subcommand)]
-    Hdl(hdl::HdlCmd),
     /// List the built-in MLPerf Tiny models.
     Models(models::ModelsArgs),
     /// Run one inference of a model on the CPU reference kernels (bit-exact with TFLite-Micro).
@@ -39,7 +35,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(c) => config::run(c),
         Command::Cpus(a) => cpus::run(a),
-        Command::Hdl(c) => hdl::run(c),
         Command::Models(a) => models::run(a),
         Command::Run(a) => run::run(a),
     }
