@@ -178,3 +178,20 @@ impl Drop for Staging {
         }
     }
 }
+
+/// Removes the files of `dir/sub` whose names start with one of `prefixes` and are not in
+/// `keep` (final paths): plots of models or keys that a previous run had and this one has
+/// not. Only names this crate writes are touched.
+pub fn remove_stale(dir: &Path, sub: &str, prefixes: &[&str], keep: &[PathBuf]) {
+    let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = prefixes.iter().any(|p| name.starts_with(p))
+            && (name.ends_with(".svg") || name.ends_with(".png"));
+        if ours && !keep.contains(&e.path()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}

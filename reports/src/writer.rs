@@ -606,6 +606,17 @@ pub fn write_report(
     st.write("report.json", render_json(report).as_bytes())?;
     progress.inc(1);
     let files = st.commit("report.json")?;
+    crate::fsutil::remove_stale(
+        dir,
+        "plots",
+        &[
+            "latency-",
+            "energy-breakdown",
+            "roofline-",
+            "speedup-energy",
+        ],
+        &files,
+    );
     Ok(WrittenReport {
         dir: dir.to_path_buf(),
         files,

@@ -350,6 +350,15 @@ fn plots_and_html_are_valid_and_self_contained() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".partial-"))
         .collect();
     assert!(leftovers.is_empty());
+    // Rewriting with one model less removes that model's plots, keeps unrelated files.
+    std::fs::write(out.join("plots/mine.svg"), "<svg></svg>").unwrap();
+    let mut r2 = r.clone();
+    r2.models.truncate(1);
+    write_report(&r2, &out, &WriteOptions::default(), &NoProgress).unwrap();
+    assert!(out.join("plots/latency-kws.svg").is_file());
+    assert!(!out.join("plots/latency-ad.svg").exists());
+    assert!(!out.join("plots/latency-ad.png").exists());
+    assert!(out.join("plots/mine.svg").is_file());
 }
 
 #[test]

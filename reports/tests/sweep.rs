@@ -348,6 +348,28 @@ fn resume_after_a_torn_line_gives_the_uninterrupted_result() {
 }
 
 #[test]
+fn an_evaluator_panic_is_an_error_naming_the_design() {
+    let g = grid();
+    let t = tempfile::tempdir().unwrap();
+    let boom = |cfg: &AccelConfig, m: usize| {
+        if cfg.rows == 16 && m == 2 {
+            panic!("simulator bug");
+        }
+        eval(cfg, m)
+    };
+    let e = run_sweep(&g, &models(), boom, &opts(t.path(), 2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("simulator bug") && e.contains("model `ad`"),
+        "{e}"
+    );
+    // The rows finished before the panic are kept for a resume.
+    let o = run_sweep(&g, &models(), eval, &opts(t.path(), 2)).unwrap();
+    assert!(o.reused > 0);
+}
+
+#[test]
 fn another_sweep_in_the_same_directory_is_refused() {
     let g = grid();
     let t = tempfile::tempdir().unwrap();

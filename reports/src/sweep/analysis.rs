@@ -470,6 +470,7 @@ pub fn write_analysis(
     )?;
     ProgressSink::inc(&pb, 1);
     let written = st.commit("summary.md")?;
+    crate::fsutil::remove_stale(dir, "plots", &["pareto-", "sensitivity-"], &written);
     pb.finish_and_clear();
     Ok(written)
 }

@@ -455,7 +455,17 @@ where
             };
             match &design.config {
                 Err(reasons) => row.note = reasons.join("; "),
-                Ok(cfg) => match evaluator(cfg, mi) {
+                Ok(cfg) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    evaluator(cfg, mi)
+                }))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(EvalError::Abort(format!("evaluator panicked: {what}")))
+                }) {
                     Ok(m) => {
                         if let Err(message) = check_metrics(&m) {
                             stop.store(true, Ordering::Relaxed);
