@@ -242,11 +242,31 @@ impl GraphBuilder {
 
     /// FULLY_CONNECTED with per-tensor int8 weights `[units, depth]`.
     pub fn fully_connected(&mut self, x: usize, units: usize, act: Activation) -> usize {
+        let base = 0.01 * (0.5 + self.rng.next_f64());
+        self.fc_with_weight_scale(x, units, act, base)
+    }
+
+    /// FULLY_CONNECTED producing logits for a softmax: weight scale chosen so that the
+    /// real-valued logits have an RMS of about 2 (a softmax that is not one-hot).
+    pub fn classifier(&mut self, x: usize, units: usize) -> usize {
+        let depth = *self.shape(x).last().unwrap_or(&1);
+        let (in_scale, _) = self.scale_zp(x);
+        let acc_rms = (depth as f64).sqrt() * 42.0 * ACT_RMS_Q;
+        let base = 2.0 / (in_scale as f64 * acc_rms);
+        self.fc_with_weight_scale(x, units, Activation::None, base)
+    }
+
+    fn fc_with_weight_scale(
+        &mut self,
+        x: usize,
+        units: usize,
+        act: Activation,
+        base: f64,
+    ) -> usize {
         let s = self.shape(x).to_vec();
         let depth = *s.last().unwrap_or(&1);
         let batch = s.iter().product::<usize>() / depth.max(1);
         let (in_scale, _) = self.scale_zp(x);
-        let base = 0.01 * (0.5 + self.rng.next_f64());
         let w = self.weights(vec![units, depth], vec![base as f32], 0);
         let (o_scale, o_zp, acc_rms) = self.output_quant(in_scale, base, depth, act);
         let b = self.biases(in_scale, &vec![base as f32; units], acc_rms);

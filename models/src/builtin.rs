@@ -40,7 +40,7 @@ fn kws(desc: &str) -> Graph {
     }
     let p = b.avg_pool_hw(h, 25, 5, Valid);
     let r = b.reshape(p, &[1, 64]);
-    let f = b.fully_connected(r, 12, None);
+    let f = b.classifier(r, 12);
     let y = b.softmax(f, 1.0);
     b.finish(&[y])
 }
@@ -70,7 +70,7 @@ fn vww(desc: &str) -> Graph {
     }
     let p = b.avg_pool(h, 3, 3, 3, Valid);
     let r = b.reshape(p, &[1, 256]);
-    let f = b.fully_connected(r, 2, None);
+    let f = b.classifier(r, 2);
     let y = b.softmax(f, 1.0);
     b.finish(&[y])
 }
@@ -92,7 +92,7 @@ fn ic(desc: &str) -> Graph {
     }
     let p = b.avg_pool(y, 8, 8, 8, Valid);
     let r = b.reshape(p, &[1, 64]);
-    let f = b.fully_connected(r, 10, None);
+    let f = b.classifier(r, 10);
     let out = b.softmax(f, 1.0);
     b.finish(&[out])
 }
