@@ -3,8 +3,84 @@
 //! name, `NAME@CLOCK:LIBRARY` or a `.toml` file), the resolved profile and its kernel table.
 
 use clap::Args;
-use runtime::cost::{CpuProfile, CpuProfileData, KernelCost};
+use runtime::cost::{graph_cost, CpuProfile, CpuProfileData, KernelCost};
+use serde_json::{json, Value};
 use std::process::ExitCode;
+
+/// Named columns `(header, value)` for one layer or for a whole run.
+pub type Columns = Vec<(String, Value)>;
+
+/// The CPU baseline for `tinyaccel run --cpu SPEC`: one list of columns per op of `graph`
+/// (index = op index: `cpu_cycles`, `cpu_us`, `cpu_energy_uj`, and in JSON also
+/// `cpu_energy_pj` and `cpu_kernel`) and the whole-run values. In JSON the run gains one
+/// `cpu` object (`profile`, `clock_mhz`, `cycles`, `latency_ms`, `energy_uj`, ...); in the
+/// table, summary lines. Totals are the sums of the per-layer cycles and picojoules.
+pub fn cpu_columns(
+    graph: &models::Graph,
+    spec: &str,
+    json: bool,
+) -> anyhow::Result<(Vec<Columns>, Columns)> {
+    let profile = CpuProfile::resolve(spec)?;
+    let cost =
+        graph_cost(&profile, graph).map_err(|e| anyhow::anyhow!("model {}: {e}", graph.name))?;
+    let layers = cost
+        .layers
+        .iter()
+        .map(|l| {
+            let mut c: Columns = vec![
+                ("cpu_cycles".into(), json!(l.cycles)),
+                ("cpu_us".into(), json!(l.time_us)),
+                ("cpu_energy_uj".into(), json!(l.energy_uj)),
+            ];
+            if json {
+                c.push(("cpu_energy_pj".into(), json!(l.energy_pj)));
+                c.push(("cpu_kernel".into(), json!(l.kernel)));
+            }
+            c
+        })
+        .collect();
+    let d = profile.data();
+    let summary = if json {
+        vec![(
+            "cpu".to_string(),
+            json!({
+                "profile": profile.spec(),
+                "core": d.core,
+                "device": d.device,
+                "library": profile.library_name(),
+                "clock_mhz": profile.clock_mhz(),
+                "flash_wait_states": profile.wait_states(),
+                "power_mw": profile.power_mw(),
+                "cycles": cost.cycles,
+                "latency_ms": cost.latency_ms(),
+                "energy_uj": cost.energy_uj(),
+                "energy_pj": cost.energy_pj,
+            }),
+        )]
+    } else {
+        vec![
+            (
+                "cpu".to_string(),
+                json!(format!("{} ({} on {})", profile.spec(), d.core, d.device)),
+            ),
+            ("cpu cycles".to_string(), json!(cost.cycles)),
+            (
+                "cpu latency".to_string(),
+                json!(format!("{:.3} ms", cost.latency_ms())),
+            ),
+            (
+                "cpu energy".to_string(),
+                json!(format!(
+                    "{:.3} uJ at {:.2} mW, {} flash wait states",
+                    cost.energy_uj(),
+                    profile.power_mw(),
+                    profile.wait_states()
+                )),
+            ),
+        ]
+    };
+    Ok((layers, summary))
+}
 
 #[derive(Debug, Args)]
 pub struct CpusArgs {
