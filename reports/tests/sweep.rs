@@ -207,8 +207,22 @@ fn one_and_two_threads_give_identical_files_and_invalid_designs_are_reported() {
     let g = grid();
     let t = tempfile::tempdir().unwrap();
     let (a, b) = (t.path().join("j1"), t.path().join("j2"));
+    // A slow-ish evaluator with uneven times, logging the order of the calls, so that the
+    // two threads really interleave their rows.
+    let log = std::sync::Mutex::new(Vec::new());
+    let slow = |cfg: &AccelConfig, m: usize| {
+        let design: u64 = cfg.name.rsplit("-d").next().unwrap().parse().unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(50 + design * 37 % 400));
+        log.lock().unwrap().push(design);
+        eval(cfg, m)
+    };
     let oa = run_sweep(&g, &models(), eval, &opts(&a, 1)).unwrap();
-    let ob = run_sweep(&g, &models(), eval, &opts(&b, 2)).unwrap();
+    let ob = run_sweep(&g, &models(), slow, &opts(&b, 2)).unwrap();
+    let order = log.into_inner().unwrap();
+    assert!(
+        order.windows(2).any(|w| w[1] < w[0]),
+        "the two threads did not interleave"
+    );
     assert_same_dirs(&a, &b);
     assert_eq!(oa.rows, g.len() as usize * MODELS.len());
     assert_eq!(oa.evaluated, oa.rows);
