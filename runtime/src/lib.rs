@@ -2,6 +2,7 @@
 //! int8 reference kernels, bit-exact with TFLite-Micro, plans the tensor arena, and models
 //! the latency and energy of those kernels on microcontroller CPUs (the pure-CPU baseline).
 
+pub mod cost;
 pub mod error;
 pub mod interpreter;
 pub mod kernels;
