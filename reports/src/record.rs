@@ -305,7 +305,9 @@ fn flatten_json(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, 
             out.insert(prefix.to_string(), s.clone());
         }
         other => {
-            out.insert(prefix.to_string(), other.to_string());
+            // Arrays and scalars: compact JSON text.
+            let key = if prefix.is_empty() { "value" } else { prefix };
+            out.insert(key.to_string(), other.to_string());
         }
     }
 }
