@@ -134,6 +134,16 @@ pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
     let mut rng = Rng::new(seed);
     let (rows, cols) = (cfg.rows as i64, cfg.cols as i64);
     let os = cfg.dataflow == Dataflow::OutputStationary;
+    // Long reductions (OS) / long input streams (WS), within the scratchpads: the input
+    // scratchpad holds the `k` (OS) or `m` (WS) lines, the accumulator one line per row.
+    let in_lines = (cfg.input_sram_bytes() / cfg.rows as u64) as i64;
+    let acc_lines = (cfg.acc_sram_bytes() / (4 * cfg.cols as u64)) as i64;
+    let max_free = if os {
+        in_lines
+    } else {
+        in_lines.min(acc_lines)
+    }
+    .clamp(1, 600);
     (0..count)
         .map(|idx| {
             let operands = match idx {
@@ -152,9 +162,9 @@ pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
             };
             let long = idx < 3 || rng.range(0, 3) == 0;
             let free = if long {
-                rng.range(200, 600)
+                rng.range((max_free / 3).max(1), max_free)
             } else {
-                rng.range(1, 40)
+                rng.range(1, 40.min(max_free))
             };
             let (m, k, n) = if os {
                 let full = idx < 3 || rng.range(0, 2) == 0;

@@ -217,3 +217,67 @@ pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
         hash: cfg.hash(),
     })
 }
+
+/// The result of [`lint`]: both tools ran and accepted the file.
+#[derive(Debug, Clone)]
+pub struct LintReport {
+    /// Verilator's warnings (empty when clean).
+    pub verilator_warnings: Vec<String>,
+    /// Latches yosys inferred after `proc` (must be zero).
+    pub latches: usize,
+    pub verilator_seconds: f64,
+    pub yosys_seconds: f64,
+}
+
+/// `verilator --lint-only -Wall` (with the waivers written into the file) and yosys
+/// `hierarchy -check; proc`, asserting no latch was inferred.
+pub fn lint(verilog: &Path) -> Result<LintReport, HdlError> {
+    use std::process::Command;
+    let hint = "install it with `sudo apt-get install -y verilator yosys` (or `make deps`)";
+    let t0 = std::time::Instant::now();
+    let out = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", TOP_MODULE])
+        .arg(verilog)
+        .output()
+        .map_err(|e| HdlError::Tool(format!("verilator not found ({e}): {hint}")))?;
+    let verilator_seconds = t0.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
+        .map(str::to_string)
+        .collect();
+    if !out.status.success() && warnings.is_empty() {
+        return Err(HdlError::Tool(format!(
+            "verilator --lint-only failed on {}: {text}",
+            verilog.display()
+        )));
+    }
+    let t1 = std::time::Instant::now();
+    let script = format!(
+        "read_verilog {}; hierarchy -check -top {TOP_MODULE}; proc; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_*",
+        verilog.display()
+    );
+    let out = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .output()
+        .map_err(|e| HdlError::Tool(format!("yosys not found ({e}): {hint}")))?;
+    let yosys_seconds = t1.elapsed().as_secs_f64();
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(HdlError::Tool(format!(
+            "yosys rejected {} (hierarchy, proc, or an inferred latch): {}",
+            verilog.display(),
+            log.lines().rev().take(10).collect::<Vec<_>>().join("\n")
+        )));
+    }
+    // `select -assert-none` failed above (non-zero exit) if any latch was inferred.
+    let latches = 0;
+    Ok(LintReport {
+        verilator_warnings: warnings,
+        latches,
+        verilator_seconds,
+        yosys_seconds,
+    })
+}

@@ -41,4 +41,5 @@ impl HdlError {
     }
 }
 pub mod cases;
+pub mod verify;
 pub mod verilator;

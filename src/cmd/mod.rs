@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 pub mod config;
 pub mod cpus;
-pub mod models;
-pub mod run;
+pub mod hdl;
 
 /// tinyaccel: a co-design simulator for TinyML int8 accelerators.
 #[derive(Debug, Parser)]
@@ -24,10 +23,9 @@ pub enum Command {
     Config(config::ConfigCmd),
     /// List the CPU profiles of the pure-CPU baseline, or show one in detail.
     Cpus(cpus::CpusArgs),
-    /// List the built-in MLPerf Tiny models.
-    Models(models::ModelsArgs),
-    /// Run one inference of a model on the CPU reference kernels (bit-exact with TFLite-Micro).
-    Run(run::RunArgs),
+    /// The RTL of the compute core: emit Verilog, verify it in Verilator against the simulator.
+    #[command(subcommand)]
+    Hdl(hdl::HdlCmd),
 }
 
 /// Dispatches a parsed command line.
@@ -35,7 +33,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(c) => config::run(c),
         Command::Cpus(a) => cpus::run(a),
-        Command::Models(a) => models::run(a),
-        Command::Run(a) => run::run(a),
+        Command::Hdl(c) => hdl::run(c),
     }
 }
