@@ -7,6 +7,8 @@ use std::process::ExitCode;
 pub mod config;
 pub mod cpus;
 pub mod hdl;
+pub mod models;
+pub mod run;
 
 /// tinyaccel: a co-design simulator for TinyML int8 accelerators.
 #[derive(Debug, Parser)]
@@ -26,6 +28,10 @@ pub enum Command {
     /// The RTL of the compute core: emit Verilog, verify it in Verilator against the simulator.
     #[command(subcommand)]
     Hdl(hdl::HdlCmd),
+    /// List the built-in MLPerf Tiny models.
+    Models(models::ModelsArgs),
+    /// Run one inference of a model on the CPU reference kernels (bit-exact with TFLite-Micro).
+    Run(run::RunArgs),
 }
 
 /// Dispatches a parsed command line.
@@ -34,5 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(c) => config::run(c),
         Command::Cpus(a) => cpus::run(a),
         Command::Hdl(c) => hdl::run(c),
+        Command::Models(a) => models::run(a),
+        Command::Run(a) => run::run(a),
     }
 }
