@@ -402,3 +402,33 @@ fn staging_is_all_or_nothing() {
         "new"
     );
 }
+
+#[test]
+fn degenerate_reports_still_write() {
+    // A model left entirely on the CPU, and a model without layers.
+    let mut r = sample_report();
+    for l in &mut r.models[0].layers {
+        *l = layer(l.index, &l.op, l.macs, Target::Cpu, l.cpu_us, l.cpu_us);
+    }
+    r.models[1].layers.clear();
+    r.check().unwrap();
+    let t = r.models[1].totals();
+    assert_eq!(
+        (t.speedup, t.energy_ratio, t.utilization),
+        (None, None, 0.0)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_report(&r, dir.path(), &WriteOptions::default(), &NoProgress).unwrap();
+    check_svg(&dir.path().join("plots/speedup-energy.svg"));
+    let csv = std::fs::read_to_string(dir.path().join("report.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5 + 1 + 1);
+    // No models at all.
+    r.models.clear();
+    write_report(
+        &r,
+        &dir.path().join("empty"),
+        &WriteOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+}

@@ -498,3 +498,37 @@ fn example_grids_parse_and_are_valid() {
     let g = Grid::load(&dir.join("bench-10k.toml")).unwrap();
     assert_eq!(g.len(), 10_000);
 }
+
+#[test]
+fn a_grid_of_only_invalid_designs_is_reported() {
+    let g = Grid::from_toml_str(
+        "base = \"edge-8x8\"\n[sweep]\nrows = [0, 300]\n",
+        "bad.toml",
+        Path::new("."),
+    )
+    .unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let calls = AtomicUsize::new(0);
+    let o = run_sweep(
+        &g,
+        &models(),
+        |c: &AccelConfig, m: usize| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            eval(c, m)
+        },
+        &opts(t.path(), 2),
+    )
+    .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "invalid designs are never evaluated"
+    );
+    assert_eq!((o.invalid, o.ok), (2 * MODELS.len(), 0));
+    let s = std::fs::read_to_string(t.path().join("summary.md")).unwrap();
+    assert!(
+        s.contains("rows=300") && s.contains("larger than the supported maximum"),
+        "{s}"
+    );
+    assert!(s.contains("No design ran successfully"));
+}
