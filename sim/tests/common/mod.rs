@@ -74,3 +74,86 @@ pub fn run(
     let mut dev = SimDevice::new(cfg, model, prog.mem_end() as usize + 64);
     gemm::run(&mut dev, p, &ops.data(), &layout).expect("run")
 }
+
+/// One accelerated layer lowered to GEMM: `repeat` identical GEMMs (depthwise: one per
+/// channel, `n = 1`).
+#[derive(Debug, Clone)]
+pub struct LayerGemm {
+    pub name: String,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub repeat: u64,
+}
+
+/// The conv, depthwise and FC layers of an MLPerf Tiny model (`kws`, `vww`, `ic`, `ad`),
+/// from the golden `ops.json`. Panics with a clear message if the golden data is missing.
+pub fn mlperf_layers(model: &str) -> Vec<LayerGemm> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/models/mlperf_tiny/golden")
+        .join(model)
+        .join("ops.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: cannot read the MLPerf Tiny golden data ({e}); see /work/shared/models/mlperf_tiny/README.md",
+            path.display()
+        )
+    });
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: invalid JSON: {e}", path.display()));
+    let shape = |x: &serde_json::Value| -> Vec<usize> {
+        x["shape"]
+            .as_array()
+            .expect("shape")
+            .iter()
+            .map(|d| d.as_u64().expect("dim") as usize)
+            .collect()
+    };
+    let mut out = Vec::new();
+    for op in v["ops"].as_array().expect("ops") {
+        let kind = op["op"].as_str().expect("op");
+        let idx = op["index"].as_u64().unwrap_or(0);
+        let ins = op["inputs"].as_array().expect("inputs");
+        let outs = op["outputs"].as_array().expect("outputs");
+        let name = format!("{model}/op{idx}:{kind}");
+        match kind {
+            "CONV_2D" => {
+                let f = shape(&ins[1]);
+                let o = shape(&outs[0]);
+                out.push(LayerGemm {
+                    name,
+                    m: o[1] * o[2],
+                    k: f[1] * f[2] * f[3],
+                    n: f[0],
+                    repeat: 1,
+                });
+            }
+            "DEPTHWISE_CONV_2D" => {
+                let f = shape(&ins[1]);
+                let o = shape(&outs[0]);
+                out.push(LayerGemm {
+                    name,
+                    m: o[1] * o[2],
+                    k: f[1] * f[2],
+                    n: 1,
+                    repeat: f[3] as u64,
+                });
+            }
+            "FULLY_CONNECTED" => {
+                let i = shape(&ins[0]);
+                let f = shape(&ins[1]);
+                let inner = f[1];
+                out.push(LayerGemm {
+                    name,
+                    m: i.iter().product::<usize>() / inner,
+                    k: inner,
+                    n: f[0],
+                    repeat: 1,
+                });
+            }
+            _ => {}
+        }
+    }
+    assert!(!out.is_empty(), "{}: no conv/FC layers", path.display());
+    out
+}
