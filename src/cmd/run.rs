@@ -27,6 +27,10 @@ pub struct RunArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Add the pure-CPU baseline: per-layer cycles, us and uJ on a CPU profile,
+    /// NAME[@CLOCK][:LIBRARY] or FILE.toml (see `tinyaccel cpus`).
+    #[arg(long, value_name = "PROFILE")]
+    pub cpu: Option<String>,
 }
 
 /// One row of the per-layer table.
@@ -306,7 +310,15 @@ pub fn to_json(r: &RunReport) -> Value {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let (report, _interp) = execute(&args)?;
+    let (mut report, interp) = execute(&args)?;
+    if let Some(spec) = &args.cpu {
+        let (columns, summary) = super::cpus::cpu_columns(interp.graph(), spec, args.json)?;
+        for l in &mut report.layers {
+            l.extra
+                .extend(columns.get(l.index).cloned().unwrap_or_default());
+        }
+        report.extra.extend(summary);
+    }
     if let Some(p) = &args.output {
         std::fs::write(p, &report.output_bytes)
             .with_context(|| format!("cannot write output file {}", p.display()))?;
