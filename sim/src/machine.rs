@@ -75,12 +75,19 @@ impl Machine {
         }
     }
 
-    /// Bank of a line of scratchpad `sp` (0 input, 1 weight, 2 acc): banks hold
-    /// consecutive lines.
+    /// Bank of a line of scratchpad `sp` (0 input, 1 weight, 2 acc): with `B >= 2`
+    /// banks, each half of the lines (the double buffers) spans its own `B/2` banks of
+    /// `ceil((lines/2) / (B/2))` consecutive lines; with one bank, everything is bank 0.
     pub fn bank(&self, sp: usize, line: usize) -> usize {
         let lines = [self.in_lines, self.w_lines, self.acc_lines][sp];
-        let per_bank = (lines / self.banks[sp]).max(1);
-        (line / per_bank).min(self.banks[sp] - 1)
+        let b = self.banks[sp];
+        if b < 2 {
+            return 0;
+        }
+        let half_lines = (lines / 2).max(1);
+        let half = (line / half_lines).min(1);
+        let per_bank = half_lines.div_ceil(b / 2);
+        (half * (b / 2) + (line - half * half_lines) / per_bank).min(b - 1)
     }
 }
 
