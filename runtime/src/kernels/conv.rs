@@ -54,8 +54,23 @@ pub fn out_size_and_padding(
     (out, (total.max(0) / 2) as usize)
 }
 
+/// Dot product of int8 vectors and the sum of the weights, in i32 (vectorizes well).
+#[inline]
+fn dot_and_wsum(xs: &[i8], ws: &[i8]) -> (i32, i32) {
+    let mut dot = 0i32;
+    let mut wsum = 0i32;
+    for (&x, &w) in xs.iter().zip(ws) {
+        dot = dot.wrapping_add(x as i32 * w as i32);
+        wsum = wsum.wrapping_add(w as i32);
+    }
+    (dot, wsum)
+}
+
 /// CONV_2D (groups allowed: the filter's input depth may divide the input depth).
 /// `input`, `filter` and `output` must have the lengths of their shapes.
+///
+/// Computes `sum w * (x - input_zero_point)` over the taps inside the input as
+/// `sum w * x - input_zero_point * sum w` (the same integer, as in TFLite-Micro).
 pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], output: &mut [i8]) {
     let [batches, in_h, in_w, in_d] = g.input;
     let [out_d, f_h, f_w, f_d] = g.filter;
@@ -63,35 +78,42 @@ pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], ou
     let groups = in_d / f_d.max(1);
     let filters_per_group = out_d / groups.max(1);
     let in_off = -q.input_zero_point;
+    // Valid (fy, fx, input offset) taps of the current output position.
+    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(f_h * f_w);
     for b in 0..batches {
         for oy in 0..out_h {
             let iy0 = (oy * g.stride_h) as isize - g.pad_top as isize;
             for ox in 0..out_w {
                 let ix0 = (ox * g.stride_w) as isize - g.pad_left as isize;
-                let out_base = ((b * out_h + oy) * out_w + ox) * out_d;
-                for oc in 0..out_d {
-                    let group = oc / filters_per_group.max(1);
-                    let ic0 = group * f_d;
-                    let mut acc: i32 = 0;
-                    for fy in 0..f_h {
-                        let iy = iy0 + (fy * g.dilation_h) as isize;
-                        if iy < 0 || iy >= in_h as isize {
+                taps.clear();
+                for fy in 0..f_h {
+                    let iy = iy0 + (fy * g.dilation_h) as isize;
+                    if iy < 0 || iy >= in_h as isize {
+                        continue;
+                    }
+                    for fx in 0..f_w {
+                        let ix = ix0 + (fx * g.dilation_w) as isize;
+                        if ix < 0 || ix >= in_w as isize {
                             continue;
                         }
-                        for fx in 0..f_w {
-                            let ix = ix0 + (fx * g.dilation_w) as isize;
-                            if ix < 0 || ix >= in_w as isize {
-                                continue;
-                            }
-                            let ib = ((b * in_h + iy as usize) * in_w + ix as usize) * in_d + ic0;
-                            let fb = ((oc * f_h + fy) * f_w + fx) * f_d;
-                            let xs = &input[ib..ib + f_d];
-                            let ws = &filter[fb..fb + f_d];
-                            for (&x, &w) in xs.iter().zip(ws) {
-                                acc = acc.wrapping_add((w as i32) * (x as i32 + in_off));
-                            }
-                        }
+                        let ib = ((b * in_h + iy as usize) * in_w + ix as usize) * in_d;
+                        taps.push((fy * f_w + fx, ib));
                     }
+                }
+                let out_base = ((b * out_h + oy) * out_w + ox) * out_d;
+                for oc in 0..out_d {
+                    let ic0 = (oc / filters_per_group.max(1)) * f_d;
+                    let fbase = oc * f_h * f_w * f_d;
+                    let mut acc: i32 = 0;
+                    let mut wsum: i32 = 0;
+                    for &(tap, ib) in &taps {
+                        let fb = fbase + tap * f_d;
+                        let (d, s) =
+                            dot_and_wsum(&input[ib + ic0..ib + ic0 + f_d], &filter[fb..fb + f_d]);
+                        acc = acc.wrapping_add(d);
+                        wsum = wsum.wrapping_add(s);
+                    }
+                    acc = acc.wrapping_add(in_off.wrapping_mul(wsum));
                     output[out_base + oc] = q.requantize(acc, oc);
                 }
             }

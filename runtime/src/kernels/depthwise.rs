@@ -37,11 +37,21 @@ pub fn depthwise_conv2d(
                         }
                         let ib = ((b * in_h + iy as usize) * in_w + ix as usize) * in_d;
                         let fb = (fy * f_w + fx) * f_d;
-                        for ic in 0..in_d {
-                            let x = input[ib + ic] as i32 + in_off;
-                            for m in 0..mult {
-                                let oc = ic * mult + m;
-                                acc[oc] = acc[oc].wrapping_add(filter[fb + oc] as i32 * x);
+                        let xs = &input[ib..ib + in_d];
+                        let ws = &filter[fb..fb + out_d];
+                        if mult == 1 {
+                            for ((a, &x), &w) in acc.iter_mut().zip(xs).zip(ws) {
+                                *a = a.wrapping_add(w as i32 * (x as i32 + in_off));
+                            }
+                        } else {
+                            for (ic, &x) in xs.iter().enumerate() {
+                                let x = x as i32 + in_off;
+                                let oc0 = ic * mult;
+                                for (a, &w) in
+                                    acc[oc0..oc0 + mult].iter_mut().zip(&ws[oc0..oc0 + mult])
+                                {
+                                    *a = a.wrapping_add(w as i32 * x);
+                                }
                             }
                         }
                     }

@@ -32,8 +32,18 @@ pub fn fully_connected(
         for u in 0..g.units {
             let ws = &filter[u * g.depth..(u + 1) * g.depth];
             let mut acc: i32 = 0;
-            for (&x, &w) in xs.iter().zip(ws) {
-                acc = acc.wrapping_add((w as i32 + f_off) * (x as i32 + in_off));
+            if f_off == 0 {
+                // sum w * (x + in_off) = sum w * x + in_off * sum w.
+                let mut wsum = 0i32;
+                for (&x, &w) in xs.iter().zip(ws) {
+                    acc = acc.wrapping_add(w as i32 * x as i32);
+                    wsum = wsum.wrapping_add(w as i32);
+                }
+                acc = acc.wrapping_add(in_off.wrapping_mul(wsum));
+            } else {
+                for (&x, &w) in xs.iter().zip(ws) {
+                    acc = acc.wrapping_add((w as i32 + f_off) * (x as i32 + in_off));
+                }
             }
             output[b * g.units + u] = q.requantize(acc, u);
         }

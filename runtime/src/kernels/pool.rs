@@ -50,15 +50,15 @@ pub fn average_pool(p: &PoolParams, input: &[i8], output: &mut [i8]) {
             let mut acc: i32 = 0;
             for y in ys.clone() {
                 for x in xs.clone() {
-                    acc += input[((b * in_h + y) * in_w + x) * depth + c] as i32;
+                    acc = acc.wrapping_add(input[((b * in_h + y) * in_w + x) * depth + c] as i32);
                 }
             }
             let v = if count == 0 {
                 0
             } else if acc > 0 {
-                (acc + count / 2) / count
+                acc.wrapping_add(count / 2) / count
             } else {
-                (acc - count / 2) / count
+                acc.wrapping_sub(count / 2) / count
             };
             output[opix * depth + c] = v.clamp(p.act_min, p.act_max) as i8;
         }
