@@ -4,11 +4,15 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod accel;
 pub mod config;
 pub mod cpus;
 pub mod hdl;
 pub mod models;
+pub mod report;
 pub mod run;
+pub mod sim;
+pub mod sweep;
 
 /// tinyaccel: a co-design simulator for TinyML int8 accelerators.
 #[derive(Debug, Parser)]
@@ -30,8 +34,18 @@ pub enum Command {
     Hdl(hdl::HdlCmd),
     /// List the built-in MLPerf Tiny models.
     Models(models::ModelsArgs),
-    /// Run one inference of a model on the CPU reference kernels (bit-exact with TFLite-Micro).
+    /// Latency and energy of the accelerator vs the pure CPU, per layer and per model:
+    /// Markdown, CSV, JSON, SVG/PNG plots and HTML (the main job).
+    Report(report::ReportArgs),
+    /// Run one inference of a model on the CPU reference kernels (bit-exact with TFLite-Micro),
+    /// optionally with its conv/FC layers offloaded to the simulated accelerator (--accel).
     Run(run::RunArgs),
+    /// Simulate one GEMM on the accelerator (cycle-level, functional or tile-level model).
+    #[command(subcommand)]
+    Sim(sim::SimCmd),
+    /// Design-space sweep over a grid of configurations, with Pareto fronts (resumable,
+    /// shardable); `sweep merge` combines shards.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Dispatches a parsed command line.
@@ -41,6 +55,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cpus(a) => cpus::run(a),
         Command::Hdl(c) => hdl::run(c),
         Command::Models(a) => models::run(a),
+        Command::Report(a) => report::run(a),
         Command::Run(a) => run::run(a),
+        Command::Sim(c) => sim::run(c),
+        Command::Sweep(a) => sweep::run(a),
     }
 }

@@ -31,6 +31,16 @@ pub struct RunArgs {
     /// NAME[@CLOCK][:LIBRARY] or FILE.toml (see `tinyaccel cpus`).
     #[arg(long, value_name = "PROFILE")]
     pub cpu: Option<String>,
+    /// Offload conv/depthwise/FC layers to a simulated accelerator: a config file or a
+    /// preset name (see `tinyaccel config show`).
+    #[arg(long)]
+    pub accel: Option<String>,
+    /// Offload policy with --accel: auto (offload where faster), all, none.
+    #[arg(long, default_value = "auto")]
+    pub policy: driver::delegate::Policy,
+    /// Simulator model with --accel: cycle (timing + values) or functional (values only).
+    #[arg(long, default_value = "cycle")]
+    pub sim: String,
 }
 
 /// One row of the per-layer table.
@@ -318,6 +328,30 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 .extend(columns.get(l.index).cloned().unwrap_or_default());
         }
         report.extra.extend(summary);
+    }
+    if let Some(spec) = &args.accel {
+        let cfg = arch::AccelConfig::resolve(spec)?;
+        let cpu = runtime::cost::CpuProfile::resolve(args.cpu.as_deref().unwrap_or("cortex-m4f"))?;
+        let input = load_input(&interp, args.input.as_ref())?;
+        let sim_model = super::accel::sim_model(&args.sim)?;
+        let accel_run =
+            super::accel::simulate(interp.graph(), &cfg, &cpu, args.policy, sim_model, &input)?;
+        if accel_run.output != report.output_bytes {
+            // The accelerator must reproduce the CPU kernels bit for bit: a difference is a
+            // bug (exit code 2), never a result.
+            eprintln!(
+                "tinyaccel: internal error: the offloaded run's output differs from the CPU kernels' on model {} with {}; please report it",
+                report.model, cfg.name
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let (columns, summary) = super::accel::columns(&cfg, args.policy, &accel_run, args.json);
+        for l in &mut report.layers {
+            l.extra
+                .extend(columns.get(l.index).cloned().unwrap_or_default());
+        }
+        report.extra.extend(summary);
+        report.output_bytes = accel_run.output;
     }
     if let Some(p) = &args.output {
         std::fs::write(p, &report.output_bytes)

@@ -1,0 +1,225 @@
+//! `tinyaccel report`: latency and energy of the accelerator against the pure-CPU
+//! baseline, per layer and per model: Markdown, CSV, JSON, SVG/PNG plots and HTML.
+
+use anyhow::{Context, Result};
+use arch::AccelConfig;
+use clap::Args;
+use driver::delegate::{ModelRun, Policy};
+use models::Graph;
+use reports::record::{CpuProfileSummary, LayerRow, ModelReport, Provenance, Target};
+use reports::{ConfigSummary, Report};
+use runtime::cost::{graph_cost, CpuProfile};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::accel;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Models: built-in names (kws, vww, ic, ad), `all`, or .tflite files. Default: all.
+    #[arg(long = "model", num_args = 1.., value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Accelerator configuration: a TOML file or a preset name.
+    #[arg(long, default_value = arch::config::DEFAULT_PRESET)]
+    pub accel: String,
+    /// CPU profiles (NAME[@CLOCK][:LIBRARY] or FILE.toml); several give one report each.
+    #[arg(long = "cpu", num_args = 1.., default_value = "cortex-m4f")]
+    pub cpus: Vec<String>,
+    /// Output folder.
+    #[arg(long, default_value = reports::DEFAULT_REPORT_DIR)]
+    pub out: PathBuf,
+    /// Offload policy: auto (offload where faster), all, none.
+    #[arg(long, default_value = "auto")]
+    pub policy: Policy,
+    /// Skip the PNG copies of the plots (SVG only).
+    #[arg(long)]
+    pub no_png: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Expands `all` and the default into the built-in names.
+pub fn model_specs(given: &[String]) -> Vec<String> {
+    if given.is_empty() {
+        return models::BUILTIN_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    let mut v = Vec::new();
+    for g in given {
+        if g == "all" {
+            v.extend(models::BUILTIN_NAMES.iter().map(|s| s.to_string()));
+        } else {
+            v.push(g.clone());
+        }
+    }
+    v
+}
+
+/// The summary of a CPU profile recorded in reports.
+pub fn cpu_summary(cpu: &CpuProfile) -> Result<CpuProfileSummary> {
+    Ok(CpuProfileSummary::from_serialize(
+        &cpu.spec(),
+        &json!({"core": cpu.data(), "clock_mhz": cpu.clock_mhz(), "library": cpu.library_name()}),
+    )?)
+}
+
+/// One model's report rows from an offloaded run and the pure-CPU baseline.
+pub fn model_report(
+    name: &str,
+    source: &str,
+    graph: &Graph,
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+    run: &ModelRun,
+) -> Result<ModelReport> {
+    let base = graph_cost(cpu, graph).map_err(|e| anyhow::anyhow!("model {name}: {e}"))?;
+    let interp = runtime::Interpreter::new(graph)?;
+    let layers = run
+        .layers
+        .iter()
+        .zip(&run.decisions)
+        .zip(interp.layers())
+        .zip(&base.layers)
+        .map(|(((l, d), info), b)| {
+            let [busy, stall, cpu_side, driver] = accel::time_parts(cfg, l);
+            let e = &l.accel_energy;
+            let offloaded = d.target == driver::delegate::Target::Accel;
+            LayerRow {
+                index: l.index,
+                op: info.op.to_string(),
+                input_shape: info.input_shape.clone(),
+                output_shape: info.output_shape.clone(),
+                macs: info.macs,
+                target: if offloaded {
+                    Target::Accel
+                } else {
+                    Target::Cpu
+                },
+                reason: d.reason.clone(),
+                cpu_cycles: b.cycles,
+                cpu_us: b.time_us,
+                cpu_uj: b.energy_uj,
+                accel_cycles: if offloaded {
+                    l.counters.cycles
+                } else {
+                    (l.total_us * cfg.clock_mhz).round() as u64
+                },
+                accel_us: l.total_us,
+                accel_uj: l.total_uj,
+                compute_us: busy,
+                dma_stall_us: stall,
+                overhead_us: driver,
+                cpu_side_us: cpu_side,
+                mac_uj: e.mac_pj / 1e6,
+                sram_uj: (e.input_sram_pj + e.weight_sram_pj + e.acc_sram_pj) / 1e6,
+                bus_uj: e.bus_pj / 1e6,
+                leakage_uj: e.leakage_pj / 1e6 + l.idle_leakage_uj,
+                cpu_uj_in_accel_run: l.cpu_uj,
+                utilization: l.utilization,
+                bus_bytes: l.counters.bus_bytes(),
+            }
+        })
+        .collect();
+    Ok(ModelReport {
+        model: name.to_string(),
+        source: source.to_string(),
+        config: ConfigSummary::from_config(cfg),
+        cpu_profile: cpu_summary(cpu)?,
+        layers,
+    })
+}
+
+/// How the numbers were made.
+pub fn provenance(cfg: &AccelConfig, level: &str) -> Provenance {
+    Provenance {
+        simulator_level: level.to_string(),
+        energy_table_source: format!(
+            "arch::tables: Horowitz ISSCC 2014 (45 nm) scaled to {} nm by C*V^2 (first-order Dennard){}",
+            cfg.tech_node_nm,
+            if cfg.energy.is_some() { ", with [energy] overrides" } else { "" }
+        ),
+        cpu_cost_model: "runtime::cost (docs/cpu-model.md, validated in docs/cpu-validation.md)".into(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        notes: vec![
+            "The offloaded run executes every accelerator layer from its command stream in the cycle-level simulator; its output is bit-exact with the CPU kernels.".into(),
+            format!(
+                "Driver costs: {} CPU cycles per offloaded layer, {} per submission; the CPU sleeps at {:.0} % of its active power while waiting (driver::delegate).",
+                driver::delegate::DRIVER_LAYER_CYCLES,
+                driver::delegate::DRIVER_SUBMIT_CYCLES,
+                driver::delegate::SLEEP_POWER_FRACTION * 100.0
+            ),
+            "im2col runs on the CPU and is counted as CPU-side time of the offloaded layer.".into(),
+        ],
+    }
+}
+
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let cfg = AccelConfig::resolve(&args.accel)?;
+    let cpus: Vec<CpuProfile> = args
+        .cpus
+        .iter()
+        .map(|s| CpuProfile::resolve(s).map_err(anyhow::Error::from))
+        .collect::<Result<_>>()?;
+    let specs = model_specs(&args.models);
+    let graphs: Vec<(String, Graph)> = specs
+        .iter()
+        .map(|s| Ok((s.clone(), models::resolve(s)?)))
+        .collect::<Result<_>>()?;
+    let bar = reports::progress_bar((graphs.len() * cpus.len()) as u64, "models", args.quiet);
+    let mut model_reports = Vec::new();
+    for cpu in &cpus {
+        for (spec, graph) in &graphs {
+            bar.set_message(format!("{} on {}", graph.name, cfg.name));
+            let input = vec![0u8; runtime::Interpreter::new(graph)?.input_len()];
+            let run = accel::simulate(graph, &cfg, cpu, args.policy, sim::Model::Cycle, &input)?;
+            let name = if cpus.len() > 1 {
+                format!("{}@{}", graph.name, cpu.spec())
+            } else {
+                graph.name.clone()
+            };
+            model_reports.push(model_report(&name, spec, graph, &cfg, cpu, &run)?);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let report = Report {
+        models: model_reports,
+        provenance: provenance(&cfg, "cycle"),
+    };
+    let opts = reports::WriteOptions {
+        plots: true,
+        png: !args.no_png,
+    };
+    let written = reports::write_report(&report, &args.out, &opts, &reports::NoProgress)
+        .with_context(|| format!("writing the report to {}", args.out.display()))?;
+    println!("{}", summary_table(&report));
+    println!("report written to {}", written.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The summary table printed on the terminal.
+pub fn summary_table(r: &Report) -> String {
+    let mut s = String::from(
+        "| model | MACs | CPU ms | CPU uJ | accel ms | accel uJ | speedup | energy ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for m in &r.models {
+        let t = m.totals();
+        s.push_str(&format!(
+            "| {} | {} | {:.3} | {:.1} | {:.3} | {:.1} | {} | {} |\n",
+            m.model,
+            t.macs,
+            t.cpu_us / 1000.0,
+            t.cpu_uj,
+            t.accel_us / 1000.0,
+            t.accel_uj,
+            reports::fmt::times(t.speedup),
+            reports::fmt::times(t.energy_ratio),
+        ));
+    }
+    s
+}
