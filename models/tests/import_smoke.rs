@@ -79,3 +79,72 @@ fn builtins_match_reference_structure() {
         }
     }
 }
+
+fn u32_at(b: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize
+}
+
+/// Absolute position of field `idx` of the table at `pos` (test-side minimal reader).
+fn field_pos(b: &[u8], pos: usize, idx: usize) -> Option<usize> {
+    let vt = (pos as i64 - i32::from_le_bytes(b[pos..pos + 4].try_into().unwrap()) as i64) as usize;
+    let vt_len = u16::from_le_bytes(b[vt..vt + 2].try_into().unwrap()) as usize;
+    let slot = 4 + 2 * idx;
+    if slot + 2 > vt_len {
+        return None;
+    }
+    let off = u16::from_le_bytes(b[vt + slot..vt + slot + 2].try_into().unwrap()) as usize;
+    (off != 0).then_some(pos + off)
+}
+
+/// Rewrites every operator code of kws to `code` and checks the error names the op, its
+/// index and the model.
+#[test]
+fn unsupported_ops_are_named() {
+    let path = golden_dir().join("kws_ref_model.tflite");
+    let mut b = std::fs::read(&path).unwrap();
+    let root = u32_at(&b, 0);
+    let codes_field = field_pos(&b, root, 1).unwrap();
+    let codes = codes_field + u32_at(&b, codes_field);
+    let n = u32_at(&b, codes);
+    assert!(n > 0);
+    for i in 0..n {
+        let at = codes + 4 + 4 * i;
+        let table = at + u32_at(&b, at);
+        if let Some(p) = field_pos(&b, table, 0) {
+            b[p] = 41; // deprecated_builtin_code: SUB
+        }
+        if let Some(p) = field_pos(&b, table, 3) {
+            b[p..p + 4].copy_from_slice(&41i32.to_le_bytes());
+        }
+    }
+    let e = models::from_tflite_bytes(&b, "kws_mutant").unwrap_err();
+    assert!(
+        matches!(
+            e.import_error(),
+            Some(models::ImportError::UnsupportedOp { index: 0, .. })
+        ),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("kws_mutant") && msg.contains("op 0") && msg.contains("SUB"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn resolve_accepts_names_and_paths() {
+    assert_eq!(models::resolve("kws").unwrap().name, "kws");
+    let p = golden_dir().join("ad01_int8.tflite");
+    let g = models::resolve(p.to_str().unwrap()).unwrap();
+    assert_eq!(g.name, "ad01_int8");
+    assert_eq!(g.ops.len(), 10);
+    let e = models::resolve("definitely-not-a-model")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("kws, vww, ic, ad"), "{e}");
+    let e = models::resolve("/nonexistent/x.tflite")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/x.tflite"), "{e}");
+}
