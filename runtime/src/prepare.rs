@@ -280,6 +280,26 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Filter size, stride and dilation must be at least 1 (hand-built graphs are not checked
+/// by the importer).
+fn check_window(
+    c: &Ctx,
+    fh: usize,
+    fw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+) -> Result<(), RuntimeError> {
+    let ok = |v: usize| (1..=1 << 16).contains(&v);
+    if !(ok(fh) && ok(fw) && ok(sh) && ok(sw) && ok(dh) && ok(dw)) {
+        return Err(c.err(format!(
+            "filter {fh}x{fw}, stride {sh}x{sw}, dilation {dh}x{dw}: each must be in 1..=65536"
+        )));
+    }
+    Ok(())
+}
+
 fn check_filter_zero_points(c: &Ctx, w: &Tensor) -> Result<(), RuntimeError> {
     if let Some(q) = &w.quant {
         if q.zero_points.iter().any(|&z| z != 0) {
@@ -309,7 +329,16 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             c.rank(y, "output", 4)?;
             c.constant(w, "filter")?;
             check_filter_zero_points(&c, w)?;
-            if ws[3] == 0 || xs[3] % ws[3] != 0 || ws[0] % (xs[3] / ws[3]) != 0 {
+            check_window(
+                &c,
+                ws[1],
+                ws[2],
+                o.stride_h,
+                o.stride_w,
+                o.dilation_h,
+                o.dilation_w,
+            )?;
+            if ws[3] == 0 || xs[3] == 0 || xs[3] % ws[3] != 0 || ws[0] % (xs[3] / ws[3]) != 0 {
                 return Err(c.err(format!(
                     "filter depth {} does not divide input depth {} into groups of the {} filters",
                     ws[3], xs[3], ws[0]
@@ -359,6 +388,15 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             c.constant(w, "filter")?;
             check_filter_zero_points(&c, w)?;
             let out_d = ws[3];
+            check_window(
+                &c,
+                ws[1],
+                ws[2],
+                o.stride_h,
+                o.stride_w,
+                o.dilation_h,
+                o.dilation_w,
+            )?;
             if ws[0] != 1 || xs[3] == 0 || out_d % xs[3] != 0 {
                 return Err(c.err(format!(
                     "filter shape {:?} does not fit input depth {}",
@@ -497,6 +535,7 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             c.dtype(x, "input", DType::I8)?;
             c.dtype(y, "output", DType::I8)?;
             let xs = c.rank(x, "input", 4)?;
+            check_window(&c, o.filter_h, o.filter_w, o.stride_h, o.stride_w, 1, 1)?;
             let same = o.padding == Padding::Same;
             let (oh, pt) = out_size_and_padding(same, xs[1], o.filter_h, o.stride_h, 1);
             let (ow, pl) = out_size_and_padding(same, xs[2], o.filter_w, o.stride_w, 1);
