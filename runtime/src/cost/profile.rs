@@ -320,25 +320,35 @@ impl CpuProfileData {
         Self::from_toml_str(&text, &origin)
     }
 
-    /// The built-in profiles, in file order.
+    /// The built-in profiles, in file order (parsed once per process).
     pub fn builtins() -> Vec<CpuProfileData> {
-        BUILTIN
-            .iter()
-            .map(|(file, text)| {
-                // The built-in files are checked by the unit tests; a failure here is a bug.
-                Self::from_toml_str(text, &format!("runtime/cpus/{file}"))
-                    .unwrap_or_else(|e| panic!("built-in CPU profile is invalid: {e}"))
-            })
-            .collect()
+        Self::builtins_ref().to_vec()
+    }
+
+    fn builtins_ref() -> &'static [CpuProfileData] {
+        static PARSED: std::sync::OnceLock<Vec<CpuProfileData>> = std::sync::OnceLock::new();
+        PARSED.get_or_init(|| {
+            BUILTIN
+                .iter()
+                .map(|(file, text)| {
+                    // The built-in files are checked by the unit tests; a failure is a bug.
+                    Self::from_toml_str(text, &format!("runtime/cpus/{file}"))
+                        .unwrap_or_else(|e| panic!("built-in CPU profile is invalid: {e}"))
+                })
+                .collect()
+        })
     }
 
     /// A built-in profile by name or alias (case-insensitive).
     pub fn builtin(name: &str) -> Option<CpuProfileData> {
         let lname = name.to_ascii_lowercase();
-        Self::builtins().into_iter().find(|p| {
-            p.name.to_ascii_lowercase() == lname
-                || p.aliases.iter().any(|a| a.to_ascii_lowercase() == lname)
-        })
+        Self::builtins_ref()
+            .iter()
+            .find(|p| {
+                p.name.to_ascii_lowercase() == lname
+                    || p.aliases.iter().any(|a| a.to_ascii_lowercase() == lname)
+            })
+            .cloned()
     }
 
     /// Flash wait states at `clock_mhz` (the first band whose `max_mhz` reaches it).
@@ -644,9 +654,9 @@ impl CpuProfile {
 
     /// Names of the built-in profiles.
     pub fn builtin_names() -> Vec<String> {
-        CpuProfileData::builtins()
-            .into_iter()
-            .map(|p| p.name)
+        CpuProfileData::builtins_ref()
+            .iter()
+            .map(|p| p.name.clone())
             .collect()
     }
 
