@@ -144,7 +144,7 @@ pub fn provenance(cfg: &AccelConfig, level: &str) -> Provenance {
         ),
         cpu_cost_model: "runtime::cost (docs/cpu-model.md, validated in docs/cpu-validation.md)".into(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: command_line(),
         notes: vec![
             "The offloaded run executes every accelerator layer from its command stream in the cycle-level simulator; its output is bit-exact with the CPU kernels.".into(),
             format!(
@@ -222,4 +222,19 @@ pub fn summary_table(r: &Report) -> String {
         ));
     }
     s
+}
+
+/// The command line, without the output folder (so that the same report written to two
+/// folders is byte-identical).
+fn command_line() -> String {
+    let mut out = vec!["tinyaccel".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--out" {
+            args.next();
+        } else if !a.starts_with("--out=") {
+            out.push(a);
+        }
+    }
+    out.join(" ")
 }
