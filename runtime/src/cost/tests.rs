@@ -584,3 +584,19 @@ fn big_layer_weights_stream_from_flash_every_pass() {
     // 7 WS at 216 MHz, 32-byte lines, 25 % hidden.
     assert!((r.breakdown.flash_stall - (9.0 * 65536.0 / 32.0) * 7.0 * 0.75).abs() < 1e-6);
 }
+
+/// A profile that distinguishes flash-read energy adds `flash_bytes x read_pj_per_byte`.
+#[test]
+fn flash_read_energy_is_added_when_profiled() {
+    let text = m4_text().replacen("read_pj_per_byte = 0.0", "read_pj_per_byte = 10.0", 1);
+    let data = CpuProfileData::from_toml_str(&text, "flash-energy.toml").unwrap();
+    let with = CpuProfile::new(data, 120.0, "reference").unwrap();
+    let without = profile("cortex-m4f@120MHz:reference");
+    let (a, b) = (
+        with.layer_cost(&small_1x1()),
+        without.layer_cost(&small_1x1()),
+    );
+    assert_eq!(a.cycles, b.cycles);
+    assert_eq!(a.flash_bytes, 128);
+    assert_eq!(a.energy_pj, b.energy_pj + 128 * 10);
+}
