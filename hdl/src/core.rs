@@ -594,6 +594,7 @@ fn core_body_verilog(shape: CoreShape) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cases::{expected, generate, lane_params, Tile};
 
     #[test]
     fn core_verilog_lists_every_instance() {
@@ -606,5 +607,152 @@ mod tests {
         let v = generate_verilog(&core);
         assert!(v.contains("os_pes$5$acc_out"));
         assert!(v.contains("b_skew$2$q"));
+    }
+
+    fn s8(v: i64) -> Signed<8> {
+        v.to_signed_bits()
+    }
+    fn s32(v: i64) -> Signed<32> {
+        v.to_signed_bits()
+    }
+    fn int<const N: usize>(v: Signed<N>) -> i64 {
+        v.bigint().try_into().unwrap()
+    }
+
+    /// Drives one tile through the rust-hdl simulation of a 2x3 core with the protocol of
+    /// the module documentation (as `hdl/tb/core_tb.sv` does in Verilator) and checks
+    /// rows, PPU output and cycle counts against `cases::expected`.
+    fn run_tile_in_rust_hdl(dataflow: Dataflow) {
+        let mut cfg = arch::AccelConfig::preset("tiny-4x4").unwrap();
+        cfg.rows = 2;
+        cfg.cols = 3;
+        cfg.dataflow = dataflow;
+        let mut t: Tile = generate(&cfg, 4, 3).pop().unwrap();
+        // Keep it short: the rust-hdl simulator runs a few thousand cycles per second.
+        let (m, k) = if dataflow == Dataflow::OutputStationary {
+            (2, 5)
+        } else {
+            (4, 2)
+        };
+        t.m = m;
+        t.k = k;
+        t.n = 3;
+        t.bias.resize(3, -77);
+        t.mult.resize(3, 1 << 30);
+        t.shift.resize(3, -3);
+        t.a = (0..m * k).map(|x| [-128i8, 127, 5, -7][x % 4]).collect();
+        t.b = (0..k * 3).map(|x| [-128i8, 3, 127, -1, 0][x % 5]).collect();
+        let e = expected(&cfg, &t);
+        let shape = CoreShape::of(&cfg);
+        let os = dataflow == Dataflow::OutputStationary;
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<Core>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut sim: Sim<Core>| {
+            let mut x = sim.init()?;
+            x.rst.next = true;
+            for j in 0..3 {
+                let (b, mu, sh) = lane_params(&t, j);
+                x.bias[j].next = s32(b as i64);
+                x.mult[j].next = s32(mu as i64);
+                x.shift[j].next = s8(sh as i64);
+            }
+            x.zp.next = s32(t.zp as i64);
+            x.act_min.next = s8(t.act_min as i64);
+            x.act_max.next = s8(t.act_max as i64);
+            wait_clock_cycle!(sim, clock, x);
+            x.rst.next = false;
+            let mut cycle = 0u64;
+            let mut acc_rows = vec![];
+            let mut q_rows = vec![];
+            let mut last_at = None;
+            let mut first_out = None;
+            let mut first_q = None;
+            let feed = if os { k } else { 2 + m };
+            let want_q = e.q_rows.len();
+            while q_rows.len() < want_q && cycle < 100 {
+                // Inputs of this cycle.
+                x.in_valid.next = false;
+                x.in_last.next = false;
+                x.w_load.next = false;
+                if (cycle as usize) < feed {
+                    let c = cycle as usize;
+                    if os {
+                        x.in_valid.next = true;
+                        x.in_last.next = c == k - 1;
+                        for i in 0..2 {
+                            let v = if i < m { t.a[i * k + c] } else { 0 };
+                            x.a_in[i].next = s8(v as i64);
+                        }
+                        for j in 0..3 {
+                            x.b_in[j].next = s8(t.b[c * 3 + j] as i64);
+                        }
+                    } else if c < 2 {
+                        x.w_load.next = true;
+                        let kk = 1 - c;
+                        for j in 0..3 {
+                            let v = if kk < k { t.b[kk * 3 + j] } else { 0 };
+                            x.b_in[j].next = s8(v as i64);
+                        }
+                    } else {
+                        let mm = c - 2;
+                        x.in_valid.next = true;
+                        x.in_last.next = mm == m - 1;
+                        for i in 0..2 {
+                            let v = if i < k { t.a[mm * k + i] } else { 0 };
+                            x.a_in[i].next = s8(v as i64);
+                        }
+                    }
+                }
+                // Loop the array's rows back into the PPU, as the Verilator testbench does.
+                x.ppu_valid_in.next = x.out_valid.val();
+                for j in 0..3 {
+                    x.ppu_acc[j].next = x.out_acc[j].val();
+                }
+                wait_clock_cycle!(sim, clock, x);
+                // After the edge that ends cycle `c`, the outputs show cycle `c + 1`.
+                cycle += 1;
+                if x.out_valid.val() {
+                    first_out.get_or_insert(cycle);
+                    acc_rows.push(
+                        (0..3)
+                            .map(|j| int(x.out_acc[j].val()) as i32)
+                            .collect::<Vec<_>>(),
+                    );
+                    if x.out_last.val() {
+                        // Cycles 0..=cycle, both included.
+                        last_at = Some(cycle + 1);
+                    }
+                }
+                if x.ppu_valid_out.val() {
+                    first_q.get_or_insert(cycle);
+                    q_rows.push(
+                        (0..3)
+                            .map(|j| int(x.ppu_q[j].val()) as i8)
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            }
+            sim_assert_eq!(sim, &acc_rows, &e.acc_rows, x);
+            sim_assert_eq!(sim, &q_rows, &e.q_rows, x);
+            sim_assert_eq!(sim, last_at, Some(e.core_cycles), x);
+            sim_assert_eq!(
+                sim,
+                first_q.zip(first_out).map(|(q, o)| q - o),
+                Some(e.ppu_latency),
+                x
+            );
+            sim.done(x)
+        });
+        sim.run(Box::new(Core::new(shape)), 2_000).unwrap();
+    }
+
+    #[test]
+    fn os_tile_in_rust_hdl_simulation() {
+        run_tile_in_rust_hdl(Dataflow::OutputStationary);
+    }
+
+    #[test]
+    fn ws_tile_in_rust_hdl_simulation() {
+        run_tile_in_rust_hdl(Dataflow::WeightStationary);
     }
 }

@@ -27,13 +27,18 @@ const INSTALL_HINT: &str =
 
 /// Checks that `verilator` runs; the error names the install command.
 pub fn verilator_version() -> Result<String, HdlError> {
-    let out = Command::new("verilator")
+    require_tool("verilator")
+}
+
+/// Runs `program --version`; a missing tool gives an error naming the install command.
+pub fn require_tool(program: &str) -> Result<String, HdlError> {
+    let out = Command::new(program)
         .arg("--version")
         .output()
-        .map_err(|e| HdlError::Tool(format!("verilator not found ({e}): {INSTALL_HINT}")))?;
+        .map_err(|e| HdlError::Tool(format!("{program} not found ({e}): {INSTALL_HINT}")))?;
     if !out.status.success() {
         return Err(HdlError::Tool(format!(
-            "`verilator --version` failed: {INSTALL_HINT}"
+            "`{program} --version` failed: {INSTALL_HINT}"
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
