@@ -472,6 +472,12 @@ fn lowering_of(
             if quant.filter_zero_point != 0 {
                 return Err("unsupported option: non-zero weight zero point".into());
             }
+            if geom.filter[3] != geom.input[3] {
+                return Err(format!(
+                    "unsupported option: grouped convolution (filter depth {} of input depth {})",
+                    geom.filter[3], geom.input[3]
+                ));
+            }
             let g = geom_of(geom);
             Ok((
                 Lowering::Conv {
