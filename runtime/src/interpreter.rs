@@ -269,6 +269,14 @@ impl Interpreter {
         self.prepared.get(index)
     }
 
+    /// The constant int8 weights (input 1) of a conv, depthwise or fully connected op, in the
+    /// layout of its filter tensor (OHWI, `[1, H, W, C*M]` or `[units, depth]`).
+    pub fn weights(&self, index: usize) -> Option<&[i8]> {
+        self.prepared.get(index)?.quant()?;
+        let t = self.graph.ops[index].input(1)?;
+        self.graph.tensors[t].data.as_deref().map(kernels::as_i8)
+    }
+
     /// Total MACs of one inference.
     pub fn macs(&self) -> u64 {
         self.layers.iter().map(|l| l.macs).sum()

@@ -124,3 +124,17 @@ fn wrong_input_size_is_an_error() {
     let e = i.invoke(&[0u8; 10]).unwrap_err().to_string();
     assert!(e.contains("640") && e.contains("got 10"), "{e}");
 }
+
+#[test]
+fn weights_accessor_matches_the_graph() {
+    let g = models::builtin("kws").unwrap();
+    let i = Interpreter::new(&g).unwrap();
+    let w = i.weights(0).unwrap();
+    assert_eq!(w.len(), 64 * 10 * 4);
+    assert_eq!(
+        w[5] as u8,
+        g.tensors[g.ops[0].input(1).unwrap()].data.as_ref().unwrap()[5]
+    );
+    assert!(i.weights(9).is_none(), "AVERAGE_POOL_2D has no weights");
+    assert!(i.weights(99).is_none());
+}
