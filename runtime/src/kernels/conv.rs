@@ -78,8 +78,11 @@ pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], ou
     let groups = in_d / f_d.max(1);
     let filters_per_group = out_d / groups.max(1);
     let in_off = -q.input_zero_point;
-    // Valid (fy, fx, input offset) taps of the current output position.
-    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(f_h * f_w);
+    // Valid taps of the current output position: (filter offset, input offset, length).
+    // Without groups and dilation along x, the valid part of a filter row is one
+    // contiguous run in both the input and the filter.
+    let contiguous_rows = groups == 1 && g.dilation_w == 1;
+    let mut taps: Vec<(usize, usize, usize)> = Vec::with_capacity(f_h * f_w);
     for b in 0..batches {
         for oy in 0..out_h {
             let iy0 = (oy * g.stride_h) as isize - g.pad_top as isize;
@@ -91,13 +94,22 @@ pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], ou
                     if iy < 0 || iy >= in_h as isize {
                         continue;
                     }
+                    let row = (b * in_h + iy as usize) * in_w;
+                    if contiguous_rows {
+                        let fx0 = (-ix0).max(0) as usize;
+                        let fx1 = ((in_w as isize - ix0).max(0) as usize).min(f_w);
+                        if fx0 < fx1 {
+                            let ib = (row + (ix0 + fx0 as isize) as usize) * in_d;
+                            taps.push(((fy * f_w + fx0) * f_d, ib, (fx1 - fx0) * f_d));
+                        }
+                        continue;
+                    }
                     for fx in 0..f_w {
                         let ix = ix0 + (fx * g.dilation_w) as isize;
                         if ix < 0 || ix >= in_w as isize {
                             continue;
                         }
-                        let ib = ((b * in_h + iy as usize) * in_w + ix as usize) * in_d;
-                        taps.push((fy * f_w + fx, ib));
+                        taps.push(((fy * f_w + fx) * f_d, (row + ix as usize) * in_d, f_d));
                     }
                 }
                 let out_base = ((b * out_h + oy) * out_w + ox) * out_d;
@@ -106,10 +118,10 @@ pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], ou
                     let fbase = oc * f_h * f_w * f_d;
                     let mut acc: i32 = 0;
                     let mut wsum: i32 = 0;
-                    for &(tap, ib) in &taps {
-                        let fb = fbase + tap * f_d;
+                    for &(foff, ib, len) in &taps {
+                        let fb = fbase + foff;
                         let (d, s) =
-                            dot_and_wsum(&input[ib + ic0..ib + ic0 + f_d], &filter[fb..fb + f_d]);
+                            dot_and_wsum(&input[ib + ic0..ib + ic0 + len], &filter[fb..fb + len]);
                         acc = acc.wrapping_add(d);
                         wsum = wsum.wrapping_add(s);
                     }
