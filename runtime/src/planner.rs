@@ -132,6 +132,27 @@ pub fn check_plan(reqs: &[BufferReq], plan: &ArenaPlan) -> Result<(), (usize, us
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any set of lifetimes: greedy plans are valid and never larger than no-reuse, and
+        /// never smaller than the largest set of simultaneously live buffers.
+        #[test]
+        fn greedy_plans_are_valid(spec in proptest::collection::vec((0usize..5000, 0usize..20, 0usize..6), 0..40)) {
+            let reqs: Vec<BufferReq> = spec
+                .iter()
+                .enumerate()
+                .map(|(t, &(size, first, len))| BufferReq { tensor: t, size, first_use: first, last_use: first + len })
+                .collect();
+            let plan = GreedyBySize.plan(&reqs);
+            proptest::prop_assert!(check_plan(&reqs, &plan).is_ok());
+            proptest::prop_assert!(plan.arena_bytes <= NoReuse.plan(&reqs).arena_bytes);
+            let peak = (0..26)
+                .map(|op| reqs.iter().filter(|r| r.first_use <= op && op <= r.last_use).map(|r| r.size).sum::<usize>())
+                .max()
+                .unwrap_or(0);
+            proptest::prop_assert!(plan.arena_bytes >= peak);
+        }
+    }
+
     #[test]
     fn greedy_reuses_dead_buffers() {
         // A chain: t0 -> op0 -> t1 -> op1 -> t2 -> op2 -> t3.
