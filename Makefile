@@ -16,7 +16,7 @@ test: deps
 	cargo clippy --workspace --all-targets -- -D warnings
 
 report:
-	cargo run --release -- config show
+	cargo run --release -- report
 
 bench:
 	cargo bench --workspace
