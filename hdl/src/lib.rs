@@ -5,7 +5,14 @@
 //! - [`pe`]: the int8 processing elements (one per dataflow);
 //! - [`ppu`]: the post-processing unit lane (requantization);
 //! - [`sreg`]: a register with synchronous reset;
-//! - [`core`]: the compute core (array, skew, de-skew, control, PPU) for a config.
+//! - [`core`]: the compute core (array, skew, de-skew, control, PPU) for a config;
+//! - [`emit`]: Verilog emission (`tinyaccel_core` wrapper, header with the config hash)
+//!   and linting (Verilator `-Wall`, yosys);
+//! - [`cases`]: random and extreme GEMM tiles and their expected rows and cycles;
+//! - [`verilator`]: build, stimulus, run and parse of the Verilator testbench;
+//! - [`verify`]: RTL vs the simulator's core model vs the reference (`tinyaccel hdl verify`).
+//!
+//! See `hdl/README.md` for the port list, the timing and the lint waivers.
 
 pub mod core;
 pub mod emit;
