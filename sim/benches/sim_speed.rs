@@ -1,1 +1,79 @@
-fn main() {}
+//! Speed of the simulator models:
+//! - `cycle/...`: the cycle-level model, throughput in simulated cycles per second;
+//! - `layer/cycle` vs `layer/tile`: one MLPerf Tiny layer (kws pointwise conv, 125x64x64)
+//!   evaluated by each model (the ratio is the tile-level speed-up);
+//! - `tile/all_layers`: every conv/dw/FC layer of the four MLPerf Tiny models by the
+//!   tile-level model (layer evaluations per second), as a design sweep uses it.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use arch::AccelConfig;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use driver::gemm::{self, GemmProblem, MemLayout};
+use sim::machine::Machine;
+use std::hint::black_box;
+
+fn cycle_run(cfg: &AccelConfig, p: &GemmProblem, mem: &mut [u8]) -> u64 {
+    let layout = MemLayout::packed(p, 0);
+    let prog = gemm::build(cfg, p, &layout).unwrap();
+    let mut m = Machine::new(cfg);
+    sim::cycle::run(cfg, &mut m, mem, &prog.commands)
+        .unwrap()
+        .cycles
+}
+
+fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cycle");
+    g.sample_size(10);
+    for preset in ["tiny-4x4", "edge-8x8", "edge-16x16"] {
+        let cfg = AccelConfig::preset(preset).unwrap();
+        let p = GemmProblem::int8(64, 256, 64, 0);
+        let mut mem = vec![0u8; 1 << 20];
+        let cycles = cycle_run(&cfg, &p, &mut mem);
+        g.throughput(Throughput::Elements(cycles));
+        g.bench_function(BenchmarkId::new("gemm_64x256x64", preset), |b| {
+            b.iter(|| cycle_run(&cfg, black_box(&p), &mut mem))
+        });
+    }
+    g.finish();
+
+    let cfg = AccelConfig::preset("edge-8x8").unwrap();
+    let p = GemmProblem::int8(125, 64, 64, 0);
+    let mut g = c.benchmark_group("layer");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1));
+    let mut mem = vec![0u8; 1 << 20];
+    g.bench_function("cycle", |b| {
+        b.iter(|| cycle_run(&cfg, black_box(&p), &mut mem))
+    });
+    g.bench_function("tile", |b| {
+        b.iter(|| sim::tile::estimate(&cfg, black_box(&p)).unwrap())
+    });
+    g.finish();
+
+    let mut layers = Vec::new();
+    for model in ["kws", "vww", "ic", "ad"] {
+        layers.extend(common::mlperf_layers(model));
+    }
+    let mut g = c.benchmark_group("tile");
+    g.throughput(Throughput::Elements(layers.len() as u64));
+    for preset in ["tiny-4x4", "edge-8x8", "edge-16x16", "wide-4x16"] {
+        let cfg = AccelConfig::preset(preset).unwrap();
+        g.bench_function(BenchmarkId::new("all_layers", preset), |b| {
+            b.iter(|| {
+                let mut total = 0u64;
+                for l in &layers {
+                    let c =
+                        sim::tile::estimate_gemm(&cfg, l.m as u64, l.k as u64, l.n as u64).unwrap();
+                    total += c.cycles * l.repeat;
+                }
+                black_box(total)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(sim_benches, benches);
+criterion_main!(sim_benches);
