@@ -187,9 +187,10 @@ pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, Tilin
         Dataflow::WeightStationary => (1, r),
     };
     let mut best: Option<(u64, u64, Tiling)> = None;
+    let tm_cands = candidates(m, m_gran, MAX_FIELD);
     for tn in candidates(n, c, tn_max) {
         let nb = tn.div_ceil(c);
-        for tm in candidates(m, m_gran, MAX_FIELD) {
+        for &tm in &tm_cands {
             // Accumulator: tn/C blocks of tm lines.
             if nb * tm > cap.acc_half_lines {
                 continue;
@@ -212,7 +213,15 @@ pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, Tilin
             let chunks = k.div_ceil(tk_max);
             let tk = k.div_ceil(chunks).div_ceil(k_gran) * k_gran;
             let tk = tk.min(k.max(1)).min(tk_max);
-            for order in [LoopOrder::MOuter, LoopOrder::NOuter] {
+            // The loop order only matters when a tile can be reused (one K chunk and
+            // several tiles along both M and N).
+            let reuse = k.div_ceil(tk) == 1 && m.div_ceil(tm) > 1 && n.div_ceil(tn) > 1;
+            let orders: &[LoopOrder] = if reuse {
+                &[LoopOrder::MOuter, LoopOrder::NOuter]
+            } else {
+                &[LoopOrder::MOuter]
+            };
+            for &order in orders {
                 let t = Tiling {
                     m,
                     k,

@@ -50,6 +50,9 @@ fn benches(c: &mut Criterion) {
     g.bench_function("tile", |b| {
         b.iter(|| sim::tile::estimate(&cfg, black_box(&p)).unwrap())
     });
+    g.bench_function("tiling_choice_only", |b| {
+        b.iter(|| driver::tiling::choose(&cfg, black_box(125), 64, 64).unwrap())
+    });
     g.finish();
 
     let mut layers = Vec::new();
