@@ -70,12 +70,31 @@ struct DmaJob {
     blocks_read: u64,
 }
 
-/// Runs `cmds` (already checked against `cfg`) cycle by cycle over `mem`.
+/// Most cycles one command stream may run in the cycle-level model (about 43 s of
+/// accelerator time at 100 MHz, far beyond any GEMM of a TinyML layer): a hostile stream
+/// (e.g. many maximal DMA transfers at the maximal bus latency) is stopped with an error
+/// naming the running command instead of simulating for hours.
+pub const MAX_CYCLES: u64 = 1 << 32;
+
+/// Runs `cmds` (already checked against `cfg`) cycle by cycle over `mem`, at most
+/// [`MAX_CYCLES`] cycles.
 pub fn run(
     cfg: &AccelConfig,
     m: &mut Machine,
     mem: &mut [u8],
     cmds: &[Command],
+) -> Result<Counters, ExecError> {
+    run_with_limit(cfg, m, mem, cmds, MAX_CYCLES)
+}
+
+/// [`run`] with an explicit cycle limit: after `max_cycles` cycles the run stops with an
+/// [`ExecError`] naming the command in progress (the compute command, else the DMA one).
+pub fn run_with_limit(
+    cfg: &AccelConfig,
+    m: &mut Machine,
+    mem: &mut [u8],
+    cmds: &[Command],
+    max_cycles: u64,
 ) -> Result<Counters, ExecError> {
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let bus = cfg.bus_bytes_per_cycle as u64;
@@ -288,6 +307,18 @@ pub fn run(
             tokens[f] += 1;
         }
         t += 1;
+        if t >= max_cycles {
+            let busy = core
+                .as_ref()
+                .map(|(i, _)| *i)
+                .or(dma.as_ref().map(|j| j.index))
+                .unwrap_or(end.min(cmds.len() - 1));
+            return Err(ExecError::new(
+                busy,
+                &cmds[busy],
+                format!("cycle limit of {max_cycles} cycles reached while this command runs"),
+            ));
+        }
     }
     c.cycles = t;
     Ok(c)
