@@ -404,7 +404,7 @@ impl AccelConfig {
             ];
             for (field, v) in fields {
                 if let Some(v) = v {
-                    if !(v.is_finite() && v >= 0.0 && v < 1e9) {
+                    if !(0.0..1e9).contains(&v) {
                         bad(
                             field,
                             v.to_string(),
@@ -424,7 +424,7 @@ impl AccelConfig {
                 ("area.control_um2", a.control_um2),
             ] {
                 if let Some(v) = v {
-                    if !(v.is_finite() && v >= 0.0 && v < 1e12) {
+                    if !(0.0..1e12).contains(&v) {
                         bad(
                             field,
                             v.to_string(),

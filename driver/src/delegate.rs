@@ -435,6 +435,12 @@ fn lowering_of(
     index: usize,
 ) -> Result<(Lowering, Shape), String> {
     let op = &graph.ops[index];
+    if !matches!(
+        op.kind,
+        OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) | OpKind::FullyConnected { .. }
+    ) {
+        return Err("op not supported by the accelerator (runs on the CPU kernels)".into());
+    }
     let tensor = |slot: usize| op.input(slot).map(|t| &graph.tensors[t]);
     let input = tensor(0).ok_or("no input tensor")?;
     let weights = tensor(1).ok_or("no weight tensor")?;
@@ -556,6 +562,9 @@ fn align(x: u64, a: u64) -> u64 {
     x.div_ceil(a) * a
 }
 
+/// One job's packed weights (`K x N`), folded bias, multipliers and shifts.
+type PackedColumns = (Vec<i8>, Vec<i32>, Vec<i32>, Vec<i32>);
+
 /// The accelerator delegate: an [`OpExecutor`] that runs the offloaded layers on a
 /// [`Device`] and accounts for their time and energy.
 pub struct AccelDelegate<'d> {
@@ -648,7 +657,7 @@ impl<'d> AccelDelegate<'d> {
             let zp_in = quant.input_zero_point;
             let pad_value = zp_in.clamp(-128, 127) as i8;
             // Pack the weight columns of every job.
-            let mut columns: Vec<(Vec<i8>, Vec<i32>, Vec<i32>, Vec<i32>)> = Vec::new();
+            let mut columns: Vec<PackedColumns> = Vec::new();
             match &lowering {
                 Lowering::Conv { .. } | Lowering::Fc => {
                     let b = lower::pack_ohwi(&filter, shape.n, shape.k);
