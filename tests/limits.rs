@@ -120,9 +120,9 @@ fn negative_and_overflowing_dimensions_are_rejected() {
 }
 
 #[test]
-fn tensor_under_the_element_limit_but_over_the_arena_limit_is_rejected_by_the_runtime() {
-    // 2^28 elements: the importer's limit, accepted. The runtime plans the arena before
-    // allocating it: 256 MiB of input alone plus the activations exceed its limit.
+fn patched_shape_inconsistent_with_the_ops_is_rejected_at_prepare() {
+    // 2^28 elements: at the importer's limit, accepted; the first conv's output shape no
+    // longer matches, and prepare says so before the arena is planned.
     let bytes = kws_with_input_shape([1, 1 << 14, 1 << 14, 1]);
     let (r, largest) = largest_alloc(|| {
         let g = models::from_tflite_bytes(&bytes, "kws-huge-input").map_err(|e| e.to_string())?;
@@ -130,10 +130,33 @@ fn tensor_under_the_element_limit_but_over_the_arena_limit_is_rejected_by_the_ru
             .map(|_| ())
             .map_err(|e| e.to_string())
     });
-    let e = r.expect_err("a >256 MiB arena must be rejected");
+    let e = r.expect_err("inconsistent shapes must be rejected");
     assert!(
-        e.contains("kws-huge-input") && (e.contains("arena") || e.contains("shape")),
-        "error should name the model and the arena (or the op whose shapes no longer fit): {e}"
+        e.contains("kws-huge-input") && e.contains("CONV_2D") && e.contains("shape"),
+        "{e}"
+    );
+    assert!(largest < ALLOC_BOUND, "{largest} bytes allocated at once");
+}
+
+#[test]
+fn arena_over_the_limit_is_rejected_before_allocation() {
+    // A consistent graph: 2^28-element int8 input, 1x1 conv, same-size output: a 512 MiB
+    // arena, over the 256 MiB limit.
+    use models::builder::GraphBuilder;
+    use models::{Activation, Padding};
+    let (r, largest) = largest_alloc(|| {
+        let mut b = GraphBuilder::new("huge-arena", "", 1);
+        let x = b.input(&[1, 1 << 14, 1 << 14, 1], 0.05, 0);
+        let y = b.conv(x, 1, 1, 1, 1, Padding::Same, Activation::None);
+        let g = b.finish(&[y]);
+        runtime::Interpreter::new(&g).map(|_| ())
+    });
+    let e = r.expect_err("a 512 MiB arena must be rejected").to_string();
+    assert!(
+        e.contains("huge-arena")
+            && e.contains("arena")
+            && e.contains(&(256usize << 20).to_string()),
+        "{e}"
     );
     assert!(largest < ALLOC_BOUND, "{largest} bytes allocated at once");
 }
