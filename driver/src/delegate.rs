@@ -116,6 +116,10 @@ pub enum DriverError {
         op: &'static str,
         reason: String,
     },
+    /// The inference itself failed (e.g. a wrong-size input); the runtime's message names
+    /// the op or input at fault.
+    #[error("model `{model}`: {reason}")]
+    Run { model: String, reason: String },
     #[error("device: {0}")]
     Device(#[from] DeviceError),
     #[error("the offloaded layers need {need} bytes of device memory, more than the limit of {MAX_DEVICE_MEM}")]
@@ -962,10 +966,8 @@ pub fn run_model(
     delegate.begin_invoke();
     let output = interp
         .invoke_with(input, &mut delegate)
-        .map_err(|e| DriverError::Layer {
+        .map_err(|e| DriverError::Run {
             model: graph.name.clone(),
-            index: usize::MAX,
-            op: "invoke",
             reason: e.to_string(),
         })?;
     let layers = (0..graph.ops.len())
