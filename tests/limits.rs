@@ -357,3 +357,26 @@ fn command_buffer_outside_device_memory_is_an_error() {
     assert!(e.contains("outside"), "{e}");
     assert!(largest < ALLOC_BOUND, "{largest} bytes allocated at once");
 }
+
+#[test]
+fn offloaded_run_with_a_wrong_size_input_names_the_model_and_input() {
+    let g = models::builtin("ad").expect("built-in ad");
+    let cfg = AccelConfig::preset("tiny-4x4").unwrap();
+    let cpu = runtime::cost::CpuProfile::resolve("cortex-m4f").unwrap();
+    let mut dev = sim::SimDevice::new(&cfg, sim::Model::Functional, sim::device::DEFAULT_MEM_BYTES);
+    let mut interp = runtime::Interpreter::new(&g).unwrap();
+    let e = driver::delegate::run_model(
+        &mut interp,
+        &mut dev,
+        &cpu,
+        driver::delegate::Policy::All,
+        &[0u8; 3],
+    )
+    .expect_err("3 bytes is not the AD input")
+    .to_string();
+    assert!(
+        e.contains("model `ad`") && e.contains("input 0") && e.contains("got 3"),
+        "{e}"
+    );
+    assert!(!e.contains(&usize::MAX.to_string()), "{e}");
+}
