@@ -14,6 +14,7 @@
 //!
 //! See `hdl/README.md` for the port list, the timing and the lint waivers.
 
+pub mod area;
 pub mod core;
 pub mod emit;
 pub mod pe;

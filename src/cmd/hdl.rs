@@ -1,4 +1,4 @@
-//! `tinyaccel hdl emit|verify`: the RTL of the compute core (crate `hdl`).
+//! `tinyaccel hdl emit|verify|area`: the RTL of the compute core (crate `hdl`).
 
 use anyhow::{anyhow, Context};
 use arch::{AccelConfig, Dataflow};
@@ -14,6 +14,23 @@ pub enum HdlCmd {
     /// Run random and extreme GEMM tiles through the RTL in Verilator and through the
     /// simulator's core model; report how many are bit-exact and cycle-exact.
     Verify(VerifyArgs),
+    /// Synthesize the core with yosys and estimate its cell area (NanGate 45 nm cells,
+    /// scaled to the config's node); large arrays are extrapolated from 1x1, 2x2 and 4x2
+    /// cores unless `--full` (see docs/area.md).
+    Area(AreaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AreaArgs {
+    /// Config file or preset name.
+    #[arg(long, default_value = "edge-8x8")]
+    pub config: String,
+    /// Synthesize the full array instead of extrapolating (minutes for 16x16).
+    #[arg(long)]
+    pub full: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -59,7 +76,67 @@ pub fn run(cmd: HdlCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         HdlCmd::Emit(a) => emit(a),
         HdlCmd::Verify(a) => verify(a),
+        HdlCmd::Area(a) => area(a),
     }
+}
+
+fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load(&a.config)?;
+    let root = hdl::area::cache_root();
+    let mut progress = |s: &str| eprintln!("tinyaccel hdl area: {s}");
+    let r = hdl::area::estimate(&cfg, a.full, &root, &mut progress)
+        .with_context(|| format!("area of config `{}`", cfg.name))?;
+    if a.json {
+        let mut j = r.to_json();
+        j["table_core_um2_node"] = serde_json::json!(
+            cfg.area_table().pe_um2 * cfg.peak_macs_per_cycle() as f64
+                + cfg.area_table().control_um2
+        );
+        println!("{}", serde_json::to_string_pretty(&j)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let how = match &r.method {
+        hdl::area::Method::Full(s) => format!(
+            "synthesized ({:.1} s{})",
+            s.seconds,
+            if s.cached { ", cached" } else { "" }
+        ),
+        hdl::area::Method::Fit { fit, points } => format!(
+            "extrapolated from {} (base {:.0} + {:.0}/PE + {:.0}/column um^2 at 45 nm)",
+            points
+                .iter()
+                .map(|p| format!("{}x{}", p.rows, p.cols))
+                .collect::<Vec<_>>()
+                .join(", "),
+            fit.base_um2,
+            fit.per_pe_um2,
+            fit.per_col_um2
+        ),
+    };
+    println!(
+        "{} {}x{} {} core: {:.0} cells, {:.0} flip-flops, {:.0} NAND2-eq, {:.0} um^2 at 45 nm, {:.4} mm^2 at {} nm; {how}",
+        r.config, r.rows, r.cols, r.dataflow, r.cells, r.flip_flops, r.nand2_eq(), r.um2_45nm, r.mm2_node(), r.node_nm
+    );
+    if let hdl::area::Method::Full(s) = &r.method {
+        let types: Vec<String> = s
+            .cell_types
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        println!("  cells: {}", types.join(", "));
+        if let Some(t) = s.transistors {
+            println!("  yosys stat -tech cmos: {t}+ transistors");
+        }
+    }
+    let t = cfg.area_table();
+    println!(
+        "  area table (arch::tables, {} nm): {:.4} mm^2 for PEs + control ({:.0} um^2/PE, {:.0} um^2 control; SRAM not in the core)",
+        cfg.tech_node_nm,
+        (t.pe_um2 * cfg.peak_macs_per_cycle() as f64 + t.control_um2) / 1e6,
+        t.pe_um2,
+        t.control_um2
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,102 @@
+//! `hdl::area`: yosys synthesis of small cores (1x1, 2x2, output-stationary), the
+//! flip-flop count against the micro-architecture of `hdl/README.md`, the area estimate,
+//! and the errors of the flow.
+
+use arch::{AccelConfig, Dataflow};
+use hdl::area::{estimate, synth_shape, SynthStats};
+
+/// Flip-flops an output-stationary `r x c` core keeps after synthesis, from the blocks of
+/// `hdl/src/core.rs`: per PE `a` (8), `b` (8) and `acc` (32) registers, minus the `a`
+/// registers of the last column and the `b` registers of the last row (their outputs
+/// are unused, yosys removes them); the triangular operand skews (8 bits per register,
+/// `r(r-1)/2 + c(c-1)/2` registers); the `in_valid` delay line (`r + c - 2`); the 16-bit
+/// drain counter; the PPU valid delay (3); per column one PPU lane with its three stage
+/// registers `s1` (32), `s2` (32), `s3` (8) = 72 (`hdl/src/ppu.rs`).
+fn expected_os_ffs(r: u64, c: u64) -> u64 {
+    let tri = |n: u64| n * (n - 1) / 2;
+    48 * r * c - 8 * r - 8 * c + 8 * (tri(r) + tri(c)) + (r + c - 2) + 16 + 3 + 72 * c
+}
+
+fn check(s: &SynthStats) {
+    assert!(s.cells > 0, "{s:?}");
+    assert_eq!(
+        s.cell_types.values().sum::<u64>(),
+        s.cells,
+        "cell types add up to the cell count"
+    );
+    assert_eq!(
+        s.unknown_cells, 0,
+        "every cell type has an area: {:?}",
+        s.cell_types
+    );
+    assert_eq!(
+        s.flip_flops,
+        expected_os_ffs(s.rows as u64, s.cols as u64),
+        "{}x{} flip-flops; cell types {:?}",
+        s.rows,
+        s.cols,
+        s.cell_types
+    );
+    assert!(s.um2_45nm > 0.0);
+    // Every cell is at least an inverter and at most a sync-reset, enabled flip-flop.
+    assert!(s.um2_45nm >= 0.532 * s.cells as f64 && s.um2_45nm <= 7.448 * s.cells as f64);
+    assert!(
+        s.transistors.unwrap_or(0) > s.cells,
+        "stat -tech cmos: {:?}",
+        s.transistors
+    );
+}
+
+#[test]
+fn small_cores_synthesize_with_the_expected_registers_and_growing_area() {
+    assert_eq!(
+        expected_os_ffs(8, 8),
+        4001,
+        "measured on a full 8x8 synthesis"
+    );
+    let work = tempfile::tempdir().expect("temporary folder");
+    let one = synth_shape(1, 1, Dataflow::OutputStationary, work.path()).expect("1x1 synthesis");
+    check(&one);
+    assert!(!one.cached);
+    let two = synth_shape(2, 2, Dataflow::OutputStationary, work.path()).expect("2x2 synthesis");
+    check(&two);
+    assert!(
+        one.um2_45nm < two.um2_45nm && one.cells < two.cells,
+        "area grows with the array: 1x1 {} um^2, 2x2 {} um^2",
+        one.um2_45nm,
+        two.um2_45nm
+    );
+    // The second call reads the cached result of the same Verilog.
+    let again = synth_shape(1, 1, Dataflow::OutputStationary, work.path()).expect("cached");
+    assert!(again.cached);
+    assert_eq!(again.cells, one.cells);
+
+    // The config-level estimate of a 2x2 core is that synthesis, scaled to its node.
+    let mut cfg = AccelConfig::preset("tiny-4x4").expect("preset");
+    cfg.rows = 2;
+    cfg.cols = 2;
+    let mut msgs = Vec::new();
+    let r =
+        estimate(&cfg, false, work.path(), &mut |m| msgs.push(m.to_string())).expect("estimate");
+    assert_eq!(r.um2_45nm, two.um2_45nm);
+    let f = arch::tables::area_factor(cfg.tech_node_nm);
+    assert!((r.um2_node - two.um2_45nm * f).abs() < 1e-6);
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+}
+
+#[test]
+fn invalid_configs_are_rejected_before_synthesis() {
+    let work = tempfile::tempdir().expect("temporary folder");
+    let mut cfg = AccelConfig::preset("tiny-4x4").expect("preset");
+    cfg.rows = 0;
+    let err = estimate(&cfg, true, work.path(), &mut |_| {}).expect_err("rows = 0");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("rows = 0") && msg.contains("tiny-4x4"),
+        "{msg}"
+    );
+    let err = synth_shape(3, 300, Dataflow::WeightStationary, work.path()).expect_err("cols = 300");
+    assert!(err.to_string().contains("cols = 300"), "{err}");
+    // Nothing was synthesized.
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+}
