@@ -15,9 +15,10 @@
 //! | 8-bit multiplier area | 282 um^2 | Horowitz, ISSCC 2014 (area table) |
 //! | 32-bit adder area | 137 um^2 | same |
 //! | PE registers (8+8+32 flip-flops at ~4.5 um^2) | 216 um^2 | 45 nm standard-cell DFF area, e.g. NanGate 45 nm Open Cell Library DFF_X1 = 4.52 um^2 |
-//! | **PE** (multiplier + adder + registers) | **635 um^2** | sum of the three above |
+//! | PE, first-principles sum (multiplier + adder + registers) | 635 um^2 | sum of the three above |
+//! | **PE** (as synthesized) | **1670 um^2** | yosys 0.23 `synth -flatten` of one `hdl` PE, cells weighted with NanGate 45 nm X1 cell areas: OS 1688, WS 1644 um^2 (`tinyaccel hdl area`, docs/area.md) |
 //! | SRAM area | **4050 um^2/KiB** | 0.346 um^2 6T bit cell (Intel 45 nm, Mistry et al., IEDM 2007) / 70 % array efficiency |
-//! | control, DMA, post-processing | **20,000 um^2** | assumption (calibrated by `hdl area` in the RTL-system issue) |
+//! | control, DMA, post-processing | **146,000 um^2** | 20,000 um^2 controller + DMA (assumption) + 8 PPU lanes x 15,700 um^2 (per-column area of the synthesized core, `tinyaccel hdl area`, docs/area.md); the PPU really scales with `cols` (4 cols: -63,000, 16 cols: +126,000) |
 //! | leakage per PE | **1.0 uW** | assumption: ~5 % of the dynamic power of a PE at 200 MHz |
 //! | leakage per KiB of SRAM | **2.0 uW** | assumption: 8192 bit cells x ~0.25 nW (low-power 45 nm cell) |
 //!
@@ -166,10 +167,16 @@ pub struct AreaTable {
 
 impl AreaTable {
     /// The 45 nm reference table (see the module documentation for sources).
+    ///
+    /// `pe_um2` and `control_um2` are calibrated by logic synthesis of the `hdl` core
+    /// (`tinyaccel hdl area --config edge-8x8 --full`: yosys 0.23 `synth -flatten -top
+    /// tinyaccel_core; stat`, cells weighted with NanGate FreePDK45 X1 areas): one PE is
+    /// 1688 um^2 (OS) / 1644 um^2 (WS), 2.6x the first-principles 635 um^2; one PPU lane
+    /// (32x32->64 multiply, rounding shift, clamp) is ~15,700 um^2. See docs/area.md.
     pub const REF_45NM: AreaTable = AreaTable {
-        pe_um2: 635.0,
+        pe_um2: 1670.0,
         sram_um2_per_kib: 4050.0,
-        control_um2: 20_000.0,
+        control_um2: 146_000.0,
     };
 
     /// The reference table scaled to `node_nm`.
