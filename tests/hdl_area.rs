@@ -45,6 +45,13 @@ fn check(s: &SynthStats) {
         "stat -tech cmos: {:?}",
         s.transistors
     );
+    // The PPU's 32x32 multiplier is on the longest path: dozens of gates, far fewer than
+    // the cells.
+    assert!(
+        s.logic_depth > 20 && s.logic_depth < s.cells,
+        "depth {}",
+        s.logic_depth
+    );
 }
 
 #[test]

@@ -109,6 +109,8 @@ pub struct SynthStats {
     pub transistors: Option<u64>,
     /// Cell area at 45 nm.
     pub um2_45nm: f64,
+    /// Gates on the longest combinational path (yosys `ltp -noff`).
+    pub logic_depth: u64,
     /// Wall time of yosys (0 when taken from the cache).
     pub seconds: f64,
     pub cached: bool,
@@ -132,6 +134,8 @@ impl SynthStats {
             "transistors": self.transistors,
             "um2_45nm": self.um2_45nm,
             "nand2_eq": self.nand2_eq(),
+            "logic_depth": self.logic_depth,
+            "fmax_mhz_45nm_estimate": fmax_mhz_45nm(self.logic_depth),
             "yosys_seconds": self.seconds,
             "cached": self.cached,
         })
@@ -192,6 +196,32 @@ pub fn parse_stat(text: &str, cmos: Option<&str>, path: &Path) -> Result<ParsedS
     Ok((cells, types, transistors))
 }
 
+/// Parses `Longest topological path in TOP (length=N):` from yosys `ltp` output.
+pub fn parse_ltp(text: &str, path: &Path) -> Result<u64, HdlError> {
+    text.lines()
+        .find_map(|l| {
+            let i = l.find("(length=")?;
+            let rest = &l[i + "(length=".len()..];
+            rest[..rest.find(')')?].trim().parse::<u64>().ok()
+        })
+        .ok_or_else(|| HdlError::Parse {
+            path: path.to_path_buf(),
+            reason: "no `Longest topological path ... (length=N)` line in the yosys ltp output"
+                .into(),
+        })
+}
+
+/// Assumed delay of one 2-input gate of the generic netlist at 45 nm (NanGate X1 cells at
+/// a fan-out of ~2-4: 20-40 ps), in ps. A rough figure, see `docs/area.md`.
+pub const GATE_DELAY_PS_45NM: f64 = 30.0;
+/// Assumed flip-flop clock-to-q plus setup at 45 nm (DFF_X1), in ps.
+pub const FF_OVERHEAD_PS_45NM: f64 = 120.0;
+
+/// A first-order clock estimate at 45 nm from the logic depth (no wires, no placement).
+pub fn fmax_mhz_45nm(logic_depth: u64) -> f64 {
+    1e6 / (logic_depth as f64 * GATE_DELAY_PS_45NM + FF_OVERHEAD_PS_45NM)
+}
+
 /// The cache root for synthesis results: `$XDG_CACHE_HOME/tinyaccel/area` (or
 /// `~/.cache/tinyaccel/area`).
 pub fn cache_root() -> PathBuf {
@@ -204,11 +234,12 @@ pub fn cache_root() -> PathBuf {
     std::env::temp_dir().join("tinyaccel-area")
 }
 
-/// The yosys script run on `verilog`; writes `stat.txt` and `cmos.txt` into the current
-/// directory.
+/// The yosys script run on `verilog`; writes `stat.txt`, `cmos.txt` and `ltp.txt` (the
+/// longest combinational path in gates between flip-flops/ports, `ltp -noff`) into the
+/// current directory.
 pub fn yosys_script(verilog: &Path) -> String {
     format!(
-        "read_verilog {}; synth -flatten -top {TOP_MODULE}; tee -q -o stat.txt stat; tee -q -o cmos.txt stat -tech cmos",
+        "read_verilog {}; synth -flatten -top {TOP_MODULE}; tee -q -o stat.txt stat; tee -q -o cmos.txt stat -tech cmos; tee -q -o ltp.txt ltp -noff",
         verilog.display()
     )
 }
@@ -239,8 +270,9 @@ pub fn synth_shape(
     let verilog = dir.join(VERILOG_FILE);
     let stat = dir.join("stat.txt");
     let cmos = dir.join("cmos.txt");
+    let ltp = dir.join("ltp.txt");
     let mut seconds = 0.0;
-    let cached = stat.is_file() && cmos.is_file() && verilog.is_file();
+    let cached = stat.is_file() && cmos.is_file() && ltp.is_file() && verilog.is_file();
     if !cached {
         let _ = std::fs::remove_file(&stat);
         write_atomic(&verilog, v.as_bytes())?;
@@ -271,6 +303,8 @@ pub fn synth_shape(
     let text = std::fs::read_to_string(&stat).map_err(|e| HdlError::io(&stat, e))?;
     let ctext = std::fs::read_to_string(&cmos).map_err(|e| HdlError::io(&cmos, e))?;
     let (cells, cell_types, transistors) = parse_stat(&text, Some(&ctext), &stat)?;
+    let ltext = std::fs::read_to_string(&ltp).map_err(|e| HdlError::io(&ltp, e))?;
+    let logic_depth = parse_ltp(&ltext, &ltp)?;
     let mut um2 = 0.0;
     let mut unknown = 0;
     let mut ffs = 0;
@@ -296,6 +330,7 @@ pub fn synth_shape(
         unknown_cells: unknown,
         transistors,
         um2_45nm: um2,
+        logic_depth,
         seconds,
         cached,
     })
@@ -382,6 +417,9 @@ pub struct AreaReport {
     /// Cells and flip-flops (extrapolated with the same model for [`Method::Fit`]).
     pub cells: f64,
     pub flip_flops: f64,
+    /// Longest combinational path in gates (the largest of the synthesized designs; the
+    /// PPU's multiplier sets it, so it does not grow with the array).
+    pub logic_depth: u64,
     pub method: Method,
 }
 
@@ -415,6 +453,8 @@ impl AreaReport {
             "cells": self.cells,
             "flip_flops": self.flip_flops,
             "nand2_eq": self.nand2_eq(),
+            "logic_depth": self.logic_depth,
+            "fmax_mhz_45nm_estimate": fmax_mhz_45nm(self.logic_depth),
             "um2_45nm": self.um2_45nm,
             "um2_node": self.um2_node,
             "mm2_node": self.mm2_node(),
@@ -442,12 +482,13 @@ pub fn estimate(
         ));
         synth_shape(rr, cc, df, root)
     };
-    let (um2, cells, ffs, method) = if direct {
+    let (um2, cells, ffs, depth, method) = if direct {
         let s = run(r, c)?;
         (
             s.um2_45nm,
             s.cells as f64,
             s.flip_flops as f64,
+            s.logic_depth,
             Method::Full(s),
         )
     } else {
@@ -461,7 +502,14 @@ pub fn estimate(
         let fit = AreaFit::through(&pts(&|s| s.um2_45nm))?;
         let cells = AreaFit::through(&pts(&|s| s.cells as f64))?.predict(r, c);
         let ffs = AreaFit::through(&pts(&|s| s.flip_flops as f64))?.predict(r, c);
-        (fit.predict(r, c), cells, ffs, Method::Fit { fit, points })
+        let depth = points.iter().map(|p| p.logic_depth).max().unwrap_or(0);
+        (
+            fit.predict(r, c),
+            cells,
+            ffs,
+            depth,
+            Method::Fit { fit, points },
+        )
     };
     Ok(AreaReport {
         config: cfg.name.clone(),
@@ -473,6 +521,7 @@ pub fn estimate(
         um2_node: um2 * arch::tables::area_factor(cfg.tech_node_nm),
         cells,
         flip_flops: ffs,
+        logic_depth: depth,
         method,
     })
 }
@@ -503,6 +552,14 @@ mod tests {
         let bad = "   Number of cells:  6\n     $_AND_   2\n";
         assert!(parse_stat(bad, None, Path::new("s")).is_err());
         assert!(parse_stat("nothing", None, Path::new("s")).is_err());
+    }
+
+    #[test]
+    fn parses_ltp() {
+        let t = "\n2. Executing LTP pass.\nLongest topological path in tinyaccel_core (length=83):\n  0: a\n";
+        assert_eq!(parse_ltp(t, Path::new("l")).unwrap(), 83);
+        assert!(parse_ltp("nothing", Path::new("l")).is_err());
+        assert!(fmax_mhz_45nm(83) > 100.0 && fmax_mhz_45nm(83) < 1000.0);
     }
 
     #[test]

@@ -117,6 +117,13 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
         "{} {}x{} {} core: {:.0} cells, {:.0} flip-flops, {:.0} NAND2-eq, {:.0} um^2 at 45 nm, {:.4} mm^2 at {} nm; {how}",
         r.config, r.rows, r.cols, r.dataflow, r.cells, r.flip_flops, r.nand2_eq(), r.um2_45nm, r.mm2_node(), r.node_nm
     );
+    println!(
+        "  timing: longest path {} gates (yosys ltp -noff) ~ {:.0} MHz at 45 nm ({:.0} ps/gate + {:.0} ps flip-flop, no wires; a first-order estimate)",
+        r.logic_depth,
+        hdl::area::fmax_mhz_45nm(r.logic_depth),
+        hdl::area::GATE_DELAY_PS_45NM,
+        hdl::area::FF_OVERHEAD_PS_45NM
+    );
     if let hdl::area::Method::Full(s) = &r.method {
         let types: Vec<String> = s
             .cell_types
