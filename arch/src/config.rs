@@ -121,6 +121,7 @@ pub struct EnergyOverride {
 #[serde(deny_unknown_fields)]
 pub struct AreaOverride {
     pub pe_um2: Option<f64>,
+    pub ppu_um2_per_col: Option<f64>,
     pub sram_um2_per_kib: Option<f64>,
     pub control_um2: Option<f64>,
 }
@@ -420,6 +421,7 @@ impl AccelConfig {
         if let Some(a) = &self.area {
             for (field, v) in [
                 ("area.pe_um2", a.pe_um2),
+                ("area.ppu_um2_per_col", a.ppu_um2_per_col),
                 ("area.sram_um2_per_kib", a.sram_um2_per_kib),
                 ("area.control_um2", a.control_um2),
             ] {
@@ -508,6 +510,9 @@ impl AccelConfig {
             if let Some(v) = o.pe_um2 {
                 t.pe_um2 = v;
             }
+            if let Some(v) = o.ppu_um2_per_col {
+                t.ppu_um2_per_col = v;
+            }
             if let Some(v) = o.sram_um2_per_kib {
                 t.sram_um2_per_kib = v;
             }
@@ -518,12 +523,18 @@ impl AccelConfig {
         t
     }
 
-    /// Estimated silicon area in mm^2: PEs + SRAM + control, from the area table.
-    pub fn area_mm2(&self) -> f64 {
+    /// Logic area of the accelerator in um^2 at its node: PEs, PPU lanes (one per column),
+    /// controller and DMA.
+    pub fn logic_area_um2(&self) -> f64 {
         let a = self.area_table();
-        (a.pe_um2 * self.peak_macs_per_cycle() as f64
-            + a.sram_um2_per_kib * self.total_sram_kib() as f64
-            + a.control_um2)
+        a.pe_um2 * self.peak_macs_per_cycle() as f64
+            + a.ppu_um2_per_col * self.cols as f64
+            + a.control_um2
+    }
+
+    /// Estimated silicon area in mm^2: logic ([`Self::logic_area_um2`]) plus SRAM.
+    pub fn area_mm2(&self) -> f64 {
+        (self.logic_area_um2() + self.area_table().sram_um2_per_kib * self.total_sram_kib() as f64)
             / 1e6
     }
 

@@ -18,7 +18,8 @@
 //! | PE, first-principles sum (multiplier + adder + registers) | 635 um^2 | sum of the three above |
 //! | **PE** (as synthesized) | **1670 um^2** | yosys 0.23 `synth -flatten` of one `hdl` PE, cells weighted with NanGate 45 nm X1 cell areas: OS 1688, WS 1644 um^2 (`tinyaccel hdl area`, docs/area.md) |
 //! | SRAM area | **4050 um^2/KiB** | 0.346 um^2 6T bit cell (Intel 45 nm, Mistry et al., IEDM 2007) / 70 % array efficiency |
-//! | control, DMA, post-processing | **146,000 um^2** | 20,000 um^2 controller + DMA (assumption) + 8 PPU lanes x 15,700 um^2 (per-column area of the synthesized core, `tinyaccel hdl area`, docs/area.md); the PPU really scales with `cols` (4 cols: -63,000, 16 cols: +126,000) |
+//! | **PPU lane** (one per column) | **15,700 um^2** | per-column area of the synthesized core (32x32 high multiply, rounding shift, clamp), fitted over 2x2/4x2/4x4 (`tinyaccel hdl area`, docs/area.md) |
+//! | controller and DMA | **20,000 um^2** | assumption (no system RTL yet) |
 //! | leakage per PE | **1.0 uW** | assumption: ~5 % of the dynamic power of a PE at 200 MHz |
 //! | leakage per KiB of SRAM | **2.0 uW** | assumption: 8192 bit cells x ~0.25 nW (low-power 45 nm cell) |
 //!
@@ -159,9 +160,11 @@ impl EnergyTable {
 pub struct AreaTable {
     /// One processing element (multiplier, adder, registers).
     pub pe_um2: f64,
+    /// One post-processing (requantization) lane; the PPU has one lane per column.
+    pub ppu_um2_per_col: f64,
     /// One KiB of scratchpad SRAM.
     pub sram_um2_per_kib: f64,
-    /// Controller, DMA engine and post-processing unit.
+    /// Controller and DMA engine.
     pub control_um2: f64,
 }
 
@@ -173,10 +176,12 @@ impl AreaTable {
     /// tinyaccel_core; stat`, cells weighted with NanGate FreePDK45 X1 areas): one PE is
     /// 1688 um^2 (OS) / 1644 um^2 (WS), 2.6x the first-principles 635 um^2; one PPU lane
     /// (32x32->64 multiply, rounding shift, clamp) is ~15,700 um^2. See docs/area.md.
+    /// `control_um2` (controller + DMA) stays an assumption until the system RTL exists.
     pub const REF_45NM: AreaTable = AreaTable {
         pe_um2: 1670.0,
+        ppu_um2_per_col: 15_700.0,
         sram_um2_per_kib: 4050.0,
-        control_um2: 146_000.0,
+        control_um2: 20_000.0,
     };
 
     /// The reference table scaled to `node_nm`.
@@ -185,6 +190,7 @@ impl AreaTable {
         let r = Self::REF_45NM;
         AreaTable {
             pe_um2: r.pe_um2 * f,
+            ppu_um2_per_col: r.ppu_um2_per_col * f,
             sram_um2_per_kib: r.sram_um2_per_kib * f,
             control_um2: r.control_um2 * f,
         }

@@ -80,8 +80,8 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
             );
             println!("#   bus                {:.4} pJ/B", e.bus_pj_per_byte);
             println!(
-                "# area table: PE {:.1} um^2, SRAM {:.1} um^2/KiB, control {:.0} um^2",
-                a.pe_um2, a.sram_um2_per_kib, a.control_um2
+                "# area table: PE {:.1} um^2, PPU lane {:.1} um^2/column, SRAM {:.1} um^2/KiB, control {:.0} um^2",
+                a.pe_um2, a.ppu_um2_per_col, a.sram_um2_per_kib, a.control_um2
             );
             Ok(ExitCode::SUCCESS)
         }

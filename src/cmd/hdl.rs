@@ -88,10 +88,8 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("area of config `{}`", cfg.name))?;
     if a.json {
         let mut j = r.to_json();
-        j["table_core_um2_node"] = serde_json::json!(
-            cfg.area_table().pe_um2 * cfg.peak_macs_per_cycle() as f64
-                + cfg.area_table().control_um2
-        );
+        j["table_core_um2_node"] =
+            serde_json::json!(cfg.logic_area_um2() - cfg.area_table().control_um2);
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -137,11 +135,11 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
     }
     let t = cfg.area_table();
     println!(
-        "  area table (arch::tables, {} nm): {:.4} mm^2 for PEs + control ({:.0} um^2/PE, {:.0} um^2 control; SRAM not in the core)",
+        "  area table (arch::tables, {} nm): {:.4} mm^2 for PEs + PPU lanes ({:.0} um^2/PE, {:.0} um^2/PPU lane; controller, DMA and SRAM are not in the core)",
         cfg.tech_node_nm,
-        (t.pe_um2 * cfg.peak_macs_per_cycle() as f64 + t.control_um2) / 1e6,
+        (cfg.logic_area_um2() - t.control_um2) / 1e6,
         t.pe_um2,
-        t.control_um2
+        t.ppu_um2_per_col
     );
     Ok(ExitCode::SUCCESS)
 }
