@@ -30,7 +30,11 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
                 assert_eq!(est.len(), run.layers.len());
                 for (e, r) in est.iter().zip(&run.layers) {
                     assert_eq!(e.target, r.target, "{name} {preset} layer {}", r.index);
-                    assert_eq!(e.counters.macs, r.counters.macs, "{name} {preset} layer {}", r.index);
+                    assert_eq!(
+                        e.counters.macs, r.counters.macs,
+                        "{name} {preset} layer {}",
+                        r.index
+                    );
                     assert_eq!(
                         e.counters.bus_bytes(),
                         r.counters.bus_bytes(),
@@ -38,18 +42,12 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
                         r.index
                     );
                 }
-                let (te, tr) = (
-                    est.iter().map(|l| l.total_us).sum::<f64>(),
-                    run.total_us(),
-                );
+                let (te, tr) = (est.iter().map(|l| l.total_us).sum::<f64>(), run.total_us());
                 assert!(
                     (te - tr).abs() <= 0.02 * tr,
                     "{name} on {preset} ({policy:?}): estimate {te:.1} us vs simulated {tr:.1} us"
                 );
-                let (ee, er) = (
-                    est.iter().map(|l| l.total_uj).sum::<f64>(),
-                    run.total_uj(),
-                );
+                let (ee, er) = (est.iter().map(|l| l.total_uj).sum::<f64>(), run.total_uj());
                 assert!(
                     (ee - er).abs() <= 0.02 * er,
                     "{name} on {preset} ({policy:?}): estimate {ee:.3} uJ vs simulated {er:.3} uJ"

@@ -114,7 +114,11 @@ fn offloaded_runs_match_the_goldens_on_every_config() {
             for (i, (input, want, name)) in runs.iter().enumerate() {
                 // The functional model executes the same command streams bit for bit; the
                 // cycle-level model runs the first input of every model on every config.
-                let sim_model = if i == 0 { Model::Cycle } else { Model::Functional };
+                let sim_model = if i == 0 {
+                    Model::Cycle
+                } else {
+                    Model::Functional
+                };
                 let mut dev = SimDevice::new(&cfg, sim_model, sim::device::DEFAULT_MEM_BYTES);
                 let mut interp = Interpreter::new(&graph).unwrap();
                 let run = delegate::run_model(&mut interp, &mut dev, &cpu, Policy::All, input)
