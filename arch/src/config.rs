@@ -134,6 +134,8 @@ pub const MAX_SRAM_KIB: u32 = 16 * 1024;
 pub const MAX_BANKS: u32 = 64;
 /// Largest bus latency accepted, in cycles.
 pub const MAX_BUS_LATENCY: u32 = 100_000;
+/// Largest configuration file read, in bytes (1 MiB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Highest clock accepted, in MHz.
 pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
 
@@ -233,10 +235,25 @@ impl AccelConfig {
 
     /// Reads, parses and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        use std::io::Read;
+        let io = |source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(MAX_CONFIG_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Parse {
+                origin: path.display().to_string(),
+                message: format!(
+                    "file larger than {MAX_CONFIG_BYTES} bytes: not an accelerator configuration"
+                ),
+            });
+        }
         Self::from_toml_str(&text, &path.display().to_string())
     }
 

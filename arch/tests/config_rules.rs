@@ -238,3 +238,9 @@ fn missing_file_is_an_io_error_naming_the_path() {
     let err = AccelConfig::load(std::path::Path::new("/nonexistent/x.toml")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/x.toml"));
 }
+
+#[test]
+fn a_device_or_huge_file_is_refused_without_reading_it_all() {
+    let err = AccelConfig::load(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert!(err.to_string().contains("larger than"), "{err}");
+}

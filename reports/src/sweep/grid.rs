@@ -142,15 +142,39 @@ fn build(
     Ok(cfg)
 }
 
+/// Largest grid or base configuration file read (1 MiB): a guard against pointing the
+/// sweep at a device or a huge file by mistake.
+pub const MAX_TEXT_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a text file of at most [`MAX_TEXT_FILE_BYTES`].
+fn read_capped(path: &Path, op: &'static str) -> Result<String, SweepError> {
+    use std::io::Read;
+    let io = |source| SweepError::Io {
+        path: path.to_path_buf(),
+        op,
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    f.take(MAX_TEXT_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_TEXT_FILE_BYTES {
+        return Err(SweepError::Grid {
+            origin: path.display().to_string(),
+            message: format!(
+                "file larger than {MAX_TEXT_FILE_BYTES} bytes: not a grid or configuration"
+            ),
+        });
+    }
+    Ok(text)
+}
+
 impl Grid {
     /// Reads and checks a grid file. A relative `base` path is looked up next to the grid
     /// file, then in the current directory, then among the presets.
     pub fn load(path: &Path) -> Result<Grid, SweepError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Io {
-            path: path.to_path_buf(),
-            op: "read grid",
-            source,
-        })?;
+        let text = read_capped(path, "read grid")?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Grid::from_toml_str(&text, &path.display().to_string(), &dir)
     }
@@ -391,11 +415,7 @@ fn resolve_base(
         vec![base_dir.join(p), p.to_path_buf()]
     };
     let read = |path: &Path| -> Result<(toml::Table, String), SweepError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Io {
-            path: path.to_path_buf(),
-            op: "read base configuration",
-            source,
-        })?;
+        let text = read_capped(path, "read base configuration")?;
         let t: toml::Table = toml::from_str(&text).map_err(|e| SweepError::Grid {
             origin: path.display().to_string(),
             message: e.message().to_string(),
