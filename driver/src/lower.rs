@@ -58,15 +58,11 @@ impl ConvGeom {
     }
 }
 
-/// im2col of one NHWC image (`in_h * in_w * in_c` bytes) into an `M x K` row-major patch
-/// matrix; taps outside the image get `pad_value` (the input zero point).
-pub fn im2col(input: &[i8], g: &ConvGeom, pad_value: i8) -> Vec<i8> {
-    debug_assert_eq!(input.len(), g.in_h * g.in_w * g.in_c);
-    let k = g.k();
-    let mut out = vec![pad_value; g.m() * k];
+/// Calls `f(output pixel, tap, input pixel)` for every filter tap that falls inside the
+/// image (taps in the padding are skipped; `tap = ky * k_w + kx`).
+fn for_each_tap(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize)) {
     for oy in 0..g.out_h {
         for ox in 0..g.out_w {
-            let row = &mut out[(oy * g.out_w + ox) * k..][..k];
             for ky in 0..g.k_h {
                 let iy = (oy * g.stride_h + ky * g.dil_h) as isize - g.pad_top as isize;
                 if iy < 0 || iy >= g.in_h as isize {
@@ -77,13 +73,27 @@ pub fn im2col(input: &[i8], g: &ConvGeom, pad_value: i8) -> Vec<i8> {
                     if ix < 0 || ix >= g.in_w as isize {
                         continue;
                     }
-                    let src = (iy as usize * g.in_w + ix as usize) * g.in_c;
-                    let dst = (ky * g.k_w + kx) * g.in_c;
-                    row[dst..dst + g.in_c].copy_from_slice(&input[src..src + g.in_c]);
+                    f(
+                        oy * g.out_w + ox,
+                        ky * g.k_w + kx,
+                        iy as usize * g.in_w + ix as usize,
+                    );
                 }
             }
         }
     }
+}
+
+/// im2col of one NHWC image (`in_h * in_w * in_c` bytes) into an `M x K` row-major patch
+/// matrix; taps outside the image get `pad_value` (the input zero point).
+pub fn im2col(input: &[i8], g: &ConvGeom, pad_value: i8) -> Vec<i8> {
+    debug_assert_eq!(input.len(), g.in_h * g.in_w * g.in_c);
+    let (k, c) = (g.k(), g.in_c);
+    let mut out = vec![pad_value; g.m() * k];
+    for_each_tap(g, |pixel, tap, src| {
+        let dst = pixel * k + tap * c;
+        out[dst..dst + c].copy_from_slice(&input[src * c..(src + 1) * c]);
+    });
     out
 }
 
@@ -91,24 +101,9 @@ pub fn im2col(input: &[i8], g: &ConvGeom, pad_value: i8) -> Vec<i8> {
 pub fn im2col_channel(input: &[i8], g: &ConvGeom, c: usize, pad_value: i8) -> Vec<i8> {
     let k = g.k_h * g.k_w;
     let mut out = vec![pad_value; g.m() * k];
-    for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            let row = &mut out[(oy * g.out_w + ox) * k..][..k];
-            for ky in 0..g.k_h {
-                let iy = (oy * g.stride_h + ky * g.dil_h) as isize - g.pad_top as isize;
-                if iy < 0 || iy >= g.in_h as isize {
-                    continue;
-                }
-                for kx in 0..g.k_w {
-                    let ix = (ox * g.stride_w + kx * g.dil_w) as isize - g.pad_left as isize;
-                    if ix < 0 || ix >= g.in_w as isize {
-                        continue;
-                    }
-                    row[ky * g.k_w + kx] = input[(iy as usize * g.in_w + ix as usize) * g.in_c + c];
-                }
-            }
-        }
-    }
+    for_each_tap(g, |pixel, tap, src| {
+        out[pixel * k + tap] = input[src * g.in_c + c];
+    });
     out
 }
 
