@@ -19,7 +19,12 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
                 let mut interp = Interpreter::new(&graph).unwrap();
                 let input = vec![0u8; interp.input_len()];
                 let mut dev = SimDevice::new(&cfg, Model::Cycle, sim::device::DEFAULT_MEM_BYTES);
-                let run = delegate::run_model(&mut interp, &mut dev, &cpu, policy, &input).unwrap();
+                let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| {
+                    sim::tile::estimate_gemm(c, m, k, n).ok()
+                };
+                let run =
+                    delegate::run_model_with(&mut interp, &mut dev, &cpu, policy, &tile, &input)
+                        .unwrap();
                 let prepared: Vec<&PreparedOp> = (0..graph.ops.len())
                     .map(|i| interp.prepared(i).unwrap())
                     .collect();

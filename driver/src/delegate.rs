@@ -212,6 +212,21 @@ pub struct LayerRun {
     pub utilization: f64,
 }
 
+/// Counters of one `m x k x n` int8 GEMM on a design, or `None` when it does not fit: how
+/// the `auto` policy judges a layer. The simulator's tile-level model
+/// (`sim::tile::estimate_gemm`) is the accurate one; [`rank_estimate`] is the driver's own
+/// cheap ranking estimate (cycles only), used when no model is passed.
+pub type GemmEstimator<'a> = &'a (dyn Fn(&AccelConfig, u64, u64, u64) -> Option<Counters> + Sync);
+
+/// The tiling's ranking estimate as [`Counters`] (only `cycles` is set).
+pub fn rank_estimate(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Option<Counters> {
+    let t = tiling::choose(cfg, m, k, n).ok()?;
+    Some(Counters {
+        cycles: tiling::estimate(cfg, &t),
+        ..Default::default()
+    })
+}
+
 /// Design-independent facts about one op: its pure-CPU cost and how it would be lowered
 /// (or why it cannot be).
 #[derive(Debug, Clone)]
@@ -288,11 +303,17 @@ pub fn plan(
     facts
         .layers
         .iter()
-        .map(|f| decide(f, cfg, cpu.clock_mhz(), policy))
+        .map(|f| decide(f, cfg, cpu.clock_mhz(), policy, &rank_estimate))
         .collect()
 }
 
-fn decide(f: &LayerFacts, cfg: &AccelConfig, cpu_mhz: f64, policy: Policy) -> Decision {
+fn decide(
+    f: &LayerFacts,
+    cfg: &AccelConfig,
+    cpu_mhz: f64,
+    policy: Policy,
+    est: GemmEstimator,
+) -> Decision {
     let cpu_dec = |reason: String| Decision {
         index: f.index,
         op: f.op,
@@ -313,7 +334,9 @@ fn decide(f: &LayerFacts, cfg: &AccelConfig, cpu_mhz: f64, policy: Policy) -> De
     };
     let gemms = shape.batch * shape.per_image;
     if policy == Policy::Auto {
-        let accel_cycles = tiling::estimate(cfg, &t) * gemms as u64;
+        let per_gemm = est(cfg, shape.m as u64, shape.k as u64, shape.n as u64)
+            .map_or_else(|| tiling::estimate(cfg, &t), |c| c.cycles);
+        let accel_cycles = per_gemm * gemms as u64;
         let cpu_side = f.prep_cycles + DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * gemms as u64;
         let accel_us = cfg.cycles_to_us(accel_cycles) + cpu_side as f64 / cpu_mhz;
         if accel_us >= f.cpu_us {
@@ -409,13 +432,13 @@ pub fn estimate_model(
     facts: &ModelFacts,
     cfg: &AccelConfig,
     policy: Policy,
-    gemm_counters: impl Fn(&AccelConfig, u64, u64, u64) -> Option<Counters>,
+    gemm_counters: impl Fn(&AccelConfig, u64, u64, u64) -> Option<Counters> + Sync,
 ) -> Vec<LayerRun> {
     facts
         .layers
         .iter()
         .map(|f| {
-            let d = decide(f, cfg, facts.cpu.clock_mhz(), policy);
+            let d = decide(f, cfg, facts.cpu.clock_mhz(), policy, &gemm_counters);
             match (&f.lowering, d.target) {
                 (Ok((_, s)), Target::Accel) => {
                     match gemm_counters(cfg, s.m as u64, s.k as u64, s.n as u64) {
@@ -934,12 +957,26 @@ impl ModelRun {
     }
 }
 
-/// Plans, loads and runs one inference of `interp`'s graph with offload to `dev`.
+/// Plans, loads and runs one inference of `interp`'s graph with offload to `dev`; the
+/// `auto` policy uses the driver's ranking estimate ([`rank_estimate`]).
 pub fn run_model(
     interp: &mut runtime::Interpreter,
     dev: &mut dyn Device,
     cpu: &CpuProfile,
     policy: Policy,
+    input: &[u8],
+) -> Result<ModelRun, DriverError> {
+    run_model_with(interp, dev, cpu, policy, &rank_estimate, input)
+}
+
+/// [`run_model`] with the GEMM estimator the `auto` policy decides by (pass the
+/// simulator's tile-level model for the same decisions as [`estimate_model`]).
+pub fn run_model_with(
+    interp: &mut runtime::Interpreter,
+    dev: &mut dyn Device,
+    cpu: &CpuProfile,
+    policy: Policy,
+    est: GemmEstimator,
     input: &[u8],
 ) -> Result<ModelRun, DriverError> {
     let graph = interp.graph().clone();
@@ -958,7 +995,7 @@ pub fn run_model(
     let decisions: Vec<Decision> = facts
         .layers
         .iter()
-        .map(|f| decide(f, &cfg, cpu.clock_mhz(), policy))
+        .map(|f| decide(f, &cfg, cpu.clock_mhz(), policy, est))
         .collect();
     let prepared_owned: Vec<PreparedOp> = prepared.iter().map(|p| (*p).clone()).collect();
     let prepared: Vec<&PreparedOp> = prepared_owned.iter().collect();

@@ -32,7 +32,8 @@ pub fn simulate(
 ) -> Result<ModelRun> {
     let mut interp = Interpreter::new(graph)?;
     let mut dev = sim::SimDevice::new(cfg, model, sim::device::DEFAULT_MEM_BYTES);
-    delegate::run_model(&mut interp, &mut dev, cpu, policy, input)
+    let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| sim::tile::estimate_gemm(c, m, k, n).ok();
+    delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input)
         .with_context(|| format!("model {} on accelerator {}", graph.name, cfg.name))
 }
 
