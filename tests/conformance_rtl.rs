@@ -183,7 +183,7 @@ fn cpu_kernels_driver_lowering_rtl_and_simulator_agree() {
         let mut cfg = AccelConfig::preset("tiny-4x4").unwrap();
         cfg.dataflow = df;
         cfg.name = format!("tiny-4x4-{df}");
-        let mut rng = Rng(seed ^ df as u64 + 1);
+        let mut rng = Rng(seed ^ (df as u64 + 1));
         let all: Vec<Case> = (0..cases).map(|_| case(&cfg, &mut rng)).collect();
         let tiles: Vec<Tile> = all.iter().map(|c| c.tile.clone()).collect();
         let model = hdl::verilator::build(&cfg).expect("Verilator build (make deps installs it)");
