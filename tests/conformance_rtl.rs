@@ -4,7 +4,7 @@
 //! through the compute core's RTL in Verilator and through the simulator's register-level
 //! core model. All three must agree bit for bit, and the RTL's cycles must equal
 //! `arch::timing`. Seed and case count: `TINYACCEL_RTL_CONFORMANCE_SEED`,
-//! `TINYACCEL_RTL_CONFORMANCE_CASES` (default 200 per dataflow).
+//! `TINYACCEL_RTL_CONFORMANCE_CASES` (default 1000 per dataflow).
 
 use arch::{AccelConfig, Dataflow};
 use driver::lower::{self, ConvGeom};
@@ -177,7 +177,7 @@ fn env(name: &str, default: u64) -> u64 {
 #[test]
 fn cpu_kernels_driver_lowering_rtl_and_simulator_agree() {
     let seed = env("TINYACCEL_RTL_CONFORMANCE_SEED", 0x5eed_1234);
-    let cases = env("TINYACCEL_RTL_CONFORMANCE_CASES", 200) as usize;
+    let cases = env("TINYACCEL_RTL_CONFORMANCE_CASES", 1000) as usize;
     let work = tempfile::tempdir().unwrap();
     for df in [Dataflow::OutputStationary, Dataflow::WeightStationary] {
         let mut cfg = AccelConfig::preset("tiny-4x4").unwrap();
