@@ -70,6 +70,54 @@ fn pad_before(padding: Padding, input: u64, output: u64, k: u64, stride: u64, di
     }
 }
 
+/// The sliding-window options shared by CONV_2D and DEPTHWISE_CONV_2D.
+struct Window {
+    padding: Padding,
+    stride: (usize, usize),
+    dilation: (usize, usize),
+}
+
+impl Window {
+    /// The [`Conv2dShape`] of a window op with input `[n, ih, iw, in_c]` (`in_c`: the
+    /// channels one output reduces over), output `[oh, ow, oc]` and a `kh x kw` filter;
+    /// `positive` checks strides and dilations.
+    fn shape(
+        &self,
+        [n, ih, iw, in_c]: [u64; 4],
+        [oh, ow, oc]: [u64; 3],
+        (kh, kw): (u64, u64),
+        depth_multiplier: u64,
+        positive: &dyn Fn(usize, &str) -> Result<u64, CostError>,
+    ) -> Result<Conv2dShape, CostError> {
+        let (sh, sw) = (
+            positive(self.stride.0, "stride_h")?,
+            positive(self.stride.1, "stride_w")?,
+        );
+        let (dh, dw) = (
+            positive(self.dilation.0, "dilation_h")?,
+            positive(self.dilation.1, "dilation_w")?,
+        );
+        Ok(Conv2dShape {
+            batch: n,
+            in_h: ih,
+            in_w: iw,
+            in_c,
+            out_h: oh,
+            out_w: ow,
+            out_c: oc,
+            k_h: kh,
+            k_w: kw,
+            stride_h: sh,
+            stride_w: sw,
+            dil_h: dh,
+            dil_w: dw,
+            pad_top: pad_before(self.padding, ih, oh, kh, sh, dh),
+            pad_left: pad_before(self.padding, iw, ow, kw, sw, dw),
+            depth_multiplier,
+        })
+    }
+}
+
 /// The [`OpShape`] of op `op_index` of `graph`, from its tensors' shapes and its options.
 pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
     let op = graph.ops.get(op_index).ok_or_else(|| CostError::Layer {
@@ -115,33 +163,13 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
                     "inconsistent shapes: input [{n},{ih},{iw},{ic}], filter [{oc},{kh},{kw},{fic}], output [{on},{oh},{ow},{occ}]"
                 )));
             }
-            let (sh, sw) = (
-                positive(o.stride_h, "stride_h")?,
-                positive(o.stride_w, "stride_w")?,
-            );
-            let (dh, dw) = (
-                positive(o.dilation_h, "dilation_h")?,
-                positive(o.dilation_w, "dilation_w")?,
-            );
-            OpShape::Conv(Conv2dShape {
-                batch: n,
-                in_h: ih,
-                in_w: iw,
-                // Grouped convolutions reduce over the filter's input channels.
-                in_c: fic,
-                out_h: oh,
-                out_w: ow,
-                out_c: oc,
-                k_h: kh,
-                k_w: kw,
-                stride_h: sh,
-                stride_w: sw,
-                dil_h: dh,
-                dil_w: dw,
-                pad_top: pad_before(o.padding, ih, oh, kh, sh, dh),
-                pad_left: pad_before(o.padding, iw, ow, kw, sw, dw),
-                depth_multiplier: 1,
-            })
+            // Grouped convolutions reduce over the filter's input channels.
+            let window = Window {
+                padding: o.padding,
+                stride: (o.stride_h, o.stride_w),
+                dilation: (o.dilation_h, o.dilation_w),
+            };
+            OpShape::Conv(window.shape([n, ih, iw, fic], [oh, ow, oc], (kh, kw), 1, &positive)?)
         }
         OpKind::DepthwiseConv2d(o) => {
             let [n, ih, iw, ic] = dims4(op.input(0), "input")?;
@@ -152,32 +180,18 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
                     "inconsistent shapes: input [{n},{ih},{iw},{ic}], filter [1,{kh},{kw},{fc}], output [{on},{oh},{ow},{oc}]"
                 )));
             }
-            let (sh, sw) = (
-                positive(o.stride_h, "stride_h")?,
-                positive(o.stride_w, "stride_w")?,
-            );
-            let (dh, dw) = (
-                positive(o.dilation_h, "dilation_h")?,
-                positive(o.dilation_w, "dilation_w")?,
-            );
-            OpShape::Depthwise(Conv2dShape {
-                batch: n,
-                in_h: ih,
-                in_w: iw,
-                in_c: ic,
-                out_h: oh,
-                out_w: ow,
-                out_c: oc,
-                k_h: kh,
-                k_w: kw,
-                stride_h: sh,
-                stride_w: sw,
-                dil_h: dh,
-                dil_w: dw,
-                pad_top: pad_before(o.padding, ih, oh, kh, sh, dh),
-                pad_left: pad_before(o.padding, iw, ow, kw, sw, dw),
-                depth_multiplier: oc / ic,
-            })
+            let window = Window {
+                padding: o.padding,
+                stride: (o.stride_h, o.stride_w),
+                dilation: (o.dilation_h, o.dilation_w),
+            };
+            OpShape::Depthwise(window.shape(
+                [n, ih, iw, ic],
+                [oh, ow, oc],
+                (kh, kw),
+                oc / ic,
+                &positive,
+            )?)
         }
         OpKind::FullyConnected { .. } => {
             let input = tensor(op.input(0), "input")?;
