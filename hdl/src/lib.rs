@@ -20,6 +20,7 @@ pub mod emit;
 pub mod pe;
 pub mod ppu;
 pub mod sreg;
+pub mod system;
 
 use std::path::{Path, PathBuf};
 

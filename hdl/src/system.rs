@@ -1,0 +1,125 @@
+//! The whole accelerator in RTL: command fetch and decode, the three engines (load,
+//! compute, store) with the dependency-token counters, the scratchpads, the DMA engine on
+//! the system bus, the PPU on the STORE path, the memory-mapped registers and the compute
+//! core of [`crate::core`]. `docs/architecture.md` is the contract; this RTL and the
+//! simulator's cycle-level model (`sim::cycle`) are tested equal cycle for cycle and byte
+//! for byte (`tinyaccel hdl verify --system`).
+//!
+//! The system is hand-written Verilog (`hdl/rtl/tinyaccel_system.v`, parameterized), the
+//! compute core it instantiates is the rust-hdl core; [`system_verilog`] emits both plus a
+//! top module `tinyaccel_accel` that fixes the parameters from the configuration.
+
+use crate::emit;
+use crate::HdlError;
+use arch::AccelConfig;
+use std::fmt::Write as _;
+
+/// The system RTL (parameterized Verilog), embedded.
+pub const SYSTEM_RTL: &str = include_str!("../rtl/tinyaccel_system.v");
+/// The system testbench (memory and bus model, MMIO driver), embedded.
+pub const SYSTEM_TB: &str = include_str!("../tb/system_tb.sv");
+/// Top module of the testbench.
+pub const TB_TOP: &str = "system_tb";
+/// Top module of the emitted accelerator.
+pub const TOP_MODULE: &str = "tinyaccel_accel";
+/// Entries of each command queue (load, compute, store); a longer program stops with
+/// STATUS error code [`ERR_QUEUE_FULL`].
+pub const QUEUE_DEPTH: usize = 8192;
+
+/// STATUS error codes (bits 8..15).
+pub const ERR_OPCODE: u32 = 1;
+pub const ERR_QUEUE_FULL: u32 = 2;
+pub const ERR_NO_FINISH: u32 = 3;
+pub const ERR_DEADLOCK: u32 = 4;
+
+/// Checks that the system RTL can be generated for `cfg`.
+pub fn check_supported(cfg: &AccelConfig) -> Result<(), HdlError> {
+    emit::shape_of(cfg)?;
+    if cfg.bus_bytes_per_cycle > cfg.cols {
+        return Err(HdlError::Config(format!(
+            "config `{}`: bus_bytes_per_cycle = {} > cols = {}: the system RTL's STORE path \
+             produces one accumulator line per cycle, so a bus beat may not span more than \
+             one int8 output line (use bus_bytes_per_cycle <= cols)",
+            cfg.name, cfg.bus_bytes_per_cycle, cfg.cols
+        )));
+    }
+    Ok(())
+}
+
+fn clog2(x: u64) -> u32 {
+    (64 - x.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// The top module `tinyaccel_accel`: `tinyaccel_system` with the parameters of `cfg`.
+pub fn top_verilog(cfg: &AccelConfig) -> String {
+    let rows = cfg.rows as u64;
+    let cols = cfg.cols as u64;
+    let in_lines = cfg.input_sram_bytes() / rows;
+    let w_lines = cfg.weight_sram_bytes() / cols;
+    let acc_lines = cfg.acc_sram_bytes() / (4 * cols);
+    let bus = cfg.bus_bytes_per_cycle as u64;
+    let mut w = String::new();
+    let _ = writeln!(
+        w,
+        "module {TOP_MODULE} (
+    input  wire              clk,
+    input  wire              rst,
+    input  wire              mmio_we,
+    input  wire [7:0]        mmio_addr,
+    input  wire [31:0]       mmio_wdata,
+    output wire [31:0]       mmio_rdata,
+    output wire              bus_req,
+    output wire              bus_we,
+    output wire [31:0]       bus_req_addr,
+    output wire [23:0]       bus_req_len,
+    output wire              bus_beat,
+    output wire [31:0]       bus_addr,
+    output wire [{bb}:0] bus_strb,
+    output wire [{bd}:0] bus_wdata,
+    input  wire [{bd}:0] bus_rdata
+);
+    tinyaccel_system #(
+        .ROWS({rows}), .COLS({cols}), .OS({os}),
+        .IN_LINES({in_lines}), .W_LINES({w_lines}), .ACC_LINES({acc_lines}),
+        .IN_BANKS({ib}), .W_BANKS({wb}), .ACC_BANKS({ab}),
+        .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe})
+    ) u_sys (.*);
+endmodule // {TOP_MODULE}",
+        bb = bus - 1,
+        bd = 8 * bus - 1,
+        os = u8::from(cfg.dataflow == arch::Dataflow::OutputStationary),
+        ib = cfg.input_sram_banks,
+        wb = cfg.weight_sram_banks,
+        ab = cfg.acc_sram_banks,
+        lat = cfg.bus_latency_cycles,
+        q = QUEUE_DEPTH,
+        qw = clog2(QUEUE_DEPTH as u64 + 1),
+        pe = arch::isa::PPU_PARAM_ENTRIES_PER_COL as u64 * cols,
+    );
+    w
+}
+
+/// The complete system Verilog for `cfg`: the rust-hdl core, `tinyaccel_system` and the
+/// `tinyaccel_accel` top.
+pub fn system_verilog(cfg: &AccelConfig) -> Result<String, HdlError> {
+    check_supported(cfg)?;
+    let mut v = emit::core_verilog(cfg)?;
+    let _ = writeln!(
+        v,
+        "\n// ---- tinyaccel_system: controller, scratchpads, DMA, MMIO (hdl/rtl/tinyaccel_system.v)"
+    );
+    v.push_str(SYSTEM_RTL);
+    v.push('\n');
+    v.push_str(&top_verilog(cfg));
+    Ok(v)
+}
+
+/// Verilator `-G` parameters of the testbench for `cfg` and a device memory of
+/// `mem_bytes` bytes.
+pub fn tb_params(cfg: &AccelConfig, mem_bytes: u64) -> Vec<String> {
+    vec![
+        format!("-GBUS={}", cfg.bus_bytes_per_cycle),
+        format!("-GLAT={}", cfg.bus_latency_cycles),
+        format!("-GMEM_BYTES={mem_bytes}"),
+    ]
+}
