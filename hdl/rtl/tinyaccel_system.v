@@ -1,1 +1,613 @@
-// placeholder: filled in by the system RTL work
+// tinyaccel_system: the whole accelerator around the compute core (docs/architecture.md is
+// the contract; hdl/README.md "System" documents the ports and the bus).
+//
+// - MMIO registers (section 7 of the architecture): ID, CTRL, STATUS, CMD_BASE, CMD_COUNT,
+//   ERR_INDEX, FETCH_CYCLES (0x18), 64-bit counters at 0x40 + 8*i.
+// - Command fetch: CTRL.start reads the command buffer at CMD_BASE in one bus burst
+//   (min(BUS, 16) bytes per beat), checks each opcode and routes the command into the
+//   load, compute or store queue, up to and including FINISH. The execution phase starts
+//   the cycle after the fetch; `cycles` counts the execution phase only (the simulator's
+//   cycle count), FETCH_CYCLES the fetch.
+// - Execution: the three engines with the four token counters (L2C, C2L, C2S, S2C), one
+//   compute engine feeding the core, one DMA engine shared by the load and store queues
+//   with sticky arbitration, cycle for cycle as `sim::cycle`.
+// - Scratchpads: input (IN_LINES lines of ROWS bytes), weight (W_LINES x COLS bytes),
+//   accumulator (ACC_LINES x COLS int32, read-modify-write port + STORE read port + write
+//   port), synchronous (registered) reads. The bank of a line decides LOAD/core
+//   collisions (the core wins; the LOAD beat waits).
+// - DMA: bursts of LAT wait cycles then beats of BUS bytes; LOAD scatters a beat into
+//   its lines (a transposing LOAD writes one lane of up to BUS lines); STORE streams
+//   accumulator lines through the PPU into a small reorder buffer ahead of the beats.
+/* verilator lint_off WIDTH */
+module tinyaccel_system #(
+    parameter ROWS = 4,
+    parameter COLS = 4,
+    parameter OS = 1,
+    parameter IN_LINES = 2048,
+    parameter W_LINES = 2048,
+    parameter ACC_LINES = 256,
+    parameter IN_BANKS = 2,
+    parameter W_BANKS = 2,
+    parameter BUS = 4,
+    parameter LAT = 10,
+    parameter QDEPTH = 8192,
+    parameter QW = 14,
+    parameter PENTRIES = 64
+) (
+    input  wire              clk,
+    input  wire              rst,
+    input  wire              mmio_we,
+    input  wire [7:0]        mmio_addr,
+    input  wire [31:0]       mmio_wdata,
+    output reg  [31:0]       mmio_rdata,
+    output reg               bus_req,
+    output reg               bus_we,
+    output reg  [31:0]       bus_req_addr,
+    output reg  [23:0]       bus_req_len,
+    output reg               bus_beat,
+    output reg  [31:0]       bus_addr,
+    output reg  [BUS-1:0]    bus_strb,
+    output reg  [8*BUS-1:0]  bus_wdata,
+    input  wire [8*BUS-1:0]  bus_rdata
+);
+    localparam FB = (BUS < 16) ? BUS : 16;   // command bytes per fetch beat
+    localparam SDEPTH = 8;                   // STORE reorder buffer entries
+    localparam L2C = 0, C2L = 1, C2S = 2, S2C = 3;
+    localparam PH_IDLE = 2'd0, PH_FETCH = 2'd1, PH_EXEC = 2'd2;
+    localparam K_LOAD = 2'd0, K_PARAMS = 2'd1, K_STORE = 2'd2;
+    localparam NCNT = 15;
+    localparam [31:0] ID_VALUE = 32'h7A1A_0001;
+
+    // ------------------------------------------------------------------ storage
+    reg [7:0]  isp [0:IN_LINES*ROWS-1];
+    reg [7:0]  wsp [0:W_LINES*COLS-1];
+    reg [32*COLS-1:0] accm [0:ACC_LINES-1];
+    reg [7:0]  prm [0:12*PENTRIES-1];
+    reg [127:0] lq [0:QDEPTH-1];
+    reg [127:0] cq [0:QDEPTH-1];
+    reg [127:0] sq [0:QDEPTH-1];
+    reg [31:0] lqi [0:QDEPTH-1];
+    reg [31:0] cqi [0:QDEPTH-1];
+    reg [31:0] sqi [0:QDEPTH-1];
+    reg [32*COLS-1:0] sbuf [0:SDEPTH-1];
+    integer ii;
+    initial begin
+        for (ii = 0; ii < IN_LINES*ROWS; ii = ii + 1) isp[ii] = 8'd0;
+        for (ii = 0; ii < W_LINES*COLS; ii = ii + 1) wsp[ii] = 8'd0;
+        for (ii = 0; ii < ACC_LINES; ii = ii + 1) accm[ii] = {32*COLS{1'b0}};
+        for (ii = 0; ii < 12*PENTRIES; ii = ii + 1) prm[ii] = 8'd0;
+    end
+
+    // ------------------------------------------------------------------ bank of a line
+    function automatic [31:0] bank_of(input [31:0] lines, input [31:0] banks, input [31:0] line);
+        reg [31:0] half_lines, half, per_bank, b;
+        begin
+            if (banks < 2) bank_of = 0;
+            else begin
+                half_lines = (lines / 2 > 0) ? lines / 2 : 1;
+                half = (line / half_lines > 0) ? 1 : 0;
+                per_bank = (half_lines + banks / 2 - 1) / (banks / 2);
+                b = half * (banks / 2) + (line - half * half_lines) / per_bank;
+                bank_of = (b < banks - 1) ? b : banks - 1;
+            end
+        end
+    endfunction
+
+    // ------------------------------------------------------------------ control registers
+    reg [1:0]  phase;
+    reg [31:0] cmd_base, cmd_count, err_index, fetch_cycles;
+    reg        st_busy, st_done, st_err;
+    reg [7:0]  err_code;
+    reg [63:0] cnt [0:NCNT-1];
+
+    // Counter increments of this cycle (combinational), added at the clock edge.
+    reg [63:0] inc [0:NCNT-1];
+
+    always @(*) begin
+        mmio_rdata = 32'd0;
+        case (mmio_addr)
+            8'h00: mmio_rdata = ID_VALUE;
+            8'h08: mmio_rdata = {16'd0, err_code, 5'd0, st_err, st_done, st_busy};
+            8'h0C: mmio_rdata = cmd_base;
+            8'h10: mmio_rdata = cmd_count;
+            8'h14: mmio_rdata = err_index;
+            8'h18: mmio_rdata = fetch_cycles;
+            default: begin
+                if (mmio_addr >= 8'h40 && mmio_addr < 8'h40 + 8 * NCNT && mmio_addr[1:0] == 2'b00)
+                    mmio_rdata = mmio_addr[2] ? cnt[(mmio_addr - 8'h40) >> 3][63:32]
+                                              : cnt[(mmio_addr - 8'h40) >> 3][31:0];
+            end
+        endcase
+    end
+    wire start_req = mmio_we && mmio_addr == 8'h04 && mmio_wdata[0] && !st_busy;
+    wire clear_req = mmio_we && mmio_addr == 8'h04 && mmio_wdata[1];
+
+    // ------------------------------------------------------------------ queues, tokens
+    reg [QW-1:0] lqn, cqn, sqn, lh, ch, sh;
+    reg [31:0] tok [0:3];
+    reg        owner_store;
+
+    wire [127:0] lhead = lq[lh];
+    wire [127:0] chead = cq[ch];
+    wire [127:0] shead = sq[sh];
+    wire l_has = lh < lqn;
+    wire c_has = ch < cqn;
+    wire s_has = sh < sqn;
+    // Load: pop_next pops C2L. Compute: pop_prev L2C, pop_next S2C. Store queue: pop_prev C2S.
+    wire l_ready = l_has && (!lhead[5] || tok[C2L] != 0);
+    wire c_ready = c_has && (!chead[4] || tok[L2C] != 0) && (!chead[5] || tok[S2C] != 0);
+    wire s_ready = s_has && (!shead[4] || tok[C2S] != 0);
+
+    // ------------------------------------------------------------------ fetch
+    reg [31:0]  f_off, f_idx, f_lat;
+    reg         f_reqp;
+    reg [127:0] f_asm;
+    reg [127:0] f_cmd;
+    reg         f_beat, f_complete;
+    integer fk;
+    always @(*) begin
+        f_beat = phase == PH_FETCH && f_lat == 0;
+        f_cmd = f_asm;
+        for (fk = 0; fk < FB; fk = fk + 1)
+            f_cmd[8*((f_off % 16) + fk) +: 8] = bus_rdata[8*fk +: 8];
+        f_complete = f_beat && ((f_off + FB) % 16 == 0);
+    end
+
+    // ------------------------------------------------------------------ compute engine
+    reg        c_busy;
+    reg [31:0] c_tau, c_outcnt, c_written;
+    reg [127:0] c_cmdr;
+    wire        c_start = phase == PH_EXEC && !c_busy && c_ready;
+    wire        c_stall = phase == PH_EXEC && !c_busy && c_has && !c_ready;
+    wire        ca = c_busy || c_start;
+    wire [127:0] cc = c_start ? chead : c_cmdr;
+    wire [31:0] tau = c_start ? 32'd0 : c_tau;
+    wire        c_accum = cc[8];
+    wire [31:0] c_aline = {8'd0, cc[39:16]};
+    wire [31:0] c_bline = {8'd0, cc[63:40]};
+    wire [31:0] c_cline = {8'd0, cc[87:64]};
+    wire [31:0] c_m = {16'd0, cc[103:88]};
+    wire [31:0] c_k = {16'd0, cc[119:104]};
+    wire [31:0] c_n = {24'd0, cc[127:120]} + 32'd1;
+
+    reg        in_rd, w_rd, w_slot, feed_last;
+    reg [31:0] in_line, w_line;
+    always @(*) begin
+        in_rd = 1'b0; w_rd = 1'b0; w_slot = 1'b0; feed_last = 1'b0;
+        in_line = 32'd0; w_line = 32'd0;
+        if (ca) begin
+            if (OS != 0) begin
+                if (tau < c_k) begin
+                    in_rd = 1'b1; w_rd = 1'b1;
+                    in_line = c_aline + tau;
+                    w_line = c_bline + tau;
+                    feed_last = tau == c_k - 1;
+                end
+            end else begin
+                if (tau < ROWS) begin
+                    w_slot = 1'b1;
+                    w_line = c_bline + (ROWS - 1 - tau);
+                    w_rd = (ROWS - 1 - tau) < c_k;
+                end else if (tau < ROWS + c_m) begin
+                    in_rd = 1'b1;
+                    in_line = c_aline + (tau - ROWS);
+                    feed_last = tau == ROWS + c_m - 1;
+                end
+            end
+        end
+    end
+    wire [31:0] core_in_bank = bank_of(IN_LINES, IN_BANKS, in_line);
+    wire [31:0] core_w_bank = bank_of(W_LINES, W_BANKS, w_line);
+
+    // Registered scratchpad reads (EDGE_LATENCY = 1) and the feed controls of the next cycle.
+    reg [8*ROWS-1:0] isp_q;
+    reg [8*COLS-1:0] wsp_q;
+    reg r_in_valid, r_in_last, r_w_load, r_w_rd;
+    integer q;
+    always @(posedge clk) begin
+        for (q = 0; q < ROWS; q = q + 1)
+            if (in_rd) isp_q[8*q +: 8] <= isp[in_line * ROWS + q];
+        for (q = 0; q < COLS; q = q + 1)
+            if (w_rd) wsp_q[8*q +: 8] <= wsp[w_line * COLS + q];
+        if (rst) begin
+            r_in_valid <= 1'b0; r_in_last <= 1'b0; r_w_load <= 1'b0; r_w_rd <= 1'b0;
+        end else begin
+            r_in_valid <= in_rd;
+            r_in_last <= in_rd && feed_last;
+            r_w_load <= w_slot;
+            r_w_rd <= w_rd;
+        end
+    end
+
+    // The compute core (rust-hdl) and its PPU.
+    wire core_out_valid, core_out_last;
+    wire [32*COLS-1:0] core_out_acc;
+    reg  ppu_valid_in;
+    reg  [32*COLS-1:0] ppu_acc, ppu_bias, ppu_mult;
+    reg  [8*COLS-1:0] ppu_shift, ppu_shift_r;
+    reg  [7:0] r_zp, r_min, r_max;
+    wire ppu_valid_out;
+    wire [8*COLS-1:0] ppu_q;
+    tinyaccel_core u_core (
+        .clk(clk), .rst(rst),
+        .in_valid(r_in_valid), .in_last(r_in_last), .w_load(r_w_load),
+        .a_vec(isp_q),
+        .b_vec((OS != 0 || r_w_rd) ? wsp_q : {8*COLS{1'b0}}),
+        .out_valid(core_out_valid), .out_last(core_out_last), .out_acc(core_out_acc),
+        .ppu_valid_in(ppu_valid_in), .ppu_acc(ppu_acc), .ppu_bias(ppu_bias),
+        .ppu_mult(ppu_mult), .ppu_shift(ppu_shift), .ppu_shift_r(ppu_shift_r),
+        .ppu_zp({{24{r_zp[7]}}, r_zp}), .ppu_act_min(r_min), .ppu_act_max(r_max),
+        .ppu_valid_out(ppu_valid_out), .ppu_q(ppu_q)
+    );
+
+    // Write-back: the row leaving the core in cycle d is read (ACCUMULATE) in d+1 and
+    // written at the end of d+2 (ACC_PIPE_DEPTH = 2).
+    reg [31:0] out_row;
+    reg        out_wr;
+    reg [32*COLS-1:0] out_masked;
+    integer oj;
+    always @(*) begin
+        out_row = (OS != 0) ? (ROWS - 1 - c_outcnt) : c_outcnt;
+        out_wr = core_out_valid && out_row < c_m;
+        for (oj = 0; oj < COLS; oj = oj + 1)
+            out_masked[32*oj +: 32] = (oj < c_n) ? core_out_acc[32*oj +: 32] : 32'd0;
+    end
+    reg        wb1_v, wb2_v;
+    reg [31:0] wb1_line, wb2_line;
+    reg [32*COLS-1:0] wb1_data, wb2_data, acc_old;
+    wire       wb_rd = wb1_v && c_accum;
+    wire       c_done = wb2_v && (c_written + 1 == c_m);
+    reg [32*COLS-1:0] wb_value;
+    integer wj;
+    always @(*) begin
+        for (wj = 0; wj < COLS; wj = wj + 1)
+            wb_value[32*wj +: 32] = c_accum ? acc_old[32*wj +: 32] + wb2_data[32*wj +: 32]
+                                            : wb2_data[32*wj +: 32];
+    end
+
+    // ------------------------------------------------------------------ DMA engine
+    reg        d_busy;
+    reg [1:0]  d_kindr;
+    reg [127:0] d_cmdr;
+    reg [31:0] d_idxr, d_pipe, d_lat, d_row, d_off, d_rowaddr, d_rowseq, d_reqp;
+    wire pick_load = phase == PH_EXEC && !d_busy && (owner_store ? (!s_ready && l_ready) : l_ready);
+    wire pick_store = phase == PH_EXEC && !d_busy && (owner_store ? s_ready : (!l_ready && s_ready));
+    wire d_pick = pick_load || pick_store;
+    wire da = d_busy || d_pick;
+    wire [127:0] dc = pick_load ? lhead : (pick_store ? shead : d_cmdr);
+    wire [1:0] d_kind = pick_load ? K_LOAD : (pick_store ? (shead[3:0] == 4'd2 ? K_PARAMS : K_STORE) : d_kindr);
+    wire [31:0] pipe = d_pick ? ((d_kind == K_STORE) ? 32'd4 : 32'd0) : d_pipe;
+    wire [31:0] lat = d_pick ? LAT : d_lat;
+    wire [31:0] row = d_pick ? 32'd0 : d_row;
+    wire [31:0] off = d_pick ? 32'd0 : d_off;
+    wire        reqp = d_pick ? 1'b1 : d_reqp[0];
+    // Fields.
+    wire        ld_weight = dc[8];
+    wire        ld_tr = dc[10];
+    wire [31:0] ld_line = {8'd0, dc[39:16]};
+    wire [31:0] x_addr = (d_kind == K_PARAMS) ? dc[47:16] : dc[71:40];
+    wire [31:0] x_stride = {8'd0, dc[95:72]};
+    wire [31:0] x_nrows = (d_kind == K_PARAMS) ? 32'd1 : {16'd0, dc[111:96]};
+    wire [31:0] x_ncols = {16'd0, dc[127:112]};
+    wire [31:0] p_count = {16'd0, dc[63:48]};
+    wire        st_raw = dc[8];
+    wire [31:0] st_line = {8'd0, dc[39:16]};
+    wire [31:0] st_e = st_raw ? 32'd4 : 32'd1;
+    wire [31:0] st_nblocks = (x_ncols + COLS - 1) / COLS;
+    wire [31:0] row_bytes = (d_kind == K_PARAMS) ? 12 * p_count
+                          : (d_kind == K_STORE) ? x_ncols * st_e : x_ncols;
+    wire [31:0] rowaddr = d_pick ? x_addr : d_rowaddr;
+    wire [31:0] rowseq = d_pick ? 32'd0 : d_rowseq;
+    wire        in_beat_phase = da && pipe == 0 && lat == 0;
+    wire [31:0] left_bytes = row_bytes - off;
+    wire [31:0] nb = (left_bytes < BUS) ? left_bytes : BUS;
+    // LOAD: the line of the beat's first byte and its bank; collision with the core.
+    wire [31:0] ld_w = ld_weight ? COLS : ROWS;
+    wire [31:0] first_line = ld_tr ? ld_line + (row / ld_w) * x_ncols + off
+                                   : ld_line + (off / ld_w) * x_nrows + row;
+    wire conflict = in_beat_phase && d_kind == K_LOAD &&
+        (ld_weight ? (w_rd && core_w_bank == bank_of(W_LINES, W_BANKS, first_line))
+                   : (in_rd && core_in_bank == bank_of(IN_LINES, IN_BANKS, first_line)));
+    wire beat = in_beat_phase && !conflict;
+    wire row_end = beat && off + nb == row_bytes;
+    wire d_finish = row_end && row + 1 == x_nrows;
+
+    // STORE: the reader streams the accumulator lines (row-major over (row, block)) into
+    // the PPU, at most SDEPTH-2 lines ahead of the line the current beat needs.
+    reg [31:0] s_seq, s_r, s_blk;
+    wire [31:0] rd_seq = d_pick ? 32'd0 : s_seq;
+    wire [31:0] rd_r = d_pick ? 32'd0 : s_r;
+    wire [31:0] rd_blk = d_pick ? 32'd0 : s_blk;
+    wire [31:0] need_seq = rowseq + (off / st_e) / COLS;
+    wire st_issue = da && d_kind == K_STORE && rd_seq < x_nrows * st_nblocks
+                    && rd_seq < need_seq + SDEPTH - 2;
+    wire [31:0] st_rd_line = st_line + rd_blk * x_nrows + rd_r;
+    reg        p0_v, p1_v, p2_v, p3_v;
+    reg [31:0] p0_seq, p1_seq, p2_seq, p3_seq, p0_blk, p1_blk, p2_blk;
+    reg [32*COLS-1:0] acc_b, raw1, raw2, raw3;
+    reg        st_raw_r;
+    // PPU parameters of each stage's row (bias/shift at stage 1, mult at 2, shift at 3).
+    integer pj;
+    reg [31:0] col1, col2, col3;
+    always @(*) begin
+        ppu_valid_in = p0_v;
+        ppu_acc = acc_b;
+        for (pj = 0; pj < COLS; pj = pj + 1) begin
+            col1 = 12 * (p0_blk * COLS + pj);
+            col2 = 12 * (p1_blk * COLS + pj);
+            col3 = 12 * (p2_blk * COLS + pj);
+            ppu_bias[32*pj +: 32] = {prm[col1 + 3], prm[col1 + 2], prm[col1 + 1], prm[col1]};
+            ppu_shift[8*pj +: 8] = prm[col1 + 8];
+            ppu_mult[32*pj +: 32] = {prm[col2 + 7], prm[col2 + 6], prm[col2 + 5], prm[col2 + 4]};
+            ppu_shift_r[8*pj +: 8] = prm[col3 + 8];
+        end
+    end
+    wire [32*COLS-1:0] incoming = st_raw_r ? raw3 : {{24*COLS{1'b0}}, ppu_q};
+
+    // Beat data.
+    integer bk;
+    reg [31:0] bb, be, bblk, blane, bseq, bline, blane_ld;
+    reg [32*COLS-1:0] bent;
+    reg [8*BUS-1:0] st_wdata;
+    reg [BUS-1:0] strb;
+    reg [31:0] lines_started;
+    reg [31:0] ld_l [0:BUS-1];
+    reg [31:0] ld_n [0:BUS-1];
+    always @(*) begin
+        for (bk = 0; bk < BUS; bk = bk + 1) begin
+            ld_l[bk] = ld_tr ? ld_line + (row / ld_w) * x_ncols + off + bk
+                             : ld_line + ((off + bk) / ld_w) * x_nrows + row;
+            ld_n[bk] = ld_tr ? row % ld_w : (off + bk) % ld_w;
+        end
+    end
+    always @(*) begin
+        st_wdata = {8*BUS{1'b0}};
+        strb = {BUS{1'b0}};
+        lines_started = 32'd0;
+        for (bk = 0; bk < BUS; bk = bk + 1) begin
+            bb = off + bk;
+            strb[bk] = bk < nb;
+            be = bb / st_e;
+            bblk = be / COLS;
+            blane = be % COLS;
+            bseq = rowseq + bblk;
+            bent = (p3_v && p3_seq == bseq) ? incoming : sbuf[bseq % SDEPTH];
+            st_wdata[8*bk +: 8] = st_raw ? bent[32*blane + 8*(bb % 4) +: 8] : bent[8*blane +: 8];
+            blane_ld = ld_tr ? row % ld_w : bb % ld_w;
+            if (bk < nb && blane_ld == 0) lines_started = lines_started + 1;
+        end
+    end
+
+    always @(*) begin
+        bus_req = 1'b0; bus_we = 1'b0; bus_req_addr = 32'd0; bus_req_len = 24'd0;
+        bus_beat = 1'b0; bus_addr = 32'd0; bus_strb = {BUS{1'b0}}; bus_wdata = {8*BUS{1'b0}};
+        if (phase == PH_FETCH) begin
+            bus_req = f_reqp;
+            bus_req_addr = cmd_base;
+            bus_req_len = cmd_count * 16;
+            bus_beat = f_beat;
+            bus_addr = cmd_base + f_off;
+            for (fk = 0; fk < BUS; fk = fk + 1) bus_strb[fk] = fk < FB;
+        end else if (phase == PH_EXEC && da) begin
+            bus_req = pipe == 0 && reqp;
+            bus_we = d_kind == K_STORE;
+            bus_req_addr = rowaddr;
+            bus_req_len = row_bytes[23:0];
+            bus_beat = beat;
+            bus_addr = rowaddr + off;
+            bus_strb = strb;
+            bus_wdata = st_wdata;
+        end
+    end
+
+    // ------------------------------------------------------------------ counters of the cycle
+    wire exec_idle = phase == PH_EXEC && !ca && !da;
+    wire all_done = lh == lqn && ch == cqn && sh == sqn;
+    integer ci;
+    always @(*) begin
+        for (ci = 0; ci < NCNT; ci = ci + 1) inc[ci] = 64'd0;
+        if (phase == PH_EXEC && !exec_idle) begin
+            inc[0] = 1;                                         // cycles
+            inc[1] = ca ? 1 : 0;                                // array_busy_cycles
+            inc[2] = c_stall ? 1 : 0;                           // dma_stall_cycles
+            inc[3] = da ? 1 : 0;                                // dma_busy_cycles
+            inc[4] = c_done ? c_m * c_n * c_k : 0;              // macs
+            inc[5] = (beat && d_kind != K_STORE) ? nb : 0;      // bus_read_bytes
+            inc[6] = (beat && d_kind == K_STORE) ? nb : 0;      // bus_write_bytes
+            inc[7] = in_rd ? ROWS : 0;                          // input_sp_read_bytes
+            inc[8] = (beat && d_kind == K_LOAD && !ld_weight) ? lines_started * ROWS : 0;
+            inc[9] = w_rd ? COLS : 0;                           // weight_sp_read_bytes
+            inc[10] = (beat && d_kind == K_LOAD && ld_weight) ? lines_started * COLS : 0;
+            inc[11] = ((wb_rd ? 1 : 0) + (st_issue ? 1 : 0)) * 4 * COLS;
+            inc[12] = wb2_v ? 4 * COLS : 0;                     // acc_sp_write_bytes
+            inc[13] = conflict ? 1 : 0;                         // bank_conflict_cycles
+        end
+    end
+
+    // ------------------------------------------------------------------ sequential
+    integer s, lk, q2;
+    wire [3:0] fop = f_cmd[3:0];
+    always @(posedge clk) begin
+        if (rst) begin
+            phase <= PH_IDLE;
+            cmd_base <= 32'd0; cmd_count <= 32'd0; err_index <= 32'd0; fetch_cycles <= 32'd0;
+            st_busy <= 1'b0; st_done <= 1'b0; st_err <= 1'b0; err_code <= 8'd0;
+            for (s = 0; s < NCNT; s = s + 1) cnt[s] <= 64'd0;
+            c_busy <= 1'b0; d_busy <= 1'b0;
+            wb1_v <= 1'b0; wb2_v <= 1'b0;
+            p0_v <= 1'b0; p1_v <= 1'b0; p2_v <= 1'b0; p3_v <= 1'b0;
+            r_zp <= 8'd0; r_min <= 8'h80; r_max <= 8'h7F;
+            lqn <= 0; cqn <= 0; sqn <= 0; lh <= 0; ch <= 0; sh <= 0;
+            for (s = 0; s < 4; s = s + 1) tok[s] <= 32'd0;
+            owner_store <= 1'b0;
+        end else begin
+            // ---- MMIO writes
+            if (mmio_we && mmio_addr == 8'h0C) cmd_base <= mmio_wdata;
+            if (mmio_we && mmio_addr == 8'h10) cmd_count <= mmio_wdata;
+            for (s = 0; s < NCNT; s = s + 1)
+                cnt[s] <= clear_req ? 64'd0 : cnt[s] + inc[s];
+            if (start_req) begin
+                st_busy <= 1'b1; st_done <= 1'b0; st_err <= 1'b0; err_code <= 8'd0;
+                err_index <= 32'd0; fetch_cycles <= 32'd0;
+                lqn <= 0; cqn <= 0; sqn <= 0; lh <= 0; ch <= 0; sh <= 0;
+                for (s = 0; s < 4; s = s + 1) tok[s] <= 32'd0;
+                owner_store <= 1'b0;
+                f_off <= 32'd0; f_idx <= 32'd0; f_lat <= LAT; f_reqp <= 1'b1;
+                if (cmd_count == 0) begin
+                    st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1; err_code <= 8'd3;
+                end else phase <= PH_FETCH;
+            end
+
+            // ---- fetch
+            if (phase == PH_FETCH) begin
+                fetch_cycles <= fetch_cycles + 1;
+                f_reqp <= 1'b0;
+                if (f_lat != 0) f_lat <= f_lat - 1;
+                else begin
+                    f_off <= f_off + FB;
+                    f_asm <= f_cmd;
+                    if (f_complete) begin
+                        f_idx <= f_idx + 1;
+                        if (fop == 4'd1) begin
+                            lq[lqn] <= f_cmd; lqi[lqn] <= f_idx; lqn <= lqn + 1;
+                        end else if (fop == 4'd3) begin
+                            cq[cqn] <= f_cmd; cqi[cqn] <= f_idx; cqn <= cqn + 1;
+                        end else if (fop == 4'd2 || fop == 4'd4) begin
+                            sq[sqn] <= f_cmd; sqi[sqn] <= f_idx; sqn <= sqn + 1;
+                        end
+                        if (fop != 4'd1 && fop != 4'd2 && fop != 4'd3 && fop != 4'd4 && fop != 4'd15) begin
+                            phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
+                            err_code <= 8'd1; err_index <= f_idx;
+                        end else if ((fop == 4'd1 && lqn == QDEPTH - 1) ||
+                                     (fop == 4'd3 && cqn == QDEPTH - 1) ||
+                                     ((fop == 4'd2 || fop == 4'd4) && sqn == QDEPTH - 1)) begin
+                            phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
+                            err_code <= 8'd2; err_index <= f_idx;
+                        end else if (fop == 4'd15) begin
+                            phase <= PH_EXEC;
+                            cnt[14] <= cnt[14] + f_idx + 1;             // commands
+                        end else if (f_idx + 1 == cmd_count) begin
+                            phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
+                            err_code <= 8'd3; err_index <= f_idx;
+                        end
+                    end
+                end
+            end
+
+            // ---- execution
+            if (phase == PH_EXEC) begin
+                if (exec_idle) begin
+                    phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1;
+                    if (!all_done) begin
+                        st_err <= 1'b1; err_code <= 8'd4;
+                        err_index <= l_has ? lqi[lh] : (c_has ? cqi[ch] : sqi[sh]);
+                    end
+                end
+                // Compute engine.
+                if (c_start) begin
+                    c_cmdr <= chead; ch <= ch + 1;
+                    c_busy <= 1'b1; c_outcnt <= 32'd0; c_written <= 32'd0;
+                end
+                if (ca) c_tau <= tau + 1;
+                if (core_out_valid) c_outcnt <= c_outcnt + 1;
+                wb1_v <= out_wr;
+                wb1_line <= c_cline + out_row;
+                wb1_data <= out_masked;
+                wb2_v <= wb1_v;
+                wb2_line <= wb1_line;
+                wb2_data <= wb1_data;
+                if (wb_rd) acc_old <= accm[wb1_line];
+                if (wb2_v) begin
+                    accm[wb2_line] <= wb_value;
+                    c_written <= c_written + 1;
+                end
+                if (c_done) c_busy <= 1'b0;
+
+                // DMA engine.
+                if (d_pick) begin
+                    d_cmdr <= dc; d_kindr <= d_kind;
+                    d_idxr <= pick_load ? lqi[lh] : sqi[sh];
+                    owner_store <= pick_store;
+                    if (pick_load) lh <= lh + 1;
+                    if (pick_store) sh <= sh + 1;
+                end
+                if (da) begin
+                    d_busy <= !d_finish;
+                    d_reqp <= {31'd0, reqp && !(pipe == 0)};
+                    if (pipe != 0) d_pipe <= pipe - 1;
+                    else begin
+                        d_pipe <= 32'd0;
+                        if (lat != 0) d_lat <= lat - 1;
+                        else d_lat <= 32'd0;
+                    end
+                    d_row <= row; d_off <= off; d_rowaddr <= rowaddr; d_rowseq <= rowseq;
+                    if (beat) begin
+                        if (row_end) begin
+                            d_row <= row + 1; d_off <= 32'd0; d_lat <= LAT;
+                            d_reqp <= 32'd1;
+                            d_rowaddr <= rowaddr + x_stride;
+                            d_rowseq <= rowseq + st_nblocks;
+                        end else d_off <= off + nb;
+                        // Data.
+                        for (lk = 0; lk < BUS; lk = lk + 1) begin
+                            if (lk < nb) begin
+                                if (d_kind == K_PARAMS) prm[off + lk] <= bus_rdata[8*lk +: 8];
+                            end
+                        end
+                        if (d_kind == K_LOAD) begin
+                            // Clear the lines this beat starts, then write its bytes.
+                            for (lk = 0; lk < BUS; lk = lk + 1) begin
+                                if (lk < nb && ld_n[lk] == 0) begin
+                                    if (ld_weight) begin
+                                        for (q2 = 1; q2 < COLS; q2 = q2 + 1) wsp[ld_l[lk] * COLS + q2] <= 8'd0;
+                                    end else begin
+                                        for (q2 = 1; q2 < ROWS; q2 = q2 + 1) isp[ld_l[lk] * ROWS + q2] <= 8'd0;
+                                    end
+                                end
+                            end
+                            for (lk = 0; lk < BUS; lk = lk + 1) begin
+                                if (lk < nb) begin
+                                    if (ld_weight) wsp[ld_l[lk] * COLS + ld_n[lk]] <= bus_rdata[8*lk +: 8];
+                                    else isp[ld_l[lk] * ROWS + ld_n[lk]] <= bus_rdata[8*lk +: 8];
+                                end
+                            end
+                        end
+                    end
+                    if (d_finish && d_kind == K_PARAMS) begin
+                        r_zp <= dc[71:64]; r_min <= dc[79:72]; r_max <= dc[87:80];
+                    end
+                end
+                // STORE reader and PPU pipeline.
+                if (d_pick) begin
+                    s_seq <= 32'd0; s_r <= 32'd0; s_blk <= 32'd0;
+                    st_raw_r <= dc[8];
+                end
+                if (st_issue) begin
+                    s_seq <= rd_seq + 1;
+                    if (rd_blk + 1 == st_nblocks) begin
+                        s_blk <= 32'd0; s_r <= rd_r + 1;
+                    end else begin
+                        s_blk <= rd_blk + 1; s_r <= rd_r;
+                    end
+                    acc_b <= accm[st_rd_line];
+                end
+                p0_v <= st_issue; p0_seq <= rd_seq; p0_blk <= rd_blk;
+                p1_v <= p0_v; p1_seq <= p0_seq; p1_blk <= p0_blk; raw1 <= acc_b;
+                p2_v <= p1_v; p2_seq <= p1_seq; p2_blk <= p1_blk; raw2 <= raw1;
+                p3_v <= p2_v; p3_seq <= p2_seq; raw3 <= raw2;
+                if (p3_v) sbuf[p3_seq % SDEPTH] <= incoming;
+
+                // Tokens: pops of the commands that start, pushes of those that complete.
+                tok[L2C] <= tok[L2C] - ((c_start && chead[4]) ? 1 : 0)
+                                     + ((d_finish && d_kind == K_LOAD && dc[7]) ? 1 : 0);
+                tok[C2L] <= tok[C2L] - ((pick_load && lhead[5]) ? 1 : 0)
+                                     + ((c_done && c_cmdr[6]) ? 1 : 0);
+                tok[C2S] <= tok[C2S] - ((pick_store && shead[4]) ? 1 : 0)
+                                     + ((c_done && c_cmdr[7]) ? 1 : 0);
+                tok[S2C] <= tok[S2C] - ((c_start && chead[5]) ? 1 : 0)
+                                     + ((d_finish && d_kind != K_LOAD && dc[6]) ? 1 : 0);
+            end
+        end
+    end
+endmodule // tinyaccel_system
+/* verilator lint_on WIDTH */

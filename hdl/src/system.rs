@@ -81,7 +81,7 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     tinyaccel_system #(
         .ROWS({rows}), .COLS({cols}), .OS({os}),
         .IN_LINES({in_lines}), .W_LINES({w_lines}), .ACC_LINES({acc_lines}),
-        .IN_BANKS({ib}), .W_BANKS({wb}), .ACC_BANKS({ab}),
+        .IN_BANKS({ib}), .W_BANKS({wb}),
         .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe})
     ) u_sys (.*);
 endmodule // {TOP_MODULE}",
@@ -90,7 +90,6 @@ endmodule // {TOP_MODULE}",
         os = u8::from(cfg.dataflow == arch::Dataflow::OutputStationary),
         ib = cfg.input_sram_banks,
         wb = cfg.weight_sram_banks,
-        ab = cfg.acc_sram_banks,
         lat = cfg.bus_latency_cycles,
         q = QUEUE_DEPTH,
         qw = clog2(QUEUE_DEPTH as u64 + 1),
