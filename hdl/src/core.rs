@@ -98,6 +98,8 @@ pub struct Core {
     pub bias: Vec<Signal<In, Signed<32>>>,
     pub mult: Vec<Signal<In, Signed<32>>>,
     pub shift: Vec<Signal<In, Signed<8>>>,
+    /// Per-lane shift of the row in PPU stage 3 (see [`PpuLane::shift_r`]).
+    pub shift_r: Vec<Signal<In, Signed<8>>>,
     pub zp: Signal<In, Signed<32>>,
     pub act_min: Signal<In, Signed<8>>,
     pub act_max: Signal<In, Signed<8>>,
@@ -164,6 +166,7 @@ impl Core {
             bias: sigs(c),
             mult: sigs(c),
             shift: sigs(c),
+            shift_r: sigs(c),
             zp: Default::default(),
             act_min: Default::default(),
             act_max: Default::default(),
@@ -370,6 +373,7 @@ impl Logic for Core {
             lane.bias.next = self.bias[j].val();
             lane.mult.next = self.mult[j].val();
             lane.shift.next = self.shift[j].val();
+            lane.shift_r.next = self.shift_r[j].val();
             lane.zp.next = self.zp.val();
             lane.act_min.next = self.act_min.val();
             lane.act_max.next = self.act_max.val();
@@ -412,6 +416,7 @@ impl Logic for Core {
             l.bias.connect();
             l.mult.connect();
             l.shift.connect();
+            l.shift_r.connect();
             l.zp.connect();
             l.act_min.connect();
             l.act_max.connect();
@@ -582,6 +587,7 @@ fn core_body_verilog(shape: CoreShape) -> String {
         let _ = writeln!(w, "    lanes${j}$bias = bias${j};");
         let _ = writeln!(w, "    lanes${j}$mult = mult${j};");
         let _ = writeln!(w, "    lanes${j}$shift = shift${j};");
+        let _ = writeln!(w, "    lanes${j}$shift_r = shift_r${j};");
         let _ = writeln!(w, "    lanes${j}$zp = zp;");
         let _ = writeln!(w, "    lanes${j}$act_min = act_min;");
         let _ = writeln!(w, "    lanes${j}$act_max = act_max;");
@@ -655,6 +661,7 @@ mod tests {
                 x.bias[j].next = s32(b as i64);
                 x.mult[j].next = s32(mu as i64);
                 x.shift[j].next = s8(sh as i64);
+                x.shift_r[j].next = s8(sh as i64);
             }
             x.zp.next = s32(t.zp as i64);
             x.act_min.next = s8(t.act_min as i64);

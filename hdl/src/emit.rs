@@ -92,6 +92,7 @@ pub fn wrapper_verilog(shape: CoreShape) -> String {
     input  wire [{acc}:0] ppu_bias,
     input  wire [{acc}:0] ppu_mult,
     input  wire [{b}:0] ppu_shift,
+    input  wire [{b}:0] ppu_shift_r,
     input  wire [31:0]       ppu_zp,
     input  wire [7:0]        ppu_act_min,
     input  wire [7:0]        ppu_act_max,
@@ -129,6 +130,7 @@ pub fn wrapper_verilog(shape: CoreShape) -> String {
         conns.push(format!(".bias${j}(ppu_bias[{h32}:{l32}])"));
         conns.push(format!(".mult${j}(ppu_mult[{h32}:{l32}])"));
         conns.push(format!(".shift${j}(ppu_shift[{h8}:{l8}])"));
+        conns.push(format!(".shift_r${j}(ppu_shift_r[{h8}:{l8}])"));
         conns.push(format!(".ppu_q${j}(ppu_q[{h8}:{l8}])"));
     }
     let _ = writeln!(w, "        {}", conns.join(",\n        "));

@@ -33,6 +33,10 @@ pub struct PpuLane {
     pub mult: Signal<In, Signed<32>>,
     /// TFLite shift: > 0 left shift before the multiply, < 0 rounding right shift after.
     pub shift: Signal<In, Signed<8>>,
+    /// The shift of the row in stage 3 (the rounding right shift): equal to `shift` when
+    /// the parameters are held; a controller that streams rows with different
+    /// parameters presents each row's shift here two cycles after `shift`.
+    pub shift_r: Signal<In, Signed<8>>,
     pub zp: Signal<In, Signed<32>>,
     pub act_min: Signal<In, Signed<8>>,
     pub act_max: Signal<In, Signed<8>>,
@@ -57,9 +61,8 @@ impl Logic for PpuLane {
         for r in [&mut self.s1.rst, &mut self.s2.rst, &mut self.s3.rst] {
             r.next = self.rst.val();
         }
-        let shift = to_i32(self.shift.val());
-        let left = shift.clamp(0, 31);
-        let right = (-shift).clamp(0, 31);
+        let left = to_i32(self.shift.val()).clamp(0, 31);
+        let right = (-to_i32(self.shift_r.val())).clamp(0, 31);
         let x = to_i32(self.acc.val()).wrapping_add(to_i32(self.bias.val()));
         self.s1.d.next = s32(x.wrapping_mul(1i32 << left));
         let h = quant::saturating_rounding_doubling_high_mul(
@@ -123,12 +126,12 @@ always @(*) begin
     s1$rst = rst;
     s2$rst = rst;
     s3$rst = rst;
-    neg_shift = 8'd0 - shift;
+    neg_shift = 8'd0 - shift_r;
     if (shift > 8'sd31) left_amt = 5'd31;
     else if (shift > 8'sd0) left_amt = shift[4:0];
     else left_amt = 5'd0;
-    if (shift < -8'sd31) right_amt = 5'd31;
-    else if (shift < 8'sd0) right_amt = neg_shift[4:0];
+    if (shift_r < -8'sd31) right_amt = 5'd31;
+    else if (shift_r < 8'sd0) right_amt = neg_shift[4:0];
     else right_amt = 5'd0;
     x0 = acc + bias;
     s1$d = x0 <<< left_amt;
@@ -179,6 +182,7 @@ mod tests {
                 x.bias.next = s32(b);
                 x.mult.next = s32(m);
                 x.shift.next = (s as i64).to_signed_bits();
+                x.shift_r.next = (s as i64).to_signed_bits();
                 x.zp.next = s32(z);
                 x.act_min.next = (lo as i64).to_signed_bits();
                 x.act_max.next = (hi as i64).to_signed_bits();

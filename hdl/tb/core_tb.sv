@@ -46,7 +46,7 @@ module tb #(
         .a_vec(a_vec), .b_vec(b_vec),
         .out_valid(out_valid), .out_last(out_last), .out_acc(out_acc),
         .ppu_valid_in(out_valid), .ppu_acc(out_acc),
-        .ppu_bias(bias), .ppu_mult(mult), .ppu_shift(shift),
+        .ppu_bias(bias), .ppu_mult(mult), .ppu_shift(shift), .ppu_shift_r(shift),
         .ppu_zp(zp), .ppu_act_min(act_min), .ppu_act_max(act_max),
         .ppu_valid_out(ppu_valid_out), .ppu_q(ppu_q)
     );
