@@ -1,6 +1,6 @@
 //! Cycle-level execution of a command stream: the load, compute and store engines, the
 //! dependency-token FIFOs, the shared DMA engine (sticky arbitration, bursts of
-//! `bus_latency_cycles` + beats), scratchpad bank arbitration (the core wins, the DMA
+//! `bus_latency_cycles` + beats), scratchpad bank arbitration (the core wins, a LOAD
 //! waits) and the register-level array model ([`crate::array`]), advanced one clock cycle
 //! at a time. Data moves for real: the outputs are bit-exact, and a missing dependency
 //! token shows up as a wrong result.
@@ -245,13 +245,9 @@ pub fn run_with_limit(
                         };
                         core_bank == Some(m.bank(sp, line as usize))
                     }
-                    DmaKind::Store(s) => {
-                        let e = if s.raw_int32 { 4 } else { 1 };
-                        let block = off / e / cols;
-                        let line = s.acc_line as u64 + block * s.nrows as u64 + job.row;
-                        access.acc_read == Some(m.bank(2, line as usize))
-                    }
-                    DmaKind::Params(_) => false,
+                    // The STORE reads the accumulators through their own read port
+                    // (the core's read-modify-write uses the other): no conflict.
+                    DmaKind::Store(_) | DmaKind::Params(_) => false,
                 };
                 if conflict {
                     c.bank_conflict_cycles += 1;
