@@ -50,5 +50,8 @@ impl HdlError {
     }
 }
 pub mod cases;
+pub mod rtl_device;
+pub mod sysflow;
+pub mod sysverify;
 pub mod verify;
 pub mod verilator;

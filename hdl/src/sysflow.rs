@@ -1,0 +1,650 @@
+//! The system-level Verilator flow: build the testbench `hdl/tb/system_tb.sv` around the
+//! whole accelerator ([`crate::system::system_verilog`]), run one command buffer on it
+//! from a memory image, and parse what it reports.
+//!
+//! Protocol (fixed by the testbench): the binary `obj_dir/Vsys` is run as
+//! `Vsys +dir=RUN +bytes=N +cmd_base=B +cmd_count=C +max_cycles=M` where `RUN/mem_in.hex`
+//! holds device memory bytes `0..N` (one byte per line, two hex digits, `$readmemh`); the
+//! rest of the `MEM_BYTES` memory is zero. The testbench resets the accelerator, writes
+//! `CMD_BASE`, `CMD_COUNT` and `CTRL.start` over MMIO, runs to `STATUS.done` (or
+//! `max_cycles`), reads every counter over MMIO and writes `RUN/result.txt`
+//! (see [`parse_result`]) and `RUN/mem_out.hex` (bytes `0..N` after the run).
+//!
+//! Builds are cached in `<cache_root>/system/<sha256 of the Verilog, the testbench and
+//! the -G parameters>/` with a stamp, and built in a private folder first, so parallel
+//! processes never see half-written files.
+
+use crate::system;
+use crate::verilator::{cache_root, require_tool};
+use crate::HdlError;
+use arch::device::Counters;
+use arch::isa::{Command, Op, COMMAND_BYTES, PARAM_RECORD_BYTES};
+use arch::AccelConfig;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Name of the simulation binary inside the build folder.
+pub const BINARY: &str = "obj_dir/Vsys";
+/// Verilator's `-Wno-...` waivers of the system build (besides `-Wall`).
+pub const WAIVERS: [&str; 3] = ["-Wno-DECLFILENAME", "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM"];
+/// Environment variable: when set (non-empty), run folders are kept for debugging.
+pub const KEEP_ENV: &str = "TINYACCEL_KEEP_RTL_RUNS";
+
+/// A built system testbench for one configuration and memory size.
+#[derive(Debug, Clone)]
+pub struct SysModel {
+    pub cfg: AccelConfig,
+    /// `MEM_BYTES` of the testbench's memory model.
+    pub mem_bytes: u64,
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+    /// True if this call compiled it (false: taken from the cache).
+    pub built: bool,
+    pub build_seconds: f64,
+}
+
+/// What one run of the system testbench reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SysRun {
+    /// `STATUS`: bit 0 busy, bit 1 done, bit 2 error, bits 8..15 error code.
+    pub status: u32,
+    /// `ERR_INDEX`: the failing command (errors only).
+    pub err_index: u32,
+    /// Cycles spent reading the command buffer before execution (not in `cycles`).
+    pub fetch_cycles: u64,
+    /// Execution cycles as counted by the testbench.
+    pub exec_cycles: u64,
+    /// Bus protocol violations seen by the memory model (must be 0).
+    pub proto_errors: u64,
+    /// True if `max_cycles` passed before `STATUS.done`.
+    pub timeout: bool,
+    /// The 15 counters, read over MMIO.
+    pub counters: Counters,
+    /// Device memory bytes `0..N` after the run.
+    pub mem: Vec<u8>,
+    /// Wall time of the simulation process (file I/O included).
+    pub wall: Duration,
+}
+
+impl SysRun {
+    /// The error code (`STATUS` bits 8..15).
+    pub fn error_code(&self) -> u32 {
+        (self.status >> 8) & 0xFF
+    }
+    /// True if `STATUS.error` is set.
+    pub fn is_error(&self) -> bool {
+        self.status & arch::device::reg::STATUS_ERROR != 0
+    }
+}
+
+/// A readable name of a `STATUS` error code.
+pub fn error_name(code: u32) -> &'static str {
+    match code {
+        system::ERR_OPCODE => "bad opcode",
+        system::ERR_QUEUE_FULL => "command queue full",
+        system::ERR_NO_FINISH => "no FINISH in the buffer",
+        system::ERR_DEADLOCK => "dependency deadlock",
+        _ => "unknown error code",
+    }
+}
+
+fn sha_hex(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Builds (or finds in the cache) the system testbench of `cfg` with a memory of
+/// `mem_bytes` bytes.
+pub fn build(cfg: &AccelConfig, mem_bytes: u64) -> Result<SysModel, HdlError> {
+    build_in(cfg, mem_bytes, &cache_root().join("system"))
+}
+
+/// [`build`] with an explicit cache folder.
+pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysModel, HdlError> {
+    if mem_bytes == 0 || mem_bytes > u32::MAX as u64 + 1 {
+        return Err(HdlError::Config(format!(
+            "device memory of {mem_bytes} bytes: the system bus addresses 1 byte to 4 GiB"
+        )));
+    }
+    require_tool("verilator")?;
+    let verilog = system::system_verilog(cfg)?;
+    let params = system::tb_params(cfg, mem_bytes);
+    let key = sha_hex(&[
+        verilog.as_bytes(),
+        system::SYSTEM_TB.as_bytes(),
+        params.join(" ").as_bytes(),
+        WAIVERS.join(" ").as_bytes(),
+    ]);
+    let dir = root.join(&key[..32]);
+    let binary = dir.join(BINARY);
+    let stamp_file = dir.join("stamp");
+    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(&key) {
+        return Ok(SysModel {
+            cfg: cfg.clone(),
+            mem_bytes,
+            dir,
+            binary,
+            built: false,
+            build_seconds: 0.0,
+        });
+    }
+    std::fs::create_dir_all(root).map_err(|e| HdlError::io(root, e))?;
+    let tmp = root.join(format!(
+        ".build-{}-{}-{}",
+        &key[..16],
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&tmp).map_err(|e| HdlError::io(&tmp, e))?;
+    for (name, text) in [
+        ("accel.v", verilog.as_str()),
+        ("system_tb.sv", system::SYSTEM_TB),
+    ] {
+        let p = tmp.join(name);
+        std::fs::write(&p, text).map_err(|e| HdlError::io(&p, e))?;
+    }
+    let t0 = Instant::now();
+    let out = Process::new("verilator")
+        .current_dir(&tmp)
+        .args(["--binary", "-Wall"])
+        .args(WAIVERS)
+        .args(["--top-module", system::TB_TOP])
+        .args(&params)
+        .args(["-o", "Vsys", "-j", "2", "-CFLAGS", "-O1"])
+        .args(["system_tb.sv", "accel.v"])
+        .output()
+        .map_err(|e| HdlError::Tool(format!("cannot run verilator: {e}")))?;
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        let _ = std::fs::write(tmp.join("verilator.log"), log.as_bytes());
+        return Err(HdlError::Tool(format!(
+            "verilator failed to build the system testbench in {} (config `{}`; log in verilator.log):\n{}",
+            tmp.display(),
+            cfg.name,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )));
+    }
+    let build_seconds = t0.elapsed().as_secs_f64();
+    std::fs::write(tmp.join("stamp"), &key).map_err(|e| HdlError::io(&tmp.join("stamp"), e))?;
+    if dir.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (dir, binary) = if std::fs::rename(&tmp, &dir).is_err() {
+        // Another process installed the same build meanwhile: use ours where it is.
+        (tmp.clone(), tmp.join(BINARY))
+    } else {
+        (dir, binary)
+    };
+    Ok(SysModel {
+        cfg: cfg.clone(),
+        mem_bytes,
+        dir,
+        binary,
+        built: true,
+        build_seconds,
+    })
+}
+
+/// The `$readmemh` text of `bytes`: one byte per line, two hex digits.
+pub fn hex_text(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = Vec::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        s.push(HEX[(b >> 4) as usize]);
+        s.push(HEX[(b & 15) as usize]);
+        s.push(b'\n');
+    }
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Parses a memory file of exactly `n` bytes (one per line; blank lines and `//`
+/// comments are skipped). Errors name `path` and the line.
+pub fn parse_hex(path: &Path, text: &str, n: usize) -> Result<Vec<u8>, HdlError> {
+    let mut out = Vec::with_capacity(n);
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        let bad = |reason: String| HdlError::Parse {
+            path: path.to_path_buf(),
+            reason: format!("line {}: {reason}", i + 1),
+        };
+        if t.len() > 2 || t.starts_with('@') {
+            return Err(bad(format!(
+                "expected one byte (two hex digits), got `{t}`"
+            )));
+        }
+        let b = u8::from_str_radix(t, 16)
+            .map_err(|_| bad(format!("expected one byte (two hex digits), got `{t}`")))?;
+        if out.len() == n {
+            return Err(bad(format!("more than the expected {n} bytes")));
+        }
+        out.push(b);
+    }
+    if out.len() != n {
+        return Err(HdlError::Parse {
+            path: path.to_path_buf(),
+            reason: format!("{} bytes, expected {n}", out.len()),
+        });
+    }
+    Ok(out)
+}
+
+/// The fields of `result.txt`, without the memory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResultFile {
+    pub status: u32,
+    pub err_index: u32,
+    pub fetch_cycles: u64,
+    pub exec_cycles: u64,
+    pub proto_errors: u64,
+    pub timeout: bool,
+    pub counters: [u64; 15],
+}
+
+/// Parses `result.txt`: `status <8 hex digits>`, `err_index <dec>`, `fetch_cycles
+/// <dec>`, `exec_cycles <dec>`, `proto_errors <dec>`, `timeout <0|1>`, then 15 lines
+/// `counter <i> <dec>` for `i = 0..14`, in this order. Errors name `path` and the line.
+pub fn parse_result(path: &Path, text: &str) -> Result<ResultFile, HdlError> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let err = |line: usize, reason: String| HdlError::Parse {
+        path: path.to_path_buf(),
+        reason: if line == 0 {
+            reason
+        } else {
+            format!("line {line}: {reason}")
+        },
+    };
+    let want = 6 + 15;
+    if lines.len() != want {
+        return Err(err(
+            0,
+            format!(
+                "{} non-empty lines, expected {want} (6 fields and 15 counters)",
+                lines.len()
+            ),
+        ));
+    }
+    let field = |idx: usize, key: &str| -> Result<(usize, String), HdlError> {
+        let (no, l) = lines[idx];
+        let mut f = l.split_whitespace();
+        match (f.next(), f.next(), f.next()) {
+            (Some(k), Some(v), None) if k == key => Ok((no, v.to_string())),
+            _ => Err(err(no, format!("expected `{key} <value>`, got `{l}`"))),
+        }
+    };
+    let dec = |idx: usize, key: &str| -> Result<u64, HdlError> {
+        let (no, v) = field(idx, key)?;
+        v.parse::<u64>()
+            .map_err(|_| err(no, format!("`{key}`: `{v}` is not a decimal number")))
+    };
+    let (no, s) = field(0, "status")?;
+    if s.len() != 8 {
+        return Err(err(no, format!("`status`: `{s}` is not 8 hex digits")));
+    }
+    let status = u32::from_str_radix(&s, 16)
+        .map_err(|_| err(no, format!("`status`: `{s}` is not 8 hex digits")))?;
+    let err_index = dec(1, "err_index")?;
+    let err_index = u32::try_from(err_index).map_err(|_| {
+        err(
+            lines[1].0,
+            format!("`err_index` {err_index} exceeds 32 bits"),
+        )
+    })?;
+    let fetch_cycles = dec(2, "fetch_cycles")?;
+    let exec_cycles = dec(3, "exec_cycles")?;
+    let proto_errors = dec(4, "proto_errors")?;
+    let timeout = match dec(5, "timeout")? {
+        0 => false,
+        1 => true,
+        t => return Err(err(lines[5].0, format!("`timeout`: {t} is not 0 or 1"))),
+    };
+    let mut counters = [0u64; 15];
+    for (i, c) in counters.iter_mut().enumerate() {
+        let (no, l) = lines[6 + i];
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let ok = f.len() == 3 && f[0] == "counter" && f[1].parse::<usize>().ok() == Some(i);
+        if !ok {
+            return Err(err(
+                no,
+                format!("expected `counter {i} <value>`, got `{l}`"),
+            ));
+        }
+        *c = f[2].parse().map_err(|_| {
+            err(
+                no,
+                format!(
+                    "counter {i} ({}): `{}` is not a decimal number",
+                    arch::device::COUNTER_NAMES[i],
+                    f[2]
+                ),
+            )
+        })?;
+    }
+    Ok(ResultFile {
+        status,
+        err_index,
+        fetch_cycles,
+        exec_cycles,
+        proto_errors,
+        timeout,
+        counters,
+    })
+}
+
+/// One past the last device-memory byte that command `c` reads or writes (0 for
+/// `COMPUTE`, `FINISH` and empty transfers).
+pub fn command_extent(c: &Command) -> u64 {
+    let span = |addr: u32, stride: u32, nrows: u16, row_bytes: u64| -> u64 {
+        if nrows == 0 || row_bytes == 0 {
+            return 0;
+        }
+        addr as u64 + (nrows as u64 - 1) * stride as u64 + row_bytes
+    };
+    match &c.op {
+        Op::Load(l) => span(l.mem_addr, l.mem_stride, l.nrows, l.ncols as u64),
+        Op::LoadParams(p) => {
+            if p.count == 0 {
+                0
+            } else {
+                p.mem_addr as u64 + PARAM_RECORD_BYTES as u64 * p.count as u64
+            }
+        }
+        Op::Store(s) => span(
+            s.mem_addr,
+            s.mem_stride,
+            s.nrows,
+            s.ncols as u64 * if s.raw_int32 { 4 } else { 1 },
+        ),
+        Op::Compute(_) | Op::Finish => 0,
+    }
+}
+
+/// The memory prefix a run needs: the end of the command buffer, every transfer's last
+/// byte + 1, and `host_high_water` (one past the highest byte the host wrote).
+pub fn needed_bytes(cmd_base: u32, cmds: &[Command], host_high_water: u64) -> u64 {
+    let buf_end = cmd_base as u64 + (cmds.len() * COMMAND_BYTES) as u64;
+    cmds.iter()
+        .map(command_extent)
+        .fold(buf_end.max(host_high_water), u64::max)
+}
+
+/// A generous cycle limit for `cmds`: four times the cycles of running every command
+/// one after the other (bus latency and beats per row, core passes per block), plus
+/// 10 000. A run that exceeds it is hung, not slow.
+pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
+    let (r, c) = (cfg.rows as u64, cfg.cols as u64);
+    let bus = cfg.bus_bytes_per_cycle.max(1) as u64;
+    let lat = cfg.bus_latency_cycles as u64;
+    let row_cost = |nrows: u64, bytes: u64| nrows * (lat + bytes.div_ceil(bus) + 8) + 16;
+    let serial: u64 = cmds
+        .iter()
+        .map(|cmd| match &cmd.op {
+            Op::Load(l) => {
+                row_cost(l.nrows as u64, l.ncols as u64) + arch::isa::load_lines(l, r.max(c))
+            }
+            Op::LoadParams(p) => row_cost(1, PARAM_RECORD_BYTES as u64 * p.count as u64),
+            Op::Store(s) => {
+                let e = if s.raw_int32 { 4 } else { 1 };
+                let blocks = (s.ncols as u64).div_ceil(c);
+                row_cost(s.nrows as u64, s.ncols as u64 * e) + blocks * s.nrows as u64
+            }
+            Op::Compute(cp) => {
+                let (m, k, n) = (cp.m as u64, cp.k as u64, cp.n as u64);
+                let blocks = match cfg.dataflow {
+                    arch::Dataflow::OutputStationary => m.div_ceil(r) * n.div_ceil(c),
+                    arch::Dataflow::WeightStationary => k.div_ceil(r) * n.div_ceil(c),
+                };
+                blocks * (m + k + 2 * (r + c) + 32)
+            }
+            Op::Finish => 16,
+        })
+        .sum();
+    serial.saturating_mul(4).saturating_add(10_000)
+}
+
+static RUN_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A private run folder, removed when dropped (unless [`KEEP_ENV`] is set).
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn new() -> Result<Self, HdlError> {
+        let p = std::env::temp_dir().join(format!(
+            "tinyaccel-sysrun-{}-{}",
+            std::process::id(),
+            RUN_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        if p.exists() {
+            let _ = std::fs::remove_dir_all(&p);
+        }
+        std::fs::create_dir_all(&p).map_err(|e| HdlError::io(&p, e))?;
+        Ok(RunDir(p))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if std::env::var_os(KEEP_ENV).is_none_or(|v| v.is_empty()) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl SysModel {
+    /// Runs the command buffer at `cmd_base` (`cmd_count` commands) from the memory image
+    /// `mem` (device bytes `0..mem.len()`; the rest is zero) for at most `max_cycles`
+    /// cycles, in a fresh process (scratchpads and PPU parameters start zeroed).
+    pub fn run(
+        &self,
+        mem: &[u8],
+        cmd_base: u32,
+        cmd_count: u32,
+        max_cycles: u64,
+    ) -> Result<SysRun, HdlError> {
+        if mem.len() as u64 > self.mem_bytes {
+            return Err(HdlError::Config(format!(
+                "memory image of {} bytes exceeds the testbench memory of {} bytes",
+                mem.len(),
+                self.mem_bytes
+            )));
+        }
+        if mem.is_empty() {
+            return Err(HdlError::Config(
+                "empty memory image: the command buffer must be in it".into(),
+            ));
+        }
+        let dir = RunDir::new()?;
+        let mem_in = dir.0.join("mem_in.hex");
+        std::fs::write(&mem_in, hex_text(mem)).map_err(|e| HdlError::io(&mem_in, e))?;
+        let t0 = Instant::now();
+        let out = Process::new(&self.binary)
+            .arg(format!("+dir={}", dir.0.display()))
+            .arg(format!("+bytes={}", mem.len()))
+            .arg(format!("+cmd_base={cmd_base}"))
+            .arg(format!("+cmd_count={cmd_count}"))
+            .arg(format!("+max_cycles={max_cycles}"))
+            .output()
+            .map_err(|e| HdlError::Tool(format!("{}: cannot run: {e}", self.binary.display())))?;
+        let tail = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b);
+            let v: Vec<&str> = s.lines().rev().take(20).collect();
+            v.into_iter().rev().collect::<Vec<_>>().join("\n")
+        };
+        if !out.status.success() {
+            return Err(HdlError::Tool(format!(
+                "{} failed ({}):\n{}\n{}",
+                self.binary.display(),
+                out.status,
+                tail(&out.stdout),
+                tail(&out.stderr)
+            )));
+        }
+        let res_path = dir.0.join("result.txt");
+        let text = std::fs::read_to_string(&res_path).map_err(|e| HdlError::io(&res_path, e))?;
+        let r = parse_result(&res_path, &text)?;
+        let out_path = dir.0.join("mem_out.hex");
+        let text = std::fs::read_to_string(&out_path).map_err(|e| HdlError::io(&out_path, e))?;
+        let mem_out = parse_hex(&out_path, &text, mem.len())?;
+        let wall = t0.elapsed();
+        Ok(SysRun {
+            status: r.status,
+            err_index: r.err_index,
+            fetch_cycles: r.fetch_cycles,
+            exec_cycles: r.exec_cycles,
+            proto_errors: r.proto_errors,
+            timeout: r.timeout,
+            counters: Counters::from_array(r.counters),
+            mem: mem_out,
+            wall,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arch::isa::{Load, LoadParams, Scratchpad, Store};
+
+    fn result_text() -> String {
+        let mut s = String::from(
+            "status 00000002\nerr_index 0\nfetch_cycles 12\nexec_cycles 345\nproto_errors 0\ntimeout 0\n",
+        );
+        for i in 0..15 {
+            s.push_str(&format!("counter {i} {}\n", 100 + i));
+        }
+        s
+    }
+
+    #[test]
+    fn parses_a_result_file() {
+        let r = parse_result(Path::new("r.txt"), &result_text()).unwrap();
+        assert_eq!(r.status, 2);
+        assert_eq!(r.fetch_cycles, 12);
+        assert_eq!(r.exec_cycles, 345);
+        assert!(!r.timeout);
+        assert_eq!(r.counters[0], 100);
+        assert_eq!(r.counters[14], 114);
+    }
+
+    #[test]
+    fn result_errors_name_file_and_line() {
+        let t = result_text().replace("counter 3 103", "counter 3 x");
+        let e = parse_result(Path::new("dir/result.txt"), &t)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dir/result.txt") && e.contains("line 10"), "{e}");
+        assert!(e.contains("dma_busy_cycles"), "{e}");
+        let t = result_text().replace("timeout 0", "timeout 2");
+        let e = parse_result(Path::new("r"), &t).unwrap_err().to_string();
+        assert!(e.contains("line 6"), "{e}");
+        let t = result_text().replace("status 00000002", "status 2");
+        assert!(parse_result(Path::new("r"), &t).is_err());
+        let t = result_text().replace("counter 5 105", "counter 6 105");
+        assert!(parse_result(Path::new("r"), &t).is_err());
+        let t: String = result_text()
+            .lines()
+            .take(20)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let e = parse_result(Path::new("r"), &t).unwrap_err().to_string();
+        assert!(e.contains("20 non-empty lines"), "{e}");
+    }
+
+    #[test]
+    fn hex_round_trip_and_errors() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        let t = hex_text(&bytes);
+        assert_eq!(t.lines().count(), 256);
+        assert_eq!(parse_hex(Path::new("m"), &t, 256).unwrap(), bytes);
+        let with_comment = format!("// written by the testbench\n{t}");
+        assert_eq!(
+            parse_hex(Path::new("m"), &with_comment, 256).unwrap(),
+            bytes
+        );
+        let e = parse_hex(Path::new("m.hex"), &t, 255)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.hex") && e.contains("line 256"), "{e}");
+        let e = parse_hex(Path::new("m.hex"), &t, 257)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("256 bytes, expected 257"), "{e}");
+        let e = parse_hex(Path::new("m.hex"), "00\nzz\n", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("zz"), "{e}");
+        assert!(parse_hex(Path::new("m"), "xxx\n", 1).is_err());
+    }
+
+    #[test]
+    fn needed_bytes_covers_every_transfer() {
+        let load = Command::new(Op::Load(Load {
+            sp: Scratchpad::Input,
+            transpose: false,
+            sp_line: 0,
+            mem_addr: 1000,
+            mem_stride: 100,
+            nrows: 3,
+            ncols: 7,
+        }));
+        assert_eq!(command_extent(&load), 1000 + 200 + 7);
+        let params = Command::new(Op::LoadParams(LoadParams {
+            mem_addr: 5000,
+            count: 10,
+            zp_out: 0,
+            act_min: -128,
+            act_max: 127,
+        }));
+        assert_eq!(command_extent(&params), 5120);
+        let store = |raw| {
+            Command::new(Op::Store(Store {
+                raw_int32: raw,
+                acc_line: 0,
+                mem_addr: 6000,
+                mem_stride: 40,
+                nrows: 2,
+                ncols: 9,
+            }))
+        };
+        assert_eq!(command_extent(&store(false)), 6049);
+        assert_eq!(command_extent(&store(true)), 6076);
+        let empty = Command::new(Op::Load(Load {
+            sp: Scratchpad::Weight,
+            transpose: true,
+            sp_line: 0,
+            mem_addr: 9_999_999,
+            mem_stride: 1,
+            nrows: 0,
+            ncols: 4,
+        }));
+        assert_eq!(command_extent(&empty), 0);
+        let fin = Command::new(Op::Finish);
+        let cmds = [load, params, store(true), empty, fin];
+        assert_eq!(needed_bytes(64, &cmds, 0), 6076);
+        assert_eq!(needed_bytes(8000, &cmds, 0), 8000 + 5 * 16);
+        assert_eq!(needed_bytes(64, &cmds, 7000), 7000);
+        assert!(cycle_budget(&AccelConfig::default(), &cmds) > 10_000);
+    }
+}
