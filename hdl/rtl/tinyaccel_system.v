@@ -346,18 +346,19 @@ module tinyaccel_system #(
 
     // Beat data.
     integer bk;
-    reg [31:0] bb, be, bblk, blane, bseq, bline, blane_ld;
+    reg [31:0] bb, be, bblk, blane, bseq, blane_ld;
     reg [32*COLS-1:0] bent;
     reg [8*BUS-1:0] st_wdata;
     reg [BUS-1:0] strb;
     reg [31:0] lines_started;
     reg [31:0] ld_l [0:BUS-1];
     reg [31:0] ld_n [0:BUS-1];
+    integer lb;
     always @(*) begin
-        for (bk = 0; bk < BUS; bk = bk + 1) begin
-            ld_l[bk] = ld_tr ? ld_line + (row / ld_w) * x_ncols + off + bk
-                             : ld_line + ((off + bk) / ld_w) * x_nrows + row;
-            ld_n[bk] = ld_tr ? row % ld_w : (off + bk) % ld_w;
+        for (lb = 0; lb < BUS; lb = lb + 1) begin
+            ld_l[lb] = ld_tr ? ld_line + (row / ld_w) * x_ncols + off + lb
+                             : ld_line + ((off + lb) / ld_w) * x_nrows + row;
+            ld_n[lb] = ld_tr ? row % ld_w : (off + lb) % ld_w;
         end
     end
     always @(*) begin
@@ -378,6 +379,7 @@ module tinyaccel_system #(
         end
     end
 
+    integer fk2;
     always @(*) begin
         bus_req = 1'b0; bus_we = 1'b0; bus_req_addr = 32'd0; bus_req_len = 24'd0;
         bus_beat = 1'b0; bus_addr = 32'd0; bus_strb = {BUS{1'b0}}; bus_wdata = {8*BUS{1'b0}};
@@ -387,7 +389,7 @@ module tinyaccel_system #(
             bus_req_len = cmd_count * 16;
             bus_beat = f_beat;
             bus_addr = cmd_base + f_off;
-            for (fk = 0; fk < BUS; fk = fk + 1) bus_strb[fk] = fk < FB;
+            for (fk2 = 0; fk2 < BUS; fk2 = fk2 + 1) bus_strb[fk2] = fk2 < FB;
         end else if (phase == PH_EXEC && da) begin
             bus_req = pipe == 0 && reqp;
             bus_we = d_kind == K_STORE;

@@ -200,9 +200,13 @@ pub struct Emitted {
     pub config_json: PathBuf,
     pub verilog_bytes: usize,
     pub hash: String,
+    /// The whole accelerator ([`crate::system::SYSTEM_FILE`]) and its size, or why the
+    /// system RTL cannot be generated for this configuration.
+    pub system: Result<(PathBuf, usize), String>,
 }
 
-/// Writes [`VERILOG_FILE`] and [`CONFIG_FILE`] into `out_dir` (created if missing).
+/// Writes [`VERILOG_FILE`], [`CONFIG_FILE`] and, when the configuration supports it, the
+/// whole accelerator ([`crate::system::SYSTEM_FILE`]) into `out_dir` (created if missing).
 pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
     std::fs::create_dir_all(out_dir).map_err(|e| HdlError::io(out_dir, e))?;
     let v = core_verilog(cfg)?;
@@ -212,11 +216,20 @@ pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
         .map_err(|e| HdlError::Config(format!("config `{}`: {e}", cfg.name)))?;
     let config_json = out_dir.join(CONFIG_FILE);
     write_atomic(&config_json, json.as_bytes())?;
+    let system = match crate::system::system_verilog(cfg) {
+        Ok(sv) => {
+            let path = out_dir.join(crate::system::SYSTEM_FILE);
+            write_atomic(&path, sv.as_bytes())?;
+            Ok((path, sv.len()))
+        }
+        Err(e) => Err(e.to_string()),
+    };
     Ok(Emitted {
         verilog,
         config_json,
         verilog_bytes: v.len(),
         hash: cfg.hash(),
+        system,
     })
 }
 

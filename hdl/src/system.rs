@@ -22,6 +22,8 @@ pub const SYSTEM_TB: &str = include_str!("../tb/system_tb.sv");
 pub const TB_TOP: &str = "system_tb";
 /// Top module of the emitted accelerator.
 pub const TOP_MODULE: &str = "tinyaccel_accel";
+/// File name of the emitted whole accelerator (`tinyaccel hdl emit`).
+pub const SYSTEM_FILE: &str = "tinyaccel_accel.v";
 /// Entries of each command queue (load, compute, store); a longer program stops with
 /// STATUS error code [`ERR_QUEUE_FULL`].
 pub const QUEUE_DEPTH: usize = 8192;
@@ -83,7 +85,13 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
         .IN_LINES({in_lines}), .W_LINES({w_lines}), .ACC_LINES({acc_lines}),
         .IN_BANKS({ib}), .W_BANKS({wb}),
         .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe})
-    ) u_sys (.*);
+    ) u_sys (
+        .clk(clk), .rst(rst), .mmio_we(mmio_we), .mmio_addr(mmio_addr),
+        .mmio_wdata(mmio_wdata), .mmio_rdata(mmio_rdata), .bus_req(bus_req),
+        .bus_we(bus_we), .bus_req_addr(bus_req_addr), .bus_req_len(bus_req_len),
+        .bus_beat(bus_beat), .bus_addr(bus_addr), .bus_strb(bus_strb),
+        .bus_wdata(bus_wdata), .bus_rdata(bus_rdata)
+    );
 endmodule // {TOP_MODULE}",
         bb = bus - 1,
         bd = 8 * bus - 1,
@@ -121,4 +129,28 @@ pub fn tb_params(cfg: &AccelConfig, mem_bytes: u64) -> Vec<String> {
         format!("-GLAT={}", cfg.bus_latency_cycles),
         format!("-GMEM_BYTES={mem_bytes}"),
     ]
+}
+
+/// `verilator --lint-only -Wall` of an emitted system file (top [`TOP_MODULE`]); returns
+/// the warnings (empty when clean). The waivers are written in the file.
+pub fn lint(verilog: &std::path::Path) -> Result<Vec<String>, HdlError> {
+    crate::verilator::verilator_version()?;
+    let out = std::process::Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", TOP_MODULE])
+        .arg(verilog)
+        .output()
+        .map_err(|e| HdlError::Tool(format!("cannot run verilator: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
+        .map(str::to_string)
+        .collect();
+    if !out.status.success() && warnings.is_empty() {
+        return Err(HdlError::Tool(format!(
+            "verilator --lint-only failed on {}: {text}",
+            verilog.display()
+        )));
+    }
+    Ok(warnings)
 }
