@@ -37,6 +37,32 @@ pub fn simulate(
         .with_context(|| format!("model {} on accelerator {}", graph.name, cfg.name))
 }
 
+/// Runs one inference with offload to the system RTL of `cfg` (Verilator, built or taken
+/// from the cache; every command buffer is one RTL process).
+pub fn simulate_rtl(
+    graph: &Graph,
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+    policy: Policy,
+    input: &[u8],
+) -> Result<ModelRun> {
+    let mut interp = Interpreter::new(graph)?;
+    eprintln!(
+        "tinyaccel: system RTL of {} in Verilator (built once per config, cached in {})",
+        cfg.name,
+        hdl::verilator::cache_root().join("system").display()
+    );
+    let mut dev = hdl::rtl_device::RtlDevice::new(cfg, sim::device::DEFAULT_MEM_BYTES)
+        .with_context(|| format!("the system RTL of accelerator {}", cfg.name))?;
+    let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| sim::tile::estimate_gemm(c, m, k, n).ok();
+    delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input).with_context(|| {
+        format!(
+            "model {} on the RTL of accelerator {}",
+            graph.name, cfg.name
+        )
+    })
+}
+
 /// Microseconds of one layer by where they go: accelerator busy (compute, overlapped
 /// DMA), accelerator waiting on DMA, CPU (layers left on the CPU and im2col), driver.
 pub fn time_parts(cfg: &AccelConfig, l: &delegate::LayerRun) -> [f64; 4] {

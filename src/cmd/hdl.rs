@@ -60,12 +60,25 @@ pub struct VerifyArgs {
     /// Seed of the tile generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// `both` (default), `config` (the config's own), `os` or `ws`.
-    #[arg(long, default_value = "both")]
-    pub dataflow: String,
+    /// `both`, `config` (the config's own), `os` or `ws` (default: `both`; `config`
+    /// with --system).
+    #[arg(long)]
+    pub dataflow: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// System-level co-simulation: driver-generated programs (coverage and random GEMMs,
+    /// layers of the MLPerf Tiny models) on the whole accelerator's RTL and on the
+    /// cycle-level simulator, comparing device memory byte for byte and all counters.
+    #[arg(long)]
+    pub system: bool,
+    /// With --system: random GEMMs besides the fixed coverage set.
+    #[arg(long, default_value_t = 6)]
+    pub programs: usize,
+    /// With --system: models as NAME[:LAYERS] (offloaded layers compared on the RTL, from
+    /// the first; `all`), comma-separated, or `none`.
+    #[arg(long, default_value = "ad:all,kws:1,vww:1,ic:1")]
+    pub models: String,
 }
 
 fn load(spec: &str) -> anyhow::Result<AccelConfig> {
@@ -188,8 +201,11 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if a.system {
+        return verify_system(a);
+    }
     let cfg = load(&a.config)?;
-    let flows: Vec<Dataflow> = match a.dataflow.as_str() {
+    let flows: Vec<Dataflow> = match a.dataflow.as_deref().unwrap_or("both") {
         "both" => vec![Dataflow::OutputStationary, Dataflow::WeightStationary],
         "config" => vec![cfg.dataflow],
         other => vec![other
@@ -245,6 +261,71 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Parses `--models`: `NAME[:LAYERS|:all]`, comma-separated, or `none`.
+pub fn parse_model_specs(s: &str) -> anyhow::Result<Vec<hdl::sysverify::ModelSpec>> {
+    if s.trim().is_empty() || s.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|item| {
+            let item = item.trim();
+            let (name, layers) = match item.split_once(':') {
+                None => (item, None),
+                Some((n, "all")) => (n, None),
+                Some((n, k)) => {
+                    let k: usize = k.parse().map_err(|_| {
+                        anyhow!("--models: `{item}`: `{k}` is not a layer count or `all`")
+                    })?;
+                    if k == 0 {
+                        return Err(anyhow!("--models: `{item}`: compare at least 1 layer"));
+                    }
+                    (n, Some(k))
+                }
+            };
+            if name.is_empty() {
+                return Err(anyhow!("--models: empty model name in `{s}`"));
+            }
+            Ok(hdl::sysverify::ModelSpec {
+                model: name.to_string(),
+                layers,
+                input: None,
+            })
+        })
+        .collect()
+}
+
+fn verify_system(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = load(&a.config)?;
+    match a.dataflow.as_deref().unwrap_or("config") {
+        "config" => {}
+        "both" => {
+            return Err(anyhow!(
+                "--dataflow both: with --system give one dataflow (`config`, `os` or `ws`)"
+            ))
+        }
+        other => {
+            cfg.dataflow = other
+                .parse::<Dataflow>()
+                .map_err(|e| anyhow!("--dataflow: {e} (or `config`)"))?
+        }
+    }
+    let mut opts = hdl::sysverify::Options::default_set(a.seed, a.programs);
+    opts.models = parse_model_specs(&a.models)?;
+    opts.progress_bar = true;
+    let r = hdl::sysverify::verify_system(&cfg, &opts)
+        .with_context(|| format!("system verification of config `{}`", cfg.name))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r.to_json())?);
+    } else {
+        print!("{}", r.to_text());
+    }
+    Ok(if r.all_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Simulator model with --accel: cycle (timing + values) or functional (values only).
     #[arg(long, default_value = "cycle")]
     pub sim: String,
+    /// What executes the offloaded layers with --accel: `sim` (the simulator, see --sim)
+    /// or `rtl` (the whole accelerator's RTL in Verilator, one process per command buffer).
+    #[arg(long, default_value = "sim")]
+    pub backend: String,
 }
 
 /// One row of the per-layer table.
@@ -320,6 +324,9 @@ pub fn to_json(r: &RunReport) -> Value {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    if args.backend != "sim" && args.accel.is_none() {
+        bail!("--backend {}: needs --accel CONFIG", args.backend);
+    }
     let (mut report, interp) = execute(&args)?;
     if let Some(spec) = &args.cpu {
         let (columns, summary) = super::cpus::cpu_columns(interp.graph(), spec, args.json)?;
@@ -333,9 +340,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let cfg = arch::AccelConfig::resolve(spec)?;
         let cpu = runtime::cost::CpuProfile::resolve(args.cpu.as_deref().unwrap_or("cortex-m4f"))?;
         let input = load_input(&interp, args.input.as_ref())?;
-        let sim_model = super::accel::sim_model(&args.sim)?;
-        let accel_run =
-            super::accel::simulate(interp.graph(), &cfg, &cpu, args.policy, sim_model, &input)?;
+        let accel_run = match args.backend.as_str() {
+            "sim" => {
+                let sim_model = super::accel::sim_model(&args.sim)?;
+                super::accel::simulate(interp.graph(), &cfg, &cpu, args.policy, sim_model, &input)?
+            }
+            "rtl" => super::accel::simulate_rtl(interp.graph(), &cfg, &cpu, args.policy, &input)?,
+            o => bail!("--backend: unknown backend `{o}` (sim, rtl)"),
+        };
         if accel_run.output != report.output_bytes {
             // The accelerator must reproduce the CPU kernels bit for bit: a difference is a
             // bug (exit code 2), never a result.
