@@ -233,6 +233,13 @@ pub struct ConfigSummary {
     pub bus_bytes_per_cycle: u32,
     /// Accelerator clock in MHz.
     pub clock_mhz: f64,
+    /// Technology node in nm.
+    #[serde(default)]
+    pub tech_node_nm: u32,
+    /// Area estimate in mm^2 (`AccelConfig::area_mm2`: PEs, PPU lanes, SRAM, control;
+    /// the PE and PPU figures are calibrated from yosys synthesis, docs/area.md).
+    #[serde(default)]
+    pub area_mm2: f64,
     /// The resolved configuration as TOML (overrides included).
     pub toml: String,
 }
@@ -248,6 +255,8 @@ impl ConfigSummary {
             dataflow: cfg.dataflow.as_str().to_string(),
             bus_bytes_per_cycle: cfg.bus_bytes_per_cycle,
             clock_mhz: cfg.clock_mhz,
+            tech_node_nm: cfg.tech_node_nm,
+            area_mm2: cfg.area_mm2(),
             toml: cfg.to_toml(),
         }
     }

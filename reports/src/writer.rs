@@ -460,14 +460,16 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
         let _ = writeln!(o, "- source: `{}`", m.source);
         let _ = writeln!(
             o,
-            "- accelerator: `{}` (hash `{}`), {}x{} {}, {} MHz, bus {} B/cycle",
+            "- accelerator: `{}` (hash `{}`), {}x{} {}, {} MHz, bus {} B/cycle, area {:.3} mm^2 at {} nm (arch::tables, PE and PPU calibrated from yosys: docs/area.md)",
             m.config.name,
             m.config.hash,
             m.config.rows,
             m.config.cols,
             m.config.dataflow,
             f::num(m.config.clock_mhz),
-            m.config.bus_bytes_per_cycle
+            m.config.bus_bytes_per_cycle,
+            m.config.area_mm2,
+            m.config.tech_node_nm
         );
         let _ = writeln!(
             o,
