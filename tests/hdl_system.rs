@@ -1,0 +1,413 @@
+//! System co-simulation: the whole accelerator's RTL (Verilator, `hdl::sysflow`) against
+//! the cycle-level simulator on driver-generated programs, byte for byte and counter for
+//! counter, on tiny-4x4 and edge-8x8 in both dataflows; the anomaly-detection model end
+//! to end on the RTL (`tinyaccel run ad --backend rtl`) gives the TFLite-Micro golden
+//! output; the comparison does detect a corrupted image. Needs `verilator` (`make deps`)
+//! and the MLPerf Tiny goldens in `../shared/models/mlperf_tiny` (fails clearly if either
+//! is missing). Verilator builds are cached per config (`$XDG_CACHE_HOME/tinyaccel/
+//! verilator/system`); a cold run builds four testbenches of ~10 s each.
+
+use anyhow::{bail, ensure, Context, Result};
+use arch::device::{Device, DeviceError};
+use arch::isa::{Command as Cmd, Compute, Deps, Op};
+use arch::{AccelConfig, Dataflow};
+use hdl::rtl_device::RtlDevice;
+use hdl::sysverify::{self, ModelSpec, Options, TeeDevice};
+use sim::{Model, SimDevice};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const MEM: usize = sim::device::DEFAULT_MEM_BYTES;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny")
+}
+
+/// The reference `.tflite` of a model (the built-ins have the same layers but seeded
+/// weights, so only the real files give the golden outputs).
+fn tflite(model: &str) -> Result<PathBuf> {
+    let file = match model {
+        "kws" => "kws_ref_model.tflite",
+        "vww" => "vww_96_int8.tflite",
+        "ic" => "pretrainedResnet_quant.tflite",
+        "ad" => "ad01_int8.tflite",
+        o => bail!("no reference model `{o}`"),
+    };
+    let p = shared().join(file);
+    ensure!(
+        p.is_file(),
+        "reference model missing at {} (the MLPerf Tiny models, see its README.md)",
+        p.display()
+    );
+    Ok(p)
+}
+
+fn golden_dir(model: &str) -> Result<PathBuf> {
+    let d = shared().join("golden").join(model);
+    ensure!(
+        d.is_dir(),
+        "golden data missing at {} (the MLPerf Tiny models and TFLM goldens, see its README.md)",
+        d.display()
+    );
+    Ok(d)
+}
+
+/// `(input, golden output, run name)` of every golden run of `model`.
+fn golden_runs(model: &str) -> Result<Vec<(Vec<u8>, Vec<u8>, String)>> {
+    let dir = golden_dir(model)?;
+    let mut names: Vec<String> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_prefix("input_")
+                .and_then(|r| r.strip_suffix(".bin"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    ensure!(!names.is_empty(), "no input_*.bin in {}", dir.display());
+    names
+        .into_iter()
+        .map(|n| {
+            let i = dir.join(format!("input_{n}.bin"));
+            let o = dir.join(format!("output_{n}_tflm.bin"));
+            Ok((
+                std::fs::read(&i).with_context(|| i.display().to_string())?,
+                std::fs::read(&o).with_context(|| o.display().to_string())?,
+                n,
+            ))
+        })
+        .collect()
+}
+
+fn config(preset: &str, df: Dataflow) -> AccelConfig {
+    let mut c = AccelConfig::preset(preset).expect("preset");
+    c.dataflow = df;
+    c
+}
+
+/// The coverage GEMMs, `random` random ones and the first `ad_layers` layers of ad on
+/// the RTL and the simulator: everything exact, and the double-buffered programs do
+/// overlap DMA and compute.
+fn co_simulate(preset: &str, df: Dataflow, random: usize, ad_layers: Option<usize>) -> Result<()> {
+    let cfg = config(preset, df);
+    let mut opts = Options::default_set(7, random);
+    opts.models = vec![ModelSpec {
+        model: "ad".into(),
+        layers: ad_layers,
+        input: None,
+    }];
+    let r = sysverify::verify_system(&cfg, &opts)
+        .with_context(|| format!("{preset} {df}: system verification"))?;
+    let bad: Vec<String> = r
+        .programs
+        .iter()
+        .filter(|p| !p.ok())
+        .map(|p| {
+            format!(
+                "{}: {:?} (reference ok: {:?})",
+                p.name, p.mismatch, p.reference_ok
+            )
+        })
+        .collect();
+    ensure!(
+        bad.is_empty(),
+        "{preset} {df}: {} of {} programs differ:\n{}",
+        bad.len(),
+        r.programs.len(),
+        bad.join("\n")
+    );
+    ensure!(r.all_ok(), "{preset} {df}: {}", r.to_text());
+    ensure!(
+        r.rtl_runs as usize >= r.programs.len(),
+        "every program ran on the RTL"
+    );
+    for p in &r.programs {
+        ensure!(
+            p.rtl_cycles == p.sim_cycles && p.sim_cycles > 0 && p.mem_bytes > 0,
+            "{}: {p:?}",
+            p.name
+        );
+        // The analytic bound: at most rows*cols MACs per cycle.
+        let peak = (cfg.rows * cfg.cols) as u64;
+        ensure!(
+            p.rtl_counters.macs <= peak * p.rtl_cycles,
+            "{}: MAC bound",
+            p.name
+        );
+    }
+    for name in [
+        "double-buffered-m-outer",
+        "double-buffered-n-outer",
+        "default-tiling-large",
+    ] {
+        let p = r
+            .programs
+            .iter()
+            .find(|p| p.name == name)
+            .with_context(|| format!("program {name} missing"))?;
+        let c = &p.rtl_counters;
+        ensure!(
+            c.cycles < c.array_busy_cycles + c.dma_busy_cycles,
+            "{name}: no overlap of loads and compute ({c:?})"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn tiny_4x4_os_system_exact() -> Result<()> {
+    co_simulate("tiny-4x4", Dataflow::OutputStationary, 8, None)
+}
+
+#[test]
+fn tiny_4x4_ws_system_exact() -> Result<()> {
+    co_simulate("tiny-4x4", Dataflow::WeightStationary, 8, Some(3))
+}
+
+#[test]
+fn edge_8x8_os_system_exact() -> Result<()> {
+    co_simulate("edge-8x8", Dataflow::OutputStationary, 6, Some(3))
+}
+
+#[test]
+fn edge_8x8_ws_system_exact() -> Result<()> {
+    co_simulate("edge-8x8", Dataflow::WeightStationary, 6, None)
+}
+
+/// The whole ad model with every layer compared on the RTL gives the golden output, and
+/// the first offloaded layer of kws, vww and ic is exact on the golden inputs.
+#[test]
+fn model_layers_on_the_rtl_give_the_golden_output() -> Result<()> {
+    let cfg = config("tiny-4x4", Dataflow::OutputStationary);
+    let model = hdl::sysflow::build(&cfg, MEM as u64)?;
+    for (name, layers) in [
+        ("ad", None),
+        ("kws", Some(1)),
+        ("vww", Some(1)),
+        ("ic", Some(1)),
+    ] {
+        let (input, golden, run) = golden_runs(name)?.remove(0);
+        let spec = ModelSpec {
+            model: tflite(name)?.display().to_string(),
+            layers,
+            input: Some(input),
+        };
+        let rtl = RtlDevice::with_model(model.clone());
+        let (reps, m, _) = sysverify::verify_model(&cfg, rtl, &spec, 1, MEM)?;
+        for p in &reps {
+            ensure!(p.ok(), "{name}/{run}: {}: {:?}", p.name, p.mismatch);
+        }
+        ensure!(
+            m.compared_layers >= 1 && m.compared_starts >= 1,
+            "{name}: nothing compared"
+        );
+        if layers.is_none() {
+            ensure!(
+                m.compared_layers == m.offloaded_layers && m.compared_starts == m.total_starts,
+                "{name}: every layer on the RTL"
+            );
+        }
+        ensure!(
+            m.output_matches_cpu(),
+            "{name}/{run}: output differs from the CPU"
+        );
+        ensure!(
+            m.output == golden,
+            "{name}/{run}: output differs from the golden"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn cli_run_ad_on_the_rtl_writes_the_golden_output() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let g = golden_dir("ad")?;
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny-4x4.toml");
+    for (_, golden, run) in golden_runs("ad")? {
+        let out = dir.path().join(format!("{run}.bin"));
+        let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+            .arg("run")
+            .arg(tflite("ad")?)
+            .arg("--accel")
+            .arg(&cfg)
+            .args(["--backend", "rtl", "--input"])
+            .arg(g.join(format!("input_{run}.bin")))
+            .arg("--output")
+            .arg(&out)
+            .output()?;
+        ensure!(
+            o.status.success(),
+            "run ad --backend rtl ({run}): {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        ensure!(
+            std::fs::read(&out)? == golden,
+            "ad/{run}: not the golden output"
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        ensure!(text.contains("accel counters"), "{text}");
+    }
+    // The built-in ad (seeded weights): same output and same accelerator counters on
+    // both backends.
+    let json = |backend: &str| -> Result<serde_json::Value> {
+        let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+            .args(["run", "ad", "--json", "--policy", "all", "--accel"])
+            .arg(&cfg)
+            .args(["--backend", backend])
+            .output()?;
+        ensure!(
+            o.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let (s, r) = (json("sim")?, json("rtl")?);
+    ensure!(s["output"] == r["output"], "outputs differ");
+    ensure!(
+        s["accel"]["counters"] == r["accel"]["counters"] && r["accel"]["cycles"].as_u64() > Some(0),
+        "counters differ: sim {} rtl {}",
+        s["accel"]["counters"],
+        r["accel"]["counters"]
+    );
+    Ok(())
+}
+
+#[test]
+fn cli_verify_system_json() -> Result<()> {
+    let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args([
+            "hdl", "verify", "--system", "--config", "tiny-4x4", "--json",
+        ])
+        .args(["--programs", "2", "--models", "ad:2", "--seed", "3"])
+        .output()?;
+    ensure!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    ensure!(v["all_exact"] == true, "{v}");
+    let progs = v["programs"].as_array().context("programs")?;
+    ensure!(
+        v["programs_exact"] == progs.len() && progs.len() >= 13,
+        "{v}"
+    );
+    for p in progs {
+        ensure!(
+            p["sim_cycles"] == p["rtl_cycles"] && p["mismatch"].is_null(),
+            "{p}"
+        );
+        ensure!(p["mem_bytes_compared"].as_u64() > Some(0), "{p}");
+    }
+    ensure!(v["verilator"]["cycles_per_s"].as_f64() > Some(0.0), "{v}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args([
+            "hdl", "verify", "--system", "--config", "tiny-4x4", "--models", "ad:x",
+        ])
+        .output()?;
+    ensure!(bad.status.code() == Some(1), "bad --models must fail");
+    ensure!(String::from_utf8_lossy(&bad.stderr).contains("--models"));
+    Ok(())
+}
+
+/// The comparison can fail: a corrupted RTL image, a corrupted expectation and a slower
+/// simulated bus are all reported.
+#[test]
+fn corrupted_images_are_detected() -> Result<()> {
+    let cfg = config("tiny-4x4", Dataflow::OutputStationary);
+    let model = hdl::sysflow::build(&cfg, MEM as u64)?;
+    let case = sysverify::coverage_cases(&cfg)
+        .into_iter()
+        .find(|c| c.name == "double-buffered-m-outer")
+        .context("case")?;
+    let layout = driver::gemm::MemLayout::packed(&case.problem, 0);
+    let ops = sysverify::random_data(&case.problem, &mut hdl::cases::Rng::new(2));
+    // A flipped operand byte in the RTL's image.
+    let mut tee = TeeDevice::new(
+        SimDevice::new(&cfg, Model::Cycle, MEM),
+        RtlDevice::with_model(model.clone()),
+        None,
+    );
+    tee.corrupt_next_shadow_image(layout.b_addr + 3);
+    sysverify::run_gemm_case(&mut tee, &case, &ops.data()).map_err(anyhow::Error::msg)?;
+    let r = &tee.records()[0];
+    let d = r.mem_diff.context("a corrupted image must be detected")?;
+    ensure!(d.addr == layout.b_addr + 3 && d.count > 1, "{d:?}");
+    ensure!(r.counter_diff.is_none(), "same timing: {}", r.describe());
+    // Identical images agree (the check is not trivially failing).
+    sysverify::run_gemm_case(&mut tee, &case, &ops.data()).map_err(anyhow::Error::msg)?;
+    ensure!(tee.records()[1].ok(), "{}", tee.records()[1].describe());
+    // A wrong expectation: the simulator with a slower bus.
+    let mut slow = cfg.clone();
+    slow.bus_latency_cycles += 1;
+    let (reps, _) = sysverify::verify_gemms(
+        &slow,
+        RtlDevice::with_model(model),
+        std::slice::from_ref(&case),
+        1,
+        MEM,
+        &mut |_| {},
+    );
+    let m = reps[0].mismatch.as_deref().unwrap_or("");
+    ensure!(m.contains("counter cycles differs"), "`{m}`");
+    Ok(())
+}
+
+/// Bad buffers give the same errors on the RTL device as on the simulator.
+#[test]
+fn rtl_device_errors_match_the_simulator() -> Result<()> {
+    let cfg = config("tiny-4x4", Dataflow::WeightStationary);
+    let mut rtl = RtlDevice::new(&cfg, MEM)?;
+    let mut sim = SimDevice::new(&cfg, Model::Cycle, MEM);
+    let compute = |deps: Deps| Cmd {
+        op: Op::Compute(Compute {
+            accumulate: false,
+            a_line: 0,
+            b_line: 0,
+            c_line: 0,
+            m: 4,
+            k: 4,
+            n: 4,
+        }),
+        deps,
+    };
+    let no_finish = arch::isa::encode_all(&[compute(Deps::NONE)]);
+    let waits_forever = arch::isa::encode_all(&[
+        compute(Deps {
+            pop_prev: true,
+            ..Deps::NONE
+        }),
+        Cmd::new(Op::Finish),
+    ]);
+    let garbage = [0xEEu8; 32];
+    for (what, buf) in [
+        ("no FINISH", &no_finish[..]),
+        ("deadlock", &waits_forever[..]),
+        ("garbage", &garbage[..]),
+    ] {
+        let s = sim.submit(4096, buf);
+        let r = rtl.submit(4096, buf);
+        match (&s, &r) {
+            (
+                Err(DeviceError::Command { index: i, .. }),
+                Err(DeviceError::Command { index: j, .. }),
+            ) => {
+                ensure!(i == j, "{what}: simulator {s:?}, RTL {r:?}")
+            }
+            _ => bail!("{what}: both must fail at the same command: simulator {s:?}, RTL {r:?}"),
+        }
+        ensure!(
+            sim.read_reg(arch::device::reg::ERR_INDEX)?
+                == rtl.read_reg(arch::device::reg::ERR_INDEX)?,
+            "{what}: ERR_INDEX"
+        );
+        let status = rtl.read_reg(arch::device::reg::STATUS)?;
+        ensure!(status & 6 == 6, "{what}: STATUS {status:#x}");
+    }
+    // A good buffer after errors still runs, and the counters accumulate.
+    let ok = arch::isa::encode_all(&[compute(Deps::NONE), Cmd::new(Op::Finish)]);
+    let a = rtl.submit(4096, &ok)?;
+    let b = sim.submit(4096, &ok)?;
+    ensure!(a == b, "RTL {a:?}, simulator {b:?}");
+    ensure!(rtl.counters()? == a, "counters over MMIO");
+    Ok(())
+}
