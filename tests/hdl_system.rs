@@ -52,8 +52,11 @@ fn golden_dir(model: &str) -> Result<PathBuf> {
     Ok(d)
 }
 
-/// `(input, golden output, run name)` of every golden run of `model`.
-fn golden_runs(model: &str) -> Result<Vec<(Vec<u8>, Vec<u8>, String)>> {
+/// `(input, golden output, run name)`.
+type GoldenRun = (Vec<u8>, Vec<u8>, String);
+
+/// Every golden run of `model`.
+fn golden_runs(model: &str) -> Result<Vec<GoldenRun>> {
     let dir = golden_dir(model)?;
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok())
