@@ -147,9 +147,10 @@ module tinyaccel_system #(
     integer fk;
     always @(*) begin
         f_beat = phase == PH_FETCH && f_lat == 0;
-        f_cmd = f_asm;
-        for (fk = 0; fk < FB; fk = fk + 1)
-            f_cmd[8*((f_off % 16) + fk) +: 8] = bus_rdata[8*fk +: 8];
+        // Byte p of the command comes from this beat when the beat covers it.
+        for (fk = 0; fk < 16; fk = fk + 1)
+            f_cmd[8*fk +: 8] = (fk >= f_off % 16 && fk < f_off % 16 + FB)
+                ? bus_rdata[8*((fk - f_off % 16) % BUS) +: 8] : f_asm[8*fk +: 8];
         f_complete = f_beat && ((f_off + FB) % 16 == 0);
     end
 
