@@ -181,6 +181,19 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysMod
     }
     let build_seconds = t0.elapsed().as_secs_f64();
     std::fs::write(tmp.join("stamp"), &key).map_err(|e| HdlError::io(&tmp.join("stamp"), e))?;
+    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(&key) {
+        // Another process installed the same build meanwhile (it may be running it): keep
+        // that one.
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok(SysModel {
+            cfg: cfg.clone(),
+            mem_bytes,
+            dir,
+            binary,
+            built: true,
+            build_seconds,
+        });
+    }
     if dir.exists() {
         let _ = std::fs::remove_dir_all(&dir);
     }
