@@ -382,6 +382,7 @@ module tinyaccel_system #(
 
     integer fk2;
     always @(*) begin
+        fk2 = 0;
         bus_req = 1'b0; bus_we = 1'b0; bus_req_addr = 32'd0; bus_req_len = 24'd0;
         bus_beat = 1'b0; bus_addr = 32'd0; bus_strb = {BUS{1'b0}}; bus_wdata = {8*BUS{1'b0}};
         if (phase == PH_FETCH) begin
