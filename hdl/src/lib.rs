@@ -11,6 +11,11 @@
 //! - [`cases`]: random and extreme GEMM tiles and their expected rows and cycles;
 //! - [`verilator`]: build, stimulus, run and parse of the Verilator testbench;
 //! - [`verify`]: RTL vs the simulator's core model vs the reference (`tinyaccel hdl verify`).
+//! - [`sysflow`]: build and run the whole accelerator's testbench (one command buffer
+//!   per process);
+//! - [`rtl_device`]: [`rtl_device::RtlDevice`], the system RTL behind `arch::device::Device`;
+//! - [`sysverify`]: driver programs on the RTL vs `sim::cycle`, memory and counters
+//!   (`tinyaccel hdl verify --system`, see `docs/rtl-system.md`).
 //!
 //! See `hdl/README.md` for the port list, the timing and the lint waivers.
 
