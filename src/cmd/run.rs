@@ -345,7 +345,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 let sim_model = super::accel::sim_model(&args.sim)?;
                 super::accel::simulate(interp.graph(), &cfg, &cpu, args.policy, sim_model, &input)?
             }
-            "rtl" => super::accel::simulate_rtl(interp.graph(), &cfg, &cpu, args.policy, &input)?,
+            "rtl" => {
+                if args.sim != "cycle" {
+                    bail!(
+                        "--sim {}: applies to --backend sim (the RTL is cycle-accurate)",
+                        args.sim
+                    );
+                }
+                super::accel::simulate_rtl(interp.graph(), &cfg, &cpu, args.policy, &input)?
+            }
             o => bail!("--backend: unknown backend `{o}` (sim, rtl)"),
         };
         if accel_run.output != report.output_bytes {
