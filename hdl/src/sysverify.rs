@@ -12,7 +12,8 @@
 //!   `--programs` random ones (random shapes, outputs and tilings, seeded);
 //! - real layers of the MLPerf Tiny models through `driver::delegate` (every conv,
 //!   depthwise and FC layer offloaded): by default the whole anomaly-detection
-//!   autoencoder and the first offloaded layer of kws, vww and ic; the rest of a model
+//!   autoencoder, the first offloaded layer of kws and ic and the first two of vww (a
+//!   conv and a depthwise layer); the rest of a model
 //!   runs on the simulator only, and the model's output is compared with the CPU
 //!   interpreter's.
 
@@ -359,7 +360,8 @@ pub struct Options {
 
 impl Options {
     /// The default programs: the coverage GEMMs, `random` random GEMMs, the whole `ad`
-    /// model and the first offloaded layer of `kws`, `vww` and `ic`.
+    /// model, the first offloaded layer of `kws` and `ic` and the first two of `vww`
+    /// (conv, depthwise).
     pub fn default_set(seed: u64, random: usize) -> Self {
         let m = |name: &str, layers| ModelSpec {
             model: name.into(),
@@ -373,7 +375,7 @@ impl Options {
             models: vec![
                 m("ad", None),
                 m("kws", Some(1)),
-                m("vww", Some(1)),
+                m("vww", Some(2)),
                 m("ic", Some(1)),
             ],
             mem_bytes: sim::device::DEFAULT_MEM_BYTES,

@@ -77,7 +77,7 @@ pub struct VerifyArgs {
     pub programs: usize,
     /// With --system: models as NAME[:LAYERS] (offloaded layers compared on the RTL, from
     /// the first; `all`), comma-separated, or `none`.
-    #[arg(long, default_value = "ad:all,kws:1,vww:1,ic:1")]
+    #[arg(long, default_value = "ad:all,kws:1,vww:2,ic:1")]
     pub models: String,
 }
 
