@@ -109,7 +109,8 @@ module system_tb #(
         if (!$value$plusargs("cmd_count=%d", cmd_count)) $fatal(1, "missing +cmd_count=C");
         if (!$value$plusargs("max_cycles=%d", max_cycles)) max_cycles = 64'd4294967296;
         if (bytes < 0 || bytes > MEM_BYTES) $fatal(1, "+bytes=%0d outside 0..%0d", bytes, MEM_BYTES);
-        for (int i = 0; i < MEM_BYTES; i++) mem[i] = 8'h00;
+        // Memory beyond the image starts at zero: Verilator's initial value of every
+        // variable (no +verilator+rand+reset given).
         if (bytes > 0) $readmemh({dir, "/mem_in.hex"}, mem, 0, bytes - 1);
     end
 

@@ -173,7 +173,29 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
         e.verilog_bytes
     );
     println!("{}: config copy", e.config_json.display());
+    match &e.system {
+        Ok((path, bytes)) => println!(
+            "{}: the whole accelerator (controller, scratchpads, DMA, MMIO + core), top {}, {bytes} bytes",
+            path.display(),
+            hdl::system::TOP_MODULE
+        ),
+        Err(why) => println!("no system RTL for this config: {why}"),
+    }
     if a.check {
+        if let Ok((path, _)) = &e.system {
+            let w = hdl::system::lint(path).context("linting the system Verilog")?;
+            if !w.is_empty() {
+                for x in &w {
+                    eprintln!("{x}");
+                }
+                eprintln!("verilator --lint-only -Wall (system): {} warnings", w.len());
+                return Ok(ExitCode::from(1));
+            }
+            println!(
+                "verilator --lint-only -Wall (system, {}): clean",
+                path.display()
+            );
+        }
         let r = hdl::emit::lint(&e.verilog).context("linting the emitted Verilog")?;
         let waived: Vec<&str> = hdl::emit::VERILATOR_WAIVERS.iter().map(|w| w.0).collect();
         if r.verilator_warnings.is_empty() {
