@@ -18,7 +18,6 @@
 // - DMA: bursts of LAT wait cycles then beats of BUS bytes; LOAD scatters a beat into
 //   its lines (a transposing LOAD writes one lane of up to BUS lines); STORE streams
 //   accumulator lines through the PPU into a small reorder buffer ahead of the beats.
-/* verilator lint_off WIDTH */
 module tinyaccel_system #(
     parameter ROWS = 4,
     parameter COLS = 4,
@@ -51,6 +50,7 @@ module tinyaccel_system #(
     input  wire [8*BUS-1:0]  bus_rdata
 );
     localparam FB = (BUS < 16) ? BUS : 16;   // command bytes per fetch beat
+    localparam QI = QW - 1;                  // queue index bits (QDEPTH = 2**QI)
     localparam SDEPTH = 8;                   // STORE reorder buffer entries
     localparam L2C = 0, C2L = 1, C2S = 2, S2C = 3;
     localparam PH_IDLE = 2'd0, PH_FETCH = 2'd1, PH_EXEC = 2'd2;
@@ -103,6 +103,8 @@ module tinyaccel_system #(
     // Counter increments of this cycle (combinational), added at the clock edge.
     reg [63:0] inc [0:NCNT-1];
 
+    wire [7:0] cnt_off = mmio_addr - 8'h40;
+    wire [3:0] cnt_sel = cnt_off[6:3];
     always @(*) begin
         mmio_rdata = 32'd0;
         case (mmio_addr)
@@ -114,8 +116,7 @@ module tinyaccel_system #(
             8'h18: mmio_rdata = fetch_cycles;
             default: begin
                 if (mmio_addr >= 8'h40 && mmio_addr < 8'h40 + 8 * NCNT && mmio_addr[1:0] == 2'b00)
-                    mmio_rdata = mmio_addr[2] ? cnt[(mmio_addr - 8'h40) >> 3][63:32]
-                                              : cnt[(mmio_addr - 8'h40) >> 3][31:0];
+                    mmio_rdata = mmio_addr[2] ? cnt[cnt_sel][63:32] : cnt[cnt_sel][31:0];
             end
         endcase
     end
@@ -127,9 +128,9 @@ module tinyaccel_system #(
     reg [31:0] tok [0:3];
     reg        owner_store;
 
-    wire [127:0] lhead = lq[lh];
-    wire [127:0] chead = cq[ch];
-    wire [127:0] shead = sq[sh];
+    wire [127:0] lhead = lq[lh[QI-1:0]];
+    wire [127:0] chead = cq[ch[QI-1:0]];
+    wire [127:0] shead = sq[sh[QI-1:0]];
     wire l_has = lh < lqn;
     wire c_has = ch < cqn;
     wire s_has = sh < sqn;
@@ -388,7 +389,7 @@ module tinyaccel_system #(
         if (phase == PH_FETCH) begin
             bus_req = f_reqp;
             bus_req_addr = cmd_base;
-            bus_req_len = cmd_count * 16;
+            bus_req_len = {cmd_count[19:0], 4'd0};
             bus_beat = f_beat;
             bus_addr = cmd_base + f_off;
             for (fk2 = 0; fk2 < BUS; fk2 = fk2 + 1) bus_strb[fk2] = fk2 < FB;
@@ -416,8 +417,8 @@ module tinyaccel_system #(
             inc[2] = c_stall ? 1 : 0;                           // dma_stall_cycles
             inc[3] = da ? 1 : 0;                                // dma_busy_cycles
             inc[4] = c_done ? c_m * c_n * c_k : 0;              // macs
-            inc[5] = (beat && d_kind != K_STORE) ? nb : 0;      // bus_read_bytes
-            inc[6] = (beat && d_kind == K_STORE) ? nb : 0;      // bus_write_bytes
+            inc[5] = (beat && d_kind != K_STORE) ? {32'd0, nb} : 64'd0;  // bus_read_bytes
+            inc[6] = (beat && d_kind == K_STORE) ? {32'd0, nb} : 64'd0;  // bus_write_bytes
             inc[7] = in_rd ? ROWS : 0;                          // input_sp_read_bytes
             inc[8] = (beat && d_kind == K_LOAD && !ld_weight) ? lines_started * ROWS : 0;
             inc[9] = w_rd ? COLS : 0;                           // weight_sp_read_bytes
@@ -473,11 +474,11 @@ module tinyaccel_system #(
                     if (f_complete) begin
                         f_idx <= f_idx + 1;
                         if (fop == 4'd1) begin
-                            lq[lqn] <= f_cmd; lqi[lqn] <= f_idx; lqn <= lqn + 1;
+                            lq[lqn[QI-1:0]] <= f_cmd; lqi[lqn[QI-1:0]] <= f_idx; lqn <= lqn + 1;
                         end else if (fop == 4'd3) begin
-                            cq[cqn] <= f_cmd; cqi[cqn] <= f_idx; cqn <= cqn + 1;
+                            cq[cqn[QI-1:0]] <= f_cmd; cqi[cqn[QI-1:0]] <= f_idx; cqn <= cqn + 1;
                         end else if (fop == 4'd2 || fop == 4'd4) begin
-                            sq[sqn] <= f_cmd; sqi[sqn] <= f_idx; sqn <= sqn + 1;
+                            sq[sqn[QI-1:0]] <= f_cmd; sqi[sqn[QI-1:0]] <= f_idx; sqn <= sqn + 1;
                         end
                         if (fop != 4'd1 && fop != 4'd2 && fop != 4'd3 && fop != 4'd4 && fop != 4'd15) begin
                             phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
@@ -489,7 +490,7 @@ module tinyaccel_system #(
                             err_code <= 8'd2; err_index <= f_idx;
                         end else if (fop == 4'd15) begin
                             phase <= PH_EXEC;
-                            cnt[14] <= cnt[14] + f_idx + 1;             // commands
+                            cnt[14] <= cnt[14] + {32'd0, f_idx} + 64'd1;             // commands
                         end else if (f_idx + 1 == cmd_count) begin
                             phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
                             err_code <= 8'd3; err_index <= f_idx;
@@ -504,7 +505,7 @@ module tinyaccel_system #(
                     phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1;
                     if (!all_done) begin
                         st_err <= 1'b1; err_code <= 8'd4;
-                        err_index <= l_has ? lqi[lh] : (c_has ? cqi[ch] : sqi[sh]);
+                        err_index <= l_has ? lqi[lh[QI-1:0]] : (c_has ? cqi[ch[QI-1:0]] : sqi[sh[QI-1:0]]);
                     end
                 end
                 // Compute engine.
@@ -530,7 +531,7 @@ module tinyaccel_system #(
                 // DMA engine.
                 if (d_pick) begin
                     d_cmdr <= dc; d_kindr <= d_kind;
-                    d_idxr <= pick_load ? lqi[lh] : sqi[sh];
+                    d_idxr <= pick_load ? lqi[lh[QI-1:0]] : sqi[sh[QI-1:0]];
                     owner_store <= pick_store;
                     if (pick_load) lh <= lh + 1;
                     if (pick_store) sh <= sh + 1;
@@ -614,4 +615,3 @@ module tinyaccel_system #(
         end
     end
 endmodule // tinyaccel_system
-/* verilator lint_on WIDTH */
