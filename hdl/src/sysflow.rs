@@ -31,6 +31,10 @@ use std::time::{Duration, Instant};
 pub const BINARY: &str = "obj_dir/Vsys";
 /// Verilator's `-Wno-...` waivers of the system build (besides `-Wall`).
 pub const WAIVERS: [&str; 3] = ["-Wno-DECLFILENAME", "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM"];
+/// Other Verilator options of the system build: every variable starts at zero (the
+/// testbench memory beyond the image relies on it; also much faster to construct than
+/// the default per-element reset of the 16 MiB memory and the command queues).
+pub const OPTIONS: [&str; 2] = ["--x-initial", "0"];
 /// Environment variable: when set (non-empty), run folders are kept for debugging.
 pub const KEEP_ENV: &str = "TINYACCEL_KEEP_RTL_RUNS";
 
@@ -125,6 +129,7 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysMod
         system::SYSTEM_TB.as_bytes(),
         params.join(" ").as_bytes(),
         WAIVERS.join(" ").as_bytes(),
+        OPTIONS.join(" ").as_bytes(),
     ]);
     let dir = root.join(&key[..32]);
     let binary = dir.join(BINARY);
@@ -161,6 +166,7 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysMod
     let out = Process::new("verilator")
         .current_dir(&tmp)
         .args(["--binary", "-Wall"])
+        .args(OPTIONS)
         .args(WAIVERS)
         .args(["--top-module", system::TB_TOP])
         .args(&params)
@@ -394,6 +400,41 @@ pub fn command_extent(c: &Command) -> u64 {
     }
 }
 
+/// The bytes of `mem` the command buffer at `cmd_base` may write: from the lowest to one
+/// past the highest byte any `STORE` targets, clamped to the image (`(0, 0)` without
+/// stores). The testbench counts a bus write outside it as a protocol error and dumps
+/// only this window, so the rest of the image is unchanged by construction. A buffer
+/// that does not decode gives the whole image (the RTL reports the error).
+pub fn write_window(mem: &[u8], cmd_base: u32, cmd_count: u32) -> (u64, u64) {
+    let len = mem.len() as u64;
+    let start = cmd_base as u64;
+    let end = start.saturating_add(cmd_count as u64 * COMMAND_BYTES as u64);
+    if end > len {
+        return (0, len);
+    }
+    let Ok(cmds) = arch::isa::decode_all(&mem[start as usize..end as usize]) else {
+        return (0, len);
+    };
+    let mut lo = u64::MAX;
+    let mut hi = 0u64;
+    for c in &cmds {
+        if let Op::Store(st) = &c.op {
+            if st.nrows == 0 || st.ncols == 0 {
+                continue;
+            }
+            lo = lo.min(st.mem_addr as u64);
+            hi = hi.max(command_extent(c));
+        }
+        if matches!(c.op, Op::Finish) {
+            break;
+        }
+    }
+    if hi <= lo {
+        return (0, 0);
+    }
+    (lo.min(len), hi.min(len))
+}
+
 /// The memory prefix a run needs: the end of the command buffer, every transfer's last
 /// byte + 1, and `host_high_water` (one past the highest byte the host wrote).
 pub fn needed_bytes(cmd_base: u32, cmds: &[Command], host_high_water: u64) -> u64 {
@@ -489,12 +530,15 @@ impl SysModel {
             ));
         }
         let dir = RunDir::new()?;
-        let mem_in = dir.0.join("mem_in.hex");
-        std::fs::write(&mem_in, hex_text(mem)).map_err(|e| HdlError::io(&mem_in, e))?;
+        let mem_in = dir.0.join("mem_in.bin");
+        std::fs::write(&mem_in, mem).map_err(|e| HdlError::io(&mem_in, e))?;
+        let (wlo, whi) = write_window(mem, cmd_base, cmd_count);
         let t0 = Instant::now();
         let out = Process::new(&self.binary)
             .arg(format!("+dir={}", dir.0.display()))
             .arg(format!("+bytes={}", mem.len()))
+            .arg(format!("+wlo={wlo}"))
+            .arg(format!("+whi={whi}"))
             .arg(format!("+cmd_base={cmd_base}"))
             .arg(format!("+cmd_count={cmd_count}"))
             .arg(format!("+max_cycles={max_cycles}"))
@@ -517,9 +561,14 @@ impl SysModel {
         let res_path = dir.0.join("result.txt");
         let text = std::fs::read_to_string(&res_path).map_err(|e| HdlError::io(&res_path, e))?;
         let r = parse_result(&res_path, &text)?;
-        let out_path = dir.0.join("mem_out.hex");
-        let text = std::fs::read_to_string(&out_path).map_err(|e| HdlError::io(&out_path, e))?;
-        let mem_out = parse_hex(&out_path, &text, mem.len())?;
+        let mut mem_out = mem.to_vec();
+        if whi > wlo {
+            let out_path = dir.0.join("mem_out.hex");
+            let text =
+                std::fs::read_to_string(&out_path).map_err(|e| HdlError::io(&out_path, e))?;
+            let window = parse_hex(&out_path, &text, (whi - wlo) as usize)?;
+            mem_out[wlo as usize..whi as usize].copy_from_slice(&window);
+        }
         let wall = t0.elapsed();
         Ok(SysRun {
             status: r.status,

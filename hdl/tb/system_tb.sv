@@ -10,8 +10,10 @@
 // edge. Violations (a beat before the latency has elapsed, outside the requested range,
 // or without a request) are counted as protocol errors.
 //
-// Plusargs: +dir=DIR (mem_in.hex in, result.txt and mem_out.hex out), +bytes=N (image
-// size), +cmd_base=B, +cmd_count=C, +max_cycles=M.
+// Plusargs: +dir=DIR (mem_in.bin in: the image, raw bytes; result.txt and mem_out.hex
+// out), +bytes=N (image size), +cmd_base=B, +cmd_count=C, +max_cycles=M, +wlo=L +whi=H
+// (the bytes STOREs may write: a bus write outside is a protocol error, and only this
+// window is dumped to mem_out.hex, one byte per line).
 `default_nettype none
 module system_tb #(
     parameter int BUS = 4,
@@ -79,7 +81,12 @@ module system_tb #(
             end
             if (bus_we) begin
                 for (int k = 0; k < BUS; k++)
-                    if (bus_strb[k] && bus_addr + k < MEM_BYTES) mem[bus_addr + k] <= bus_wdata[8*k +: 8];
+                    if (bus_strb[k]) begin
+                        // Writes go only to the STORE window given by the host.
+                        if (bus_addr + k < wlo || bus_addr + k >= whi)
+                            proto_errors <= proto_errors + 1;
+                        else if (bus_addr + k < MEM_BYTES) mem[bus_addr + k] <= bus_wdata[8*k +: 8];
+                    end
             end
         end
     end
@@ -91,6 +98,10 @@ module system_tb #(
     int cmd_count;
     longint max_cycles;
     int fd;
+    int fin;
+    int got;
+    int wlo;
+    int whi;
     typedef enum logic [2:0] {H_RESET, H_BASE, H_COUNT, H_START, H_WAIT, H_READ, H_DONE} hstate_t;
     hstate_t hs = H_RESET;
     int hcnt = 0;
@@ -111,7 +122,15 @@ module system_tb #(
         if (bytes < 0 || bytes > MEM_BYTES) $fatal(1, "+bytes=%0d outside 0..%0d", bytes, MEM_BYTES);
         // Memory beyond the image starts at zero: Verilator's initial value of every
         // variable (no +verilator+rand+reset given).
-        if (bytes > 0) $readmemh({dir, "/mem_in.hex"}, mem, 0, bytes - 1);
+        if (!$value$plusargs("wlo=%d", wlo)) wlo = 0;
+        if (!$value$plusargs("whi=%d", whi)) whi = bytes;
+        if (bytes > 0) begin
+            fin = $fopen({dir, "/mem_in.bin"}, "rb");
+            if (fin == 0) $fatal(1, "cannot open %s/mem_in.bin", dir);
+            got = $fread(mem, fin, 0, bytes);
+            if (got != bytes) $fatal(1, "%s/mem_in.bin: read %0d of %0d bytes", dir, got, bytes);
+            $fclose(fin);
+        end
     end
 
     always @(posedge clk) begin
@@ -179,7 +198,7 @@ module system_tb #(
                 $fwrite(fd, "timeout %0d\n", timeout);
                 for (int i = 0; i < 15; i++) $fwrite(fd, "counter %0d %0d\n", i, counters[i]);
                 $fclose(fd);
-                if (bytes > 0) $writememh({dir, "/mem_out.hex"}, mem, 0, bytes - 1);
+                if (whi > wlo) $writememh({dir, "/mem_out.hex"}, mem, wlo, whi - 1);
                 $finish;
             end
             default: hs <= H_DONE;
