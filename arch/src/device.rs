@@ -210,6 +210,81 @@ pub enum DeviceError {
     Busy,
 }
 
+/// The host-visible register file of a device model (`docs/architecture.md` section 7),
+/// shared by the simulator's and the RTL's [`Device`]s: `CMD_BASE`, `CMD_COUNT`,
+/// `STATUS`, `ERR_INDEX` and the counters accumulated since creation or the last clear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostRegs {
+    pub cmd_base: u32,
+    pub cmd_count: u32,
+    pub status: u32,
+    pub err_index: u32,
+    pub total: Counters,
+}
+
+impl HostRegs {
+    /// A register write. Returns `true` when it asks to start the command buffer
+    /// (`CTRL.start`); a counter clear in the same write happens first.
+    pub fn write(&mut self, offset: u32, value: u32) -> Result<bool, DeviceError> {
+        match offset {
+            reg::CTRL => {
+                if value & reg::CTRL_CLEAR_COUNTERS != 0 {
+                    self.total = Counters::default();
+                }
+                Ok(value & reg::CTRL_START != 0)
+            }
+            reg::CMD_BASE => {
+                self.cmd_base = value;
+                Ok(false)
+            }
+            reg::CMD_COUNT => {
+                self.cmd_count = value;
+                Ok(false)
+            }
+            other => Err(DeviceError::BadRegister(other)),
+        }
+    }
+
+    /// A register read (64-bit counters as low and high words).
+    pub fn read(&self, offset: u32) -> Result<u32, DeviceError> {
+        let counters = self.total.to_array();
+        match offset {
+            reg::ID => Ok(reg::ID_VALUE),
+            reg::STATUS => Ok(self.status),
+            reg::CMD_BASE => Ok(self.cmd_base),
+            reg::CMD_COUNT => Ok(self.cmd_count),
+            reg::ERR_INDEX => Ok(self.err_index),
+            o if o >= reg::COUNTERS
+                && o < reg::COUNTERS + 8 * counters.len() as u32
+                && o.is_multiple_of(4) =>
+            {
+                let v = counters[((o - reg::COUNTERS) / 8) as usize];
+                Ok(if (o - reg::COUNTERS).is_multiple_of(8) {
+                    v as u32
+                } else {
+                    (v >> 32) as u32
+                })
+            }
+            other => Err(DeviceError::BadRegister(other)),
+        }
+    }
+
+    /// Records a completed run: its counters join the total, `STATUS` = done.
+    pub fn finish_ok(&mut self, c: &Counters) {
+        self.total.add(c);
+        self.status = reg::STATUS_DONE;
+    }
+
+    /// Records a failed run: `STATUS` = done | error with `code` (unless the device
+    /// already set an error status), `ERR_INDEX` = `index`.
+    pub fn finish_err(&mut self, index: u32, code: u32) {
+        if self.status & reg::STATUS_ERROR == 0 {
+            self.status = reg::STATUS_DONE | reg::STATUS_ERROR | (code << 8);
+        }
+        self.err_index = index;
+    }
+}
+
 /// An accelerator as the driver sees it.
 pub trait Device {
     /// The configuration the device was built from.

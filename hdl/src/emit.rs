@@ -233,6 +233,30 @@ pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
     })
 }
 
+/// `verilator --lint-only -Wall --top-module TOP FILE` (waivers are written in the file):
+/// the warnings and errors it prints, empty when clean.
+pub fn verilator_lint(verilog: &Path, top: &str) -> Result<Vec<String>, HdlError> {
+    crate::verilator::verilator_version()?;
+    let out = std::process::Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", top])
+        .arg(verilog)
+        .output()
+        .map_err(|e| HdlError::Tool(format!("cannot run verilator: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
+        .map(str::to_string)
+        .collect();
+    if !out.status.success() && warnings.is_empty() {
+        return Err(HdlError::Tool(format!(
+            "verilator --lint-only failed on {}: {text}",
+            verilog.display()
+        )));
+    }
+    Ok(warnings)
+}
+
 /// The result of [`lint`]: both tools ran and accepted the file.
 #[derive(Debug, Clone)]
 pub struct LintReport {
@@ -250,24 +274,8 @@ pub fn lint(verilog: &Path) -> Result<LintReport, HdlError> {
     use std::process::Command;
     let hint = "install it with `sudo apt-get install -y verilator yosys` (or `make deps`)";
     let t0 = std::time::Instant::now();
-    let out = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", TOP_MODULE])
-        .arg(verilog)
-        .output()
-        .map_err(|e| HdlError::Tool(format!("verilator not found ({e}): {hint}")))?;
+    let warnings = verilator_lint(verilog, TOP_MODULE)?;
     let verilator_seconds = t0.elapsed().as_secs_f64();
-    let text = String::from_utf8_lossy(&out.stderr);
-    let warnings: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
-        .map(str::to_string)
-        .collect();
-    if !out.status.success() && warnings.is_empty() {
-        return Err(HdlError::Tool(format!(
-            "verilator --lint-only failed on {}: {text}",
-            verilog.display()
-        )));
-    }
     let t1 = std::time::Instant::now();
     let script = format!(
         "read_verilog {}; hierarchy -check -top {TOP_MODULE}; proc; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_*",

@@ -18,7 +18,7 @@
 
 use crate::sysflow::{self, SysModel, SysRun};
 use crate::HdlError;
-use arch::device::{reg, Counters, Device, DeviceError};
+use arch::device::{reg, Counters, Device, DeviceError, HostRegs};
 use arch::isa::{Command, Op, COMMAND_BYTES, PARAM_RECORD_BYTES};
 use arch::{AccelConfig, Dataflow};
 use sim::machine::{self, ExecError, Machine};
@@ -50,11 +50,7 @@ pub struct RtlDevice {
     /// One past the highest byte the host wrote.
     high_water: u64,
     checker: Machine,
-    cmd_base: u32,
-    cmd_count: u32,
-    status: u32,
-    err_index: u32,
-    total: Counters,
+    regs: HostRegs,
     last: Option<Result<Counters, DeviceError>>,
     last_run: Option<RtlRun>,
     max_cycles: Option<u64>,
@@ -89,11 +85,7 @@ impl RtlDevice {
             high_water: 0,
             checker: Machine::new(&model.cfg),
             model,
-            cmd_base: 0,
-            cmd_count: 0,
-            status: 0,
-            err_index: 0,
-            total: Counters::default(),
+            regs: HostRegs::default(),
             last: None,
             last_run: None,
             max_cycles: None,
@@ -115,7 +107,7 @@ impl RtlDevice {
 
     /// Counters accumulated since creation or the last clear.
     pub fn total_counters(&self) -> Counters {
-        self.total
+        self.regs.total
     }
 
     /// The last RTL run (`None` before the first, or if the buffer failed the software
@@ -133,28 +125,21 @@ impl RtlDevice {
         self.last_run = None;
         let result = self.try_start();
         match &result {
-            Ok(c) => {
-                self.total.add(c);
-                self.status = reg::STATUS_DONE;
-            }
-            Err(DeviceError::Command { index, .. }) => {
-                if self.status & reg::STATUS_ERROR == 0 {
-                    self.status = reg::STATUS_DONE | reg::STATUS_ERROR | (1 << 8);
-                }
-                self.err_index = *index as u32;
-            }
+            Ok(c) => self.regs.finish_ok(c),
+            Err(DeviceError::Command { index, .. }) => self.regs.finish_err(*index as u32, 1),
             Err(_) => {
-                self.status = reg::STATUS_DONE | reg::STATUS_ERROR | (1 << 8);
-                self.err_index = 0;
+                self.regs.status = 0;
+                self.regs.finish_err(0, 1);
             }
         }
         self.last = Some(result);
     }
 
     fn try_start(&mut self) -> Result<Counters, DeviceError> {
-        self.status = 0;
-        let len = self.cmd_count as usize * COMMAND_BYTES;
-        let base = self.cmd_base as usize;
+        self.regs.status = 0;
+        let (cmd_base, cmd_count) = (self.regs.cmd_base, self.regs.cmd_count);
+        let len = cmd_count as usize * COMMAND_BYTES;
+        let base = cmd_base as usize;
         let cmds = if base.checked_add(len).is_none_or(|e| e > self.mem.len()) {
             Err(ExecError {
                 index: 0,
@@ -169,14 +154,14 @@ impl RtlDevice {
                 .and_then(|cmds| precheck(&self.cfg, &self.checker, &self.mem, &cmds).map(|_| cmds))
         }
         .map_err(exec_to_device)?;
-        let n = sysflow::needed_bytes(self.cmd_base, &cmds, self.high_water)
-            .min(self.mem.len() as u64) as usize;
+        let n = sysflow::needed_bytes(cmd_base, &cmds, self.high_water).min(self.mem.len() as u64)
+            as usize;
         let max_cycles = self
             .max_cycles
             .unwrap_or_else(|| sysflow::cycle_budget(&self.cfg, &cmds));
         let run = self
             .model
-            .run(&self.mem[..n], self.cmd_base, self.cmd_count, max_cycles)
+            .run(&self.mem[..n], cmd_base, cmd_count, max_cycles)
             .map_err(|e| DeviceError::Buffer(format!("RTL backend: {e}")))?;
         self.mem[..n].copy_from_slice(&run.mem);
         self.runs += 1;
@@ -184,7 +169,7 @@ impl RtlDevice {
         self.rtl_wall += run.wall;
         self.last_run = Some(RtlRun {
             mem_bytes: n as u64,
-            commands: self.cmd_count,
+            commands: cmd_count,
             status: run.status,
             err_index: run.err_index,
             fetch_cycles: run.fetch_cycles,
@@ -195,7 +180,7 @@ impl RtlDevice {
             counters: run.counters,
             wall: run.wall,
         });
-        judge_run(&run, &cmds, max_cycles).inspect_err(|_| self.status = run.status)
+        judge_run(&run, &cmds, max_cycles).inspect_err(|_| self.regs.status = run.status)
     }
 
     fn range(&self, addr: u64, len: usize) -> Result<std::ops::Range<usize>, DeviceError> {
@@ -360,49 +345,13 @@ impl Device for RtlDevice {
         Ok(())
     }
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
-        match offset {
-            reg::CTRL => {
-                if value & reg::CTRL_CLEAR_COUNTERS != 0 {
-                    self.total = Counters::default();
-                }
-                if value & reg::CTRL_START != 0 {
-                    self.start();
-                }
-                Ok(())
-            }
-            reg::CMD_BASE => {
-                self.cmd_base = value;
-                Ok(())
-            }
-            reg::CMD_COUNT => {
-                self.cmd_count = value;
-                Ok(())
-            }
-            other => Err(DeviceError::BadRegister(other)),
+        if self.regs.write(offset, value)? {
+            self.start();
         }
+        Ok(())
     }
     fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError> {
-        let counters = self.total.to_array();
-        match offset {
-            reg::ID => Ok(reg::ID_VALUE),
-            reg::STATUS => Ok(self.status),
-            reg::CMD_BASE => Ok(self.cmd_base),
-            reg::CMD_COUNT => Ok(self.cmd_count),
-            reg::ERR_INDEX => Ok(self.err_index),
-            o if o >= reg::COUNTERS
-                && o < reg::COUNTERS + 8 * counters.len() as u32
-                && o.is_multiple_of(4) =>
-            {
-                let i = ((o - reg::COUNTERS) / 8) as usize;
-                let v = counters[i];
-                Ok(if (o - reg::COUNTERS).is_multiple_of(8) {
-                    v as u32
-                } else {
-                    (v >> 32) as u32
-                })
-            }
-            other => Err(DeviceError::BadRegister(other)),
-        }
+        self.regs.read(offset)
     }
     fn wait(&mut self) -> Result<Counters, DeviceError> {
         self.last.take().unwrap_or_else(|| {

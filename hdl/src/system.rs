@@ -134,23 +134,5 @@ pub fn tb_params(cfg: &AccelConfig, mem_bytes: u64) -> Vec<String> {
 /// `verilator --lint-only -Wall` of an emitted system file (top [`TOP_MODULE`]); returns
 /// the warnings (empty when clean). The waivers are written in the file.
 pub fn lint(verilog: &std::path::Path) -> Result<Vec<String>, HdlError> {
-    crate::verilator::verilator_version()?;
-    let out = std::process::Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", TOP_MODULE])
-        .arg(verilog)
-        .output()
-        .map_err(|e| HdlError::Tool(format!("cannot run verilator: {e}")))?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    let warnings: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
-        .map(str::to_string)
-        .collect();
-    if !out.status.success() && warnings.is_empty() {
-        return Err(HdlError::Tool(format!(
-            "verilator --lint-only failed on {}: {text}",
-            verilog.display()
-        )));
-    }
-    Ok(warnings)
+    emit::verilator_lint(verilog, TOP_MODULE)
 }

@@ -3,7 +3,7 @@
 
 use crate::machine::{self, ExecError, Machine};
 use crate::{cycle, functional};
-use arch::device::{reg, Counters, Device, DeviceError};
+use arch::device::{Counters, Device, DeviceError, HostRegs};
 use arch::isa::COMMAND_BYTES;
 use arch::AccelConfig;
 
@@ -23,11 +23,7 @@ pub struct SimDevice {
     model: Model,
     mem: Vec<u8>,
     machine: Machine,
-    cmd_base: u32,
-    cmd_count: u32,
-    status: u32,
-    err_index: u32,
-    total: Counters,
+    regs: HostRegs,
     last: Option<Result<Counters, ExecError>>,
 }
 
@@ -42,11 +38,7 @@ impl SimDevice {
             model,
             mem: vec![0; mem_bytes],
             machine: Machine::new(cfg),
-            cmd_base: 0,
-            cmd_count: 0,
-            status: 0,
-            err_index: 0,
-            total: Counters::default(),
+            regs: HostRegs::default(),
             last: None,
         }
     }
@@ -58,12 +50,13 @@ impl SimDevice {
 
     /// Counters accumulated since creation or the last clear.
     pub fn total_counters(&self) -> Counters {
-        self.total
+        self.regs.total
     }
 
     fn start(&mut self) {
-        let len = self.cmd_count as usize * COMMAND_BYTES;
-        let base = self.cmd_base as usize;
+        self.regs.status = 0;
+        let len = self.regs.cmd_count as usize * COMMAND_BYTES;
+        let base = self.regs.cmd_base as usize;
         let result = if base.checked_add(len).is_none_or(|e| e > self.mem.len()) {
             Err(ExecError {
                 index: 0,
@@ -83,14 +76,8 @@ impl SimDevice {
             })
         };
         match &result {
-            Ok(c) => {
-                self.total.add(c);
-                self.status = reg::STATUS_DONE;
-            }
-            Err(e) => {
-                self.status = reg::STATUS_DONE | reg::STATUS_ERROR | (1 << 8);
-                self.err_index = e.index as u32;
-            }
+            Ok(c) => self.regs.finish_ok(c),
+            Err(e) => self.regs.finish_err(e.index as u32, 1),
         }
         self.last = Some(result);
     }
@@ -126,49 +113,13 @@ impl Device for SimDevice {
         Ok(())
     }
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
-        match offset {
-            reg::CTRL => {
-                if value & reg::CTRL_CLEAR_COUNTERS != 0 {
-                    self.total = Counters::default();
-                }
-                if value & reg::CTRL_START != 0 {
-                    self.start();
-                }
-                Ok(())
-            }
-            reg::CMD_BASE => {
-                self.cmd_base = value;
-                Ok(())
-            }
-            reg::CMD_COUNT => {
-                self.cmd_count = value;
-                Ok(())
-            }
-            other => Err(DeviceError::BadRegister(other)),
+        if self.regs.write(offset, value)? {
+            self.start();
         }
+        Ok(())
     }
     fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError> {
-        let counters = self.total.to_array();
-        match offset {
-            reg::ID => Ok(reg::ID_VALUE),
-            reg::STATUS => Ok(self.status),
-            reg::CMD_BASE => Ok(self.cmd_base),
-            reg::CMD_COUNT => Ok(self.cmd_count),
-            reg::ERR_INDEX => Ok(self.err_index),
-            o if o >= reg::COUNTERS
-                && o < reg::COUNTERS + 8 * counters.len() as u32
-                && o.is_multiple_of(4) =>
-            {
-                let i = ((o - reg::COUNTERS) / 8) as usize;
-                let v = counters[i];
-                Ok(if (o - reg::COUNTERS).is_multiple_of(8) {
-                    v as u32
-                } else {
-                    (v >> 32) as u32
-                })
-            }
-            other => Err(DeviceError::BadRegister(other)),
-        }
+        self.regs.read(offset)
     }
     fn wait(&mut self) -> Result<Counters, DeviceError> {
         match self.last.take() {
