@@ -26,7 +26,7 @@ pub const TOP_MODULE: &str = "tinyaccel_accel";
 pub const SYSTEM_FILE: &str = "tinyaccel_accel.v";
 /// Entries of each command queue (load, compute, store); a longer program stops with
 /// STATUS error code [`ERR_QUEUE_FULL`].
-pub const QUEUE_DEPTH: usize = 65536;
+pub const QUEUE_DEPTH: usize = 262_144;
 
 /// STATUS error codes (bits 8..15).
 pub const ERR_OPCODE: u32 = 1;
