@@ -131,91 +131,44 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysMod
         WAIVERS.join(" ").as_bytes(),
         OPTIONS.join(" ").as_bytes(),
     ]);
-    let dir = root.join(&key[..32]);
-    let binary = dir.join(BINARY);
-    let stamp_file = dir.join("stamp");
-    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(&key) {
-        return Ok(SysModel {
-            cfg: cfg.clone(),
-            mem_bytes,
-            dir,
-            binary,
-            built: false,
-            build_seconds: 0.0,
-        });
-    }
-    std::fs::create_dir_all(root).map_err(|e| HdlError::io(root, e))?;
-    let tmp = root.join(format!(
-        ".build-{}-{}-{}",
-        &key[..16],
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&tmp).map_err(|e| HdlError::io(&tmp, e))?;
-    for (name, text) in [
-        ("accel.v", verilog.as_str()),
-        ("system_tb.sv", system::SYSTEM_TB),
-    ] {
-        let p = tmp.join(name);
-        std::fs::write(&p, text).map_err(|e| HdlError::io(&p, e))?;
-    }
-    let t0 = Instant::now();
-    let out = Process::new("verilator")
-        .current_dir(&tmp)
-        .args(["--binary", "-Wall"])
-        .args(OPTIONS)
-        .args(WAIVERS)
-        .args(["--top-module", system::TB_TOP])
-        .args(&params)
-        .args(["-o", "Vsys", "-j", "2", "-CFLAGS", "-O1"])
-        .args(["system_tb.sv", "accel.v"])
-        .output()
-        .map_err(|e| HdlError::Tool(format!("cannot run verilator: {e}")))?;
-    if !out.status.success() {
-        let log = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
-        let _ = std::fs::write(tmp.join("verilator.log"), log.as_bytes());
-        return Err(HdlError::Tool(format!(
-            "verilator failed to build the system testbench in {} (config `{}`; log in verilator.log):\n{}",
-            tmp.display(),
-            cfg.name,
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        )));
-    }
-    let build_seconds = t0.elapsed().as_secs_f64();
-    std::fs::write(tmp.join("stamp"), &key).map_err(|e| HdlError::io(&tmp.join("stamp"), e))?;
-    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(&key) {
-        // Another process installed the same build meanwhile (it may be running it): keep
-        // that one.
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Ok(SysModel {
-            cfg: cfg.clone(),
-            mem_bytes,
-            dir,
-            binary,
-            built: true,
-            build_seconds,
-        });
-    }
-    if dir.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    let (dir, binary) = if std::fs::rename(&tmp, &dir).is_err() {
-        // Another process installed the same build meanwhile: use ours where it is.
-        (tmp.clone(), tmp.join(BINARY))
-    } else {
-        (dir, binary)
-    };
+    let args: Vec<String> = ["--binary", "-Wall"]
+        .iter()
+        .chain(OPTIONS.iter())
+        .chain(WAIVERS.iter())
+        .chain(["--top-module", system::TB_TOP].iter())
+        .map(|s| s.to_string())
+        .chain(params)
+        .chain(
+            [
+                "-o",
+                "Vsys",
+                "-j",
+                "2",
+                "-CFLAGS",
+                "-O1",
+                "system_tb.sv",
+                "accel.v",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        )
+        .collect();
+    let b = crate::verilator::cached_build(
+        root,
+        &key[..32],
+        &key,
+        &[("accel.v", &verilog), ("system_tb.sv", system::SYSTEM_TB)],
+        &args,
+        BINARY,
+        &format!("the system testbench (config `{}`)", cfg.name),
+    )?;
     Ok(SysModel {
         cfg: cfg.clone(),
         mem_bytes,
-        dir,
-        binary,
-        built: true,
-        build_seconds,
+        dir: b.dir,
+        binary: b.binary,
+        built: b.built,
+        build_seconds: b.build_seconds,
     })
 }
 

@@ -87,23 +87,90 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<Model, HdlError> {
                 s
             })
     };
-    let dir = root.join(cfg.hash());
-    let binary = dir.join("obj_dir/Vtb");
+    let os = i32::from(cfg.dataflow == Dataflow::OutputStationary);
+    let args: Vec<String> = [
+        "--binary",
+        "-Wall",
+        "-Wno-DECLFILENAME",
+        "-Wno-UNUSEDSIGNAL",
+        "--top-module",
+        "tb",
+        "-o",
+        "Vtb",
+        "-j",
+        "2",
+        "-CFLAGS",
+        "-O1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([
+        format!("-GROWS={}", cfg.rows),
+        format!("-GCOLS={}", cfg.cols),
+        format!("-GOS={os}"),
+        format!("-GVEC_DEPTH={VEC_DEPTH}"),
+        format!("-GTILE_DEPTH={TILE_DEPTH}"),
+        "core_tb.sv".into(),
+        emit::VERILOG_FILE.into(),
+    ])
+    .collect();
+    let b = cached_build(
+        root,
+        &cfg.hash(),
+        &stamp,
+        &[(emit::VERILOG_FILE, &verilog), ("core_tb.sv", TESTBENCH)],
+        &args,
+        "obj_dir/Vtb",
+        &format!("the core testbench (config `{}`)", cfg.name),
+    )?;
+    Ok(Model {
+        dir: b.dir,
+        binary: b.binary,
+        built: b.built,
+        build_seconds: b.build_seconds,
+    })
+}
+
+/// A Verilator build in a cache folder (see [`cached_build`]).
+#[derive(Debug, Clone)]
+pub struct CachedBuild {
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+    /// False when an existing build with the same stamp was reused.
+    pub built: bool,
+    pub build_seconds: f64,
+}
+
+/// Builds `verilator ARGS` over `files` (name, text) in `root/name`, unless a build with
+/// the same `stamp` is already there. The build runs in a private folder that is then
+/// renamed into place, so parallel builds never see each other's half-written files; if
+/// another process installed the same stamp meanwhile, that build is kept (it may be
+/// running). A failure keeps the folder with `verilator.log` and names it.
+pub fn cached_build(
+    root: &Path,
+    name: &str,
+    stamp: &str,
+    files: &[(&str, &str)],
+    args: &[String],
+    binary_rel: &str,
+    what: &str,
+) -> Result<CachedBuild, HdlError> {
+    let dir = root.join(name);
+    let binary = dir.join(binary_rel);
     let stamp_file = dir.join("stamp");
-    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(&stamp) {
-        return Ok(Model {
-            dir,
-            binary,
+    let installed =
+        || binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp);
+    if installed() {
+        return Ok(CachedBuild {
+            dir: dir.clone(),
+            binary: binary.clone(),
             built: false,
             build_seconds: 0.0,
         });
     }
-    // Build in a private folder, then move it into place (parallel builds of the same
-    // configuration cannot see each other's half-written files).
     std::fs::create_dir_all(root).map_err(|e| HdlError::io(root, e))?;
     let tmp = root.join(format!(
-        ".build-{}-{}-{}",
-        cfg.hash(),
+        ".build-{name}-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -111,55 +178,50 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<Model, HdlError> {
             .unwrap_or(0)
     ));
     std::fs::create_dir_all(&tmp).map_err(|e| HdlError::io(&tmp, e))?;
-    std::fs::write(tmp.join(emit::VERILOG_FILE), &verilog)
-        .map_err(|e| HdlError::io(&tmp.join(emit::VERILOG_FILE), e))?;
-    std::fs::write(tmp.join("core_tb.sv"), TESTBENCH)
-        .map_err(|e| HdlError::io(&tmp.join("core_tb.sv"), e))?;
+    for (file, text) in files {
+        let p = tmp.join(file);
+        std::fs::write(&p, text).map_err(|e| HdlError::io(&p, e))?;
+    }
     let t0 = Instant::now();
-    let os = i32::from(cfg.dataflow == Dataflow::OutputStationary);
     let out = Command::new("verilator")
         .current_dir(&tmp)
-        .args([
-            "--binary",
-            "-Wall",
-            "-Wno-DECLFILENAME",
-            "-Wno-UNUSEDSIGNAL",
-        ])
-        .args(["--top-module", "tb", "-o", "Vtb", "-j", "2"])
-        .args(["-CFLAGS", "-O1"])
-        .arg(format!("-GROWS={}", cfg.rows))
-        .arg(format!("-GCOLS={}", cfg.cols))
-        .arg(format!("-GOS={os}"))
-        .arg(format!("-GVEC_DEPTH={VEC_DEPTH}"))
-        .arg(format!("-GTILE_DEPTH={TILE_DEPTH}"))
-        .args(["core_tb.sv", emit::VERILOG_FILE])
+        .args(args)
         .output()
         .map_err(|e| HdlError::Tool(format!("cannot run verilator ({e}): {INSTALL_HINT}")))?;
     if !out.status.success() {
         let log = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let _ = std::fs::write(tmp.join("verilator.log"), log.as_bytes());
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
         return Err(HdlError::Tool(format!(
-            "verilator failed to build {} (config `{}`):\n{}",
+            "verilator failed to build {what} in {} (log in verilator.log):\n{}",
             tmp.display(),
-            cfg.name,
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )));
     }
     let build_seconds = t0.elapsed().as_secs_f64();
-    std::fs::write(tmp.join("stamp"), &stamp).map_err(|e| HdlError::io(&tmp.join("stamp"), e))?;
+    std::fs::write(tmp.join("stamp"), stamp).map_err(|e| HdlError::io(&tmp.join("stamp"), e))?;
+    if installed() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok(CachedBuild {
+            dir,
+            binary,
+            built: true,
+            build_seconds,
+        });
+    }
     if dir.exists() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     if std::fs::rename(&tmp, &dir).is_err() {
-        // Another process installed the same build meanwhile: use ours from where it is.
-        return Ok(Model {
-            binary: tmp.join("obj_dir/Vtb"),
+        // Another process is installing meanwhile: use ours from where it is.
+        return Ok(CachedBuild {
+            binary: tmp.join(binary_rel),
             dir: tmp,
             built: true,
             build_seconds,
         });
     }
-    Ok(Model {
+    Ok(CachedBuild {
         dir,
         binary,
         built: true,
