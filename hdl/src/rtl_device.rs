@@ -161,7 +161,13 @@ impl RtlDevice {
             .unwrap_or_else(|| sysflow::cycle_budget(&self.cfg, &cmds));
         let run = self
             .model
-            .run(&self.mem[..n], cmd_base, cmd_count, max_cycles)
+            .run(
+                &self.mem[..n],
+                cmd_base,
+                cmd_count,
+                sysflow::write_window(&cmds, n as u64),
+                max_cycles,
+            )
             .map_err(|e| DeviceError::Buffer(format!("RTL backend: {e}")))?;
         self.mem[..n].copy_from_slice(&run.mem);
         self.runs += 1;

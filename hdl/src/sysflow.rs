@@ -172,18 +172,6 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysMod
     })
 }
 
-/// The `$readmemh` text of `bytes`: one byte per line, two hex digits.
-pub fn hex_text(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = Vec::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize]);
-        s.push(HEX[(b & 15) as usize]);
-        s.push(b'\n');
-    }
-    String::from_utf8(s).unwrap_or_default()
-}
-
 /// Parses a memory file of exactly `n` bytes (one per line; blank lines and `//`
 /// comments are skipped). Errors name `path` and the line.
 pub fn parse_hex(path: &Path, text: &str, n: usize) -> Result<Vec<u8>, HdlError> {
@@ -353,33 +341,22 @@ pub fn command_extent(c: &Command) -> u64 {
     }
 }
 
-/// The bytes of `mem` the command buffer at `cmd_base` may write: from the lowest to one
-/// past the highest byte any `STORE` targets, clamped to the image (`(0, 0)` without
-/// stores). The testbench counts a bus write outside it as a protocol error and dumps
-/// only this window, so the rest of the image is unchanged by construction. A buffer
-/// that does not decode gives the whole image (the RTL reports the error).
-pub fn write_window(mem: &[u8], cmd_base: u32, cmd_count: u32) -> (u64, u64) {
-    let len = mem.len() as u64;
-    let start = cmd_base as u64;
-    let end = start.saturating_add(cmd_count as u64 * COMMAND_BYTES as u64);
-    if end > len {
-        return (0, len);
-    }
-    let Ok(cmds) = arch::isa::decode_all(&mem[start as usize..end as usize]) else {
-        return (0, len);
-    };
+/// The bytes of an image of `len` bytes that the (decoded) commands may write: from the
+/// lowest to one past the highest byte any `STORE` before `FINISH` targets, clamped to
+/// the image (`(0, 0)` without stores). The testbench counts a bus write outside it as a
+/// protocol error and dumps only this window, so the rest of the image is unchanged by
+/// construction.
+pub fn write_window(cmds: &[Command], len: u64) -> (u64, u64) {
     let mut lo = u64::MAX;
     let mut hi = 0u64;
-    for c in &cmds {
-        if let Op::Store(st) = &c.op {
-            if st.nrows == 0 || st.ncols == 0 {
-                continue;
+    for c in cmds {
+        match &c.op {
+            Op::Store(st) if st.nrows != 0 && st.ncols != 0 => {
+                lo = lo.min(st.mem_addr as u64);
+                hi = hi.max(command_extent(c));
             }
-            lo = lo.min(st.mem_addr as u64);
-            hi = hi.max(command_extent(c));
-        }
-        if matches!(c.op, Op::Finish) {
-            break;
+            Op::Finish => break,
+            _ => {}
         }
     }
     if hi <= lo {
@@ -462,12 +439,15 @@ impl Drop for RunDir {
 impl SysModel {
     /// Runs the command buffer at `cmd_base` (`cmd_count` commands) from the memory image
     /// `mem` (device bytes `0..mem.len()`; the rest is zero) for at most `max_cycles`
-    /// cycles, in a fresh process (scratchpads and PPU parameters start zeroed).
+    /// cycles, in a fresh process (scratchpads and PPU parameters start zeroed). Only the
+    /// bytes of `window` ([`write_window`] of the commands) may be written and are read
+    /// back; the rest of the returned image is `mem`.
     pub fn run(
         &self,
         mem: &[u8],
         cmd_base: u32,
         cmd_count: u32,
+        window: (u64, u64),
         max_cycles: u64,
     ) -> Result<SysRun, HdlError> {
         if mem.len() as u64 > self.mem_bytes {
@@ -485,7 +465,13 @@ impl SysModel {
         let dir = RunDir::new()?;
         let mem_in = dir.0.join("mem_in.bin");
         std::fs::write(&mem_in, mem).map_err(|e| HdlError::io(&mem_in, e))?;
-        let (wlo, whi) = write_window(mem, cmd_base, cmd_count);
+        let (wlo, whi) = window;
+        if wlo > whi || whi > mem.len() as u64 {
+            return Err(HdlError::Config(format!(
+                "write window {wlo}..{whi} outside the {}-byte memory image",
+                mem.len()
+            )));
+        }
         let t0 = Instant::now();
         let out = Process::new(&self.binary)
             .arg(format!("+dir={}", dir.0.display()))
@@ -541,6 +527,18 @@ impl SysModel {
 mod tests {
     use super::*;
     use arch::isa::{Load, LoadParams, Scratchpad, Store};
+
+    /// The `$readmemh` text of `bytes`: one byte per line, two hex digits.
+    fn hex_text(bytes: &[u8]) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = Vec::with_capacity(bytes.len() * 3);
+        for &b in bytes {
+            s.push(HEX[(b >> 4) as usize]);
+            s.push(HEX[(b & 15) as usize]);
+            s.push(b'\n');
+        }
+        String::from_utf8(s).unwrap_or_default()
+    }
 
     fn result_text() -> String {
         let mut s = String::from(
