@@ -19,7 +19,7 @@
 use crate::sysflow::{self, SysModel, SysRun};
 use crate::HdlError;
 use arch::device::{reg, Counters, Device, DeviceError, HostRegs};
-use arch::isa::{Command, Op, COMMAND_BYTES, PARAM_RECORD_BYTES};
+use arch::isa::{Command, Op, COMMAND_BYTES};
 use arch::{AccelConfig, Dataflow};
 use sim::machine::{self, ExecError, Machine};
 use std::time::Duration;
@@ -256,10 +256,10 @@ pub fn judge_run(run: &SysRun, cmds: &[Command], max_cycles: u64) -> Result<Coun
     Ok(run.counters)
 }
 
-/// The checks the simulator makes before and while running a decoded buffer that do
-/// not depend on timing: the scratchpad ranges of every `COMPUTE`, the device-memory
-/// range of every transfer (first failing row, as the simulator reports it) and the PPU
-/// shifts of every `LOAD_PARAMS` (read from the memory before the run).
+/// The simulator's checks of a decoded buffer, with the simulator's own code and
+/// messages: the scratchpad ranges of every `COMPUTE` first (as `sim::cycle` does), then
+/// a functional run (`sim::functional`, program order, on copies of `m` and `mem`) for
+/// the device-memory ranges of the transfers and the PPU shifts of `LOAD_PARAMS`.
 pub fn precheck(
     cfg: &AccelConfig,
     m: &Machine,
@@ -271,63 +271,16 @@ pub fn precheck(
         .iter()
         .position(|c| matches!(c.op, Op::Finish))
         .unwrap_or(cmds.len());
-    let fail = |i: usize, c: &Command, reason: String| ExecError {
-        index: i,
-        cmd: c.to_string(),
-        reason,
-    };
     for (i, c) in cmds[..end].iter().enumerate() {
         if let Op::Compute(cp) = &c.op {
-            machine::check_compute(m, cp, os).map_err(|e| fail(i, c, e))?;
+            machine::check_compute(m, cp, os).map_err(|e| ExecError {
+                index: i,
+                cmd: c.to_string(),
+                reason: e,
+            })?;
         }
     }
-    let size = mem.len() as u64;
-    let rows_check = |addr: u32, stride: u32, nrows: u16, row: u64| -> Option<String> {
-        (0..nrows as u64).find_map(|r| {
-            let a = addr as u64 + r * stride as u64;
-            let e = a + row;
-            (e > size).then(|| {
-                format!("memory access {a:#x}..{e:#x} outside the {size}-byte device memory")
-            })
-        })
-    };
-    for (i, c) in cmds[..end].iter().enumerate() {
-        let bad = match &c.op {
-            Op::Load(l) => rows_check(l.mem_addr, l.mem_stride, l.nrows, l.ncols as u64),
-            Op::Store(s) => rows_check(
-                s.mem_addr,
-                s.mem_stride,
-                s.nrows,
-                s.ncols as u64 * if s.raw_int32 { 4 } else { 1 },
-            ),
-            Op::LoadParams(p) => {
-                let count = p.count as usize;
-                if count > m.params.len() {
-                    Some(format!(
-                        "count {count} exceeds the {}-entry PPU parameter RAM",
-                        m.params.len()
-                    ))
-                } else if let Some(why) =
-                    rows_check(p.mem_addr, 0, 1, (count * PARAM_RECORD_BYTES) as u64)
-                {
-                    Some(why)
-                } else {
-                    let a = p.mem_addr as usize;
-                    (0..count).find_map(|j| {
-                        let o = a + j * PARAM_RECORD_BYTES + 8;
-                        let s = i32::from_le_bytes([mem[o], mem[o + 1], mem[o + 2], mem[o + 3]]);
-                        (!(-31..=31).contains(&s))
-                            .then(|| format!("column {j}: shift {s} outside -31..=31"))
-                    })
-                }
-            }
-            Op::Compute(_) | Op::Finish => None,
-        };
-        if let Some(why) = bad {
-            return Err(fail(i, c, why));
-        }
-    }
-    Ok(())
+    sim::functional::execute(cfg, &mut m.clone(), &mut mem.to_vec(), cmds).map(|_| ())
 }
 
 impl Device for RtlDevice {
