@@ -303,10 +303,19 @@ module tinyaccel_system #(
     wire        in_beat_phase = da && pipe == 0 && lat == 0;
     wire [31:0] left_bytes = row_bytes - off;
     wire [31:0] nb = (left_bytes < BUS) ? left_bytes : BUS;
-    // LOAD: the line of the beat's first byte and its bank; collision with the core.
     wire [31:0] ld_w = ld_weight ? COLS : ROWS;
-    wire [31:0] first_line = ld_tr ? ld_line + (row / ld_w) * x_ncols + off
-                                   : ld_line + (off / ld_w) * x_nrows + row;
+    // LOAD: line and lane of each byte of the beat (byte 0 decides the bank).
+    reg [31:0] ld_l [0:BUS-1];
+    reg [31:0] ld_n [0:BUS-1];
+    integer lb;
+    always @(*) begin
+        for (lb = 0; lb < BUS; lb = lb + 1) begin
+            ld_l[lb] = ld_tr ? ld_line + (row / ld_w) * x_ncols + off + lb
+                             : ld_line + ((off + lb) / ld_w) * x_nrows + row;
+            ld_n[lb] = ld_tr ? row % ld_w : (off + lb) % ld_w;
+        end
+    end
+    wire [31:0] first_line = ld_l[0];
     wire conflict = in_beat_phase && d_kind == K_LOAD &&
         (ld_weight ? (w_rd && core_w_bank == bank_of(W_LINES, W_BANKS, first_line))
                    : (in_rd && core_in_bank == bank_of(IN_LINES, IN_BANKS, first_line)));
@@ -348,21 +357,11 @@ module tinyaccel_system #(
 
     // Beat data.
     integer bk;
-    reg [31:0] bb, be, bblk, blane, bseq, blane_ld;
+    reg [31:0] bb, be, bblk, blane, bseq;
     reg [32*COLS-1:0] bent;
     reg [8*BUS-1:0] st_wdata;
     reg [BUS-1:0] strb;
     reg [31:0] lines_started;
-    reg [31:0] ld_l [0:BUS-1];
-    reg [31:0] ld_n [0:BUS-1];
-    integer lb;
-    always @(*) begin
-        for (lb = 0; lb < BUS; lb = lb + 1) begin
-            ld_l[lb] = ld_tr ? ld_line + (row / ld_w) * x_ncols + off + lb
-                             : ld_line + ((off + lb) / ld_w) * x_nrows + row;
-            ld_n[lb] = ld_tr ? row % ld_w : (off + lb) % ld_w;
-        end
-    end
     always @(*) begin
         st_wdata = {8*BUS{1'b0}};
         strb = {BUS{1'b0}};
@@ -376,8 +375,7 @@ module tinyaccel_system #(
             bseq = rowseq + bblk;
             bent = (p3_v && p3_seq == bseq) ? incoming : sbuf[bseq % SDEPTH];
             st_wdata[8*bk +: 8] = st_raw ? bent[32*blane + 8*(bb % 4) +: 8] : bent[8*blane +: 8];
-            blane_ld = ld_tr ? row % ld_w : bb % ld_w;
-            if (bk < nb && blane_ld == 0) lines_started = lines_started + 1;
+            if (bk < nb && ld_n[bk] == 0) lines_started = lines_started + 1;
         end
     end
 
