@@ -128,9 +128,9 @@ fn run_cpu_json_layers_add_up_to_totals() {
     let cpu = &v["cpu"];
     assert_eq!(cpu["profile"], "cortex-m7@216MHz:reference");
     assert_eq!(cpu["clock_mhz"], 216.0);
-    let cycles = cpu["cycles"].as_u64().unwrap();
-    let latency = cpu["latency_ms"].as_f64().unwrap();
-    let energy = cpu["energy_uj"].as_f64().unwrap();
+    let cycles = cpu["cpu_cycles"].as_u64().unwrap();
+    let latency = cpu["cpu_us"].as_f64().unwrap() / 1000.0;
+    let energy = cpu["cpu_uj"].as_f64().unwrap();
     assert!((latency - cycles as f64 / 216e3).abs() < 1e-9);
     let layers = v["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 31);
@@ -138,16 +138,10 @@ fn run_cpu_json_layers_add_up_to_totals() {
         .iter()
         .map(|l| l["cpu_cycles"].as_u64().unwrap())
         .sum();
-    let sum_pj: u64 = layers
-        .iter()
-        .map(|l| l["cpu_energy_pj"].as_u64().unwrap())
-        .sum();
-    let sum_uj: f64 = layers
-        .iter()
-        .map(|l| l["cpu_energy_uj"].as_f64().unwrap())
-        .sum();
+    let sum_pj: u64 = layers.iter().map(|l| l["cpu_pj"].as_u64().unwrap()).sum();
+    let sum_uj: f64 = layers.iter().map(|l| l["cpu_uj"].as_f64().unwrap()).sum();
     assert_eq!(sum_cycles, cycles);
-    assert_eq!(sum_pj, cpu["energy_pj"].as_u64().unwrap());
+    assert_eq!(sum_pj, cpu["cpu_pj"].as_u64().unwrap());
     assert!((sum_uj - energy).abs() < 1e-6 * energy);
     for l in layers {
         assert!(l["cpu_cycles"].as_u64().unwrap() > 0, "{l}");
@@ -161,13 +155,13 @@ fn run_cpu_clock_and_library() {
     let at = |spec: &str| run_json(&["run", "vww", "--cpu", spec, "--json"])["cpu"].clone();
     let (hi, lo) = (at("cortex-m7@216MHz"), at("cortex-m7@108MHz"));
     let (ch, cl) = (
-        hi["cycles"].as_u64().unwrap(),
-        lo["cycles"].as_u64().unwrap(),
+        hi["cpu_cycles"].as_u64().unwrap(),
+        lo["cpu_cycles"].as_u64().unwrap(),
     );
     // Fewer wait states at 108 MHz (3 vs 7): fewer or equal cycles; latency x (216/108) x ratio.
     assert_eq!(lo["flash_wait_states"], 3);
     assert!(cl <= ch);
-    let ratio = lo["latency_ms"].as_f64().unwrap() / hi["latency_ms"].as_f64().unwrap();
+    let ratio = lo["cpu_us"].as_f64().unwrap() / hi["cpu_us"].as_f64().unwrap();
     assert!(
         (ratio - 2.0 * cl as f64 / ch as f64).abs() < 1e-9,
         "{ratio}"
@@ -175,8 +169,8 @@ fn run_cpu_clock_and_library() {
     // CMSIS-NN is faster than the reference kernels on a DSP core.
     let r = at("cortex-m4f@120MHz:reference");
     let s = at("cortex-m4f@120MHz:cmsis-nn");
-    assert!(s["latency_ms"].as_f64().unwrap() < r["latency_ms"].as_f64().unwrap());
-    assert!(s["energy_uj"].as_f64().unwrap() < r["energy_uj"].as_f64().unwrap());
+    assert!(s["cpu_us"].as_f64().unwrap() < r["cpu_us"].as_f64().unwrap());
+    assert!(s["cpu_uj"].as_f64().unwrap() < r["cpu_uj"].as_f64().unwrap());
 }
 
 #[test]
@@ -184,7 +178,7 @@ fn run_cpu_table_and_errors() {
     let (code, out, err) = tinyaccel(&["run", "kws", "--cpu", "cortex-m4f"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("cpu_cycles") && out.contains("cpu_energy_uj"),
+        out.contains("cpu_cycles") && out.contains("cpu_uj"),
         "{out}"
     );
     assert!(out.contains("cpu latency:") && out.contains("cortex-m4f@120MHz:reference"));

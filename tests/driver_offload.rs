@@ -180,35 +180,43 @@ fn run_json_totals_equal_the_sum_of_their_parts() {
     let a = &v["accel"];
     let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1e-9);
     let layers = v["layers"].as_array().unwrap();
-    let lat_us: f64 = layers.iter().map(|l| l["accel_us"].as_f64().unwrap()).sum();
-    assert!(close(lat_us / 1000.0, a["latency_ms"].as_f64().unwrap()));
+    let lat_us: f64 = layers
+        .iter()
+        .map(|l| l["offload_us"].as_f64().unwrap())
+        .sum();
+    assert!(close(lat_us, a["offload_us"].as_f64().unwrap()));
     let e: f64 = layers
         .iter()
-        .map(|l| l["accel_energy_uj"].as_f64().unwrap())
+        .map(|l| l["offload_uj"].as_f64().unwrap())
         .sum();
-    assert!(close(e, a["energy_uj"].as_f64().unwrap()));
-    let t = &a["time_us"];
-    let parts: f64 = ["accel_busy", "dma_stall", "cpu", "driver"]
+    assert!(close(e, a["offload_uj"].as_f64().unwrap()));
+    let parts: f64 = ["compute_us", "dma_stall_us", "cpu_side_us", "driver_us"]
         .iter()
-        .map(|k| t[k].as_f64().unwrap())
+        .map(|k| a[k].as_f64().unwrap())
         .sum();
     assert!(close(parts, lat_us), "{parts} vs {lat_us}");
-    let ep = &a["energy_uj_parts"];
-    let parts: f64 = ["mac", "sram", "bus", "leakage", "cpu"]
-        .iter()
-        .map(|k| ep[k].as_f64().unwrap())
-        .sum();
+    let parts: f64 = [
+        "mac_uj",
+        "sram_uj",
+        "bus_uj",
+        "leakage_uj",
+        "offload_cpu_uj",
+    ]
+    .iter()
+    .map(|k| a[k].as_f64().unwrap())
+    .sum();
     assert!(close(parts, e), "{parts} vs {e}");
     let cycles: u64 = layers
         .iter()
         .map(|l| l["accel_cycles"].as_u64().unwrap())
         .sum();
-    assert_eq!(cycles, a["cycles"].as_u64().unwrap());
+    assert_eq!(cycles, a["accel_cycles"].as_u64().unwrap());
     // Analytic bounds on the accelerator's own work.
     let cfg = AccelConfig::preset("edge-8x8").unwrap();
-    let macs = a["macs"].as_u64().unwrap();
+    let macs = a["accel_macs"].as_u64().unwrap();
     assert!(cycles as f64 >= macs as f64 / cfg.peak_macs_per_cycle() as f64);
-    assert!(a["utilization"].as_f64().unwrap() <= 1.0);
+    assert!(a["mac_utilization"].as_f64().unwrap() <= a["array_utilization"].as_f64().unwrap());
+    assert!(a["array_utilization"].as_f64().unwrap() <= 1.0);
     // The facts used by sweeps give the same CPU baseline as `--cpu`.
     let graph = models::builtin("ic").unwrap();
     let interp = Interpreter::new(&graph).unwrap();
@@ -220,8 +228,5 @@ fn run_json_totals_equal_the_sum_of_their_parts() {
         &prepared,
         &CpuProfile::resolve("cortex-m7@216MHz").unwrap(),
     );
-    assert!(close(
-        facts.cpu_us() / 1000.0,
-        v["cpu"]["latency_ms"].as_f64().unwrap()
-    ));
+    assert!(close(facts.cpu_us(), v["cpu"]["cpu_us"].as_f64().unwrap()));
 }

@@ -103,12 +103,12 @@ pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
             f::html(&m.cpu_profile.name),
             f::html(&m.cpu_profile.hash)
         );
-        let mut rows: Vec<[String; 19]> = m.layers.iter().map(layer_cells).collect();
+        let mut rows: Vec<[String; 19]> = m.layers.iter().map(|l| layer_cells(m, l)).collect();
         rows.push(total_cells(&t));
         table(&mut o, LAYER_HEAD, &rows, &[1, 2, 4, 18]);
         o.push_str("<table><tr><th class=\"l\">energy part (accelerator run)</th><th>uJ</th><th>share</th></tr>\n");
         for (name, v) in energy_rows(&t) {
-            let share = crate::record::ratio(v, t.accel_uj).unwrap_or(0.0);
+            let share = crate::record::ratio(v, t.offload_uj).unwrap_or(0.0);
             let _ = writeln!(
                 o,
                 "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td></tr>",

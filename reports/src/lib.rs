@@ -22,6 +22,7 @@ pub mod html;
 pub mod plot;
 pub mod progress;
 pub mod record;
+pub mod schema;
 pub mod sweep;
 pub mod writer;
 
@@ -31,6 +32,7 @@ pub use record::{
     ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance, Report,
     Target,
 };
+pub use schema::SCHEMA;
 pub use writer::{write_report, WriteOptions, WrittenReport, DEFAULT_REPORT_DIR};
 
 /// Version of this tool, recorded in every report.

@@ -692,7 +692,7 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                     Series {
                         name: "accelerator run".into(),
                         color: PALETTE[0],
-                        values: m.layers.iter().map(|l| l.accel_us).collect(),
+                        values: m.layers.iter().map(|l| l.offload_us).collect(),
                     },
                 ],
                 reference: None,
@@ -707,7 +707,7 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
         .models
         .iter()
         .zip(&totals)
-        .map(|(m, t)| format!("{} ({} uJ)", m.model, f::num(t.accel_uj)))
+        .map(|(m, t)| format!("{} ({} uJ)", m.model, f::num(t.offload_uj)))
         .collect();
     let parts = ["MAC array", "scratchpads", "bus (DMA)", "leakage", "CPU"];
     let colors = [PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3], PALETTE[5]];
@@ -723,9 +723,9 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                         t.sram_uj,
                         t.bus_uj,
                         t.leakage_uj,
-                        t.cpu_uj_in_accel_run,
+                        t.offload_cpu_uj,
                     ][k];
-                    crate::record::ratio(v, t.accel_uj).unwrap_or(0.0) * 100.0
+                    crate::record::ratio(v, t.offload_uj).unwrap_or(0.0) * 100.0
                 })
                 .collect(),
         })

@@ -1,8 +1,9 @@
 //! The report records: what the CLI fills from the CPU cost model (baseline) and the
 //! offloaded run (driver + simulator), and what every writer reads.
 //!
-//! Units are in the field names: `_cycles` (clock cycles), `_us` (microseconds), `_uj`
-//! (microjoules), `bus_bytes` (bytes moved on the system bus). Stored fields are measured
+//! Field names and units follow the result schema (docs/results-schema.md,
+//! [`crate::schema`]): units are in the names, `_cycles` (clock cycles), `_us`
+//! (microseconds), `_uj` (microjoules), `_bytes` (bytes). Stored fields are measured
 //! values only; everything derived (speedup, energy ratio, model totals) is a method, so a
 //! number can never disagree with the numbers it is computed from.
 
@@ -38,15 +39,19 @@ impl std::fmt::Display for Target {
 }
 
 /// One layer (graph operator) of one model: its pure-CPU baseline and its cost in the
-/// offloaded run.
+/// offloaded run. Field names and units follow the result schema
+/// ([`crate::schema::SCHEMA`], docs/results-schema.md).
 ///
 /// Invariants checked by [`LayerRow::check`] (and by every writer):
-/// - `accel_us = compute_us + dma_stall_us + overhead_us + cpu_side_us`
-///   (for an offloaded layer `cpu_side_us` is 0; for a CPU layer the first three are 0),
-/// - `accel_uj = mac_uj + sram_uj + bus_uj + leakage_uj + cpu_uj_in_accel_run`,
-/// - all numbers finite and non-negative, `utilization` in `[0, 1]`.
+/// - `offload_us = compute_us + dma_stall_us + driver_us + cpu_side_us`
+///   (for a CPU layer `compute_us`, `dma_stall_us` and `driver_us` are 0),
+/// - `offload_uj = mac_uj + sram_uj + bus_uj + leakage_uj + offload_cpu_uj`,
+/// - a CPU layer has no accelerator cycles (`accel_cycles = 0`),
+/// - all numbers finite and non-negative.
 ///
-/// Both are checked with a relative tolerance of [`SUM_TOLERANCE`].
+/// The sums are checked with a relative tolerance of [`SUM_TOLERANCE`]. The utilizations
+/// are not stored: [`ModelReport::array_utilization`] and [`ModelReport::mac_utilization`]
+/// derive them (they need the array's peak and clock).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerRow {
     /// Position of the operator in the model's execution order (0-based).
@@ -69,20 +74,20 @@ pub struct LayerRow {
     pub cpu_us: f64,
     /// Pure-CPU baseline: energy in uJ.
     pub cpu_uj: f64,
-    /// Offloaded run: wall cycles of this layer at the accelerator clock (for a CPU-side
-    /// layer, its CPU time expressed in accelerator cycles).
+    /// Offloaded run: cycles the accelerator ran for this layer, at the accelerator clock
+    /// (0 for a layer left on the CPU).
     pub accel_cycles: u64,
-    /// Offloaded run: wall latency of this layer in us (sum of the four parts below).
-    pub accel_us: f64,
-    /// Offloaded run: energy of this layer in uJ (sum of the five parts below).
-    pub accel_uj: f64,
+    /// Offloaded run: wall latency of this layer in us (sum of the four time parts below).
+    pub offload_us: f64,
+    /// Offloaded run: energy of this layer in uJ (sum of the five energy parts below).
+    pub offload_uj: f64,
     /// Time part: the array computing (including DMA overlapped with compute), us.
     pub compute_us: f64,
     /// Time part: the array waiting for DMA beyond what compute hides, us.
     pub dma_stall_us: f64,
     /// Time part: driver CPU time (command-stream set-up, synchronisation), us.
-    pub overhead_us: f64,
-    /// Time part: the layer running on the CPU in the offloaded run, us.
+    pub driver_us: f64,
+    /// Time part: CPU work in the offloaded run (a layer left on the CPU, im2col), us.
     pub cpu_side_us: f64,
     /// Energy part: MAC array dynamic energy, uJ.
     pub mac_uj: f64,
@@ -92,11 +97,9 @@ pub struct LayerRow {
     pub bus_uj: f64,
     /// Energy part: accelerator leakage over the layer's wall time, uJ.
     pub leakage_uj: f64,
-    /// Energy part: the CPU in the offloaded run (CPU-side layers and driver time), uJ.
-    pub cpu_uj_in_accel_run: f64,
-    /// Achieved MACs per cycle / peak (`rows * cols`), over the layer's accelerator cycles;
-    /// 0 for CPU-side layers.
-    pub utilization: f64,
+    /// Energy part: the CPU in the offloaded run (CPU-side work, driver, sleeping while
+    /// waiting for the accelerator), uJ.
+    pub offload_cpu_uj: f64,
     /// Bytes moved on the system bus by the accelerator's DMA for this layer.
     pub bus_bytes: u64,
 }
@@ -120,20 +123,20 @@ pub fn ratio(num: f64, den: f64) -> Option<f64> {
 impl LayerRow {
     /// CPU baseline latency / offloaded latency (`None` if the offloaded latency is 0).
     pub fn speedup(&self) -> Option<f64> {
-        ratio(self.cpu_us, self.accel_us)
+        ratio(self.cpu_us, self.offload_us)
     }
 
     /// CPU baseline energy / offloaded energy (`None` if the offloaded energy is 0).
     pub fn energy_ratio(&self) -> Option<f64> {
-        ratio(self.cpu_uj, self.accel_uj)
+        ratio(self.cpu_uj, self.offload_uj)
     }
 
-    /// The time breakdown in us: compute, DMA stall, overhead, CPU side.
+    /// The time breakdown in us: compute, DMA stall, driver, CPU side.
     pub fn time_parts(&self) -> [f64; 4] {
         [
             self.compute_us,
             self.dma_stall_us,
-            self.overhead_us,
+            self.driver_us,
             self.cpu_side_us,
         ]
     }
@@ -145,7 +148,7 @@ impl LayerRow {
             self.sram_uj,
             self.bus_uj,
             self.leakage_uj,
-            self.cpu_uj_in_accel_run,
+            self.offload_cpu_uj,
         ]
     }
 
@@ -161,18 +164,17 @@ impl LayerRow {
         let floats = [
             ("cpu_us", self.cpu_us),
             ("cpu_uj", self.cpu_uj),
-            ("accel_us", self.accel_us),
-            ("accel_uj", self.accel_uj),
+            ("offload_us", self.offload_us),
+            ("offload_uj", self.offload_uj),
             ("compute_us", self.compute_us),
             ("dma_stall_us", self.dma_stall_us),
-            ("overhead_us", self.overhead_us),
+            ("driver_us", self.driver_us),
             ("cpu_side_us", self.cpu_side_us),
             ("mac_uj", self.mac_uj),
             ("sram_uj", self.sram_uj),
             ("bus_uj", self.bus_uj),
             ("leakage_uj", self.leakage_uj),
-            ("cpu_uj_in_accel_run", self.cpu_uj_in_accel_run),
-            ("utilization", self.utilization),
+            ("offload_cpu_uj", self.offload_cpu_uj),
         ];
         for (field, v) in floats {
             if !(v.is_finite() && v >= 0.0) {
@@ -182,32 +184,32 @@ impl LayerRow {
                 ));
             }
         }
-        if self.utilization > 1.0 + SUM_TOLERANCE {
+        if self.target == Target::Cpu && self.accel_cycles != 0 {
             return Err(bad(
-                "utilization",
+                "accel_cycles",
                 format!(
-                    "{} exceeds 1 (more MACs than the array's peak)",
-                    self.utilization
+                    "{} accelerator cycles on a layer left on the CPU (must be 0)",
+                    self.accel_cycles
                 ),
             ));
         }
         let t: f64 = self.time_parts().iter().sum();
-        if !close(t, self.accel_us) {
+        if !close(t, self.offload_us) {
             return Err(bad(
-                "accel_us",
+                "offload_us",
                 format!(
-                    "{} differs from compute_us + dma_stall_us + overhead_us + cpu_side_us = {t}",
-                    self.accel_us
+                    "{} differs from compute_us + dma_stall_us + driver_us + cpu_side_us = {t}",
+                    self.offload_us
                 ),
             ));
         }
         let e: f64 = self.energy_parts().iter().sum();
-        if !close(e, self.accel_uj) {
+        if !close(e, self.offload_uj) {
             return Err(bad(
-                "accel_uj",
+                "offload_uj",
                 format!(
-                    "{} differs from mac_uj + sram_uj + bus_uj + leakage_uj + cpu_uj_in_accel_run = {e}",
-                    self.accel_uj
+                    "{} differs from mac_uj + sram_uj + bus_uj + leakage_uj + offload_cpu_uj = {e}",
+                    self.offload_uj
                 ),
             ));
         }
@@ -227,7 +229,7 @@ pub struct ConfigSummary {
     pub rows: u32,
     /// Array columns.
     pub cols: u32,
-    /// `output-stationary` or `weight-stationary`.
+    /// The dataflow's name (`output-stationary`, `weight-stationary`, ...).
     pub dataflow: String,
     /// System-bus bytes per accelerator cycle.
     pub bus_bytes_per_cycle: u32,
@@ -264,6 +266,21 @@ impl ConfigSummary {
     /// Peak MACs per cycle (`rows * cols`): the compute roof.
     pub fn peak_macs_per_cycle(&self) -> u64 {
         self.rows as u64 * self.cols as u64
+    }
+
+    /// [`crate::schema::array_utilization`] on this array.
+    pub fn array_utilization(&self, macs: u64, accel_cycles: u64) -> f64 {
+        crate::schema::array_utilization(macs, accel_cycles, self.peak_macs_per_cycle())
+    }
+
+    /// [`crate::schema::mac_utilization`] on this array and clock.
+    pub fn mac_utilization(&self, accel_macs: u64, offload_us: f64) -> f64 {
+        crate::schema::mac_utilization(
+            accel_macs,
+            offload_us,
+            self.clock_mhz,
+            self.peak_macs_per_cycle(),
+        )
     }
 }
 
@@ -346,36 +363,41 @@ pub struct ModelReport {
     pub layers: Vec<LayerRow>,
 }
 
-/// Whole-model totals: sums over the layers (see [`ModelReport::totals`]).
+/// Whole-model totals: sums over the layers (see [`ModelReport::totals`]); the same field
+/// names and units as [`LayerRow`] (docs/results-schema.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelTotals {
+    /// Number of layers.
     pub layers: usize,
+    /// Number of layers offloaded to the accelerator.
     pub accel_layers: usize,
     pub macs: u64,
+    /// MACs of the offloaded layers (the MACs the accelerator runs).
     pub accel_macs: u64,
     pub cpu_cycles: u64,
     pub cpu_us: f64,
     pub cpu_uj: f64,
+    /// Accelerator cycles over the offloaded layers.
     pub accel_cycles: u64,
-    pub accel_us: f64,
-    pub accel_uj: f64,
+    pub offload_us: f64,
+    pub offload_uj: f64,
     pub compute_us: f64,
     pub dma_stall_us: f64,
-    pub overhead_us: f64,
+    pub driver_us: f64,
     pub cpu_side_us: f64,
     pub mac_uj: f64,
     pub sram_uj: f64,
     pub bus_uj: f64,
     pub leakage_uj: f64,
-    pub cpu_uj_in_accel_run: f64,
-    /// Accelerator-cycle-weighted mean utilization of the offloaded layers
-    /// (= offloaded MACs / (their accelerator cycles x peak) when each layer's
-    /// utilization is its own MACs / (cycles x peak)); 0 if nothing is offloaded.
-    pub utilization: f64,
+    pub offload_cpu_uj: f64,
+    /// [`crate::schema::array_utilization`] of `accel_macs` over `accel_cycles`.
+    pub array_utilization: f64,
+    /// [`crate::schema::mac_utilization`] of `accel_macs` over `offload_us`.
+    pub mac_utilization: f64,
     pub bus_bytes: u64,
-    /// `cpu_us / accel_us` of the whole model.
+    /// `cpu_us / offload_us` of the whole model.
     pub speedup: Option<f64>,
-    /// `cpu_uj / accel_uj` of the whole model.
+    /// `cpu_uj / offload_uj` of the whole model.
     pub energy_ratio: Option<f64>,
 }
 
@@ -391,55 +413,69 @@ impl ModelReport {
             cpu_us: 0.0,
             cpu_uj: 0.0,
             accel_cycles: 0,
-            accel_us: 0.0,
-            accel_uj: 0.0,
+            offload_us: 0.0,
+            offload_uj: 0.0,
             compute_us: 0.0,
             dma_stall_us: 0.0,
-            overhead_us: 0.0,
+            driver_us: 0.0,
             cpu_side_us: 0.0,
             mac_uj: 0.0,
             sram_uj: 0.0,
             bus_uj: 0.0,
             leakage_uj: 0.0,
-            cpu_uj_in_accel_run: 0.0,
-            utilization: 0.0,
+            offload_cpu_uj: 0.0,
+            array_utilization: 0.0,
+            mac_utilization: 0.0,
             bus_bytes: 0,
             speedup: None,
             energy_ratio: None,
         };
-        let mut util_weighted = 0.0;
-        let mut util_cycles = 0u64;
         for l in &self.layers {
             t.macs += l.macs;
             t.cpu_cycles += l.cpu_cycles;
             t.cpu_us += l.cpu_us;
             t.cpu_uj += l.cpu_uj;
             t.accel_cycles += l.accel_cycles;
-            t.accel_us += l.accel_us;
-            t.accel_uj += l.accel_uj;
+            t.offload_us += l.offload_us;
+            t.offload_uj += l.offload_uj;
             t.compute_us += l.compute_us;
             t.dma_stall_us += l.dma_stall_us;
-            t.overhead_us += l.overhead_us;
+            t.driver_us += l.driver_us;
             t.cpu_side_us += l.cpu_side_us;
             t.mac_uj += l.mac_uj;
             t.sram_uj += l.sram_uj;
             t.bus_uj += l.bus_uj;
             t.leakage_uj += l.leakage_uj;
-            t.cpu_uj_in_accel_run += l.cpu_uj_in_accel_run;
+            t.offload_cpu_uj += l.offload_cpu_uj;
             t.bus_bytes += l.bus_bytes;
             if l.target == Target::Accel {
                 t.accel_layers += 1;
                 t.accel_macs += l.macs;
-                util_weighted += l.utilization * l.accel_cycles as f64;
-                util_cycles += l.accel_cycles;
             }
         }
-        if util_cycles > 0 {
-            t.utilization = util_weighted / util_cycles as f64;
-        }
-        t.speedup = ratio(t.cpu_us, t.accel_us);
-        t.energy_ratio = ratio(t.cpu_uj, t.accel_uj);
+        t.array_utilization = self.config.array_utilization(t.accel_macs, t.accel_cycles);
+        t.mac_utilization = self.config.mac_utilization(t.accel_macs, t.offload_us);
+        t.speedup = ratio(t.cpu_us, t.offload_us);
+        t.energy_ratio = ratio(t.cpu_uj, t.offload_uj);
         t
+    }
+
+    /// The layer's [`crate::schema::array_utilization`]: its MACs over its accelerator
+    /// cycles (0 for a layer left on the CPU).
+    pub fn array_utilization(&self, l: &LayerRow) -> f64 {
+        match l.target {
+            Target::Accel => self.config.array_utilization(l.macs, l.accel_cycles),
+            Target::Cpu => 0.0,
+        }
+    }
+
+    /// The layer's [`crate::schema::mac_utilization`]: its MACs over its whole wall time
+    /// in the offloaded run (0 for a layer left on the CPU).
+    pub fn mac_utilization(&self, l: &LayerRow) -> f64 {
+        match l.target {
+            Target::Accel => self.config.mac_utilization(l.macs, l.offload_us),
+            Target::Cpu => 0.0,
+        }
     }
 
     /// Checks every layer ([`LayerRow::check`]), that layer indices are unique, and the

@@ -14,12 +14,10 @@ use crate::progress::ProgressSink;
 use crate::record::{
     ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance, Report,
 };
+use crate::schema::SCHEMA;
 
 /// Default output directory of `tinyaccel report`.
 pub const DEFAULT_REPORT_DIR: &str = "tinyaccel-report";
-
-/// The JSON schema name written in `report.json`.
-pub const REPORT_SCHEMA: &str = "tinyaccel-report/1";
 
 /// What to write.
 #[derive(Debug, Clone)]
@@ -48,15 +46,33 @@ pub struct WrittenReport {
     pub files: Vec<PathBuf>,
 }
 
-/// One layer as written in `report.json`: the stored fields plus the derived ratios.
+/// One layer as written in `report.json` (and in `run --accel --json`): the stored fields
+/// plus the derived ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerJson {
     #[serde(flatten)]
     pub row: LayerRow,
-    /// `cpu_us / accel_us`.
+    /// [`ModelReport::array_utilization`].
+    pub array_utilization: f64,
+    /// [`ModelReport::mac_utilization`].
+    pub mac_utilization: f64,
+    /// `cpu_us / offload_us`.
     pub speedup: Option<f64>,
-    /// `cpu_uj / accel_uj`.
+    /// `cpu_uj / offload_uj`.
     pub energy_ratio: Option<f64>,
+}
+
+impl LayerJson {
+    /// The JSON view of layer `l` of model `m`.
+    pub fn new(m: &ModelReport, l: &LayerRow) -> Self {
+        LayerJson {
+            row: l.clone(),
+            array_utilization: m.array_utilization(l),
+            mac_utilization: m.mac_utilization(l),
+            speedup: l.speedup(),
+            energy_ratio: l.energy_ratio(),
+        }
+    }
 }
 
 /// One model as written in `report.json`.
@@ -74,7 +90,7 @@ pub struct ModelJson {
 /// The whole `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportJson {
-    /// [`REPORT_SCHEMA`].
+    /// [`SCHEMA`].
     pub schema: String,
     pub provenance: Provenance,
     pub models: Vec<ModelJson>,
@@ -84,7 +100,7 @@ impl ReportJson {
     /// The JSON view of a report.
     pub fn from_report(r: &Report) -> Self {
         ReportJson {
-            schema: REPORT_SCHEMA.into(),
+            schema: SCHEMA.into(),
             provenance: r.provenance.clone(),
             models: r
                 .models
@@ -94,15 +110,7 @@ impl ReportJson {
                     source: m.source.clone(),
                     config: m.config.clone(),
                     cpu_profile: m.cpu_profile.clone(),
-                    layers: m
-                        .layers
-                        .iter()
-                        .map(|l| LayerJson {
-                            row: l.clone(),
-                            speedup: l.speedup(),
-                            energy_ratio: l.energy_ratio(),
-                        })
-                        .collect(),
+                    layers: m.layers.iter().map(|l| LayerJson::new(m, l)).collect(),
                     totals: m.totals(),
                 })
                 .collect(),
@@ -120,33 +128,32 @@ impl ReportJson {
                 reason,
             }
         };
-        if self.schema != REPORT_SCHEMA {
+        if self.schema != SCHEMA {
             return Err(ReportError::Format {
                 path: origin.to_path_buf(),
-                message: format!("schema `{}` is not `{REPORT_SCHEMA}`", self.schema),
+                message: format!("schema `{}` is not `{SCHEMA}`", self.schema),
             });
         }
         let mut models = Vec::new();
         for m in self.models {
-            let mut layers = Vec::new();
-            for l in m.layers {
-                if l.speedup != l.row.speedup() || l.energy_ratio != l.row.energy_ratio() {
-                    return Err(bad(
-                        &m.model,
-                        format!("layer {}", l.row.index),
-                        "speedup/energy_ratio",
-                        "differs from the value recomputed from the layer".into(),
-                    ));
-                }
-                layers.push(l.row);
-            }
+            let written = m.layers;
             let mr = ModelReport {
                 model: m.model,
                 source: m.source,
                 config: m.config,
                 cpu_profile: m.cpu_profile,
-                layers,
+                layers: written.iter().map(|l| l.row.clone()).collect(),
             };
+            for l in &written {
+                if *l != LayerJson::new(&mr, &l.row) {
+                    return Err(bad(
+                        &mr.model,
+                        format!("layer {}", l.row.index),
+                        "array_utilization/mac_utilization/speedup/energy_ratio",
+                        "differs from the value recomputed from the layer".into(),
+                    ));
+                }
+            }
             if mr.totals() != m.totals {
                 return Err(bad(
                     &mr.model,
@@ -201,18 +208,19 @@ pub const CSV_COLUMNS: &[&str] = &[
     "cpu_us",
     "cpu_uj",
     "accel_cycles",
-    "accel_us",
-    "accel_uj",
+    "offload_us",
+    "offload_uj",
     "compute_us",
     "dma_stall_us",
-    "overhead_us",
+    "driver_us",
     "cpu_side_us",
     "mac_uj",
     "sram_uj",
     "bus_uj",
     "leakage_uj",
-    "cpu_uj_in_accel_run",
-    "utilization",
+    "offload_cpu_uj",
+    "array_utilization",
+    "mac_utilization",
     "bus_bytes",
     "speedup",
     "energy_ratio",
@@ -247,18 +255,19 @@ pub fn render_csv(r: &Report) -> String {
                 l.cpu_us.to_string(),
                 l.cpu_uj.to_string(),
                 l.accel_cycles.to_string(),
-                l.accel_us.to_string(),
-                l.accel_uj.to_string(),
+                l.offload_us.to_string(),
+                l.offload_uj.to_string(),
                 l.compute_us.to_string(),
                 l.dma_stall_us.to_string(),
-                l.overhead_us.to_string(),
+                l.driver_us.to_string(),
                 l.cpu_side_us.to_string(),
                 l.mac_uj.to_string(),
                 l.sram_uj.to_string(),
                 l.bus_uj.to_string(),
                 l.leakage_uj.to_string(),
-                l.cpu_uj_in_accel_run.to_string(),
-                l.utilization.to_string(),
+                l.offload_cpu_uj.to_string(),
+                m.array_utilization(l).to_string(),
+                m.mac_utilization(l).to_string(),
                 l.bus_bytes.to_string(),
                 f::csv_opt(l.speedup()),
                 f::csv_opt(l.energy_ratio()),
@@ -280,18 +289,19 @@ pub fn render_csv(r: &Report) -> String {
             t.cpu_us.to_string(),
             t.cpu_uj.to_string(),
             t.accel_cycles.to_string(),
-            t.accel_us.to_string(),
-            t.accel_uj.to_string(),
+            t.offload_us.to_string(),
+            t.offload_uj.to_string(),
             t.compute_us.to_string(),
             t.dma_stall_us.to_string(),
-            t.overhead_us.to_string(),
+            t.driver_us.to_string(),
             t.cpu_side_us.to_string(),
             t.mac_uj.to_string(),
             t.sram_uj.to_string(),
             t.bus_uj.to_string(),
             t.leakage_uj.to_string(),
-            t.cpu_uj_in_accel_run.to_string(),
-            t.utilization.to_string(),
+            t.offload_cpu_uj.to_string(),
+            t.array_utilization.to_string(),
+            t.mac_utilization.to_string(),
             t.bus_bytes.to_string(),
             f::csv_opt(t.speedup),
             f::csv_opt(t.energy_ratio),
@@ -313,9 +323,9 @@ pub(crate) fn summary_rows(r: &Report) -> Vec<[String; 10]> {
                 f::int(t.macs),
                 format!("{}/{}", t.accel_layers, t.layers),
                 f::num(t.cpu_us / 1000.0),
-                f::num(t.accel_us / 1000.0),
+                f::num(t.offload_us / 1000.0),
                 f::num(t.cpu_uj),
-                f::num(t.accel_uj),
+                f::num(t.offload_uj),
                 f::times(t.speedup),
                 f::times(t.energy_ratio),
             ]
@@ -346,19 +356,19 @@ pub(crate) const LAYER_HEAD: [&str; 19] = [
     "CPU us",
     "CPU uJ",
     "accel cycles",
-    "accel us",
+    "offload us",
     "compute us",
     "DMA stall us",
-    "overhead us",
+    "driver us",
     "CPU-side us",
-    "accel uJ",
-    "util",
+    "offload uJ",
+    "array util",
     "speedup",
     "energy ratio",
     "why",
 ];
 
-pub(crate) fn layer_cells(l: &LayerRow) -> [String; 19] {
+pub(crate) fn layer_cells(m: &ModelReport, l: &LayerRow) -> [String; 19] {
     [
         l.index.to_string(),
         l.op.clone(),
@@ -373,14 +383,14 @@ pub(crate) fn layer_cells(l: &LayerRow) -> [String; 19] {
         f::num(l.cpu_us),
         f::num(l.cpu_uj),
         f::int(l.accel_cycles),
-        f::num(l.accel_us),
+        f::num(l.offload_us),
         f::num(l.compute_us),
         f::num(l.dma_stall_us),
-        f::num(l.overhead_us),
+        f::num(l.driver_us),
         f::num(l.cpu_side_us),
-        f::num(l.accel_uj),
+        f::num(l.offload_uj),
         if l.target == crate::record::Target::Accel {
-            f::pct(l.utilization)
+            f::pct(m.array_utilization(l))
         } else {
             "-".into()
         },
@@ -401,14 +411,14 @@ pub(crate) fn total_cells(t: &ModelTotals) -> [String; 19] {
         f::num(t.cpu_us),
         f::num(t.cpu_uj),
         f::int(t.accel_cycles),
-        f::num(t.accel_us),
+        f::num(t.offload_us),
         f::num(t.compute_us),
         f::num(t.dma_stall_us),
-        f::num(t.overhead_us),
+        f::num(t.driver_us),
         f::num(t.cpu_side_us),
-        f::num(t.accel_uj),
+        f::num(t.offload_uj),
         if t.accel_layers > 0 {
-            f::pct(t.utilization)
+            f::pct(t.array_utilization)
         } else {
             "-".into()
         },
@@ -425,7 +435,7 @@ pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 5] {
         ("scratchpads (SRAM)", t.sram_uj),
         ("system bus (DMA)", t.bus_uj),
         ("leakage", t.leakage_uj),
-        ("CPU (CPU-side layers + driver)", t.cpu_uj_in_accel_run),
+        ("CPU (CPU-side layers + driver)", t.offload_cpu_uj),
     ]
 }
 
@@ -476,7 +486,7 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
             "- CPU profile: `{}` (hash `{}`)\n",
             m.cpu_profile.name, m.cpu_profile.hash
         );
-        let mut rows: Vec<[String; 19]> = m.layers.iter().map(layer_cells).collect();
+        let mut rows: Vec<[String; 19]> = m.layers.iter().map(|l| layer_cells(m, l)).collect();
         rows.push(total_cells(&t));
         md_table(&mut o, LAYER_HEAD, &rows);
         let _ = writeln!(
@@ -486,11 +496,11 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
              speedup {}, energy ratio {}, {} bytes on the bus.\n",
             f::num(t.cpu_us / 1000.0),
             f::num(t.cpu_uj),
-            f::num(t.accel_us / 1000.0),
-            f::num(t.accel_uj),
+            f::num(t.offload_us / 1000.0),
+            f::num(t.offload_uj),
             f::num(t.compute_us),
             f::num(t.dma_stall_us),
-            f::num(t.overhead_us),
+            f::num(t.driver_us),
             f::num(t.cpu_side_us),
             f::times(t.speedup),
             f::times(t.energy_ratio),
@@ -499,7 +509,7 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
         let _ = writeln!(o, "Energy of the accelerator run:\n");
         let _ = writeln!(o, "| part | uJ | share |\n|---|---|---|");
         for (name, v) in energy_rows(&t) {
-            let share = crate::record::ratio(v, t.accel_uj).unwrap_or(0.0);
+            let share = crate::record::ratio(v, t.offload_uj).unwrap_or(0.0);
             let _ = writeln!(o, "| {name} | {} | {} |", f::num(v), f::pct(share));
         }
         o.push('\n');

@@ -19,4 +19,4 @@ pub mod tile;
 
 pub use device::{Model, SimDevice};
 pub use machine::ExecError;
-pub use report::Report;
+pub use report::GemmRunReport;

@@ -1,40 +1,47 @@
-//! A run's figures: counters, utilization, latency, energy breakdown, area, and the
-//! analytic bounds every run must satisfy.
+//! The figures of one simulated GEMM run ([`GemmRunReport`]: counters, latency, energy
+//! breakdown, area) and the analytic bounds every run must satisfy. Field names follow the
+//! result schema (docs/results-schema.md); the CLI's `sim gemm --json` adds the
+//! utilizations and the energies in uJ.
 
 use arch::device::{Counters, EnergyBreakdown};
 use arch::AccelConfig;
 use serde::Serialize;
 
-/// Everything reported about one run.
+/// Everything the simulator reports about one GEMM run (`tinyaccel sim gemm`). Not to be
+/// confused with `reports::Report`, the per-model report of `tinyaccel report`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct GemmRunReport {
+    /// Configuration name.
     pub config: String,
+    /// Dataflow name.
     pub dataflow: String,
-    pub cycles: u64,
+    /// Cycles the accelerator ran, at its clock.
+    pub accel_cycles: u64,
+    /// MACs the array executed.
     pub macs: u64,
-    pub utilization: f64,
-    pub latency_us: f64,
+    /// Wall latency of the run, us (the accelerator alone: `accel_cycles / clock_mhz`).
+    pub offload_us: f64,
+    /// Bytes moved on the system bus.
     pub bus_bytes: u64,
-    pub energy_pj: f64,
+    /// Energy by component, pJ (every field is named `_pj`).
     pub energy: EnergyBreakdown,
+    /// Area estimate, mm^2.
     pub area_mm2: f64,
+    /// The raw counters.
     pub counters: Counters,
 }
 
-impl Report {
+impl GemmRunReport {
     /// Derives the figures of `c` on `cfg`.
     pub fn new(cfg: &AccelConfig, c: &Counters) -> Self {
-        let energy = EnergyBreakdown::from_counters(cfg, c);
-        Report {
+        GemmRunReport {
             config: cfg.name.clone(),
             dataflow: cfg.dataflow.to_string(),
-            cycles: c.cycles,
+            accel_cycles: c.cycles,
             macs: c.macs,
-            utilization: c.utilization(cfg),
-            latency_us: cfg.cycles_to_us(c.cycles),
+            offload_us: cfg.cycles_to_us(c.cycles),
             bus_bytes: c.bus_bytes(),
-            energy_pj: energy.total_pj,
-            energy,
+            energy: EnergyBreakdown::from_counters(cfg, c),
             area_mm2: cfg.area_mm2(),
             counters: *c,
         }

@@ -1,5 +1,6 @@
 //! Offload to the simulated accelerator, shared by `run --accel` and `report`: one
-//! inference through `driver::delegate` on a `sim::SimDevice`, and its per-layer columns.
+//! inference through `driver::delegate` on a `sim::SimDevice`, and its per-layer columns
+//! (result schema, docs/results-schema.md).
 
 use anyhow::{Context, Result};
 use arch::AccelConfig;
@@ -70,141 +71,169 @@ pub fn time_parts(cfg: &AccelConfig, l: &delegate::LayerRun) -> [f64; 4] {
     [l.accel_us - stall_us, stall_us, l.cpu_us, l.driver_us]
 }
 
-/// Per-layer columns and the whole-run `accel` object of an offloaded run.
+/// The JSON object of a serializable value (an empty map for anything else).
+fn object_of<T: serde::Serialize>(v: &T) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Keys `run` already prints for every layer (not repeated from the report rows).
+const LAYER_IDENTITY: [&str; 5] = ["index", "op", "input_shape", "output_shape", "macs"];
+
+/// Per-layer columns and the whole-run `accel` object of an offloaded run, under the
+/// result schema's names (docs/results-schema.md).
+///
+/// `report` is the run's [`reports::ModelReport`] (built by
+/// [`super::report::model_report`]) for a timed run, and `None` for an untimed one
+/// (`--sim functional`): then only values are reported (placement, MACs, bytes,
+/// commands), no timing or energy figures.
 pub fn columns(
     cfg: &AccelConfig,
     policy: Policy,
     run: &ModelRun,
+    report: Option<&reports::ModelReport>,
     json_mode: bool,
 ) -> (Vec<Columns>, Columns) {
     let layers = run
         .layers
         .iter()
         .zip(&run.decisions)
-        .map(|(l, d)| {
-            let mut c: Columns = vec![
-                ("target".into(), json!(d.target.as_str())),
-                ("accel_cycles".into(), json!(l.counters.cycles)),
-                ("accel_us".into(), json!(l.total_us)),
-                ("accel_energy_uj".into(), json!(l.total_uj)),
-                ("util".into(), json!(l.utilization)),
-            ];
+        .enumerate()
+        .map(|(i, (l, d))| {
+            let mut c: Columns = vec![("target".into(), json!(d.target.as_str()))];
             if json_mode {
-                let [busy, stall, cpu, drv] = time_parts(cfg, l);
                 c.push(("reason".into(), json!(d.reason)));
                 c.push(("gemms".into(), json!(d.gemms)));
-                c.push((
-                    "time_us".into(),
-                    json!({"accel_busy": busy, "dma_stall": stall, "cpu": cpu, "driver": drv}),
-                ));
-                c.push(("counters".into(), json!(l.counters)));
-                c.push((
-                    "energy_uj_parts".into(),
-                    json!({
-                        "accel": l.accel_uj,
-                        "cpu": l.cpu_uj,
-                        "idle_leakage": l.idle_leakage_uj,
-                    }),
-                ));
+            }
+            match report.and_then(|m| m.layers.get(i).map(|row| (m, row))) {
+                Some((m, row)) if json_mode => {
+                    let fields = object_of(&reports::writer::LayerJson::new(m, row));
+                    for (k, v) in fields {
+                        if !LAYER_IDENTITY.contains(&k.as_str()) && k != "target" && k != "reason" {
+                            c.push((k, v));
+                        }
+                    }
+                    c.push(("counters".into(), json!(l.counters)));
+                }
+                Some((m, row)) => {
+                    c.push(("accel_cycles".into(), json!(row.accel_cycles)));
+                    c.push(("offload_us".into(), json!(row.offload_us)));
+                    c.push(("offload_uj".into(), json!(row.offload_uj)));
+                    c.push(("array_utilization".into(), json!(m.array_utilization(row))));
+                }
+                None => {
+                    c.push(("accel_macs".into(), json!(l.counters.macs)));
+                    c.push(("bus_bytes".into(), json!(l.counters.bus_bytes())));
+                    c.push(("commands".into(), json!(l.counters.commands)));
+                }
             }
             c
         })
         .collect();
-    let total_us = run.total_us();
     let counters = run.counters();
-    let mut parts = [0.0f64; 4];
-    for l in &run.layers {
-        for (p, v) in parts.iter_mut().zip(time_parts(cfg, l)) {
-            *p += v;
-        }
-    }
-    let e = run.layers.iter().fold([0.0f64; 6], |mut a, l| {
-        let b = &l.accel_energy;
-        a[0] += b.mac_pj / 1e6;
-        a[1] += (b.input_sram_pj + b.weight_sram_pj + b.acc_sram_pj) / 1e6;
-        a[2] += b.bus_pj / 1e6;
-        a[3] += b.leakage_pj / 1e6 + l.idle_leakage_uj;
-        a[4] += l.cpu_uj;
-        a[5] += l.total_uj;
-        a
-    });
-    let whole_cycles = total_us * cfg.clock_mhz;
     let offloaded = run
         .decisions
         .iter()
         .filter(|d| d.target == delegate::Target::Accel)
         .count();
+    let totals = report.map(|m| m.totals());
     if !json_mode {
-        let summary = vec![
-            (
-                "accel".to_string(),
-                json!(format!(
-                    "{} (hash {}), {}x{} {}, {} MHz, policy {:?}: {} of {} layers offloaded",
-                    cfg.name,
-                    cfg.hash(),
-                    cfg.rows,
-                    cfg.cols,
-                    cfg.dataflow,
-                    cfg.clock_mhz,
-                    policy,
-                    offloaded,
-                    run.layers.len()
-                )),
-            ),
-            (
-                "accel latency".to_string(),
-                json!(format!(
-                    "{:.3} ms = accelerator busy {:.3} + DMA stall {:.3} + CPU (layers, im2col) {:.3} + driver {:.3}",
-                    total_us / 1000.0,
-                    parts[0] / 1000.0,
-                    parts[1] / 1000.0,
-                    parts[2] / 1000.0,
-                    parts[3] / 1000.0
-                )),
-            ),
-            (
-                "accel energy".to_string(),
-                json!(format!(
-                    "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + leakage {:.3} + CPU {:.3}",
-                    e[5], e[0], e[1], e[2], e[3], e[4]
-                )),
-            ),
-            (
+        let mut summary = vec![(
+            "accel".to_string(),
+            json!(format!(
+                "{} (hash {}), {}x{} {}, {} MHz, policy {:?}: {} of {} layers offloaded",
+                cfg.name,
+                cfg.hash(),
+                cfg.rows,
+                cfg.cols,
+                cfg.dataflow,
+                cfg.clock_mhz,
+                policy,
+                offloaded,
+                run.layers.len()
+            )),
+        )];
+        match &totals {
+            Some(t) => summary.extend([
+                (
+                    "offload latency".to_string(),
+                    json!(format!(
+                        "{:.3} ms = compute {:.3} + DMA stall {:.3} + CPU side (layers, im2col) {:.3} + driver {:.3}",
+                        t.offload_us / 1000.0,
+                        t.compute_us / 1000.0,
+                        t.dma_stall_us / 1000.0,
+                        t.cpu_side_us / 1000.0,
+                        t.driver_us / 1000.0
+                    )),
+                ),
+                (
+                    "offload energy".to_string(),
+                    json!(format!(
+                        "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + leakage {:.3} + CPU {:.3}",
+                        t.offload_uj, t.mac_uj, t.sram_uj, t.bus_uj, t.leakage_uj, t.offload_cpu_uj
+                    )),
+                ),
+                (
+                    "accel counters".to_string(),
+                    json!(format!(
+                        "{} accel cycles, {} MACs, array utilization {:.1} %, MAC utilization {:.2} %, {} bus bytes, {} commands",
+                        t.accel_cycles,
+                        t.accel_macs,
+                        100.0 * t.array_utilization,
+                        100.0 * t.mac_utilization,
+                        t.bus_bytes,
+                        counters.commands
+                    )),
+                ),
+            ]),
+            None => summary.push((
                 "accel counters".to_string(),
                 json!(format!(
-                    "{} cycles, {} MACs, array utilization {:.1} % of accelerator cycles, {} bus bytes, {} commands",
-                    counters.cycles,
+                    "{} MACs, {} bus bytes, {} commands (functional model: values only, no timing or energy figures)",
                     counters.macs,
-                    100.0 * counters.utilization(cfg),
                     counters.bus_bytes(),
                     counters.commands
                 )),
-            ),
-        ];
+            )),
+        }
         return (layers, summary);
     }
-    let summary = vec![(
-        "accel".to_string(),
-        json!({
-            "config": cfg.name,
-            "config_hash": cfg.hash(),
-            "dataflow": cfg.dataflow.as_str(),
-            "rows": cfg.rows,
-            "cols": cfg.cols,
-            "clock_mhz": cfg.clock_mhz,
-            "policy": policy,
-            "offloaded_layers": offloaded,
-            "cycles": counters.cycles,
-            "macs": counters.macs,
-            "latency_ms": total_us / 1000.0,
-            "energy_uj": e[5],
-            "utilization": if whole_cycles > 0.0 { counters.macs as f64 / (cfg.peak_macs_per_cycle() as f64 * whole_cycles) } else { 0.0 },
-            "array_utilization": counters.utilization(cfg),
-            "time_us": {"accel_busy": parts[0], "dma_stall": parts[1], "cpu": parts[2], "driver": parts[3]},
-            "energy_uj_parts": {"mac": e[0], "sram": e[1], "bus": e[2], "leakage": e[3], "cpu": e[4]},
-            "load": run.load,
-            "counters": counters,
-        }),
-    )];
-    (layers, summary)
+    let mut o = serde_json::Map::new();
+    for (k, v) in [
+        ("config", json!(cfg.name)),
+        ("config_hash", json!(cfg.hash())),
+        ("dataflow", json!(cfg.dataflow.as_str())),
+        ("rows", json!(cfg.rows)),
+        ("cols", json!(cfg.cols)),
+        ("clock_mhz", json!(cfg.clock_mhz)),
+        ("policy", json!(policy)),
+        ("timed", json!(totals.is_some())),
+    ] {
+        o.insert(k.into(), v);
+    }
+    match &totals {
+        Some(t) => {
+            o.extend(object_of(t));
+            o.insert("load".into(), json!(run.load));
+            o.insert("counters".into(), json!(counters));
+        }
+        None => {
+            o.insert("layers".into(), json!(run.layers.len()));
+            o.insert("accel_layers".into(), json!(offloaded));
+            o.insert("accel_macs".into(), json!(counters.macs));
+            o.insert("bus_bytes".into(), json!(counters.bus_bytes()));
+            o.insert("commands".into(), json!(counters.commands));
+            o.insert(
+                "load".into(),
+                json!({
+                    "packed_bytes": run.load.packed_bytes,
+                    "command_bytes": run.load.command_bytes,
+                    "device_mem_bytes": run.load.device_mem_bytes,
+                }),
+            );
+        }
+    }
+    (layers, vec![("accel".to_string(), Value::Object(o))])
 }

@@ -11,9 +11,9 @@ use std::process::ExitCode;
 pub type Columns = Vec<(String, Value)>;
 
 /// The CPU baseline for `tinyaccel run --cpu SPEC`: one list of columns per op of `graph`
-/// (index = op index: `cpu_cycles`, `cpu_us`, `cpu_energy_uj`, and in JSON also
-/// `cpu_energy_pj` and `cpu_kernel`) and the whole-run values. In JSON the run gains one
-/// `cpu` object (`profile`, `clock_mhz`, `cycles`, `latency_ms`, `energy_uj`, ...); in the
+/// (index = op index: `cpu_cycles`, `cpu_us`, `cpu_uj`, and in JSON also
+/// `cpu_pj` and `cpu_kernel`) and the whole-run values. In JSON the run gains one
+/// `cpu` object (`profile`, `clock_mhz`, `cpu_cycles`, `cpu_us`, `cpu_uj`, ...); in the
 /// table, summary lines. Totals are the sums of the per-layer cycles and picojoules.
 pub fn cpu_columns(
     graph: &models::Graph,
@@ -30,10 +30,10 @@ pub fn cpu_columns(
             let mut c: Columns = vec![
                 ("cpu_cycles".into(), json!(l.cycles)),
                 ("cpu_us".into(), json!(l.time_us)),
-                ("cpu_energy_uj".into(), json!(l.energy_uj)),
+                ("cpu_uj".into(), json!(l.energy_uj)),
             ];
             if json {
-                c.push(("cpu_energy_pj".into(), json!(l.energy_pj)));
+                c.push(("cpu_pj".into(), json!(l.energy_pj)));
                 c.push(("cpu_kernel".into(), json!(l.kernel)));
             }
             c
@@ -51,10 +51,10 @@ pub fn cpu_columns(
                 "clock_mhz": profile.clock_mhz(),
                 "flash_wait_states": profile.wait_states(),
                 "power_mw": profile.power_mw(),
-                "cycles": cost.cycles,
-                "latency_ms": cost.latency_ms(),
-                "energy_uj": cost.energy_uj(),
-                "energy_pj": cost.energy_pj,
+                "cpu_cycles": cost.cycles,
+                "cpu_us": cost.cycles as f64 / cost.clock_mhz,
+                "cpu_uj": cost.energy_uj(),
+                "cpu_pj": cost.energy_pj,
             }),
         )]
     } else {

@@ -7,6 +7,7 @@ use clap::Args;
 use driver::delegate::{ModelRun, Policy};
 use models::Graph;
 use reports::record::{CpuProfileSummary, LayerRow, ModelReport, Provenance, Target};
+use reports::schema::pj_to_uj;
 use reports::{ConfigSummary, Report};
 use runtime::cost::{graph_cost, CpuProfile};
 use serde_json::json;
@@ -67,7 +68,8 @@ pub fn cpu_summary(cpu: &CpuProfile) -> Result<CpuProfileSummary> {
     )?)
 }
 
-/// One model's report rows from an offloaded run and the pure-CPU baseline.
+/// One model's report rows from a timed offloaded run and the pure-CPU baseline (also
+/// what `run --accel --json` prints per layer).
 pub fn model_report(
     name: &str,
     source: &str,
@@ -103,23 +105,19 @@ pub fn model_report(
                 cpu_cycles: b.cycles,
                 cpu_us: b.time_us,
                 cpu_uj: b.energy_uj,
-                accel_cycles: if offloaded {
-                    l.counters.cycles
-                } else {
-                    (l.total_us * cfg.clock_mhz).round() as u64
-                },
-                accel_us: l.total_us,
-                accel_uj: l.total_uj,
+                // A layer left on the CPU has no accelerator cycles.
+                accel_cycles: if offloaded { l.counters.cycles } else { 0 },
+                offload_us: l.total_us,
+                offload_uj: l.total_uj,
                 compute_us: busy,
                 dma_stall_us: stall,
-                overhead_us: driver,
+                driver_us: driver,
                 cpu_side_us: cpu_side,
-                mac_uj: e.mac_pj / 1e6,
-                sram_uj: (e.input_sram_pj + e.weight_sram_pj + e.acc_sram_pj) / 1e6,
-                bus_uj: e.bus_pj / 1e6,
-                leakage_uj: e.leakage_pj / 1e6 + l.idle_leakage_uj,
-                cpu_uj_in_accel_run: l.cpu_uj,
-                utilization: l.utilization,
+                mac_uj: pj_to_uj(e.mac_pj),
+                sram_uj: pj_to_uj(e.input_sram_pj + e.weight_sram_pj + e.acc_sram_pj),
+                bus_uj: pj_to_uj(e.bus_pj),
+                leakage_uj: pj_to_uj(e.leakage_pj) + l.idle_leakage_uj,
+                offload_cpu_uj: l.cpu_uj,
                 bus_bytes: l.counters.bus_bytes(),
             }
         })
@@ -205,7 +203,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
 /// The summary table printed on the terminal.
 pub fn summary_table(r: &Report) -> String {
     let mut s = String::from(
-        "| model | MACs | CPU ms | CPU uJ | accel ms | accel uJ | speedup | energy ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| model | MACs | CPU ms | CPU uJ | offload ms | offload uJ | speedup | energy ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in &r.models {
         let t = m.totals();
@@ -215,8 +213,8 @@ pub fn summary_table(r: &Report) -> String {
             t.macs,
             t.cpu_us / 1000.0,
             t.cpu_uj,
-            t.accel_us / 1000.0,
-            t.accel_uj,
+            t.offload_us / 1000.0,
+            t.offload_uj,
             reports::fmt::times(t.speedup),
             reports::fmt::times(t.energy_ratio),
         ));

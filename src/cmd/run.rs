@@ -279,7 +279,7 @@ pub fn print_table(r: &RunReport) -> String {
     out
 }
 
-/// The report as one JSON object.
+/// The report as one JSON object, with `"schema"` (docs/results-schema.md).
 pub fn to_json(r: &RunReport) -> Value {
     let layers: Vec<Value> = r
         .layers
@@ -303,6 +303,7 @@ pub fn to_json(r: &RunReport) -> Value {
         })
         .collect();
     let mut o = json!({
+        "schema": reports::SCHEMA,
         "model": r.model,
         "description": r.description,
         "input_shape": r.input_shape,
@@ -365,7 +366,28 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             );
             return Ok(ExitCode::from(2));
         }
-        let (columns, summary) = super::accel::columns(&cfg, args.policy, &accel_run, args.json);
+        // A timed run reports the same per-layer rows as `tinyaccel report`; an untimed
+        // one (`--sim functional`) reports values only.
+        let timed = !(args.backend == "sim" && args.sim == "functional");
+        let model_report = if timed {
+            Some(super::report::model_report(
+                &report.model,
+                &args.model,
+                interp.graph(),
+                &cfg,
+                &cpu,
+                &accel_run,
+            )?)
+        } else {
+            None
+        };
+        let (columns, summary) = super::accel::columns(
+            &cfg,
+            args.policy,
+            &accel_run,
+            model_report.as_ref(),
+            args.json,
+        );
         for l in &mut report.layers {
             l.extra
                 .extend(columns.get(l.index).cloned().unwrap_or_default());

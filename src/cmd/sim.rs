@@ -1,12 +1,13 @@
 //! `tinyaccel sim gemm`: one random int8 GEMM on the simulated accelerator: counters,
 //! cycles, utilization, latency, energy breakdown, area, and a check of the output
-//! against the naive GEMM.
+//! against the naive GEMM. `--json` follows the result schema (docs/results-schema.md).
 
 use anyhow::{bail, Context, Result};
 use arch::{AccelConfig, Dataflow};
 use clap::{Args, Subcommand};
 use driver::gemm::{self, GemmData, GemmProblem, MemLayout, Output};
-use sim::report::{check_bounds, Report};
+use reports::schema::{self, pj_to_uj};
+use sim::report::{check_bounds, GemmRunReport};
 use sim::{Model, SimDevice};
 use std::process::ExitCode;
 
@@ -128,31 +129,54 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
         }
         other => bail!("--model `{other}`: expected cycle, functional or tile"),
     };
-    let report = Report::new(&cfg, &counters);
-    let bounds = if a.model == "functional" {
-        Ok(())
-    } else {
+    let report = GemmRunReport::new(&cfg, &counters);
+    // The functional model is untimed: no timing or energy figures, no timed bounds.
+    let timed = a.model != "functional";
+    let bounds = if timed {
         check_bounds(&cfg, &counters)
+    } else {
+        Ok(())
     };
+    let peak = cfg.peak_macs_per_cycle();
+    let array_utilization = schema::array_utilization(report.macs, report.accel_cycles, peak);
     if a.json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
+            "schema": schema::SCHEMA,
             "problem": {"m": p.m, "k": p.k, "n": p.n, "output": if a.int32 {"int32"} else {"int8"}},
-            "model": a.model,
+            "simulator_level": a.model,
             "tiling": {"tm": t.tm, "tk": t.tk, "tn": t.tn, "order": format!("{:?}", t.order),
                        "commands": prog.commands.len()},
+            "config": cfg.name,
             "config_hash": cfg.hash(),
-            "cycles": report.cycles,
+            "dataflow": cfg.dataflow.as_str(),
+            "rows": cfg.rows,
+            "cols": cfg.cols,
+            "clock_mhz": cfg.clock_mhz,
             "macs": report.macs,
-            "utilization": report.utilization,
-            "latency_us": report.latency_us,
             "bus_bytes": report.bus_bytes,
-            "energy_pj": report.energy_pj,
-            "energy": report.energy,
             "area_mm2": report.area_mm2,
             "counters": counters,
             "output_matches_naive": check,
-            "bounds_ok": bounds.is_ok(),
         });
+        if timed {
+            let e = &report.energy;
+            let timing = serde_json::json!({
+                "accel_cycles": report.accel_cycles,
+                "offload_us": report.offload_us,
+                "offload_uj": pj_to_uj(e.total_pj),
+                "mac_uj": pj_to_uj(e.mac_pj),
+                "sram_uj": pj_to_uj(e.input_sram_pj + e.weight_sram_pj + e.acc_sram_pj),
+                "bus_uj": pj_to_uj(e.bus_pj),
+                "leakage_uj": pj_to_uj(e.leakage_pj),
+                "energy_parts_pj": e,
+                "array_utilization": array_utilization,
+                "mac_utilization": schema::mac_utilization(report.macs, report.offload_us, cfg.clock_mhz, peak),
+                "bounds_ok": bounds.is_ok(),
+            });
+            if let (Some(o), serde_json::Value::Object(t)) = (v.as_object_mut(), timing) {
+                o.extend(t);
+            }
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
@@ -175,28 +199,36 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
             t.order,
             prog.commands.len()
         );
-        println!("cycles        {:>14}", report.cycles);
-        println!(
-            "latency       {:>14.3} us at {} MHz",
-            report.latency_us, cfg.clock_mhz
-        );
-        println!("MACs          {:>14}", report.macs);
-        println!("utilization   {:>14.4}", report.utilization);
+        if timed {
+            println!("accel_cycles  {:>14}", report.accel_cycles);
+            println!(
+                "offload_us    {:>14.3} us at {} MHz",
+                report.offload_us, cfg.clock_mhz
+            );
+        }
+        println!("macs          {:>14}", report.macs);
+        if timed {
+            println!("array_util    {:>14.4}", array_utilization);
+        }
         let c = &counters;
         for (name, v) in arch::device::COUNTER_NAMES.iter().zip(c.to_array()) {
             println!("  {name:<22}{v:>14}");
         }
-        let e = &report.energy;
-        println!("energy        {:>14.1} pJ", e.total_pj);
-        for (name, v) in [
-            ("mac", e.mac_pj),
-            ("input sram", e.input_sram_pj),
-            ("weight sram", e.weight_sram_pj),
-            ("acc sram", e.acc_sram_pj),
-            ("bus", e.bus_pj),
-            ("leakage", e.leakage_pj),
-        ] {
-            println!("  {name:<22}{v:>14.1} pJ");
+        if timed {
+            let e = &report.energy;
+            println!("offload_uj    {:>14.6} uJ", pj_to_uj(e.total_pj));
+            for (name, v) in [
+                ("mac", e.mac_pj),
+                ("input sram", e.input_sram_pj),
+                ("weight sram", e.weight_sram_pj),
+                ("acc sram", e.acc_sram_pj),
+                ("bus", e.bus_pj),
+                ("leakage", e.leakage_pj),
+            ] {
+                println!("  {name:<22}{v:>14.1} pJ");
+            }
+        } else {
+            println!("timing and energy: not modelled by the functional model (use --model cycle or tile)");
         }
         println!("area          {:>14.4} mm^2", report.area_mm2);
         match check {
@@ -208,6 +240,7 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
             None => println!("output: not computed (tile-level model)"),
         }
         match &bounds {
+            Ok(()) if !timed => {}
             Ok(()) => println!("bounds: ok (cycles >= MACs/PEs, >= bus bytes/width; utilization <= 1; energy >= MACs x E_mac)"),
             Err(v) => println!("bounds: VIOLATED: {}", v.join("; ")),
         }

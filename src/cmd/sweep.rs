@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use driver::delegate::{self, ModelFacts, Policy};
+use reports::schema;
 use reports::sweep::{EvalError, Grid, MergeOptions, Metrics, Shard, SweepOptions};
 use runtime::cost::CpuProfile;
 use runtime::{Interpreter, PreparedOp};
@@ -77,25 +78,24 @@ pub fn model_facts(specs: &[String], cpu: &CpuProfile) -> Result<Vec<ModelFacts>
         .collect()
 }
 
-/// The metrics of one design on one model (tile-level model).
+/// The metrics of one design on one model (tile-level model), under the result schema's
+/// names (docs/results-schema.md).
 pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> Metrics {
     let layers = delegate::estimate_model(facts, cfg, policy, |c, m, k, n| {
         sim::tile::estimate_gemm(c, m, k, n).ok()
     });
-    let total_us: f64 = layers.iter().map(|l| l.total_us).sum();
-    let energy_uj: f64 = layers.iter().map(|l| l.total_uj).sum();
-    let macs: u64 = layers.iter().map(|l| l.counters.macs).sum();
-    let whole_cycles = total_us * cfg.clock_mhz;
+    let offload_us: f64 = layers.iter().map(|l| l.total_us).sum();
+    let offload_uj: f64 = layers.iter().map(|l| l.total_uj).sum();
+    let accel_macs: u64 = layers.iter().map(|l| l.counters.macs).sum();
+    let accel_cycles: u64 = layers.iter().map(|l| l.counters.cycles).sum();
+    let peak = cfg.peak_macs_per_cycle();
     Metrics {
-        latency_ms: total_us / 1000.0,
-        energy_uj,
-        utilization: if whole_cycles > 0.0 {
-            (macs as f64 / (cfg.peak_macs_per_cycle() as f64 * whole_cycles)).min(1.0)
-        } else {
-            0.0
-        },
-        cpu_latency_ms: facts.cpu_us() / 1000.0,
-        cpu_energy_uj: facts.cpu_uj(),
+        offload_us,
+        offload_uj,
+        array_utilization: schema::array_utilization(accel_macs, accel_cycles, peak),
+        mac_utilization: schema::mac_utilization(accel_macs, offload_us, cfg.clock_mhz, peak),
+        cpu_us: facts.cpu_us(),
+        cpu_uj: facts.cpu_uj(),
         area_mm2: Some(cfg.area_mm2()),
     }
 }

@@ -30,15 +30,15 @@ pub struct Point {
     pub design: u64,
     pub design_id: String,
     pub params: Vec<String>,
-    pub latency_ms: f64,
-    pub energy_uj: f64,
+    pub offload_us: f64,
+    pub offload_uj: f64,
     pub area_mm2: f64,
 }
 
 impl Point {
-    /// Energy-delay product, ms x uJ.
+    /// Energy-delay product, us x uJ.
     pub fn edp(&self) -> f64 {
-        self.latency_ms * self.energy_uj
+        self.offload_us * self.offload_uj
     }
 }
 
@@ -69,8 +69,8 @@ pub fn scopes(models: &[String], rows: &[ResultRow]) -> Vec<Scope> {
                     design: r.design,
                     design_id: r.design_id.clone(),
                     params: r.params.clone(),
-                    latency_ms: x.latency_ms,
-                    energy_uj: x.energy_uj,
+                    offload_us: x.offload_us,
+                    offload_uj: x.offload_uj,
                     area_mm2: x.area_mm2,
                 })
             })
@@ -82,19 +82,19 @@ pub fn scopes(models: &[String], rows: &[ResultRow]) -> Vec<Scope> {
         if group.len() == models.len() && group.iter().all(|r| r.status == Status::Ok) {
             let lat: Vec<f64> = group
                 .iter()
-                .filter_map(|r| r.metrics.map(|m| m.latency_ms))
+                .filter_map(|r| r.metrics.map(|m| m.offload_us))
                 .collect();
             let en: Vec<f64> = group
                 .iter()
-                .filter_map(|r| r.metrics.map(|m| m.energy_uj))
+                .filter_map(|r| r.metrics.map(|m| m.offload_uj))
                 .collect();
             let area = group[0].metrics.map_or(0.0, |m| m.area_mm2);
             all.push(Point {
                 design: group[0].design,
                 design_id: group[0].design_id.clone(),
                 params: group[0].params.clone(),
-                latency_ms: geomean(&lat),
-                energy_uj: geomean(&en),
+                offload_us: geomean(&lat),
+                offload_uj: geomean(&en),
                 area_mm2: area,
             });
         }
@@ -108,7 +108,7 @@ pub fn scopes(models: &[String], rows: &[ResultRow]) -> Vec<Scope> {
         .map(|(name, points)| {
             let coords: Vec<[f64; 3]> = points
                 .iter()
-                .map(|p| [p.latency_ms, p.energy_uj, p.area_mm2])
+                .map(|p| [p.offload_us, p.offload_uj, p.area_mm2])
                 .collect();
             Scope {
                 name,
@@ -131,21 +131,21 @@ pub fn best_by(points: &[Point], key: impl Fn(&Point) -> f64) -> Option<&Point> 
 pub fn render_pareto(keys: &[String], scopes: &[Scope]) -> String {
     let mut h = vec!["scope".to_string(), "design".into(), "design_id".into()];
     h.extend(keys.iter().cloned());
-    h.extend(["latency_ms", "energy_uj", "area_mm2", "edp_ms_uj"].map(String::from));
+    h.extend(["offload_us", "offload_uj", "area_mm2", "edp_us_uj"].map(String::from));
     let mut s = csv_line(&h);
     for sc in scopes {
         let mut front: Vec<&Point> = sc.front.iter().map(|&i| &sc.points[i]).collect();
         front.sort_by(|a, b| {
-            a.latency_ms
-                .total_cmp(&b.latency_ms)
-                .then(a.energy_uj.total_cmp(&b.energy_uj))
+            a.offload_us
+                .total_cmp(&b.offload_us)
+                .then(a.offload_uj.total_cmp(&b.offload_uj))
                 .then(a.area_mm2.total_cmp(&b.area_mm2))
                 .then(a.design.cmp(&b.design))
         });
         for p in front {
             let mut r = vec![sc.name.clone(), p.design.to_string(), p.design_id.clone()];
             r.extend(p.params.iter().cloned());
-            r.extend([p.latency_ms, p.energy_uj, p.area_mm2, p.edp()].map(|v| v.to_string()));
+            r.extend([p.offload_us, p.offload_uj, p.area_mm2, p.edp()].map(|v| v.to_string()));
             s.push_str(&csv_line(&r));
         }
     }
@@ -182,13 +182,13 @@ pub fn sweep_plots(grid: &Grid, scopes: &[Scope]) -> Vec<PlotSpec> {
             ),
             chart: Chart::ParetoScatter {
                 title: format!("Designs, {what}"),
-                x_label: "latency (ms, log)".into(),
+                x_label: "offload latency (us, log)".into(),
                 y_label: "energy (uJ, log)".into(),
                 c_label: "area mm2".into(),
                 points: sc
                     .points
                     .iter()
-                    .map(|p| (p.latency_ms, p.energy_uj, p.area_mm2))
+                    .map(|p| (p.offload_us, p.offload_uj, p.area_mm2))
                     .collect(),
                 front: sc.front.clone(),
             },
@@ -202,8 +202,8 @@ pub fn sweep_plots(grid: &Grid, scopes: &[Scope]) -> Vec<PlotSpec> {
         if let Some(all) = all {
             for pt in &all.points {
                 if let Some(i) = labels.iter().position(|l| *l == pt.params[k]) {
-                    lat[i].push(pt.latency_ms);
-                    en[i].push(pt.energy_uj);
+                    lat[i].push(pt.offload_us);
+                    en[i].push(pt.offload_uj);
                 }
             }
         }
@@ -247,7 +247,7 @@ pub fn sweep_plots(grid: &Grid, scopes: &[Scope]) -> Vec<PlotSpec> {
                 panels: vec![
                     (
                         "latency".into(),
-                        "latency (ms, log)".into(),
+                        "offload latency (us, log)".into(),
                         series(lmin, lmed),
                     ),
                     (
@@ -315,8 +315,8 @@ pub fn render_summary(
     );
 
     let criteria: [(&str, Criterion); 4] = [
-        ("lowest latency", |p| p.latency_ms),
-        ("lowest energy", |p| p.energy_uj),
+        ("lowest latency", |p| p.offload_us),
+        ("lowest energy", |p| p.offload_uj),
         ("lowest energy-delay product", |p| p.edp()),
         ("smallest area", |p| p.area_mm2),
     ];
@@ -337,7 +337,7 @@ pub fn render_summary(
         }
         let _ = writeln!(
             o,
-            "| criterion | design | id | parameters | latency ms | energy uJ | EDP ms*uJ | area mm2 |\n|---|---|---|---|---|---|---|---|"
+            "| criterion | design | id | parameters | offload_us | offload_uj | EDP us*uJ | area mm2 |\n|---|---|---|---|---|---|---|---|"
         );
         for (name, key) in criteria {
             if let Some(p) = best_by(&sc.points, key) {
@@ -347,8 +347,8 @@ pub fn render_summary(
                     p.design,
                     p.design_id,
                     f::md_cell(&params_text(&keys, &p.params)),
-                    f::num(p.latency_ms),
-                    f::num(p.energy_uj),
+                    f::num(p.offload_us),
+                    f::num(p.offload_uj),
                     f::num(p.edp()),
                     f::num(p.area_mm2)
                 );

@@ -21,16 +21,18 @@ use crate::progress::progress_bar;
 /// What the evaluator measured for one design and one model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {
-    /// End-to-end latency of the offloaded run, ms.
-    pub latency_ms: f64,
-    /// Energy of the offloaded run, uJ.
-    pub energy_uj: f64,
-    /// Whole-model accelerator utilization in `[0, 1]`.
-    pub utilization: f64,
-    /// Latency of the pure-CPU baseline, ms.
-    pub cpu_latency_ms: f64,
-    /// Energy of the pure-CPU baseline, uJ.
-    pub cpu_energy_uj: f64,
+    /// End-to-end latency of the offloaded run, us (`offload_us` of the result schema).
+    pub offload_us: f64,
+    /// Energy of the offloaded run, uJ (`offload_uj`).
+    pub offload_uj: f64,
+    /// [`crate::schema::array_utilization`] of the whole model, in `[0, 1]`.
+    pub array_utilization: f64,
+    /// [`crate::schema::mac_utilization`] of the whole model, in `[0, 1]`.
+    pub mac_utilization: f64,
+    /// Latency of the pure-CPU baseline, us (`cpu_us`).
+    pub cpu_us: f64,
+    /// Energy of the pure-CPU baseline, uJ (`cpu_uj`).
+    pub cpu_uj: f64,
     /// Accelerator area in mm^2; `None` = `AccelConfig::area_mm2()`.
     pub area_mm2: Option<f64>,
 }
@@ -160,7 +162,7 @@ pub struct SweepMeta {
 }
 
 /// The schema name of `sweep.json`.
-pub const SWEEP_SCHEMA: &str = "tinyaccel-sweep/1";
+pub const SWEEP_SCHEMA: &str = "tinyaccel-sweep/2";
 
 impl SweepMeta {
     fn new(grid: &Grid, models: &[String], shard: Option<Shard>) -> Self {
@@ -257,10 +259,10 @@ fn check_models(models: &[String]) -> Result<(), SweepError> {
 
 fn check_metrics(m: &Metrics) -> Result<(), String> {
     let vals = [
-        ("latency_ms", m.latency_ms),
-        ("energy_uj", m.energy_uj),
-        ("cpu_latency_ms", m.cpu_latency_ms),
-        ("cpu_energy_uj", m.cpu_energy_uj),
+        ("offload_us", m.offload_us),
+        ("offload_uj", m.offload_uj),
+        ("cpu_us", m.cpu_us),
+        ("cpu_uj", m.cpu_uj),
     ];
     for (name, v) in vals {
         if !(v.is_finite() && v > 0.0) {
@@ -269,11 +271,15 @@ fn check_metrics(m: &Metrics) -> Result<(), String> {
             ));
         }
     }
-    if !(m.utilization.is_finite() && (0.0..=1.0 + 1e-9).contains(&m.utilization)) {
-        return Err(format!(
-            "evaluator returned utilization = {} (must be in [0, 1])",
-            m.utilization
-        ));
+    for (name, u) in [
+        ("array_utilization", m.array_utilization),
+        ("mac_utilization", m.mac_utilization),
+    ] {
+        if !(u.is_finite() && (0.0..=1.0 + 1e-9).contains(&u)) {
+            return Err(format!(
+                "evaluator returned {name} = {u} (must be in [0, 1])"
+            ));
+        }
     }
     if let Some(a) = m.area_mm2 {
         if !(a.is_finite() && a > 0.0) {
@@ -478,14 +484,15 @@ where
                         }
                         row.status = Status::Ok;
                         row.metrics = Some(RowMetrics {
-                            latency_ms: m.latency_ms,
-                            energy_uj: m.energy_uj,
+                            offload_us: m.offload_us,
+                            offload_uj: m.offload_uj,
                             area_mm2: m.area_mm2.unwrap_or_else(|| cfg.area_mm2()),
-                            utilization: m.utilization,
-                            speedup: m.cpu_latency_ms / m.latency_ms,
-                            energy_ratio: m.cpu_energy_uj / m.energy_uj,
-                            cpu_latency_ms: m.cpu_latency_ms,
-                            cpu_energy_uj: m.cpu_energy_uj,
+                            array_utilization: m.array_utilization,
+                            mac_utilization: m.mac_utilization,
+                            speedup: m.cpu_us / m.offload_us,
+                            energy_ratio: m.cpu_uj / m.offload_uj,
+                            cpu_us: m.cpu_us,
+                            cpu_uj: m.cpu_uj,
                         });
                     }
                     Err(EvalError::Infeasible(reason)) => {

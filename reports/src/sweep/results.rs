@@ -2,9 +2,10 @@
 //!
 //! Columns: `design` (grid index), `design_id`, one column per swept key (its value),
 //! `model`, `status` (`ok`, `infeasible`: the evaluator could not run this model on this
-//! design, `invalid`: the design is not a valid configuration), `latency_ms`, `energy_uj`,
-//! `area_mm2`, `utilization`, `speedup`, `energy_ratio`, `cpu_latency_ms`,
-//! `cpu_energy_uj` (empty unless `ok`), and `note` (the reason for `infeasible`/`invalid`).
+//! design, `invalid`: the design is not a valid configuration), the metrics under their
+//! result-schema names (docs/results-schema.md) `offload_us`, `offload_uj`, `area_mm2`,
+//! `array_utilization`, `mac_utilization`, `speedup`, `energy_ratio`, `cpu_us`, `cpu_uj`
+//! (empty unless `ok`), and `note` (the reason for `infeasible`/`invalid`).
 //!
 //! During a run rows are appended in completion order, each with one `write` call; the
 //! final file is sorted by (design, model order). Floats use the shortest round-trip form.
@@ -42,14 +43,15 @@ impl Status {
 /// The metrics of an `ok` row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RowMetrics {
-    pub latency_ms: f64,
-    pub energy_uj: f64,
+    pub offload_us: f64,
+    pub offload_uj: f64,
     pub area_mm2: f64,
-    pub utilization: f64,
+    pub array_utilization: f64,
+    pub mac_utilization: f64,
     pub speedup: f64,
     pub energy_ratio: f64,
-    pub cpu_latency_ms: f64,
-    pub cpu_energy_uj: f64,
+    pub cpu_us: f64,
+    pub cpu_uj: f64,
 }
 
 /// One row of `results.csv`.
@@ -66,15 +68,17 @@ pub struct ResultRow {
     pub note: String,
 }
 
-const METRIC_COLUMNS: [&str; 8] = [
-    "latency_ms",
-    "energy_uj",
+/// The metric columns of `results.csv`: result-schema names (docs/results-schema.md).
+pub const METRIC_COLUMNS: [&str; 9] = [
+    "offload_us",
+    "offload_uj",
     "area_mm2",
-    "utilization",
+    "array_utilization",
+    "mac_utilization",
     "speedup",
     "energy_ratio",
-    "cpu_latency_ms",
-    "cpu_energy_uj",
+    "cpu_us",
+    "cpu_uj",
 ];
 
 /// The header of `results.csv` for these swept keys.
@@ -107,14 +111,15 @@ impl ResultRow {
         match &self.metrics {
             Some(m) => f.extend(
                 [
-                    m.latency_ms,
-                    m.energy_uj,
+                    m.offload_us,
+                    m.offload_uj,
                     m.area_mm2,
-                    m.utilization,
+                    m.array_utilization,
+                    m.mac_utilization,
                     m.speedup,
                     m.energy_ratio,
-                    m.cpu_latency_ms,
-                    m.cpu_energy_uj,
+                    m.cpu_us,
+                    m.cpu_uj,
                 ]
                 .iter()
                 .map(|v| v.to_string()),
@@ -194,7 +199,7 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
         let status = Status::parse(&rec[3 + k])
             .ok_or_else(|| bad(line, format!("unknown status `{}`", &rec[3 + k])))?;
         let metrics = if status == Status::Ok {
-            let mut v = [0.0; 8];
+            let mut v = [0.0; METRIC_COLUMNS.len()];
             for (j, slot) in v.iter_mut().enumerate() {
                 let s = &rec[4 + k + j];
                 *slot = s
@@ -202,14 +207,15 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
                     .map_err(|e| bad(line, format!("{} `{s}`: {e}", METRIC_COLUMNS[j])))?;
             }
             Some(RowMetrics {
-                latency_ms: v[0],
-                energy_uj: v[1],
+                offload_us: v[0],
+                offload_uj: v[1],
                 area_mm2: v[2],
-                utilization: v[3],
-                speedup: v[4],
-                energy_ratio: v[5],
-                cpu_latency_ms: v[6],
-                cpu_energy_uj: v[7],
+                array_utilization: v[3],
+                mac_utilization: v[4],
+                speedup: v[5],
+                energy_ratio: v[6],
+                cpu_us: v[7],
+                cpu_uj: v[8],
             })
         } else {
             None
