@@ -25,15 +25,16 @@ fn analytic(cfg: &AccelConfig, m: usize) -> Result<Metrics, EvalError> {
     let (macs, bytes) = work[m];
     let peak = cfg.peak_macs_per_cycle() as f64;
     let cycles = (macs / peak).max(bytes / cfg.bus_bytes_per_cycle as f64) + 1000.0;
-    let latency_ms = cycles / cfg.clock_mhz / 1000.0;
+    let offload_us = cycles / cfg.clock_mhz;
     let e = cfg.energy_table();
     Ok(Metrics {
-        latency_ms,
-        energy_uj: (macs * e.mac_pj + bytes * e.bus_pj_per_byte) / 1e6
-            + cfg.leakage_uw() * latency_ms / 1000.0,
-        utilization: (macs / peak / cycles).min(1.0),
-        cpu_latency_ms: macs / 80e3,
-        cpu_energy_uj: macs * 30.0 / 1e6,
+        offload_us,
+        offload_uj: (macs * e.mac_pj + bytes * e.bus_pj_per_byte) / 1e6
+            + cfg.leakage_uw() * offload_us / 1e6,
+        array_utilization: (macs / peak / (cycles - 1000.0)).min(1.0),
+        mac_utilization: (macs / peak / cycles).min(1.0),
+        cpu_us: macs / 80.0,
+        cpu_uj: macs * 30.0 / 1e6,
         area_mm2: None,
     })
 }

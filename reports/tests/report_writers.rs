@@ -14,22 +14,27 @@ fn layer(
     macs: u64,
     target: Target,
     cpu_us: f64,
-    accel_us: f64,
+    offload_us: f64,
 ) -> LayerRow {
     let accel = target == Target::Accel;
-    let (compute, stall, overhead, cpu_side) = if accel {
-        (accel_us * 0.7, accel_us * 0.2, accel_us * 0.1, 0.0)
+    let (compute, stall, driver, cpu_side) = if accel {
+        (offload_us * 0.7, offload_us * 0.2, offload_us * 0.1, 0.0)
     } else {
-        (0.0, 0.0, 0.0, accel_us)
+        (0.0, 0.0, 0.0, offload_us)
     };
-    let accel_cycles = (accel_us * 200.0).round() as u64;
+    // The accelerator runs for compute + stall at 200 MHz; a CPU layer has no cycles.
+    let accel_cycles = if accel {
+        ((compute + stall) * 200.0).round() as u64
+    } else {
+        0
+    };
     let (mac, sram, bus, leak, cpu) = if accel {
         (
             macs as f64 * 3e-7,
             macs as f64 * 1e-7,
             0.5,
             0.01,
-            overhead * 0.03,
+            driver * 0.03,
         )
     } else {
         (0.0, 0.0, 0.0, 0.0, cpu_side * 0.03)
@@ -50,22 +55,17 @@ fn layer(
         cpu_us,
         cpu_uj: cpu_us * 0.03,
         accel_cycles,
-        accel_us: compute + stall + overhead + cpu_side,
-        accel_uj: mac + sram + bus + leak + cpu,
+        offload_us: compute + stall + driver + cpu_side,
+        offload_uj: mac + sram + bus + leak + cpu,
         compute_us: compute,
         dma_stall_us: stall,
-        overhead_us: overhead,
+        driver_us: driver,
         cpu_side_us: cpu_side,
         mac_uj: mac,
         sram_uj: sram,
         bus_uj: bus,
         leakage_uj: leak,
-        cpu_uj_in_accel_run: cpu,
-        utilization: if accel {
-            (macs as f64 / (accel_cycles as f64 * 64.0)).min(1.0)
-        } else {
-            0.0
-        },
+        offload_cpu_uj: cpu,
         bus_bytes: if accel { macs / 20 + 1 } else { 0 },
     }
 }
@@ -128,8 +128,8 @@ fn totals_are_sums_and_ratios_are_quotients() {
         let t = m.totals();
         let s = |f: fn(&LayerRow) -> f64| m.layers.iter().map(f).sum::<f64>();
         assert_eq!(t.cpu_us, s(|l| l.cpu_us));
-        assert_eq!(t.accel_us, s(|l| l.accel_us));
-        assert_eq!(t.accel_uj, s(|l| l.accel_uj));
+        assert_eq!(t.offload_us, s(|l| l.offload_us));
+        assert_eq!(t.offload_uj, s(|l| l.offload_uj));
         assert_eq!(t.cpu_uj, s(|l| l.cpu_uj));
         assert_eq!(t.dma_stall_us, s(|l| l.dma_stall_us));
         assert_eq!(t.macs, m.layers.iter().map(|l| l.macs).sum::<u64>());
@@ -137,10 +137,38 @@ fn totals_are_sums_and_ratios_are_quotients() {
             t.bus_bytes,
             m.layers.iter().map(|l| l.bus_bytes).sum::<u64>()
         );
-        assert_eq!(t.speedup, Some(t.cpu_us / t.accel_us));
-        assert_eq!(t.energy_ratio, Some(t.cpu_uj / t.accel_uj));
+        assert_eq!(t.speedup, Some(t.cpu_us / t.offload_us));
+        assert_eq!(t.energy_ratio, Some(t.cpu_uj / t.offload_uj));
+        // Both utilizations: accelerator MACs over the peak for the accelerator's cycles
+        // (array) and for the whole offloaded run's wall time (mac).
+        let peak = (m.config.rows * m.config.cols) as f64;
+        let accel: Vec<&LayerRow> = m
+            .layers
+            .iter()
+            .filter(|l| l.target == Target::Accel)
+            .collect();
+        let accel_macs: u64 = accel.iter().map(|l| l.macs).sum();
+        let accel_cycles: u64 = accel.iter().map(|l| l.accel_cycles).sum();
+        assert_eq!(t.accel_macs, accel_macs);
+        assert_eq!(t.accel_cycles, accel_cycles);
+        assert_eq!(
+            t.array_utilization,
+            accel_macs as f64 / (peak * accel_cycles as f64)
+        );
+        assert_eq!(
+            t.mac_utilization,
+            accel_macs as f64 / (peak * (t.offload_us * m.config.clock_mhz))
+        );
+        assert!(t.mac_utilization < t.array_utilization && t.array_utilization <= 1.0);
         for l in &m.layers {
-            assert_eq!(l.speedup(), Some(l.cpu_us / l.accel_us));
+            assert_eq!(l.speedup(), Some(l.cpu_us / l.offload_us));
+            let (a, u) = (m.array_utilization(l), m.mac_utilization(l));
+            if l.target == Target::Accel {
+                assert_eq!(a, l.macs as f64 / (peak * l.accel_cycles as f64));
+                assert!(u > 0.0 && u < a, "{u} {a}");
+            } else {
+                assert_eq!((a, u), (0.0, 0.0));
+            }
         }
     }
 }
@@ -151,7 +179,7 @@ fn inconsistent_breakdown_is_rejected_and_nothing_is_written() {
     r.models[0].layers[1].dma_stall_us += 5.0;
     let err = r.check().unwrap_err().to_string();
     assert!(
-        err.contains("kws") && err.contains("layer 1") && err.contains("accel_us"),
+        err.contains("kws") && err.contains("layer 1") && err.contains("offload_us"),
         "{err}"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -163,6 +191,14 @@ fn inconsistent_breakdown_is_rejected_and_nothing_is_written() {
     r.models[1].layers[0].accel_cycles = 1;
     let err = r.check().unwrap_err().to_string();
     assert!(err.contains("accel_cycles"), "{err}");
+    // A layer left on the CPU has no accelerator cycles.
+    let mut r = sample_report();
+    r.models[0].layers[2].accel_cycles = 8000;
+    let err = r.check().unwrap_err().to_string();
+    assert!(
+        err.contains("layer 2") && err.contains("accel_cycles"),
+        "{err}"
+    );
 }
 
 fn parse_num(s: &str) -> Option<f64> {
@@ -190,6 +226,7 @@ fn csv_numbers_equal_json_numbers() {
     .unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["schema"], reports::SCHEMA);
     let mut rd = csv::Reader::from_path(out.join("report.csv")).unwrap();
     let head: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(head, CSV_COLUMNS);
@@ -206,18 +243,19 @@ fn csv_numbers_equal_json_numbers() {
         "cpu_us",
         "cpu_uj",
         "accel_cycles",
-        "accel_us",
-        "accel_uj",
+        "offload_us",
+        "offload_uj",
         "compute_us",
         "dma_stall_us",
-        "overhead_us",
+        "driver_us",
         "cpu_side_us",
         "mac_uj",
         "sram_uj",
         "bus_uj",
         "leakage_uj",
-        "cpu_uj_in_accel_run",
-        "utilization",
+        "offload_cpu_uj",
+        "array_utilization",
+        "mac_utilization",
         "bus_bytes",
         "speedup",
         "energy_ratio",
@@ -414,8 +452,13 @@ fn degenerate_reports_still_write() {
     r.check().unwrap();
     let t = r.models[1].totals();
     assert_eq!(
-        (t.speedup, t.energy_ratio, t.utilization),
-        (None, None, 0.0)
+        (
+            t.speedup,
+            t.energy_ratio,
+            t.array_utilization,
+            t.mac_utilization
+        ),
+        (None, None, 0.0, 0.0)
     );
     let dir = tempfile::tempdir().unwrap();
     write_report(&r, dir.path(), &WriteOptions::default(), &NoProgress).unwrap();
