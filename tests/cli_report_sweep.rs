@@ -65,6 +65,7 @@ fn report_writes_every_format_and_agrees_with_run_json() {
     assert!(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["schema"], reports::SCHEMA);
     let models = report["models"].as_array().unwrap();
     assert_eq!(models.len(), 4);
     // The same numbers as `run --json` for the same model, config and CPU profile.
@@ -83,35 +84,25 @@ fn report_writes_every_format_and_agrees_with_run_json() {
         let layers = m["layers"].as_array().unwrap();
         let run_layers = run["layers"].as_array().unwrap();
         assert_eq!(layers.len(), run_layers.len());
+        // Every per-layer field of report.json is in run --json under the same name, with
+        // the same value (one result schema, docs/results-schema.md).
         for (a, b) in layers.iter().zip(run_layers) {
-            assert_eq!(a["target"], b["target"], "{name}");
-            assert_eq!(a["cpu_cycles"], b["cpu_cycles"], "{name}");
-            let (x, y) = (
-                a["accel_us"].as_f64().unwrap(),
-                b["accel_us"].as_f64().unwrap(),
-            );
-            assert!(
-                (x - y).abs() <= 1e-9 * y.abs().max(1.0),
-                "{name}: {x} vs {y}"
-            );
-            let (x, y) = (
-                a["accel_uj"].as_f64().unwrap(),
-                b["accel_energy_uj"].as_f64().unwrap(),
-            );
-            assert!(
-                (x - y).abs() <= 1e-9 * y.abs().max(1.0),
-                "{name}: {x} vs {y}"
-            );
+            for (k, v) in a.as_object().unwrap() {
+                assert_eq!(&b[k], v, "{name} layer {}: field {k}", a["index"]);
+            }
         }
-        let total_ms: f64 = layers
+        // The whole-run `accel` object of run --json carries the report's totals.
+        for (k, v) in m["totals"].as_object().unwrap() {
+            assert_eq!(&run["accel"][k], v, "{name}: total {k}");
+        }
+        let total_us: f64 = layers
             .iter()
-            .map(|l| l["accel_us"].as_f64().unwrap())
-            .sum::<f64>()
-            / 1000.0;
-        let run_ms = run["accel"]["latency_ms"].as_f64().unwrap();
-        assert!((total_ms - run_ms).abs() <= 1e-9 * run_ms, "{name}");
+            .map(|l| l["offload_us"].as_f64().unwrap())
+            .sum::<f64>();
+        let run_us = run["accel"]["offload_us"].as_f64().unwrap();
+        assert!((total_us - run_us).abs() <= 1e-9 * run_us, "{name}");
         assert!(
-            run["cpu"]["latency_ms"].as_f64().unwrap() > run_ms,
+            run["cpu"]["cpu_us"].as_f64().unwrap() > run_us,
             "{name}: no speedup"
         );
     }
@@ -184,4 +175,221 @@ fn sweep_resumes_and_is_thread_count_independent() {
         csv,
         "resumed sweep differs"
     );
+}
+
+fn json_of(c: &mut Command) -> serde_json::Value {
+    serde_json::from_str(&ok(c)).unwrap()
+}
+
+/// The four outputs (`run --json`, `report.json`, the sweep's `results.csv`, `sim gemm
+/// --json`) use one schema: the same name for the same quantity, and `"schema"` in every
+/// JSON. Old names that meant something else are gone.
+#[test]
+fn outputs_share_one_schema() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    ok(tinyaccel()
+        .args(["report", "--quiet", "--no-png", "--model", "kws", "--out"])
+        .arg(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let m = &report["models"][0];
+    let totals = m["totals"].as_object().unwrap();
+    let layer = m["layers"][0].as_object().unwrap();
+    let run = json_of(tinyaccel().args(["run", "kws", "--accel", "edge-8x8", "--json"]));
+    let gemm = json_of(tinyaccel().args([
+        "sim", "gemm", "--m", "40", "--k", "72", "--n", "24", "--json",
+    ]));
+    for v in [&report, &run, &gemm] {
+        assert_eq!(v["schema"], "tinyaccel-results/1");
+    }
+    assert_eq!(reports::SCHEMA, "tinyaccel-results/1");
+    // run --json: the report's per-layer names on every layer, its totals in `accel`.
+    for l in run["layers"].as_array().unwrap() {
+        for k in layer.keys() {
+            assert!(l.get(k).is_some(), "run --json layer lacks `{k}`");
+        }
+    }
+    for k in totals.keys() {
+        assert!(
+            run["accel"].get(k).is_some(),
+            "run --json accel lacks `{k}`"
+        );
+    }
+    // Both utilizations, by their definitions (docs/results-schema.md).
+    let peak = (m["config"]["rows"].as_f64().unwrap()) * m["config"]["cols"].as_f64().unwrap();
+    let t = |k: &str| totals[k].as_f64().unwrap();
+    assert_eq!(
+        t("array_utilization"),
+        t("accel_macs") / (peak * t("accel_cycles"))
+    );
+    assert_eq!(
+        t("mac_utilization"),
+        t("accel_macs") / (peak * (t("offload_us") * m["config"]["clock_mhz"].as_f64().unwrap()))
+    );
+    // The sweep: its metric columns are report-total names, and the design-independent
+    // numbers (CPU baseline, area) equal the report's for the same design and model.
+    let grid = tmp.path().join("grid.toml");
+    std::fs::write(&grid, "base = \"edge-8x8\"\n[sweep]\nrows = [8]\n").unwrap();
+    let sweep = tmp.path().join("sweep");
+    ok(tinyaccel()
+        .args(["sweep", "--quiet", "--no-png", "--model", "kws", "--grid"])
+        .arg(&grid)
+        .arg("--out")
+        .arg(&sweep));
+    // One design, one model, no quoted fields: two plain lines.
+    let text = std::fs::read_to_string(sweep.join("results.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let head: Vec<String> = lines[0].split(',').map(String::from).collect();
+    let row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(head.len(), row.len());
+    let cell = |k: &str| {
+        row[head.iter().position(|h| h == k).unwrap()]
+            .parse::<f64>()
+            .unwrap()
+    };
+    let status = head.iter().position(|h| h == "status").unwrap();
+    assert_eq!(row[status], "ok");
+    let metrics = &head[status + 1..head.len() - 1];
+    assert_eq!(metrics, reports::sweep::results::METRIC_COLUMNS);
+    for k in metrics {
+        assert!(
+            totals.contains_key(k.as_str()) || m["config"].get(k).is_some(),
+            "sweep column `{k}` is not a report name"
+        );
+    }
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * y.abs();
+    assert!(close(cell("cpu_us"), t("cpu_us")));
+    assert!(close(cell("cpu_uj"), t("cpu_uj")));
+    assert!(close(
+        cell("area_mm2"),
+        m["config"]["area_mm2"].as_f64().unwrap()
+    ));
+    // sim gemm --json: the same names for the same quantities, energies in uJ.
+    for k in [
+        "accel_cycles",
+        "macs",
+        "offload_us",
+        "offload_uj",
+        "mac_uj",
+        "sram_uj",
+        "bus_uj",
+        "leakage_uj",
+        "array_utilization",
+        "mac_utilization",
+        "bus_bytes",
+        "area_mm2",
+    ] {
+        assert!(gemm.get(k).is_some(), "sim gemm --json lacks `{k}`");
+    }
+    let e_pj = gemm["energy_parts_pj"]["total_pj"].as_f64().unwrap();
+    assert!(close(gemm["offload_uj"].as_f64().unwrap(), e_pj / 1e6));
+    // No old or ambiguous names in any JSON output, and pJ only in `_pj` fields.
+    let old = [
+        "accel_us",
+        "accel_uj",
+        "accel_energy_uj",
+        "util",
+        "utilization",
+        "time_us",
+        "energy_uj_parts",
+        "overhead_us",
+        "cpu_uj_in_accel_run",
+        "latency_ms",
+        "latency_us",
+        "energy_uj",
+        "energy_pj",
+        "cycles",
+    ];
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    // The raw device counters keep arch's names.
+                    if k != "counters" {
+                        out.push(k.clone());
+                        keys(x, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    for (what, v) in [
+        ("report.json", &report),
+        ("run --json", &run),
+        ("sim gemm", &gemm),
+    ] {
+        let mut ks = Vec::new();
+        keys(v, &mut ks);
+        for k in &ks {
+            assert!(!old.contains(&k.as_str()), "{what} still has `{k}`");
+        }
+    }
+}
+
+/// `run --accel --sim functional` is untimed: values (placement, MACs, bytes, commands,
+/// the output) and no timing or energy figure at all.
+#[test]
+fn functional_run_reports_values_only() {
+    let v = json_of(tinyaccel().args([
+        "run",
+        "kws",
+        "--accel",
+        "edge-8x8",
+        "--sim",
+        "functional",
+        "--json",
+    ]));
+    assert_eq!(v["schema"], reports::SCHEMA);
+    let accel = v["accel"].as_object().unwrap();
+    assert_eq!(accel["timed"], false);
+    assert_eq!(accel["accel_macs"], 2_656_768);
+    assert!(accel["bus_bytes"].as_u64().unwrap() > 0);
+    let timing = |k: &str| {
+        k.ends_with("_us")
+            || k.ends_with("_uj")
+            || k.ends_with("_pj")
+            || k.ends_with("_cycles")
+            || k.contains("utilization")
+            || k == "speedup"
+            || k == "energy_ratio"
+            || k == "counters"
+    };
+    let mut n = 0;
+    for (k, _) in accel.iter().chain(
+        v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l.as_object().unwrap().iter()),
+    ) {
+        assert!(!timing(k), "functional run reports `{k}`");
+        n += 1;
+    }
+    assert!(n > 13 * 8);
+    for k in ["packed_bytes", "command_bytes"] {
+        assert!(accel["load"][k].as_u64().unwrap() > 0);
+    }
+    assert!(accel["load"].get("pack_us").is_none());
+    let layers = v["layers"].as_array().unwrap();
+    assert!(layers
+        .iter()
+        .any(|l| l["target"] == "accel" && l["accel_macs"].as_u64() > Some(0)));
+    // The table prints no latency or energy either.
+    let text = ok(tinyaccel().args(["run", "kws", "--accel", "edge-8x8", "--sim", "functional"]));
+    assert!(text.contains("2656768 MACs"), "{text}");
+    for bad in ["latency", " ms", "uJ", "offload_us", "cycles"] {
+        assert!(
+            !text.contains(bad),
+            "functional table prints `{bad}`:\n{text}"
+        );
+    }
+    // The timed run of the same model has them.
+    let timed = json_of(tinyaccel().args(["run", "kws", "--accel", "edge-8x8", "--json"]));
+    assert_eq!(timed["accel"]["timed"], true);
+    assert!(timed["accel"]["offload_us"].as_f64().unwrap() > 0.0);
+    assert_eq!(timed["output"], v["output"]);
 }

@@ -63,6 +63,7 @@ fn run_builtin_json() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value =
         serde_json::from_slice(&o.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["schema"], reports::SCHEMA);
     assert_eq!(v["model"], "kws");
     assert_eq!(v["macs"], 2_656_768);
     assert!(v["arena_bytes"].as_u64().unwrap() > 0);

@@ -36,11 +36,24 @@ fn sim_gemm_json_exact_and_bounded() {
             assert_eq!(v["output_matches_naive"], true, "{config} {df}");
             assert_eq!(v["bounds_ok"], true, "{config} {df}");
             assert_eq!(v["macs"], 100 * 200 * 300);
-            let u = v["utilization"].as_f64().unwrap();
+            assert_eq!(v["schema"], reports::SCHEMA);
+            let u = v["array_utilization"].as_f64().unwrap();
             assert!(u > 0.0 && u <= 1.0);
-            for key in ["cycles", "energy_pj", "bus_bytes", "latency_us"] {
+            // Only the accelerator runs: its whole-run MAC utilization is the same figure.
+            let mu = v["mac_utilization"].as_f64().unwrap();
+            assert!((mu - u).abs() <= 1e-12 * u, "{mu} vs {u}");
+            for key in ["accel_cycles", "offload_uj", "bus_bytes", "offload_us"] {
                 assert!(v[key].as_f64().unwrap() > 0.0, "{key}");
             }
+            let cycles = v["accel_cycles"].as_f64().unwrap();
+            let clock = v["clock_mhz"].as_f64().unwrap();
+            assert_eq!(v["offload_us"].as_f64().unwrap(), cycles / clock);
+            let parts: f64 = ["mac_uj", "sram_uj", "bus_uj", "leakage_uj"]
+                .iter()
+                .map(|k| v[k].as_f64().unwrap())
+                .sum();
+            let total = v["offload_uj"].as_f64().unwrap();
+            assert!((parts - total).abs() <= 1e-9 * total, "{parts} vs {total}");
             for key in [
                 "mac_pj",
                 "input_sram_pj",
@@ -48,9 +61,17 @@ fn sim_gemm_json_exact_and_bounded() {
                 "acc_sram_pj",
                 "bus_pj",
                 "leakage_pj",
+                "total_pj",
             ] {
-                assert!(v["energy"][key].as_f64().is_some(), "energy.{key}");
+                assert!(
+                    v["energy_parts_pj"][key].as_f64().is_some(),
+                    "energy_parts_pj.{key}"
+                );
             }
+            assert!(
+                (v["energy_parts_pj"]["total_pj"].as_f64().unwrap() / 1e6 - total).abs()
+                    <= 1e-9 * total
+            );
         }
     }
 }
@@ -77,7 +98,40 @@ fn sim_gemm_text_and_tile_model() {
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["cycles"].as_u64().unwrap() >= 64 * 256 * 32 / 64);
+    assert!(v["accel_cycles"].as_u64().unwrap() >= 64 * 256 * 32 / 64);
+    assert_eq!(v["simulator_level"], "tile");
+    // The functional model is untimed: values, and no timing or energy figures.
+    let out = tinyaccel()
+        .args([
+            "sim",
+            "gemm",
+            "--m",
+            "64",
+            "--k",
+            "256",
+            "--n",
+            "32",
+            "--model",
+            "functional",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["output_matches_naive"], true);
+    assert_eq!(v["macs"], 64 * 256 * 32);
+    for key in [
+        "accel_cycles",
+        "offload_us",
+        "offload_uj",
+        "array_utilization",
+        "mac_utilization",
+        "energy_parts_pj",
+        "bounds_ok",
+    ] {
+        assert!(v.get(key).is_none(), "functional sim gemm reports {key}");
+    }
 }
 
 #[test]

@@ -34,8 +34,8 @@ fn eval(cfg: &AccelConfig, m: usize) -> Result<Metrics, EvalError> {
     let cycles = (macs / peak).max(bytes / cfg.bus_bytes_per_cycle as f64) + 1000.0;
     let offload_us = cycles / cfg.clock_mhz;
     let e = cfg.energy_table();
-    let offload_uj = (macs * e.mac_pj + bytes * e.bus_pj_per_byte) / 1e6
-        + cfg.leakage_uw() * offload_us / 1e6;
+    let offload_uj =
+        (macs * e.mac_pj + bytes * e.bus_pj_per_byte) / 1e6 + cfg.leakage_uw() * offload_us / 1e6;
     // The accelerator runs for the compute part only; the fixed overhead is wall time.
     let accel_cycles = cycles - 1000.0;
     Ok(Metrics {
