@@ -29,10 +29,11 @@ pub fn mac_utilization(
     peak_macs_per_cycle: u64,
 ) -> f64 {
     let wall_cycles = offload_us * clock_mhz;
-    if !(wall_cycles > 0.0) || peak_macs_per_cycle == 0 {
-        return 0.0;
+    if wall_cycles > 0.0 && peak_macs_per_cycle > 0 {
+        accel_macs as f64 / (peak_macs_per_cycle as f64 * wall_cycles)
+    } else {
+        0.0
     }
-    accel_macs as f64 / (peak_macs_per_cycle as f64 * wall_cycles)
 }
 
 /// Picojoules to the schema's energy unit, microjoules.

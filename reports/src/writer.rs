@@ -493,7 +493,9 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
             o,
             "\nWhole model: CPU {} ms / {} uJ, accelerator run {} ms / {} uJ \
              (compute {} us, DMA stall {} us, driver overhead {} us, CPU-side layers {} us); \
-             speedup {}, energy ratio {}, {} bytes on the bus.\n",
+             speedup {}, energy ratio {}, {} bytes on the bus; array utilization {} \
+             (MACs over the peak while the accelerator runs), MAC utilization {} (over the \
+             whole offloaded run).\n",
             f::num(t.cpu_us / 1000.0),
             f::num(t.cpu_uj),
             f::num(t.offload_us / 1000.0),
@@ -504,7 +506,9 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
             f::num(t.cpu_side_us),
             f::times(t.speedup),
             f::times(t.energy_ratio),
-            f::int(t.bus_bytes)
+            f::int(t.bus_bytes),
+            f::pct(t.array_utilization),
+            f::pct(t.mac_utilization)
         );
         let _ = writeln!(o, "Energy of the accelerator run:\n");
         let _ = writeln!(o, "| part | uJ | share |\n|---|---|---|");
