@@ -271,7 +271,8 @@ fn cli_run_ad_on_the_rtl_writes_the_golden_output() -> Result<()> {
     let (s, r) = (json("sim")?, json("rtl")?);
     ensure!(s["output"] == r["output"], "outputs differ");
     ensure!(
-        s["accel"]["counters"] == r["accel"]["counters"] && r["accel"]["cycles"].as_u64() > Some(0),
+        s["accel"]["counters"] == r["accel"]["counters"]
+            && r["accel"]["accel_cycles"].as_u64() > Some(0),
         "counters differ: sim {} rtl {}",
         s["accel"]["counters"],
         r["accel"]["counters"]
