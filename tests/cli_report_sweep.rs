@@ -237,6 +237,9 @@ fn outputs_share_one_schema() {
         .arg(&grid)
         .arg("--out")
         .arg(&sweep));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sweep.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(meta["results_schema"], reports::SCHEMA);
     // One design, one model, no quoted fields: two plain lines.
     let text = std::fs::read_to_string(sweep.join("results.csv")).unwrap();
     let lines: Vec<&str> = text.lines().collect();

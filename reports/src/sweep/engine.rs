@@ -147,8 +147,11 @@ impl Default for MergeOptions {
 /// `sweep.json`: what a sweep directory holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepMeta {
-    /// `tinyaccel-sweep/1`.
+    /// [`SWEEP_SCHEMA`]: the layout of the sweep directory.
     pub schema: String,
+    /// [`crate::SCHEMA`]: the result schema of `results.csv`'s metric columns
+    /// (docs/results-schema.md).
+    pub results_schema: String,
     /// [`Grid::hash`].
     pub grid_hash: String,
     /// [`Grid::canonical_toml`].
@@ -168,6 +171,7 @@ impl SweepMeta {
     fn new(grid: &Grid, models: &[String], shard: Option<Shard>) -> Self {
         SweepMeta {
             schema: SWEEP_SCHEMA.into(),
+            results_schema: crate::SCHEMA.into(),
             grid_hash: grid.hash(),
             grid: grid.canonical_toml(),
             models: models.to_vec(),
@@ -192,6 +196,16 @@ impl SweepMeta {
             return Err(SweepError::Mismatch {
                 path,
                 message: format!("schema `{}` is not `{SWEEP_SCHEMA}`", m.schema),
+            });
+        }
+        if m.results_schema != crate::SCHEMA {
+            return Err(SweepError::Mismatch {
+                path,
+                message: format!(
+                    "results_schema `{}` is not `{}`",
+                    m.results_schema,
+                    crate::SCHEMA
+                ),
             });
         }
         Ok(m)
