@@ -132,6 +132,15 @@ fn sim_gemm_text_and_tile_model() {
     ] {
         assert!(v.get(key).is_none(), "functional sim gemm reports {key}");
     }
+    let counters = v["counters"].as_object().unwrap();
+    assert_eq!(counters["macs"], 64 * 256 * 32);
+    assert!(counters["bus_read_bytes"].as_u64().unwrap() > 0);
+    for k in counters.keys() {
+        assert!(
+            !k.ends_with("cycles"),
+            "functional sim gemm reports counters.{k}"
+        );
+    }
 }
 
 #[test]
