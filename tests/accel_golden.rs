@@ -4,7 +4,7 @@
 //! and on awkward configurations, in both dataflows.
 
 use arch::{AccelConfig, Dataflow};
-use driver::delegate::{self, Policy, Target};
+use driver::delegate::{self, Placement, Policy};
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
 use sim::{Model, SimDevice};
@@ -126,7 +126,7 @@ fn offloaded_runs_match_the_goldens_on_every_config() {
                 let offloaded = run
                     .decisions
                     .iter()
-                    .filter(|d| d.target == Target::Accel)
+                    .filter(|d| d.placement == Placement::Accel)
                     .count();
                 assert!(offloaded > 0, "{model} on {}: nothing offloaded", cfg.name);
                 assert_eq!(

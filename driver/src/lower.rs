@@ -80,7 +80,13 @@ pub fn fold_bias(bias: Option<&[i32]>, b_kn: &[i8], k: usize, n: usize, zp_in: i
 mod tests {
     use super::*;
 
-    fn naive_conv(input: &[i8], filter_ohwi: &[i8], g: &ConvGeometry, oc: usize, zp: i32) -> Vec<i32> {
+    fn naive_conv(
+        input: &[i8],
+        filter_ohwi: &[i8],
+        g: &ConvGeometry,
+        oc: usize,
+        zp: i32,
+    ) -> Vec<i32> {
         let mut out = vec![0i32; g.pixels_per_image() * oc];
         for oy in 0..g.out_h {
             for ox in 0..g.out_w {
@@ -88,9 +94,10 @@ mod tests {
                     let mut acc = 0i32;
                     for ky in 0..g.k_h {
                         for kx in 0..g.k_w {
-                            let iy = (oy * g.stride_h + ky * g.dilation_h) as isize - g.pad_top as isize;
-                            let ix =
-                                (ox * g.stride_w + kx * g.dilation_w) as isize - g.pad_left as isize;
+                            let iy =
+                                (oy * g.stride_h + ky * g.dilation_h) as isize - g.pad_top as isize;
+                            let ix = (ox * g.stride_w + kx * g.dilation_w) as isize
+                                - g.pad_left as isize;
                             if iy < 0 || ix < 0 || iy >= g.in_h as isize || ix >= g.in_w as isize {
                                 continue;
                             }

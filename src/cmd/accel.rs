@@ -66,8 +66,8 @@ pub fn simulate_rtl(
 /// Microseconds of one layer by where they go: accelerator busy (compute, overlapped
 /// DMA), accelerator waiting on DMA, CPU (layers left on the CPU and im2col), driver.
 pub fn time_parts(cfg: &AccelConfig, l: &delegate::LayerRun) -> [f64; 4] {
-    let stall_us = cfg.cycles_to_us(l.counters.dma_stall_cycles);
-    [l.accel_us - stall_us, stall_us, l.cpu_us, l.driver_us]
+    let stall_us = cfg.cycles_to_us(l.device_counters.dma_stall_cycles);
+    [l.device_us - stall_us, stall_us, l.cpu_us, l.driver_us]
 }
 
 /// Per-layer columns and the whole-run `accel` object of an offloaded run.
@@ -83,11 +83,11 @@ pub fn columns(
         .zip(&run.decisions)
         .map(|(l, d)| {
             let mut c: Columns = vec![
-                ("target".into(), json!(d.target.as_str())),
-                ("accel_cycles".into(), json!(l.counters.cycles)),
+                ("target".into(), json!(d.placement.as_str())),
+                ("accel_cycles".into(), json!(l.device_counters.cycles)),
                 ("accel_us".into(), json!(l.total_us)),
                 ("accel_energy_uj".into(), json!(l.total_uj)),
-                ("util".into(), json!(l.utilization)),
+                ("util".into(), json!(l.device_mac_utilization)),
             ];
             if json_mode {
                 let [busy, stall, cpu, drv] = time_parts(cfg, l);
@@ -97,13 +97,13 @@ pub fn columns(
                     "time_us".into(),
                     json!({"accel_busy": busy, "dma_stall": stall, "cpu": cpu, "driver": drv}),
                 ));
-                c.push(("counters".into(), json!(l.counters)));
+                c.push(("counters".into(), json!(l.device_counters)));
                 c.push((
                     "energy_uj_parts".into(),
                     json!({
-                        "accel": l.accel_uj,
+                        "accel": l.device_uj,
                         "cpu": l.cpu_uj,
-                        "idle_leakage": l.idle_leakage_uj,
+                        "idle_leakage": l.device_idle_leakage_uj,
                     }),
                 ));
             }
@@ -111,7 +111,7 @@ pub fn columns(
         })
         .collect();
     let total_us = run.total_us();
-    let counters = run.counters();
+    let counters = run.device_counters();
     let mut parts = [0.0f64; 4];
     for l in &run.layers {
         for (p, v) in parts.iter_mut().zip(time_parts(cfg, l)) {
@@ -119,11 +119,11 @@ pub fn columns(
         }
     }
     let e = run.layers.iter().fold([0.0f64; 6], |mut a, l| {
-        let b = &l.accel_energy;
+        let b = &l.device_energy;
         a[0] += b.mac_pj / 1e6;
         a[1] += (b.input_sram_pj + b.weight_sram_pj + b.acc_sram_pj) / 1e6;
         a[2] += b.bus_pj / 1e6;
-        a[3] += b.leakage_pj / 1e6 + l.idle_leakage_uj;
+        a[3] += b.leakage_pj / 1e6 + l.device_idle_leakage_uj;
         a[4] += l.cpu_uj;
         a[5] += l.total_uj;
         a
@@ -132,7 +132,7 @@ pub fn columns(
     let offloaded = run
         .decisions
         .iter()
-        .filter(|d| d.target == delegate::Target::Accel)
+        .filter(|d| d.placement == delegate::Placement::Accel)
         .count();
     if !json_mode {
         let summary = vec![

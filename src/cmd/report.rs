@@ -86,8 +86,8 @@ pub fn model_report(
         .zip(&base.layers)
         .map(|(((l, d), info), b)| {
             let [busy, stall, cpu_side, driver] = accel::time_parts(cfg, l);
-            let e = &l.accel_energy;
-            let offloaded = d.target == driver::delegate::Target::Accel;
+            let e = &l.device_energy;
+            let offloaded = d.placement == driver::delegate::Placement::Accel;
             LayerRow {
                 index: l.index,
                 op: info.op.to_string(),
@@ -104,7 +104,7 @@ pub fn model_report(
                 cpu_us: b.time_us,
                 cpu_uj: b.energy_uj,
                 accel_cycles: if offloaded {
-                    l.counters.cycles
+                    l.device_counters.cycles
                 } else {
                     (l.total_us * cfg.clock_mhz).round() as u64
                 },
@@ -117,10 +117,10 @@ pub fn model_report(
                 mac_uj: e.mac_pj / 1e6,
                 sram_uj: (e.input_sram_pj + e.weight_sram_pj + e.acc_sram_pj) / 1e6,
                 bus_uj: e.bus_pj / 1e6,
-                leakage_uj: e.leakage_pj / 1e6 + l.idle_leakage_uj,
+                leakage_uj: e.leakage_pj / 1e6 + l.device_idle_leakage_uj,
                 cpu_uj_in_accel_run: l.cpu_uj,
-                utilization: l.utilization,
-                bus_bytes: l.counters.bus_bytes(),
+                utilization: l.device_mac_utilization,
+                bus_bytes: l.device_counters.bus_bytes(),
             }
         })
         .collect();

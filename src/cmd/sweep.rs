@@ -84,7 +84,7 @@ pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> 
     });
     let total_us: f64 = layers.iter().map(|l| l.total_us).sum();
     let energy_uj: f64 = layers.iter().map(|l| l.total_uj).sum();
-    let macs: u64 = layers.iter().map(|l| l.counters.macs).sum();
+    let macs: u64 = layers.iter().map(|l| l.device_counters.macs).sum();
     let whole_cycles = total_us * cfg.clock_mhz;
     Metrics {
         latency_ms: total_us / 1000.0,
