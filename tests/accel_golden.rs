@@ -92,7 +92,9 @@ fn configs() -> Vec<AccelConfig> {
             let mut c = c.clone();
             c.dataflow = match c.dataflow {
                 Dataflow::OutputStationary => Dataflow::WeightStationary,
-                Dataflow::WeightStationary => Dataflow::OutputStationary,
+                Dataflow::WeightStationary | Dataflow::InputStationary => {
+                    Dataflow::OutputStationary
+                }
             };
             c.name = format!("{}-{}", c.name, c.dataflow);
             c

@@ -190,7 +190,7 @@ fn cpu_kernels_driver_lowering_rtl_and_simulator_agree() {
             // Rows leave an OS core bottom row first, a WS core in input order.
             let row_of = |m: usize| match df {
                 Dataflow::OutputStationary => cfg.rows as usize - 1 - m,
-                Dataflow::WeightStationary => m,
+                Dataflow::WeightStationary | Dataflow::InputStationary => m,
             };
             let mut rtl = Vec::with_capacity(t.m * t.n);
             for m in 0..t.m {

@@ -618,6 +618,7 @@ pub fn forced_tiling(
     let (tm, tk) = match cfg.dataflow {
         Dataflow::OutputStationary => (round(tm as u64, r, m), (tk as u64).clamp(1, k)),
         Dataflow::WeightStationary => ((tm as u64).clamp(1, m), round(tk as u64, r, k)),
+        Dataflow::InputStationary => ((tm as u64).clamp(1, m.min(r)), round(tk as u64, c, k)),
     };
     let tn = round(tn as u64, c, n).min(arch::isa::PPU_PARAM_ENTRIES_PER_COL as u64 * c);
     let cap = tiling::Capacity::of(cfg);
