@@ -10,8 +10,14 @@ use runtime::Interpreter;
 use sim::{Model, SimDevice};
 use std::path::{Path, PathBuf};
 
+/// `../shared/models/mlperf_tiny` next to the repository, or under `$TINYACCEL_SHARED`
+/// when set (checkouts that do not sit next to `shared/`, e.g. worktrees).
 fn golden_root() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny");
+    let shared = std::env::var_os("TINYACCEL_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+        PathBuf::from,
+    );
+    let d = shared.join("models/mlperf_tiny");
     assert!(
         d.join("golden").is_dir(),
         "golden data missing at {} (the MLPerf Tiny models and TFLM goldens)",
