@@ -444,6 +444,26 @@ fn user_profile_file_loads() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The adapter derives output size and padding from the window (the one derivation in
+/// `crate::geometry`) and rejects a graph whose output tensor disagrees, instead of
+/// costing a shape no kernel would run.
+#[test]
+fn adapter_rejects_an_output_the_window_does_not_give() {
+    let mut g = models::builtin("kws").unwrap();
+    let y = g.ops[0].output().unwrap();
+    // Layer 0 gives 25x5x64 (SAME, stride 2); claim 24 rows.
+    g.tensors[y].shape = vec![1, 24, 5, 64];
+    let e = op_shape(&g, 0).unwrap_err().to_string();
+    assert!(e.contains("layer 0") && e.contains("[1, 25, 5, 64]"), "{e}");
+    // A zero stride is a typed error, not a panic.
+    let mut g = models::builtin("kws").unwrap();
+    if let models::OpKind::Conv2d(o) = &mut g.ops[0].kind {
+        o.stride_w = 0;
+    }
+    let e = op_shape(&g, 0).unwrap_err().to_string();
+    assert!(e.contains("stride_w must be at least 1"), "{e}");
+}
+
 #[test]
 fn adapter_rejects_bad_op_index() {
     let g = models::builtin("ad").unwrap();
