@@ -4,14 +4,20 @@
 //! and on awkward configurations, in both dataflows.
 
 use arch::{AccelConfig, Dataflow};
-use driver::delegate::{self, Policy, Target};
+use driver::delegate::{self, Placement, Policy};
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
 use sim::{Model, SimDevice};
 use std::path::{Path, PathBuf};
 
+/// `../shared/models/mlperf_tiny` next to the repository, or under `$TINYACCEL_SHARED`
+/// when set (checkouts that do not sit next to `shared/`, e.g. worktrees).
 fn golden_root() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny");
+    let shared = std::env::var_os("TINYACCEL_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+        PathBuf::from,
+    );
+    let d = shared.join("models/mlperf_tiny");
     assert!(
         d.join("golden").is_dir(),
         "golden data missing at {} (the MLPerf Tiny models and TFLM goldens)",
@@ -92,7 +98,9 @@ fn configs() -> Vec<AccelConfig> {
             let mut c = c.clone();
             c.dataflow = match c.dataflow {
                 Dataflow::OutputStationary => Dataflow::WeightStationary,
-                Dataflow::WeightStationary => Dataflow::OutputStationary,
+                Dataflow::WeightStationary | Dataflow::InputStationary => {
+                    Dataflow::OutputStationary
+                }
             };
             c.name = format!("{}-{}", c.name, c.dataflow);
             c
@@ -126,7 +134,7 @@ fn offloaded_runs_match_the_goldens_on_every_config() {
                 let offloaded = run
                     .decisions
                     .iter()
-                    .filter(|d| d.target == Target::Accel)
+                    .filter(|d| d.placement == Placement::Accel)
                     .count();
                 assert!(offloaded > 0, "{model} on {}: nothing offloaded", cfg.name);
                 assert_eq!(

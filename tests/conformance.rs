@@ -16,7 +16,7 @@
 //! later step of the hdl work; this file is the reference for what "conformance" means.
 
 use arch::{AccelConfig, Dataflow};
-use driver::delegate::{self, Policy, Target};
+use driver::delegate::{self, Placement, Policy};
 use models::rng::SplitMix64;
 use models::{
     Activation, ConvOptions, DType, DepthwiseOptions, Graph, Op, OpKind, Padding, Quantization,
@@ -425,11 +425,15 @@ fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>
     // Grouped convolutions are not lowered by the driver: they must stay on the CPU (and
     // still give the same output); every other layer must run on the accelerator.
     let grouped = matches!(case.kind, Kind::Conv { groups, .. } if groups > 1);
-    let want_target = if grouped { Target::Cpu } else { Target::Accel };
-    if d.target != want_target {
+    let want_target = if grouped {
+        Placement::Cpu
+    } else {
+        Placement::Accel
+    };
+    if d.placement != want_target {
         return Err(format!(
             "decision {} ({}), expected {}",
-            d.target.as_str(),
+            d.placement.as_str(),
             d.reason,
             want_target.as_str()
         ));

@@ -7,10 +7,11 @@
 //! `TINYACCEL_RTL_CONFORMANCE_CASES` (default 1000 per dataflow).
 
 use arch::{AccelConfig, Dataflow};
-use driver::lower::{self, ConvGeom};
+use driver::lower;
 use hdl::cases::Tile;
-use runtime::kernels::conv::{conv2d, ConvGeometry};
+use runtime::kernels::conv::conv2d;
 use runtime::kernels::fully_connected::{fully_connected, FcGeometry};
+use runtime::ConvGeometry;
 use runtime::QuantParams;
 
 struct Rng(u64);
@@ -124,29 +125,18 @@ fn case(cfg: &AccelConfig, rng: &mut Rng) -> Case {
         };
         let ih = ((oh - 1) * stride + kh).saturating_sub(2 * pad).max(1);
         let iw = ((ow - 1) * stride + kw).saturating_sub(2 * pad).max(1);
-        let g = ConvGeom {
+        // One geometry (explicit padding) for the CPU kernel and the driver's im2col.
+        let g = ConvGeometry {
+            batch: 1,
             in_h: ih,
             in_w: iw,
             in_c: c,
             out_h: oh,
             out_w: ow,
+            out_c: n,
             k_h: kh,
             k_w: kw,
-            stride_h: stride,
-            stride_w: stride,
-            dil_h: 1,
-            dil_w: 1,
-            pad_top: pad,
-            pad_left: pad,
-        };
-        let k = g.k();
-        let q = quant(rng, n, k);
-        let input = rng.i8s(ih * iw * c);
-        let filter = rng.i8s(n * k);
-        let geom = ConvGeometry {
-            input: [1, ih, iw, c],
-            filter: [n, kh, kw, c],
-            output: [1, oh, ow, n],
+            group_in_c: c,
             stride_h: stride,
             stride_w: stride,
             dilation_h: 1,
@@ -155,14 +145,18 @@ fn case(cfg: &AccelConfig, rng: &mut Rng) -> Case {
             pad_left: pad,
             depth_multiplier: 1,
         };
+        let k = g.patch_len();
+        let q = quant(rng, n, k);
+        let input = rng.i8s(ih * iw * c);
+        let filter = rng.i8s(n * k);
         let mut cpu = vec![0i8; oh * ow * n];
-        conv2d(&geom, &q, &input, &filter, &mut cpu);
+        conv2d(&g, &q, &input, &filter, &mut cpu);
         let a = lower::im2col(&input, &g, q.input_zero_point as i8);
         let b = lower::pack_ohwi(&filter, n, k);
         Case {
             what: format!("CONV {ih}x{iw}x{c} k{kh}x{kw} s{stride} p{pad} -> {oh}x{ow}x{n}"),
             cpu,
-            tile: tile_of(a, b, g.m(), k, n, &q),
+            tile: tile_of(a, b, g.pixels_per_image(), k, n, &q),
         }
     }
 }
@@ -196,7 +190,7 @@ fn cpu_kernels_driver_lowering_rtl_and_simulator_agree() {
             // Rows leave an OS core bottom row first, a WS core in input order.
             let row_of = |m: usize| match df {
                 Dataflow::OutputStationary => cfg.rows as usize - 1 - m,
-                Dataflow::WeightStationary => m,
+                Dataflow::WeightStationary | Dataflow::InputStationary => m,
             };
             let mut rtl = Vec::with_capacity(t.m * t.n);
             for m in 0..t.m {

@@ -22,6 +22,10 @@ pub enum Dataflow {
     /// Each PE holds one weight; activations flow right, partial sums flow down and are
     /// accumulated in the accumulator scratchpad across reduction tiles.
     WeightStationary,
+    /// Each PE holds one activation (SCALE-Sim's input-stationary): weights flow down,
+    /// partial sums flow right into per-row line collectors, accumulated in the
+    /// accumulator scratchpad across reduction tiles (`docs/architecture.md` 3.3).
+    InputStationary,
 }
 
 impl Dataflow {
@@ -30,6 +34,7 @@ impl Dataflow {
         match self {
             Dataflow::OutputStationary => "output-stationary",
             Dataflow::WeightStationary => "weight-stationary",
+            Dataflow::InputStationary => "input-stationary",
         }
     }
 }
@@ -46,8 +51,10 @@ impl std::str::FromStr for Dataflow {
         match s {
             "output-stationary" | "os" => Ok(Dataflow::OutputStationary),
             "weight-stationary" | "ws" => Ok(Dataflow::WeightStationary),
+            "input-stationary" | "is" => Ok(Dataflow::InputStationary),
             other => Err(format!(
-                "unknown dataflow `{other}` (expected `output-stationary` or `weight-stationary`)"
+                "unknown dataflow `{other}` (expected `output-stationary`, `weight-stationary` \
+                 or `input-stationary`)"
             )),
         }
     }

@@ -22,6 +22,9 @@ pub const MAX_LINE: u32 = (1 << 24) - 1;
 /// Largest memory stride (24-bit fields).
 pub const MAX_STRIDE: u32 = (1 << 24) - 1;
 
+/// Largest `n` of a `COMPUTE` (the field holds `n - 1` in 8 bits).
+pub const MAX_COMPUTE_N: u64 = 256;
+
 /// The four dependency-token flags of a command (see the architecture doc, section 5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Deps {
@@ -519,7 +522,14 @@ impl Command {
                 if c.m == 0 || c.k == 0 || c.n == 0 {
                     return Err(err("m/k/n", 0, "must not be zero".into()));
                 }
-                if c.n as u64 > cols {
+                if c.n as u64 > MAX_COMPUTE_N {
+                    return Err(err(
+                        "n",
+                        c.n as u64,
+                        format!("exceeds the 8-bit n-1 field (at most {MAX_COMPUTE_N})"),
+                    ));
+                }
+                if cfg.dataflow != Dataflow::InputStationary && c.n as u64 > cols {
                     return Err(err("n", c.n as u64, format!("larger than cols = {cols}")));
                 }
                 match cfg.dataflow {
@@ -545,8 +555,29 @@ impl Command {
                         range("a_line", c.a_line, c.m as u64, in_lines, "input")?;
                         range("b_line", c.b_line, c.k as u64, w_lines, "weight")?;
                     }
+                    Dataflow::InputStationary => {
+                        if c.m as u64 > rows {
+                            return Err(err(
+                                "m",
+                                c.m as u64,
+                                format!("input-stationary: larger than rows = {rows}"),
+                            ));
+                        }
+                        if c.k as u64 > cols {
+                            return Err(err(
+                                "k",
+                                c.k as u64,
+                                format!("input-stationary: larger than cols = {cols}"),
+                            ));
+                        }
+                        range("a_line", c.a_line, c.k as u64, in_lines, "input")?;
+                        range("b_line", c.b_line, c.n as u64, w_lines, "weight")?;
+                    }
                 }
-                range("c_line", c.c_line, c.m as u64, acc_lines, "accumulator")?;
+                // Accumulator lines written: one per output row and block of `cols` columns
+                // (IS blocks its `n` columns; OS and WS have `n <= cols`, one block).
+                let c_lines = (c.n as u64).div_ceil(cols) * c.m as u64;
+                range("c_line", c.c_line, c_lines, acc_lines, "accumulator")?;
             }
             Op::Store(s) => {
                 if s.mem_stride > MAX_STRIDE {

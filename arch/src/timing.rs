@@ -64,20 +64,52 @@ pub fn ws_tile_cycles(cfg: &AccelConfig, mt: u64) -> u64 {
     cfg.rows as u64 + mt.max(1) + EDGE_LATENCY + skew_cycles(cfg) + ACC_PIPE_DEPTH
 }
 
+/// Input-stationary block period: the stream slots between the first vectors of two
+/// consecutive output blocks, `max(rows, cols)` (at least `rows`, so that the row
+/// collectors write at most one accumulator line per cycle).
+pub fn is_block_period(cfg: &AccelConfig) -> u64 {
+    (cfg.rows as u64).max(cfg.cols as u64)
+}
+
+/// Input-stationary stream slots of `nt` weight vectors: `ceil(nt/cols)` output blocks
+/// of `cols` lanes, one block every [`is_block_period`] slots, the last one `cols` slots.
+pub fn is_stream_slots(cfg: &AccelConfig, nt: u64) -> u64 {
+    let blocks = nt.max(1).div_ceil(cfg.cols as u64);
+    (blocks - 1) * is_block_period(cfg) + cfg.cols as u64
+}
+
+/// Input-stationary core tile: `mt <= rows` by `kt <= cols` activations held in the PEs,
+/// `nt <= 256` weight vectors streamed. Cycles:
+///
+/// - `cols`: preload, one input line read and shifted right per cycle (always all `cols`,
+///   zero columns beyond `kt`);
+/// - [`is_stream_slots`]: one weight vector read per slot (zero slots pad each output
+///   block to the block period);
+/// - [`EDGE_LATENCY`]: scratchpad read to array edge;
+/// - `(rows - 1) + (cols - 1)`: weights down the columns, partial sums right along the
+///   rows, the bottom row's collector completes its last line;
+/// - [`ACC_PIPE_DEPTH`]: the last line is written into the accumulator scratchpad.
+pub fn is_tile_cycles(cfg: &AccelConfig, nt: u64) -> u64 {
+    cfg.cols as u64 + is_stream_slots(cfg, nt) + EDGE_LATENCY + skew_cycles(cfg) + ACC_PIPE_DEPTH
+}
+
 /// Cycles of one `COMPUTE` command of `m x k x n` in the configured dataflow.
-pub fn compute_cycles(cfg: &AccelConfig, m: u64, k: u64, _n: u64) -> u64 {
+pub fn compute_cycles(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> u64 {
     match cfg.dataflow {
         Dataflow::OutputStationary => os_tile_cycles(cfg, k),
         Dataflow::WeightStationary => ws_tile_cycles(cfg, m),
+        Dataflow::InputStationary => is_tile_cycles(cfg, n),
     }
 }
 
 /// Cycles the array spends on useful MACs in a tile (the feed phase: `kt` for OS, `mt`
-/// for WS); the rest of [`compute_cycles`] is fill, drain and preload overhead.
-pub fn compute_feed_cycles(cfg: &AccelConfig, m: u64, k: u64, _n: u64) -> u64 {
+/// for WS, the stream slots for IS); the rest of [`compute_cycles`] is fill, drain and
+/// preload overhead.
+pub fn compute_feed_cycles(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> u64 {
     match cfg.dataflow {
         Dataflow::OutputStationary => k.max(1),
         Dataflow::WeightStationary => m.max(1),
+        Dataflow::InputStationary => is_stream_slots(cfg, n),
     }
 }
 
@@ -124,6 +156,17 @@ mod tests {
         assert_eq!(ws_tile_cycles(&cfg, 100), 8 + 100 + 14 + 1 + 2);
         assert_eq!(compute_cycles(&cfg, 100, 8, 8), ws_tile_cycles(&cfg, 100));
         // bus 8 B/cycle, latency 20.
+        cfg.dataflow = Dataflow::InputStationary;
+        // n = 20 on 8x8: 3 blocks, period 8, 2*8 + 8 = 24 slots.
+        assert_eq!(is_stream_slots(&cfg, 20), 24);
+        assert_eq!(is_tile_cycles(&cfg, 20), 8 + 24 + 1 + 14 + 2);
+        assert_eq!(compute_cycles(&cfg, 8, 8, 20), 49);
+        // rows > cols: the block period is rows.
+        let mut tall = cfg.clone();
+        tall.rows = 16;
+        tall.cols = 4;
+        assert_eq!(is_block_period(&tall), 16);
+        assert_eq!(is_stream_slots(&tall, 9), 2 * 16 + 4);
         assert_eq!(burst_cycles(&cfg, 17), 20 + 3);
         assert_eq!(store_cycles(&cfg, 2, 8), 4 + 2 * 21);
     }

@@ -307,6 +307,9 @@ pub fn build_with(
     t: Tiling,
 ) -> Result<Program, GemmError> {
     check_problem(p, layout)?;
+    if cfg.dataflow == Dataflow::InputStationary {
+        return Err(TilingError::UnsupportedDataflow(cfg.dataflow).into());
+    }
     let r = cfg.rows as u64;
     let c = cfg.cols as u64;
     let cap = tiling::Capacity::of(cfg);
@@ -379,7 +382,7 @@ pub fn build_with(
                     }
                 }
             }
-            Dataflow::WeightStationary => {
+            Dataflow::WeightStationary | Dataflow::InputStationary => {
                 for nb in 0..tn.div_ceil(c) {
                     for kb in 0..tk.div_ceil(r) {
                         comps.push(Command::new(Op::Compute(Compute {

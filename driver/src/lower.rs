@@ -3,6 +3,8 @@
 //! - **Conv → GEMM (im2col on the CPU).** The accelerator has no address generator for
 //!   convolution windows, so the driver builds the `M x K` patch matrix on the CPU
 //!   (`M = out_h * out_w` per image, `K = k_h * k_w * in_c` in `(ky, kx, c)` order,
+//!   from the runtime's one [`ConvGeometry`], whose output size and padding were derived
+//!   once when the op was prepared; its `batch` is handled by the caller,
 //!   padding filled with the input zero point so that padded taps contribute exactly zero
 //!   after the zero-point correction). Its cost is charged to the CPU profile.
 //! - **Weights** (TFLite OHWI) are packed once, at model load, into `K x N` row-major
@@ -17,80 +19,17 @@
 //! - **Fully connected**: `M = batch`, `K = in_features`, `N = out_features`; TFLite's
 //!   `[out, in]` weights transposed to `K x N`.
 
-/// Geometry of a 2-D convolution over one NHWC image (batch handled by the caller).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvGeom {
-    pub in_h: usize,
-    pub in_w: usize,
-    pub in_c: usize,
-    pub out_h: usize,
-    pub out_w: usize,
-    pub k_h: usize,
-    pub k_w: usize,
-    pub stride_h: usize,
-    pub stride_w: usize,
-    pub dil_h: usize,
-    pub dil_w: usize,
-    pub pad_top: usize,
-    pub pad_left: usize,
-}
+use runtime::ConvGeometry;
 
-impl ConvGeom {
-    /// Rows of the patch matrix (output pixels).
-    pub fn m(&self) -> usize {
-        self.out_h * self.out_w
-    }
-    /// Columns of the patch matrix (`k_h * k_w * in_c`).
-    pub fn k(&self) -> usize {
-        self.k_h * self.k_w * self.in_c
-    }
-    /// True when the patch matrix is the input itself (1x1, stride 1, no padding), so no
-    /// im2col copy is needed.
-    pub fn is_pointwise(&self) -> bool {
-        self.k_h == 1
-            && self.k_w == 1
-            && self.stride_h == 1
-            && self.stride_w == 1
-            && self.pad_top == 0
-            && self.pad_left == 0
-            && self.out_h == self.in_h
-            && self.out_w == self.in_w
-    }
-}
-
-/// Calls `f(output pixel, tap, input pixel)` for every filter tap that falls inside the
-/// image (taps in the padding are skipped; `tap = ky * k_w + kx`).
-fn for_each_tap(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize)) {
-    for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            for ky in 0..g.k_h {
-                let iy = (oy * g.stride_h + ky * g.dil_h) as isize - g.pad_top as isize;
-                if iy < 0 || iy >= g.in_h as isize {
-                    continue;
-                }
-                for kx in 0..g.k_w {
-                    let ix = (ox * g.stride_w + kx * g.dil_w) as isize - g.pad_left as isize;
-                    if ix < 0 || ix >= g.in_w as isize {
-                        continue;
-                    }
-                    f(
-                        oy * g.out_w + ox,
-                        ky * g.k_w + kx,
-                        iy as usize * g.in_w + ix as usize,
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// im2col of one NHWC image (`in_h * in_w * in_c` bytes) into an `M x K` row-major patch
-/// matrix; taps outside the image get `pad_value` (the input zero point).
-pub fn im2col(input: &[i8], g: &ConvGeom, pad_value: i8) -> Vec<i8> {
+/// im2col of one NHWC image (`in_h * in_w * in_c` bytes) of a CONV_2D without groups
+/// into an `M x K` row-major patch matrix (`M = out_h * out_w`, `K = k_h * k_w * in_c`);
+/// taps outside the image get `pad_value` (the input zero point).
+pub fn im2col(input: &[i8], g: &ConvGeometry, pad_value: i8) -> Vec<i8> {
     debug_assert_eq!(input.len(), g.in_h * g.in_w * g.in_c);
-    let (k, c) = (g.k(), g.in_c);
-    let mut out = vec![pad_value; g.m() * k];
-    for_each_tap(g, |pixel, tap, src| {
+    debug_assert_eq!(g.group_in_c, g.in_c, "im2col of a grouped convolution");
+    let (k, c) = (g.patch_len(), g.in_c);
+    let mut out = vec![pad_value; g.pixels_per_image() * k];
+    g.for_each_tap(|pixel, tap, src| {
         let dst = pixel * k + tap * c;
         out[dst..dst + c].copy_from_slice(&input[src * c..(src + 1) * c]);
     });
@@ -98,10 +37,10 @@ pub fn im2col(input: &[i8], g: &ConvGeom, pad_value: i8) -> Vec<i8> {
 }
 
 /// The `M x K` patch matrix of one channel `c` of a depthwise conv (`K = k_h * k_w`).
-pub fn im2col_channel(input: &[i8], g: &ConvGeom, c: usize, pad_value: i8) -> Vec<i8> {
-    let k = g.k_h * g.k_w;
-    let mut out = vec![pad_value; g.m() * k];
-    for_each_tap(g, |pixel, tap, src| {
+pub fn im2col_channel(input: &[i8], g: &ConvGeometry, c: usize, pad_value: i8) -> Vec<i8> {
+    let k = g.taps();
+    let mut out = vec![pad_value; g.pixels_per_image() * k];
+    g.for_each_tap(|pixel, tap, src| {
         out[pixel * k + tap] = input[src * g.in_c + c];
     });
     out
@@ -141,17 +80,24 @@ pub fn fold_bias(bias: Option<&[i32]>, b_kn: &[i8], k: usize, n: usize, zp_in: i
 mod tests {
     use super::*;
 
-    fn naive_conv(input: &[i8], filter_ohwi: &[i8], g: &ConvGeom, oc: usize, zp: i32) -> Vec<i32> {
-        let mut out = vec![0i32; g.m() * oc];
+    fn naive_conv(
+        input: &[i8],
+        filter_ohwi: &[i8],
+        g: &ConvGeometry,
+        oc: usize,
+        zp: i32,
+    ) -> Vec<i32> {
+        let mut out = vec![0i32; g.pixels_per_image() * oc];
         for oy in 0..g.out_h {
             for ox in 0..g.out_w {
                 for o in 0..oc {
                     let mut acc = 0i32;
                     for ky in 0..g.k_h {
                         for kx in 0..g.k_w {
-                            let iy = (oy * g.stride_h + ky * g.dil_h) as isize - g.pad_top as isize;
-                            let ix =
-                                (ox * g.stride_w + kx * g.dil_w) as isize - g.pad_left as isize;
+                            let iy =
+                                (oy * g.stride_h + ky * g.dilation_h) as isize - g.pad_top as isize;
+                            let ix = (ox * g.stride_w + kx * g.dilation_w) as isize
+                                - g.pad_left as isize;
                             if iy < 0 || ix < 0 || iy >= g.in_h as isize || ix >= g.in_w as isize {
                                 continue;
                             }
@@ -181,33 +127,38 @@ mod tests {
             (seed >> 33) as i8
         };
         for &(stride, dil, pad) in &[(1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 1, 0)] {
-            let g = ConvGeom {
+            let oc = 5;
+            // Explicit (not SAME/VALID) padding, so the struct is written out.
+            let g = ConvGeometry {
+                batch: 1,
                 in_h: 7,
                 in_w: 6,
                 in_c: 3,
+                out_c: oc,
                 k_h: 3,
                 k_w: 3,
+                group_in_c: 3,
                 stride_h: stride,
                 stride_w: stride,
-                dil_h: dil,
-                dil_w: dil,
+                dilation_h: dil,
+                dilation_w: dil,
                 pad_top: pad,
                 pad_left: pad,
                 out_h: (7 + 2 * pad - dil * 2 - 1) / stride + 1,
                 out_w: (6 + 2 * pad - dil * 2 - 1) / stride + 1,
+                depth_multiplier: 1,
             };
-            let oc = 5;
             let zp = -7i32;
             let input: Vec<i8> = (0..g.in_h * g.in_w * g.in_c).map(|_| rnd()).collect();
-            let filter: Vec<i8> = (0..oc * g.k()).map(|_| rnd()).collect();
+            let filter: Vec<i8> = (0..oc * g.patch_len()).map(|_| rnd()).collect();
             let a = im2col(&input, &g, zp as i8);
-            let b = pack_ohwi(&filter, oc, g.k());
-            let bias = fold_bias(None, &b, g.k(), oc, zp);
+            let b = pack_ohwi(&filter, oc, g.patch_len());
+            let bias = fold_bias(None, &b, g.patch_len(), oc, zp);
             let want = naive_conv(&input, &filter, &g, oc, zp);
-            for m in 0..g.m() {
+            for m in 0..g.pixels_per_image() {
                 for n in 0..oc {
-                    let dot: i32 = (0..g.k())
-                        .map(|kk| a[m * g.k() + kk] as i32 * b[kk * oc + n] as i32)
+                    let dot: i32 = (0..g.patch_len())
+                        .map(|kk| a[m * g.patch_len() + kk] as i32 * b[kk * oc + n] as i32)
                         .sum();
                     assert_eq!(dot + bias[n], want[m * oc + n], "m={m} n={n}");
                 }
@@ -216,23 +167,16 @@ mod tests {
     }
 
     #[test]
-    fn pointwise_detection() {
-        let g = ConvGeom {
-            in_h: 4,
-            in_w: 4,
-            in_c: 8,
-            out_h: 4,
-            out_w: 4,
-            k_h: 1,
-            k_w: 1,
+    fn pointwise_patches_are_the_input() {
+        let window = runtime::Window {
+            padding: models::Padding::Valid,
             stride_h: 1,
             stride_w: 1,
-            dil_h: 1,
-            dil_w: 1,
-            pad_top: 0,
-            pad_left: 0,
+            dilation_h: 1,
+            dilation_w: 1,
         };
-        assert!(g.is_pointwise());
+        let g = ConvGeometry::conv([1, 4, 4, 8], [8, 1, 1, 8], window).unwrap();
+        assert!(g.patches_are_input());
         let input: Vec<i8> = (0..128).map(|i| i as i8).collect();
         assert_eq!(im2col(&input, &g, 0), input);
     }

@@ -66,6 +66,8 @@ pub struct Tiling {
 pub enum TilingError {
     #[error("GEMM dimension `{0}` is zero")]
     ZeroDim(&'static str),
+    #[error("dataflow `{0}` is not supported by the driver's tiling")]
+    UnsupportedDataflow(Dataflow),
     #[error("no tile fits: {0}")]
     NoFit(String),
 }
@@ -106,11 +108,14 @@ impl Tiling {
 pub fn footprint(cfg: &AccelConfig, tm: u64, tk: u64, tn: u64) -> (u64, u64, u64) {
     let r = cfg.rows as u64;
     let c = cfg.cols as u64;
-    let a = match cfg.dataflow {
-        Dataflow::OutputStationary => tm.div_ceil(r) * tk,
-        Dataflow::WeightStationary => tk.div_ceil(r) * tm,
+    let (a, b) = match cfg.dataflow {
+        Dataflow::OutputStationary => (tm.div_ceil(r) * tk, tn.div_ceil(c) * tk),
+        Dataflow::WeightStationary => (tk.div_ceil(r) * tm, tn.div_ceil(c) * tk),
+        // Both operands stored transposed: A by k lines of m lanes, B by n lines per
+        // block of `cols` k values.
+        Dataflow::InputStationary => (tm.div_ceil(r) * tk, tk.div_ceil(c) * tn),
     };
-    (a, tn.div_ceil(c) * tk, tn.div_ceil(c) * tm)
+    (a, b, tn.div_ceil(c) * tm)
 }
 
 fn candidates(d: u64, gran: u64, max: u64) -> Vec<u64> {
@@ -165,6 +170,9 @@ pub fn estimate(cfg: &AccelConfig, t: &Tiling) -> u64 {
             let blocks = k.div_ceil(r) * n.div_ceil(c);
             ni * blocks * timing::ws_tile_cycles(cfg, t.tm)
         }
+        Dataflow::InputStationary => {
+            ni * nj * nk * t.tk.div_ceil(c) * timing::is_tile_cycles(cfg, t.tn)
+        }
     };
     // Pipeline fill: the first load and the last store are not overlapped.
     let fill = timing::dma_cycles(cfg, t.tm, t.tk) + timing::store_cycles(cfg, t.tm, t.tn);
@@ -178,13 +186,16 @@ pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, Tilin
             return Err(TilingError::ZeroDim(name));
         }
     }
+    if cfg.dataflow == Dataflow::InputStationary {
+        return Err(TilingError::UnsupportedDataflow(cfg.dataflow));
+    }
     let r = cfg.rows as u64;
     let c = cfg.cols as u64;
     let cap = Capacity::of(cfg);
     let tn_max = (PPU_PARAM_ENTRIES_PER_COL as u64 * c).min(MAX_FIELD);
     let (m_gran, k_gran) = match cfg.dataflow {
         Dataflow::OutputStationary => (r, 1),
-        Dataflow::WeightStationary => (1, r),
+        Dataflow::WeightStationary | Dataflow::InputStationary => (1, r),
     };
     let mut best: Option<(u64, u64, Tiling)> = None;
     let tm_cands = candidates(m, m_gran, MAX_FIELD);
@@ -200,7 +211,7 @@ pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, Tilin
                 Dataflow::OutputStationary => {
                     (cap.input_half_lines / tm.div_ceil(r)).min(cap.weight_half_lines / nb)
                 }
-                Dataflow::WeightStationary => {
+                Dataflow::WeightStationary | Dataflow::InputStationary => {
                     let by_input = cap.input_half_lines / tm * r;
                     (by_input.min(cap.weight_half_lines / nb) / r) * r
                 }

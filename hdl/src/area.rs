@@ -264,6 +264,7 @@ pub fn synth_shape(
     let df = match dataflow {
         Dataflow::OutputStationary => "os",
         Dataflow::WeightStationary => "ws",
+        Dataflow::InputStationary => "is",
     };
     let dir = root.join(format!("{rows}x{cols}-{df}-{hash}"));
     std::fs::create_dir_all(&dir).map_err(|e| HdlError::io(&dir, e))?;

@@ -57,7 +57,7 @@ pub fn expected(cfg: &AccelConfig, t: &Tile) -> Expected {
     };
     let order: Vec<usize> = match cfg.dataflow {
         Dataflow::OutputStationary => (0..rows).rev().collect(),
-        Dataflow::WeightStationary => (0..t.m).collect(),
+        Dataflow::WeightStationary | Dataflow::InputStationary => (0..t.m).collect(),
     };
     let acc_rows: Vec<Vec<i32>> = order
         .iter()

@@ -69,17 +69,6 @@ impl CoreShape {
     }
 }
 
-/// Cycles of one core tile, from the first vector at the ports to the last output row
-/// inclusive (`K` for output-stationary, `M` for weight-stationary).
-pub fn core_tile_cycles(shape: CoreShape, k_or_m: u64) -> u64 {
-    let (r, c) = (shape.rows as u64, shape.cols as u64);
-    let skew = (r - 1) + (c - 1);
-    match shape.dataflow {
-        Dataflow::OutputStationary => k_or_m.max(1) + skew + r,
-        Dataflow::WeightStationary => r + k_or_m.max(1) + skew,
-    }
-}
-
 /// The compute core (see the module documentation for its ports and timing).
 #[derive(LogicBlock)]
 pub struct Core {

@@ -399,6 +399,7 @@ pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
                 let blocks = match cfg.dataflow {
                     arch::Dataflow::OutputStationary => m.div_ceil(r) * n.div_ceil(c),
                     arch::Dataflow::WeightStationary => k.div_ceil(r) * n.div_ceil(c),
+                    arch::Dataflow::InputStationary => k.div_ceil(c) * n.div_ceil(c),
                 };
                 blocks * (m + k + 2 * (r + c) + 32)
             }

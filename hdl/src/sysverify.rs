@@ -24,7 +24,7 @@ use crate::HdlError;
 use arch::device::{reg, Counters, Device, DeviceError, COUNTER_NAMES};
 use arch::isa::COMMAND_BYTES;
 use arch::{AccelConfig, Dataflow};
-use driver::delegate::{self, Policy, Target};
+use driver::delegate::{self, Placement, Policy};
 use driver::gemm::{self, GemmData, GemmProblem, GemmResult, MemLayout, Output};
 use driver::tiling::{self, LoopOrder, Tiling};
 use serde_json::{json, Value};
@@ -618,6 +618,7 @@ pub fn forced_tiling(
     let (tm, tk) = match cfg.dataflow {
         Dataflow::OutputStationary => (round(tm as u64, r, m), (tk as u64).clamp(1, k)),
         Dataflow::WeightStationary => ((tm as u64).clamp(1, m), round(tk as u64, r, k)),
+        Dataflow::InputStationary => ((tm as u64).clamp(1, m.min(r)), round(tk as u64, c, k)),
     };
     let tn = round(tn as u64, c, n).min(arch::isa::PPU_PARAM_ENTRIES_PER_COL as u64 * c);
     let cap = tiling::Capacity::of(cfg);
@@ -991,7 +992,7 @@ pub fn verify_model<S: Device>(
     let decisions = delegate::plan(&graph, &prepared, cfg, &cpu, Policy::All);
     let accel: Vec<&delegate::Decision> = decisions
         .iter()
-        .filter(|d| d.target == Target::Accel)
+        .filter(|d| d.placement == Placement::Accel)
         .collect();
     let compared_layers = spec.layers.map_or(accel.len(), |k| k.min(accel.len()));
     let compare_starts: usize = accel[..compared_layers].iter().map(|d| d.gemms).sum();

@@ -12,6 +12,7 @@
 
 pub mod cost;
 pub mod error;
+pub mod geometry;
 pub mod interpreter;
 pub mod kernels;
 pub mod npz;
@@ -19,8 +20,8 @@ pub mod planner;
 pub mod prepare;
 
 pub use error::RuntimeError;
+pub use geometry::{ConvGeometry, GeometryError, Window};
 pub use interpreter::{Interpreter, LayerInfo, OpContext, OpExecutor};
-pub use kernels::conv::ConvGeometry;
 pub use kernels::fully_connected::FcGeometry;
 pub use kernels::QuantParams;
 pub use planner::{GreedyBySize, MemoryPlanner, NoReuse};

@@ -2,15 +2,15 @@
 //! every kernel parameter once (requantization multipliers, padding, activation range).
 
 use crate::error::RuntimeError;
+use crate::geometry::{out_size_and_padding, ConvGeometry, Window};
 use crate::kernels::activations::SigmoidParams;
-use crate::kernels::conv::{out_size_and_padding, ConvGeometry};
 use crate::kernels::elementwise::{AddParams, MulParams};
 use crate::kernels::fully_connected::FcGeometry;
 use crate::kernels::pool::PoolParams;
 use crate::kernels::reduce::MeanParams;
 use crate::kernels::softmax::SoftmaxParams;
 use crate::kernels::QuantParams;
-use models::{Activation, DType, Graph, Op, OpKind, Padding, Tensor};
+use models::{Activation, DType, Graph, Op, OpKind, Tensor};
 
 /// The prepared form of one op: everything its kernel needs besides the tensor data.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,26 +344,13 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
                     ws[3], xs[3], ws[0]
                 )));
             }
-            let same = o.padding == Padding::Same;
-            let (oh, pt) = out_size_and_padding(same, xs[1], ws[1], o.stride_h, o.dilation_h);
-            let (ow, pl) = out_size_and_padding(same, xs[2], ws[2], o.stride_w, o.dilation_w);
-            c.shape_eq(y, &[xs[0], oh, ow, ws[0]])?;
+            let geom =
+                ConvGeometry::conv(xs, ws, Window::from(o)).map_err(|e| c.err(e.to_string()))?;
+            c.shape_eq(y, &geom.output_shape())?;
             let (in_s, in_z) = c.sz(x, "input")?;
             let (out_s, out_z) = c.sz(y, "output")?;
             let (multipliers, shifts) = c.multipliers(in_s, w, out_s, ws[0])?;
             let (act_min, act_max) = activation_range(o.activation, out_s, out_z);
-            let geom = ConvGeometry {
-                input: xs,
-                filter: ws,
-                output: [xs[0], oh, ow, ws[0]],
-                stride_h: o.stride_h,
-                stride_w: o.stride_w,
-                dilation_h: o.dilation_h,
-                dilation_w: o.dilation_w,
-                pad_top: pt,
-                pad_left: pl,
-                depth_multiplier: 1,
-            };
             let quant = QuantParams {
                 input_zero_point: in_z,
                 filter_zero_point: 0,
@@ -410,26 +397,13 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
                     o.depth_multiplier, xs[3]
                 )));
             }
-            let same = o.padding == Padding::Same;
-            let (oh, pt) = out_size_and_padding(same, xs[1], ws[1], o.stride_h, o.dilation_h);
-            let (ow, pl) = out_size_and_padding(same, xs[2], ws[2], o.stride_w, o.dilation_w);
-            c.shape_eq(y, &[xs[0], oh, ow, out_d])?;
+            let geom = ConvGeometry::depthwise(xs, ws, Window::from(o))
+                .map_err(|e| c.err(e.to_string()))?;
+            c.shape_eq(y, &geom.output_shape())?;
             let (in_s, in_z) = c.sz(x, "input")?;
             let (out_s, out_z) = c.sz(y, "output")?;
             let (multipliers, shifts) = c.multipliers(in_s, w, out_s, out_d)?;
             let (act_min, act_max) = activation_range(o.activation, out_s, out_z);
-            let geom = ConvGeometry {
-                input: xs,
-                filter: ws,
-                output: [xs[0], oh, ow, out_d],
-                stride_h: o.stride_h,
-                stride_w: o.stride_w,
-                dilation_h: o.dilation_h,
-                dilation_w: o.dilation_w,
-                pad_top: pt,
-                pad_left: pl,
-                depth_multiplier: mult,
-            };
             let quant = QuantParams {
                 input_zero_point: in_z,
                 filter_zero_point: 0,
@@ -536,9 +510,12 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             c.dtype(y, "output", DType::I8)?;
             let xs = c.rank(x, "input", 4)?;
             check_window(&c, o.filter_h, o.filter_w, o.stride_h, o.stride_w, 1, 1)?;
-            let same = o.padding == Padding::Same;
-            let (oh, pt) = out_size_and_padding(same, xs[1], o.filter_h, o.stride_h, 1);
-            let (ow, pl) = out_size_and_padding(same, xs[2], o.filter_w, o.stride_w, 1);
+            let pool_axis = |input, filter, stride| {
+                out_size_and_padding(o.padding, input, filter, stride, 1)
+                    .map_err(|e| c.err(e.to_string()))
+            };
+            let (oh, pt) = pool_axis(xs[1], o.filter_h, o.stride_h)?;
+            let (ow, pl) = pool_axis(xs[2], o.filter_w, o.stride_w)?;
             c.shape_eq(y, &[xs[0], oh, ow, xs[3]])?;
             let (out_s, out_z) = c.sz(y, "output")?;
             let (act_min, act_max) = activation_range(o.activation, out_s, out_z);

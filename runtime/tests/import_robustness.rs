@@ -2,14 +2,13 @@
 //! or a graph, never panics, never allocates absurdly, never hangs; whatever imports is
 //! then prepared and (when small) run, which must not panic either.
 
+mod common;
+
 use models::rng::SplitMix64;
 use runtime::Interpreter;
-use std::path::Path;
 
 fn model(file: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/models/mlperf_tiny")
-        .join(file);
+    let p = common::mlperf_tiny_dir().join(file);
     std::fs::read(&p).unwrap_or_else(|e| panic!("golden model missing: {}: {e}", p.display()))
 }
 

@@ -4,9 +4,11 @@
 //! must stay within 1 LSB of the float computation.
 
 use arch::quant::{quantize_multiplier, requantize};
+use models::Padding;
 use proptest::prelude::*;
+use runtime::geometry::{out_size_and_padding, ConvGeometry, Window};
 use runtime::kernels::activations::{logistic_int8, tanh_int8, SigmoidParams};
-use runtime::kernels::conv::{conv2d, out_size_and_padding, ConvGeometry};
+use runtime::kernels::conv::conv2d;
 use runtime::kernels::depthwise::depthwise_conv2d;
 use runtime::kernels::elementwise::{add, mul, AddParams, MulParams};
 use runtime::kernels::fully_connected::{fully_connected, FcGeometry};
@@ -82,20 +84,19 @@ fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {
                 } else {
                     (oc, [oc, kh, kw, c])
                 };
-                let (oh, pt) = out_size_and_padding(same, h, kh, sh, dh);
-                let (ow, pl) = out_size_and_padding(same, w, kw, sw, dw);
-                let g = ConvGeometry {
-                    input: [n, h, w, c],
-                    filter: f_shape,
-                    output: [n, oh, ow, out_c],
+                let window = Window {
+                    padding: if same { Padding::Same } else { Padding::Valid },
                     stride_h: sh,
                     stride_w: sw,
                     dilation_h: dh,
                     dilation_w: dw,
-                    pad_top: pt,
-                    pad_left: pl,
-                    depth_multiplier: if depthwise { mult } else { 1 },
                 };
+                let g = if depthwise {
+                    ConvGeometry::depthwise([n, h, w, c], f_shape, window)
+                } else {
+                    ConvGeometry::conv([n, h, w, c], f_shape, window)
+                }
+                .expect("valid window");
                 let input = (0..n * h * w * c)
                     .map(|_| rng.range_i64(-128, 127) as i8)
                     .collect();
@@ -120,9 +121,11 @@ fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {
 
 /// Naive convolution: materialise the zero-point-padded input, then sum in i64.
 fn naive_conv(c: &ConvCase, depthwise: bool) -> Vec<i8> {
-    let [n, h, w, ch] = c.g.input;
-    let [_, kh, kw, fd] = c.g.filter;
-    let [_, oh, ow, oc] = c.g.output;
+    let [n, h, w, ch] = c.g.input_shape();
+    let (kh, kw) = (c.g.k_h, c.g.k_w);
+    let [_, oh, ow, oc] = c.g.output_shape();
+    // Filter depth: OHWI for conv, [1, kh, kw, oc] for depthwise.
+    let fd = if depthwise { oc } else { c.g.group_in_c };
     let zp = c.q.input_zero_point as i64;
     let at = |b: usize, y: isize, x: isize, ic: usize| -> i64 {
         if y < 0 || x < 0 || y >= h as isize || x >= w as isize {
@@ -180,14 +183,14 @@ proptest! {
 
     #[test]
     fn conv_matches_naive(c in conv_case(false)) {
-        let mut out = vec![0i8; c.g.output.iter().product()];
+        let mut out = vec![0i8; c.g.output_shape().iter().product()];
         conv2d(&c.g, &c.q, &c.input, &c.filter, &mut out);
         prop_assert_eq!(out, naive_conv(&c, false));
     }
 
     #[test]
     fn depthwise_matches_naive(c in conv_case(true)) {
-        let mut out = vec![0i8; c.g.output.iter().product()];
+        let mut out = vec![0i8; c.g.output_shape().iter().product()];
         depthwise_conv2d(&c.g, &c.q, &c.input, &c.filter, &mut out);
         prop_assert_eq!(out, naive_conv(&c, true));
     }
@@ -218,8 +221,9 @@ proptest! {
                          s in 1usize..=3, same in any::<bool>(), act in act_range(), seed in any::<u64>()) {
         let mut rng = models::rng::SplitMix64::new(seed);
         let input: Vec<i8> = (0..h * w * c).map(|_| rng.range_i64(-128, 127) as i8).collect();
-        let (oh, pt) = out_size_and_padding(same, h, fh, s, 1);
-        let (ow, pl) = out_size_and_padding(same, w, fw, s, 1);
+        let padding = if same { Padding::Same } else { Padding::Valid };
+        let (oh, pt) = out_size_and_padding(padding, h, fh, s, 1).unwrap();
+        let (ow, pl) = out_size_and_padding(padding, w, fw, s, 1).unwrap();
         let p = PoolParams { input: [1, h, w, c], output: [1, oh, ow, c], filter_h: fh, filter_w: fw, stride_h: s, stride_w: s,
                              pad_top: pt, pad_left: pl, act_min: act.0, act_max: act.1 };
         let mut avg = vec![0i8; oh * ow * c];

@@ -96,6 +96,16 @@ pub fn run_with_limit(
     cmds: &[Command],
     max_cycles: u64,
 ) -> Result<Counters, ExecError> {
+    if cfg.dataflow == Dataflow::InputStationary {
+        return Err(ExecError {
+            index: 0,
+            cmd: "<config>".into(),
+            reason: format!(
+                "dataflow `{}` is not modelled by this simulator yet",
+                cfg.dataflow
+            ),
+        });
+    }
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let bus = cfg.bus_bytes_per_cycle as u64;
     let latency = cfg.bus_latency_cycles as u64;

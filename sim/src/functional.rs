@@ -14,6 +14,16 @@ pub fn execute(
     mem: &mut [u8],
     cmds: &[Command],
 ) -> Result<Counters, ExecError> {
+    if cfg.dataflow == Dataflow::InputStationary {
+        return Err(ExecError {
+            index: 0,
+            cmd: "<config>".into(),
+            reason: format!(
+                "dataflow `{}` is not modelled by this simulator yet",
+                cfg.dataflow
+            ),
+        });
+    }
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
     let mut c = Counters::default();

@@ -198,6 +198,9 @@ fn step_cost(
         Dataflow::WeightStationary => {
             tk.div_ceil(r) * nbn * timing::compute_cycles(cfg, tm, r.min(tk), cc.min(tn))
         }
+        Dataflow::InputStationary => {
+            tk.div_ceil(cc) * timing::compute_cycles(cfg, tm, cc.min(tk), tn)
+        }
     };
     let last_k = kk + 1 == t.n_k();
     let mut store = 0;

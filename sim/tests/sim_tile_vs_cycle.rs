@@ -112,7 +112,9 @@ fn tile_model_within_2_percent_of_cycle_model_on_mlperf_tiny() {
             if flip {
                 cfg.dataflow = match cfg.dataflow {
                     Dataflow::OutputStationary => Dataflow::WeightStationary,
-                    Dataflow::WeightStationary => Dataflow::OutputStationary,
+                    Dataflow::WeightStationary | Dataflow::InputStationary => {
+                        Dataflow::OutputStationary
+                    }
                 };
             }
             for model in ["kws", "vww", "ic", "ad"] {

@@ -67,8 +67,8 @@ pub fn simulate_rtl(
 /// Microseconds of one layer by where they go: accelerator busy (compute, overlapped
 /// DMA), accelerator waiting on DMA, CPU (layers left on the CPU and im2col), driver.
 pub fn time_parts(cfg: &AccelConfig, l: &delegate::LayerRun) -> [f64; 4] {
-    let stall_us = cfg.cycles_to_us(l.counters.dma_stall_cycles);
-    [l.accel_us - stall_us, stall_us, l.cpu_us, l.driver_us]
+    let stall_us = cfg.cycles_to_us(l.device_counters.dma_stall_cycles);
+    [l.device_us - stall_us, stall_us, l.cpu_us, l.driver_us]
 }
 
 /// The JSON object of a serializable value (an empty map for anything else).
@@ -102,7 +102,7 @@ pub fn columns(
         .zip(&run.decisions)
         .enumerate()
         .map(|(i, (l, d))| {
-            let mut c: Columns = vec![("target".into(), json!(d.target.as_str()))];
+            let mut c: Columns = vec![("target".into(), json!(d.placement.as_str()))];
             if json_mode {
                 c.push(("reason".into(), json!(d.reason)));
                 c.push(("gemms".into(), json!(d.gemms)));
@@ -115,7 +115,7 @@ pub fn columns(
                             c.push((k, v));
                         }
                     }
-                    c.push(("counters".into(), json!(l.counters)));
+                    c.push(("counters".into(), json!(l.device_counters)));
                 }
                 Some((m, row)) => {
                     c.push(("accel_cycles".into(), json!(row.accel_cycles)));
@@ -124,19 +124,19 @@ pub fn columns(
                     c.push(("array_utilization".into(), json!(m.array_utilization(row))));
                 }
                 None => {
-                    c.push(("accel_macs".into(), json!(l.counters.macs)));
-                    c.push(("bus_bytes".into(), json!(l.counters.bus_bytes())));
-                    c.push(("commands".into(), json!(l.counters.commands)));
+                    c.push(("accel_macs".into(), json!(l.device_counters.macs)));
+                    c.push(("bus_bytes".into(), json!(l.device_counters.bus_bytes())));
+                    c.push(("commands".into(), json!(l.device_counters.commands)));
                 }
             }
             c
         })
         .collect();
-    let counters = run.counters();
+    let counters = run.device_counters();
     let offloaded = run
         .decisions
         .iter()
-        .filter(|d| d.target == delegate::Target::Accel)
+        .filter(|d| d.placement == delegate::Placement::Accel)
         .count();
     let totals = report.map(|m| m.totals());
     if !json_mode {

@@ -88,8 +88,8 @@ pub fn model_report(
         .zip(&base.layers)
         .map(|(((l, d), info), b)| {
             let [busy, stall, cpu_side, driver] = accel::time_parts(cfg, l);
-            let e = &l.accel_energy;
-            let offloaded = d.target == driver::delegate::Target::Accel;
+            let e = &l.device_energy;
+            let offloaded = d.placement == driver::delegate::Placement::Accel;
             LayerRow {
                 index: l.index,
                 op: info.op.to_string(),
@@ -106,7 +106,11 @@ pub fn model_report(
                 cpu_us: b.time_us,
                 cpu_uj: b.energy_uj,
                 // A layer left on the CPU has no accelerator cycles.
-                accel_cycles: if offloaded { l.counters.cycles } else { 0 },
+                accel_cycles: if offloaded {
+                    l.device_counters.cycles
+                } else {
+                    0
+                },
                 offload_us: l.total_us,
                 offload_uj: l.total_uj,
                 compute_us: busy,
@@ -116,9 +120,9 @@ pub fn model_report(
                 mac_uj: pj_to_uj(e.mac_pj),
                 sram_uj: pj_to_uj(e.input_sram_pj + e.weight_sram_pj + e.acc_sram_pj),
                 bus_uj: pj_to_uj(e.bus_pj),
-                leakage_uj: pj_to_uj(e.leakage_pj) + l.idle_leakage_uj,
+                leakage_uj: pj_to_uj(e.leakage_pj) + l.device_idle_leakage_uj,
                 offload_cpu_uj: l.cpu_uj,
-                bus_bytes: l.counters.bus_bytes(),
+                bus_bytes: l.device_counters.bus_bytes(),
             }
         })
         .collect();

@@ -86,8 +86,8 @@ pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> 
     });
     let offload_us: f64 = layers.iter().map(|l| l.total_us).sum();
     let offload_uj: f64 = layers.iter().map(|l| l.total_uj).sum();
-    let accel_macs: u64 = layers.iter().map(|l| l.counters.macs).sum();
-    let accel_cycles: u64 = layers.iter().map(|l| l.counters.cycles).sum();
+    let accel_macs: u64 = layers.iter().map(|l| l.device_counters.macs).sum();
+    let accel_cycles: u64 = layers.iter().map(|l| l.device_counters.cycles).sum();
     let peak = cfg.peak_macs_per_cycle();
     Metrics {
         offload_us,

@@ -1,12 +1,13 @@
 //! The adapter from the `models` graph IR to [`OpShape`], and the whole-graph cost.
 
-use models::{Graph, OpKind, Padding};
+use models::{Graph, OpKind};
 use serde::Serialize;
 
 use super::model::LayerCost;
 use super::profile::CpuProfile;
-use super::shape::{Conv2dShape, ElementwiseKind, OpShape, PoolKind, PoolShape};
+use super::shape::{ElementwiseKind, OpShape, PoolKind, PoolShape};
 use super::CostError;
+use crate::geometry::{out_size_and_padding, ConvGeometry, GeometryError, Window};
 
 /// Per-layer and total cost of a graph on one profile. Totals are sums of the per-layer
 /// values (`cycles`, `energy_pj` exactly; `latency_ms` and `energy_uj` derived from them).
@@ -58,66 +59,6 @@ pub fn graph_cost(profile: &CpuProfile, graph: &Graph) -> Result<GraphCost, Cost
     })
 }
 
-/// TFLite SAME/VALID padding before the first element along one axis.
-fn pad_before(padding: Padding, input: u64, output: u64, k: u64, stride: u64, dil: u64) -> u64 {
-    match padding {
-        Padding::Valid => 0,
-        Padding::Same => {
-            let effective = (k.saturating_sub(1)) * dil + 1;
-            let needed = (output.saturating_sub(1)) * stride + effective;
-            needed.saturating_sub(input) / 2
-        }
-    }
-}
-
-/// The sliding-window options shared by CONV_2D and DEPTHWISE_CONV_2D.
-struct Window {
-    padding: Padding,
-    stride: (usize, usize),
-    dilation: (usize, usize),
-}
-
-impl Window {
-    /// The [`Conv2dShape`] of a window op with input `[n, ih, iw, in_c]` (`in_c`: the
-    /// channels one output reduces over), output `[oh, ow, oc]` and a `kh x kw` filter;
-    /// `positive` checks strides and dilations.
-    fn shape(
-        &self,
-        [n, ih, iw, in_c]: [u64; 4],
-        [oh, ow, oc]: [u64; 3],
-        (kh, kw): (u64, u64),
-        depth_multiplier: u64,
-        positive: &dyn Fn(usize, &str) -> Result<u64, CostError>,
-    ) -> Result<Conv2dShape, CostError> {
-        let (sh, sw) = (
-            positive(self.stride.0, "stride_h")?,
-            positive(self.stride.1, "stride_w")?,
-        );
-        let (dh, dw) = (
-            positive(self.dilation.0, "dilation_h")?,
-            positive(self.dilation.1, "dilation_w")?,
-        );
-        Ok(Conv2dShape {
-            batch: n,
-            in_h: ih,
-            in_w: iw,
-            in_c,
-            out_h: oh,
-            out_w: ow,
-            out_c: oc,
-            k_h: kh,
-            k_w: kw,
-            stride_h: sh,
-            stride_w: sw,
-            dil_h: dh,
-            dil_w: dw,
-            pad_top: pad_before(self.padding, ih, oh, kh, sh, dh),
-            pad_left: pad_before(self.padding, iw, ow, kw, sw, dw),
-            depth_multiplier,
-        })
-    }
-}
-
 /// The [`OpShape`] of op `op_index` of `graph`, from its tensors' shapes and its options.
 pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
     let op = graph.ops.get(op_index).ok_or_else(|| CostError::Layer {
@@ -134,10 +75,10 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
         slot.and_then(|i| graph.tensors.get(i))
             .ok_or_else(|| err(format!("missing {what} tensor")))
     };
-    let dims4 = |slot: Option<usize>, what: &str| -> Result<[u64; 4], CostError> {
+    let dims4 = |slot: Option<usize>, what: &str| -> Result<[usize; 4], CostError> {
         let t = tensor(slot, what)?;
         match t.shape.as_slice() {
-            &[a, b, c, d] => Ok([a as u64, b as u64, c as u64, d as u64]),
+            &[a, b, c, d] => Ok([a, b, c, d]),
             s => Err(err(format!(
                 "{what} tensor `{}` has shape {s:?}, expected 4-D",
                 t.name
@@ -149,6 +90,19 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
             Err(err(format!("{what} must be at least 1")))
         } else {
             Ok(v as u64)
+        }
+    };
+    let geometry_err = |e: GeometryError| err(e.to_string());
+    // The output size and padding are derived from the input and the window; the graph's
+    // output tensor must agree.
+    let derived_output = |g: ConvGeometry, output: [usize; 4]| {
+        if g.output_shape() == output {
+            Ok(g)
+        } else {
+            Err(err(format!(
+                "output shape {output:?} differs from the {:?} the window gives",
+                g.output_shape()
+            )))
         }
     };
     let out_elems = || tensor(op.output(), "output").map(|t| t.elements() as u64);
@@ -164,34 +118,22 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
                 )));
             }
             // Grouped convolutions reduce over the filter's input channels.
-            let window = Window {
-                padding: o.padding,
-                stride: (o.stride_h, o.stride_w),
-                dilation: (o.dilation_h, o.dilation_w),
-            };
-            OpShape::Conv(window.shape([n, ih, iw, fic], [oh, ow, oc], (kh, kw), 1, &positive)?)
+            let g = ConvGeometry::conv([n, ih, iw, ic], [oc, kh, kw, fic], Window::from(o))
+                .map_err(geometry_err)?;
+            OpShape::Conv(derived_output(g, [on, oh, ow, occ])?)
         }
         OpKind::DepthwiseConv2d(o) => {
             let [n, ih, iw, ic] = dims4(op.input(0), "input")?;
-            let [_, kh, kw, fc] = dims4(op.input(1), "filter")?;
+            let [one, kh, kw, fc] = dims4(op.input(1), "filter")?;
             let [on, oh, ow, oc] = dims4(op.output(), "output")?;
             if ic == 0 || oc % ic != 0 || fc != oc || on != n {
                 return Err(err(format!(
-                    "inconsistent shapes: input [{n},{ih},{iw},{ic}], filter [1,{kh},{kw},{fc}], output [{on},{oh},{ow},{oc}]"
+                    "inconsistent shapes: input [{n},{ih},{iw},{ic}], filter [{one},{kh},{kw},{fc}], output [{on},{oh},{ow},{oc}]"
                 )));
             }
-            let window = Window {
-                padding: o.padding,
-                stride: (o.stride_h, o.stride_w),
-                dilation: (o.dilation_h, o.dilation_w),
-            };
-            OpShape::Depthwise(window.shape(
-                [n, ih, iw, ic],
-                [oh, ow, oc],
-                (kh, kw),
-                oc / ic,
-                &positive,
-            )?)
+            let g = ConvGeometry::depthwise([n, ih, iw, ic], [one, kh, kw, fc], Window::from(o))
+                .map_err(geometry_err)?;
+            OpShape::Depthwise(derived_output(g, [on, oh, ow, oc])?)
         }
         OpKind::FullyConnected { .. } => {
             let input = tensor(op.input(0), "input")?;
@@ -217,8 +159,8 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
             }
         }
         OpKind::AveragePool2d(o) | OpKind::MaxPool2d(o) => {
-            let [n, ih, iw, c] = dims4(op.input(0), "input")?;
-            let [_, oh, ow, _] = dims4(op.output(), "output")?;
+            let [n, ih, iw, c] = dims4(op.input(0), "input")?.map(|d| d as u64);
+            let [_, oh, ow, _] = dims4(op.output(), "output")?.map(|d| d as u64);
             let (fh, fw) = (
                 positive(o.filter_h, "filter_h")?,
                 positive(o.filter_w, "filter_w")?,
@@ -227,6 +169,24 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
                 positive(o.stride_h, "stride_h")?,
                 positive(o.stride_w, "stride_w")?,
             );
+            let axis = |input: u64, filter: u64, stride: u64, output: u64| {
+                let (out, pad) = out_size_and_padding(
+                    o.padding,
+                    input as usize,
+                    filter as usize,
+                    stride as usize,
+                    1,
+                )
+                .map_err(geometry_err)?;
+                if out as u64 != output {
+                    return Err(err(format!(
+                        "output size {output} differs from the {out} the window gives"
+                    )));
+                }
+                Ok(pad as u64)
+            };
+            let pad_top = axis(ih, fh, sh, oh)?;
+            let pad_left = axis(iw, fw, sw, ow)?;
             OpShape::Pool(PoolShape {
                 kind: if matches!(op.kind, OpKind::MaxPool2d(_)) {
                     PoolKind::Max
@@ -243,8 +203,8 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
                 filter_w: fw,
                 stride_h: sh,
                 stride_w: sw,
-                pad_top: pad_before(o.padding, ih, oh, fh, sh, 1),
-                pad_left: pad_before(o.padding, iw, ow, fw, sw, 1),
+                pad_top,
+                pad_left,
             })
         }
         OpKind::Add { .. } => OpShape::Elementwise {

@@ -5,7 +5,8 @@
 //! - [`profile`]: [`CpuProfile`], a core at a clock with one kernel library, loaded from TOML
 //!   (built-in profiles in `runtime/cpus/*.toml`, or a user file) and validated;
 //!   [`CpuProfile::resolve`] parses specs like `cortex-m7@216MHz:cmsis-nn`.
-//! - [`shape`]: [`OpShape`], the input of the model: what a kernel sees of a layer.
+//! - [`shape`]: [`OpShape`], the input of the model: what a kernel sees of a layer (convs
+//!   are described by the runtime's one [`ConvGeometry`], derived in [`crate::geometry`]).
 //! - [`model`]: [`CpuProfile::layer_cost`] and [`LayerCost`], the per-layer latency and
 //!   energy with a breakdown (inner loops, per-output requantization, im2col, call
 //!   overhead, flash wait states).
@@ -19,10 +20,11 @@ pub mod model;
 pub mod profile;
 pub mod shape;
 
+pub use crate::geometry::ConvGeometry;
 pub use graph::{graph_cost, op_shape, GraphCost};
 pub use model::{CycleBreakdown, LayerCost};
 pub use profile::{CpuProfile, CpuProfileData, KernelCost, KernelLibrary};
-pub use shape::{Conv2dShape, ElementwiseKind, OpShape, PoolKind, PoolShape};
+pub use shape::{ElementwiseKind, OpShape, PoolKind, PoolShape};
 
 /// Errors of the CPU cost model: bad profile files, bad specs, unsupported layers.
 #[derive(Debug, thiserror::Error)]

@@ -132,20 +132,25 @@ impl CpuProfile {
                     ("conv", &lib.conv)
                 };
                 kernel = name;
-                let pixels = c.out_pixels();
-                let outputs = c.outputs();
-                let all_taps = outputs * c.taps();
+                let pixels = c.out_pixels() as u64;
+                let outputs = c.outputs() as u64;
+                let taps = c.taps() as u64;
+                let all_taps = outputs * taps;
                 let exec_taps = if k.skips_padding {
-                    c.valid_taps_per_image() * c.batch * c.out_c
+                    (c.valid_taps_per_image() * c.batch * c.out_c) as u64
                 } else {
                     all_taps
                 };
-                let (reduction, frac_len) = if dw {
+                // `reduction`: input channels per output (1 for depthwise); `channels`: the
+                // channels a patch (and the SIMD loop) spans.
+                let (reduction, channels) = if dw {
                     // Depthwise kernels vectorize across channels.
-                    (1, c.in_c)
+                    (1, c.in_c as u64)
                 } else {
-                    (c.in_c, c.taps() * c.in_c)
+                    let group = c.group_in_c as u64;
+                    (group, group)
                 };
+                let frac_len = if dw { channels } else { taps * channels };
                 executed_macs = exec_taps * reduction;
                 let frac = main_fraction(frac_len, k.simd_block);
                 b.call = k.per_call;
@@ -153,7 +158,7 @@ impl CpuProfile {
                 b.tap = all_taps as f64 * k.per_tap;
                 b.pixel = pixels as f64 * k.per_pixel;
                 b.output = outputs as f64 * k.per_output;
-                b.im2col = (pixels * c.taps() * c.in_c) as f64 * k.im2col_per_byte;
+                b.im2col = (pixels * taps * channels) as f64 * k.im2col_per_byte;
                 let passes = (pixels as f64 / k.weight_reuse).ceil() as u64;
                 weights = Some((shape.weight_bytes(), passes));
             }

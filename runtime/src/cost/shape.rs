@@ -4,88 +4,7 @@
 
 use serde::Serialize;
 
-/// A 2-D convolution or depthwise convolution, NHWC, with explicit padding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Conv2dShape {
-    pub batch: u64,
-    pub in_h: u64,
-    pub in_w: u64,
-    pub in_c: u64,
-    pub out_h: u64,
-    pub out_w: u64,
-    pub out_c: u64,
-    pub k_h: u64,
-    pub k_w: u64,
-    pub stride_h: u64,
-    pub stride_w: u64,
-    pub dil_h: u64,
-    pub dil_w: u64,
-    /// Rows of padding above the input.
-    pub pad_top: u64,
-    /// Columns of padding left of the input.
-    pub pad_left: u64,
-    /// Output channels per input channel (depthwise only; 1 for a convolution).
-    pub depth_multiplier: u64,
-}
-
-impl Conv2dShape {
-    /// Output pixels (batch x out_h x out_w).
-    pub fn out_pixels(&self) -> u64 {
-        self.batch * self.out_h * self.out_w
-    }
-
-    /// Output elements.
-    pub fn outputs(&self) -> u64 {
-        self.out_pixels() * self.out_c
-    }
-
-    /// Filter taps (k_h x k_w).
-    pub fn taps(&self) -> u64 {
-        self.k_h * self.k_w
-    }
-
-    /// True when the layer is a 1x1 convolution without padding or dilation.
-    pub fn is_pointwise(&self) -> bool {
-        self.k_h == 1
-            && self.k_w == 1
-            && self.pad_top == 0
-            && self.pad_left == 0
-            && self.dil_h == 1
-            && self.dil_w == 1
-    }
-
-    /// Number of (output position, tap) pairs whose input position lies inside the image,
-    /// per image: the product of the valid pairs along each axis.
-    pub fn valid_taps_per_image(&self) -> u64 {
-        let axis = |out: u64, k: u64, stride: u64, dil: u64, pad: u64, len: u64| -> u64 {
-            let mut n = 0;
-            for o in 0..out {
-                for t in 0..k {
-                    let pos = (o * stride + t * dil) as i64 - pad as i64;
-                    if pos >= 0 && (pos as u64) < len {
-                        n += 1;
-                    }
-                }
-            }
-            n
-        };
-        axis(
-            self.out_h,
-            self.k_h,
-            self.stride_h,
-            self.dil_h,
-            self.pad_top,
-            self.in_h,
-        ) * axis(
-            self.out_w,
-            self.k_w,
-            self.stride_w,
-            self.dil_w,
-            self.pad_left,
-            self.in_w,
-        )
-    }
-}
+use crate::geometry::{valid_pairs, ConvGeometry};
 
 /// Average or max pooling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -117,25 +36,30 @@ impl PoolShape {
     /// (output element, window element) pairs inside the image: the reference kernels only
     /// visit those.
     pub fn valid_taps(&self) -> u64 {
-        let conv = Conv2dShape {
-            batch: self.batch,
-            in_h: self.in_h,
-            in_w: self.in_w,
-            in_c: self.channels,
-            out_h: self.out_h,
-            out_w: self.out_w,
-            out_c: self.channels,
-            k_h: self.filter_h,
-            k_w: self.filter_w,
-            stride_h: self.stride_h,
-            stride_w: self.stride_w,
-            dil_h: 1,
-            dil_w: 1,
-            pad_top: self.pad_top,
-            pad_left: self.pad_left,
-            depth_multiplier: 1,
+        let axis = |out: u64, k: u64, stride: u64, pad: u64, len: u64| {
+            valid_pairs(
+                out as usize,
+                k as usize,
+                stride as usize,
+                1,
+                pad as usize,
+                len as usize,
+            ) as u64
         };
-        conv.valid_taps_per_image() * self.batch * self.channels
+        axis(
+            self.out_h,
+            self.filter_h,
+            self.stride_h,
+            self.pad_top,
+            self.in_h,
+        ) * axis(
+            self.out_w,
+            self.filter_w,
+            self.stride_w,
+            self.pad_left,
+            self.in_w,
+        ) * self.batch
+            * self.channels
     }
 
     /// Output elements.
@@ -160,9 +84,9 @@ pub enum ElementwiseKind {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum OpShape {
     /// CONV_2D.
-    Conv(Conv2dShape),
+    Conv(ConvGeometry),
     /// DEPTHWISE_CONV_2D (`in_c` input channels, `out_c = in_c x depth_multiplier`).
-    Depthwise(Conv2dShape),
+    Depthwise(ConvGeometry),
     /// FULLY_CONNECTED: `batch` rows of `in_features` times an `out_features x in_features`
     /// weight matrix.
     FullyConnected {
@@ -191,8 +115,7 @@ impl OpShape {
     /// "MACs" of a network table.
     pub fn macs(&self) -> u64 {
         match self {
-            OpShape::Conv(c) => c.outputs() * c.taps() * c.in_c,
-            OpShape::Depthwise(c) => c.outputs() * c.taps(),
+            OpShape::Conv(c) | OpShape::Depthwise(c) => c.macs(),
             OpShape::FullyConnected {
                 batch,
                 in_features,
@@ -205,8 +128,7 @@ impl OpShape {
     /// Bytes of int8 weights (0 for ops without weights).
     pub fn weight_bytes(&self) -> u64 {
         match self {
-            OpShape::Conv(c) => c.out_c * c.taps() * c.in_c,
-            OpShape::Depthwise(c) => c.out_c * c.taps(),
+            OpShape::Conv(c) | OpShape::Depthwise(c) => c.weight_bytes(),
             OpShape::FullyConnected {
                 in_features,
                 out_features,

@@ -5,11 +5,12 @@ use super::*;
 
 /// 1x4x4x8 -> 1x4x4x16, 1x1 kernel, stride 1, no padding.
 fn small_1x1() -> OpShape {
-    OpShape::Conv(Conv2dShape {
+    OpShape::Conv(ConvGeometry {
         batch: 1,
         in_h: 4,
         in_w: 4,
         in_c: 8,
+        group_in_c: 8,
         out_h: 4,
         out_w: 4,
         out_c: 16,
@@ -17,8 +18,8 @@ fn small_1x1() -> OpShape {
         k_w: 1,
         stride_h: 1,
         stride_w: 1,
-        dil_h: 1,
-        dil_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
         pad_top: 0,
         pad_left: 0,
         depth_multiplier: 1,
@@ -27,11 +28,12 @@ fn small_1x1() -> OpShape {
 
 /// 1x4x4x2 -> 1x4x4x4, 3x3 kernel, SAME padding (1 on each side), stride 1.
 fn small_3x3_same() -> OpShape {
-    OpShape::Conv(Conv2dShape {
+    OpShape::Conv(ConvGeometry {
         batch: 1,
         in_h: 4,
         in_w: 4,
         in_c: 2,
+        group_in_c: 2,
         out_h: 4,
         out_w: 4,
         out_c: 4,
@@ -39,8 +41,8 @@ fn small_3x3_same() -> OpShape {
         k_w: 3,
         stride_h: 1,
         stride_w: 1,
-        dil_h: 1,
-        dil_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
         pad_top: 1,
         pad_left: 1,
         depth_multiplier: 1,
@@ -442,6 +444,26 @@ fn user_profile_file_loads() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The adapter derives output size and padding from the window (the one derivation in
+/// `crate::geometry`) and rejects a graph whose output tensor disagrees, instead of
+/// costing a shape no kernel would run.
+#[test]
+fn adapter_rejects_an_output_the_window_does_not_give() {
+    let mut g = models::builtin("kws").unwrap();
+    let y = g.ops[0].output().unwrap();
+    // Layer 0 gives 25x5x64 (SAME, stride 2); claim 24 rows.
+    g.tensors[y].shape = vec![1, 24, 5, 64];
+    let e = op_shape(&g, 0).unwrap_err().to_string();
+    assert!(e.contains("layer 0") && e.contains("[1, 25, 5, 64]"), "{e}");
+    // A zero stride is a typed error, not a panic.
+    let mut g = models::builtin("kws").unwrap();
+    if let models::OpKind::Conv2d(o) = &mut g.ops[0].kind {
+        o.stride_w = 0;
+    }
+    let e = op_shape(&g, 0).unwrap_err().to_string();
+    assert!(e.contains("stride_w must be at least 1"), "{e}");
+}
+
 #[test]
 fn adapter_rejects_bad_op_index() {
     let g = models::builtin("ad").unwrap();
@@ -558,11 +580,12 @@ fn non_mac_ops_have_costs() {
 #[test]
 fn big_layer_weights_stream_from_flash_every_pass() {
     // 1x1 conv 256 -> 256 on 3x3: 64 KiB of weights, larger than any data cache.
-    let shape = OpShape::Conv(Conv2dShape {
+    let shape = OpShape::Conv(ConvGeometry {
         batch: 1,
         in_h: 3,
         in_w: 3,
         in_c: 256,
+        group_in_c: 256,
         out_h: 3,
         out_w: 3,
         out_c: 256,
@@ -570,8 +593,8 @@ fn big_layer_weights_stream_from_flash_every_pass() {
         k_w: 1,
         stride_h: 1,
         stride_w: 1,
-        dil_h: 1,
-        dil_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
         pad_top: 0,
         pad_left: 0,
         depth_multiplier: 1,

@@ -1,58 +1,7 @@
 //! CONV_2D, int8 per-channel (`reference_integer_ops::ConvPerChannel`).
 
 use super::QuantParams;
-
-/// Geometry of a 2-D convolution or depthwise convolution. Shapes are NHWC for
-/// activations; the filter is OHWI for CONV_2D and `[1, H, W, C*M]` for depthwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvGeometry {
-    pub input: [usize; 4],
-    pub filter: [usize; 4],
-    pub output: [usize; 4],
-    pub stride_h: usize,
-    pub stride_w: usize,
-    pub dilation_h: usize,
-    pub dilation_w: usize,
-    /// Padding before the first row / column (TFLite's `padding_values.height/width`).
-    pub pad_top: usize,
-    pub pad_left: usize,
-    /// Output channels per input channel (depthwise only; 1 for CONV_2D).
-    pub depth_multiplier: usize,
-}
-
-impl ConvGeometry {
-    /// MACs of one execution of a CONV_2D with this geometry.
-    pub fn conv_macs(&self) -> u64 {
-        let [_, kh, kw, ic] = self.filter;
-        self.output.iter().product::<usize>() as u64 * (kh * kw * ic) as u64
-    }
-
-    /// MACs of one execution of a DEPTHWISE_CONV_2D with this geometry.
-    pub fn depthwise_macs(&self) -> u64 {
-        self.output.iter().product::<usize>() as u64 * (self.filter[1] * self.filter[2]) as u64
-    }
-}
-
-/// Output size and leading padding along one dimension, as TFLite's
-/// `ComputePaddingHeightWidth` (`same` = SAME padding).
-pub fn out_size_and_padding(
-    same: bool,
-    input: usize,
-    filter: usize,
-    stride: usize,
-    dilation: usize,
-) -> (usize, usize) {
-    let eff = (filter - 1) * dilation + 1;
-    let out = if same {
-        input.div_ceil(stride)
-    } else if input >= eff {
-        (input - eff) / stride + 1
-    } else {
-        0
-    };
-    let total = ((out.max(1) - 1) * stride + eff) as i64 - input as i64;
-    (out, (total.max(0) / 2) as usize)
-}
+use crate::geometry::ConvGeometry;
 
 /// Dot product of int8 vectors and the sum of the weights, in i32 (vectorizes well).
 #[inline]
@@ -72,9 +21,9 @@ fn dot_and_wsum(xs: &[i8], ws: &[i8]) -> (i32, i32) {
 /// Computes `sum w * (x - input_zero_point)` over the taps inside the input as
 /// `sum w * x - input_zero_point * sum w` (the same integer, as in TFLite-Micro).
 pub fn conv2d(g: &ConvGeometry, q: &QuantParams, input: &[i8], filter: &[i8], output: &mut [i8]) {
-    let [batches, in_h, in_w, in_d] = g.input;
-    let [out_d, f_h, f_w, f_d] = g.filter;
-    let [_, out_h, out_w, _] = g.output;
+    let [batches, in_h, in_w, in_d] = g.input_shape();
+    let (out_d, f_h, f_w, f_d) = (g.out_c, g.k_h, g.k_w, g.group_in_c);
+    let (out_h, out_w) = (g.out_h, g.out_w);
     let groups = in_d / f_d.max(1);
     let filters_per_group = out_d / groups.max(1);
     let in_off = -q.input_zero_point;

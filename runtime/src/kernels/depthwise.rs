@@ -1,8 +1,8 @@
 //! DEPTHWISE_CONV_2D, int8 per-channel, any depth multiplier
 //! (`reference_integer_ops::DepthwiseConvPerChannel`).
 
-use super::conv::ConvGeometry;
 use super::QuantParams;
+use crate::geometry::ConvGeometry;
 
 /// Depthwise convolution: output channel `ic * depth_multiplier + m` reads input channel
 /// `ic` with filter channel `ic * depth_multiplier + m`.
@@ -13,9 +13,10 @@ pub fn depthwise_conv2d(
     filter: &[i8],
     output: &mut [i8],
 ) {
-    let [batches, in_h, in_w, in_d] = g.input;
-    let [_, f_h, f_w, f_d] = g.filter;
-    let [_, out_h, out_w, out_d] = g.output;
+    let [batches, in_h, in_w, in_d] = g.input_shape();
+    let [_, out_h, out_w, out_d] = g.output_shape();
+    // The filter is [1, f_h, f_w, out_d].
+    let (f_h, f_w, f_d) = (g.k_h, g.k_w, out_d);
     let mult = g.depth_multiplier;
     let in_off = -q.input_zero_point;
     let mut acc = vec![0i32; out_d];

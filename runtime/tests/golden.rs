@@ -3,18 +3,12 @@
 //! tensor equals the one in the golden `.npz`. On a mismatch the first differing layer is
 //! reported.
 
-use runtime::{Interpreter, NoReuse};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn golden_root() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny");
-    assert!(
-        d.join("golden").is_dir(),
-        "golden data missing at {} (the MLPerf Tiny models and TFLM goldens, see its README.md)",
-        d.display()
-    );
-    d
-}
+use runtime::{Interpreter, NoReuse};
+use std::path::Path;
+
+use common::mlperf_tiny_dir as golden_root;
 
 const MODELS: [(&str, &str); 4] = [
     ("kws", "kws_ref_model.tflite"),

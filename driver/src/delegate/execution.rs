@@ -1,0 +1,417 @@
+//! Execution: loading the offloaded layers onto a [`Device`] (device-memory layout, packed
+//! weights, command streams; [`AccelDelegate::load`]) and running them as the runtime's
+//! [`OpExecutor`] ([`run_model`]).
+
+use std::collections::BTreeMap;
+
+use arch::device::{reg, Counters, Device, DeviceError};
+use arch::isa::{self, COMMAND_BYTES};
+use arch::AccelConfig;
+use models::Graph;
+use runtime::cost::{CpuProfile, OpShape};
+use runtime::{OpContext, OpExecutor, PreparedOp};
+
+use super::accounting::{account, cpu_layer, LayerRun, LoadReport, ModelRun};
+use super::lowering::{im2col_cpu_cycles, lowering_of, pack_columns, GemmShape, Lowering};
+use super::partition::{decide, rank_estimate, Decision, GemmEstimator, ModelFacts, Placement};
+use super::{DriverError, Policy};
+use crate::gemm::{self, GemmProblem, MemLayout, Output};
+use crate::lower;
+
+/// Largest device memory the delegate will ask for.
+pub const MAX_DEVICE_MEM: u64 = 1 << 30;
+
+/// A GEMM prepared at load time: its problem, addresses and command buffer.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub problem: GemmProblem,
+    pub layout: MemLayout,
+    pub commands: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Offloaded {
+    lowering: Lowering,
+    shape: GemmShape,
+    pad_value: i8,
+    jobs: Vec<Job>,
+}
+
+fn align(x: u64, a: u64) -> u64 {
+    x.div_ceil(a) * a
+}
+
+/// The accelerator delegate: an [`OpExecutor`] that runs the offloaded layers on a
+/// [`Device`] and accounts for their time and energy.
+pub struct AccelDelegate<'d> {
+    dev: &'d mut dyn Device,
+    cfg: AccelConfig,
+    cpu: CpuProfile,
+    model: String,
+    decisions: Vec<Decision>,
+    offloaded: BTreeMap<usize, Offloaded>,
+    a_region: u64,
+    c_region: u64,
+    load: LoadReport,
+    runs: BTreeMap<usize, LayerRun>,
+}
+
+impl std::fmt::Debug for AccelDelegate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccelDelegate")
+            .field("model", &self.model)
+            .field("config", &self.cfg.name)
+            .finish()
+    }
+}
+
+/// Device memory the delegate needs for `decisions` (call before creating the device).
+pub fn device_mem_needed(graph: &Graph, prepared: &[&PreparedOp], decisions: &[Decision]) -> u64 {
+    layout_plan(graph, prepared, decisions).2
+}
+
+/// The GEMM shapes of the offloaded layers of `decisions`.
+fn offloaded_shapes<'a>(
+    graph: &'a Graph,
+    prepared: &'a [&PreparedOp],
+    decisions: &'a [Decision],
+) -> impl Iterator<Item = GemmShape> + 'a {
+    decisions
+        .iter()
+        .filter(|d| d.placement == Placement::Accel)
+        .filter_map(|d| lowering_of(graph, prepared[d.index], d.index).ok())
+        .map(|(_, s)| s)
+}
+
+/// Sizes of the regions: (weights and parameters, largest A, total without commands).
+fn layout_plan(graph: &Graph, prepared: &[&PreparedOp], decisions: &[Decision]) -> (u64, u64, u64) {
+    let mut weights = 0u64;
+    let mut a_max = 0u64;
+    let mut c_max = 0u64;
+    for s in offloaded_shapes(graph, prepared, decisions) {
+        let jobs = s.gemms() as u64;
+        weights += jobs * align((s.k * s.n) as u64, 64)
+            + jobs * align(s.n as u64 * isa::PARAM_RECORD_BYTES as u64, 64);
+        a_max = a_max.max(align((s.m * s.k) as u64, 64));
+        c_max = c_max.max(align((s.m * s.n * s.per_image) as u64, 64));
+    }
+    (weights, a_max, weights + a_max + c_max)
+}
+
+impl<'d> AccelDelegate<'d> {
+    /// Packs weights, builds every command stream and writes them to `dev`.
+    pub fn load(
+        graph: &Graph,
+        prepared: &[&PreparedOp],
+        decisions: Vec<Decision>,
+        dev: &'d mut dyn Device,
+        cpu: &CpuProfile,
+    ) -> Result<Self, DriverError> {
+        let cfg = dev.config().clone();
+        let (weights_end, a_max, _) = layout_plan(graph, prepared, &decisions);
+        let a_region = align(weights_end, 64);
+        let c_region = align(a_region + a_max, 64);
+        let c_max = offloaded_shapes(graph, prepared, &decisions)
+            .map(|s| align((s.m * s.n * s.per_image) as u64, 64))
+            .max()
+            .unwrap_or(0);
+        let mut cmd_cursor = align(c_region + c_max, 64);
+        let mut w_cursor = 0u64;
+        let mut offloaded = BTreeMap::new();
+        let mut load = LoadReport::default();
+        let model = graph.name.clone();
+        for d in decisions.iter().filter(|d| d.placement == Placement::Accel) {
+            let op = &graph.ops[d.index];
+            let layer_err = |reason: String| DriverError::Layer {
+                model: model.clone(),
+                index: d.index,
+                op: op.name(),
+                reason,
+            };
+            let p = prepared[d.index];
+            let (lowering, shape) = lowering_of(graph, p, d.index).map_err(&layer_err)?;
+            let quant = p
+                .quant()
+                .ok_or_else(|| layer_err("no quantization parameters".into()))?;
+            let filter = op
+                .input(1)
+                .and_then(|t| graph.tensors[t].data.as_ref())
+                .ok_or_else(|| layer_err("weights have no data".into()))?;
+            let filter: Vec<i8> = filter.iter().map(|&b| b as i8).collect();
+            let pad_value = quant.input_zero_point.clamp(-128, 127) as i8;
+            let columns = pack_columns(&lowering, &shape, &filter, quant);
+            let mut jobs = Vec::with_capacity(columns.len());
+            let out_c = shape.n * shape.per_image;
+            for (j, col) in columns.iter().enumerate() {
+                let problem = GemmProblem {
+                    m: shape.m,
+                    k: shape.k,
+                    n: shape.n,
+                    output: Output::Int8 {
+                        zp_out: quant.output_zero_point,
+                        act_min: quant.act_min,
+                        act_max: quant.act_max,
+                    },
+                };
+                let b_addr = w_cursor;
+                w_cursor = align(w_cursor + col.weights.len() as u64, 64);
+                let params_addr = w_cursor;
+                let params = gemm::pack_params(&col.bias, &col.multipliers, &col.shifts)?;
+                w_cursor = align(w_cursor + params.len() as u64, 64);
+                // Depthwise outputs go straight to their channel of the NHWC output.
+                let (c_addr, c_stride) = match lowering {
+                    Lowering::Depthwise { .. } => {
+                        (c_region + (j % shape.per_image) as u64, out_c as u64)
+                    }
+                    _ => (c_region, shape.n as u64),
+                };
+                let layout = MemLayout {
+                    a_addr: a_region,
+                    a_stride: shape.k as u64,
+                    b_addr,
+                    b_stride: shape.n as u64,
+                    params_addr,
+                    c_addr,
+                    c_stride,
+                    cmd_addr: cmd_cursor,
+                };
+                let prog =
+                    gemm::build(&cfg, &problem, &layout).map_err(|e| layer_err(e.to_string()))?;
+                let bytes = prog.encode();
+                let need = cmd_cursor + bytes.len() as u64;
+                if need > dev.mem_size() {
+                    return Err(DriverError::Memory { need });
+                }
+                let b_bytes: Vec<u8> = col.weights.iter().map(|&x| x as u8).collect();
+                dev.write_mem(b_addr, &b_bytes)?;
+                dev.write_mem(params_addr, &params)?;
+                dev.write_mem(cmd_cursor, &bytes)?;
+                load.packed_bytes += (b_bytes.len() + params.len()) as u64;
+                load.command_bytes += bytes.len() as u64;
+                jobs.push(Job {
+                    problem,
+                    layout,
+                    commands: prog.commands.len() as u32,
+                });
+                cmd_cursor = align(need, 64);
+            }
+            offloaded.insert(
+                d.index,
+                Offloaded {
+                    lowering,
+                    shape,
+                    pad_value,
+                    jobs,
+                },
+            );
+        }
+        let c = cpu.layer_cost(&OpShape::Reshape {
+            bytes: load.packed_bytes + load.command_bytes,
+        });
+        load.pack_cpu_cycles = c.cycles;
+        load.pack_us = c.time_us;
+        load.device_mem_bytes = cmd_cursor;
+        Ok(AccelDelegate {
+            dev,
+            cfg,
+            cpu: cpu.clone(),
+            model,
+            decisions,
+            offloaded,
+            a_region,
+            c_region,
+            load,
+            runs: BTreeMap::new(),
+        })
+    }
+
+    /// The partition decisions.
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// The load-time report.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.load
+    }
+
+    /// The GEMM jobs of an offloaded op (addresses of its commands, weights and params).
+    pub fn jobs(&self, index: usize) -> Option<&[Job]> {
+        self.offloaded.get(&index).map(|o| o.jobs.as_slice())
+    }
+
+    /// The device (for tests that inspect or corrupt device memory).
+    pub fn device(&mut self) -> &mut dyn Device {
+        self.dev
+    }
+
+    /// Per-layer results of the last inference, for the offloaded layers.
+    pub fn runs(&self) -> &BTreeMap<usize, LayerRun> {
+        &self.runs
+    }
+
+    /// Clears the per-layer results (call before each inference).
+    pub fn begin_invoke(&mut self) {
+        self.runs.clear();
+    }
+
+    fn run_job(&mut self, job: &Job) -> Result<Counters, DeviceError> {
+        let base = u32::try_from(job.layout.cmd_addr)
+            .map_err(|_| DeviceError::Buffer("command buffer above 4 GiB".into()))?;
+        self.dev.write_reg(reg::CMD_BASE, base)?;
+        self.dev.write_reg(reg::CMD_COUNT, job.commands)?;
+        self.dev.write_reg(reg::CTRL, reg::CTRL_START)?;
+        self.dev.wait()
+    }
+
+    fn execute_offloaded(
+        &mut self,
+        index: usize,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<LayerRun, String> {
+        let off = self.offloaded.get(&index).cloned().ok_or("not offloaded")?;
+        let s = off.shape;
+        let input: Vec<i8> = input.iter().map(|&b| b as i8).collect();
+        let mut counters = Counters::default();
+        let img_in = input.len() / s.batch.max(1);
+        let img_out = output.len() / s.batch.max(1);
+        for b in 0..s.batch {
+            let x = &input[b * img_in..(b + 1) * img_in];
+            match &off.lowering {
+                Lowering::Conv {
+                    geom,
+                    patches_are_input,
+                } => {
+                    let a = if *patches_are_input {
+                        x.to_vec()
+                    } else {
+                        lower::im2col(x, geom, off.pad_value)
+                    };
+                    self.write_a(&a).map_err(|e| e.to_string())?;
+                    counters.add(&self.run_job(&off.jobs[b]).map_err(|e| e.to_string())?);
+                }
+                Lowering::Fc => {
+                    self.write_a(x).map_err(|e| e.to_string())?;
+                    counters.add(&self.run_job(&off.jobs[b]).map_err(|e| e.to_string())?);
+                }
+                Lowering::Depthwise { geom } => {
+                    let (out_c, mult) = (geom.out_c, geom.depth_multiplier.max(1));
+                    for oc in 0..out_c {
+                        let a = lower::im2col_channel(x, geom, oc / mult, off.pad_value);
+                        self.write_a(&a).map_err(|e| e.to_string())?;
+                        let job = &off.jobs[b * out_c + oc];
+                        counters.add(&self.run_job(job).map_err(|e| e.to_string())?);
+                    }
+                }
+            }
+            let out = &mut output[b * img_out..(b + 1) * img_out];
+            self.dev
+                .read_mem(self.c_region, out)
+                .map_err(|e| e.to_string())?;
+        }
+        let im2col_cycles = im2col_cpu_cycles(&self.cpu, &off.lowering, &off.shape);
+        Ok(account(
+            &self.cfg,
+            &self.cpu,
+            index,
+            counters,
+            im2col_cycles,
+            off.jobs.len() as u64,
+        ))
+    }
+
+    fn write_a(&mut self, a: &[i8]) -> Result<(), DeviceError> {
+        let bytes: Vec<u8> = a.iter().map(|&x| x as u8).collect();
+        self.dev.write_mem(self.a_region, &bytes)
+    }
+
+    /// Bytes of one command in device memory (for tests that corrupt a command).
+    pub const COMMAND_BYTES: usize = COMMAND_BYTES;
+}
+
+impl OpExecutor for AccelDelegate<'_> {
+    fn execute(&mut self, ctx: &OpContext<'_>, output: &mut [u8]) -> Result<bool, String> {
+        if !self.offloaded.contains_key(&ctx.index) {
+            return Ok(false);
+        }
+        let input = ctx
+            .inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or("missing input")?;
+        let run = self
+            .execute_offloaded(ctx.index, input, output)
+            .map_err(|e| format!("accelerator, layer {} ({}): {e}", ctx.index, ctx.op.name()))?;
+        self.runs.insert(ctx.index, run);
+        Ok(true)
+    }
+}
+
+/// Plans, loads and runs one inference of `interp`'s graph with offload to `dev`; the
+/// `auto` policy uses the driver's ranking estimate ([`rank_estimate`]).
+pub fn run_model(
+    interp: &mut runtime::Interpreter,
+    dev: &mut dyn Device,
+    cpu: &CpuProfile,
+    policy: Policy,
+    input: &[u8],
+) -> Result<ModelRun, DriverError> {
+    run_model_with(interp, dev, cpu, policy, &rank_estimate, input)
+}
+
+/// [`run_model`] with the GEMM estimator the `auto` policy decides by (pass the
+/// simulator's tile-level model for the same decisions as [`super::estimate_model`]).
+pub fn run_model_with(
+    interp: &mut runtime::Interpreter,
+    dev: &mut dyn Device,
+    cpu: &CpuProfile,
+    policy: Policy,
+    est: GemmEstimator,
+    input: &[u8],
+) -> Result<ModelRun, DriverError> {
+    let graph = interp.graph().clone();
+    let prepared: Vec<&PreparedOp> = (0..graph.ops.len())
+        .map(|i| {
+            interp.prepared(i).ok_or_else(|| DriverError::Layer {
+                model: graph.name.clone(),
+                index: i,
+                op: graph.ops[i].name(),
+                reason: "not prepared".into(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let cfg = dev.config().clone();
+    let facts = ModelFacts::new(&graph, &prepared, cpu);
+    let decisions: Vec<Decision> = facts
+        .layers
+        .iter()
+        .map(|f| decide(f, &cfg, cpu.clock_mhz(), policy, est))
+        .collect();
+    let prepared_owned: Vec<PreparedOp> = prepared.iter().map(|p| (*p).clone()).collect();
+    let prepared: Vec<&PreparedOp> = prepared_owned.iter().collect();
+    let mut delegate = AccelDelegate::load(&graph, &prepared, decisions, dev, cpu)?;
+    delegate.begin_invoke();
+    let output = interp
+        .invoke_with(input, &mut delegate)
+        .map_err(|e| DriverError::Run {
+            model: graph.name.clone(),
+            reason: e.to_string(),
+        })?;
+    let layers = (0..graph.ops.len())
+        .map(|i| {
+            delegate
+                .runs()
+                .get(&i)
+                .cloned()
+                .unwrap_or_else(|| cpu_layer(&cfg, &facts.layers[i]))
+        })
+        .collect();
+    Ok(ModelRun {
+        output,
+        decisions: delegate.decisions().to_vec(),
+        layers,
+        load: delegate.load_report().clone(),
+    })
+}

@@ -1,0 +1,69 @@
+//! The accelerator delegate, in the shape of a TFLite-Micro NPU delegate. One module per
+//! role:
+//!
+//! 1. **Partition** ([`partition`]: [`plan`], [`Decision`], [`Placement`]): every op of the
+//!    graph is placed on the CPU or the accelerator, with the reason. The accelerator takes
+//!    CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with int8 activations, int8 weights
+//!    with zero weight zero point and int32 bias; under [`Policy::Auto`] a layer is kept on
+//!    the CPU when the CPU kernel is estimated to be faster than accelerator + driver.
+//! 2. **Lowering** (`lowering`, with the data transforms of [`crate::lower`]): a layer
+//!    becomes GEMM problems (conv via im2col, depthwise as one single-column GEMM per
+//!    channel, fully connected directly) from the runtime's one
+//!    [`runtime::ConvGeometry`]; weights are packed into the accelerator's `K x N` layout
+//!    with the input zero point folded into the bias.
+//! 3. **Execution** ([`execution`]: [`AccelDelegate`], [`run_model`]): at load, the packed
+//!    weights and every GEMM's command stream are written to device memory (the CPU cost of
+//!    packing is reported apart, [`LoadReport`]); at invoke, as the runtime's
+//!    [`runtime::OpExecutor`], each offloaded op runs on the device: im2col on the CPU
+//!    (none for 1x1 stride-1 convs and fully connected layers, whose activations are used
+//!    in place), a few register writes to start the command stream, a wait for completion,
+//!    and the output read from device memory, i.e. computed by the accelerator.
+//! 4. **Accounting** ([`accounting`]: [`LayerRun`], [`ModelRun`], [`estimate_model`]): the
+//!    time and energy of each layer on the device, the CPU and the driver, shared by the
+//!    run on a device and the fast estimate used by sweeps; the driver's own cost
+//!    assumptions are documented there.
+//!
+//! The driver talks to the accelerator only through [`arch::device::Device`], so the
+//! simulator and the RTL are interchangeable.
+
+pub mod accounting;
+pub mod execution;
+mod lowering;
+pub mod partition;
+
+use arch::device::DeviceError;
+
+use crate::gemm;
+
+pub use accounting::{
+    estimate_model, LayerRun, LoadReport, ModelRun, DRIVER_LAYER_CYCLES, DRIVER_SUBMIT_CYCLES,
+    SLEEP_POWER_FRACTION,
+};
+pub use execution::{
+    device_mem_needed, run_model, run_model_with, AccelDelegate, Job, MAX_DEVICE_MEM,
+};
+pub use partition::{
+    plan, rank_estimate, Decision, GemmEstimator, LayerFacts, ModelFacts, Placement, Policy,
+};
+
+/// Errors of the delegate.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("model `{model}`, layer {index} ({op}): {reason}")]
+    Layer {
+        model: String,
+        index: usize,
+        op: &'static str,
+        reason: String,
+    },
+    /// The inference itself failed (e.g. a wrong-size input); the runtime's message names
+    /// the op or input at fault.
+    #[error("model `{model}`: {reason}")]
+    Run { model: String, reason: String },
+    #[error("device: {0}")]
+    Device(#[from] DeviceError),
+    #[error("the offloaded layers need {need} bytes of device memory, more than the limit of {MAX_DEVICE_MEM}")]
+    Memory { need: u64 },
+    #[error(transparent)]
+    Gemm(#[from] gemm::GemmError),
+}

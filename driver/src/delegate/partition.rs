@@ -1,0 +1,226 @@
+//! Partition: which layers go to the accelerator and why ([`plan`], [`Decision`]), from
+//! the design-independent facts of each layer ([`ModelFacts`]).
+
+use arch::device::Counters;
+use arch::AccelConfig;
+use models::Graph;
+use runtime::cost::{op_shape, CpuProfile};
+use runtime::PreparedOp;
+use serde::Serialize;
+
+use super::accounting::{DRIVER_LAYER_CYCLES, DRIVER_SUBMIT_CYCLES};
+use super::lowering::{im2col_cpu_cycles, lowering_of, GemmShape, Lowering};
+use crate::tiling;
+
+/// Which layers to offload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Offload a supported layer when the accelerator (with driver and im2col) is
+    /// estimated faster than the CPU kernel.
+    #[default]
+    Auto,
+    /// Offload every supported layer (for testing the accelerator on every layer).
+    All,
+    /// Offload nothing (the pure-CPU run through the same accounting).
+    None,
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Policy::Auto),
+            "all" => Ok(Policy::All),
+            "none" => Ok(Policy::None),
+            o => Err(format!("unknown offload policy `{o}` (auto, all, none)")),
+        }
+    }
+}
+
+/// Where a layer runs: on the CPU kernels or offloaded to the accelerator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    #[default]
+    Cpu,
+    Accel,
+}
+
+impl Placement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Placement::Cpu => "cpu",
+            Placement::Accel => "accel",
+        }
+    }
+}
+
+/// The partition decision for one op.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub index: usize,
+    pub op: &'static str,
+    pub placement: Placement,
+    pub reason: String,
+    /// GEMMs the layer lowers to (0 on the CPU).
+    pub gemms: usize,
+}
+
+/// Counters of one `m x k x n` int8 GEMM on a design, or `None` when it does not fit: how
+/// the `auto` policy judges a layer. The simulator's tile-level model
+/// (`sim::tile::estimate_gemm`) is the accurate one; [`rank_estimate`] is the driver's own
+/// cheap ranking estimate (cycles only), used when no model is passed.
+pub type GemmEstimator<'a> = &'a (dyn Fn(&AccelConfig, u64, u64, u64) -> Option<Counters> + Sync);
+
+/// The tiling's ranking estimate as [`Counters`] (only `cycles` is set).
+pub fn rank_estimate(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Option<Counters> {
+    let t = tiling::choose(cfg, m, k, n).ok()?;
+    Some(Counters {
+        cycles: tiling::estimate(cfg, &t),
+        ..Default::default()
+    })
+}
+
+/// Design-independent facts about one op: its pure-CPU cost and how it would be lowered
+/// (or why it cannot be).
+#[derive(Debug, Clone)]
+pub struct LayerFacts {
+    pub index: usize,
+    pub op: &'static str,
+    /// Pure-CPU cycles, microseconds and microjoules of the op's kernel.
+    pub cpu_cycles: u64,
+    pub cpu_us: f64,
+    pub cpu_uj: f64,
+    pub(super) lowering: Result<(Lowering, GemmShape), String>,
+    /// im2col cycles on the CPU when offloaded.
+    pub(super) im2col_cycles: u64,
+}
+
+/// Design-independent facts about a model on one CPU profile: what [`plan`] and
+/// [`super::estimate_model`] start from (computed once per model, reused for every design).
+#[derive(Debug, Clone)]
+pub struct ModelFacts {
+    pub model: String,
+    pub cpu: CpuProfile,
+    pub layers: Vec<LayerFacts>,
+}
+
+impl ModelFacts {
+    /// Collects the facts of every op of `graph` (`prepared[i]` is op `i` prepared).
+    pub fn new(graph: &Graph, prepared: &[&PreparedOp], cpu: &CpuProfile) -> Self {
+        let layers = (0..graph.ops.len())
+            .map(|i| {
+                let c = op_shape(graph, i).map(|s| cpu.layer_cost(&s)).ok();
+                let lowering = lowering_of(graph, prepared[i], i);
+                let im2col_cycles = match &lowering {
+                    Ok((l, s)) => im2col_cpu_cycles(cpu, l, s),
+                    Err(_) => 0,
+                };
+                LayerFacts {
+                    index: i,
+                    op: graph.ops[i].name(),
+                    cpu_cycles: c.as_ref().map_or(0, |c| c.cycles),
+                    cpu_us: c.as_ref().map_or(0.0, |c| c.time_us),
+                    cpu_uj: c.as_ref().map_or(0.0, |c| c.energy_uj),
+                    lowering,
+                    im2col_cycles,
+                }
+            })
+            .collect();
+        ModelFacts {
+            model: graph.name.clone(),
+            cpu: cpu.clone(),
+            layers,
+        }
+    }
+
+    /// Pure-CPU latency of the whole model, microseconds.
+    pub fn cpu_us(&self) -> f64 {
+        self.layers.iter().map(|l| l.cpu_us).sum()
+    }
+
+    /// Pure-CPU energy of the whole model, microjoules.
+    pub fn cpu_uj(&self) -> f64 {
+        self.layers.iter().map(|l| l.cpu_uj).sum()
+    }
+}
+
+/// Partitions `graph`: which ops go to the accelerator and why.
+pub fn plan(
+    graph: &Graph,
+    prepared: &[&PreparedOp],
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+    policy: Policy,
+) -> Vec<Decision> {
+    let facts = ModelFacts::new(graph, prepared, cpu);
+    facts
+        .layers
+        .iter()
+        .map(|f| decide(f, cfg, cpu.clock_mhz(), policy, &rank_estimate))
+        .collect()
+}
+
+/// The partition decision for one layer under `policy`, judged by `est` under `Auto`.
+pub(super) fn decide(
+    f: &LayerFacts,
+    cfg: &AccelConfig,
+    cpu_mhz: f64,
+    policy: Policy,
+    est: GemmEstimator,
+) -> Decision {
+    let cpu_dec = |reason: String| Decision {
+        index: f.index,
+        op: f.op,
+        placement: Placement::Cpu,
+        reason,
+        gemms: 0,
+    };
+    let (lowering, shape) = match &f.lowering {
+        Ok(x) => x,
+        Err(reason) => return cpu_dec(reason.clone()),
+    };
+    if policy == Policy::None {
+        return cpu_dec("offload disabled (policy none)".into());
+    }
+    let t = match tiling::choose(cfg, shape.m as u64, shape.k as u64, shape.n as u64) {
+        Ok(t) => t,
+        Err(e) => return cpu_dec(format!("does not fit the accelerator: {e}")),
+    };
+    let gemms = shape.gemms();
+    if policy == Policy::Auto {
+        let per_gemm = est(cfg, shape.m as u64, shape.k as u64, shape.n as u64)
+            .map_or_else(|| tiling::estimate(cfg, &t), |c| c.cycles);
+        let device_cycles = per_gemm * gemms as u64;
+        let cpu_side = f.im2col_cycles + DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * gemms as u64;
+        let offloaded_us = cfg.cycles_to_us(device_cycles) + cpu_side as f64 / cpu_mhz;
+        if offloaded_us >= f.cpu_us {
+            return cpu_dec(format!(
+                "cheaper on CPU (estimated {:.1} us on CPU vs {offloaded_us:.1} us offloaded)",
+                f.cpu_us
+            ));
+        }
+    }
+    let why = match lowering {
+        Lowering::Conv {
+            patches_are_input: true,
+            ..
+        } => "1x1 conv as GEMM".to_string(),
+        Lowering::Conv { .. } => "conv as GEMM after im2col".to_string(),
+        Lowering::Depthwise { geom } => {
+            format!(
+                "depthwise as {} single-column GEMMs (at most 1/{} of the array busy)",
+                geom.out_c, cfg.cols
+            )
+        }
+        Lowering::Fc => "fully connected as GEMM".to_string(),
+    };
+    Decision {
+        index: f.index,
+        op: f.op,
+        placement: Placement::Accel,
+        reason: why,
+        gemms,
+    }
+}

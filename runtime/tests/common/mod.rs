@@ -1,0 +1,21 @@
+//! Helpers shared by the runtime's integration tests.
+
+use std::path::PathBuf;
+
+/// The MLPerf Tiny models and TFLite-Micro goldens: `../shared/models/mlperf_tiny` next
+/// to the repository (as in the README), or `$TINYACCEL_SHARED/models/mlperf_tiny` when
+/// that variable is set (for checkouts that do not sit next to `shared/`, e.g. worktrees).
+pub fn mlperf_tiny_dir() -> PathBuf {
+    let shared = std::env::var_os("TINYACCEL_SHARED").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        PathBuf::from,
+    );
+    let d = shared.join("models/mlperf_tiny");
+    assert!(
+        d.join("golden").is_dir(),
+        "golden data missing at {} (the MLPerf Tiny models and TFLM goldens, see its README.md; \
+         set TINYACCEL_SHARED to the shared directory if it is elsewhere)",
+        d.display()
+    );
+    d
+}
