@@ -3,11 +3,11 @@
 //! reference (`arch::quant` + `arch::timing`); every tile must agree bit for bit (int32
 //! rows and PPU int8 rows) and in cycles.
 
-use crate::cases::{self, Expected, Tile, OUTSIDE_CORE_CYCLES};
-use crate::verilator::{self, Observed, Verdict};
-use crate::HdlError;
+use crate::CosimError;
 use arch::isa::Compute;
 use arch::{quant, AccelConfig, Dataflow};
+use hdl::cases::{self, Expected, Tile, OUTSIDE_CORE_CYCLES};
+use hdl::verilator::{self, Observed, Verdict};
 use sim::array::CoreJob;
 use sim::machine::Machine;
 use std::path::Path;
@@ -22,7 +22,7 @@ pub struct SimTile {
 }
 
 /// Runs `t` through the simulator's register-level core model.
-pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
+pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let mut m = Machine::new(cfg);
     let (rows, cols) = (m.rows, m.cols);
@@ -57,8 +57,8 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
         k: t.k as u16,
         n: t.n as u16,
     };
-    sim::machine::check_compute(&m, &cmd, os).map_err(|e| {
-        HdlError::Config(format!(
+    sim::machine::check_compute(&m, &cmd, cfg.dataflow).map_err(|e| {
+        CosimError::Simulator(format!(
             "tile {}x{}x{} does not fit the simulator's scratchpads of `{}`: {e}",
             t.m, t.k, t.n, cfg.name
         ))
@@ -71,7 +71,7 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
             break;
         }
         if job.elapsed() > limit {
-            return Err(HdlError::Tool(format!(
+            return Err(CosimError::Simulator(format!(
                 "simulator core model did not finish a {}x{}x{} tile in {limit} cycles",
                 t.m, t.k, t.n
             )));
@@ -180,7 +180,7 @@ pub fn verify_dataflow(
     seed: u64,
     work: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<DataflowReport, HdlError> {
+) -> Result<DataflowReport, CosimError> {
     let tiles = cases::generate(cfg, cases_n, seed);
     progress(&format!(
         "{} {}: building the Verilator model (cache: {})",
@@ -188,16 +188,16 @@ pub fn verify_dataflow(
         cfg.dataflow,
         verilator::cache_root().display()
     ));
-    let model = verilator::build(cfg)?;
+    let build = verilator::build(cfg)?;
     progress(&format!(
         "{} {}: {} ({:.1} s); running {} tiles",
         cfg.name,
         cfg.dataflow,
-        if model.built { "built" } else { "cached" },
-        model.build_seconds,
+        if build.built { "built" } else { "cached" },
+        build.build_seconds,
         tiles.len()
     ));
-    let out = verilator::run(cfg, &model, &tiles, work)?;
+    let out = verilator::run(cfg, &build, &tiles, work)?;
     let t0 = Instant::now();
     let sims = tiles
         .iter()
@@ -210,8 +210,8 @@ pub fn verify_dataflow(
         bit_exact: 0,
         cycle_exact: 0,
         sim_agrees: 0,
-        build_seconds: model.build_seconds,
-        built: model.built,
+        build_seconds: build.build_seconds,
+        built: build.built,
         verilator_cycles: out.cycles,
         verilator_seconds: out.seconds,
         sim_cycles: sims.iter().map(|s| s.compute_cycles).sum(),
