@@ -26,25 +26,29 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let mut m = Machine::new(cfg);
     let (rows, cols) = (m.rows, m.cols);
-    // Operand layouts of docs/architecture.md section 3.
-    if os {
-        for c in 0..t.k {
-            for i in 0..t.m {
-                m.input[c * rows + i] = t.a[i * t.k + c];
-            }
-            for j in 0..t.n {
-                m.weight[c * cols + j] = t.b[c * t.n + j];
-            }
-        }
-    } else {
-        for c in 0..t.m {
-            for i in 0..t.k {
-                m.input[c * rows + i] = t.a[c * t.k + i];
+    // Operand layouts of docs/architecture.md section 3 (a match, so that a new
+    // dataflow must say its own).
+    match cfg.dataflow {
+        Dataflow::OutputStationary => {
+            for c in 0..t.k {
+                for i in 0..t.m {
+                    m.input[c * rows + i] = t.a[i * t.k + c];
+                }
+                for j in 0..t.n {
+                    m.weight[c * cols + j] = t.b[c * t.n + j];
+                }
             }
         }
-        for c in 0..t.k {
-            for j in 0..t.n {
-                m.weight[c * cols + j] = t.b[c * t.n + j];
+        Dataflow::WeightStationary => {
+            for c in 0..t.m {
+                for i in 0..t.k {
+                    m.input[c * rows + i] = t.a[c * t.k + i];
+                }
+            }
+            for c in 0..t.k {
+                for j in 0..t.n {
+                    m.weight[c * cols + j] = t.b[c * t.n + j];
+                }
             }
         }
     }
@@ -78,14 +82,13 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
         }
     }
     let line = |i: usize| m.acc[i * cols..(i + 1) * cols].to_vec();
-    let acc_rows = if os {
+    let acc_rows = match cfg.dataflow {
         // The simulator writes rows < m; the core drains all rows (zeros beyond m).
-        (0..rows)
+        Dataflow::OutputStationary => (0..rows)
             .rev()
             .map(|i| if i < t.m { line(i) } else { vec![0; cols] })
-            .collect()
-    } else {
-        (0..t.m).map(line).collect()
+            .collect(),
+        Dataflow::WeightStationary => (0..t.m).map(line).collect(),
     };
     Ok(SimTile {
         acc_rows,
