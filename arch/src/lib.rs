@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod device;
+pub mod hostcheck;
 pub mod isa;
 pub mod quant;
 pub mod tables;

@@ -1,6 +1,5 @@
 //! `hdl`: the accelerator's RTL written with rust-hdl, generated from `arch::AccelConfig`,
-//! emitted as Verilog, verified in Verilator against the simulator, and checked with
-//! yosys.
+//! emitted as Verilog, run in Verilator and checked with yosys.
 //!
 //! - [`pe`]: the int8 processing elements (one per dataflow);
 //! - [`ppu`]: the post-processing unit lane (requantization);
@@ -8,14 +7,16 @@
 //! - [`core`]: the compute core (array, skew, de-skew, control, PPU) for a config;
 //! - [`emit`]: Verilog emission (`tinyaccel_core` wrapper, header with the config hash)
 //!   and linting (Verilator `-Wall`, yosys);
-//! - [`cases`]: random and extreme GEMM tiles and their expected rows and cycles;
-//! - [`verilator`]: build, stimulus, run and parse of the Verilator testbench;
-//! - [`verify`]: RTL vs the simulator's core model vs the reference (`tinyaccel hdl verify`).
-//! - [`sysflow`]: build and run the whole accelerator's testbench (one command buffer
-//!   per process);
-//! - [`rtl_device`]: [`rtl_device::RtlDevice`], the system RTL behind `arch::device::Device`;
-//! - [`sysverify`]: driver programs on the RTL vs `sim::cycle`, memory and counters
-//!   (`tinyaccel hdl verify --system`, see `docs/rtl-system.md`).
+//! - [`cases`]: random and extreme GEMM core tiles and their expected rows and cycles
+//!   (from `arch::quant` and `arch::timing`);
+//! - [`verilator`]: build, stimulus, run and parse of the core's Verilator testbench;
+//! - [`sysflow`]: build ([`sysflow::SystemBuild`]) and run the whole accelerator's
+//!   testbench (one command buffer per process);
+//! - [`rtl_device`]: [`rtl_device::RtlDevice`], the system RTL behind `arch::device::Device`,
+//!   with the host-side checks of `arch::hostcheck`.
+//!
+//! `hdl` depends only on `arch` (and rust-hdl): the co-simulation against the simulator
+//! (`tinyaccel hdl verify`, `verify --system`) is the crate `cosim`.
 //!
 //! See `hdl/README.md` for the port list, the timing and the lint waivers.
 
@@ -57,6 +58,4 @@ impl HdlError {
 pub mod cases;
 pub mod rtl_device;
 pub mod sysflow;
-pub mod sysverify;
-pub mod verify;
 pub mod verilator;

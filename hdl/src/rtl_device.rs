@@ -3,10 +3,12 @@
 //!
 //! The host side is the same as the simulator's: a device memory (`Vec<u8>`), the
 //! registers of `docs/architecture.md` section 7 and a running total of the counters.
-//! `CTRL.start` first checks the command buffer in software exactly like the simulator
-//! (`sim::machine::decode_checked`, the scratchpad ranges of every `COMPUTE`, the memory
-//! range of every transfer), so a bad buffer gives the same [`DeviceError`] as on
-//! `SimDevice` without starting Verilator. A valid buffer is then run by one process of
+//! `CTRL.start` first checks the command buffer with the simulator's own checks
+//! ([`arch::hostcheck::decode_buffer`], then [`arch::hostcheck::check_buffer`]: the
+//! scratchpad ranges of every `COMPUTE`, the memory range of every transfer row, the PPU
+//! shifts), so a bad buffer gives the same [`DeviceError`] as on `SimDevice` without
+//! starting Verilator (see `check_buffer` for the one case it cannot decide before the
+//! run). A valid buffer is then run by one process of
 //! the system testbench on the memory prefix the program touches ([`RtlRun::mem_bytes`]);
 //! the bytes it leaves there are copied back.
 //!
@@ -16,12 +18,12 @@
 //! their results; a hand-written buffer that reads a scratchpad it did not load in the
 //! same buffer sees zeros here and stale data on `SimDevice`.
 
-use crate::sysflow::{self, SysModel, SysRun};
+use crate::sysflow::{self, SysRun, SystemBuild};
 use crate::HdlError;
 use arch::device::{reg, Counters, Device, DeviceError, HostRegs};
-use arch::isa::{Command, Op, COMMAND_BYTES};
-use arch::{AccelConfig, Dataflow};
-use sim::machine::{self, ExecError, Machine};
+use arch::hostcheck::{self, ExecError};
+use arch::isa::Command;
+use arch::AccelConfig;
 use std::time::Duration;
 
 /// What the last RTL run did (besides the counters).
@@ -45,11 +47,10 @@ pub struct RtlRun {
 /// The accelerator's RTL as a device.
 pub struct RtlDevice {
     cfg: AccelConfig,
-    model: SysModel,
+    build: SystemBuild,
     mem: Vec<u8>,
     /// One past the highest byte the host wrote.
     high_water: u64,
-    checker: Machine,
     regs: HostRegs,
     last: Option<Result<Counters, DeviceError>>,
     last_run: Option<RtlRun>,
@@ -63,7 +64,7 @@ impl std::fmt::Debug for RtlDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RtlDevice")
             .field("config", &self.cfg.name)
-            .field("binary", &self.model.binary)
+            .field("binary", &self.build.binary)
             .field("mem_bytes", &self.mem.len())
             .finish()
     }
@@ -73,18 +74,17 @@ impl RtlDevice {
     /// Builds (or takes from the cache) the system testbench of `cfg` with `mem_bytes` of
     /// device memory (`sim::device::DEFAULT_MEM_BYTES` is the simulator's default).
     pub fn new(cfg: &AccelConfig, mem_bytes: usize) -> Result<Self, HdlError> {
-        let model = sysflow::build(cfg, mem_bytes as u64)?;
-        Ok(Self::with_model(model))
+        let build = sysflow::build(cfg, mem_bytes as u64)?;
+        Ok(Self::with_build(build))
     }
 
     /// A device on an already built testbench (its memory size is the device's).
-    pub fn with_model(model: SysModel) -> Self {
+    pub fn with_build(build: SystemBuild) -> Self {
         RtlDevice {
-            cfg: model.cfg.clone(),
-            mem: vec![0; model.mem_bytes as usize],
+            cfg: build.cfg.clone(),
+            mem: vec![0; build.mem_bytes as usize],
             high_water: 0,
-            checker: Machine::new(&model.cfg),
-            model,
+            build,
             regs: HostRegs::default(),
             last: None,
             last_run: None,
@@ -96,8 +96,8 @@ impl RtlDevice {
     }
 
     /// The testbench in use.
-    pub fn model(&self) -> &SysModel {
-        &self.model
+    pub fn build(&self) -> &SystemBuild {
+        &self.build
     }
 
     /// Cycle limit of every run (`None`: [`sysflow::cycle_budget`] of the buffer).
@@ -138,29 +138,16 @@ impl RtlDevice {
     fn try_start(&mut self) -> Result<Counters, DeviceError> {
         self.regs.status = 0;
         let (cmd_base, cmd_count) = (self.regs.cmd_base, self.regs.cmd_count);
-        let len = cmd_count as usize * COMMAND_BYTES;
-        let base = cmd_base as usize;
-        let cmds = if base.checked_add(len).is_none_or(|e| e > self.mem.len()) {
-            Err(ExecError {
-                index: 0,
-                cmd: "<buffer>".into(),
-                reason: format!(
-                    "command buffer {base:#x}+{len} outside the {}-byte memory",
-                    self.mem.len()
-                ),
-            })
-        } else {
-            machine::decode_checked(&self.cfg, &self.mem[base..base + len])
-                .and_then(|cmds| precheck(&self.cfg, &self.checker, &self.mem, &cmds).map(|_| cmds))
-        }
-        .map_err(exec_to_device)?;
+        let cmds = hostcheck::decode_buffer(&self.cfg, &self.mem, cmd_base, cmd_count)
+            .and_then(|cmds| hostcheck::check_buffer(&self.cfg, &self.mem, &cmds).map(|_| cmds))
+            .map_err(exec_to_device)?;
         let n = sysflow::needed_bytes(cmd_base, &cmds, self.high_water).min(self.mem.len() as u64)
             as usize;
         let max_cycles = self
             .max_cycles
             .unwrap_or_else(|| sysflow::cycle_budget(&self.cfg, &cmds));
         let run = self
-            .model
+            .build
             .run(
                 &self.mem[..n],
                 cmd_base,
@@ -256,33 +243,6 @@ pub fn judge_run(run: &SysRun, cmds: &[Command], max_cycles: u64) -> Result<Coun
     Ok(run.counters)
 }
 
-/// The simulator's checks of a decoded buffer, with the simulator's own code and
-/// messages: the scratchpad ranges of every `COMPUTE` first (as `sim::cycle` does), then
-/// a functional run (`sim::functional`, program order, on copies of `m` and `mem`) for
-/// the device-memory ranges of the transfers and the PPU shifts of `LOAD_PARAMS`.
-pub fn precheck(
-    cfg: &AccelConfig,
-    m: &Machine,
-    mem: &[u8],
-    cmds: &[Command],
-) -> Result<(), ExecError> {
-    let os = cfg.dataflow == Dataflow::OutputStationary;
-    let end = cmds
-        .iter()
-        .position(|c| matches!(c.op, Op::Finish))
-        .unwrap_or(cmds.len());
-    for (i, c) in cmds[..end].iter().enumerate() {
-        if let Op::Compute(cp) = &c.op {
-            machine::check_compute(m, cp, os).map_err(|e| ExecError {
-                index: i,
-                cmd: c.to_string(),
-                reason: e,
-            })?;
-        }
-    }
-    sim::functional::execute(cfg, &mut m.clone(), &mut mem.to_vec(), cmds).map(|_| ())
-}
-
 impl Device for RtlDevice {
     fn config(&self) -> &AccelConfig {
         &self.cfg
@@ -324,17 +284,27 @@ impl Device for RtlDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arch::isa::{Load, LoadParams, Scratchpad};
+    use arch::isa::{Load, LoadParams, Op, Scratchpad};
 
     fn cfg() -> AccelConfig {
         AccelConfig::preset("tiny-4x4").unwrap()
     }
 
+    /// A buffer the host-side checks reject fails at `CTRL.start` with the simulator's
+    /// index and message (tested equal to the simulator in `cosim/tests/hostcheck.rs`),
+    /// without a Verilator run: the testbench is never built or started here.
     #[test]
-    fn precheck_reports_like_the_simulator() {
+    fn bad_buffers_fail_before_the_rtl_runs() {
         let cfg = cfg();
-        let m = Machine::new(&cfg);
-        let mut mem = vec![0u8; 4096];
+        let build = SystemBuild {
+            cfg: cfg.clone(),
+            mem_bytes: 4096,
+            dir: "/nonexistent".into(),
+            binary: "/nonexistent/Vsys".into(),
+            built: false,
+            build_seconds: 0.0,
+        };
+        let mut dev = RtlDevice::with_build(build);
         let load = Command::new(Op::Load(Load {
             sp: Scratchpad::Input,
             transpose: false,
@@ -344,15 +314,21 @@ mod tests {
             nrows: 4,
             ncols: 4,
         }));
-        let cmds = vec![load, Command::new(Op::Finish)];
-        let e = precheck(&cfg, &m, &mem, &cmds).unwrap_err();
-        assert_eq!(e.index, 0);
-        assert!(e.reason.contains("0x1018..0x101c"), "{}", e.reason);
-        // The same buffer on the simulator fails at the same command with the same reason.
-        let mut sm = Machine::new(&cfg);
-        let se = sim::cycle::run(&cfg, &mut sm, &mut mem, &cmds).unwrap_err();
-        assert_eq!((se.index, &se.reason), (e.index, &e.reason));
-
+        let buf = arch::isa::encode_all(&[load, Command::new(Op::Finish)]);
+        match dev.submit(64, &buf) {
+            Err(DeviceError::Command { index, reason }) => {
+                assert_eq!(index, 0);
+                assert!(
+                    reason.ends_with(
+                        "memory access 0x1018..0x101c outside the 4096-byte device memory"
+                    ),
+                    "{reason}"
+                );
+            }
+            o => panic!("{o:?}"),
+        }
+        assert!(dev.last_run().is_none(), "no RTL run");
+        assert_eq!(dev.read_reg(reg::ERR_INDEX).unwrap(), 0);
         let params = Command::new(Op::LoadParams(LoadParams {
             mem_addr: 0,
             count: 2,
@@ -360,15 +336,19 @@ mod tests {
             act_min: -128,
             act_max: 127,
         }));
-        mem[12 + 8] = 40; // column 1: shift 40
-        let cmds = vec![params, Command::new(Op::Finish)];
-        let e = precheck(&cfg, &m, &mem, &cmds).unwrap_err();
-        assert!(e.reason.contains("column 1: shift 40"), "{}", e.reason);
-        let mut sm = Machine::new(&cfg);
-        let se = sim::cycle::run(&cfg, &mut sm, &mut mem, &cmds).unwrap_err();
-        assert_eq!((se.index, &se.reason), (e.index, &e.reason));
-        mem[12 + 8] = 3;
-        assert!(precheck(&cfg, &m, &mem, &cmds).is_ok());
+        dev.write_mem(12 + 8, &[40]).unwrap(); // column 1: shift 40
+        let buf = arch::isa::encode_all(&[params, Command::new(Op::Finish)]);
+        let e = dev.submit(64, &buf).unwrap_err().to_string();
+        assert!(e.contains("column 1: shift 40 outside -31..=31"), "{e}");
+        // The buffer itself outside the memory.
+        dev.write_reg(reg::CMD_BASE, 4080).unwrap();
+        dev.write_reg(reg::CMD_COUNT, 2).unwrap();
+        dev.write_reg(reg::CTRL, reg::CTRL_START).unwrap();
+        let e = dev.wait().unwrap_err().to_string();
+        assert!(
+            e.contains("command buffer 0xff0+32 outside the 4096-byte memory"),
+            "{e}"
+        );
     }
 
     fn sys_run(status: u32) -> SysRun {

@@ -38,9 +38,9 @@ pub const OPTIONS: [&str; 2] = ["--x-initial", "0"];
 /// Environment variable: when set (non-empty), run folders are kept for debugging.
 pub const KEEP_ENV: &str = "TINYACCEL_KEEP_RTL_RUNS";
 
-/// A built system testbench for one configuration and memory size.
+/// A built system testbench (Verilator binary) for one configuration and memory size.
 #[derive(Debug, Clone)]
-pub struct SysModel {
+pub struct SystemBuild {
     pub cfg: AccelConfig,
     /// `MEM_BYTES` of the testbench's memory model.
     pub mem_bytes: u64,
@@ -110,12 +110,12 @@ fn sha_hex(parts: &[&[u8]]) -> String {
 
 /// Builds (or finds in the cache) the system testbench of `cfg` with a memory of
 /// `mem_bytes` bytes.
-pub fn build(cfg: &AccelConfig, mem_bytes: u64) -> Result<SysModel, HdlError> {
+pub fn build(cfg: &AccelConfig, mem_bytes: u64) -> Result<SystemBuild, HdlError> {
     build_in(cfg, mem_bytes, &cache_root().join("system"))
 }
 
 /// [`build`] with an explicit cache folder.
-pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysModel, HdlError> {
+pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SystemBuild, HdlError> {
     if mem_bytes == 0 || mem_bytes > u32::MAX as u64 + 1 {
         return Err(HdlError::Config(format!(
             "device memory of {mem_bytes} bytes: the system bus addresses 1 byte to 4 GiB"
@@ -162,7 +162,7 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SysMod
         BINARY,
         &format!("the system testbench (config `{}`)", cfg.name),
     )?;
-    Ok(SysModel {
+    Ok(SystemBuild {
         cfg: cfg.clone(),
         mem_bytes,
         dir: b.dir,
@@ -437,7 +437,7 @@ impl Drop for RunDir {
     }
 }
 
-impl SysModel {
+impl SystemBuild {
     /// Runs the command buffer at `cmd_base` (`cmd_count` commands) from the memory image
     /// `mem` (device bytes `0..mem.len()`; the rest is zero) for at most `max_cycles`
     /// cycles, in a fresh process (scratchpads and PPU parameters start zeroed). Only the

@@ -55,9 +55,9 @@ pub fn cache_root() -> PathBuf {
     std::env::temp_dir().join("tinyaccel-verilator")
 }
 
-/// A built testbench binary for one configuration.
+/// A built core testbench binary for one configuration.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub struct CoreBuild {
     pub dir: PathBuf,
     pub binary: PathBuf,
     /// True if this call compiled it (false: taken from the cache).
@@ -65,13 +65,13 @@ pub struct Model {
     pub build_seconds: f64,
 }
 
-/// Builds (or finds in the cache) the Verilator model of `cfg`'s core.
-pub fn build(cfg: &AccelConfig) -> Result<Model, HdlError> {
+/// Builds (or finds in the cache) the Verilator testbench of `cfg`'s core.
+pub fn build(cfg: &AccelConfig) -> Result<CoreBuild, HdlError> {
     build_in(cfg, &cache_root())
 }
 
 /// [`build`] with an explicit cache root.
-pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<Model, HdlError> {
+pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
     verilator_version()?;
     let verilog = emit::core_verilog(cfg)?;
     let stamp = {
@@ -123,7 +123,7 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<Model, HdlError> {
         "obj_dir/Vtb",
         &format!("the core testbench (config `{}`)", cfg.name),
     )?;
-    Ok(Model {
+    Ok(CoreBuild {
         dir: b.dir,
         binary: b.binary,
         built: b.built,
@@ -372,10 +372,11 @@ fn parse_hex_le(s: &str, width_bytes: usize, path: &Path) -> Result<Vec<u8>, Hdl
     Ok(out)
 }
 
-/// Runs `model` on `tiles` (stimulus and results in a fresh folder under `work`).
+/// Runs the testbench `build` on `tiles` (stimulus and results in a fresh folder under
+/// `work`).
 pub fn run(
     cfg: &AccelConfig,
-    model: &Model,
+    build: &CoreBuild,
     tiles: &[Tile],
     work: &Path,
 ) -> Result<RunOutput, HdlError> {
@@ -383,17 +384,17 @@ pub fn run(
     write_stimulus(cfg, tiles, work)?;
     let out_file = work.join("results.txt");
     let t0 = Instant::now();
-    let out = Command::new(&model.binary)
+    let out = Command::new(&build.binary)
         .arg(format!("+stim={}", work.display()))
         .arg(format!("+out={}", out_file.display()))
         .arg(format!("+tiles={}", tiles.len()))
         .output()
-        .map_err(|e| HdlError::Tool(format!("{}: cannot run: {e}", model.binary.display())))?;
+        .map_err(|e| HdlError::Tool(format!("{}: cannot run: {e}", build.binary.display())))?;
     let seconds = t0.elapsed().as_secs_f64();
     if !out.status.success() {
         return Err(HdlError::Tool(format!(
             "{} failed: {}{}",
-            model.binary.display(),
+            build.binary.display(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )));

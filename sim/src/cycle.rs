@@ -123,7 +123,7 @@ pub fn run_with_limit(
             None => {}
         }
         if let Op::Compute(cp) = &c.op {
-            machine::check_compute(m, cp, os).map_err(|e| ExecError::new(i, c, e))?;
+            machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError::new(i, c, e))?;
         }
     }
     let mut heads = [0usize; 3];

@@ -1,10 +1,10 @@
 //! [`SimDevice`]: the simulator behind the [`arch::device::Device`] trait: a device memory,
 //! the registers of `docs/architecture.md` section 7, and a choice of model.
 
-use crate::machine::{self, ExecError, Machine};
+use crate::machine::{ExecError, Machine};
 use crate::{cycle, functional};
 use arch::device::{Counters, Device, DeviceError, HostRegs};
-use arch::isa::COMMAND_BYTES;
+use arch::hostcheck;
 use arch::AccelConfig;
 
 /// Which model executes the command buffers.
@@ -55,26 +55,18 @@ impl SimDevice {
 
     fn start(&mut self) {
         self.regs.status = 0;
-        let len = self.regs.cmd_count as usize * COMMAND_BYTES;
-        let base = self.regs.cmd_base as usize;
-        let result = if base.checked_add(len).is_none_or(|e| e > self.mem.len()) {
-            Err(ExecError {
-                index: 0,
-                cmd: "<buffer>".into(),
-                reason: format!(
-                    "command buffer {base:#x}+{len} outside the {}-byte memory",
-                    self.mem.len()
-                ),
-            })
-        } else {
-            let bytes = self.mem[base..base + len].to_vec();
-            machine::decode_checked(&self.cfg, &bytes).and_then(|cmds| match self.model {
-                Model::Cycle => cycle::run(&self.cfg, &mut self.machine, &mut self.mem, &cmds),
-                Model::Functional => {
-                    functional::execute(&self.cfg, &mut self.machine, &mut self.mem, &cmds)
-                }
-            })
-        };
+        let result = hostcheck::decode_buffer(
+            &self.cfg,
+            &self.mem,
+            self.regs.cmd_base,
+            self.regs.cmd_count,
+        )
+        .and_then(|cmds| match self.model {
+            Model::Cycle => cycle::run(&self.cfg, &mut self.machine, &mut self.mem, &cmds),
+            Model::Functional => {
+                functional::execute(&self.cfg, &mut self.machine, &mut self.mem, &cmds)
+            }
+        });
         match &result {
             Ok(c) => self.regs.finish_ok(c),
             Err(e) => self.regs.finish_err(e.index as u32, 1),

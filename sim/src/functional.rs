@@ -43,7 +43,8 @@ pub fn execute(
                 c.bus_read_bytes += p.count as u64 * PARAM_RECORD_BYTES as u64;
             }
             Op::Compute(cp) => {
-                machine::check_compute(m, cp, os).map_err(|e| ExecError::new(i, cmd, e))?;
+                machine::check_compute(m, cp, cfg.dataflow)
+                    .map_err(|e| ExecError::new(i, cmd, e))?;
                 machine::exec_compute_direct(m, cp, os);
                 let (mm, kk, nn) = (cp.m as u64, cp.k as u64, cp.n as u64);
                 c.macs += mm * kk * nn;

@@ -1,28 +1,12 @@
 //! The architectural state of the accelerator (scratchpads, PPU parameter RAM) and the
 //! data semantics of each command, shared by the functional and the cycle-level models.
 
-use arch::isa::{self, Command, Load, LoadParams, Op, Scratchpad, Store, PARAM_RECORD_BYTES};
+use arch::hostcheck::{self, Scratchpads};
+use arch::isa::{self, Load, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES};
 use arch::quant;
-use arch::AccelConfig;
+use arch::{AccelConfig, Dataflow};
 
-/// A command failed during execution.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("command {index} ({cmd}): {reason}")]
-pub struct ExecError {
-    pub index: usize,
-    pub cmd: String,
-    pub reason: String,
-}
-
-impl ExecError {
-    pub(crate) fn new(index: usize, cmd: &Command, reason: impl Into<String>) -> Self {
-        ExecError {
-            index,
-            cmd: cmd.to_string(),
-            reason: reason.into(),
-        }
-    }
-}
+pub use arch::hostcheck::{decode_checked, ExecError};
 
 /// Scratchpads and PPU state.
 #[derive(Debug, Clone)]
@@ -89,44 +73,33 @@ impl Machine {
         let per_bank = half_lines.div_ceil(b / 2);
         (half * (b / 2) + (line - half * half_lines) / per_bank).min(b - 1)
     }
-}
 
-fn mem_range(mem: &[u8], addr: u64, len: u64) -> Result<std::ops::Range<usize>, String> {
-    let end = addr
-        .checked_add(len)
-        .ok_or_else(|| format!("address {addr:#x}+{len} overflows"))?;
-    if end > mem.len() as u64 {
-        return Err(format!(
-            "memory access {addr:#x}..{end:#x} outside the {}-byte device memory",
-            mem.len()
-        ));
+    /// The sizes the host-side checks ([`arch::hostcheck`]) take.
+    pub fn scratchpads(&self) -> Scratchpads {
+        Scratchpads {
+            rows: self.rows,
+            cols: self.cols,
+            in_lines: self.in_lines,
+            w_lines: self.w_lines,
+            acc_lines: self.acc_lines,
+            param_entries: self.params.len(),
+        }
     }
-    Ok(addr as usize..end as usize)
 }
 
 /// Executes a `LOAD`; returns the number of scratchpad lines written.
 pub fn exec_load(m: &mut Machine, mem: &[u8], l: &Load) -> Result<u64, String> {
-    let (w, lines, sp) = match l.sp {
-        Scratchpad::Input => (m.rows, m.in_lines, &mut m.input),
-        Scratchpad::Weight => (m.cols, m.w_lines, &mut m.weight),
+    let lines = hostcheck::load_lines(&m.scratchpads(), l).map_err(|e| e.to_string())?;
+    let (w, sp) = match l.sp {
+        Scratchpad::Input => (m.rows, &mut m.input),
+        Scratchpad::Weight => (m.cols, &mut m.weight),
     };
-    let n_lines = isa::load_lines(l, w as u64) as usize;
-    let base = l.sp_line as usize;
-    if base + n_lines > lines {
-        return Err(format!(
-            "lines {base}..{} exceed the {lines}-line scratchpad",
-            base + n_lines
-        ));
-    }
+    let (base, n_lines) = (lines.start, lines.len());
     // Every touched line is written whole: clear first.
     sp[base * w..(base + n_lines) * w].fill(0);
     let (nrows, ncols) = (l.nrows as usize, l.ncols as usize);
     for r in 0..nrows {
-        let src = mem_range(
-            mem,
-            l.mem_addr as u64 + r as u64 * l.mem_stride as u64,
-            ncols as u64,
-        )?;
+        let src = hostcheck::load_row(mem.len(), l, r).map_err(|e| e.to_string())?;
         let row = &mem[src];
         for (c, &byte) in row.iter().enumerate() {
             let (line, lane) = if l.transpose {
@@ -142,21 +115,13 @@ pub fn exec_load(m: &mut Machine, mem: &[u8], l: &Load) -> Result<u64, String> {
 
 /// Executes a `LOAD_PARAMS`.
 pub fn exec_load_params(m: &mut Machine, mem: &[u8], p: &LoadParams) -> Result<(), String> {
-    let count = p.count as usize;
-    if count > m.params.len() {
-        return Err(format!(
-            "count {count} exceeds the {}-entry PPU parameter RAM",
-            m.params.len()
-        ));
-    }
-    let src = mem_range(mem, p.mem_addr as u64, (count * PARAM_RECORD_BYTES) as u64)?;
+    let count = hostcheck::param_count(&m.scratchpads(), p).map_err(|e| e.to_string())?;
+    let src = hostcheck::param_bytes(mem.len(), p, count).map_err(|e| e.to_string())?;
     let bytes = &mem[src];
     for (i, rec) in bytes.chunks_exact(PARAM_RECORD_BYTES).enumerate() {
         let f = |o: usize| i32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]);
-        let shift = f(8);
-        if !(-31..=31).contains(&shift) {
-            return Err(format!("column {i}: shift {shift} outside -31..=31"));
-        }
+        let shift =
+            hostcheck::check_shift(i, hostcheck::record_shift(rec)).map_err(|e| e.to_string())?;
         m.params[i] = (f(0), f(4), shift);
     }
     m.zp_out = p.zp_out as i32;
@@ -169,25 +134,12 @@ pub fn exec_load_params(m: &mut Machine, mem: &[u8], p: &LoadParams) -> Result<(
 pub fn exec_store(m: &Machine, mem: &mut [u8], s: &Store) -> Result<u64, String> {
     let cols = m.cols;
     let (nrows, ncols) = (s.nrows as usize, s.ncols as usize);
-    let blocks = ncols.div_ceil(cols);
-    let base = s.acc_line as usize;
-    if base + blocks * nrows > m.acc_lines {
-        return Err(format!(
-            "accumulator lines {base}..{} exceed the {}-line scratchpad",
-            base + blocks * nrows,
-            m.acc_lines
-        ));
-    }
-    if !s.raw_int32 && ncols > m.params.len() {
-        return Err(format!("{ncols} columns exceed the PPU parameter RAM"));
-    }
-    let e = if s.raw_int32 { 4 } else { 1 };
+    let sp = m.scratchpads();
+    let lines = hostcheck::store_lines(&sp, s).map_err(|e| e.to_string())?;
+    hostcheck::store_columns(&sp, s).map_err(|e| e.to_string())?;
+    let base = lines.start;
     for r in 0..nrows {
-        let dst = mem_range(
-            mem,
-            s.mem_addr as u64 + r as u64 * s.mem_stride as u64,
-            (ncols * e) as u64,
-        )?;
+        let dst = hostcheck::store_row(mem.len(), s, r).map_err(|e| e.to_string())?;
         let out = &mut mem[dst];
         for c in 0..ncols {
             let x = m.acc[(base + (c / cols) * nrows + r) * cols + c % cols];
@@ -200,39 +152,16 @@ pub fn exec_store(m: &Machine, mem: &mut [u8], s: &Store) -> Result<u64, String>
             }
         }
     }
-    Ok((blocks * nrows) as u64)
+    Ok(lines.len() as u64)
 }
 
-/// Checks a `COMPUTE`'s line ranges against the machine.
-pub fn check_compute(m: &Machine, c: &arch::isa::Compute, os: bool) -> Result<(), String> {
-    let (mm, kk, nn) = (c.m as usize, c.k as usize, c.n as usize);
-    if nn > m.cols {
-        return Err(format!("n = {nn} > cols = {}", m.cols));
-    }
-    let (a_count, b_count) = if os {
-        if mm > m.rows {
-            return Err(format!("output-stationary: m = {mm} > rows = {}", m.rows));
-        }
-        (kk, kk)
-    } else {
-        if kk > m.rows {
-            return Err(format!("weight-stationary: k = {kk} > rows = {}", m.rows));
-        }
-        (mm, kk)
-    };
-    for (name, base, count, lines) in [
-        ("a_line", c.a_line as usize, a_count, m.in_lines),
-        ("b_line", c.b_line as usize, b_count, m.w_lines),
-        ("c_line", c.c_line as usize, mm, m.acc_lines),
-    ] {
-        if base + count > lines {
-            return Err(format!(
-                "{name}: lines {base}..{} exceed the {lines}-line scratchpad",
-                base + count
-            ));
-        }
-    }
-    Ok(())
+/// Checks a `COMPUTE`'s line ranges against the machine ([`hostcheck::check_compute`]).
+pub fn check_compute(
+    m: &Machine,
+    c: &arch::isa::Compute,
+    dataflow: Dataflow,
+) -> Result<(), String> {
+    hostcheck::check_compute(&m.scratchpads(), c, dataflow).map_err(|e| e.to_string())
 }
 
 /// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_c A[i][c] B[c][j]`
@@ -262,26 +191,5 @@ pub fn exec_compute_direct(m: &mut Machine, c: &arch::isa::Compute, os: bool) {
                 sum
             };
         }
-    }
-}
-
-/// Validates a command buffer before running: decodes and checks against `cfg`.
-pub fn decode_checked(cfg: &AccelConfig, bytes: &[u8]) -> Result<Vec<Command>, ExecError> {
-    let cmds = isa::decode_all(bytes).map_err(|(index, e)| ExecError {
-        index,
-        cmd: "<undecodable>".into(),
-        reason: e.to_string(),
-    })?;
-    for (i, c) in cmds.iter().enumerate() {
-        c.check(cfg)
-            .map_err(|e| ExecError::new(i, c, e.to_string()))?;
-    }
-    match cmds.last() {
-        Some(Command { op: Op::Finish, .. }) => Ok(cmds),
-        _ => Err(ExecError {
-            index: cmds.len(),
-            cmd: "<end>".into(),
-            reason: "the command buffer does not end with FINISH".into(),
-        }),
     }
 }

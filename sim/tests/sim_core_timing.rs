@@ -61,7 +61,7 @@ fn core_tile_cycles_match_timing_formula_and_values_match_direct() {
                     };
                     let mut mach = Machine::new(&cfg);
                     fill(&mut mach, (m as u64) << 32 | (k as u64) << 16 | n as u64);
-                    machine::check_compute(&mach, &cmd, os).unwrap();
+                    machine::check_compute(&mach, &cmd, df).unwrap();
                     let mut direct = mach.clone();
                     machine::exec_compute_direct(&mut direct, &cmd, os);
                     let mut job = CoreJob::new(cmd, os, &mach);

@@ -1,4 +1,5 @@
-//! `tinyaccel hdl emit|verify|area`: the RTL of the compute core (crate `hdl`).
+//! `tinyaccel hdl emit|verify|area`: the accelerator's RTL (crate `hdl`) and its
+//! co-simulation against the simulator (crate `cosim`).
 
 use anyhow::{anyhow, Context};
 use arch::{AccelConfig, Dataflow};
@@ -244,7 +245,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         c.dataflow = df;
         let dir = work.0.join(df.as_str());
         let mut progress = |s: &str| eprintln!("tinyaccel hdl verify: {s}");
-        let r = hdl::verify::verify_dataflow(&c, a.cases, a.seed, &dir, &mut progress)?;
+        let r = cosim::core_verify::verify_dataflow(&c, a.cases, a.seed, &dir, &mut progress)?;
         reports.push((c, r));
     }
     let all_ok = reports
@@ -290,7 +291,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Parses `--models`: `NAME[:LAYERS|:all]`, comma-separated, or `none`.
-pub fn parse_model_specs(s: &str) -> anyhow::Result<Vec<hdl::sysverify::ModelSpec>> {
+pub fn parse_model_specs(s: &str) -> anyhow::Result<Vec<cosim::layers::ModelSpec>> {
     if s.trim().is_empty() || s.trim() == "none" {
         return Ok(Vec::new());
     }
@@ -313,7 +314,7 @@ pub fn parse_model_specs(s: &str) -> anyhow::Result<Vec<hdl::sysverify::ModelSpe
             if name.is_empty() {
                 return Err(anyhow!("--models: empty model name in `{s}`"));
             }
-            Ok(hdl::sysverify::ModelSpec {
+            Ok(cosim::layers::ModelSpec {
                 model: name.to_string(),
                 layers,
                 input: None,
@@ -337,10 +338,10 @@ fn verify_system(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow!("--dataflow: {e} (or `config`)"))?
         }
     }
-    let mut opts = hdl::sysverify::Options::default_set(a.seed, a.programs);
+    let mut opts = cosim::system::Options::default_set(a.seed, a.programs);
     opts.models = parse_model_specs(&a.models)?;
     opts.progress_bar = true;
-    let r = hdl::sysverify::verify_system(&cfg, &opts)
+    let r = cosim::system::verify_system(&cfg, &opts)
         .with_context(|| format!("system verification of config `{}`", cfg.name))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r.to_json())?);

@@ -4,15 +4,15 @@
 //! the 16 MiB memory model, hex files) and a 128x192x96 GEMM (~56 k cycles). Cycles per
 //! second = the cycles printed once divided by criterion's time per iteration.
 //!
-//! `cargo bench -p hdl --bench system_speed` (needs `verilator`: `make deps`).
+//! `cargo bench -p cosim --bench system_speed` (needs `verilator`: `make deps`).
 
 use arch::device::Device;
 use arch::AccelConfig;
+use cosim::gen::random_data;
 use criterion::{criterion_group, criterion_main, Criterion};
 use driver::gemm::{self, GemmProblem, MemLayout};
 use hdl::cases::Rng;
 use hdl::rtl_device::RtlDevice;
-use hdl::sysverify;
 use sim::{Model, SimDevice};
 
 fn bench(c: &mut Criterion) {
@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for (m, k, n) in [(1, 1, 1), (128, 192, 96)] {
         let p = GemmProblem::int8(m, k, n, 3);
-        let ops = sysverify::random_data(&p, &mut Rng::new(1));
+        let ops = random_data(&p, &mut Rng::new(1));
         let layout = MemLayout::packed(&p, 0);
         let run = |dev: &mut dyn Device| gemm::run(dev, &p, &ops.data(), &layout).expect("gemm").1;
         let (a, b) = (run(&mut rtl), run(&mut sim));

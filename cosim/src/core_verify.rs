@@ -3,11 +3,11 @@
 //! reference (`arch::quant` + `arch::timing`); every tile must agree bit for bit (int32
 //! rows and PPU int8 rows) and in cycles.
 
-use crate::cases::{self, Expected, Tile, OUTSIDE_CORE_CYCLES};
-use crate::verilator::{self, Observed, Verdict};
-use crate::HdlError;
+use crate::CosimError;
 use arch::isa::Compute;
 use arch::{quant, AccelConfig, Dataflow};
+use hdl::cases::{self, Expected, Tile, OUTSIDE_CORE_CYCLES};
+use hdl::verilator::{self, Observed, Verdict};
 use sim::array::CoreJob;
 use sim::machine::Machine;
 use std::path::Path;
@@ -22,29 +22,47 @@ pub struct SimTile {
 }
 
 /// Runs `t` through the simulator's register-level core model.
-pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
+pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let mut m = Machine::new(cfg);
     let (rows, cols) = (m.rows, m.cols);
-    // Operand layouts of docs/architecture.md section 3.
-    if os {
-        for c in 0..t.k {
-            for i in 0..t.m {
-                m.input[c * rows + i] = t.a[i * t.k + c];
-            }
-            for j in 0..t.n {
-                m.weight[c * cols + j] = t.b[c * t.n + j];
-            }
-        }
-    } else {
-        for c in 0..t.m {
-            for i in 0..t.k {
-                m.input[c * rows + i] = t.a[c * t.k + i];
+    // Operand layouts of docs/architecture.md section 3 (a match, so that a new
+    // dataflow must say its own).
+    match cfg.dataflow {
+        Dataflow::OutputStationary => {
+            for c in 0..t.k {
+                for i in 0..t.m {
+                    m.input[c * rows + i] = t.a[i * t.k + c];
+                }
+                for j in 0..t.n {
+                    m.weight[c * cols + j] = t.b[c * t.n + j];
+                }
             }
         }
-        for c in 0..t.k {
-            for j in 0..t.n {
-                m.weight[c * cols + j] = t.b[c * t.n + j];
+        Dataflow::WeightStationary => {
+            for c in 0..t.m {
+                for i in 0..t.k {
+                    m.input[c * rows + i] = t.a[c * t.k + i];
+                }
+            }
+            for c in 0..t.k {
+                for j in 0..t.n {
+                    m.weight[c * cols + j] = t.b[c * t.n + j];
+                }
+            }
+        }
+        Dataflow::InputStationary => {
+            // Input lines as OS (line c, lane i = A[i][c]); weight lines transposed (line
+            // c, lane j = B[j][c]).
+            for c in 0..t.k {
+                for i in 0..t.m {
+                    m.input[c * rows + i] = t.a[i * t.k + c];
+                }
+            }
+            for c in 0..t.n {
+                for j in 0..t.k {
+                    m.weight[c * cols + j] = t.b[j * t.n + c];
+                }
             }
         }
     }
@@ -57,35 +75,46 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
         k: t.k as u16,
         n: t.n as u16,
     };
-    sim::machine::check_compute(&m, &cmd, os).map_err(|e| {
-        HdlError::Config(format!(
+    sim::machine::check_compute(&m, &cmd, cfg.dataflow).map_err(|e| {
+        CosimError::Simulator(format!(
             "tile {}x{}x{} does not fit the simulator's scratchpads of `{}`: {e}",
             t.m, t.k, t.n, cfg.name
         ))
     })?;
     let mut job = CoreJob::new(cmd, os, &m);
-    let limit = 4 * (t.m + t.k + rows + cols) as u64 + 1000;
+    let limit = 4 * (t.m + t.k + rows + cols) as u64 + 1000 + (t.n * rows.max(cols)) as u64;
     loop {
         let (done, _) = job.step(&mut m);
         if done {
             break;
         }
         if job.elapsed() > limit {
-            return Err(HdlError::Tool(format!(
+            return Err(CosimError::Simulator(format!(
                 "simulator core model did not finish a {}x{}x{} tile in {limit} cycles",
                 t.m, t.k, t.n
             )));
         }
     }
     let line = |i: usize| m.acc[i * cols..(i + 1) * cols].to_vec();
-    let acc_rows = if os {
+    let acc_rows = match cfg.dataflow {
         // The simulator writes rows < m; the core drains all rows (zeros beyond m).
-        (0..rows)
+        Dataflow::OutputStationary => (0..rows)
             .rev()
             .map(|i| if i < t.m { line(i) } else { vec![0; cols] })
-            .collect()
-    } else {
-        (0..t.m).map(line).collect()
+            .collect(),
+        Dataflow::WeightStationary => (0..t.m).map(line).collect(),
+        // The core emits every array row of every block; the simulator writes block nb,
+        // row i < m to line nb*m + i.
+        Dataflow::InputStationary => (0..t.n.div_ceil(cols))
+            .flat_map(|nb| (0..rows).map(move |i| (nb, i)))
+            .map(|(nb, i)| {
+                if i < t.m {
+                    line(nb * t.m + i)
+                } else {
+                    vec![0; cols]
+                }
+            })
+            .collect(),
     };
     Ok(SimTile {
         acc_rows,
@@ -180,7 +209,7 @@ pub fn verify_dataflow(
     seed: u64,
     work: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<DataflowReport, HdlError> {
+) -> Result<DataflowReport, CosimError> {
     let tiles = cases::generate(cfg, cases_n, seed);
     progress(&format!(
         "{} {}: building the Verilator model (cache: {})",
@@ -188,16 +217,16 @@ pub fn verify_dataflow(
         cfg.dataflow,
         verilator::cache_root().display()
     ));
-    let model = verilator::build(cfg)?;
+    let build = verilator::build(cfg)?;
     progress(&format!(
         "{} {}: {} ({:.1} s); running {} tiles",
         cfg.name,
         cfg.dataflow,
-        if model.built { "built" } else { "cached" },
-        model.build_seconds,
+        if build.built { "built" } else { "cached" },
+        build.build_seconds,
         tiles.len()
     ));
-    let out = verilator::run(cfg, &model, &tiles, work)?;
+    let out = verilator::run(cfg, &build, &tiles, work)?;
     let t0 = Instant::now();
     let sims = tiles
         .iter()
@@ -210,8 +239,8 @@ pub fn verify_dataflow(
         bit_exact: 0,
         cycle_exact: 0,
         sim_agrees: 0,
-        build_seconds: model.build_seconds,
-        built: model.built,
+        build_seconds: build.build_seconds,
+        built: build.built,
         verilator_cycles: out.cycles,
         verilator_seconds: out.seconds,
         sim_cycles: sims.iter().map(|s| s.compute_cycles).sum(),

@@ -1,8 +1,9 @@
 //! System co-simulation: the whole accelerator's RTL (Verilator, `hdl::sysflow`) against
 //! the cycle-level simulator on driver-generated programs, byte for byte and counter for
-//! counter, on tiny-4x4 and edge-8x8 in both dataflows; the anomaly-detection model end
-//! to end on the RTL (`tinyaccel run ad --backend rtl`) gives the TFLite-Micro golden
-//! output; the comparison does detect a corrupted image. Needs `verilator` (`make deps`)
+//! counter, on tiny-4x4 and edge-8x8 in both dataflows; model layers on the RTL give the
+//! TFLite-Micro golden output; the comparison does detect a corrupted image; bad buffers
+//! fail on the RTL device as on the simulator. (The same through the CLI:
+//! `tests/hdl_cli.rs` of the root package.) Needs `verilator` (`make deps`)
 //! and the MLPerf Tiny goldens in `../shared/models/mlperf_tiny` (fails clearly if either
 //! is missing). Verilator builds are cached per config (`$XDG_CACHE_HOME/tinyaccel/
 //! verilator/system`); a cold run builds four testbenches of ~10 s each.
@@ -11,16 +12,19 @@ use anyhow::{bail, ensure, Context, Result};
 use arch::device::{Device, DeviceError};
 use arch::isa::{Command as Cmd, Compute, Deps, Op};
 use arch::{AccelConfig, Dataflow};
+use cosim::gemm::{run_gemm_case, verify_gemms};
+use cosim::gen::{coverage_cases, random_data};
+use cosim::layers::{verify_model, ModelSpec};
+use cosim::system::{verify_system, Options};
+use cosim::tee::TeeDevice;
 use hdl::rtl_device::RtlDevice;
-use hdl::sysverify::{self, ModelSpec, Options, TeeDevice};
 use sim::{Model, SimDevice};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const MEM: usize = sim::device::DEFAULT_MEM_BYTES;
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/mlperf_tiny")
 }
 
 /// The reference `.tflite` of a model (the built-ins have the same layers but seeded
@@ -100,7 +104,7 @@ fn co_simulate(preset: &str, df: Dataflow, random: usize, ad_layers: Option<usiz
         layers: ad_layers,
         input: None,
     }];
-    let r = sysverify::verify_system(&cfg, &opts)
+    let r = verify_system(&cfg, &opts)
         .with_context(|| format!("{preset} {df}: system verification"))?;
     let bad: Vec<String> = r
         .programs
@@ -184,7 +188,7 @@ fn edge_8x8_ws_system_exact() -> Result<()> {
 #[test]
 fn model_layers_on_the_rtl_give_the_golden_output() -> Result<()> {
     let cfg = config("tiny-4x4", Dataflow::OutputStationary);
-    let model = hdl::sysflow::build(&cfg, MEM as u64)?;
+    let build = hdl::sysflow::build(&cfg, MEM as u64)?;
     for (name, layers) in [
         ("ad", None),
         ("kws", Some(1)),
@@ -197,8 +201,8 @@ fn model_layers_on_the_rtl_give_the_golden_output() -> Result<()> {
             layers,
             input: Some(input),
         };
-        let rtl = RtlDevice::with_model(model.clone());
-        let (reps, m, _) = sysverify::verify_model(&cfg, rtl, &spec, 1, MEM)?;
+        let rtl = RtlDevice::with_build(build.clone());
+        let (reps, m, _) = verify_model(&cfg, rtl, &spec, 1, MEM)?;
         for p in &reps {
             ensure!(p.ok(), "{name}/{run}: {}: {:?}", p.name, p.mismatch);
         }
@@ -224,129 +228,39 @@ fn model_layers_on_the_rtl_give_the_golden_output() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn cli_run_ad_on_the_rtl_writes_the_golden_output() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let g = golden_dir("ad")?;
-    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny-4x4.toml");
-    for (_, golden, run) in golden_runs("ad")? {
-        let out = dir.path().join(format!("{run}.bin"));
-        let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-            .arg("run")
-            .arg(tflite("ad")?)
-            .arg("--accel")
-            .arg(&cfg)
-            .args(["--backend", "rtl", "--input"])
-            .arg(g.join(format!("input_{run}.bin")))
-            .arg("--output")
-            .arg(&out)
-            .output()?;
-        ensure!(
-            o.status.success(),
-            "run ad --backend rtl ({run}): {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        ensure!(
-            std::fs::read(&out)? == golden,
-            "ad/{run}: not the golden output"
-        );
-        let text = String::from_utf8_lossy(&o.stdout);
-        ensure!(text.contains("accel counters"), "{text}");
-    }
-    // The built-in ad (seeded weights): same output and same accelerator counters on
-    // both backends.
-    let json = |backend: &str| -> Result<serde_json::Value> {
-        let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-            .args(["run", "ad", "--json", "--policy", "all", "--accel"])
-            .arg(&cfg)
-            .args(["--backend", backend])
-            .output()?;
-        ensure!(
-            o.status.success(),
-            "{backend}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        Ok(serde_json::from_slice(&o.stdout)?)
-    };
-    let (s, r) = (json("sim")?, json("rtl")?);
-    ensure!(s["output"] == r["output"], "outputs differ");
-    ensure!(
-        s["accel"]["counters"] == r["accel"]["counters"]
-            && r["accel"]["accel_cycles"].as_u64() > Some(0),
-        "counters differ: sim {} rtl {}",
-        s["accel"]["counters"],
-        r["accel"]["counters"]
-    );
-    Ok(())
-}
-
-#[test]
-fn cli_verify_system_json() -> Result<()> {
-    let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-        .args([
-            "hdl", "verify", "--system", "--config", "tiny-4x4", "--json",
-        ])
-        .args(["--programs", "2", "--models", "ad:2", "--seed", "3"])
-        .output()?;
-    ensure!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
-    ensure!(v["all_exact"] == true, "{v}");
-    let progs = v["programs"].as_array().context("programs")?;
-    ensure!(
-        v["programs_exact"] == progs.len() && progs.len() >= 13,
-        "{v}"
-    );
-    for p in progs {
-        ensure!(
-            p["sim_cycles"] == p["rtl_cycles"] && p["mismatch"].is_null(),
-            "{p}"
-        );
-        ensure!(p["mem_bytes_compared"].as_u64() > Some(0), "{p}");
-    }
-    ensure!(v["verilator"]["cycles_per_s"].as_f64() > Some(0.0), "{v}");
-    let bad = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-        .args([
-            "hdl", "verify", "--system", "--config", "tiny-4x4", "--models", "ad:x",
-        ])
-        .output()?;
-    ensure!(bad.status.code() == Some(1), "bad --models must fail");
-    ensure!(String::from_utf8_lossy(&bad.stderr).contains("--models"));
-    Ok(())
-}
-
 /// The comparison can fail: a corrupted RTL image, a corrupted expectation and a slower
 /// simulated bus are all reported.
 #[test]
 fn corrupted_images_are_detected() -> Result<()> {
     let cfg = config("tiny-4x4", Dataflow::OutputStationary);
-    let model = hdl::sysflow::build(&cfg, MEM as u64)?;
-    let case = sysverify::coverage_cases(&cfg)
+    let build = hdl::sysflow::build(&cfg, MEM as u64)?;
+    let case = coverage_cases(&cfg)
         .into_iter()
         .find(|c| c.name == "double-buffered-m-outer")
         .context("case")?;
     let layout = driver::gemm::MemLayout::packed(&case.problem, 0);
-    let ops = sysverify::random_data(&case.problem, &mut hdl::cases::Rng::new(2));
+    let ops = random_data(&case.problem, &mut hdl::cases::Rng::new(2));
     // A flipped operand byte in the RTL's image.
     let mut tee = TeeDevice::new(
         SimDevice::new(&cfg, Model::Cycle, MEM),
-        RtlDevice::with_model(model.clone()),
+        RtlDevice::with_build(build.clone()),
         None,
     );
     tee.corrupt_next_shadow_image(layout.b_addr + 3);
-    sysverify::run_gemm_case(&mut tee, &case, &ops.data()).map_err(anyhow::Error::msg)?;
+    run_gemm_case(&mut tee, &case, &ops.data()).map_err(anyhow::Error::msg)?;
     let r = &tee.records()[0];
     let d = r.mem_diff.context("a corrupted image must be detected")?;
     ensure!(d.addr == layout.b_addr + 3 && d.count > 1, "{d:?}");
     ensure!(r.counter_diff.is_none(), "same timing: {}", r.describe());
     // Identical images agree (the check is not trivially failing).
-    sysverify::run_gemm_case(&mut tee, &case, &ops.data()).map_err(anyhow::Error::msg)?;
+    run_gemm_case(&mut tee, &case, &ops.data()).map_err(anyhow::Error::msg)?;
     ensure!(tee.records()[1].ok(), "{}", tee.records()[1].describe());
     // A wrong expectation: the simulator with a slower bus.
     let mut slow = cfg.clone();
     slow.bus_latency_cycles += 1;
-    let (reps, _) = sysverify::verify_gemms(
+    let (reps, _) = verify_gemms(
         &slow,
-        RtlDevice::with_model(model),
+        RtlDevice::with_build(build),
         std::slice::from_ref(&case),
         1,
         MEM,

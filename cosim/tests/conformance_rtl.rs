@@ -180,9 +180,9 @@ fn cpu_kernels_driver_lowering_rtl_and_simulator_agree() {
         let mut rng = Rng(seed ^ (df as u64 + 1));
         let all: Vec<Case> = (0..cases).map(|_| case(&cfg, &mut rng)).collect();
         let tiles: Vec<Tile> = all.iter().map(|c| c.tile.clone()).collect();
-        let model = hdl::verilator::build(&cfg).expect("Verilator build (make deps installs it)");
+        let build = hdl::verilator::build(&cfg).expect("Verilator build (make deps installs it)");
         let out =
-            hdl::verilator::run(&cfg, &model, &tiles, &work.path().join(df.as_str())).unwrap();
+            hdl::verilator::run(&cfg, &build, &tiles, &work.path().join(df.as_str())).unwrap();
         let mut checked = 0;
         for (i, c) in all.iter().enumerate() {
             let t = &c.tile;
@@ -201,7 +201,7 @@ fn cpu_kernels_driver_lowering_rtl_and_simulator_agree() {
                 "{df} case {i} ({}): RTL differs from the CPU kernel (seed {seed:#x})",
                 c.what
             );
-            let sim = hdl::verify::sim_tile(&cfg, t).unwrap();
+            let sim = cosim::core_verify::sim_tile(&cfg, t).unwrap();
             let exp = hdl::cases::expected(&cfg, t);
             assert_eq!(
                 sim.acc_rows, exp.acc_rows,

@@ -1,0 +1,620 @@
+//! The host-side checks of a command buffer that every device runs with the same code and
+//! the same messages: the simulator (`sim::SimDevice`, which calls the per-command checks
+//! while it executes) and the system RTL (`hdl::rtl_device::RtlDevice`, which runs
+//! [`check_buffer`] before it starts Verilator, so a bad buffer fails there exactly as on
+//! the simulator).
+//!
+//! - [`decode_buffer`] / [`decode_checked`]: the buffer inside the device memory, every
+//!   command decodable and valid for the config ([`Command::check`]), `FINISH` last;
+//! - [`check_compute`]: the scratchpad lines a `COMPUTE` reads and writes;
+//! - [`load_lines`], [`store_lines`], [`param_count`], [`store_columns`], [`mem_range`],
+//!   [`check_shift`]: the checks a `LOAD`, `LOAD_PARAMS` and `STORE` make while they move
+//!   data (the device-memory range of every row, the PPU shifts read);
+//! - [`check_buffer`]: all of them over a decoded buffer, in the order the simulator makes
+//!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
+//!   order, as `sim::functional` does), without executing anything.
+
+use crate::isa::{self, Command, Compute, Load, LoadParams, Op, Scratchpad, Store};
+use crate::isa::{COMMAND_BYTES, PARAM_RECORD_BYTES, PPU_PARAM_ENTRIES_PER_COL};
+use crate::{AccelConfig, Dataflow};
+use std::ops::Range;
+
+/// A command of a buffer failed: a check of this module, or a device executing it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("command {index} ({cmd}): {reason}")]
+pub struct ExecError {
+    /// Index of the command in the buffer.
+    pub index: usize,
+    /// The command as text (`<buffer>`, `<undecodable>` or `<end>` if there is none).
+    pub cmd: String,
+    pub reason: String,
+}
+
+impl ExecError {
+    /// The error of command `index` (`cmd`) for `reason`.
+    pub fn new(index: usize, cmd: &Command, reason: impl Into<String>) -> Self {
+        ExecError {
+            index,
+            cmd: cmd.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why one command cannot run; the text is the `reason` of its [`ExecError`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    #[error("address {addr:#x}+{len} overflows")]
+    AddressOverflow { addr: u64, len: u64 },
+    #[error("memory access {addr:#x}..{end:#x} outside the {size}-byte device memory")]
+    OutsideMemory { addr: u64, end: u64, size: u64 },
+    /// A `LOAD` writes lines past the end of its scratchpad.
+    #[error("lines {base}..{end} exceed the {lines}-line scratchpad")]
+    LoadLines { base: u64, end: u64, lines: u64 },
+    #[error("count {count} exceeds the {entries}-entry PPU parameter RAM")]
+    ParamCount { count: u64, entries: u64 },
+    #[error("column {column}: shift {shift} outside -31..=31")]
+    Shift { column: usize, shift: i32 },
+    /// The shift of a `LOAD_PARAMS` record sits in bytes that an earlier `STORE` of the
+    /// same buffer writes: its value exists only when the buffer runs.
+    #[error(
+        "column {column}: shift bytes {addr:#x}..{end:#x} are written by command {store} \
+         (STORE) of this buffer, so they cannot be checked before the run"
+    )]
+    ShiftWrittenByStore {
+        column: usize,
+        addr: u64,
+        end: u64,
+        store: usize,
+    },
+    /// A `STORE` reads lines past the end of the accumulator scratchpad.
+    #[error("accumulator lines {base}..{end} exceed the {lines}-line scratchpad")]
+    StoreLines { base: u64, end: u64, lines: u64 },
+    #[error("{ncols} columns exceed the PPU parameter RAM")]
+    StoreColumns { ncols: u64 },
+    #[error("n = {n} > cols = {cols}")]
+    ComputeN { n: u64, cols: u64 },
+    /// The `COMPUTE` dimension that must fit the array's rows (`m` output-stationary,
+    /// `k` weight-stationary) does not.
+    #[error("{dataflow}: {dim} = {value} > rows = {rows}")]
+    ComputeRows {
+        dataflow: Dataflow,
+        dim: &'static str,
+        value: u64,
+        rows: u64,
+    },
+    /// A `COMPUTE` operand (`a_line`, `b_line`, `c_line`) runs past its scratchpad.
+    #[error("{field}: lines {base}..{end} exceed the {lines}-line scratchpad")]
+    ComputeLines {
+        field: &'static str,
+        base: u64,
+        end: u64,
+        lines: u64,
+    },
+}
+
+/// The sizes the checks need: the array, the lines of each scratchpad and the PPU
+/// parameter entries (`docs/architecture.md` section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scratchpads {
+    pub rows: usize,
+    pub cols: usize,
+    /// Input scratchpad lines (`rows` bytes each).
+    pub in_lines: usize,
+    /// Weight scratchpad lines (`cols` bytes each).
+    pub w_lines: usize,
+    /// Accumulator lines (`cols` int32 each).
+    pub acc_lines: usize,
+    /// PPU parameter records (`PPU_PARAM_ENTRIES_PER_COL x cols`).
+    pub param_entries: usize,
+}
+
+impl Scratchpads {
+    /// The scratchpads of `cfg`.
+    pub fn of(cfg: &AccelConfig) -> Self {
+        let rows = cfg.rows as usize;
+        let cols = cfg.cols as usize;
+        Scratchpads {
+            rows,
+            cols,
+            in_lines: cfg.input_sram_bytes() as usize / rows.max(1),
+            w_lines: cfg.weight_sram_bytes() as usize / cols.max(1),
+            acc_lines: cfg.acc_sram_bytes() as usize / (4 * cols).max(1),
+            param_entries: PPU_PARAM_ENTRIES_PER_COL as usize * cols,
+        }
+    }
+}
+
+/// The bytes `addr..addr+len` of a device memory of `size` bytes.
+pub fn mem_range(size: usize, addr: u64, len: u64) -> Result<Range<usize>, Violation> {
+    let end = addr
+        .checked_add(len)
+        .ok_or(Violation::AddressOverflow { addr, len })?;
+    if end > size as u64 {
+        return Err(Violation::OutsideMemory {
+            addr,
+            end,
+            size: size as u64,
+        });
+    }
+    Ok(addr as usize..end as usize)
+}
+
+/// The scratchpad lines a `LOAD` writes (its line width is `rows` for the input
+/// scratchpad, `cols` for the weights).
+pub fn load_lines(sp: &Scratchpads, l: &Load) -> Result<Range<usize>, Violation> {
+    let (w, lines) = match l.sp {
+        Scratchpad::Input => (sp.rows, sp.in_lines),
+        Scratchpad::Weight => (sp.cols, sp.w_lines),
+    };
+    let n = isa::load_lines(l, w as u64) as usize;
+    let base = l.sp_line as usize;
+    if base + n > lines {
+        return Err(Violation::LoadLines {
+            base: base as u64,
+            end: (base + n) as u64,
+            lines: lines as u64,
+        });
+    }
+    Ok(base..base + n)
+}
+
+/// The device-memory bytes of row `r` of a transfer at `addr` with `stride`, `bytes` wide.
+fn row(size: usize, addr: u32, stride: u32, r: u64, bytes: u64) -> Result<Range<usize>, Violation> {
+    mem_range(size, addr as u64 + r * stride as u64, bytes)
+}
+
+/// The device-memory bytes of row `r` of a `LOAD`.
+pub fn load_row(size: usize, l: &Load, r: usize) -> Result<Range<usize>, Violation> {
+    row(size, l.mem_addr, l.mem_stride, r as u64, l.ncols as u64)
+}
+
+/// Every check of a `LOAD` on a device memory of `size` bytes, in the simulator's order
+/// (the lines, then each row).
+pub fn check_load(sp: &Scratchpads, size: usize, l: &Load) -> Result<(), Violation> {
+    load_lines(sp, l)?;
+    (0..l.nrows as usize).try_for_each(|r| load_row(size, l, r).map(|_| ()))
+}
+
+/// The records a `LOAD_PARAMS` reads, if the parameter RAM holds them.
+pub fn param_count(sp: &Scratchpads, p: &LoadParams) -> Result<usize, Violation> {
+    let count = p.count as usize;
+    if count > sp.param_entries {
+        return Err(Violation::ParamCount {
+            count: count as u64,
+            entries: sp.param_entries as u64,
+        });
+    }
+    Ok(count)
+}
+
+/// The device-memory bytes of a `LOAD_PARAMS` of `count` records.
+pub fn param_bytes(size: usize, p: &LoadParams, count: usize) -> Result<Range<usize>, Violation> {
+    mem_range(size, p.mem_addr as u64, (count * PARAM_RECORD_BYTES) as u64)
+}
+
+/// The shift of parameter record `column` (TFLite clamps shifts to -31..=31).
+pub fn check_shift(column: usize, shift: i32) -> Result<i32, Violation> {
+    if !(-31..=31).contains(&shift) {
+        return Err(Violation::Shift { column, shift });
+    }
+    Ok(shift)
+}
+
+/// The shift field of a 12-byte parameter record (bytes 8..12, little-endian).
+pub fn record_shift(rec: &[u8]) -> i32 {
+    i32::from_le_bytes([rec[8], rec[9], rec[10], rec[11]])
+}
+
+/// Every check of a `LOAD_PARAMS` on the device memory `mem`, in the simulator's order
+/// (the count, the memory range, then each record's shift).
+pub fn check_load_params(sp: &Scratchpads, mem: &[u8], p: &LoadParams) -> Result<(), Violation> {
+    let count = param_count(sp, p)?;
+    let bytes = &mem[param_bytes(mem.len(), p, count)?];
+    for (i, rec) in bytes.chunks_exact(PARAM_RECORD_BYTES).enumerate() {
+        check_shift(i, record_shift(rec))?;
+    }
+    Ok(())
+}
+
+/// The accumulator lines a `STORE` reads.
+pub fn store_lines(sp: &Scratchpads, s: &Store) -> Result<Range<usize>, Violation> {
+    let blocks = (s.ncols as usize).div_ceil(sp.cols.max(1));
+    let base = s.acc_line as usize;
+    let end = base + blocks * s.nrows as usize;
+    if end > sp.acc_lines {
+        return Err(Violation::StoreLines {
+            base: base as u64,
+            end: end as u64,
+            lines: sp.acc_lines as u64,
+        });
+    }
+    Ok(base..end)
+}
+
+/// An int8 `STORE` needs a PPU parameter record per column.
+pub fn store_columns(sp: &Scratchpads, s: &Store) -> Result<(), Violation> {
+    if !s.raw_int32 && s.ncols as usize > sp.param_entries {
+        return Err(Violation::StoreColumns {
+            ncols: s.ncols as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Bytes per element a `STORE` writes.
+fn store_elem_bytes(s: &Store) -> u64 {
+    if s.raw_int32 {
+        4
+    } else {
+        1
+    }
+}
+
+/// The device-memory bytes of row `r` of a `STORE`.
+pub fn store_row(size: usize, s: &Store, r: usize) -> Result<Range<usize>, Violation> {
+    let bytes = s.ncols as u64 * store_elem_bytes(s);
+    row(size, s.mem_addr, s.mem_stride, r as u64, bytes)
+}
+
+/// Every check of a `STORE` on a device memory of `size` bytes, in the simulator's order
+/// (the lines, the columns, then each row).
+pub fn check_store(sp: &Scratchpads, size: usize, s: &Store) -> Result<(), Violation> {
+    store_lines(sp, s)?;
+    store_columns(sp, s)?;
+    (0..s.nrows as usize).try_for_each(|r| store_row(size, s, r).map(|_| ()))
+}
+
+/// The scratchpad lines of a `COMPUTE` under `dataflow` (the operand layouts of
+/// `docs/architecture.md` section 3).
+pub fn check_compute(sp: &Scratchpads, c: &Compute, dataflow: Dataflow) -> Result<(), Violation> {
+    let (mm, kk, nn) = (c.m as u64, c.k as u64, c.n as u64);
+    let (rows, cols) = (sp.rows as u64, sp.cols as u64);
+    if dataflow != Dataflow::InputStationary && nn > cols {
+        return Err(Violation::ComputeN { n: nn, cols });
+    }
+    let fits = |dim: &'static str, value: u64| {
+        if value > rows {
+            Err(Violation::ComputeRows {
+                dataflow,
+                dim,
+                value,
+                rows,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    let (a_count, b_count) = match dataflow {
+        Dataflow::OutputStationary => {
+            fits("m", mm)?;
+            (kk, kk)
+        }
+        Dataflow::WeightStationary => {
+            fits("k", kk)?;
+            (mm, kk)
+        }
+        Dataflow::InputStationary => {
+            fits("m", mm)?;
+            if kk > cols {
+                return Err(Violation::ComputeN { n: kk, cols });
+            }
+            (kk, nn)
+        }
+    };
+    let c_count = nn.div_ceil(cols) * mm;
+    for (field, base, count, lines) in [
+        ("a_line", c.a_line as u64, a_count, sp.in_lines as u64),
+        ("b_line", c.b_line as u64, b_count, sp.w_lines as u64),
+        ("c_line", c.c_line as u64, c_count, sp.acc_lines as u64),
+    ] {
+        if base + count > lines {
+            return Err(Violation::ComputeLines {
+                field,
+                base,
+                end: base + count,
+                lines,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a command buffer and checks it against `cfg`: every command decodes and
+/// passes [`Command::check`], and the last one is `FINISH`.
+pub fn decode_checked(cfg: &AccelConfig, bytes: &[u8]) -> Result<Vec<Command>, ExecError> {
+    let cmds = isa::decode_all(bytes).map_err(|(index, e)| ExecError {
+        index,
+        cmd: "<undecodable>".into(),
+        reason: e.to_string(),
+    })?;
+    for (i, c) in cmds.iter().enumerate() {
+        c.check(cfg)
+            .map_err(|e| ExecError::new(i, c, e.to_string()))?;
+    }
+    match cmds.last() {
+        Some(Command { op: Op::Finish, .. }) => Ok(cmds),
+        _ => Err(ExecError {
+            index: cmds.len(),
+            cmd: "<end>".into(),
+            reason: "the command buffer does not end with FINISH".into(),
+        }),
+    }
+}
+
+/// The command buffer of `count` commands at `base` in the device memory `mem`, decoded
+/// and checked ([`decode_checked`]).
+pub fn decode_buffer(
+    cfg: &AccelConfig,
+    mem: &[u8],
+    base: u32,
+    count: u32,
+) -> Result<Vec<Command>, ExecError> {
+    let len = count as usize * COMMAND_BYTES;
+    let base = base as usize;
+    match base.checked_add(len) {
+        Some(end) if end <= mem.len() => decode_checked(cfg, &mem[base..end]),
+        _ => Err(ExecError {
+            index: 0,
+            cmd: "<buffer>".into(),
+            reason: format!(
+                "command buffer {base:#x}+{len} outside the {}-byte memory",
+                mem.len()
+            ),
+        }),
+    }
+}
+
+/// The commands before the first `FINISH` (all of them if there is none).
+fn before_finish(cmds: &[Command]) -> &[Command] {
+    let end = cmds
+        .iter()
+        .position(|c| matches!(c.op, Op::Finish))
+        .unwrap_or(cmds.len());
+    &cmds[..end]
+}
+
+/// The first earlier `STORE` of `stores` that writes a byte of `range`.
+fn written_by(stores: &[(usize, Store)], range: &Range<u64>) -> Option<usize> {
+    stores.iter().find_map(|(i, s)| {
+        let bytes = s.ncols as u64 * store_elem_bytes(s);
+        let (addr, stride, n) = (s.mem_addr as u64, s.mem_stride as u64, s.nrows as u64);
+        if n == 0 || bytes == 0 {
+            return None;
+        }
+        // The first row that ends after range.start, then whether it starts before
+        // range.end (rows ascend: the stride is unsigned).
+        let first = if stride == 0 || range.start < addr + bytes {
+            0
+        } else {
+            (range.start - addr - bytes) / stride + 1
+        };
+        let hit = first < n && addr + first * stride < range.end;
+        hit.then_some(*i)
+    })
+}
+
+/// Every host-side check of a decoded buffer (from [`decode_checked`]) on the device
+/// memory `mem`, without running it: the scratchpad lines of every `COMPUTE` before
+/// `FINISH` first (as `sim::cycle` checks them), then the `LOAD`, `LOAD_PARAMS` and
+/// `STORE` commands in program order up to `FINISH` (as `sim::functional` executes them).
+/// The first failure is reported with the simulator's index and message.
+///
+/// One case differs: a `LOAD_PARAMS` whose shift bytes an earlier `STORE` of the same
+/// buffer writes (the data exists only after the run) fails here with
+/// [`Violation::ShiftWrittenByStore`], where the simulator checks the stored value.
+pub fn check_buffer(cfg: &AccelConfig, mem: &[u8], cmds: &[Command]) -> Result<(), ExecError> {
+    let sp = Scratchpads::of(cfg);
+    let cmds = before_finish(cmds);
+    for (i, c) in cmds.iter().enumerate() {
+        if let Op::Compute(cp) = &c.op {
+            check_compute(&sp, cp, cfg.dataflow)
+                .map_err(|e| ExecError::new(i, c, e.to_string()))?;
+        }
+    }
+    let mut stores: Vec<(usize, Store)> = Vec::new();
+    for (i, c) in cmds.iter().enumerate() {
+        let fail = |e: Violation| ExecError::new(i, c, e.to_string());
+        match &c.op {
+            Op::Load(l) => check_load(&sp, mem.len(), l).map_err(fail)?,
+            Op::LoadParams(p) => {
+                let count = param_count(&sp, p).map_err(fail)?;
+                let range = param_bytes(mem.len(), p, count).map_err(fail)?;
+                for (col, rec) in mem[range.clone()]
+                    .chunks_exact(PARAM_RECORD_BYTES)
+                    .enumerate()
+                {
+                    let at = (range.start + col * PARAM_RECORD_BYTES + 8) as u64;
+                    if let Some(store) = written_by(&stores, &(at..at + 4)) {
+                        return Err(fail(Violation::ShiftWrittenByStore {
+                            column: col,
+                            addr: at,
+                            end: at + 4,
+                            store,
+                        }));
+                    }
+                    check_shift(col, record_shift(rec)).map_err(fail)?;
+                }
+            }
+            Op::Store(s) => {
+                check_store(&sp, mem.len(), s).map_err(fail)?;
+                stores.push((i, *s));
+            }
+            Op::Compute(_) | Op::Finish => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> AccelConfig {
+        AccelConfig::preset("tiny-4x4").unwrap()
+    }
+
+    fn load(addr: u32, stride: u32, nrows: u16, ncols: u16) -> Command {
+        Command::new(Op::Load(Load {
+            sp: Scratchpad::Input,
+            transpose: false,
+            sp_line: 0,
+            mem_addr: addr,
+            mem_stride: stride,
+            nrows,
+            ncols,
+        }))
+    }
+
+    fn store(raw: bool, addr: u32, stride: u32, nrows: u16, ncols: u16) -> Command {
+        Command::new(Op::Store(Store {
+            raw_int32: raw,
+            acc_line: 0,
+            mem_addr: addr,
+            mem_stride: stride,
+            nrows,
+            ncols,
+        }))
+    }
+
+    fn params(addr: u32, count: u16) -> Command {
+        Command::new(Op::LoadParams(LoadParams {
+            mem_addr: addr,
+            count,
+            zp_out: 0,
+            act_min: -128,
+            act_max: 127,
+        }))
+    }
+
+    fn fin() -> Command {
+        Command::new(Op::Finish)
+    }
+
+    #[test]
+    fn memory_ranges_name_the_first_row_outside() {
+        let cfg = cfg();
+        let mem = vec![0u8; 4096];
+        // Rows at 4000, 4040, 4080, 4120 (4 bytes each): the fourth is outside.
+        let e = check_buffer(&cfg, &mem, &[load(4000, 40, 4, 4), fin()]).unwrap_err();
+        assert_eq!(e.index, 0);
+        assert_eq!(
+            e.reason,
+            "memory access 0x1018..0x101c outside the 4096-byte device memory"
+        );
+        assert!(check_buffer(&cfg, &mem, &[load(4000, 40, 3, 4), fin()]).is_ok());
+        let e = check_buffer(
+            &cfg,
+            &mem,
+            &[load(0, 0, 1, 4), store(true, 4090, 0, 1, 2), fin()],
+        )
+        .unwrap_err();
+        assert_eq!(e.index, 1);
+        assert!(e.reason.contains("0xffa..0x1002"), "{}", e.reason);
+        assert_eq!(
+            mem_range(10, u64::MAX, 2).unwrap_err().to_string(),
+            format!("address {:#x}+2 overflows", u64::MAX)
+        );
+    }
+
+    #[test]
+    fn shifts_are_read_from_memory() {
+        let cfg = cfg();
+        let mut mem = vec![0u8; 4096];
+        mem[12 + 8] = 40; // record 1: shift 40
+        let e = check_buffer(&cfg, &mem, &[params(0, 2), fin()]).unwrap_err();
+        assert_eq!(e.reason, "column 1: shift 40 outside -31..=31");
+        assert!(check_buffer(&cfg, &mem, &[params(0, 1), fin()]).is_ok());
+        mem[12 + 8..12 + 12].copy_from_slice(&(-31i32).to_le_bytes());
+        assert!(check_buffer(&cfg, &mem, &[params(0, 2), fin()]).is_ok());
+        // After FINISH nothing is checked.
+        let e = check_buffer(&cfg, &mem, &[fin(), params(4090, 2)]);
+        assert!(e.is_ok());
+    }
+
+    #[test]
+    fn shifts_written_by_an_earlier_store_are_rejected() {
+        let cfg = cfg();
+        let mem = vec![0u8; 4096];
+        // A raw store of 2 rows x 3 int32 at 100, stride 64: bytes 100..112 and 164..176.
+        let st = store(true, 100, 64, 2, 3);
+        // Records at 148: shift bytes 156..160 (free), 168..172 (row 1).
+        let e = check_buffer(&cfg, &mem, &[st, params(148, 2), fin()]).unwrap_err();
+        assert_eq!(e.index, 1);
+        assert_eq!(
+            e.reason,
+            "column 1: shift bytes 0xa8..0xac are written by command 0 (STORE) of this \
+             buffer, so they cannot be checked before the run"
+        );
+        // Only the first record: its shift bytes lie between the rows.
+        assert!(check_buffer(&cfg, &mem, &[st, params(148, 1), fin()]).is_ok());
+        // A store after the LOAD_PARAMS does not matter.
+        assert!(check_buffer(&cfg, &mem, &[params(148, 2), st, fin()]).is_ok());
+        // Stride 0: every row writes the same bytes.
+        let st0 = store(false, 8, 0, 5, 2);
+        let e = check_buffer(&cfg, &mem, &[st0, params(0, 1), fin()]).unwrap_err();
+        assert!(e.reason.contains("command 0 (STORE)"), "{}", e.reason);
+    }
+
+    #[test]
+    fn compute_lines_follow_the_dataflow() {
+        let mut cfg = cfg();
+        let sp = Scratchpads::of(&cfg);
+        let c = Compute {
+            accumulate: false,
+            a_line: sp.in_lines as u32 - 2,
+            b_line: 0,
+            c_line: 0,
+            m: 4,
+            k: 2,
+            n: 4,
+        };
+        assert!(check_compute(&sp, &c, Dataflow::OutputStationary).is_ok());
+        let e = check_compute(&sp, &c, Dataflow::WeightStationary).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "a_line: lines {}..{} exceed the {}-line scratchpad",
+                sp.in_lines - 2,
+                sp.in_lines + 2,
+                sp.in_lines
+            )
+        );
+        let big = Compute { m: 5, ..c };
+        assert_eq!(
+            check_compute(&sp, &big, Dataflow::OutputStationary)
+                .unwrap_err()
+                .to_string(),
+            "output-stationary: m = 5 > rows = 4"
+        );
+        let wide = Compute { n: 5, ..c };
+        assert_eq!(
+            check_compute(&sp, &wide, Dataflow::WeightStationary)
+                .unwrap_err()
+                .to_string(),
+            "n = 5 > cols = 4"
+        );
+        // The buffer check uses the config's dataflow, before any transfer.
+        cfg.dataflow = Dataflow::WeightStationary;
+        let mem = vec![0u8; 64];
+        let cmds = [load(4000, 1, 1, 1), Command::new(Op::Compute(c)), fin()];
+        let e = check_buffer(&cfg, &mem, &cmds).unwrap_err();
+        assert_eq!(e.index, 1);
+    }
+
+    #[test]
+    fn buffers_are_decoded_inside_the_memory() {
+        let cfg = cfg();
+        let mut mem = vec![0u8; 256];
+        let bytes = isa::encode_all(&[load(0, 4, 1, 4), fin()]);
+        mem[64..64 + bytes.len()].copy_from_slice(&bytes);
+        assert_eq!(decode_buffer(&cfg, &mem, 64, 2).unwrap().len(), 2);
+        let e = decode_buffer(&cfg, &mem, 250, 2).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "command 0 (<buffer>): command buffer 0xfa+32 outside the 256-byte memory"
+        );
+        let e = decode_buffer(&cfg, &mem, 64, 1).unwrap_err();
+        assert_eq!((e.index, e.cmd.as_str()), (1, "<end>"));
+    }
+}
