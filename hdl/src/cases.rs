@@ -321,6 +321,8 @@ mod tests {
             cfg.rows = r;
             cfg.cols = c;
             cfg.dataflow = Dataflow::InputStationary;
+            // Room for 256 weight vectors: 256/cols blocks of `rows` accumulator lines.
+            cfg.acc_sram_kib = 32;
             let (r, c) = (r as usize, c as usize);
             let tiles = generate(&cfg, 300, 11);
             for t in &tiles {
