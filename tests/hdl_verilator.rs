@@ -76,7 +76,10 @@ fn check_is_array(rows: u32, cols: u32, cases: usize) {
     cfg.acc_sram_kib = 32;
     cfg.validate().expect("valid test config");
     let tiles = cases::generate(&cfg, cases, 11);
-    assert!(tiles.iter().any(|t| t.n == 256), "{rows}x{cols}: no n = 256 tile");
+    assert!(
+        tiles.iter().any(|t| t.n == 256),
+        "{rows}x{cols}: no n = 256 tile"
+    );
     let model = hdl::verilator::build(&cfg).expect("verilator build");
     let dir = work_dir(&format!("{rows}x{cols}-is"));
     let out = hdl::verilator::run(&cfg, &model, &tiles, &dir).expect("verilator run");
@@ -88,11 +91,22 @@ fn check_is_array(rows: u32, cols: u32, cases: usize) {
         if !(v.bit_exact && v.cycle_exact) {
             bad.push(format!(
                 "tile {i} {}x{}x{}: bit {} cycle {} (cycles {:?} want {})",
-                t.m, t.k, t.n, v.bit_exact, v.cycle_exact, out.tiles[i].core_cycles, exp.core_cycles
+                t.m,
+                t.k,
+                t.n,
+                v.bit_exact,
+                v.cycle_exact,
+                out.tiles[i].core_cycles,
+                exp.core_cycles
             ));
         }
     }
-    assert!(bad.is_empty(), "{rows}x{cols} is: {} of {cases} wrong: {:#?}", bad.len(), &bad[..bad.len().min(10)]);
+    assert!(
+        bad.is_empty(),
+        "{rows}x{cols} is: {} of {cases} wrong: {:#?}",
+        bad.len(),
+        &bad[..bad.len().min(10)]
+    );
 }
 
 #[test]

@@ -347,7 +347,10 @@ mod tests {
             let has = |f: &dyn Fn(&Tile) -> bool| tiles.iter().any(f);
             assert!(has(&|t| t.m < r), "m < rows");
             assert!(has(&|t| t.k < c), "k < cols");
-            assert!(has(&|t| t.n > c && t.n % c != 0), "n > cols, not a multiple");
+            assert!(
+                has(&|t| t.n > c && t.n % c != 0),
+                "n > cols, not a multiple"
+            );
             assert!(has(&|t| t.n == 256), "n = 256");
             assert!(has(&|t| t.n < c), "n < cols");
         }

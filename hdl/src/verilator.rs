@@ -255,7 +255,13 @@ pub fn is_vectors(cfg: &AccelConfig, t: &Tile) -> (Vec<Vec<i8>>, Vec<Vec<i8>>) {
         .map(|p| {
             let c = cols - 1 - p;
             (0..rows)
-                .map(|i| if i < t.m && c < t.k { t.a[i * t.k + c] } else { 0 })
+                .map(|i| {
+                    if i < t.m && c < t.k {
+                        t.a[i * t.k + c]
+                    } else {
+                        0
+                    }
+                })
                 .collect()
         })
         .collect();

@@ -588,10 +588,13 @@ mod tests {
             let want_q = e.q_rows.len();
             while q_rows.len() < want_q && cycle < 200 {
                 // Inputs of this cycle.
-                let (w_load, valid, last, a, b) = feed
-                    .get(cycle as usize)
-                    .cloned()
-                    .unwrap_or((false, false, false, vec![0; rows], vec![0; cols]));
+                let (w_load, valid, last, a, b) = feed.get(cycle as usize).cloned().unwrap_or((
+                    false,
+                    false,
+                    false,
+                    vec![0; rows],
+                    vec![0; cols],
+                ));
                 x.w_load.next = w_load;
                 x.in_valid.next = valid;
                 x.in_last.next = last;

@@ -57,8 +57,8 @@ impl Logic for IsPe {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, a_reg, b_reg, psum);
-        self.prod.next =
-            signed_bit_cast::<16, 8>(self.a_reg.q.val()) * signed_bit_cast::<16, 8>(self.b_in.val());
+        self.prod.next = signed_bit_cast::<16, 8>(self.a_reg.q.val())
+            * signed_bit_cast::<16, 8>(self.b_in.val());
         self.a_out.next = self.a_reg.q.val();
         self.b_out.next = self.b_reg.q.val();
         self.psum_out.next = self.psum.q.val();
@@ -98,7 +98,12 @@ mod tests {
             // A new a_in without a_load must not disturb the stationary activation.
             x.a_in.next = s8(9);
             sim_assert_eq!(sim, x.a_out.val(), s8(-128), x);
-            for (b, p) in [(-128i64, 1i64), (127, -3), (5, 1 << 20), (-1, i32::MAX as i64)] {
+            for (b, p) in [
+                (-128i64, 1i64),
+                (127, -3),
+                (5, 1 << 20),
+                (-1, i32::MAX as i64),
+            ] {
                 x.b_in.next = s8(b);
                 x.psum_in.next = s32(p);
                 wait_clock_cycle!(sim, clock, x);
