@@ -532,7 +532,7 @@ impl Command {
                 let rules = cfg.dataflow.rules();
                 let (m, k, n) = (c.m as u64, c.k as u64, c.n as u64);
                 rules
-                    .check_shape(cfg, m, k, n)
+                    .check_shape(rows, cols, m, k, n)
                     .map_err(|v| err(v.field, v.value, v.reason))?;
                 let (a_lines, b_lines) = rules.operand_lines(m, k, n);
                 range("a_line", c.a_line, a_lines, in_lines, "input")?;

@@ -68,7 +68,12 @@ pub fn ws_tile_cycles(cfg: &AccelConfig, mt: u64) -> u64 {
 /// consecutive output blocks, `max(rows, cols)` (at least `rows`, so that the row
 /// collectors write at most one accumulator line per cycle).
 pub fn is_block_period(cfg: &AccelConfig) -> u64 {
-    (cfg.rows as u64).max(cfg.cols as u64)
+    is_block_period_of(cfg.rows as u64, cfg.cols as u64)
+}
+
+/// [`is_block_period`] of a `rows x cols` array.
+pub fn is_block_period_of(rows: u64, cols: u64) -> u64 {
+    rows.max(cols)
 }
 
 /// Input-stationary stream slots of `nt` weight vectors: `ceil(nt/cols)` output blocks

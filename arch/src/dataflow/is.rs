@@ -30,14 +30,11 @@ impl DataflowRules for InputStationary {
         Dataflow::InputStationary
     }
 
-    fn check_shape(
-        &self,
-        cfg: &AccelConfig,
+    fn check_shape(&self, rows: u64, cols: u64,
         m: u64,
         k: u64,
         _n: u64,
     ) -> Result<(), ShapeViolation> {
-        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         if m > rows {
             return Err(ShapeViolation {
                 field: "m",

@@ -20,14 +20,11 @@ impl DataflowRules for OutputStationary {
         Dataflow::OutputStationary
     }
 
-    fn check_shape(
-        &self,
-        cfg: &AccelConfig,
+    fn check_shape(&self, rows: u64, cols: u64,
         m: u64,
         _k: u64,
         n: u64,
     ) -> Result<(), ShapeViolation> {
-        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         if n > cols {
             return Err(ShapeViolation {
                 field: "n",

@@ -20,14 +20,11 @@ impl DataflowRules for WeightStationary {
         Dataflow::WeightStationary
     }
 
-    fn check_shape(
-        &self,
-        cfg: &AccelConfig,
+    fn check_shape(&self, rows: u64, cols: u64,
         _m: u64,
         k: u64,
         n: u64,
     ) -> Result<(), ShapeViolation> {
-        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         if n > cols {
             return Err(ShapeViolation {
                 field: "n",
