@@ -20,7 +20,7 @@ use crate::sysflow::{self, SysModel, SysRun};
 use crate::HdlError;
 use arch::device::{reg, Counters, Device, DeviceError, HostRegs};
 use arch::isa::{Command, Op, COMMAND_BYTES};
-use arch::{AccelConfig, Dataflow};
+use arch::AccelConfig;
 use sim::machine::{self, ExecError, Machine};
 use std::time::Duration;
 
@@ -266,14 +266,13 @@ pub fn precheck(
     mem: &[u8],
     cmds: &[Command],
 ) -> Result<(), ExecError> {
-    let os = cfg.dataflow == Dataflow::OutputStationary;
     let end = cmds
         .iter()
         .position(|c| matches!(c.op, Op::Finish))
         .unwrap_or(cmds.len());
     for (i, c) in cmds[..end].iter().enumerate() {
         if let Op::Compute(cp) = &c.op {
-            machine::check_compute(m, cp, os).map_err(|e| ExecError {
+            machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError {
                 index: i,
                 cmd: c.to_string(),
                 reason: e,

@@ -57,13 +57,13 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
         k: t.k as u16,
         n: t.n as u16,
     };
-    sim::machine::check_compute(&m, &cmd, os).map_err(|e| {
+    sim::machine::check_compute(&m, &cmd, cfg.dataflow).map_err(|e| {
         HdlError::Config(format!(
             "tile {}x{}x{} does not fit the simulator's scratchpads of `{}`: {e}",
             t.m, t.k, t.n, cfg.name
         ))
     })?;
-    let mut job = CoreJob::new(cmd, os, &m);
+    let mut job = CoreJob::new(cmd, cfg.dataflow, &m);
     let limit = 4 * (t.m + t.k + rows + cols) as u64 + 1000;
     loop {
         let (done, _) = job.step(&mut m);

@@ -3,7 +3,7 @@
 
 use arch::isa::{self, Command, Load, LoadParams, Op, Scratchpad, Store, PARAM_RECORD_BYTES};
 use arch::quant;
-use arch::AccelConfig;
+use arch::{AccelConfig, Dataflow};
 
 /// A command failed during execution.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,27 +203,22 @@ pub fn exec_store(m: &Machine, mem: &mut [u8], s: &Store) -> Result<u64, String>
     Ok((blocks * nrows) as u64)
 }
 
-/// Checks a `COMPUTE`'s line ranges against the machine.
-pub fn check_compute(m: &Machine, c: &arch::isa::Compute, os: bool) -> Result<(), String> {
-    let (mm, kk, nn) = (c.m as usize, c.k as usize, c.n as usize);
-    if nn > m.cols {
-        return Err(format!("n = {nn} > cols = {}", m.cols));
+/// Checks a `COMPUTE`'s shape and line ranges against the machine, for dataflow `df`.
+pub fn check_compute(m: &Machine, c: &arch::isa::Compute, df: Dataflow) -> Result<(), String> {
+    let rules = df.rules();
+    let (mm, kk, nn) = (c.m as u64, c.k as u64, c.n as u64);
+    if nn > arch::isa::MAX_COMPUTE_N {
+        return Err(format!("n = {nn} > {}", arch::isa::MAX_COMPUTE_N));
     }
-    let (a_count, b_count) = if os {
-        if mm > m.rows {
-            return Err(format!("output-stationary: m = {mm} > rows = {}", m.rows));
-        }
-        (kk, kk)
-    } else {
-        if kk > m.rows {
-            return Err(format!("weight-stationary: k = {kk} > rows = {}", m.rows));
-        }
-        (mm, kk)
-    };
+    rules
+        .check_shape(m.rows as u64, m.cols as u64, mm, kk, nn)
+        .map_err(|v| format!("{} = {}: {}", v.field, v.value, v.reason))?;
+    let (a_count, b_count) = rules.operand_lines(mm, kk, nn);
+    let c_count = nn.div_ceil(m.cols as u64) * mm;
     for (name, base, count, lines) in [
-        ("a_line", c.a_line as usize, a_count, m.in_lines),
-        ("b_line", c.b_line as usize, b_count, m.w_lines),
-        ("c_line", c.c_line as usize, mm, m.acc_lines),
+        ("a_line", c.a_line as usize, a_count as usize, m.in_lines),
+        ("b_line", c.b_line as usize, b_count as usize, m.w_lines),
+        ("c_line", c.c_line as usize, c_count as usize, m.acc_lines),
     ] {
         if base + count > lines {
             return Err(format!(
@@ -235,32 +230,36 @@ pub fn check_compute(m: &Machine, c: &arch::isa::Compute, os: bool) -> Result<()
     Ok(())
 }
 
-/// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_c A[i][c] B[c][j]`
-/// with the operand layouts of the dataflow. Lanes `>= n` of the written lines are zero.
-pub fn exec_compute_direct(m: &mut Machine, c: &arch::isa::Compute, os: bool) {
+/// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_x A[i][x] B[x][j]`
+/// with the operand layouts of dataflow `df` ([`arch::DataflowRules::a_pos`], `b_pos`):
+/// output block `nb` (columns `nb*cols..`) of row `i` is accumulator line
+/// `c_line + nb*m + i`; lanes of columns `>= n` of the written lines are zero.
+pub fn exec_compute_direct(m: &mut Machine, c: &arch::isa::Compute, df: Dataflow) {
+    let rules = df.rules();
     let (rows, cols) = (m.rows, m.cols);
     let (mm, kk, nn) = (c.m as usize, c.k as usize, c.n as usize);
-    for i in 0..mm {
-        let line = c.c_line as usize + i;
-        for j in 0..cols {
-            let mut sum: i32 = 0;
-            if j < nn {
-                for x in 0..kk {
-                    let a = if os {
-                        m.input[(c.a_line as usize + x) * rows + i]
-                    } else {
-                        m.input[(c.a_line as usize + i) * rows + x]
-                    };
-                    let b = m.weight[(c.b_line as usize + x) * cols + j];
-                    sum = sum.wrapping_add(a as i32 * b as i32);
+    for nb in 0..nn.div_ceil(cols) {
+        for i in 0..mm {
+            let line = c.c_line as usize + nb * mm + i;
+            for lane in 0..cols {
+                let j = nb * cols + lane;
+                let mut sum: i32 = 0;
+                if j < nn {
+                    for x in 0..kk {
+                        let (al, alane) = rules.a_pos(i as u64, x as u64);
+                        let (bl, blane) = rules.b_pos(x as u64, j as u64);
+                        let a = m.input[(c.a_line as usize + al as usize) * rows + alane as usize];
+                        let b = m.weight[(c.b_line as usize + bl as usize) * cols + blane as usize];
+                        sum = sum.wrapping_add(a as i32 * b as i32);
+                    }
                 }
+                let dst = &mut m.acc[line * cols + lane];
+                *dst = if c.accumulate {
+                    dst.wrapping_add(sum)
+                } else {
+                    sum
+                };
             }
-            let dst = &mut m.acc[line * cols + j];
-            *dst = if c.accumulate {
-                dst.wrapping_add(sum)
-            } else {
-                sum
-            };
         }
     }
 }
