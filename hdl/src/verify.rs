@@ -26,8 +26,22 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
     let os = cfg.dataflow == Dataflow::OutputStationary;
     let mut m = Machine::new(cfg);
     let (rows, cols) = (m.rows, m.cols);
+    let is = cfg.dataflow == Dataflow::InputStationary;
     // Operand layouts of docs/architecture.md section 3.
-    if os {
+    if is {
+        // Input lines as OS (line c, lane i = A[i][c]); weight lines transposed (line c,
+        // lane j = B[j][c]).
+        for c in 0..t.k {
+            for i in 0..t.m {
+                m.input[c * rows + i] = t.a[i * t.k + c];
+            }
+        }
+        for c in 0..t.n {
+            for j in 0..t.k {
+                m.weight[c * cols + j] = t.b[j * t.n + c];
+            }
+        }
+    } else if os {
         for c in 0..t.k {
             for i in 0..t.m {
                 m.input[c * rows + i] = t.a[i * t.k + c];
@@ -64,7 +78,7 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
         ))
     })?;
     let mut job = CoreJob::new(cmd, cfg.dataflow, &m);
-    let limit = 4 * (t.m + t.k + rows + cols) as u64 + 1000;
+    let limit = 4 * (t.m + t.k + rows + cols) as u64 + 1000 + (t.n * rows.max(cols)) as u64;
     loop {
         let (done, _) = job.step(&mut m);
         if done {
@@ -78,7 +92,20 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, HdlError> {
         }
     }
     let line = |i: usize| m.acc[i * cols..(i + 1) * cols].to_vec();
-    let acc_rows = if os {
+    let acc_rows = if is {
+        // The core emits every array row of every block; the simulator writes block nb,
+        // row i < m to line nb*m + i.
+        (0..t.n.div_ceil(cols))
+            .flat_map(|nb| (0..rows).map(move |i| (nb, i)))
+            .map(|(nb, i)| {
+                if i < t.m {
+                    line(nb * t.m + i)
+                } else {
+                    vec![0; cols]
+                }
+            })
+            .collect()
+    } else if os {
         // The simulator writes rows < m; the core drains all rows (zeros beyond m).
         (0..rows)
             .rev()
