@@ -169,6 +169,11 @@ fn tiny_4x4_ws_system_exact() -> Result<()> {
 }
 
 #[test]
+fn tiny_4x4_is_system_exact() -> Result<()> {
+    co_simulate("tiny-4x4", Dataflow::InputStationary, 4, Some(2))
+}
+
+#[test]
 fn edge_8x8_os_system_exact() -> Result<()> {
     co_simulate("edge-8x8", Dataflow::OutputStationary, 6, Some(3))
 }

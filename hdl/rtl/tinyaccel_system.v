@@ -8,6 +8,8 @@
 //   load, compute or store queue, up to and including FINISH. The execution phase starts
 //   the cycle after the fetch; `cycles` counts the execution phase only (the simulator's
 //   cycle count), FETCH_CYCLES the fetch.
+// - Dataflow: OS = 1 output-stationary, IS = 1 input-stationary, both 0 weight-stationary
+//   (the compute engine's read pattern and the write-back order of docs/architecture.md 3).
 // - Execution: the three engines with the four token counters (L2C, C2L, C2S, S2C), one
 //   compute engine feeding the core, one DMA engine shared by the load and store queues
 //   with sticky arbitration, cycle for cycle as `sim::cycle`.
