@@ -598,11 +598,11 @@ mod tests {
                 x.w_load.next = w_load;
                 x.in_valid.next = valid;
                 x.in_last.next = last;
-                for i in 0..rows {
-                    x.a_in[i].next = s8(a[i] as i64);
+                for (port, &v) in x.a_in.iter_mut().zip(&a) {
+                    port.next = s8(v as i64);
                 }
-                for j in 0..cols {
-                    x.b_in[j].next = s8(b[j] as i64);
+                for (port, &v) in x.b_in.iter_mut().zip(&b) {
+                    port.next = s8(v as i64);
                 }
                 // Loop the array's rows back into the PPU, as the Verilator testbench does.
                 x.ppu_valid_in.next = x.out_valid.val();
