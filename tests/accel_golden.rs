@@ -1,7 +1,9 @@
 //! End-to-end offload: every golden run of the four MLPerf Tiny models, executed with its
 //! conv, depthwise and fully connected layers on the simulated accelerator (through the
 //! driver's command streams), gives exactly TFLite-Micro's output bytes, on every preset
-//! and on awkward configurations, in both dataflows.
+//! (in output- and weight-stationary), on the input-stationary configurations of
+//! `tests/data/` (8x8, wide 4x16, tall 16x4) and on awkward configurations in all three
+//! dataflows.
 
 use arch::{AccelConfig, Dataflow};
 use driver::delegate::{self, Placement, Policy};
@@ -57,10 +59,10 @@ fn golden_runs(model: &str) -> Vec<(Vec<u8>, Vec<u8>, String)> {
 }
 
 /// Deliberately awkward designs: a 2x2 array, scratchpads so small that every layer is
-/// tiled many times, a 1-byte bus, both dataflows.
+/// tiled many times, a 1-byte bus, every dataflow.
 fn awkward() -> Vec<AccelConfig> {
     let mut v = Vec::new();
-    for df in [Dataflow::OutputStationary, Dataflow::WeightStationary] {
+    for df in Dataflow::ALL {
         let mut c = AccelConfig::preset("tiny-4x4").unwrap();
         c.name = format!("awkward-2x2-{df}");
         c.rows = 2;
@@ -107,7 +109,34 @@ fn configs() -> Vec<AccelConfig> {
         })
         .collect();
     v.extend(flipped);
+    v.extend(data_configs());
     v.extend(awkward());
+    v
+}
+
+/// The configuration files of `tests/data/` (the input-stationary designs).
+fn data_configs() -> Vec<AccelConfig> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let v: Vec<AccelConfig> = files
+        .iter()
+        .map(|f| AccelConfig::load(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+        .collect();
+    let is = v
+        .iter()
+        .filter(|c| c.dataflow == Dataflow::InputStationary)
+        .collect::<Vec<_>>();
+    assert!(
+        is.iter().any(|c| c.rows == 8 && c.cols == 8)
+            && is.iter().any(|c| c.rows < c.cols)
+            && is.iter().any(|c| c.rows > c.cols),
+        "tests/data must hold IS configurations: 8x8, rows < cols and rows > cols"
+    );
     v
 }
 

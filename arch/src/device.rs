@@ -4,7 +4,7 @@
 //! section 7.
 
 use crate::config::AccelConfig;
-use crate::isa::COMMAND_BYTES;
+use crate::isa::{self, Op, Scratchpad, COMMAND_BYTES, PARAM_RECORD_BYTES};
 use serde::{Deserialize, Serialize};
 
 /// Register offsets (bytes).
@@ -132,6 +132,46 @@ impl Counters {
     /// Every counter multiplied by `n` (`n` identical runs back to back).
     pub fn scaled(&self, n: u64) -> Counters {
         Counters::from_array(self.to_array().map(|x| x * n))
+    }
+
+    /// Adds the counts of one executed command: the command itself, bus bytes, MACs and
+    /// scratchpad bytes (everything but the timing counters, which only a timed model
+    /// knows). The one place these counts are derived: the simulator's functional,
+    /// cycle-level and tile-level models all call it.
+    pub fn add_command(&mut self, cfg: &AccelConfig, op: &Op) {
+        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
+        self.commands += 1;
+        match op {
+            Op::Load(l) => {
+                self.bus_read_bytes += l.nrows as u64 * l.ncols as u64;
+                match l.sp {
+                    Scratchpad::Input => {
+                        self.input_sp_write_bytes += isa::load_lines(l, rows) * rows
+                    }
+                    Scratchpad::Weight => {
+                        self.weight_sp_write_bytes += isa::load_lines(l, cols) * cols
+                    }
+                }
+            }
+            Op::LoadParams(p) => {
+                self.bus_read_bytes += p.count as u64 * PARAM_RECORD_BYTES as u64;
+            }
+            Op::Compute(c) => {
+                self.macs += c.m as u64 * c.k as u64 * c.n as u64;
+                let b = cfg.dataflow.rules().compute_bytes(cfg, c);
+                self.input_sp_read_bytes += b.input_read;
+                self.weight_sp_read_bytes += b.weight_read;
+                self.acc_sp_read_bytes += b.acc_read;
+                self.acc_sp_write_bytes += b.acc_write;
+            }
+            Op::Store(s) => {
+                let lines = (s.ncols as u64).div_ceil(cols) * s.nrows as u64;
+                self.acc_sp_read_bytes += lines * 4 * cols;
+                let e = if s.raw_int32 { 4 } else { 1 };
+                self.bus_write_bytes += s.nrows as u64 * s.ncols as u64 * e;
+            }
+            Op::Finish => {}
+        }
     }
 
     /// Total bus bytes.

@@ -72,16 +72,13 @@ pub enum Violation {
     StoreLines { base: u64, end: u64, lines: u64 },
     #[error("{ncols} columns exceed the PPU parameter RAM")]
     StoreColumns { ncols: u64 },
-    #[error("n = {n} > cols = {cols}")]
-    ComputeN { n: u64, cols: u64 },
-    /// The `COMPUTE` dimension that must fit the array's rows (`m` output-stationary,
-    /// `k` weight-stationary) does not.
-    #[error("{dataflow}: {dim} = {value} > rows = {rows}")]
-    ComputeRows {
-        dataflow: Dataflow,
-        dim: &'static str,
+    /// The `COMPUTE` shape does not fit the array in this dataflow
+    /// ([`crate::DataflowRules::check_shape`], or `n` beyond its 8-bit field).
+    #[error("{field} = {value}: {reason}")]
+    ComputeShape {
+        field: &'static str,
         value: u64,
-        rows: u64,
+        reason: String,
     },
     /// A `COMPUTE` operand (`a_line`, `b_line`, `c_line`) runs past its scratchpad.
     #[error("{field}: lines {base}..{end} exceed the {lines}-line scratchpad")]
@@ -270,38 +267,25 @@ pub fn check_store(sp: &Scratchpads, size: usize, s: &Store) -> Result<(), Viola
 pub fn check_compute(sp: &Scratchpads, c: &Compute, dataflow: Dataflow) -> Result<(), Violation> {
     let (mm, kk, nn) = (c.m as u64, c.k as u64, c.n as u64);
     let (rows, cols) = (sp.rows as u64, sp.cols as u64);
-    if dataflow != Dataflow::InputStationary && nn > cols {
-        return Err(Violation::ComputeN { n: nn, cols });
+    if nn > crate::isa::MAX_COMPUTE_N {
+        return Err(Violation::ComputeShape {
+            field: "n",
+            value: nn,
+            reason: format!(
+                "exceeds the 8-bit n-1 field (at most {})",
+                crate::isa::MAX_COMPUTE_N
+            ),
+        });
     }
-    let fits = |dim: &'static str, value: u64| {
-        if value > rows {
-            Err(Violation::ComputeRows {
-                dataflow,
-                dim,
-                value,
-                rows,
-            })
-        } else {
-            Ok(())
-        }
-    };
-    let (a_count, b_count) = match dataflow {
-        Dataflow::OutputStationary => {
-            fits("m", mm)?;
-            (kk, kk)
-        }
-        Dataflow::WeightStationary => {
-            fits("k", kk)?;
-            (mm, kk)
-        }
-        Dataflow::InputStationary => {
-            fits("m", mm)?;
-            if kk > cols {
-                return Err(Violation::ComputeN { n: kk, cols });
-            }
-            (kk, nn)
-        }
-    };
+    let rules = dataflow.rules();
+    rules
+        .check_shape(rows, cols, mm, kk, nn)
+        .map_err(|v| Violation::ComputeShape {
+            field: v.field,
+            value: v.value,
+            reason: v.reason,
+        })?;
+    let (a_count, b_count) = rules.operand_lines(mm, kk, nn);
     let c_count = nn.div_ceil(cols) * mm;
     for (field, base, count, lines) in [
         ("a_line", c.a_line as u64, a_count, sp.in_lines as u64),
@@ -585,14 +569,14 @@ mod tests {
             check_compute(&sp, &big, Dataflow::OutputStationary)
                 .unwrap_err()
                 .to_string(),
-            "output-stationary: m = 5 > rows = 4"
+            "m = 5: output-stationary: larger than rows = 4"
         );
         let wide = Compute { n: 5, ..c };
         assert_eq!(
             check_compute(&sp, &wide, Dataflow::WeightStationary)
                 .unwrap_err()
                 .to_string(),
-            "n = 5 > cols = 4"
+            "n = 5: larger than cols = 4"
         );
         // The buffer check uses the config's dataflow, before any transfer.
         cfg.dataflow = Dataflow::WeightStationary;

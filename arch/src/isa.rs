@@ -5,7 +5,7 @@
 //! [`Command::decode`] rejects malformed words with a typed [`DecodeError`] and never
 //! panics. [`Command::check`] adds the checks that depend on the configuration.
 
-use crate::config::{AccelConfig, Dataflow};
+use crate::config::AccelConfig;
 use std::fmt;
 
 /// Bytes per encoded command.
@@ -529,54 +529,17 @@ impl Command {
                         format!("exceeds the 8-bit n-1 field (at most {MAX_COMPUTE_N})"),
                     ));
                 }
-                if cfg.dataflow != Dataflow::InputStationary && c.n as u64 > cols {
-                    return Err(err("n", c.n as u64, format!("larger than cols = {cols}")));
-                }
-                match cfg.dataflow {
-                    Dataflow::OutputStationary => {
-                        if c.m as u64 > rows {
-                            return Err(err(
-                                "m",
-                                c.m as u64,
-                                format!("output-stationary: larger than rows = {rows}"),
-                            ));
-                        }
-                        range("a_line", c.a_line, c.k as u64, in_lines, "input")?;
-                        range("b_line", c.b_line, c.k as u64, w_lines, "weight")?;
-                    }
-                    Dataflow::WeightStationary => {
-                        if c.k as u64 > rows {
-                            return Err(err(
-                                "k",
-                                c.k as u64,
-                                format!("weight-stationary: larger than rows = {rows}"),
-                            ));
-                        }
-                        range("a_line", c.a_line, c.m as u64, in_lines, "input")?;
-                        range("b_line", c.b_line, c.k as u64, w_lines, "weight")?;
-                    }
-                    Dataflow::InputStationary => {
-                        if c.m as u64 > rows {
-                            return Err(err(
-                                "m",
-                                c.m as u64,
-                                format!("input-stationary: larger than rows = {rows}"),
-                            ));
-                        }
-                        if c.k as u64 > cols {
-                            return Err(err(
-                                "k",
-                                c.k as u64,
-                                format!("input-stationary: larger than cols = {cols}"),
-                            ));
-                        }
-                        range("a_line", c.a_line, c.k as u64, in_lines, "input")?;
-                        range("b_line", c.b_line, c.n as u64, w_lines, "weight")?;
-                    }
-                }
+                let rules = cfg.dataflow.rules();
+                let (m, k, n) = (c.m as u64, c.k as u64, c.n as u64);
+                rules
+                    .check_shape(rows, cols, m, k, n)
+                    .map_err(|v| err(v.field, v.value, v.reason))?;
+                let (a_lines, b_lines) = rules.operand_lines(m, k, n);
+                range("a_line", c.a_line, a_lines, in_lines, "input")?;
+                range("b_line", c.b_line, b_lines, w_lines, "weight")?;
                 // Accumulator lines written: one per output row and block of `cols` columns
                 // (IS blocks its `n` columns; OS and WS have `n <= cols`, one block).
-                let c_lines = (c.n as u64).div_ceil(cols) * c.m as u64;
+                let c_lines = crate::dataflow::acc_lines(cfg, m, n);
                 range("c_line", c.c_line, c_lines, acc_lines, "accumulator")?;
             }
             Op::Store(s) => {

@@ -6,16 +6,23 @@
 //! - [`tables`]: the energy and area tables per technology node, with their sources.
 //! - [`timing`]: the core timing contract (cycles of a core tile, a DMA burst, a store).
 //! - [`isa`]: the command set and its 128-bit binary encoding.
+//! - [`dataflow`]: one module per dataflow (OS, WS, IS) behind the
+//!   [`dataflow::DataflowRules`] trait: shape limits, operand layouts, timing, tiling rules.
+//! - [`schedule`]: the one schedule of a GEMM (tiling, reduction steps, reuse rule, the
+//!   commands of each step), shared by the driver's program builder and the simulator.
 //! - [`device`]: the [`device::Device`] trait through which a driver talks to an
 //!   accelerator (the simulator now, the RTL later).
 
 pub mod config;
+pub mod dataflow;
 pub mod device;
 pub mod hostcheck;
 pub mod isa;
 pub mod quant;
+pub mod schedule;
 pub mod tables;
 pub mod timing;
 
 pub use config::{AccelConfig, ConfigError, ConfigIssue, Dataflow};
+pub use dataflow::DataflowRules;
 pub use tables::{AreaTable, EnergyTable};

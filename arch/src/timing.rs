@@ -10,7 +10,7 @@
 //! Conventions: a command that starts in cycle 0 and takes `d` cycles occupies cycles
 //! `0..d`; the next command of the same queue may start in cycle `d`.
 
-use crate::config::{AccelConfig, Dataflow};
+use crate::config::AccelConfig;
 
 /// Cycles from a scratchpad line read (issued in cycle `c`) to its data being at the
 /// array edge (cycle `c + EDGE_LATENCY`): the registered SRAM output.
@@ -68,7 +68,12 @@ pub fn ws_tile_cycles(cfg: &AccelConfig, mt: u64) -> u64 {
 /// consecutive output blocks, `max(rows, cols)` (at least `rows`, so that the row
 /// collectors write at most one accumulator line per cycle).
 pub fn is_block_period(cfg: &AccelConfig) -> u64 {
-    (cfg.rows as u64).max(cfg.cols as u64)
+    is_block_period_of(cfg.rows as u64, cfg.cols as u64)
+}
+
+/// [`is_block_period`] of a `rows x cols` array.
+pub fn is_block_period_of(rows: u64, cols: u64) -> u64 {
+    rows.max(cols)
 }
 
 /// Input-stationary stream slots of `nt` weight vectors: `ceil(nt/cols)` output blocks
@@ -93,24 +98,18 @@ pub fn is_tile_cycles(cfg: &AccelConfig, nt: u64) -> u64 {
     cfg.cols as u64 + is_stream_slots(cfg, nt) + EDGE_LATENCY + skew_cycles(cfg) + ACC_PIPE_DEPTH
 }
 
-/// Cycles of one `COMPUTE` command of `m x k x n` in the configured dataflow.
+/// Cycles of one `COMPUTE` command of `m x k x n` in the configured dataflow (the
+/// dataflow's [`crate::DataflowRules::tile_cycles`]: [`os_tile_cycles`],
+/// [`ws_tile_cycles`] or [`is_tile_cycles`]).
 pub fn compute_cycles(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> u64 {
-    match cfg.dataflow {
-        Dataflow::OutputStationary => os_tile_cycles(cfg, k),
-        Dataflow::WeightStationary => ws_tile_cycles(cfg, m),
-        Dataflow::InputStationary => is_tile_cycles(cfg, n),
-    }
+    cfg.dataflow.rules().tile_cycles(cfg, m, k, n)
 }
 
 /// Cycles the array spends on useful MACs in a tile (the feed phase: `kt` for OS, `mt`
 /// for WS, the stream slots for IS); the rest of [`compute_cycles`] is fill, drain and
 /// preload overhead.
 pub fn compute_feed_cycles(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> u64 {
-    match cfg.dataflow {
-        Dataflow::OutputStationary => k.max(1),
-        Dataflow::WeightStationary => m.max(1),
-        Dataflow::InputStationary => is_stream_slots(cfg, n),
-    }
+    cfg.dataflow.rules().feed_cycles(cfg, m, k, n)
 }
 
 /// Bus beats to move `bytes` (the bus moves `bus_bytes_per_cycle` bytes per cycle).
@@ -145,6 +144,7 @@ pub fn store_cycles(cfg: &AccelConfig, nrows: u64, row_bytes: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Dataflow;
 
     #[test]
     fn formulas_on_edge_8x8() {

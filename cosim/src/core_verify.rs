@@ -23,47 +23,20 @@ pub struct SimTile {
 
 /// Runs `t` through the simulator's register-level core model.
 pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
-    let os = cfg.dataflow == Dataflow::OutputStationary;
     let mut m = Machine::new(cfg);
     let (rows, cols) = (m.rows, m.cols);
-    // Operand layouts of docs/architecture.md section 3 (a match, so that a new
-    // dataflow must say its own).
-    match cfg.dataflow {
-        Dataflow::OutputStationary => {
-            for c in 0..t.k {
-                for i in 0..t.m {
-                    m.input[c * rows + i] = t.a[i * t.k + c];
-                }
-                for j in 0..t.n {
-                    m.weight[c * cols + j] = t.b[c * t.n + j];
-                }
-            }
+    // Operand layouts of docs/architecture.md section 3, from the dataflow's rules.
+    let rules = cfg.dataflow.rules();
+    for i in 0..t.m {
+        for x in 0..t.k {
+            let (line, lane) = rules.a_pos(i as u64, x as u64);
+            m.input[line as usize * rows + lane as usize] = t.a[i * t.k + x];
         }
-        Dataflow::WeightStationary => {
-            for c in 0..t.m {
-                for i in 0..t.k {
-                    m.input[c * rows + i] = t.a[c * t.k + i];
-                }
-            }
-            for c in 0..t.k {
-                for j in 0..t.n {
-                    m.weight[c * cols + j] = t.b[c * t.n + j];
-                }
-            }
-        }
-        Dataflow::InputStationary => {
-            // Input lines as OS (line c, lane i = A[i][c]); weight lines transposed (line
-            // c, lane j = B[j][c]).
-            for c in 0..t.k {
-                for i in 0..t.m {
-                    m.input[c * rows + i] = t.a[i * t.k + c];
-                }
-            }
-            for c in 0..t.n {
-                for j in 0..t.k {
-                    m.weight[c * cols + j] = t.b[j * t.n + c];
-                }
-            }
+    }
+    for x in 0..t.k {
+        for j in 0..t.n {
+            let (line, lane) = rules.b_pos(x as u64, j as u64);
+            m.weight[line as usize * cols + lane as usize] = t.b[x * t.n + j];
         }
     }
     let cmd = Compute {
@@ -81,7 +54,7 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
             t.m, t.k, t.n, cfg.name
         ))
     })?;
-    let mut job = CoreJob::new(cmd, os, &m);
+    let mut job = CoreJob::new(cmd, cfg.dataflow, &m);
     let limit = 4 * (t.m + t.k + rows + cols) as u64 + 1000 + (t.n * rows.max(cols)) as u64;
     loop {
         let (done, _) = job.step(&mut m);

@@ -173,6 +173,11 @@ fn tiny_4x4_ws_system_exact() -> Result<()> {
 }
 
 #[test]
+fn tiny_4x4_is_system_exact() -> Result<()> {
+    co_simulate("tiny-4x4", Dataflow::InputStationary, 4, Some(2))
+}
+
+#[test]
 fn edge_8x8_os_system_exact() -> Result<()> {
     co_simulate("edge-8x8", Dataflow::OutputStationary, 6, Some(3))
 }
@@ -328,5 +333,185 @@ fn rtl_device_errors_match_the_simulator() -> Result<()> {
     let b = sim.submit(4096, &ok)?;
     ensure!(a == b, "RTL {a:?}, simulator {b:?}");
     ensure!(rtl.counters()? == a, "counters over MMIO");
+    Ok(())
+}
+
+/// Input-stationary on the system RTL, without the simulator: a hand-written program
+/// (transposing LOADs of A and of B into the weight scratchpad, two accumulating COMPUTEs
+/// with m < rows, the second with k < cols, n > cols not a multiple of cols, a raw int32
+/// STORE) gives the wrapping int32 GEMM, and the array is busy exactly
+/// `arch::timing::is_tile_cycles` per COMPUTE, with the contract's scratchpad bytes.
+#[test]
+fn input_stationary_program_on_the_system_rtl_matches_the_reference() -> Result<()> {
+    use arch::isa::{Load, Scratchpad, Store};
+    for (rows, cols) in [(4u32, 4u32), (6, 4), (3, 5)] {
+        let mut cfg = config("tiny-4x4", Dataflow::InputStationary);
+        cfg.name = format!("is-{rows}x{cols}");
+        cfg.rows = rows;
+        cfg.cols = cols;
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", cfg.name))?;
+        let (r, c) = (rows as usize, cols as usize);
+        let (m, k, n) = (r - 1, c + c / 2 + 1, 2 * c + 3);
+        let k2 = k - c;
+        let mut seed = 0x1234_5678u64 + rows as u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u8
+        };
+        let mut a: Vec<u8> = (0..m * k).map(|_| next()).collect();
+        let b: Vec<u8> = (0..k * n).map(|_| next()).collect();
+        a[0] = 0x80; // -128
+        let (a_addr, b_addr, c_addr, cmd_base) = (0x1000u32, 0x2000u32, 0x4000u32, 0x100u32);
+        let load = |sp, addr: u32, nrows: usize, ncols: usize, deps| Cmd {
+            op: Op::Load(Load {
+                sp,
+                transpose: true,
+                sp_line: 0,
+                mem_addr: addr,
+                mem_stride: ncols as u32,
+                nrows: nrows as u16,
+                ncols: ncols as u16,
+            }),
+            deps,
+        };
+        let compute = |kk: usize, a_line: usize, b_line: usize, acc: bool, deps| Cmd {
+            op: Op::Compute(Compute {
+                accumulate: acc,
+                a_line: a_line as u32,
+                b_line: b_line as u32,
+                c_line: 0,
+                m: m as u16,
+                k: kk as u16,
+                n: n as u16,
+            }),
+            deps,
+        };
+        let cmds = vec![
+            load(Scratchpad::Input, a_addr, m, k, Deps::NONE),
+            load(
+                Scratchpad::Weight,
+                b_addr,
+                k,
+                n,
+                Deps {
+                    push_next: true,
+                    ..Deps::NONE
+                },
+            ),
+            compute(
+                c,
+                0,
+                0,
+                false,
+                Deps {
+                    pop_prev: true,
+                    ..Deps::NONE
+                },
+            ),
+            compute(
+                k2,
+                c,
+                n,
+                true,
+                Deps {
+                    push_next: true,
+                    ..Deps::NONE
+                },
+            ),
+            Cmd {
+                op: Op::Store(Store {
+                    raw_int32: true,
+                    acc_line: 0,
+                    mem_addr: c_addr,
+                    mem_stride: 4 * n as u32,
+                    nrows: m as u16,
+                    ncols: n as u16,
+                }),
+                deps: Deps {
+                    pop_prev: true,
+                    ..Deps::NONE
+                },
+            },
+            Cmd::new(Op::Finish),
+        ];
+        for cmd in &cmds {
+            cmd.check(&cfg)
+                .map_err(|e| anyhow::anyhow!("{cfg:?}: {cmd}: {e}"))?;
+        }
+        let mut mem = vec![0u8; 0x8000];
+        mem[a_addr as usize..][..a.len()].copy_from_slice(&a);
+        mem[b_addr as usize..][..b.len()].copy_from_slice(&b);
+        let buf = arch::isa::encode_all(&cmds);
+        mem[cmd_base as usize..][..buf.len()].copy_from_slice(&buf);
+        let model = hdl::sysflow::build(&cfg, mem.len() as u64)?;
+        let window = hdl::sysflow::write_window(&cmds, mem.len() as u64);
+        let run = model.run(&mem, cmd_base, cmds.len() as u32, window, 200_000)?;
+        ensure!(
+            run.status & 6 == 2 && !run.timeout && run.proto_errors == 0,
+            "{}: status {:#x}, timeout {}, bus protocol errors {}",
+            cfg.name,
+            run.status,
+            run.timeout,
+            run.proto_errors
+        );
+        for i in 0..m {
+            for col in 0..n {
+                let want = (0..k).fold(0i32, |s, kk| {
+                    s.wrapping_add(a[i * k + kk] as i8 as i32 * b[kk * n + col] as i8 as i32)
+                });
+                let at = c_addr as usize + 4 * (i * n + col);
+                let got = i32::from_le_bytes(run.mem[at..at + 4].try_into()?);
+                ensure!(
+                    got == want,
+                    "{}: C[{i}][{col}] = {got}, want {want}",
+                    cfg.name
+                );
+            }
+        }
+        let ct = &run.counters;
+        let nb = n.div_ceil(c) as u64;
+        let (r, c, m, n) = (r as u64, c as u64, m as u64, n as u64);
+        ensure!(
+            ct.array_busy_cycles == 2 * arch::timing::is_tile_cycles(&cfg, n),
+            "{}: array busy {} cycles, the contract says 2 x {}",
+            cfg.name,
+            ct.array_busy_cycles,
+            arch::timing::is_tile_cycles(&cfg, n)
+        );
+        ensure!(
+            ct.macs == m * k as u64 * n,
+            "{}: macs {}",
+            cfg.name,
+            ct.macs
+        );
+        ensure!(
+            ct.input_sp_read_bytes == k as u64 * r,
+            "{}: input scratchpad reads {}",
+            cfg.name,
+            ct.input_sp_read_bytes
+        );
+        ensure!(
+            ct.weight_sp_read_bytes == 2 * n * c,
+            "{}: weight scratchpad reads {}",
+            cfg.name,
+            ct.weight_sp_read_bytes
+        );
+        ensure!(
+            ct.acc_sp_write_bytes == 2 * nb * m * 4 * c,
+            "{}: accumulator writes {}",
+            cfg.name,
+            ct.acc_sp_write_bytes
+        );
+        // The second COMPUTE reads its lines back (ACCUMULATE), the STORE reads them all.
+        ensure!(
+            ct.acc_sp_read_bytes == 2 * nb * m * 4 * c,
+            "{}: accumulator reads {}",
+            cfg.name,
+            ct.acc_sp_read_bytes
+        );
+    }
     Ok(())
 }

@@ -15,61 +15,11 @@
 
 use crate::tiling::{self, Tiling, TilingError};
 use arch::device::{Counters, Device, DeviceError};
-use arch::isa::{
-    self, Command, Compute, Load, LoadParams, Op, Scratchpad, Store, MAX_STRIDE, PARAM_RECORD_BYTES,
-};
-use arch::{AccelConfig, Dataflow};
+use arch::isa::{self, Command, LoadParams, Op, Store, MAX_STRIDE, PARAM_RECORD_BYTES};
+use arch::schedule::{self as sched, Operand};
+use arch::AccelConfig;
 
-/// What the GEMM writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    /// int8 through the PPU.
-    Int8 {
-        zp_out: i32,
-        act_min: i32,
-        act_max: i32,
-    },
-    /// Raw int32 accumulators (no bias, no requantization).
-    Int32,
-}
-
-/// Shape and output of one GEMM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GemmProblem {
-    pub m: usize,
-    pub k: usize,
-    pub n: usize,
-    pub output: Output,
-}
-
-impl GemmProblem {
-    /// An int8 GEMM with full activation range and output zero point `zp_out`.
-    pub fn int8(m: usize, k: usize, n: usize, zp_out: i32) -> Self {
-        GemmProblem {
-            m,
-            k,
-            n,
-            output: Output::Int8 {
-                zp_out,
-                act_min: -128,
-                act_max: 127,
-            },
-        }
-    }
-
-    /// Bytes per output element.
-    pub fn out_elem_bytes(&self) -> usize {
-        match self.output {
-            Output::Int8 { .. } => 1,
-            Output::Int32 => 4,
-        }
-    }
-
-    /// Multiply-accumulates.
-    pub fn macs(&self) -> u64 {
-        self.m as u64 * self.k as u64 * self.n as u64
-    }
-}
+pub use arch::schedule::{plan_step, steps, GemmProblem, Output, Step, StepPlan};
 
 /// Where the operands live in device memory (byte addresses and row strides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,49 +198,6 @@ fn check_problem(p: &GemmProblem, l: &MemLayout) -> Result<(), GemmError> {
     Ok(())
 }
 
-/// One reduction step of the schedule (shared with the simulator's tile-level model).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
-    /// Output tile `(i, j)` and reduction chunk `kk`.
-    pub i: u64,
-    pub j: u64,
-    pub kk: u64,
-    /// Index of the output tile in execution order.
-    pub tile: u64,
-    pub load_a: bool,
-    pub load_b: bool,
-    pub first_k: bool,
-    pub last_k: bool,
-}
-
-/// The steps of a tiling in execution order, with the loads each needs (a tile already
-/// in the scratchpad from the previous step is not reloaded).
-pub fn steps(t: &Tiling) -> Vec<Step> {
-    let nk = t.n_k();
-    let mut out = Vec::with_capacity((t.n_i() * t.n_j() * nk) as usize);
-    let mut last_a = None;
-    let mut last_b = None;
-    for (tile, (i, j)) in t.tiles().enumerate() {
-        for kk in 0..nk {
-            let load_a = last_a != Some((i, kk));
-            let load_b = last_b != Some((kk, j));
-            last_a = Some((i, kk));
-            last_b = Some((kk, j));
-            out.push(Step {
-                i,
-                j,
-                kk,
-                tile: tile as u64,
-                load_a,
-                load_b,
-                first_k: kk == 0,
-                last_k: kk + 1 == nk,
-            });
-        }
-    }
-    out
-}
-
 /// Builds the command stream of `p` on `cfg` with operands at `layout`.
 pub fn build(cfg: &AccelConfig, p: &GemmProblem, layout: &MemLayout) -> Result<Program, GemmError> {
     check_problem(p, layout)?;
@@ -307,140 +214,50 @@ pub fn build_with(
     t: Tiling,
 ) -> Result<Program, GemmError> {
     check_problem(p, layout)?;
-    if cfg.dataflow == Dataflow::InputStationary {
-        return Err(TilingError::UnsupportedDataflow(cfg.dataflow).into());
-    }
-    let r = cfg.rows as u64;
-    let c = cfg.cols as u64;
-    let cap = tiling::Capacity::of(cfg);
-    let steps = steps(&t);
-    let n_tiles = t.n_i() * t.n_j();
-    let mut cmds: Vec<Command> = Vec::new();
-    // Per-step load groups exist?
-    let has_load: Vec<bool> = steps.iter().map(|s| s.load_a || s.load_b).collect();
-    let (mut a_half, mut b_half, mut acc_half) = (1u64, 1u64, 1u64);
-    let mut params_j: Option<u64> = None;
     let e = p.out_elem_bytes() as u64;
-    for (s_idx, s) in steps.iter().enumerate() {
-        let tm = t.tm_at(s.i);
-        let tn = t.tn_at(s.j);
-        let tk = t.tk_at(s.kk);
-        if s.first_k {
-            acc_half ^= 1;
+    let mut cmds: Vec<Command> = Vec::new();
+    for s in sched::steps(&t, p.output != Output::Int32) {
+        let plan = sched::plan_step(cfg, &t, &s);
+        for l in &plan.loads {
+            let (base, stride) = match l.operand {
+                Operand::A => (layout.a_addr, layout.a_stride),
+                Operand::B => (layout.b_addr, layout.b_stride),
+            };
+            cmds.push(l.command(base + l.row0 * stride + l.col0, stride));
         }
-        // Load group.
-        let mut group: Vec<Command> = Vec::new();
-        if s.load_a {
-            a_half ^= 1;
-            group.push(Command::new(Op::Load(Load {
-                sp: Scratchpad::Input,
-                transpose: cfg.dataflow == Dataflow::OutputStationary,
-                sp_line: (a_half * cap.input_half_lines) as u32,
-                mem_addr: (layout.a_addr + s.i * t.tm * layout.a_stride + s.kk * t.tk) as u32,
-                mem_stride: layout.a_stride as u32,
-                nrows: tm as u16,
-                ncols: tk as u16,
-            })));
-        }
-        if s.load_b {
-            b_half ^= 1;
-            group.push(Command::new(Op::Load(Load {
-                sp: Scratchpad::Weight,
-                transpose: false,
-                sp_line: (b_half * cap.weight_half_lines) as u32,
-                mem_addr: (layout.b_addr + s.kk * t.tk * layout.b_stride + s.j * t.tn) as u32,
-                mem_stride: layout.b_stride as u32,
-                nrows: tk as u16,
-                ncols: tn as u16,
-            })));
-        }
-        if let Some(first) = group.first_mut() {
-            first.deps.pop_next = s_idx >= 2;
-        }
-        if let Some(last) = group.last_mut() {
-            last.deps.push_next = true;
-        }
-        cmds.extend(group);
-        // Compute commands.
-        let a_base = a_half * cap.input_half_lines;
-        let b_base = b_half * cap.weight_half_lines;
-        let c_base = acc_half * cap.acc_half_lines;
-        let mut comps: Vec<Command> = Vec::new();
-        match cfg.dataflow {
-            Dataflow::OutputStationary => {
-                for nb in 0..tn.div_ceil(c) {
-                    for mb in 0..tm.div_ceil(r) {
-                        comps.push(Command::new(Op::Compute(Compute {
-                            accumulate: !s.first_k,
-                            a_line: (a_base + mb * tk) as u32,
-                            b_line: (b_base + nb * tk) as u32,
-                            c_line: (c_base + nb * tm + mb * r) as u32,
-                            m: r.min(tm - mb * r) as u16,
-                            k: tk as u16,
-                            n: c.min(tn - nb * c) as u16,
-                        })));
-                    }
-                }
-            }
-            Dataflow::WeightStationary | Dataflow::InputStationary => {
-                for nb in 0..tn.div_ceil(c) {
-                    for kb in 0..tk.div_ceil(r) {
-                        comps.push(Command::new(Op::Compute(Compute {
-                            accumulate: !s.first_k || kb > 0,
-                            a_line: (a_base + kb * tm) as u32,
-                            b_line: (b_base + nb * tk + kb * r) as u32,
-                            c_line: (c_base + nb * tm) as u32,
-                            m: tm as u16,
-                            k: r.min(tk - kb * r) as u16,
-                            n: c.min(tn - nb * c) as u16,
-                        })));
-                    }
-                }
-            }
-        }
-        {
-            let first = &mut comps[0].deps;
-            first.pop_prev = has_load[s_idx];
-            first.pop_next = s.first_k && s.tile >= 2;
-        }
-        {
-            let last = comps.last_mut().expect("a step has at least one core tile");
-            last.deps.push_prev = has_load.get(s_idx + 2).copied().unwrap_or(false);
-            last.deps.push_next = s.last_k;
-        }
-        cmds.extend(comps);
-        // Store group.
-        if s.last_k {
-            let mut group: Vec<Command> = Vec::new();
-            if let Output::Int8 {
+        cmds.extend(plan.computes);
+        if let (
+            Some(pt),
+            Output::Int8 {
                 zp_out,
                 act_min,
                 act_max,
-            } = p.output
-            {
-                if params_j != Some(s.j) {
-                    params_j = Some(s.j);
-                    group.push(Command::new(Op::LoadParams(LoadParams {
-                        mem_addr: (layout.params_addr + s.j * t.tn * PARAM_RECORD_BYTES as u64)
-                            as u32,
-                        count: tn as u16,
-                        zp_out: zp_out as i8,
-                        act_min: act_min as i8,
-                        act_max: act_max as i8,
-                    })));
-                }
-            }
-            group.push(Command::new(Op::Store(Store {
-                raw_int32: p.output == Output::Int32,
-                acc_line: c_base as u32,
-                mem_addr: (layout.c_addr + s.i * t.tm * layout.c_stride + s.j * t.tn * e) as u32,
-                mem_stride: layout.c_stride as u32,
-                nrows: tm as u16,
-                ncols: tn as u16,
-            })));
-            group[0].deps.pop_prev = true;
-            group.last_mut().expect("store group").deps.push_prev = s.tile + 2 < n_tiles;
-            cmds.extend(group);
+            },
+        ) = (plan.params, p.output)
+        {
+            cmds.push(Command {
+                op: Op::LoadParams(LoadParams {
+                    mem_addr: (layout.params_addr + pt.col0 * PARAM_RECORD_BYTES as u64) as u32,
+                    count: pt.count as u16,
+                    zp_out: zp_out as i8,
+                    act_min: act_min as i8,
+                    act_max: act_max as i8,
+                }),
+                deps: pt.deps,
+            });
+        }
+        if let Some(st) = plan.store {
+            cmds.push(Command {
+                op: Op::Store(Store {
+                    raw_int32: p.output == Output::Int32,
+                    acc_line: st.acc_line as u32,
+                    mem_addr: (layout.c_addr + st.row0 * layout.c_stride + st.col0 * e) as u32,
+                    mem_stride: layout.c_stride as u32,
+                    nrows: st.nrows as u16,
+                    ncols: st.ncols as u16,
+                }),
+                deps: st.deps,
+            });
         }
     }
     cmds.push(Command::new(Op::Finish));
@@ -628,11 +445,12 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arch::Dataflow;
 
     #[test]
     fn program_is_legal_and_tokens_balance() {
         for preset in ["tiny-4x4", "edge-8x8", "edge-16x16", "wide-4x16"] {
-            for df in [Dataflow::OutputStationary, Dataflow::WeightStationary] {
+            for df in Dataflow::ALL {
                 let mut cfg = AccelConfig::preset(preset).unwrap();
                 cfg.dataflow = df;
                 for (m, k, n) in [(1, 1, 1), (100, 200, 300), (7, 3000, 5), (33, 17, 65)] {

@@ -8,6 +8,8 @@
 //   load, compute or store queue, up to and including FINISH. The execution phase starts
 //   the cycle after the fetch; `cycles` counts the execution phase only (the simulator's
 //   cycle count), FETCH_CYCLES the fetch.
+// - Dataflow: OS = 1 output-stationary, IS = 1 input-stationary, both 0 weight-stationary
+//   (the compute engine's read pattern and the write-back order of docs/architecture.md 3).
 // - Execution: the three engines with the four token counters (L2C, C2L, C2S, S2C), one
 //   compute engine feeding the core, one DMA engine shared by the load and store queues
 //   with sticky arbitration, cycle for cycle as `sim::cycle`.
@@ -22,6 +24,7 @@ module tinyaccel_system #(
     parameter ROWS = 4,
     parameter COLS = 4,
     parameter OS = 1,
+    parameter IS = 0,
     parameter IN_LINES = 2048,
     parameter W_LINES = 2048,
     parameter ACC_LINES = 256,
@@ -172,17 +175,39 @@ module tinyaccel_system #(
     wire [31:0] c_k = {16'd0, cc[119:104]};
     wire [31:0] c_n = {24'd0, cc[127:120]} + 32'd1;
 
-    reg        in_rd, w_rd, w_slot, feed_last;
+    // Input-stationary stream (docs/architecture.md 3.3): block period P, NB output blocks
+    // of COLS lanes, S slots; slot s = nb*P + l reads weight line b_line + nb*COLS + l
+    // when l < COLS and that column is < n.
+    localparam P = (ROWS > COLS) ? ROWS : COLS;
+    wire [31:0] is_nblk = (c_n + COLS - 1) / COLS;
+    wire [31:0] is_slots = (is_nblk - 1) * P + COLS;
+    wire [31:0] is_s = tau - COLS;
+    wire [31:0] is_l = is_s % P;
+    wire [31:0] is_c = (is_s / P) * COLS + is_l;
+    // feed: the core's in_valid of the next cycle (OS, WS: the input read; IS: a slot).
+    reg        in_rd, w_rd, w_slot, feed, feed_last;
     reg [31:0] in_line, w_line;
     always @(*) begin
-        in_rd = 1'b0; w_rd = 1'b0; w_slot = 1'b0; feed_last = 1'b0;
+        in_rd = 1'b0; w_rd = 1'b0; w_slot = 1'b0; feed = 1'b0; feed_last = 1'b0;
         in_line = 32'd0; w_line = 32'd0;
         if (ca) begin
-            if (OS != 0) begin
+            if (IS != 0) begin
+                if (tau < COLS) begin
+                    w_slot = 1'b1;
+                    in_line = c_aline + (COLS - 1 - tau);
+                    in_rd = (COLS - 1 - tau) < c_k;
+                end else if (tau < COLS + is_slots) begin
+                    feed = 1'b1;
+                    w_line = c_bline + is_c;
+                    w_rd = is_l < COLS && is_c < c_n;
+                    feed_last = tau == COLS + is_slots - 1;
+                end
+            end else if (OS != 0) begin
                 if (tau < c_k) begin
                     in_rd = 1'b1; w_rd = 1'b1;
                     in_line = c_aline + tau;
                     w_line = c_bline + tau;
+                    feed = 1'b1;
                     feed_last = tau == c_k - 1;
                 end
             end else begin
@@ -193,6 +218,7 @@ module tinyaccel_system #(
                 end else if (tau < ROWS + c_m) begin
                     in_rd = 1'b1;
                     in_line = c_aline + (tau - ROWS);
+                    feed = 1'b1;
                     feed_last = tau == ROWS + c_m - 1;
                 end
             end
@@ -204,7 +230,7 @@ module tinyaccel_system #(
     // Registered scratchpad reads (EDGE_LATENCY = 1) and the feed controls of the next cycle.
     reg [8*ROWS-1:0] isp_q;
     reg [8*COLS-1:0] wsp_q;
-    reg r_in_valid, r_in_last, r_w_load, r_w_rd;
+    reg r_in_valid, r_in_last, r_w_load, r_w_rd, r_in_rd;
     integer q;
     always @(posedge clk) begin
         for (q = 0; q < ROWS; q = q + 1)
@@ -213,11 +239,13 @@ module tinyaccel_system #(
             if (w_rd) wsp_q[8*q +: 8] <= wsp[w_line * COLS + q];
         if (rst) begin
             r_in_valid <= 1'b0; r_in_last <= 1'b0; r_w_load <= 1'b0; r_w_rd <= 1'b0;
+            r_in_rd <= 1'b0;
         end else begin
-            r_in_valid <= in_rd;
-            r_in_last <= in_rd && feed_last;
+            r_in_valid <= feed;
+            r_in_last <= feed && feed_last;
             r_w_load <= w_slot;
             r_w_rd <= w_rd;
+            r_in_rd <= in_rd;
         end
     end
 
@@ -233,7 +261,7 @@ module tinyaccel_system #(
     tinyaccel_core u_core (
         .clk(clk), .rst(rst),
         .in_valid(r_in_valid), .in_last(r_in_last), .w_load(r_w_load),
-        .a_vec(isp_q),
+        .a_vec((IS == 0 || r_in_rd) ? isp_q : {8*ROWS{1'b0}}),
         .b_vec((OS != 0 || r_w_rd) ? wsp_q : {8*COLS{1'b0}}),
         .out_valid(core_out_valid), .out_last(core_out_last), .out_acc(core_out_acc),
         .ppu_valid_in(ppu_valid_in), .ppu_acc(ppu_acc), .ppu_bias(ppu_bias),
@@ -243,22 +271,33 @@ module tinyaccel_system #(
     );
 
     // Write-back: the row leaving the core in cycle d is read (ACCUMULATE) in d+1 and
-    // written at the end of d+2 (ACC_PIPE_DEPTH = 2).
-    reg [31:0] out_row;
+    // written at the end of d+2 (ACC_PIPE_DEPTH = 2). Input-stationary: the core's lines
+    // come block by block, every array row of each block; line (blk, row) goes to
+    // c_line + blk*m + row, rows >= m are not written.
+    reg [31:0] out_row, out_off, out_col0;
     reg        out_wr;
     reg [32*COLS-1:0] out_masked;
     integer oj;
     always @(*) begin
-        out_row = (OS != 0) ? (ROWS - 1 - c_outcnt) : c_outcnt;
+        if (IS != 0) begin
+            out_row = c_outcnt % ROWS;
+            out_off = (c_outcnt / ROWS) * c_m + out_row;
+            out_col0 = (c_outcnt / ROWS) * COLS;
+        end else begin
+            out_row = (OS != 0) ? (ROWS - 1 - c_outcnt) : c_outcnt;
+            out_off = out_row;
+            out_col0 = 32'd0;
+        end
         out_wr = core_out_valid && out_row < c_m;
         for (oj = 0; oj < COLS; oj = oj + 1)
-            out_masked[32*oj +: 32] = (oj < c_n) ? core_out_acc[32*oj +: 32] : 32'd0;
+            out_masked[32*oj +: 32] = (out_col0 + oj < c_n) ? core_out_acc[32*oj +: 32] : 32'd0;
     end
-    reg        wb1_v, wb2_v;
+    reg        wb1_v, wb2_v, wb1_end, wb2_end;
     reg [31:0] wb1_line, wb2_line;
     reg [32*COLS-1:0] wb1_data, wb2_data, acc_old;
     wire       wb_rd = wb1_v && c_accum;
-    wire       c_done = wb2_v && (c_written + 1 == c_m);
+    // IS: done with the write-back slot of the last array row's line (rows >= m included).
+    wire       c_done = (IS != 0) ? wb2_end : (wb2_v && (c_written + 1 == c_m));
     reg [32*COLS-1:0] wb_value;
     integer wj;
     always @(*) begin
@@ -437,7 +476,7 @@ module tinyaccel_system #(
             st_busy <= 1'b0; st_done <= 1'b0; st_err <= 1'b0; err_code <= 8'd0;
             for (s = 0; s < NCNT; s = s + 1) cnt[s] <= 64'd0;
             c_busy <= 1'b0; d_busy <= 1'b0;
-            wb1_v <= 1'b0; wb2_v <= 1'b0;
+            wb1_v <= 1'b0; wb2_v <= 1'b0; wb1_end <= 1'b0; wb2_end <= 1'b0;
             p0_v <= 1'b0; p1_v <= 1'b0; p2_v <= 1'b0; p3_v <= 1'b0;
             r_zp <= 8'd0; r_min <= 8'h80; r_max <= 8'h7F;
             lqn <= 0; cqn <= 0; sqn <= 0; lh <= 0; ch <= 0; sh <= 0;
@@ -514,7 +553,9 @@ module tinyaccel_system #(
                 if (ca) c_tau <= tau + 1;
                 if (core_out_valid) c_outcnt <= c_outcnt + 1;
                 wb1_v <= out_wr;
-                wb1_line <= c_cline + out_row;
+                wb1_line <= c_cline + out_off;
+                wb1_end <= core_out_valid && core_out_last;
+                wb2_end <= wb1_end;
                 wb1_data <= out_masked;
                 wb2_v <= wb1_v;
                 wb2_line <= wb1_line;

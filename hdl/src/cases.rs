@@ -9,7 +9,8 @@ use arch::{quant, timing, AccelConfig, Dataflow};
 
 /// One core tile: `C[m x n] = A[m x k] * B[k x n]`, then the PPU with per-column
 /// parameters. Output-stationary: `m <= rows`, `n <= cols`, any `k`; weight-stationary:
-/// `k <= rows`, `n <= cols`, any `m`.
+/// `k <= rows`, `n <= cols`, any `m`; input-stationary: `m <= rows`, `k <= cols`,
+/// `n <= 256`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tile {
     pub m: usize,
@@ -55,14 +56,21 @@ pub fn expected(cfg: &AccelConfig, t: &Tile) -> Expected {
             s.wrapping_add(t.a[i * t.k + kk] as i32 * t.b[kk * t.n + j] as i32)
         })
     };
-    let order: Vec<usize> = match cfg.dataflow {
-        Dataflow::OutputStationary => (0..rows).rev().collect(),
-        Dataflow::WeightStationary | Dataflow::InputStationary => (0..t.m).collect(),
+    let acc_rows: Vec<Vec<i32>> = match cfg.dataflow {
+        Dataflow::OutputStationary => (0..rows)
+            .rev()
+            .map(|i| (0..cols).map(|j| c(i, j)).collect())
+            .collect(),
+        Dataflow::WeightStationary => (0..t.m)
+            .map(|i| (0..cols).map(|j| c(i, j)).collect())
+            .collect(),
+        // Input-stationary: every row of the array, block by block; lane `l` of block
+        // `nb` is output column `nb*cols + l` (hdl::core::is).
+        Dataflow::InputStationary => (0..t.n.div_ceil(cols))
+            .flat_map(|nb| (0..rows).map(move |i| (nb, i)))
+            .map(|(nb, i)| (0..cols).map(|l| c(i, nb * cols + l)).collect())
+            .collect(),
     };
-    let acc_rows: Vec<Vec<i32>> = order
-        .iter()
-        .map(|&i| (0..cols).map(|j| c(i, j)).collect())
-        .collect();
     let q_rows = acc_rows
         .iter()
         .map(|row| {
@@ -138,10 +146,15 @@ pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
     // scratchpad holds the `k` (OS) or `m` (WS) lines, the accumulator one line per row.
     let in_lines = (cfg.input_sram_bytes() / cfg.rows as u64) as i64;
     let acc_lines = (cfg.acc_sram_bytes() / (4 * cfg.cols as u64)) as i64;
-    let max_free = if os {
-        in_lines
-    } else {
-        in_lines.min(acc_lines)
+    let max_free = match cfg.dataflow {
+        Dataflow::OutputStationary => in_lines,
+        Dataflow::WeightStationary => in_lines.min(acc_lines),
+        // Input-stationary: `n` weight lines (at most 256, the ISA's field) and
+        // `ceil(n/cols) * rows` accumulator lines.
+        Dataflow::InputStationary => {
+            let w_lines = (cfg.weight_sram_bytes() / cfg.cols as u64) as i64;
+            w_lines.min(256).min(acc_lines / rows * cols)
+        }
     }
     .clamp(1, 600);
     (0..count)
@@ -171,6 +184,13 @@ pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
                 let m = if full { rows } else { rng.range(1, rows) };
                 let n = if full { cols } else { rng.range(1, cols) };
                 (m, free, n)
+            } else if cfg.dataflow == Dataflow::InputStationary {
+                // m <= rows activations rows, k <= cols columns, `free` weight vectors.
+                let full = idx < 3 || rng.range(0, 2) == 0;
+                let m = if full { rows } else { rng.range(1, rows) };
+                let k = if full { cols } else { rng.range(1, cols) };
+                // Case 0 streams the most weight vectors (n = 256 when they fit).
+                (m, k, if idx == 0 { max_free } else { free })
             } else {
                 let full = idx < 3 || rng.range(0, 2) == 0;
                 let k = if full { rows } else { rng.range(1, rows) };
@@ -291,5 +311,48 @@ mod tests {
         let e = expected(&cfg, t);
         // Bottom row first; every element is k * 16384.
         assert_eq!(e.acc_rows[0][0], t.k as i32 * 16384);
+    }
+
+    #[test]
+    fn input_stationary_tiles_cover_the_extremes_and_expect_block_rows() {
+        // 8x8 square, rows > cols and rows < cols.
+        for (r, c) in [(8u32, 8u32), (6, 3), (3, 5)] {
+            let mut cfg = AccelConfig::preset("tiny-4x4").unwrap();
+            cfg.rows = r;
+            cfg.cols = c;
+            cfg.dataflow = Dataflow::InputStationary;
+            // Room for 256 weight vectors: 256/cols blocks of `rows` accumulator lines.
+            cfg.acc_sram_kib = 32;
+            let (r, c) = (r as usize, c as usize);
+            let tiles = generate(&cfg, 300, 11);
+            for t in &tiles {
+                assert!(t.m >= 1 && t.m <= r && t.k >= 1 && t.k <= c);
+                assert!(t.n >= 1 && t.n <= 256);
+                assert_eq!((t.a.len(), t.b.len()), (t.m * t.k, t.k * t.n));
+                let e = expected(&cfg, t);
+                assert_eq!(e.acc_rows.len(), t.n.div_ceil(c) * r);
+                assert_eq!(
+                    e.core_cycles + OUTSIDE_CORE_CYCLES,
+                    timing::is_tile_cycles(&cfg, t.n as u64)
+                );
+                // Row i of block nb, lane l is C[i][nb*cols + l].
+                let nb = t.n.div_ceil(c) - 1;
+                let l = (t.n - 1) % c;
+                let i = t.m - 1;
+                let want = (0..t.k).fold(0i32, |s, kk| {
+                    s.wrapping_add(t.a[i * t.k + kk] as i32 * t.b[kk * t.n + nb * c + l] as i32)
+                });
+                assert_eq!(e.acc_rows[nb * r + i][l], want);
+            }
+            let has = |f: &dyn Fn(&Tile) -> bool| tiles.iter().any(f);
+            assert!(has(&|t| t.m < r), "m < rows");
+            assert!(has(&|t| t.k < c), "k < cols");
+            assert!(
+                has(&|t| t.n > c && t.n % c != 0),
+                "n > cols, not a multiple"
+            );
+            assert!(has(&|t| t.n == 256), "n = 256");
+            assert!(has(&|t| t.n < c), "n < cols");
+        }
     }
 }

@@ -41,12 +41,6 @@ pub fn shape_of(cfg: &AccelConfig) -> Result<CoreShape, HdlError> {
             cfg.name, cfg.rows, cfg.cols
         )));
     }
-    if cfg.dataflow == arch::Dataflow::InputStationary {
-        return Err(HdlError::Config(format!(
-            "config `{}`: dataflow `{}` has no RTL yet",
-            cfg.name, cfg.dataflow
-        )));
-    }
     Ok(CoreShape::of(cfg))
 }
 

@@ -81,7 +81,7 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     input  wire [{bd}:0] bus_rdata
 );
     tinyaccel_system #(
-        .ROWS({rows}), .COLS({cols}), .OS({os}),
+        .ROWS({rows}), .COLS({cols}), .OS({os}), .IS({is}),
         .IN_LINES({in_lines}), .W_LINES({w_lines}), .ACC_LINES({acc_lines}),
         .IN_BANKS({ib}), .W_BANKS({wb}),
         .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe})
@@ -96,6 +96,7 @@ endmodule // {TOP_MODULE}",
         bb = bus - 1,
         bd = 8 * bus - 1,
         os = u8::from(cfg.dataflow == arch::Dataflow::OutputStationary),
+        is = u8::from(cfg.dataflow == arch::Dataflow::InputStationary),
         ib = cfg.input_sram_banks,
         wb = cfg.weight_sram_banks,
         lat = cfg.bus_latency_cycles,

@@ -88,6 +88,7 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
             })
     };
     let os = i32::from(cfg.dataflow == Dataflow::OutputStationary);
+    let is = i32::from(cfg.dataflow == Dataflow::InputStationary);
     let args: Vec<String> = [
         "--binary",
         "-Wall",
@@ -108,6 +109,7 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
         format!("-GROWS={}", cfg.rows),
         format!("-GCOLS={}", cfg.cols),
         format!("-GOS={os}"),
+        format!("-GIS={is}"),
         format!("-GVEC_DEPTH={VEC_DEPTH}"),
         format!("-GTILE_DEPTH={TILE_DEPTH}"),
         "core_tb.sv".into(),
@@ -243,6 +245,46 @@ fn hex_line(bytes: &[u8]) -> String {
     s
 }
 
+/// The input-stationary operand vectors of `t` in the order the core takes them
+/// (`hdl::core::is`): `cols` preload vectors (`rows` lanes, column `cols-1-p` of A in
+/// vector `p`), then one weight vector per stream slot (`cols` lanes, zeros in the slots
+/// that pad a block to the block period and beyond `n`).
+pub fn is_vectors(cfg: &AccelConfig, t: &Tile) -> (Vec<Vec<i8>>, Vec<Vec<i8>>) {
+    let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
+    let a = (0..cols)
+        .map(|p| {
+            let c = cols - 1 - p;
+            (0..rows)
+                .map(|i| {
+                    if i < t.m && c < t.k {
+                        t.a[i * t.k + c]
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let slots = arch::timing::is_stream_slots(cfg, t.n as u64) as usize;
+    let period = arch::timing::is_block_period(cfg) as usize;
+    let b = (0..slots)
+        .map(|s| {
+            let (nb, l) = (s / period, s % period);
+            let c = nb * cols + l;
+            (0..cols)
+                .map(|j| {
+                    if l < cols && c < t.n && j < t.k {
+                        t.b[j * t.n + c]
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (a, b)
+}
+
 /// Writes the stimulus of `tiles` for the core of `cfg` into `dir`.
 pub fn write_stimulus(cfg: &AccelConfig, tiles: &[Tile], dir: &Path) -> Result<(), HdlError> {
     let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
@@ -258,16 +300,30 @@ pub fn write_stimulus(cfg: &AccelConfig, tiles: &[Tile], dir: &Path) -> Result<(
         (String::new(), String::new(), String::new(), String::new());
     let (mut na, mut nb) = (0usize, 0usize);
     for (ti, t) in tiles.iter().enumerate() {
-        let ok = t.n <= cols && if os { t.m <= rows } else { t.k <= rows };
+        let ok = match cfg.dataflow {
+            Dataflow::OutputStationary => t.n <= cols && t.m <= rows,
+            Dataflow::WeightStationary => t.n <= cols && t.k <= rows,
+            Dataflow::InputStationary => t.n <= 256 && t.m <= rows && t.k <= cols,
+        };
         if !ok || t.m == 0 || t.k == 0 || t.n == 0 {
             return Err(HdlError::Config(format!(
                 "tile {ti}: {}x{}x{} does not fit a {rows}x{cols} {} core",
                 t.m, t.k, t.n, cfg.dataflow
             )));
         }
-        let count = if os { t.k } else { t.m };
-        let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", count, na, nb);
-        if os {
+        if cfg.dataflow == Dataflow::InputStationary {
+            let (a_vecs, b_vecs) = is_vectors(cfg, t);
+            let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", b_vecs.len(), na, nb);
+            for v in &a_vecs {
+                a.push_str(&hex_line(&hex_vec_i8(v.iter().copied())));
+            }
+            for v in &b_vecs {
+                b.push_str(&hex_line(&hex_vec_i8(v.iter().copied())));
+            }
+            na += a_vecs.len();
+            nb += b_vecs.len();
+        } else if os {
+            let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", t.k, na, nb);
             for kk in 0..t.k {
                 let av = (0..rows).map(|i| if i < t.m { t.a[i * t.k + kk] } else { 0 });
                 a.push_str(&hex_line(&hex_vec_i8(av)));
@@ -277,6 +333,7 @@ pub fn write_stimulus(cfg: &AccelConfig, tiles: &[Tile], dir: &Path) -> Result<(
             na += t.k;
             nb += t.k;
         } else {
+            let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", t.m, na, nb);
             for m in 0..t.m {
                 let av = (0..rows).map(|i| if i < t.k { t.a[m * t.k + i] } else { 0 });
                 a.push_str(&hex_line(&hex_vec_i8(av)));

@@ -5,10 +5,12 @@
 // the cycle count of every tile to +out=FILE.
 //
 // Stimulus directory (+stim=DIR):
-//   meta.hex   per tile 3 words of 32 bits: n (K for OS, M for WS), first a vector,
-//              first b vector
-//   a.hex      a vectors (ROWS bytes, element 0 in the low byte)
-//   b.hex      b vectors (COLS bytes): OS rows of B; WS weight rows in preload order
+//   meta.hex   per tile 3 words of 32 bits: n (K for OS, M for WS, the stream slots S
+//              for IS), first a vector, first b vector
+//   a.hex      a vectors (ROWS bytes, element 0 in the low byte); IS: the COLS preload
+//              vectors of each tile
+//   b.hex      b vectors (COLS bytes): OS rows of B; WS weight rows in preload order;
+//              IS one weight vector per stream slot
 //   bias.hex, mult.hex (COLS x 32 bits), shift.hex (COLS x 8 bits), misc.hex (zp 32,
 //              act_min 8, act_max 8): one line per tile
 // Output lines: `A tile hex` (out_acc row), `Q tile hex` (ppu_q row),
@@ -18,6 +20,7 @@ module tb #(
     parameter int ROWS = 4,
     parameter int COLS = 4,
     parameter int OS = 1,
+    parameter int IS = 0,
     parameter int VEC_DEPTH = 262144,
     parameter int TILE_DEPTH = 16384
 );
@@ -71,6 +74,11 @@ module tb #(
     int q_tile = -1;
     int q_total = 0;
     int q_target = 0;
+    // Input-stationary: block period and output lines of a tile of S stream slots.
+    localparam int P = (ROWS > COLS) ? ROWS : COLS;
+    function automatic int is_lines(input int slots);
+        return ROWS * ((slots - COLS) / P + 1);
+    endfunction
     string stim;
     string outf;
 
@@ -140,7 +148,7 @@ module tb #(
                 // Parameters of tile t, and its first vector (sampled at the next edge).
                 tile <= t;
                 start_cycle <= cycle;
-                q_target <= q_total + ((OS != 0) ? ROWS : int'(n_cur));
+                q_target <= q_total + ((OS != 0) ? ROWS : (IS != 0) ? is_lines(int'(n_cur)) : int'(n_cur));
                 bias <= biasmem[t];
                 mult <= multmem[t];
                 shift <= shiftmem[t];
@@ -156,20 +164,27 @@ module tb #(
                     st <= S_FEED;
                 end else begin
                     w_load <= 1'b1;
-                    b_vec <= bmem[b_cur];
+                    if (IS != 0) a_vec <= amem[a_cur];
+                    else b_vec <= bmem[b_cur];
                     st <= S_LOAD;
                 end
             end
             S_LOAD: begin
-                if (cnt < ROWS) begin
-                    b_vec <= bmem[b_cur + cnt];
+                if (cnt < ((IS != 0) ? COLS : ROWS)) begin
+                    if (IS != 0) a_vec <= amem[a_cur + cnt];
+                    else b_vec <= bmem[b_cur + cnt];
                     cnt <= cnt + 1;
                 end else begin
                     w_load <= 1'b0;
-                    b_vec <= '0;
                     in_valid <= 1'b1;
                     in_last <= (n_cur == 32'd1);
-                    a_vec <= amem[a_cur];
+                    if (IS != 0) begin
+                        a_vec <= '0;
+                        b_vec <= bmem[b_cur];
+                    end else begin
+                        b_vec <= '0;
+                        a_vec <= amem[a_cur];
+                    end
                     cnt <= 1;
                     st <= S_FEED;
                 end
@@ -177,8 +192,8 @@ module tb #(
             S_FEED: begin
                 if (cnt < int'(n_cur)) begin
                     in_last <= (cnt == int'(n_cur) - 1);
-                    a_vec <= amem[a_cur + cnt];
-                    if (OS != 0) b_vec <= bmem[b_cur + cnt];
+                    if (IS == 0) a_vec <= amem[a_cur + cnt];
+                    if (OS != 0 || IS != 0) b_vec <= bmem[b_cur + cnt];
                     cnt <= cnt + 1;
                 end else begin
                     in_valid <= 1'b0;

@@ -107,3 +107,38 @@ fn invalid_configs_are_rejected_before_synthesis() {
     // Nothing was synthesized.
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 }
+
+/// Flip-flops of an input-stationary `r x c` core before yosys' fine optimization (the
+/// register inventory of `hdl/src/core/is.rs` and `hdl/src/pe/is.rs`): per PE the
+/// stationary `a` (8), `b` (8) and `psum` (32) registers, minus the `b` registers of the
+/// last row (unused outputs) and, for one column, the `psum` registers (the collector
+/// takes the adder); the triangular `b` skew; `max(c-2, 0)` int32 collector registers per
+/// row; the mark and last delay lines (`2 (r + c - 2)`); the 16-bit slot counter; the
+/// PPU valid delay (3) and lanes (72 per column).
+fn is_ff_inventory(r: u64, c: u64) -> u64 {
+    let pe = 48 * r * c - 8 * c - if c == 1 { 32 * r } else { 0 };
+    pe + 8 * (c * (c - 1) / 2) + 32 * r * c.saturating_sub(2) + 2 * (r + c - 2) + 16 + 3 + 72 * c
+}
+
+#[test]
+fn input_stationary_cores_synthesize_with_their_registers() {
+    let work = tempfile::tempdir().expect("temporary folder");
+    let one = synth_shape(1, 1, Dataflow::InputStationary, work.path()).expect("1x1 synthesis");
+    assert_eq!(one.unknown_cells, 0, "{:?}", one.cell_types);
+    assert_eq!(
+        one.flip_flops,
+        is_ff_inventory(1, 1),
+        "{:?}",
+        one.cell_types
+    );
+    let two = synth_shape(2, 2, Dataflow::InputStationary, work.path()).expect("2x2 synthesis");
+    // yosys merges the sign-extension bits of partial sums that are known to fit 16 or
+    // 17 bits (a product of two int8, the sum of two), at most the upper half of each.
+    let inv = is_ff_inventory(2, 2);
+    assert!(
+        two.flip_flops <= inv && two.flip_flops + 16 * 4 >= inv,
+        "2x2 IS flip-flops {} vs inventory {inv}",
+        two.flip_flops
+    );
+    assert!(one.um2_45nm < two.um2_45nm && one.cells < two.cells);
+}

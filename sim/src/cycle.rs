@@ -10,7 +10,7 @@ use crate::machine::{self, ExecError, Machine};
 use arch::device::Counters;
 use arch::isa::{Command, Load, LoadParams, Op, Queue, Scratchpad, Store, PARAM_RECORD_BYTES};
 use arch::timing;
-use arch::{AccelConfig, Dataflow};
+use arch::AccelConfig;
 
 const L2C: usize = 0;
 const C2L: usize = 1;
@@ -66,8 +66,6 @@ struct DmaJob {
     nrows: u64,
     row_bytes: u64,
     done_bytes: u64,
-    /// STORE: accumulator blocks of the current row already read.
-    blocks_read: u64,
 }
 
 /// Most cycles one command stream may run in the cycle-level model (about 43 s of
@@ -96,17 +94,6 @@ pub fn run_with_limit(
     cmds: &[Command],
     max_cycles: u64,
 ) -> Result<Counters, ExecError> {
-    if cfg.dataflow == Dataflow::InputStationary {
-        return Err(ExecError {
-            index: 0,
-            cmd: "<config>".into(),
-            reason: format!(
-                "dataflow `{}` is not modelled by this simulator yet",
-                cfg.dataflow
-            ),
-        });
-    }
-    let os = cfg.dataflow == Dataflow::OutputStationary;
     let bus = cfg.bus_bytes_per_cycle as u64;
     let latency = cfg.bus_latency_cycles as u64;
     let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
@@ -128,10 +115,9 @@ pub fn run_with_limit(
     }
     let mut heads = [0usize; 3];
     let mut tokens = [0u64; 4];
-    let mut c = Counters {
-        commands: end as u64 + 1,
-        ..Counters::default()
-    };
+    // Byte, MAC and command counts: per completed command (`Counters::add_command`);
+    // the timing counters are this model's own.
+    let mut c = Counters::default();
     let mut core: Option<(usize, CoreJob)> = None;
     let mut dma: Option<DmaJob> = None;
     let mut owner = Queue::Load;
@@ -144,7 +130,7 @@ pub fn run_with_limit(
             if ready(&tokens, cmd) {
                 pop(&mut tokens, cmd);
                 if let Op::Compute(cp) = cmd.op {
-                    core = Some((idx, CoreJob::new(cp, os, m)));
+                    core = Some((idx, CoreJob::new(cp, cfg.dataflow, m)));
                 }
                 heads[1] += 1;
             } else {
@@ -193,7 +179,6 @@ pub fn run_with_limit(
                     nrows,
                     row_bytes,
                     done_bytes: 0,
-                    blocks_read: 0,
                 });
             }
         }
@@ -217,12 +202,7 @@ pub fn run_with_limit(
             c.array_busy_cycles += 1;
             let (done, access) = job.step(m);
             if done {
-                let k = job.counts;
-                c.macs += k.macs;
-                c.input_sp_read_bytes += k.input_read_bytes;
-                c.weight_sp_read_bytes += k.weight_read_bytes;
-                c.acc_sp_read_bytes += k.acc_read_bytes;
-                c.acc_sp_write_bytes += k.acc_write_bytes;
+                c.add_command(cfg, &cmds[*idx].op);
                 let (_, push) = token_use(&cmds[*idx]);
                 pushes.extend(push.iter().flatten());
                 core = None;
@@ -264,23 +244,9 @@ pub fn run_with_limit(
                 } else {
                     let bytes = bus.min(job.row_bytes - off);
                     job.done_bytes += bytes;
-                    match job.kind {
-                        DmaKind::Store(s) => {
-                            c.bus_write_bytes += bytes;
-                            let e = if s.raw_int32 { 4 } else { 1 };
-                            let last_block = (job.done_bytes - 1) / e / cols;
-                            if last_block + 1 > job.blocks_read {
-                                c.acc_sp_read_bytes +=
-                                    (last_block + 1 - job.blocks_read) * 4 * cols;
-                                job.blocks_read = last_block + 1;
-                            }
-                        }
-                        _ => c.bus_read_bytes += bytes,
-                    }
                     if job.done_bytes == job.row_bytes {
                         job.row += 1;
                         job.done_bytes = 0;
-                        job.blocks_read = 0;
                         job.lat_left = latency;
                         finished = job.row == job.nrows;
                     }
@@ -291,12 +257,7 @@ pub fn run_with_limit(
                 let cmd = &cmds[idx];
                 match job.kind {
                     DmaKind::Load(l) => {
-                        let lines = machine::exec_load(m, mem, &l)
-                            .map_err(|e| ExecError::new(idx, cmd, e))?;
-                        match l.sp {
-                            Scratchpad::Input => c.input_sp_write_bytes += lines * rows,
-                            Scratchpad::Weight => c.weight_sp_write_bytes += lines * cols,
-                        }
+                        machine::exec_load(m, mem, &l).map_err(|e| ExecError::new(idx, cmd, e))?;
                     }
                     DmaKind::Params(p) => machine::exec_load_params(m, mem, &p)
                         .map_err(|e| ExecError::new(idx, cmd, e))?,
@@ -304,6 +265,7 @@ pub fn run_with_limit(
                         machine::exec_store(m, mem, &s).map_err(|e| ExecError::new(idx, cmd, e))?;
                     }
                 }
+                c.add_command(cfg, &cmd.op);
                 let (_, push) = token_use(cmd);
                 pushes.extend(push.iter().flatten());
                 dma = None;
@@ -326,6 +288,8 @@ pub fn run_with_limit(
             ));
         }
     }
+    // FINISH.
+    c.commands += 1;
     c.cycles = t;
     Ok(c)
 }

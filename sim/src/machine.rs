@@ -164,32 +164,36 @@ pub fn check_compute(
     hostcheck::check_compute(&m.scratchpads(), c, dataflow).map_err(|e| e.to_string())
 }
 
-/// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_c A[i][c] B[c][j]`
-/// with the operand layouts of the dataflow. Lanes `>= n` of the written lines are zero.
-pub fn exec_compute_direct(m: &mut Machine, c: &arch::isa::Compute, os: bool) {
+/// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_x A[i][x] B[x][j]`
+/// with the operand layouts of dataflow `df` ([`arch::DataflowRules::a_pos`], `b_pos`):
+/// output block `nb` (columns `nb*cols..`) of row `i` is accumulator line
+/// `c_line + nb*m + i`; lanes of columns `>= n` of the written lines are zero.
+pub fn exec_compute_direct(m: &mut Machine, c: &arch::isa::Compute, df: Dataflow) {
+    let rules = df.rules();
     let (rows, cols) = (m.rows, m.cols);
     let (mm, kk, nn) = (c.m as usize, c.k as usize, c.n as usize);
-    for i in 0..mm {
-        let line = c.c_line as usize + i;
-        for j in 0..cols {
-            let mut sum: i32 = 0;
-            if j < nn {
-                for x in 0..kk {
-                    let a = if os {
-                        m.input[(c.a_line as usize + x) * rows + i]
-                    } else {
-                        m.input[(c.a_line as usize + i) * rows + x]
-                    };
-                    let b = m.weight[(c.b_line as usize + x) * cols + j];
-                    sum = sum.wrapping_add(a as i32 * b as i32);
+    for nb in 0..nn.div_ceil(cols) {
+        for i in 0..mm {
+            let line = c.c_line as usize + nb * mm + i;
+            for lane in 0..cols {
+                let j = nb * cols + lane;
+                let mut sum: i32 = 0;
+                if j < nn {
+                    for x in 0..kk {
+                        let (al, alane) = rules.a_pos(i as u64, x as u64);
+                        let (bl, blane) = rules.b_pos(x as u64, j as u64);
+                        let a = m.input[(c.a_line as usize + al as usize) * rows + alane as usize];
+                        let b = m.weight[(c.b_line as usize + bl as usize) * cols + blane as usize];
+                        sum = sum.wrapping_add(a as i32 * b as i32);
+                    }
                 }
+                let dst = &mut m.acc[line * cols + lane];
+                *dst = if c.accumulate {
+                    dst.wrapping_add(sum)
+                } else {
+                    sum
+                };
             }
-            let dst = &mut m.acc[line * cols + j];
-            *dst = if c.accumulate {
-                dst.wrapping_add(sum)
-            } else {
-                sum
-            };
         }
     }
 }

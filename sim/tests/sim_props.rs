@@ -1,5 +1,5 @@
-//! Property tests: random GEMMs with odd shapes on random small configurations, both
-//! dataflows: the cycle-level and functional outputs equal the naive GEMM, the analytic
+//! Property tests: random GEMMs with odd shapes on random small configurations, every
+//! dataflow (OS, WS, IS): the cycle-level and functional outputs equal the naive GEMM, the analytic
 //! bounds hold, and the tile-level model agrees with the cycle-level one.
 
 mod common;
@@ -14,7 +14,7 @@ use sim::Model;
 fn make_cfg(
     rows: u32,
     cols: u32,
-    ws: bool,
+    df: Dataflow,
     kib: [u32; 3],
     banks: [u32; 3],
     bus: u32,
@@ -23,11 +23,7 @@ fn make_cfg(
     let mut c = AccelConfig::preset("edge-8x8").unwrap();
     c.rows = rows;
     c.cols = cols;
-    c.dataflow = if ws {
-        Dataflow::WeightStationary
-    } else {
-        Dataflow::OutputStationary
-    };
+    c.dataflow = df;
     c.input_sram_kib = kib[0];
     c.weight_sram_kib = kib[1];
     c.acc_sram_kib = kib[2];
@@ -46,13 +42,13 @@ proptest! {
 
     #[test]
     fn random_gemm_is_exact_and_bounded(
-        rows in 1u32..=8, cols in 1u32..=8, ws in any::<bool>(),
+        rows in 1u32..=8, cols in 1u32..=8, df in prop::sample::select(Dataflow::ALL.to_vec()),
         kib in prop::array::uniform3(1u32..=4), banks in prop::array::uniform3(prop::sample::select(vec![1u32, 2, 4])),
         bus in prop::sample::select(vec![1u32, 4, 8, 16]), lat in 0u32..=12,
         m in 1usize..=40, k in 1usize..=300, n in 1usize..=40,
         int32 in any::<bool>(), zp in -128i32..=127, seed in any::<u64>(),
     ) {
-        let cfg = make_cfg(rows, cols, ws, kib, banks, bus, lat);
+        let cfg = make_cfg(rows, cols, df, kib, banks, bus, lat);
         let p = if int32 {
             GemmProblem { m, k, n, output: Output::Int32 }
         } else {
