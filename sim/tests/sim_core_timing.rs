@@ -94,7 +94,11 @@ fn core_tile_cycles_match_timing_formula_and_values_match_direct() {
                     want.add_command(&cfg, &Op::Compute(cmd));
                     assert_eq!(
                         (k_.macs, k_.input_read_bytes, k_.weight_read_bytes),
-                        (want.macs, want.input_sp_read_bytes, want.weight_sp_read_bytes),
+                        (
+                            want.macs,
+                            want.input_sp_read_bytes,
+                            want.weight_sp_read_bytes
+                        ),
                         "{rows}x{cols} {df} tile {m}x{k}x{n} counts"
                     );
                     assert_eq!(

@@ -30,7 +30,10 @@ impl DataflowRules for InputStationary {
         Dataflow::InputStationary
     }
 
-    fn check_shape(&self, rows: u64, cols: u64,
+    fn check_shape(
+        &self,
+        rows: u64,
+        cols: u64,
         m: u64,
         k: u64,
         _n: u64,
@@ -106,7 +109,7 @@ impl DataflowRules for InputStationary {
         let c = cfg.cols as u64;
         let chunk = n_chunk(cfg);
         let per_kb = (t.tn / chunk) * timing::is_tile_cycles(cfg, chunk)
-            + if t.tn % chunk > 0 {
+            + if !t.tn.is_multiple_of(chunk) {
                 timing::is_tile_cycles(cfg, t.tn % chunk)
             } else {
                 0

@@ -59,7 +59,14 @@ pub trait DataflowRules: Sync {
 
     /// Checks the `m x k x n` of a `COMPUTE` against the array, beyond the rules common to
     /// every dataflow (`m, k, n >= 1`, `n <= 256`).
-    fn check_shape(&self, rows: u64, cols: u64, m: u64, k: u64, n: u64) -> Result<(), ShapeViolation>;
+    fn check_shape(
+        &self,
+        rows: u64,
+        cols: u64,
+        m: u64,
+        k: u64,
+        n: u64,
+    ) -> Result<(), ShapeViolation>;
 
     /// Lines a `COMPUTE` reads: `(input lines from a_line, weight lines from b_line)`.
     fn operand_lines(&self, m: u64, k: u64, n: u64) -> (u64, u64);

@@ -20,7 +20,10 @@ impl DataflowRules for OutputStationary {
         Dataflow::OutputStationary
     }
 
-    fn check_shape(&self, rows: u64, cols: u64,
+    fn check_shape(
+        &self,
+        rows: u64,
+        cols: u64,
         m: u64,
         _k: u64,
         n: u64,

@@ -20,7 +20,10 @@ impl DataflowRules for WeightStationary {
         Dataflow::WeightStationary
     }
 
-    fn check_shape(&self, rows: u64, cols: u64,
+    fn check_shape(
+        &self,
+        rows: u64,
+        cols: u64,
         _m: u64,
         k: u64,
         n: u64,

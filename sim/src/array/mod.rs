@@ -177,7 +177,8 @@ impl CoreJob {
         let mut acc_ = CoreAccess::default();
         self.array.step(&mut self.core, m, &mut acc_);
         self.core.write_back(m, &mut acc_);
-        let done = self.core.retired == self.array.lines(&self.core) && self.core.pending.is_empty();
+        let done =
+            self.core.retired == self.array.lines(&self.core) && self.core.pending.is_empty();
         self.core.t += 1;
         (done, acc_)
     }
