@@ -1,5 +1,6 @@
 //! Speed of the simulator models:
-//! - `cycle/...`: the cycle-level model, throughput in simulated cycles per second;
+//! - `cycle/...`: the cycle-level model, throughput in simulated cycles per second (the
+//!   presets in their own dataflow, and edge-8x8 in input-stationary);
 //! - `layer/cycle` vs `layer/tile`: one MLPerf Tiny layer (kws pointwise conv, 125x64x64)
 //!   evaluated by each model (the ratio is the tile-level speed-up);
 //! - `tile/all_layers`: every conv/dw/FC layer of the four MLPerf Tiny models by the
@@ -8,7 +9,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use arch::AccelConfig;
+use arch::{AccelConfig, Dataflow};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use driver::gemm::{self, GemmProblem, MemLayout};
 use sim::machine::Machine;
@@ -26,8 +27,20 @@ fn cycle_run(cfg: &AccelConfig, p: &GemmProblem, mem: &mut [u8]) -> u64 {
 fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("cycle");
     g.sample_size(10);
-    for preset in ["tiny-4x4", "edge-8x8", "edge-16x16"] {
-        let cfg = AccelConfig::preset(preset).unwrap();
+    for (preset, df) in [
+        ("tiny-4x4", None),
+        ("edge-8x8", None),
+        ("edge-16x16", None),
+        ("edge-8x8", Some(Dataflow::InputStationary)),
+    ] {
+        let mut cfg = AccelConfig::preset(preset).unwrap();
+        let preset = match df {
+            Some(df) => {
+                cfg.dataflow = df;
+                format!("{preset}-{df}")
+            }
+            None => preset.to_string(),
+        };
         let p = GemmProblem::int8(64, 256, 64, 0);
         let mut mem = vec![0u8; 1 << 20];
         let cycles = cycle_run(&cfg, &p, &mut mem);
@@ -51,7 +64,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| sim::tile::estimate(&cfg, black_box(&p)).unwrap())
     });
     g.bench_function("tiling_choice_only", |b| {
-        b.iter(|| driver::tiling::choose(&cfg, black_box(125), 64, 64).unwrap())
+        b.iter(|| arch::schedule::choose(&cfg, black_box(125), 64, 64).unwrap())
     });
     g.finish();
 

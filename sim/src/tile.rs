@@ -17,19 +17,17 @@
 //! O(1) work per step.
 
 use arch::device::Counters;
-use arch::isa::{LoadParams, Op, Store, PARAM_RECORD_BYTES};
+use arch::isa::{Compute, LoadParams, Op, Store, PARAM_RECORD_BYTES};
 use arch::schedule::{self, GemmProblem, Output, Step, StepPlan, Tiling, TilingError};
 use arch::{timing, AccelConfig};
-use std::collections::HashMap;
 
-/// Durations of one reduction step's groups and the counts of its commands.
+/// Durations of one reduction step's groups.
 #[derive(Debug, Clone, Copy, Default)]
 struct StepCost {
     load: u64,
     compute: u64,
     /// Store group after this step (0 if the step does not end an output tile).
     store: u64,
-    counters: Counters,
 }
 
 /// Estimates an int8-output GEMM `m x k x n` (full activation range).
@@ -44,22 +42,44 @@ pub fn estimate(cfg: &AccelConfig, p: &GemmProblem) -> Result<Counters, TilingEr
     Ok(estimate_tiling(cfg, &t, p.output == Output::Int32))
 }
 
-/// The costs of one step plan (addresses do not matter: they are left at 0).
-fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> StepCost {
+/// The durations and counts of one step plan (addresses do not matter: they are left
+/// at 0).
+fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, Counters) {
     let mut c = StepCost::default();
+    let mut counters = Counters::default();
     for l in &plan.loads {
         c.load += timing::dma_cycles(cfg, l.nrows, l.ncols);
-        c.counters.add_command(cfg, &l.command(0, 0).op);
+        counters.add_command(cfg, &l.command(0, 0).op);
     }
+    // Core tiles: identical shapes cost the same; each distinct shape is costed once.
+    let mut shapes: Vec<((u16, u16, u16, bool), u64)> = Vec::new();
     for cmd in &plan.computes {
         if let Op::Compute(cp) = cmd.op {
-            c.compute += timing::compute_cycles(cfg, cp.m as u64, cp.k as u64, cp.n as u64);
+            let key = (cp.m, cp.k, cp.n, cp.accumulate);
+            match shapes.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => shapes.push((key, 1)),
+            }
         }
-        c.counters.add_command(cfg, &cmd.op);
+    }
+    for &((m, k, n, accumulate), count) in &shapes {
+        let cp = Compute {
+            accumulate,
+            a_line: 0,
+            b_line: 0,
+            c_line: 0,
+            m,
+            k,
+            n,
+        };
+        c.compute += count * timing::compute_cycles(cfg, m as u64, k as u64, n as u64);
+        let mut one = Counters::default();
+        one.add_command(cfg, &Op::Compute(cp));
+        counters.add(&one.scaled(count));
     }
     if let Some(p) = plan.params {
         c.store += timing::dma_cycles(cfg, 1, p.count * PARAM_RECORD_BYTES as u64);
-        c.counters.add_command(
+        counters.add_command(
             cfg,
             &Op::LoadParams(LoadParams {
                 mem_addr: 0,
@@ -73,7 +93,7 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> StepCost {
     if let Some(s) = plan.store {
         let e = if raw_int32 { 4 } else { 1 };
         c.store += timing::store_cycles(cfg, s.nrows, s.ncols * e);
-        c.counters.add_command(
+        counters.add_command(
             cfg,
             &Op::Store(Store {
                 raw_int32,
@@ -85,16 +105,18 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> StepCost {
             }),
         );
     }
-    c
+    (c, counters)
 }
 
 /// Estimates a GEMM with a given tiling (`raw_int32`: int32 output, no parameters).
 pub fn estimate_tiling(cfg: &AccelConfig, t: &Tiling, raw_int32: bool) -> Counters {
     let steps = schedule::steps(t, !raw_int32);
     type Class = (u64, u64, u64, bool, bool, bool, bool, bool);
-    let mut memo: HashMap<Class, StepCost> = HashMap::new();
+    // Few classes per GEMM (partial tiles x loads x first/last chunk): a linear search;
+    // the counts of each class are added once, times its number of steps.
+    let mut memo: Vec<(Class, StepCost, Counters, u64)> = Vec::new();
+    let mut last = 0;
     let mut costs = Vec::with_capacity(steps.len());
-    let mut c = Counters::default();
     for s in &steps {
         let class = (
             t.tm_at(s.i),
@@ -106,11 +128,25 @@ pub fn estimate_tiling(cfg: &AccelConfig, t: &Tiling, raw_int32: bool) -> Counte
             s.first_k,
             s.last_k,
         );
-        let cost = *memo
-            .entry(class)
-            .or_insert_with(|| cost_plan(cfg, &schedule::plan_step(cfg, t, s), raw_int32));
-        c.add(&cost.counters);
+        // Consecutive steps are mostly of the same class: try the last one first.
+        if memo.get(last).is_none_or(|(k, ..)| *k != class) {
+            last = match memo.iter().position(|(k, ..)| *k == class) {
+                Some(i) => i,
+                None => {
+                    let (cost, counters) =
+                        cost_plan(cfg, &schedule::plan_step(cfg, t, s), raw_int32);
+                    memo.push((class, cost, counters, 0));
+                    memo.len() - 1
+                }
+            };
+        }
+        memo[last].3 += 1;
+        let cost = memo[last].1;
         costs.push(cost);
+    }
+    let mut c = Counters::default();
+    for (_, _, counters, n) in &memo {
+        c.add(&counters.scaled(*n));
     }
     // FINISH.
     c.add_command(cfg, &Op::Finish);
@@ -139,7 +175,8 @@ const UNKNOWN: u64 = u64::MAX;
 fn place(steps: &[Step], costs: &[StepCost], n_tiles: usize) -> Sched {
     let n_steps = steps.len();
     // The step that ends each output tile (it carries the store group).
-    let tile_end: Vec<usize> = (0..n_steps).filter(|&s| steps[s].last_k).collect();
+    let mut tile_end: Vec<usize> = Vec::with_capacity(n_tiles);
+    tile_end.extend((0..n_steps).filter(|&s| steps[s].last_k));
     debug_assert_eq!(tile_end.len(), n_tiles);
     let mut l_end = vec![UNKNOWN; n_steps];
     let mut c_end = vec![UNKNOWN; n_steps];

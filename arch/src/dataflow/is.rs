@@ -109,7 +109,7 @@ impl DataflowRules for InputStationary {
         let c = cfg.cols as u64;
         let chunk = n_chunk(cfg);
         let per_kb = (t.tn / chunk) * timing::is_tile_cycles(cfg, chunk)
-            + if t.tn % chunk > 0 {
+            + if !t.tn.is_multiple_of(chunk) {
                 timing::is_tile_cycles(cfg, t.tn % chunk)
             } else {
                 0

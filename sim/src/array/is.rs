@@ -93,11 +93,9 @@ impl PeArray for IsArray {
         // 2. Preload: the arriving line enters column 0, every column shifts right.
         if self.a_arrivals.front().is_some_and(|(at, _)| *at == t) {
             let (_, line) = self.a_arrivals.pop_front().expect("checked");
-            for i in 0..rows {
-                for j in (1..cols).rev() {
-                    self.a_stat[i * cols + j] = self.a_stat[i * cols + j - 1];
-                }
-                self.a_stat[i * cols] = line[i];
+            for (row, &a) in self.a_stat.chunks_exact_mut(cols).zip(&line) {
+                row.copy_within(0..cols - 1, 1);
+                row[0] = a;
             }
         }
         // 3. Weights move down; element j of slot s enters column j in cycle
