@@ -1,7 +1,7 @@
 //! The programs of `verify --system`: the fixed GEMM coverage set, seeded random GEMMs
 //! (shapes, outputs and forced tilings) and their random operands.
 
-use arch::{AccelConfig, Dataflow};
+use arch::AccelConfig;
 use driver::gemm::{GemmData, GemmProblem, Output};
 use driver::tiling::{self, LoopOrder, Tiling};
 use hdl::cases::Rng;
@@ -24,14 +24,14 @@ pub fn forced_tiling(
     tn: usize,
     order: LoopOrder,
 ) -> Option<Tiling> {
-    let (r, c) = (cfg.rows as u64, cfg.cols as u64);
+    let c = cfg.cols as u64;
     let (m, k, n) = (p.m as u64, p.k as u64, p.n as u64);
     let round = |x: u64, g: u64, d: u64| (x.max(1).div_ceil(g) * g).min(d);
-    let (tm, tk) = match cfg.dataflow {
-        Dataflow::OutputStationary => (round(tm as u64, r, m), (tk as u64).clamp(1, k)),
-        Dataflow::WeightStationary => ((tm as u64).clamp(1, m), round(tk as u64, r, k)),
-        Dataflow::InputStationary => ((tm as u64).clamp(1, m.min(r)), round(tk as u64, c, k)),
-    };
+    // The dataflow's tile granularity (and IS's one-array-height tiles).
+    let rules = cfg.dataflow.rules();
+    let tm_max = rules.tm_candidates(cfg, m).into_iter().max().unwrap_or(1);
+    let tm = round(tm as u64, rules.m_granularity(cfg), m).min(tm_max);
+    let tk = round(tk as u64, rules.k_granularity(cfg), k);
     let tn = round(tn as u64, c, n).min(arch::isa::PPU_PARAM_ENTRIES_PER_COL as u64 * c);
     let cap = tiling::Capacity::of(cfg);
     let (a, b, acc) = tiling::footprint(cfg, tm, tk, tn);
@@ -221,6 +221,7 @@ pub fn seeded_input(len: usize, seed: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arch::Dataflow;
     use driver::gemm::{self, MemLayout};
 
     fn cfg(preset: &str, df: Dataflow) -> AccelConfig {
@@ -234,7 +235,7 @@ mod tests {
     #[test]
     fn coverage_and_random_cases_build() {
         for preset in ["tiny-4x4", "edge-8x8"] {
-            for df in [Dataflow::OutputStationary, Dataflow::WeightStationary] {
+            for df in Dataflow::ALL {
                 let c = cfg(preset, df);
                 let cases: Vec<GemmCase> = coverage_cases(&c)
                     .into_iter()
