@@ -145,9 +145,9 @@ pub fn fuzz_commands(data: &[u8]) {
     }
     let cfg = fuzz_small_config(sel & 0x7f);
     let model = if sel & 0x80 != 0 {
-        sim::Model::Cycle
+        sim::Fidelity::Cycle
     } else {
-        sim::Model::Functional
+        sim::Fidelity::Functional
     };
     let mut dev = sim::SimDevice::new(&cfg, model, FUZZ_DEV_MEM);
     // Deterministic, non-zero data below the command buffer.

@@ -9,7 +9,7 @@ use arch::{AccelConfig, Dataflow};
 use driver::delegate::{self, Placement, Policy};
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 use std::path::{Path, PathBuf};
 
 /// `../shared/models/mlperf_tiny` next to the repository, or under `$TINYACCEL_SHARED`
@@ -152,9 +152,9 @@ fn offloaded_runs_match_the_goldens_on_every_config() {
                 // The functional model executes the same command streams bit for bit; the
                 // cycle-level model runs the first input of every model on every config.
                 let sim_model = if i == 0 {
-                    Model::Cycle
+                    Fidelity::Cycle
                 } else {
-                    Model::Functional
+                    Fidelity::Functional
                 };
                 let mut dev = SimDevice::new(&cfg, sim_model, sim::device::DEFAULT_MEM_BYTES);
                 let mut interp = Interpreter::new(&graph).unwrap();

@@ -24,7 +24,7 @@ use models::{
 };
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 
 const DEFAULT_SEED: u64 = 0x7A1A;
 const DEFAULT_CASES: usize = 2000;
@@ -413,9 +413,9 @@ fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>
         .invoke(&input)
         .map_err(|e| format!("CPU invoke: {e}"))?;
     let model = if case.cycle_model {
-        Model::Cycle
+        Fidelity::Cycle
     } else {
-        Model::Functional
+        Fidelity::Functional
     };
     let mut dev = SimDevice::new(cfg, model, DEV_MEM);
     let mut interp = Interpreter::new(&graph).map_err(|e| format!("prepare: {e}"))?;

@@ -91,7 +91,7 @@ fn seeds_exercise_what_they_claim() {
     for (data, ok) in [(&gemm, true), (&dead, false)] {
         use arch::device::{reg, Device};
         let cfg = fuzz_small_config(data[0] & 0x7f);
-        let mut dev = sim::SimDevice::new(&cfg, sim::Model::Cycle, FUZZ_DEV_MEM);
+        let mut dev = sim::SimDevice::new(&cfg, sim::Fidelity::Cycle, FUZZ_DEV_MEM);
         dev.write_mem(FUZZ_CMD_BASE as u64, &data[1..]).unwrap();
         dev.write_reg(reg::CMD_BASE, FUZZ_CMD_BASE as u32).unwrap();
         dev.write_reg(reg::CMD_COUNT, ((data.len() - 1) / 16) as u32)

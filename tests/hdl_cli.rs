@@ -216,8 +216,18 @@ fn emitted_edge_16x16_lints_clean_and_cli_reports_json() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(j["cases"], 24);
-    assert_eq!(j["bit_exact"], 24);
-    assert_eq!(j["cycle_exact"], 24);
-    assert_eq!(j["dataflows"].as_array().unwrap().len(), 2);
+    // Default `--dataflow all`: output-, weight- and input-stationary.
+    assert_eq!(j["cases"], 36);
+    assert_eq!(j["bit_exact"], 36);
+    assert_eq!(j["cycle_exact"], 36);
+    let flows: Vec<&str> = j["dataflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dataflow"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flows,
+        ["output-stationary", "weight-stationary", "input-stationary"]
+    );
 }

@@ -272,7 +272,7 @@ fn run_on_device(
     cfg: &AccelConfig,
     cmds: &[Command],
 ) -> Result<arch::device::Counters, DeviceError> {
-    let mut dev = sim::SimDevice::new(cfg, sim::Model::Cycle, 64 << 10);
+    let mut dev = sim::SimDevice::new(cfg, sim::Fidelity::Cycle, 64 << 10);
     let buf = isa::encode_all(cmds);
     dev.write_mem(0x8000, &buf)?;
     dev.write_reg(reg::CMD_BASE, 0x8000)?;
@@ -346,7 +346,7 @@ fn a_stream_longer_than_the_cycle_limit_is_stopped_naming_the_command() {
 #[test]
 fn command_buffer_outside_device_memory_is_an_error() {
     let cfg = small_config(10);
-    let mut dev = sim::SimDevice::new(&cfg, sim::Model::Functional, 4096);
+    let mut dev = sim::SimDevice::new(&cfg, sim::Fidelity::Functional, 4096);
     dev.write_reg(reg::CMD_BASE, 4000).unwrap();
     dev.write_reg(reg::CMD_COUNT, u32::MAX).unwrap();
     let (r, largest) = largest_alloc(|| {
@@ -363,7 +363,11 @@ fn offloaded_run_with_a_wrong_size_input_names_the_model_and_input() {
     let g = models::builtin("ad").expect("built-in ad");
     let cfg = AccelConfig::preset("tiny-4x4").unwrap();
     let cpu = runtime::cost::CpuProfile::resolve("cortex-m4f").unwrap();
-    let mut dev = sim::SimDevice::new(&cfg, sim::Model::Functional, sim::device::DEFAULT_MEM_BYTES);
+    let mut dev = sim::SimDevice::new(
+        &cfg,
+        sim::Fidelity::Functional,
+        sim::device::DEFAULT_MEM_BYTES,
+    );
     let mut interp = runtime::Interpreter::new(&g).unwrap();
     let e = driver::delegate::run_model(
         &mut interp,

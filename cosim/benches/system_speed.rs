@@ -13,13 +13,13 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use driver::gemm::{self, GemmProblem, MemLayout};
 use hdl::cases::Rng;
 use hdl::rtl_device::RtlDevice;
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 
 fn bench(c: &mut Criterion) {
     let cfg = AccelConfig::preset("edge-8x8").expect("preset");
     let mem = sim::device::DEFAULT_MEM_BYTES;
     let mut rtl = RtlDevice::new(&cfg, mem).expect("verilator build (run `make deps`)");
-    let mut sim = SimDevice::new(&cfg, Model::Cycle, mem);
+    let mut sim = SimDevice::new(&cfg, Fidelity::Cycle, mem);
     let mut g = c.benchmark_group("system_edge8x8_os");
     g.sample_size(10);
     for (m, k, n) in [(1, 1, 1), (128, 192, 96)] {

@@ -9,7 +9,7 @@ use arch::AccelConfig;
 use driver::gemm::{self, GemmData, GemmProblem, GemmResult, MemLayout, Output};
 use driver::tiling::Tiling;
 use hdl::cases::Rng;
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 
 /// Runs one GEMM on `dev` (operands at [`MemLayout::packed`] from 0, the case's tiling),
 /// returns the result read back.
@@ -25,33 +25,7 @@ pub fn run_gemm_case(
     };
     let cfg = dev.config().clone();
     let prog = gemm::build_with(&cfg, p, &layout, t).map_err(|e| e.to_string())?;
-    let w = |dev: &mut dyn Device, addr: u64, bytes: &[u8]| {
-        dev.write_mem(addr, bytes).map_err(|e| e.to_string())
-    };
-    let a: Vec<u8> = d.a.iter().map(|&x| x as u8).collect();
-    let b: Vec<u8> = d.b.iter().map(|&x| x as u8).collect();
-    w(dev, layout.a_addr, &a)?;
-    w(dev, layout.b_addr, &b)?;
-    if let Output::Int8 { .. } = p.output {
-        let params = gemm::pack_params(d.bias, d.mult, d.shift).map_err(|e| e.to_string())?;
-        w(dev, layout.params_addr, &params)?;
-    }
-    let counters = dev
-        .submit(layout.cmd_addr, &prog.encode())
-        .map_err(|e| e.to_string())?;
-    let e = p.out_elem_bytes();
-    let mut raw = vec![0u8; p.m * p.n * e];
-    dev.read_mem(layout.c_addr, &mut raw)
-        .map_err(|e| e.to_string())?;
-    let result = match p.output {
-        Output::Int8 { .. } => GemmResult::Int8(raw.iter().map(|&x| x as i8).collect()),
-        Output::Int32 => GemmResult::Int32(
-            raw.chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
-    };
-    Ok((result, counters))
+    gemm::run_program(dev, p, d, &prog).map_err(|e| e.to_string())
 }
 
 fn shape_of(p: &GemmProblem, t: Option<&Tiling>) -> String {
@@ -75,7 +49,7 @@ pub fn verify_gemms<S: Device>(
     mem_bytes: usize,
     tick: &mut dyn FnMut(&str),
 ) -> (Vec<ProgramReport>, S) {
-    let sim = SimDevice::new(cfg, Model::Cycle, mem_bytes);
+    let sim = SimDevice::new(cfg, Fidelity::Cycle, mem_bytes);
     let mut tee = TeeDevice::new(sim, shadow, None);
     let mut rng = Rng::new(seed ^ 0x5EED_0F6E_33A1);
     let mut reports = Vec::new();
@@ -126,7 +100,7 @@ mod tests {
     #[test]
     fn tee_of_two_simulators_agrees() {
         let c = cfg("tiny-4x4", Dataflow::WeightStationary);
-        let shadow = SimDevice::new(&c, Model::Cycle, MEM);
+        let shadow = SimDevice::new(&c, Fidelity::Cycle, MEM);
         let mut cases = coverage_cases(&c);
         cases.retain(|k| k.name != "default-tiling-large");
         cases.extend(random_cases(&c, 4, 9));
@@ -150,7 +124,7 @@ mod tests {
         let case = &coverage_cases(&c)[1];
         let (reps, _) = verify_gemms(
             &c,
-            SimDevice::new(&slow, Model::Cycle, MEM),
+            SimDevice::new(&slow, Fidelity::Cycle, MEM),
             std::slice::from_ref(case),
             1,
             MEM,
@@ -164,8 +138,8 @@ mod tests {
         let p = case.problem;
         let layout = MemLayout::packed(&p, 0);
         let mut tee = TeeDevice::new(
-            SimDevice::new(&c, Model::Cycle, MEM),
-            SimDevice::new(&c, Model::Cycle, MEM),
+            SimDevice::new(&c, Fidelity::Cycle, MEM),
+            SimDevice::new(&c, Fidelity::Cycle, MEM),
             None,
         );
         tee.corrupt_next_shadow_image(layout.a_addr + 5);
@@ -181,8 +155,8 @@ mod tests {
 
         // Only the first `compare_starts` starts are compared.
         let mut tee = TeeDevice::new(
-            SimDevice::new(&c, Model::Cycle, MEM),
-            SimDevice::new(&c, Model::Cycle, MEM),
+            SimDevice::new(&c, Fidelity::Cycle, MEM),
+            SimDevice::new(&c, Fidelity::Cycle, MEM),
             Some(1),
         );
         run_gemm_case(&mut tee, case, &d).unwrap();
@@ -191,8 +165,8 @@ mod tests {
 
         // Same error on both: agreement; the error index is compared.
         let mut tee = TeeDevice::new(
-            SimDevice::new(&c, Model::Cycle, MEM),
-            SimDevice::new(&c, Model::Cycle, MEM),
+            SimDevice::new(&c, Fidelity::Cycle, MEM),
+            SimDevice::new(&c, Fidelity::Cycle, MEM),
             None,
         );
         let bad = [0xEEu8; 32];

@@ -10,7 +10,7 @@ use crate::CosimError;
 use arch::device::Device;
 use arch::AccelConfig;
 use driver::delegate::{self, Placement, Policy};
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 use std::time::Instant;
 
 /// A model and how many of its offloaded layers run on the RTL too.
@@ -62,7 +62,7 @@ pub fn verify_model<S: Device>(
     let compared_layers = spec.layers.map_or(accel.len(), |k| k.min(accel.len()));
     let compare_starts: usize = accel[..compared_layers].iter().map(|d| d.gemms).sum();
     let total_starts: usize = accel.iter().map(|d| d.gemms).sum();
-    let sim = SimDevice::new(cfg, Model::Cycle, mem_bytes);
+    let sim = SimDevice::new(cfg, Fidelity::Cycle, mem_bytes);
     let mut tee = TeeDevice::new(sim, shadow, Some(compare_starts));
     tee.set_label(spec.model.clone());
     let est = |c: &AccelConfig, m: u64, k: u64, n: u64| sim::tile::estimate_gemm(c, m, k, n).ok();
@@ -125,7 +125,7 @@ mod tests {
             layers: Some(2),
             input: None,
         };
-        let shadow = SimDevice::new(&c, Model::Cycle, sim::device::DEFAULT_MEM_BYTES);
+        let shadow = SimDevice::new(&c, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
         let (reps, m, _) =
             verify_model(&c, shadow, &spec, 5, sim::device::DEFAULT_MEM_BYTES).unwrap();
         assert_eq!(reps.len(), 2);

@@ -1,5 +1,5 @@
 //! `tinyaccel hdl verify --system`: driver-generated programs run on the cycle-level
-//! simulator (`sim::SimDevice`, `Model::Cycle`) and on the system RTL
+//! simulator (`sim::SimDevice`, `Fidelity::Cycle`) and on the system RTL
 //! ([`RtlDevice`]) from identical memory images; the final device memory (every byte
 //! the program or the host touched) and all 15 counters must be equal.
 //!

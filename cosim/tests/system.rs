@@ -18,7 +18,7 @@ use cosim::layers::{verify_model, ModelSpec};
 use cosim::system::{verify_system, Options};
 use cosim::tee::TeeDevice;
 use hdl::rtl_device::RtlDevice;
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 use std::path::{Path, PathBuf};
 
 const MEM: usize = sim::device::DEFAULT_MEM_BYTES;
@@ -247,7 +247,7 @@ fn corrupted_images_are_detected() -> Result<()> {
     let ops = random_data(&case.problem, &mut hdl::cases::Rng::new(2));
     // A flipped operand byte in the RTL's image.
     let mut tee = TeeDevice::new(
-        SimDevice::new(&cfg, Model::Cycle, MEM),
+        SimDevice::new(&cfg, Fidelity::Cycle, MEM),
         RtlDevice::with_build(build.clone()),
         None,
     );
@@ -281,7 +281,7 @@ fn corrupted_images_are_detected() -> Result<()> {
 fn rtl_device_errors_match_the_simulator() -> Result<()> {
     let cfg = config("tiny-4x4", Dataflow::WeightStationary);
     let mut rtl = RtlDevice::new(&cfg, MEM)?;
-    let mut sim = SimDevice::new(&cfg, Model::Cycle, MEM);
+    let mut sim = SimDevice::new(&cfg, Fidelity::Cycle, MEM);
     let compute = |deps: Deps| Cmd {
         op: Op::Compute(Compute {
             accumulate: false,

@@ -392,9 +392,22 @@ pub fn run(
     d: &GemmData,
     layout: &MemLayout,
 ) -> Result<(GemmResult, Counters), GemmError> {
-    check_data(p, d)?;
     let cfg = dev.config().clone();
     let prog = build(&cfg, p, layout)?;
+    run_program(dev, p, d, &prog)
+}
+
+/// Runs an already built program of `p` (from [`build`] or [`build_with`], e.g. with a
+/// forced tiling): writes A, B and the parameters at the program's layout, submits it
+/// and reads C back.
+pub fn run_program(
+    dev: &mut dyn Device,
+    p: &GemmProblem,
+    d: &GemmData,
+    prog: &Program,
+) -> Result<(GemmResult, Counters), GemmError> {
+    check_data(p, d)?;
+    let layout = &prog.layout;
     if prog.mem_end() > dev.mem_size() {
         return Err(field(
             "layout",

@@ -6,7 +6,7 @@ use arch::AccelConfig;
 use driver::delegate::{self, ModelFacts, Policy};
 use runtime::cost::CpuProfile;
 use runtime::{Interpreter, PreparedOp};
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 
 #[test]
 fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
@@ -18,7 +18,7 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
             for policy in [Policy::All, Policy::Auto] {
                 let mut interp = Interpreter::new(&graph).unwrap();
                 let input = vec![0u8; interp.input_len()];
-                let mut dev = SimDevice::new(&cfg, Model::Cycle, sim::device::DEFAULT_MEM_BYTES);
+                let mut dev = SimDevice::new(&cfg, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
                 let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| {
                     sim::tile::estimate_gemm(c, m, k, n).ok()
                 };

@@ -8,7 +8,7 @@ use arch::AccelConfig;
 use driver::delegate::{self, AccelDelegate, Placement, Policy};
 use runtime::cost::CpuProfile;
 use runtime::{Interpreter, PreparedOp};
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 
 fn cpu() -> CpuProfile {
     CpuProfile::resolve("cortex-m4f").unwrap()
@@ -27,7 +27,7 @@ fn unsupported_ops_fall_back_to_the_cpu_with_a_reason() {
     let input = input_for(&interp, 3);
     let want = interp.invoke(&input).unwrap();
     let cfg = AccelConfig::preset("edge-8x8").unwrap();
-    let mut dev = SimDevice::new(&cfg, Model::Cycle, sim::device::DEFAULT_MEM_BYTES);
+    let mut dev = SimDevice::new(&cfg, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
     let run = delegate::run_model(&mut interp, &mut dev, &cpu(), Policy::All, &input).unwrap();
     assert_eq!(run.output, want);
     for d in &run.decisions {
@@ -70,7 +70,7 @@ fn a_design_that_cannot_hold_a_tile_falls_back_with_a_reason() {
     let mut interp = Interpreter::new(&graph).unwrap();
     let input = input_for(&interp, 1);
     let want = interp.invoke(&input).unwrap();
-    let mut dev = SimDevice::new(&cfg, Model::Functional, sim::device::DEFAULT_MEM_BYTES);
+    let mut dev = SimDevice::new(&cfg, Fidelity::Functional, sim::device::DEFAULT_MEM_BYTES);
     let run = delegate::run_model(&mut interp, &mut dev, &cpu(), Policy::All, &input).unwrap();
     assert_eq!(run.output, want);
     for d in run.decisions.iter().filter(|d| d.op == "FULLY_CONNECTED") {
@@ -98,7 +98,7 @@ fn corrupted_run(corrupt: impl Fn(&mut AccelDelegate<'_>, usize)) -> (Vec<u8>, V
         .find(|d| d.placement == Placement::Accel)
         .unwrap()
         .index;
-    let mut dev = SimDevice::new(&cfg, Model::Functional, sim::device::DEFAULT_MEM_BYTES);
+    let mut dev = SimDevice::new(&cfg, Fidelity::Functional, sim::device::DEFAULT_MEM_BYTES);
     let mut del = AccelDelegate::load(&graph, &prepared, decisions, &mut dev, &cpu).unwrap();
     corrupt(&mut del, first);
     let got = interp.invoke_with(&input, &mut del).unwrap();

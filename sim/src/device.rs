@@ -7,9 +7,10 @@ use arch::device::{Counters, Device, DeviceError, HostRegs};
 use arch::hostcheck;
 use arch::AccelConfig;
 
-/// Which model executes the command buffers.
+/// The fidelity level that executes the command buffers (the word "model" is kept for ML
+/// models).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Model {
+pub enum Fidelity {
     /// Cycle-level (timing, counters, bit-exact data).
     #[default]
     Cycle,
@@ -20,7 +21,7 @@ pub enum Model {
 /// A simulated accelerator with its own device memory.
 pub struct SimDevice {
     cfg: AccelConfig,
-    model: Model,
+    model: Fidelity,
     mem: Vec<u8>,
     machine: Machine,
     regs: HostRegs,
@@ -32,7 +33,7 @@ pub const DEFAULT_MEM_BYTES: usize = 16 << 20;
 
 impl SimDevice {
     /// A device for `cfg` with `mem_bytes` of memory.
-    pub fn new(cfg: &AccelConfig, model: Model, mem_bytes: usize) -> Self {
+    pub fn new(cfg: &AccelConfig, model: Fidelity, mem_bytes: usize) -> Self {
         SimDevice {
             cfg: cfg.clone(),
             model,
@@ -44,7 +45,7 @@ impl SimDevice {
     }
 
     /// Switches the model used by the next run.
-    pub fn set_model(&mut self, model: Model) {
+    pub fn set_model(&mut self, model: Fidelity) {
         self.model = model;
     }
 
@@ -62,8 +63,8 @@ impl SimDevice {
             self.regs.cmd_count,
         )
         .and_then(|cmds| match self.model {
-            Model::Cycle => cycle::run(&self.cfg, &mut self.machine, &mut self.mem, &cmds),
-            Model::Functional => {
+            Fidelity::Cycle => cycle::run(&self.cfg, &mut self.machine, &mut self.mem, &cmds),
+            Fidelity::Functional => {
                 functional::execute(&self.cfg, &mut self.machine, &mut self.mem, &cmds)
             }
         });

@@ -17,6 +17,6 @@ pub mod machine;
 pub mod report;
 pub mod tile;
 
-pub use device::{Model, SimDevice};
+pub use device::{Fidelity, SimDevice};
 pub use machine::ExecError;
 pub use report::GemmRunReport;

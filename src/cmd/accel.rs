@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 pub type Columns = Vec<(String, Value)>;
 
 /// Which simulator model executes the command streams.
-pub fn sim_model(name: &str) -> Result<sim::Model> {
+pub fn sim_model(name: &str) -> Result<sim::Fidelity> {
     match name {
-        "cycle" => Ok(sim::Model::Cycle),
-        "functional" => Ok(sim::Model::Functional),
+        "cycle" => Ok(sim::Fidelity::Cycle),
+        "functional" => Ok(sim::Fidelity::Functional),
         o => anyhow::bail!("unknown simulator model `{o}` (cycle, functional)"),
     }
 }
@@ -28,7 +28,7 @@ pub fn simulate(
     cfg: &AccelConfig,
     cpu: &CpuProfile,
     policy: Policy,
-    model: sim::Model,
+    model: sim::Fidelity,
     input: &[u8],
 ) -> Result<ModelRun> {
     let mut interp = Interpreter::new(graph)?;

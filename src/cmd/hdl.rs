@@ -42,7 +42,8 @@ pub struct EmitArgs {
     /// Output folder (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Override the config's dataflow (`output-stationary`/`os`, `weight-stationary`/`ws`).
+    /// Override the config's dataflow (`output-stationary`/`os`, `weight-stationary`/`ws`,
+    /// `input-stationary`/`is`).
     #[arg(long)]
     pub dataflow: Option<Dataflow>,
     /// Lint the emitted Verilog with Verilator and yosys.
@@ -61,8 +62,8 @@ pub struct VerifyArgs {
     /// Seed of the tile generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// `both`, `config` (the config's own), `os` or `ws` (default: `both`; `config`
-    /// with --system).
+    /// `all` (os, ws and is), `both` (os and ws), `config` (the config's own), `os`, `ws`
+    /// or `is` (default: `all`; `config` with --system).
     #[arg(long)]
     pub dataflow: Option<String>,
     /// Print one JSON object instead of text.
@@ -228,12 +229,13 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         return verify_system(a);
     }
     let cfg = load(&a.config)?;
-    let flows: Vec<Dataflow> = match a.dataflow.as_deref().unwrap_or("both") {
+    let flows: Vec<Dataflow> = match a.dataflow.as_deref().unwrap_or("all") {
+        "all" => Dataflow::ALL.to_vec(),
         "both" => vec![Dataflow::OutputStationary, Dataflow::WeightStationary],
         "config" => vec![cfg.dataflow],
         other => vec![other
             .parse::<Dataflow>()
-            .map_err(|e| anyhow!("--dataflow: {e} (or `both`, `config`)"))?],
+            .map_err(|e| anyhow!("--dataflow: {e} (or `all`, `both`, `config`)"))?],
     };
     if a.cases == 0 {
         return Err(anyhow!("--cases: must be at least 1"));
@@ -327,9 +329,10 @@ fn verify_system(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = load(&a.config)?;
     match a.dataflow.as_deref().unwrap_or("config") {
         "config" => {}
-        "both" => {
+        "both" | "all" => {
             return Err(anyhow!(
-                "--dataflow both: with --system give one dataflow (`config`, `os` or `ws`)"
+                "--dataflow {}: with --system give one dataflow (`config`, `os`, `ws` or `is`)",
+                a.dataflow.as_deref().unwrap_or_default()
             ))
         }
         other => {

@@ -178,7 +178,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         for (spec, graph) in &graphs {
             bar.set_message(format!("{} on {}", graph.name, cfg.name));
             let input = vec![0u8; runtime::Interpreter::new(graph)?.input_len()];
-            let run = accel::simulate(graph, &cfg, cpu, args.policy, sim::Model::Cycle, &input)?;
+            let run = accel::simulate(graph, &cfg, cpu, args.policy, sim::Fidelity::Cycle, &input)?;
             let name = if cpus.len() > 1 {
                 format!("{}@{}", graph.name, cpu.spec())
             } else {

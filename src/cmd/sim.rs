@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use driver::gemm::{self, GemmData, GemmProblem, MemLayout, Output};
 use reports::schema::{self, pj_to_uj};
 use sim::report::{check_bounds, GemmRunReport};
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -32,7 +32,8 @@ pub struct GemmArgs {
     /// Config file or preset name.
     #[arg(long, default_value = "edge-8x8")]
     config: String,
-    /// Override the dataflow (output-stationary | weight-stationary | os | ws).
+    /// Override the dataflow (output-stationary | weight-stationary | input-stationary | os |
+    /// ws | is).
     #[arg(long)]
     dataflow: Option<String>,
     /// Model: cycle (cycle-level), functional (untimed) or tile (tile-level estimate,
@@ -129,9 +130,9 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
         "tile" => (sim::tile::estimate(&cfg, &p)?, None),
         "cycle" | "functional" => {
             let model = if a.model == "cycle" {
-                Model::Cycle
+                Fidelity::Cycle
             } else {
-                Model::Functional
+                Fidelity::Functional
             };
             let mut dev =
                 SimDevice::new(&cfg, model, (prog.mem_end() as usize + 4096).max(1 << 16));

@@ -8,7 +8,7 @@ use common::*;
 use driver::gemm::{self, GemmProblem, Output};
 use proptest::prelude::*;
 use sim::report::check_bounds;
-use sim::Model;
+use sim::Fidelity;
 
 #[allow(clippy::too_many_arguments)]
 fn make_cfg(
@@ -56,9 +56,9 @@ proptest! {
         };
         let ops = Operands::random(&p, seed);
         let want = gemm::reference(&p, &ops.data()).unwrap();
-        let (got, c) = run(&cfg, Model::Cycle, &p, &ops);
+        let (got, c) = run(&cfg, Fidelity::Cycle, &p, &ops);
         prop_assert_eq!(&got, &want);
-        let (got_f, cf) = run(&cfg, Model::Functional, &p, &ops);
+        let (got_f, cf) = run(&cfg, Fidelity::Functional, &p, &ops);
         prop_assert_eq!(&got_f, &want);
         prop_assert_eq!(cf.bus_bytes(), c.bus_bytes());
         prop_assert_eq!(c.macs, p.macs());

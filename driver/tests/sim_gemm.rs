@@ -6,7 +6,7 @@ use arch::Dataflow;
 use common::*;
 use driver::gemm::{self, GemmProblem, Output};
 use sim::report::check_bounds;
-use sim::Model;
+use sim::Fidelity;
 
 #[test]
 fn gemm_100x200x300_exact_and_bounded() {
@@ -16,14 +16,14 @@ fn gemm_100x200x300_exact_and_bounded() {
             let p = GemmProblem::int8(100, 200, 300, -5);
             let ops = Operands::random(&p, 42);
             let want = gemm::reference(&p, &ops.data()).unwrap();
-            let (got, c) = run(&cfg, Model::Cycle, &p, &ops);
+            let (got, c) = run(&cfg, Fidelity::Cycle, &p, &ops);
             assert_eq!(
                 got, want,
                 "{preset} {df}: output differs from the naive GEMM"
             );
             assert_eq!(c.macs, p.macs());
             check_bounds(&cfg, &c).unwrap_or_else(|e| panic!("{preset} {df}: {e:?}"));
-            let (got_f, cf) = run(&cfg, Model::Functional, &p, &ops);
+            let (got_f, cf) = run(&cfg, Fidelity::Functional, &p, &ops);
             assert_eq!(got_f, want);
             // Same bytes and MACs counted by both executors.
             assert_eq!(cf.macs, c.macs);
@@ -48,7 +48,7 @@ fn int32_output_and_split_k() {
         };
         let ops = Operands::random(&p, 7);
         let want = gemm::reference(&p, &ops.data()).unwrap();
-        let (got, c) = run(&cfg, Model::Cycle, &p, &ops);
+        let (got, c) = run(&cfg, Fidelity::Cycle, &p, &ops);
         assert_eq!(got, want, "{df}");
         check_bounds(&cfg, &c).unwrap();
     }
@@ -61,10 +61,10 @@ fn tiny_debug() {
         let p = GemmProblem::int8(30, 50, 20, 0);
         let ops = Operands::random(&p, 1);
         let want = gemm::reference(&p, &ops.data()).unwrap();
-        let (got, c) = run(&cfg, Model::Functional, &p, &ops);
+        let (got, c) = run(&cfg, Fidelity::Functional, &p, &ops);
         assert_eq!(got, want, "functional {df}");
         eprintln!("{c:?}");
-        let (got, c) = run(&cfg, Model::Cycle, &p, &ops);
+        let (got, c) = run(&cfg, Fidelity::Cycle, &p, &ops);
         eprintln!("{c:?}");
         assert_eq!(got, want, "cycle {df}");
     }
@@ -118,10 +118,10 @@ fn is_gemms_of_many_shapes_exact() {
             };
             let ops = Operands::random(&p, i as u64 + 5);
             let want = gemm::reference(&p, &ops.data()).unwrap();
-            let (got, c) = run(cfg, Model::Cycle, &p, &ops);
+            let (got, c) = run(cfg, Fidelity::Cycle, &p, &ops);
             assert_eq!(got, want, "{} {m}x{k}x{n} cycle-level", cfg.name);
             check_bounds(cfg, &c).unwrap_or_else(|e| panic!("{} {m}x{k}x{n}: {e:?}", cfg.name));
-            let (got_f, cf) = run(cfg, Model::Functional, &p, &ops);
+            let (got_f, cf) = run(cfg, Fidelity::Functional, &p, &ops);
             assert_eq!(got_f, want, "{} {m}x{k}x{n} functional", cfg.name);
             assert_eq!(cf.macs, p.macs());
             assert_eq!(cf.acc_sp_write_bytes, c.acc_sp_write_bytes);

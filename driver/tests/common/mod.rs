@@ -4,7 +4,7 @@
 use arch::device::Counters;
 use arch::{AccelConfig, Dataflow};
 use driver::gemm::{self, GemmData, GemmProblem, GemmResult, MemLayout};
-use sim::{Model, SimDevice};
+use sim::{Fidelity, SimDevice};
 
 /// xorshift64* random numbers (deterministic per seed).
 pub struct Rng(pub u64);
@@ -65,7 +65,7 @@ pub fn cfg(preset: &str, df: Dataflow) -> AccelConfig {
 /// Runs `p` on a simulated device with `model`; returns the result and counters.
 pub fn run(
     cfg: &AccelConfig,
-    model: Model,
+    model: Fidelity,
     p: &GemmProblem,
     ops: &Operands,
 ) -> (GemmResult, Counters) {

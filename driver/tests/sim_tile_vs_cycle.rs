@@ -13,14 +13,14 @@ mod common;
 use arch::{AccelConfig, Dataflow};
 use common::*;
 use driver::gemm::GemmProblem;
-use sim::Model;
+use sim::Fidelity;
 
 const PRESETS: [&str; 4] = ["tiny-4x4", "edge-8x8", "edge-16x16", "wide-4x16"];
 
 fn check(cfg: &AccelConfig, l: &LayerGemm) -> Result<f64, String> {
     let p = GemmProblem::int8(l.m, l.k, l.n, 0);
     let ops = Operands::random(&p, 3);
-    let (_, cyc) = run(cfg, Model::Cycle, &p, &ops);
+    let (_, cyc) = run(cfg, Fidelity::Cycle, &p, &ops);
     let tile = sim::tile::estimate(cfg, &p).map_err(|e| e.to_string())?;
     let who = format!(
         "{} on {} ({}), {}x{}x{}",
