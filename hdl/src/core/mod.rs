@@ -33,10 +33,11 @@ pub mod is;
 pub mod os;
 pub mod ws;
 
+use crate::cases::Tile;
 use crate::pe::{IsPe, OsPe, WsPe};
 use crate::ppu::{PpuLane, PPU_STAGES};
 use crate::sreg::SReg;
-use arch::Dataflow;
+use arch::{AccelConfig, Dataflow};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -110,6 +111,48 @@ pub trait ArrayRtl: Sync {
     fn declare(&self, rows: usize, cols: usize, w: &mut String);
     /// Verilog of the wiring, inside the core's `always @(*)` block.
     fn wire(&self, rows: usize, cols: usize, w: &mut String);
+    /// The operand vectors of `t` in the order this dataflow's core takes them (the
+    /// testbench's `a.hex` and `b.hex`, see the module documentation of the dataflow).
+    fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed;
+    /// The output lines the core emits for an `m x n` tile, in order: `(i, j0)` is the
+    /// line whose lane `l` carries `C[i][j0 + l]` (zero for `i >= m` or `j0 + l >= n`).
+    fn output_lines(&self, rows: usize, cols: usize, m: usize, n: usize) -> Vec<(usize, usize)>;
+    /// The largest streamed extent of a test tile (`k` for OS, `m` for WS, `n` for IS)
+    /// whose operands and results fit the scratchpads of `cfg` (at least 1).
+    fn max_stream(&self, cfg: &AccelConfig) -> usize;
+    /// The `(m, k, n)` of a test tile: the two extents the array bounds come from
+    /// `draw.extent(bound)`, in the order of this dataflow's module; the streamed one
+    /// is `draw.stream`.
+    fn test_shape(
+        &self,
+        rows: usize,
+        cols: usize,
+        draw: &mut ShapeDraw<'_>,
+    ) -> (usize, usize, usize);
+}
+
+/// A tile's operand vectors in the order the core takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileFeed {
+    /// Vectors streamed with `in_valid` (the testbench's `n`: `k` for OS, `m` for WS, the
+    /// stream slots for IS).
+    pub stream: usize,
+    /// `a` vectors (`rows` lanes).
+    pub a: Vec<Vec<i8>>,
+    /// `b` vectors (`cols` lanes).
+    pub b: Vec<Vec<i8>>,
+}
+
+/// What `cases::generate` drew for the shape of one test tile.
+pub struct ShapeDraw<'a> {
+    /// Whether this is the first case (the one with the longest stream).
+    pub first: bool,
+    /// The drawn streamed extent.
+    pub stream: usize,
+    /// [`ArrayRtl::max_stream`], clamped.
+    pub longest: usize,
+    /// An extent bounded by the array: the bound itself or a random one in `1..=bound`.
+    pub extent: &'a mut dyn FnMut(usize) -> usize,
 }
 
 /// The array of `dataflow`.
@@ -552,7 +595,8 @@ mod tests {
                 }
             }
             Dataflow::InputStationary => {
-                let (a, b) = crate::verilator::is_vectors(&cfg, &t);
+                let f = array_of(dataflow).feed(&cfg, &t);
+                let (a, b) = (f.a, f.b);
                 for v in a {
                     feed.push((true, false, false, v, vec![0; cols]));
                 }
