@@ -8,7 +8,7 @@
 use crate::cases::{lane_params, Expected, Tile};
 use crate::emit;
 use crate::HdlError;
-use arch::{AccelConfig, Dataflow};
+use arch::AccelConfig;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -87,8 +87,7 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
                 s
             })
     };
-    let os = i32::from(cfg.dataflow == Dataflow::OutputStationary);
-    let is = i32::from(cfg.dataflow == Dataflow::InputStationary);
+    let (os, is) = crate::core::array_of(cfg.dataflow).mode_params();
     let args: Vec<String> = [
         "--binary",
         "-Wall",

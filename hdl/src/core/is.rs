@@ -234,6 +234,10 @@ impl ArrayRtl for Is {
         }
     }
 
+    fn mode_params(&self) -> (u8, u8) {
+        (0, 1)
+    }
+
     /// `cols` preload vectors (`rows` lanes, column `cols-1-p` of A in vector `p`), then
     /// one weight vector per stream slot (`cols` lanes, zeros in the slots that pad a
     /// block to the block period and beyond `n`).

@@ -111,6 +111,10 @@ pub trait ArrayRtl: Sync {
     fn declare(&self, rows: usize, cols: usize, w: &mut String);
     /// Verilog of the wiring, inside the core's `always @(*)` block.
     fn wire(&self, rows: usize, cols: usize, w: &mut String);
+    /// The `(OS, IS)` parameters of the hand-written Verilog around the core (the system
+    /// controller in `hdl/rtl` and the core testbench `hdl/tb/core_tb.sv`): which of their
+    /// per-dataflow paths this array takes (both 0 for weight-stationary).
+    fn mode_params(&self) -> (u8, u8);
     /// The operand vectors of `t` in the order this dataflow's core takes them (the
     /// testbench's `a.hex` and `b.hex`, see the module documentation of the dataflow).
     fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed;
@@ -271,13 +275,38 @@ impl Core {
         CoreShape {
             rows: self.a_in.len(),
             cols: self.b_in.len(),
-            dataflow: if !self.os_pes.is_empty() {
-                Dataflow::OutputStationary
-            } else if !self.is_pes.is_empty() {
-                Dataflow::InputStationary
-            } else {
-                Dataflow::WeightStationary
-            },
+            dataflow: self.dataflow(),
+        }
+    }
+
+    /// The dataflow whose array this core holds: the one whose [`ArrayRtl::parts`] all
+    /// have their lengths here (each dataflow has its own PE vector).
+    fn dataflow(&self) -> Dataflow {
+        let (r, c) = (self.a_in.len(), self.b_in.len());
+        Dataflow::ALL
+            .into_iter()
+            .find(|&df| {
+                array_of(df)
+                    .parts(r, c)
+                    .iter()
+                    .all(|&(p, n)| self.part_len(p) == n)
+            })
+            // Unreachable for a core built by `Core::new`.
+            .unwrap_or(Dataflow::OutputStationary)
+    }
+
+    /// The length of one of the core's register vectors.
+    fn part_len(&self, p: Part) -> usize {
+        match p {
+            Part::OsPes => self.os_pes.len(),
+            Part::WsPes => self.ws_pes.len(),
+            Part::IsPes => self.is_pes.len(),
+            Part::ASkew => self.a_skew.len(),
+            Part::BSkew => self.b_skew.len(),
+            Part::Deskew => self.deskew.len(),
+            Part::FlagDl => self.flag_dl.len(),
+            Part::LastDl => self.last_dl.len(),
+            Part::Counter => self.drain_cnt.len(),
         }
     }
 

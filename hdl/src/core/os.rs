@@ -148,6 +148,10 @@ impl ArrayRtl for Os {
         }
     }
 
+    fn mode_params(&self) -> (u8, u8) {
+        (1, 0)
+    }
+
     /// `k` vectors: vector `x` has `A[i][x]` in lane `i` and `B[x][j]` in lane `j`.
     fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed {
         let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);

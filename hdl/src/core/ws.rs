@@ -165,6 +165,10 @@ impl ArrayRtl for Ws {
         let _ = writeln!(w, "    out_last = {lsrc};");
     }
 
+    fn mode_params(&self) -> (u8, u8) {
+        (0, 0)
+    }
+
     /// `rows` preload vectors (`B[rows-1-p][j]` in lane `j` of vector `p`), then `m`
     /// streamed vectors (`A[x][i]` in lane `i` of vector `x`).
     fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed {
