@@ -560,6 +560,49 @@ mod tests {
         }
     }
 
+    /// The testbench view of every dataflow agrees with the rules in `arch`: generated
+    /// tiles pass `check_shape`, the output lines hold every `C[i][j]` of the tile once
+    /// (and only zero padding besides), and the feed has the core's lane widths.
+    #[test]
+    fn feed_and_output_lines_agree_with_the_rules() {
+        for df in Dataflow::ALL {
+            for (rows, cols) in [(4usize, 4usize), (3, 5), (6, 2)] {
+                let mut cfg = arch::AccelConfig::preset("tiny-4x4").unwrap();
+                cfg.rows = rows as u32;
+                cfg.cols = cols as u32;
+                cfg.dataflow = df;
+                let array = array_of(df);
+                for t in generate(&cfg, 40, 5) {
+                    let (m, k, n) = (t.m as u64, t.k as u64, t.n as u64);
+                    assert!(t.m >= 1 && t.k >= 1 && (1..=256).contains(&t.n), "{df}");
+                    let rules = df.rules();
+                    assert!(
+                        rules.check_shape(rows as u64, cols as u64, m, k, n).is_ok(),
+                        "{df} {rows}x{cols}: {m}x{k}x{n}"
+                    );
+                    let mut seen = vec![0u32; t.m * t.n];
+                    for (i, j0) in array.output_lines(rows, cols, t.m, t.n) {
+                        for l in 0..cols {
+                            if i < t.m && j0 + l < t.n {
+                                seen[i * t.n + j0 + l] += 1;
+                            }
+                        }
+                    }
+                    assert!(seen.iter().all(|&c| c == 1), "{df} {rows}x{cols}");
+                    let f = array.feed(&cfg, &t);
+                    assert!(f.a.iter().all(|v| v.len() == rows), "{df}");
+                    assert!(f.b.iter().all(|v| v.len() == cols), "{df}");
+                    assert!(f.stream == f.a.len() || f.stream == f.b.len(), "{df}");
+                    assert_eq!(
+                        f.stream as u64,
+                        rules.feed_cycles(&cfg, m, k, n),
+                        "{df}: one streamed vector per feed cycle"
+                    );
+                }
+            }
+        }
+    }
+
     fn s8(v: i64) -> Signed<8> {
         v.to_signed_bits()
     }
