@@ -37,6 +37,15 @@ impl Dataflow {
             Dataflow::InputStationary => "input-stationary",
         }
     }
+
+    /// The short name (`os`, `ws`, `is`), also accepted in config files.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Dataflow::OutputStationary => "os",
+            Dataflow::WeightStationary => "ws",
+            Dataflow::InputStationary => "is",
+        }
+    }
 }
 
 impl fmt::Display for Dataflow {

@@ -69,26 +69,21 @@ pub fn sim_tile(cfg: &AccelConfig, t: &Tile) -> Result<SimTile, CosimError> {
         }
     }
     let line = |i: usize| m.acc[i * cols..(i + 1) * cols].to_vec();
-    let acc_rows = match cfg.dataflow {
-        // The simulator writes rows < m; the core drains all rows (zeros beyond m).
-        Dataflow::OutputStationary => (0..rows)
-            .rev()
-            .map(|i| if i < t.m { line(i) } else { vec![0; cols] })
-            .collect(),
-        Dataflow::WeightStationary => (0..t.m).map(line).collect(),
-        // The core emits every array row of every block; the simulator writes block nb,
-        // row i < m to line nb*m + i.
-        Dataflow::InputStationary => (0..t.n.div_ceil(cols))
-            .flat_map(|nb| (0..rows).map(move |i| (nb, i)))
-            .map(|(nb, i)| {
-                if i < t.m {
-                    line(nb * t.m + i)
-                } else {
-                    vec![0; cols]
-                }
-            })
-            .collect(),
-    };
+    // The core's output lines in its order (`hdl::core::ArrayRtl::output_lines`): line
+    // `(i, j0)` holds `C[i][j0..j0+cols]`, which the simulator wrote to accumulator line
+    // `(j0/cols)*m + i` (`arch::dataflow::c_pos`); the core also drains rows `i >= m`
+    // (zeros), which the simulator does not write.
+    let acc_rows = hdl::core::array_of(cfg.dataflow)
+        .output_lines(rows, cols, t.m, t.n)
+        .into_iter()
+        .map(|(i, j0)| {
+            if i < t.m {
+                line((j0 / cols) * t.m + i)
+            } else {
+                vec![0; cols]
+            }
+        })
+        .collect();
     Ok(SimTile {
         acc_rows,
         compute_cycles: job.elapsed(),

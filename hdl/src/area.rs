@@ -261,11 +261,7 @@ pub fn synth_shape(
     shape_of(&cfg)?;
     let v = core_verilog(&cfg)?;
     let hash = hex(&Sha256::digest(v.as_bytes())[..8]);
-    let df = match dataflow {
-        Dataflow::OutputStationary => "os",
-        Dataflow::WeightStationary => "ws",
-        Dataflow::InputStationary => "is",
-    };
+    let df = dataflow.short_name();
     let dir = root.join(format!("{rows}x{cols}-{df}-{hash}"));
     std::fs::create_dir_all(&dir).map_err(|e| HdlError::io(&dir, e))?;
     let verilog = dir.join(VERILOG_FILE);

@@ -5,7 +5,8 @@
 //! contract the simulator calls), minus the scratchpad read register and the write-back
 //! pipeline that sit outside the core (`EDGE_LATENCY + ACC_PIPE_DEPTH`).
 
-use arch::{quant, timing, AccelConfig, Dataflow};
+use crate::core::ShapeDraw;
+use arch::{quant, timing, AccelConfig};
 
 /// One core tile: `C[m x n] = A[m x k] * B[k x n]`, then the PPU with per-column
 /// parameters. Output-stationary: `m <= rows`, `n <= cols`, any `k`; weight-stationary:
@@ -56,21 +57,12 @@ pub fn expected(cfg: &AccelConfig, t: &Tile) -> Expected {
             s.wrapping_add(t.a[i * t.k + kk] as i32 * t.b[kk * t.n + j] as i32)
         })
     };
-    let acc_rows: Vec<Vec<i32>> = match cfg.dataflow {
-        Dataflow::OutputStationary => (0..rows)
-            .rev()
-            .map(|i| (0..cols).map(|j| c(i, j)).collect())
-            .collect(),
-        Dataflow::WeightStationary => (0..t.m)
-            .map(|i| (0..cols).map(|j| c(i, j)).collect())
-            .collect(),
-        // Input-stationary: every row of the array, block by block; lane `l` of block
-        // `nb` is output column `nb*cols + l` (hdl::core::is).
-        Dataflow::InputStationary => (0..t.n.div_ceil(cols))
-            .flat_map(|nb| (0..rows).map(move |i| (nb, i)))
-            .map(|(nb, i)| (0..cols).map(|l| c(i, nb * cols + l)).collect())
-            .collect(),
-    };
+    // The core's output lines in the dataflow's order (`ArrayRtl::output_lines`).
+    let acc_rows: Vec<Vec<i32>> = crate::core::array_of(cfg.dataflow)
+        .output_lines(rows, cols, t.m, t.n)
+        .into_iter()
+        .map(|(i, j0)| (0..cols).map(|l| c(i, j0 + l)).collect())
+        .collect();
     let q_rows = acc_rows
         .iter()
         .map(|row| {
@@ -141,22 +133,10 @@ enum Operands {
 pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
     let mut rng = Rng::new(seed);
     let (rows, cols) = (cfg.rows as i64, cfg.cols as i64);
-    let os = cfg.dataflow == Dataflow::OutputStationary;
-    // Long reductions (OS) / long input streams (WS), within the scratchpads: the input
-    // scratchpad holds the `k` (OS) or `m` (WS) lines, the accumulator one line per row.
-    let in_lines = (cfg.input_sram_bytes() / cfg.rows as u64) as i64;
-    let acc_lines = (cfg.acc_sram_bytes() / (4 * cfg.cols as u64)) as i64;
-    let max_free = match cfg.dataflow {
-        Dataflow::OutputStationary => in_lines,
-        Dataflow::WeightStationary => in_lines.min(acc_lines),
-        // Input-stationary: `n` weight lines (at most 256, the ISA's field) and
-        // `ceil(n/cols) * rows` accumulator lines.
-        Dataflow::InputStationary => {
-            let w_lines = (cfg.weight_sram_bytes() / cfg.cols as u64) as i64;
-            w_lines.min(256).min(acc_lines / rows * cols)
-        }
-    }
-    .clamp(1, 600);
+    let array = crate::core::array_of(cfg.dataflow);
+    // Long streams (the reduction for OS, the inputs for WS, the weights for IS), within
+    // the scratchpads (`ArrayRtl::max_stream`).
+    let max_free = (array.max_stream(cfg) as i64).clamp(1, 600);
     (0..count)
         .map(|idx| {
             let operands = match idx {
@@ -179,25 +159,24 @@ pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
             } else {
                 rng.range(1, 40.min(max_free))
             };
-            let (m, k, n) = if os {
-                let full = idx < 3 || rng.range(0, 2) == 0;
-                let m = if full { rows } else { rng.range(1, rows) };
-                let n = if full { cols } else { rng.range(1, cols) };
-                (m, free, n)
-            } else if cfg.dataflow == Dataflow::InputStationary {
-                // m <= rows activations rows, k <= cols columns, `free` weight vectors.
-                let full = idx < 3 || rng.range(0, 2) == 0;
-                let m = if full { rows } else { rng.range(1, rows) };
-                let k = if full { cols } else { rng.range(1, cols) };
-                // Case 0 streams the most weight vectors (n = 256 when they fit).
-                (m, k, if idx == 0 { max_free } else { free })
-            } else {
-                let full = idx < 3 || rng.range(0, 2) == 0;
-                let k = if full { rows } else { rng.range(1, rows) };
-                let n = if full { cols } else { rng.range(1, cols) };
-                (free, k, n)
+            let full = idx < 3 || rng.range(0, 2) == 0;
+            let mut extent = |bound: usize| -> usize {
+                if full {
+                    bound
+                } else {
+                    rng.range(1, bound as i64) as usize
+                }
             };
-            let (m, k, n) = (m as usize, k as usize, n as usize);
+            let (m, k, n) = array.test_shape(
+                rows as usize,
+                cols as usize,
+                &mut ShapeDraw {
+                    first: idx == 0,
+                    stream: free as usize,
+                    longest: max_free as usize,
+                    extent: &mut extent,
+                },
+            );
             let mut val = |pos: usize, is_a: bool| -> i8 {
                 match operands {
                     Operands::Random => rng.range(-128, 127) as i8,
@@ -277,6 +256,7 @@ pub fn generate(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<Tile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arch::Dataflow;
 
     #[test]
     fn generated_tiles_respect_the_dataflow_limits() {

@@ -375,8 +375,8 @@ pub fn needed_bytes(cmd_base: u32, cmds: &[Command], host_high_water: u64) -> u6
 }
 
 /// A generous cycle limit for `cmds`: four times the cycles of running every command
-/// one after the other (bus latency and beats per row, core passes per block), plus
-/// 10 000. A run that exceeds it is hung, not slow.
+/// one after the other (bus latency and beats per row; for a `COMPUTE`, the contract's
+/// `arch::timing::compute_cycles` plus one array pass of slack), plus 10 000. A run that exceeds it is hung, not slow.
 pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
     let (r, c) = (cfg.rows as u64, cfg.cols as u64);
     let bus = cfg.bus_bytes_per_cycle.max(1) as u64;
@@ -396,12 +396,9 @@ pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
             }
             Op::Compute(cp) => {
                 let (m, k, n) = (cp.m as u64, cp.k as u64, cp.n as u64);
-                let blocks = match cfg.dataflow {
-                    arch::Dataflow::OutputStationary => m.div_ceil(r) * n.div_ceil(c),
-                    arch::Dataflow::WeightStationary => k.div_ceil(r) * n.div_ceil(c),
-                    arch::Dataflow::InputStationary => k.div_ceil(c) * n.div_ceil(c),
-                };
-                blocks * (m + k + 2 * (r + c) + 32)
+                // The contract's cycles of this COMPUTE, plus the fill, drain and
+                // control slack of one array pass (a valid OS or WS COMPUTE is one pass).
+                arch::timing::compute_cycles(cfg, m, k, n) + m + k + 2 * (r + c) + 32
             }
             Op::Finish => 16,
         })

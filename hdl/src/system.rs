@@ -60,6 +60,8 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     let w_lines = cfg.weight_sram_bytes() / cols;
     let acc_lines = cfg.acc_sram_bytes() / (4 * cols);
     let bus = cfg.bus_bytes_per_cycle as u64;
+    // The (OS, IS) parameters of the controller: the dataflow's paths in hdl/rtl.
+    let mode = crate::core::array_of(cfg.dataflow).mode_params();
     let mut w = String::new();
     let _ = writeln!(
         w,
@@ -95,8 +97,8 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
 endmodule // {TOP_MODULE}",
         bb = bus - 1,
         bd = 8 * bus - 1,
-        os = u8::from(cfg.dataflow == arch::Dataflow::OutputStationary),
-        is = u8::from(cfg.dataflow == arch::Dataflow::InputStationary),
+        os = mode.0,
+        is = mode.1,
         ib = cfg.input_sram_banks,
         wb = cfg.weight_sram_banks,
         lat = cfg.bus_latency_cycles,

@@ -8,7 +8,7 @@
 use crate::cases::{lane_params, Expected, Tile};
 use crate::emit;
 use crate::HdlError;
-use arch::{AccelConfig, Dataflow};
+use arch::AccelConfig;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -87,8 +87,7 @@ pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
                 s
             })
     };
-    let os = i32::from(cfg.dataflow == Dataflow::OutputStationary);
-    let is = i32::from(cfg.dataflow == Dataflow::InputStationary);
+    let (os, is) = crate::core::array_of(cfg.dataflow).mode_params();
     let args: Vec<String> = [
         "--binary",
         "-Wall",
@@ -245,50 +244,10 @@ fn hex_line(bytes: &[u8]) -> String {
     s
 }
 
-/// The input-stationary operand vectors of `t` in the order the core takes them
-/// (`hdl::core::is`): `cols` preload vectors (`rows` lanes, column `cols-1-p` of A in
-/// vector `p`), then one weight vector per stream slot (`cols` lanes, zeros in the slots
-/// that pad a block to the block period and beyond `n`).
-pub fn is_vectors(cfg: &AccelConfig, t: &Tile) -> (Vec<Vec<i8>>, Vec<Vec<i8>>) {
-    let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
-    let a = (0..cols)
-        .map(|p| {
-            let c = cols - 1 - p;
-            (0..rows)
-                .map(|i| {
-                    if i < t.m && c < t.k {
-                        t.a[i * t.k + c]
-                    } else {
-                        0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let slots = arch::timing::is_stream_slots(cfg, t.n as u64) as usize;
-    let period = arch::timing::is_block_period(cfg) as usize;
-    let b = (0..slots)
-        .map(|s| {
-            let (nb, l) = (s / period, s % period);
-            let c = nb * cols + l;
-            (0..cols)
-                .map(|j| {
-                    if l < cols && c < t.n && j < t.k {
-                        t.b[j * t.n + c]
-                    } else {
-                        0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    (a, b)
-}
-
 /// Writes the stimulus of `tiles` for the core of `cfg` into `dir`.
 pub fn write_stimulus(cfg: &AccelConfig, tiles: &[Tile], dir: &Path) -> Result<(), HdlError> {
     let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
-    let os = cfg.dataflow == Dataflow::OutputStationary;
+    let array = crate::core::array_of(cfg.dataflow);
     if tiles.len() > TILE_DEPTH {
         return Err(HdlError::Config(format!(
             "{} tiles in one run: the testbench holds at most {TILE_DEPTH}",
@@ -300,58 +259,29 @@ pub fn write_stimulus(cfg: &AccelConfig, tiles: &[Tile], dir: &Path) -> Result<(
         (String::new(), String::new(), String::new(), String::new());
     let (mut na, mut nb) = (0usize, 0usize);
     for (ti, t) in tiles.iter().enumerate() {
-        let ok = match cfg.dataflow {
-            Dataflow::OutputStationary => t.n <= cols && t.m <= rows,
-            Dataflow::WeightStationary => t.n <= cols && t.k <= rows,
-            Dataflow::InputStationary => t.n <= 256 && t.m <= rows && t.k <= cols,
-        };
+        let (m, k, n) = (t.m as u64, t.k as u64, t.n as u64);
+        let ok = n <= arch::isa::MAX_COMPUTE_N
+            && cfg
+                .dataflow
+                .rules()
+                .check_shape(rows as u64, cols as u64, m, k, n)
+                .is_ok();
         if !ok || t.m == 0 || t.k == 0 || t.n == 0 {
             return Err(HdlError::Config(format!(
                 "tile {ti}: {}x{}x{} does not fit a {rows}x{cols} {} core",
                 t.m, t.k, t.n, cfg.dataflow
             )));
         }
-        if cfg.dataflow == Dataflow::InputStationary {
-            let (a_vecs, b_vecs) = is_vectors(cfg, t);
-            let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", b_vecs.len(), na, nb);
-            for v in &a_vecs {
-                a.push_str(&hex_line(&hex_vec_i8(v.iter().copied())));
-            }
-            for v in &b_vecs {
-                b.push_str(&hex_line(&hex_vec_i8(v.iter().copied())));
-            }
-            na += a_vecs.len();
-            nb += b_vecs.len();
-        } else if os {
-            let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", t.k, na, nb);
-            for kk in 0..t.k {
-                let av = (0..rows).map(|i| if i < t.m { t.a[i * t.k + kk] } else { 0 });
-                a.push_str(&hex_line(&hex_vec_i8(av)));
-                let bv = (0..cols).map(|j| if j < t.n { t.b[kk * t.n + j] } else { 0 });
-                b.push_str(&hex_line(&hex_vec_i8(bv)));
-            }
-            na += t.k;
-            nb += t.k;
-        } else {
-            let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", t.m, na, nb);
-            for m in 0..t.m {
-                let av = (0..rows).map(|i| if i < t.k { t.a[m * t.k + i] } else { 0 });
-                a.push_str(&hex_line(&hex_vec_i8(av)));
-            }
-            for p in 0..rows {
-                let kk = rows - 1 - p;
-                let bv = (0..cols).map(|j| {
-                    if kk < t.k && j < t.n {
-                        t.b[kk * t.n + j]
-                    } else {
-                        0
-                    }
-                });
-                b.push_str(&hex_line(&hex_vec_i8(bv)));
-            }
-            na += t.m;
-            nb += rows;
+        let feed = array.feed(cfg, t);
+        let _ = write!(meta, "{:08x}\n{:08x}\n{:08x}\n", feed.stream, na, nb);
+        for v in &feed.a {
+            a.push_str(&hex_line(&hex_vec_i8(v.iter().copied())));
         }
+        for v in &feed.b {
+            b.push_str(&hex_line(&hex_vec_i8(v.iter().copied())));
+        }
+        na += feed.a.len();
+        nb += feed.b.len();
         let mut bb = Vec::new();
         let mut mb = Vec::new();
         let mut sb = Vec::new();

@@ -28,7 +28,9 @@
 //!   `EDGE_LATENCY + ACC_PIPE_DEPTH`): the output line of cycle `d` here is the line the
 //!   contract has leave the array in cycle `d + EDGE_LATENCY`.
 
-use super::{col_skew_verilog, s32z, tri, ArrayRtl, Core, Part};
+use super::{col_skew_verilog, s32z, tri, ArrayRtl, Core, Part, ShapeDraw, TileFeed};
+use crate::cases::Tile;
+use arch::AccelConfig;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -230,5 +232,90 @@ impl ArrayRtl for Is {
             }
             let _ = writeln!(w, "    out_acc${l} = {e};");
         }
+    }
+
+    fn mode_params(&self) -> (u8, u8) {
+        (0, 1)
+    }
+
+    /// `cols` preload vectors (`rows` lanes, column `cols-1-p` of A in vector `p`), then
+    /// one weight vector per stream slot (`cols` lanes, zeros in the slots that pad a
+    /// block to the block period and beyond `n`).
+    fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed {
+        let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
+        let a = (0..cols)
+            .map(|p| {
+                let c = cols - 1 - p;
+                (0..rows)
+                    .map(|i| {
+                        if i < t.m && c < t.k {
+                            t.a[i * t.k + c]
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let slots = arch::timing::is_stream_slots(cfg, t.n as u64) as usize;
+        let period = arch::timing::is_block_period(cfg) as usize;
+        let b = (0..slots)
+            .map(|s| {
+                let (nb, l) = (s / period, s % period);
+                let c = nb * cols + l;
+                (0..cols)
+                    .map(|j| {
+                        if l < cols && c < t.n && j < t.k {
+                            t.b[j * t.n + c]
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        TileFeed {
+            stream: slots,
+            a,
+            b,
+        }
+    }
+
+    /// Every row of the array, block by block; lane `l` of block `nb` is output column
+    /// `nb*cols + l`.
+    fn output_lines(&self, rows: usize, cols: usize, _m: usize, n: usize) -> Vec<(usize, usize)> {
+        (0..n.div_ceil(cols))
+            .flat_map(|nb| (0..rows).map(move |i| (i, nb * cols)))
+            .collect()
+    }
+
+    /// `n` weight lines (at most 256, the ISA's field) and `ceil(n/cols) * rows`
+    /// accumulator lines.
+    fn max_stream(&self, cfg: &AccelConfig) -> usize {
+        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
+        let w_lines = cfg.weight_sram_bytes() / cols;
+        let acc_lines = cfg.acc_sram_bytes() / (4 * cols);
+        w_lines.min(256).min(acc_lines / rows * cols) as usize
+    }
+
+    /// `m` then `k` bounded by `rows` and `cols`; `n` streamed (the first case streams
+    /// the most weight vectors: `n = 256` when they fit).
+    fn test_shape(
+        &self,
+        rows: usize,
+        cols: usize,
+        draw: &mut ShapeDraw<'_>,
+    ) -> (usize, usize, usize) {
+        let m = (draw.extent)(rows);
+        let k = (draw.extent)(cols);
+        (
+            m,
+            k,
+            if draw.first {
+                draw.longest
+            } else {
+                draw.stream
+            },
+        )
     }
 }

@@ -33,10 +33,11 @@ pub mod is;
 pub mod os;
 pub mod ws;
 
+use crate::cases::Tile;
 use crate::pe::{IsPe, OsPe, WsPe};
 use crate::ppu::{PpuLane, PPU_STAGES};
 use crate::sreg::SReg;
-use arch::Dataflow;
+use arch::{AccelConfig, Dataflow};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -110,6 +111,52 @@ pub trait ArrayRtl: Sync {
     fn declare(&self, rows: usize, cols: usize, w: &mut String);
     /// Verilog of the wiring, inside the core's `always @(*)` block.
     fn wire(&self, rows: usize, cols: usize, w: &mut String);
+    /// The `(OS, IS)` parameters of the hand-written Verilog around the core (the system
+    /// controller in `hdl/rtl` and the core testbench `hdl/tb/core_tb.sv`): which of their
+    /// per-dataflow paths this array takes (both 0 for weight-stationary).
+    fn mode_params(&self) -> (u8, u8);
+    /// The operand vectors of `t` in the order this dataflow's core takes them (the
+    /// testbench's `a.hex` and `b.hex`, see the module documentation of the dataflow).
+    fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed;
+    /// The output lines the core emits for an `m x n` tile, in order: `(i, j0)` is the
+    /// line whose lane `l` carries `C[i][j0 + l]` (zero for `i >= m` or `j0 + l >= n`).
+    fn output_lines(&self, rows: usize, cols: usize, m: usize, n: usize) -> Vec<(usize, usize)>;
+    /// The largest streamed extent of a test tile (`k` for OS, `m` for WS, `n` for IS)
+    /// whose operands and results fit the scratchpads of `cfg` (at least 1).
+    fn max_stream(&self, cfg: &AccelConfig) -> usize;
+    /// The `(m, k, n)` of a test tile: the two extents the array bounds come from
+    /// `draw.extent(bound)`, in the order of this dataflow's module; the streamed one
+    /// is `draw.stream`.
+    fn test_shape(
+        &self,
+        rows: usize,
+        cols: usize,
+        draw: &mut ShapeDraw<'_>,
+    ) -> (usize, usize, usize);
+}
+
+/// A tile's operand vectors in the order the core takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileFeed {
+    /// Vectors streamed with `in_valid` (the testbench's `n`: `k` for OS, `m` for WS, the
+    /// stream slots for IS).
+    pub stream: usize,
+    /// `a` vectors (`rows` lanes).
+    pub a: Vec<Vec<i8>>,
+    /// `b` vectors (`cols` lanes).
+    pub b: Vec<Vec<i8>>,
+}
+
+/// What `cases::generate` drew for the shape of one test tile.
+pub struct ShapeDraw<'a> {
+    /// Whether this is the first case (the one with the longest stream).
+    pub first: bool,
+    /// The drawn streamed extent.
+    pub stream: usize,
+    /// [`ArrayRtl::max_stream`], clamped.
+    pub longest: usize,
+    /// An extent bounded by the array: the bound itself or a random one in `1..=bound`.
+    pub extent: &'a mut dyn FnMut(usize) -> usize,
 }
 
 /// The array of `dataflow`.
@@ -228,13 +275,38 @@ impl Core {
         CoreShape {
             rows: self.a_in.len(),
             cols: self.b_in.len(),
-            dataflow: if !self.os_pes.is_empty() {
-                Dataflow::OutputStationary
-            } else if !self.is_pes.is_empty() {
-                Dataflow::InputStationary
-            } else {
-                Dataflow::WeightStationary
-            },
+            dataflow: self.dataflow(),
+        }
+    }
+
+    /// The dataflow whose array this core holds: the one whose [`ArrayRtl::parts`] all
+    /// have their lengths here (each dataflow has its own PE vector).
+    fn dataflow(&self) -> Dataflow {
+        let (r, c) = (self.a_in.len(), self.b_in.len());
+        Dataflow::ALL
+            .into_iter()
+            .find(|&df| {
+                array_of(df)
+                    .parts(r, c)
+                    .iter()
+                    .all(|&(p, n)| self.part_len(p) == n)
+            })
+            // Unreachable for a core built by `Core::new`.
+            .unwrap_or(Dataflow::OutputStationary)
+    }
+
+    /// The length of one of the core's register vectors.
+    fn part_len(&self, p: Part) -> usize {
+        match p {
+            Part::OsPes => self.os_pes.len(),
+            Part::WsPes => self.ws_pes.len(),
+            Part::IsPes => self.is_pes.len(),
+            Part::ASkew => self.a_skew.len(),
+            Part::BSkew => self.b_skew.len(),
+            Part::Deskew => self.deskew.len(),
+            Part::FlagDl => self.flag_dl.len(),
+            Part::LastDl => self.last_dl.len(),
+            Part::Counter => self.drain_cnt.len(),
         }
     }
 
@@ -488,6 +560,49 @@ mod tests {
         }
     }
 
+    /// The testbench view of every dataflow agrees with the rules in `arch`: generated
+    /// tiles pass `check_shape`, the output lines hold every `C[i][j]` of the tile once
+    /// (and only zero padding besides), and the feed has the core's lane widths.
+    #[test]
+    fn feed_and_output_lines_agree_with_the_rules() {
+        for df in Dataflow::ALL {
+            for (rows, cols) in [(4usize, 4usize), (3, 5), (6, 2)] {
+                let mut cfg = arch::AccelConfig::preset("tiny-4x4").unwrap();
+                cfg.rows = rows as u32;
+                cfg.cols = cols as u32;
+                cfg.dataflow = df;
+                let array = array_of(df);
+                for t in generate(&cfg, 40, 5) {
+                    let (m, k, n) = (t.m as u64, t.k as u64, t.n as u64);
+                    assert!(t.m >= 1 && t.k >= 1 && (1..=256).contains(&t.n), "{df}");
+                    let rules = df.rules();
+                    assert!(
+                        rules.check_shape(rows as u64, cols as u64, m, k, n).is_ok(),
+                        "{df} {rows}x{cols}: {m}x{k}x{n}"
+                    );
+                    let mut seen = vec![0u32; t.m * t.n];
+                    for (i, j0) in array.output_lines(rows, cols, t.m, t.n) {
+                        for l in 0..cols {
+                            if i < t.m && j0 + l < t.n {
+                                seen[i * t.n + j0 + l] += 1;
+                            }
+                        }
+                    }
+                    assert!(seen.iter().all(|&c| c == 1), "{df} {rows}x{cols}");
+                    let f = array.feed(&cfg, &t);
+                    assert!(f.a.iter().all(|v| v.len() == rows), "{df}");
+                    assert!(f.b.iter().all(|v| v.len() == cols), "{df}");
+                    assert!(f.stream == f.a.len() || f.stream == f.b.len(), "{df}");
+                    assert_eq!(
+                        f.stream as u64,
+                        rules.feed_cycles(&cfg, m, k, n),
+                        "{df}: one streamed vector per feed cycle"
+                    );
+                }
+            }
+        }
+    }
+
     fn s8(v: i64) -> Signed<8> {
         v.to_signed_bits()
     }
@@ -552,7 +667,8 @@ mod tests {
                 }
             }
             Dataflow::InputStationary => {
-                let (a, b) = crate::verilator::is_vectors(&cfg, &t);
+                let f = array_of(dataflow).feed(&cfg, &t);
+                let (a, b) = (f.a, f.b);
                 for v in a {
                     feed.push((true, false, false, v, vec![0; cols]));
                 }

@@ -13,7 +13,11 @@
 //!   Core cycles `K + (rows-1) + (cols-1) + rows` (`arch::timing::os_tile_cycles` minus
 //!   `EDGE_LATENCY + ACC_PIPE_DEPTH`).
 
-use super::{col_skew_verilog, row_skew_verilog, s32z, tri, ArrayRtl, Core, Part};
+use super::{
+    col_skew_verilog, row_skew_verilog, s32z, tri, ArrayRtl, Core, Part, ShapeDraw, TileFeed,
+};
+use crate::cases::Tile;
+use arch::AccelConfig;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -142,5 +146,51 @@ impl ArrayRtl for Os {
         for j in 0..c {
             let _ = writeln!(w, "    out_acc${j} = os_pes${}$acc_out;", (r - 1) * c + j);
         }
+    }
+
+    fn mode_params(&self) -> (u8, u8) {
+        (1, 0)
+    }
+
+    /// `k` vectors: vector `x` has `A[i][x]` in lane `i` and `B[x][j]` in lane `j`.
+    fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed {
+        let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
+        let a = (0..t.k)
+            .map(|x| {
+                (0..rows)
+                    .map(|i| if i < t.m { t.a[i * t.k + x] } else { 0 })
+                    .collect()
+            })
+            .collect();
+        let b = (0..t.k)
+            .map(|x| {
+                (0..cols)
+                    .map(|j| if j < t.n { t.b[x * t.n + j] } else { 0 })
+                    .collect()
+            })
+            .collect();
+        TileFeed { stream: t.k, a, b }
+    }
+
+    /// Every row of the array, the bottom one first.
+    fn output_lines(&self, rows: usize, _cols: usize, _m: usize, _n: usize) -> Vec<(usize, usize)> {
+        (0..rows).rev().map(|i| (i, 0)).collect()
+    }
+
+    /// The input scratchpad holds the `k` lines of A.
+    fn max_stream(&self, cfg: &AccelConfig) -> usize {
+        (cfg.input_sram_bytes() / cfg.rows as u64) as usize
+    }
+
+    /// `m` then `n` bounded by `rows` and `cols`; `k` streamed.
+    fn test_shape(
+        &self,
+        rows: usize,
+        cols: usize,
+        draw: &mut ShapeDraw<'_>,
+    ) -> (usize, usize, usize) {
+        let m = (draw.extent)(rows);
+        let n = (draw.extent)(cols);
+        (m, draw.stream, n)
     }
 }

@@ -15,7 +15,9 @@
 //!   Core cycles `rows + M + (rows-1) + (cols-1)` (`arch::timing::ws_tile_cycles` minus
 //!   `EDGE_LATENCY + ACC_PIPE_DEPTH`).
 
-use super::{row_skew_verilog, s32z, tri, ArrayRtl, Core, Part};
+use super::{row_skew_verilog, s32z, tri, ArrayRtl, Core, Part, ShapeDraw, TileFeed};
+use crate::cases::Tile;
+use arch::AccelConfig;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -161,5 +163,61 @@ impl ArrayRtl for Ws {
         }
         let _ = writeln!(w, "    out_valid = {src};");
         let _ = writeln!(w, "    out_last = {lsrc};");
+    }
+
+    fn mode_params(&self) -> (u8, u8) {
+        (0, 0)
+    }
+
+    /// `rows` preload vectors (`B[rows-1-p][j]` in lane `j` of vector `p`), then `m`
+    /// streamed vectors (`A[x][i]` in lane `i` of vector `x`).
+    fn feed(&self, cfg: &AccelConfig, t: &Tile) -> TileFeed {
+        let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
+        let a = (0..t.m)
+            .map(|x| {
+                (0..rows)
+                    .map(|i| if i < t.k { t.a[x * t.k + i] } else { 0 })
+                    .collect()
+            })
+            .collect();
+        let b = (0..rows)
+            .map(|p| {
+                let kk = rows - 1 - p;
+                (0..cols)
+                    .map(|j| {
+                        if kk < t.k && j < t.n {
+                            t.b[kk * t.n + j]
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        TileFeed { stream: t.m, a, b }
+    }
+
+    /// One line per row of A, in order.
+    fn output_lines(&self, _rows: usize, _cols: usize, m: usize, _n: usize) -> Vec<(usize, usize)> {
+        (0..m).map(|i| (i, 0)).collect()
+    }
+
+    /// The input scratchpad holds the `m` lines of A, the accumulator one line per row.
+    fn max_stream(&self, cfg: &AccelConfig) -> usize {
+        let in_lines = cfg.input_sram_bytes() / cfg.rows as u64;
+        let acc_lines = cfg.acc_sram_bytes() / (4 * cfg.cols as u64);
+        in_lines.min(acc_lines) as usize
+    }
+
+    /// `k` then `n` bounded by `rows` and `cols`; `m` streamed.
+    fn test_shape(
+        &self,
+        rows: usize,
+        cols: usize,
+        draw: &mut ShapeDraw<'_>,
+    ) -> (usize, usize, usize) {
+        let k = (draw.extent)(rows);
+        let n = (draw.extent)(cols);
+        (draw.stream, k, n)
     }
 }
