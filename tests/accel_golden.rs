@@ -12,14 +12,9 @@ use runtime::Interpreter;
 use sim::{Fidelity, SimDevice};
 use std::path::{Path, PathBuf};
 
-/// `../shared/models/mlperf_tiny` next to the repository, or under `$TINYACCEL_SHARED`
-/// when set (checkouts that do not sit next to `shared/`, e.g. worktrees).
+/// The MLPerf Tiny models and goldens (`models::mlperf_tiny::locate`).
 fn golden_root() -> PathBuf {
-    let shared = std::env::var_os("TINYACCEL_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        PathBuf::from,
-    );
-    let d = shared.join("models/mlperf_tiny");
+    let d = models::mlperf_tiny::locate(Path::new(env!("CARGO_MANIFEST_DIR")));
     assert!(
         d.join("golden").is_dir(),
         "golden data missing at {} (the MLPerf Tiny models and TFLM goldens)",
@@ -28,33 +23,14 @@ fn golden_root() -> PathBuf {
     d
 }
 
-const MODELS: [(&str, &str); 4] = [
-    ("kws", "kws_ref_model.tflite"),
-    ("vww", "vww_96_int8.tflite"),
-    ("ic", "pretrainedResnet_quant.tflite"),
-    ("ad", "ad01_int8.tflite"),
-];
+use models::mlperf_tiny::REFERENCE_FILES as MODELS;
 
 fn golden_runs(model: &str) -> Vec<(Vec<u8>, Vec<u8>, String)> {
     let dir = golden_root().join("golden").join(model);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_prefix("input_")
-                .and_then(|r| r.strip_suffix(".bin"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    names
+    models::mlperf_tiny::golden_runs(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
-        .map(|n| {
-            let input = std::fs::read(dir.join(format!("input_{n}.bin"))).unwrap();
-            let output = std::fs::read(dir.join(format!("output_{n}_tflm.bin"))).unwrap();
-            (input, output, n)
-        })
+        .map(|r| (r.input, r.output, r.name))
         .collect()
 }
 

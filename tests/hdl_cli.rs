@@ -19,18 +19,14 @@ fn work_dir(tag: &str) -> PathBuf {
 }
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/mlperf_tiny")
+    models::mlperf_tiny::locate(Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// The reference `.tflite` of a model (the built-ins have the same layers but seeded
 /// weights, so only the real files give the golden outputs).
 fn tflite(model: &str) -> Result<PathBuf> {
-    let file = match model {
-        "kws" => "kws_ref_model.tflite",
-        "vww" => "vww_96_int8.tflite",
-        "ic" => "pretrainedResnet_quant.tflite",
-        "ad" => "ad01_int8.tflite",
-        o => bail!("no reference model `{o}`"),
+    let Some(file) = models::mlperf_tiny::reference_file(model) else {
+        bail!("no reference model `{model}`");
     };
     let p = shared().join(file);
     ensure!(
@@ -56,30 +52,10 @@ type GoldenRun = (Vec<u8>, Vec<u8>, String);
 
 /// Every golden run of `model`.
 fn golden_runs(model: &str) -> Result<Vec<GoldenRun>> {
-    let dir = golden_dir(model)?;
-    let mut names: Vec<String> = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_prefix("input_")
-                .and_then(|r| r.strip_suffix(".bin"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    ensure!(!names.is_empty(), "no input_*.bin in {}", dir.display());
-    names
+    Ok(models::mlperf_tiny::golden_runs(&golden_dir(model)?)?
         .into_iter()
-        .map(|n| {
-            let i = dir.join(format!("input_{n}.bin"));
-            let o = dir.join(format!("output_{n}_tflm.bin"));
-            Ok((
-                std::fs::read(&i).with_context(|| i.display().to_string())?,
-                std::fs::read(&o).with_context(|| o.display().to_string())?,
-                n,
-            ))
-        })
-        .collect()
+        .map(|r| (r.input, r.output, r.name))
+        .collect())
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod builder;
 mod builtin;
 mod flatbuf;
 pub mod graph;
+pub mod mlperf_tiny;
 pub mod rng;
 pub mod tflite;
 

@@ -10,28 +10,7 @@ use std::path::Path;
 
 use common::mlperf_tiny_dir as golden_root;
 
-const MODELS: [(&str, &str); 4] = [
-    ("kws", "kws_ref_model.tflite"),
-    ("vww", "vww_96_int8.tflite"),
-    ("ic", "pretrainedResnet_quant.tflite"),
-    ("ad", "ad01_int8.tflite"),
-];
-
-/// The golden runs of one model: input names from `input_<name>.bin`.
-fn runs(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_prefix("input_")
-                .and_then(|r| r.strip_suffix(".bin"))
-                .map(str::to_string)
-        })
-        .collect();
-    v.sort();
-    v
-}
+use models::mlperf_tiny::{golden_runs, REFERENCE_FILES as MODELS};
 
 fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -88,9 +67,8 @@ fn all_golden_runs_are_bit_exact() {
         let mut interp =
             Interpreter::with_planner(&graph, &NoReuse).unwrap_or_else(|e| panic!("{e}"));
         let dir = root.join("golden").join(name);
-        for run in runs(&dir) {
-            let input = read(&dir.join(format!("input_{run}.bin")));
-            let want = read(&dir.join(format!("output_{run}_tflm.bin")));
+        for r in golden_runs(&dir).unwrap_or_else(|e| panic!("{e}")) {
+            let (run, input, want) = (r.name, r.input, r.output);
             let got = interp
                 .invoke(&input)
                 .unwrap_or_else(|e| panic!("{name}/{run}: {e}"));

@@ -6,11 +6,7 @@ use std::path::PathBuf;
 /// to the repository (as in the README), or `$TINYACCEL_SHARED/models/mlperf_tiny` when
 /// that variable is set (for checkouts that do not sit next to `shared/`, e.g. worktrees).
 pub fn mlperf_tiny_dir() -> PathBuf {
-    let shared = std::env::var_os("TINYACCEL_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    );
-    let d = shared.join("models/mlperf_tiny");
+    let d = models::mlperf_tiny::locate(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
     assert!(
         d.join("golden").is_dir(),
         "golden data missing at {} (the MLPerf Tiny models and TFLM goldens, see its README.md; \
