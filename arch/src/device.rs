@@ -179,13 +179,20 @@ impl Counters {
         self.bus_read_bytes + self.bus_write_bytes
     }
 
-    /// MACs / (rows * cols * cycles).
+    /// MACs / (rows * cols * cycles): [`array_utilization`] of this run.
     pub fn utilization(&self, cfg: &AccelConfig) -> f64 {
-        if self.cycles == 0 {
-            return 0.0;
-        }
-        self.macs as f64 / (cfg.peak_macs_per_cycle() as f64 * self.cycles as f64)
+        array_utilization(self.macs, self.cycles, cfg.peak_macs_per_cycle())
     }
+}
+
+/// `array_utilization` of the result schema (docs/results-schema.md): MACs / (peak MACs
+/// per cycle x accelerator cycles), i.e. how full the array is while the accelerator
+/// runs. 0 when `accel_cycles` or `peak_macs_per_cycle` is 0 (nothing ran on it).
+pub fn array_utilization(macs: u64, accel_cycles: u64, peak_macs_per_cycle: u64) -> f64 {
+    if accel_cycles == 0 || peak_macs_per_cycle == 0 {
+        return 0.0;
+    }
+    macs as f64 / (peak_macs_per_cycle as f64 * accel_cycles as f64)
 }
 
 /// Energy of a run by component, in picojoules.

@@ -8,15 +8,9 @@
 /// Name and version of the result schema, written as `"schema"` in every JSON output.
 pub const SCHEMA: &str = "tinyaccel-results/1";
 
-/// `array_utilization`: MACs / (peak MACs per cycle x accelerator cycles), i.e. how full
-/// the array is while the accelerator runs. 0 when `accel_cycles` or `peak_macs_per_cycle`
-/// is 0 (nothing ran on the accelerator).
-pub fn array_utilization(macs: u64, accel_cycles: u64, peak_macs_per_cycle: u64) -> f64 {
-    if accel_cycles == 0 || peak_macs_per_cycle == 0 {
-        return 0.0;
-    }
-    macs as f64 / (peak_macs_per_cycle as f64 * accel_cycles as f64)
-}
+/// `array_utilization`: MACs / (peak MACs per cycle x accelerator cycles), defined once
+/// in `arch` (the simulator's bounds use it too).
+pub use arch::device::array_utilization;
 
 /// `mac_utilization`: MACs run on the accelerator / (peak MACs per cycle x the whole
 /// offloaded run's wall time in accelerator cycles, `offload_us x clock_mhz`): the share of

@@ -75,8 +75,6 @@ pub struct LayerRun {
     pub device_idle_leakage_uj: f64,
     /// The layer's energy, microjoules: `device_uj + cpu_uj + device_idle_leakage_uj`.
     pub total_uj: f64,
-    /// MACs over the array's peak MACs in the accelerator's cycles (0..=1; 0 on the CPU).
-    pub device_mac_utilization: f64,
 }
 
 /// Accounting of an offloaded layer from its accelerator counters, im2col cycles and
@@ -103,7 +101,6 @@ pub(super) fn account(
     LayerRun {
         index,
         placement: Placement::Accel,
-        device_mac_utilization: counters.utilization(cfg),
         device_counters: counters,
         device_energy: energy,
         cpu_cycles: im2col_cycles,
