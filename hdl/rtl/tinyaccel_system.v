@@ -17,9 +17,18 @@
 //   accumulator (ACC_LINES x COLS int32, read-modify-write port + STORE read port + write
 //   port), synchronous (registered) reads. The bank of a line decides LOAD/core
 //   collisions (the core wins; the LOAD beat waits).
-// - DMA: bursts of LAT wait cycles then beats of BUS bytes; LOAD scatters a beat into
-//   its lines (a transposing LOAD writes one lane of up to BUS lines); STORE streams
-//   accumulator lines through the PPU into a small reorder buffer ahead of the beats.
+// - DMA: every command is a sequence of pieces (LOAD, STORE: one per row; LOAD_PARAMS:
+//   one; LOAD_IM2COL: the pieces of tinyaccel_im2col_agu). The request side issues one
+//   piece per cycle while fewer than OUTSTANDING are in flight (tinyaccel_dma_track);
+//   the beat side serves the oldest piece: LAT cycles after its request (0 for a pad
+//   piece, which never reaches the bus), beats of BUS bytes, in order. LOAD scatters a
+//   beat into its lines (a transposing LOAD writes one lane of up to BUS lines); STORE
+//   streams accumulator lines through the PPU into a small reorder buffer ahead of the
+//   beats. With OUTSTANDING = 1 this is one burst (LAT wait cycles, then the beats) per
+//   row, as before pipelining.
+// - IM2COL = 1: CONV_GEOM (opcode 5) sets the window registers in one DMA cycle,
+//   LOAD_IM2COL (opcode 6) loads a tile of the implicit im2col matrix; with IM2COL = 0
+//   both are rejected like an unknown opcode.
 module tinyaccel_system #(
     parameter ROWS = 4,
     parameter COLS = 4,
@@ -34,7 +43,9 @@ module tinyaccel_system #(
     parameter LAT = 10,
     parameter QDEPTH = 8192,
     parameter QW = 14,
-    parameter PENTRIES = 64
+    parameter PENTRIES = 64,
+    parameter IM2COL = 0,
+    parameter OUTSTANDING = 1
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -57,8 +68,9 @@ module tinyaccel_system #(
     localparam SDEPTH = 8;                   // STORE reorder buffer entries
     localparam L2C = 0, C2L = 1, C2S = 2, S2C = 3;
     localparam PH_IDLE = 2'd0, PH_FETCH = 2'd1, PH_EXEC = 2'd2;
-    localparam K_LOAD = 2'd0, K_PARAMS = 2'd1, K_STORE = 2'd2;
-    localparam NCNT = 15;
+    localparam K_LOAD = 3'd0, K_PARAMS = 3'd1, K_STORE = 3'd2, K_IM2COL = 3'd3, K_GEOM = 3'd4;
+    localparam NCNT = 17;
+    localparam TW = 90;                      // tracking FIFO entry (tinyaccel_dma_track)
     localparam [31:0] ID_VALUE = 32'h7A1A_0001;
 
     // ------------------------------------------------------------------ storage
@@ -107,7 +119,7 @@ module tinyaccel_system #(
     reg [63:0] inc [0:NCNT-1];
 
     wire [7:0] cnt_off = mmio_addr - 8'h40;
-    wire [3:0] cnt_sel = cnt_off[6:3];
+    wire [4:0] cnt_sel = cnt_off[7:3];
     always @(*) begin
         mmio_rdata = 32'd0;
         case (mmio_addr)
@@ -308,28 +320,28 @@ module tinyaccel_system #(
 
     // ------------------------------------------------------------------ DMA engine
     reg        d_busy;
-    reg [1:0]  d_kindr;
+    reg [2:0]  d_kindr;
     reg [127:0] d_cmdr;
-    reg [31:0] d_idxr, d_pipe, d_lat, d_row, d_off, d_rowaddr, d_rowseq, d_reqp;
+    reg [31:0] d_idxr, d_pipe, d_irow, d_iaddr, d_boff, d_brow, d_bcol, d_rowseq;
+    reg        d_ileft;
+    reg [31:0] tnow;                         // free-running cycle count (piece time stamps)
     wire pick_load = phase == PH_EXEC && !d_busy && (owner_store ? (!s_ready && l_ready) : l_ready);
     wire pick_store = phase == PH_EXEC && !d_busy && (owner_store ? s_ready : (!l_ready && s_ready));
     wire d_pick = pick_load || pick_store;
     wire da = d_busy || d_pick;
     wire [127:0] dc = pick_load ? lhead : (pick_store ? shead : d_cmdr);
-    wire [1:0] d_kind = pick_load ? K_LOAD : (pick_store ? (shead[3:0] == 4'd2 ? K_PARAMS : K_STORE) : d_kindr);
-    wire [31:0] pipe = d_pick ? ((d_kind == K_STORE) ? 32'd4 : 32'd0) : d_pipe;
-    wire [31:0] lat = d_pick ? LAT : d_lat;
-    wire [31:0] row = d_pick ? 32'd0 : d_row;
-    wire [31:0] off = d_pick ? 32'd0 : d_off;
-    wire        reqp = d_pick ? 1'b1 : d_reqp[0];
+    wire [2:0] d_kind = pick_load ? (lhead[3:0] == 4'd5 ? K_GEOM : (lhead[3:0] == 4'd6 ? K_IM2COL : K_LOAD))
+                      : (pick_store ? (shead[3:0] == 4'd2 ? K_PARAMS : K_STORE) : d_kindr);
+    wire        k_im2col = d_kind == K_IM2COL;
+    wire        k_ldq = d_kind == K_LOAD || d_kind == K_IM2COL || d_kind == K_GEOM;
     // Fields.
-    wire        ld_weight = dc[8];
+    wire        ld_weight = d_kind == K_LOAD && dc[8];
     wire        ld_tr = dc[10];
     wire [31:0] ld_line = {8'd0, dc[39:16]};
     wire [31:0] x_addr = (d_kind == K_PARAMS) ? dc[47:16] : dc[71:40];
     wire [31:0] x_stride = {8'd0, dc[95:72]};
-    wire [31:0] x_nrows = (d_kind == K_PARAMS) ? 32'd1 : {16'd0, dc[111:96]};
-    wire [31:0] x_ncols = {16'd0, dc[127:112]};
+    wire [31:0] x_nrows = (d_kind == K_PARAMS) ? 32'd1 : (k_im2col ? {16'd0, dc[103:88]} : {16'd0, dc[111:96]});
+    wire [31:0] x_ncols = k_im2col ? {16'd0, dc[119:104]} : {16'd0, dc[127:112]};
     wire [31:0] p_count = {16'd0, dc[63:48]};
     wire        st_raw = dc[8];
     wire [31:0] st_line = {8'd0, dc[39:16]};
@@ -337,30 +349,101 @@ module tinyaccel_system #(
     wire [31:0] st_nblocks = (x_ncols + COLS - 1) / COLS;
     wire [31:0] row_bytes = (d_kind == K_PARAMS) ? 12 * p_count
                           : (d_kind == K_STORE) ? x_ncols * st_e : x_ncols;
-    wire [31:0] rowaddr = d_pick ? x_addr : d_rowaddr;
+
+    // Window registers (CONV_GEOM), reset at every start.
+    reg [31:0] g_addr;
+    reg [11:0] g_in_h, g_in_w, g_out_w;
+    reg [15:0] g_in_c;
+    reg [3:0]  g_kw1, g_sh1, g_sw1, g_dh1, g_dw1, g_pad_t, g_pad_l;
+
+    // Request side: one piece per cycle while fewer than OUTSTANDING are in flight.
+    wire [31:0] pipe = d_pick ? ((d_kind == K_STORE) ? 32'd4 : 32'd0) : d_pipe;
+    wire [31:0] irow = d_pick ? 32'd0 : d_irow;
+    wire [31:0] iaddr = d_pick ? x_addr : d_iaddr;
+    wire        agu_valid, agu_pad, agu_last;
+    wire [31:0] agu_addr;
+    wire [15:0] agu_len;
+    wire [4:0]  f_count;
+    wire        ileft = k_im2col ? agu_valid : (d_kind == K_GEOM ? 1'b0 : (d_pick ? 1'b1 : d_ileft));
+    wire        iss = da && pipe == 0 && ileft && {27'd0, f_count} < OUTSTANDING;
+    wire [31:0] i_addr = k_im2col ? agu_addr : iaddr;
+    wire [31:0] i_len = k_im2col ? {16'd0, agu_len} : row_bytes;
+    wire        i_pad = k_im2col && agu_pad;
+    wire        i_last = k_im2col ? agu_last : (irow + 1 == x_nrows);
+    wire [31:0] i_ready = tnow + (i_pad ? 32'd0 : LAT);
+    generate
+        if (IM2COL != 0) begin : g_agu
+            tinyaccel_im2col_agu u_agu (
+                .clk(clk), .rst(rst),
+                .g_addr(g_addr), .g_in_h(g_in_h), .g_in_w(g_in_w), .g_in_c(g_in_c),
+                .g_out_w(g_out_w), .g_kw1(g_kw1), .g_sh1(g_sh1), .g_sw1(g_sw1),
+                .g_dh1(g_dh1), .g_dw1(g_dw1), .g_pad_t(g_pad_t), .g_pad_l(g_pad_l),
+                .start(d_pick && k_im2col),
+                .c_oy0(dc[51:40]), .c_ox0(dc[63:52]), .c_ky0(dc[67:64]), .c_kx0(dc[71:68]),
+                .c_ic0(dc[87:72]), .c_nrows(dc[103:88]), .c_ncols(dc[119:104]),
+                .adv(iss && k_im2col),
+                .valid(agu_valid), .p_addr(agu_addr), .p_len(agu_len), .p_pad(agu_pad),
+                .p_last(agu_last)
+            );
+        end else begin : g_no_agu
+            assign agu_valid = 1'b0;
+            assign agu_addr = 32'd0;
+            assign agu_len = 16'd0;
+            assign agu_pad = 1'b0;
+            assign agu_last = 1'b0;
+        end
+    endgenerate
+
+    // Tracking FIFO: {ready cycle, last, pad, len[23:0], addr}; the beat side serves its
+    // head, or the piece issued this cycle when nothing is in flight (a beat may come in
+    // its request cycle: LAT = 0 or a pad piece).
+    wire [TW-1:0] i_ent = {i_ready, i_last, i_pad, i_len[23:0], i_addr};
+    wire [TW-1:0] f_head;
+    wire          hv = f_count != 5'd0 || iss;
+    wire [TW-1:0] hent = (f_count != 5'd0) ? f_head : i_ent;
+    wire [31:0]   h_addr = hent[31:0];
+    wire [31:0]   h_len = {8'd0, hent[55:32]};
+    wire          h_pad = hent[56];
+    wire          h_last = hent[57];
+    wire [31:0]   h_ready = hent[89:58];
+    wire [31:0]   h_wait = tnow - h_ready;
+    wire [31:0] off = d_pick ? 32'd0 : d_boff;
+    wire [31:0] brow = d_pick ? 32'd0 : d_brow;
+    wire [31:0] bcol = d_pick ? 32'd0 : d_bcol;
     wire [31:0] rowseq = d_pick ? 32'd0 : d_rowseq;
-    wire        in_beat_phase = da && pipe == 0 && lat == 0;
-    wire [31:0] left_bytes = row_bytes - off;
+    wire        in_beat_phase = da && hv && !h_wait[31];
+    wire [31:0] left_bytes = h_len - off;
     wire [31:0] nb = (left_bytes < BUS) ? left_bytes : BUS;
     wire [31:0] ld_w = ld_weight ? COLS : ROWS;
-    // LOAD: line and lane of each byte of the beat (byte 0 decides the bank).
+    // LOAD, LOAD_IM2COL: line and lane of each byte of the beat (byte 0 decides the
+    // bank); element (brow, bcol + off + k) of the tile.
     reg [31:0] ld_l [0:BUS-1];
     reg [31:0] ld_n [0:BUS-1];
+    reg [31:0] ecol;
     integer lb;
     always @(*) begin
         for (lb = 0; lb < BUS; lb = lb + 1) begin
-            ld_l[lb] = ld_tr ? ld_line + (row / ld_w) * x_ncols + off + lb
-                             : ld_line + ((off + lb) / ld_w) * x_nrows + row;
-            ld_n[lb] = ld_tr ? row % ld_w : (off + lb) % ld_w;
+            ecol = bcol + off + lb;
+            ld_l[lb] = ld_tr ? ld_line + (brow / ld_w) * x_ncols + ecol
+                             : ld_line + (ecol / ld_w) * x_nrows + brow;
+            ld_n[lb] = ld_tr ? brow % ld_w : ecol % ld_w;
         end
     end
     wire [31:0] first_line = ld_l[0];
-    wire conflict = in_beat_phase && d_kind == K_LOAD &&
+    wire k_ld = d_kind == K_LOAD || k_im2col;
+    wire conflict = in_beat_phase && k_ld &&
         (ld_weight ? (w_rd && core_w_bank == bank_of(W_LINES, W_BANKS, first_line))
                    : (in_rd && core_in_bank == bank_of(IN_LINES, IN_BANKS, first_line)));
     wire beat = in_beat_phase && !conflict;
-    wire row_end = beat && off + nb == row_bytes;
-    wire d_finish = row_end && row + 1 == x_nrows;
+    wire piece_end = beat && off + nb == h_len;
+    wire d_finish = (da && d_kind == K_GEOM) || (piece_end && h_last);
+    wire f_pop = piece_end && f_count != 5'd0;
+    wire f_push = iss && !(f_count == 5'd0 && piece_end);
+    tinyaccel_dma_track #(.N(OUTSTANDING), .W(TW)) u_track (
+        .clk(clk), .rst(rst || start_req), .push(f_push), .din(i_ent), .pop(f_pop),
+        .dout(f_head), .count(f_count)
+    );
+    wire [7:0] pad_value = dc[127:120];
 
     // STORE: the reader streams the accumulator lines (row-major over (row, block)) into
     // the PPU, at most SDEPTH-2 lines ahead of the line the current beat needs.
@@ -431,12 +514,12 @@ module tinyaccel_system #(
             bus_addr = cmd_base + f_off;
             for (fk2 = 0; fk2 < BUS; fk2 = fk2 + 1) bus_strb[fk2] = fk2 < FB;
         end else if (phase == PH_EXEC && da) begin
-            bus_req = pipe == 0 && reqp;
+            bus_req = iss && !i_pad;
             bus_we = d_kind == K_STORE;
-            bus_req_addr = rowaddr;
-            bus_req_len = row_bytes[23:0];
-            bus_beat = beat;
-            bus_addr = rowaddr + off;
+            bus_req_addr = i_addr;
+            bus_req_len = i_len[23:0];
+            bus_beat = beat && !h_pad;
+            bus_addr = h_addr + off;
             bus_strb = strb;
             bus_wdata = st_wdata;
         end
@@ -454,21 +537,25 @@ module tinyaccel_system #(
             inc[2] = c_stall ? 1 : 0;                           // dma_stall_cycles
             inc[3] = da ? 1 : 0;                                // dma_busy_cycles
             inc[4] = c_done ? c_m * c_n * c_k : 0;              // macs
-            inc[5] = (beat && d_kind != K_STORE) ? {32'd0, nb} : 64'd0;  // bus_read_bytes
+            inc[5] = (beat && !h_pad && d_kind != K_STORE) ? {32'd0, nb} : 64'd0;  // bus_read_bytes
             inc[6] = (beat && d_kind == K_STORE) ? {32'd0, nb} : 64'd0;  // bus_write_bytes
             inc[7] = in_rd ? ROWS : 0;                          // input_sp_read_bytes
-            inc[8] = (beat && d_kind == K_LOAD && !ld_weight) ? lines_started * ROWS : 0;
+            inc[8] = (beat && k_ld && !ld_weight) ? lines_started * ROWS : 0;
             inc[9] = w_rd ? COLS : 0;                           // weight_sp_read_bytes
             inc[10] = (beat && d_kind == K_LOAD && ld_weight) ? lines_started * COLS : 0;
             inc[11] = ((wb_rd ? 1 : 0) + (st_issue ? 1 : 0)) * 4 * COLS;
             inc[12] = wb2_v ? 4 * COLS : 0;                     // acc_sp_write_bytes
             inc[13] = conflict ? 1 : 0;                         // bank_conflict_cycles
+            inc[15] = (iss && !i_pad) ? 1 : 0;                  // dma_bursts
+            inc[16] = (iss && k_im2col) ? 1 : 0;                // im2col_pieces
         end
     end
 
     // ------------------------------------------------------------------ sequential
     integer s, lk, q2;
     wire [3:0] fop = f_cmd[3:0];
+    // Load-queue opcodes: LOAD; CONV_GEOM and LOAD_IM2COL only with the im2col unit.
+    wire f_ldq = fop == 4'd1 || (IM2COL != 0 && (fop == 4'd5 || fop == 4'd6));
     always @(posedge clk) begin
         if (rst) begin
             phase <= PH_IDLE;
@@ -482,7 +569,12 @@ module tinyaccel_system #(
             lqn <= 0; cqn <= 0; sqn <= 0; lh <= 0; ch <= 0; sh <= 0;
             for (s = 0; s < 4; s = s + 1) tok[s] <= 32'd0;
             owner_store <= 1'b0;
+            tnow <= 32'd0;
+            g_addr <= 32'd0; g_in_h <= 12'd0; g_in_w <= 12'd0; g_in_c <= 16'd0; g_out_w <= 12'd0;
+            g_kw1 <= 4'd0; g_sh1 <= 4'd0; g_sw1 <= 4'd0; g_dh1 <= 4'd0; g_dw1 <= 4'd0;
+            g_pad_t <= 4'd0; g_pad_l <= 4'd0;
         end else begin
+            tnow <= tnow + 32'd1;
             // ---- MMIO writes
             if (mmio_we && mmio_addr == 8'h0C) cmd_base <= mmio_wdata;
             if (mmio_we && mmio_addr == 8'h10) cmd_count <= mmio_wdata;
@@ -494,6 +586,9 @@ module tinyaccel_system #(
                 lqn <= 0; cqn <= 0; sqn <= 0; lh <= 0; ch <= 0; sh <= 0;
                 for (s = 0; s < 4; s = s + 1) tok[s] <= 32'd0;
                 owner_store <= 1'b0;
+                g_addr <= 32'd0; g_in_h <= 12'd0; g_in_w <= 12'd0; g_in_c <= 16'd0; g_out_w <= 12'd0;
+                g_kw1 <= 4'd0; g_sh1 <= 4'd0; g_sw1 <= 4'd0; g_dh1 <= 4'd0; g_dw1 <= 4'd0;
+                g_pad_t <= 4'd0; g_pad_l <= 4'd0;
                 f_off <= 32'd0; f_idx <= 32'd0; f_lat <= LAT; f_reqp <= 1'b1;
                 if (cmd_count == 0) begin
                     st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1; err_code <= 8'd3;
@@ -510,17 +605,17 @@ module tinyaccel_system #(
                     f_asm <= f_cmd;
                     if (f_complete) begin
                         f_idx <= f_idx + 1;
-                        if (fop == 4'd1) begin
+                        if (f_ldq) begin
                             lq[lqn[QI-1:0]] <= f_cmd; lqi[lqn[QI-1:0]] <= f_idx; lqn <= lqn + 1;
                         end else if (fop == 4'd3) begin
                             cq[cqn[QI-1:0]] <= f_cmd; cqi[cqn[QI-1:0]] <= f_idx; cqn <= cqn + 1;
                         end else if (fop == 4'd2 || fop == 4'd4) begin
                             sq[sqn[QI-1:0]] <= f_cmd; sqi[sqn[QI-1:0]] <= f_idx; sqn <= sqn + 1;
                         end
-                        if (fop != 4'd1 && fop != 4'd2 && fop != 4'd3 && fop != 4'd4 && fop != 4'd15) begin
+                        if (!f_ldq && fop != 4'd2 && fop != 4'd3 && fop != 4'd4 && fop != 4'd15) begin
                             phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
                             err_code <= 8'd1; err_index <= f_idx;
-                        end else if ((fop == 4'd1 && lqn == QDEPTH - 1) ||
+                        end else if ((f_ldq && lqn == QDEPTH - 1) ||
                                      (fop == 4'd3 && cqn == QDEPTH - 1) ||
                                      ((fop == 4'd2 || fop == 4'd4) && sqn == QDEPTH - 1)) begin
                             phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
@@ -577,29 +672,35 @@ module tinyaccel_system #(
                 end
                 if (da) begin
                     d_busy <= !d_finish;
-                    d_reqp <= {31'd0, reqp && !(pipe == 0)};
-                    if (pipe != 0) d_pipe <= pipe - 1;
-                    else begin
-                        d_pipe <= 32'd0;
-                        if (lat != 0) d_lat <= lat - 1;
-                        else d_lat <= 32'd0;
+                    d_pipe <= (pipe != 0) ? pipe - 1 : 32'd0;
+                    // Request side.
+                    d_irow <= irow; d_iaddr <= iaddr; d_ileft <= ileft;
+                    if (iss) begin
+                        d_irow <= irow + 1;
+                        d_iaddr <= iaddr + x_stride;
+                        d_ileft <= !i_last;
                     end
-                    d_row <= row; d_off <= off; d_rowaddr <= rowaddr; d_rowseq <= rowseq;
+                    // Beat side.
+                    d_boff <= off; d_brow <= brow; d_bcol <= bcol; d_rowseq <= rowseq;
                     if (beat) begin
-                        if (row_end) begin
-                            d_row <= row + 1; d_off <= 32'd0; d_lat <= LAT;
-                            d_reqp <= 32'd1;
-                            d_rowaddr <= rowaddr + x_stride;
+                        if (piece_end) begin
+                            d_boff <= 32'd0;
                             d_rowseq <= rowseq + st_nblocks;
-                        end else d_off <= off + nb;
+                            if (k_im2col && bcol + h_len != x_ncols) begin
+                                d_bcol <= bcol + h_len;
+                            end else begin
+                                d_brow <= brow + 1; d_bcol <= 32'd0;
+                            end
+                        end else d_boff <= off + nb;
                         // Data.
                         for (lk = 0; lk < BUS; lk = lk + 1) begin
                             if (lk < nb) begin
                                 if (d_kind == K_PARAMS) prm[off + lk] <= bus_rdata[8*lk +: 8];
                             end
                         end
-                        if (d_kind == K_LOAD) begin
-                            // Clear the lines this beat starts, then write its bytes.
+                        if (k_ld) begin
+                            // Clear the lines this beat starts, then write its bytes
+                            // (LOAD_IM2COL pad pieces: pad_value).
                             for (lk = 0; lk < BUS; lk = lk + 1) begin
                                 if (lk < nb && ld_n[lk] == 0) begin
                                     if (ld_weight) begin
@@ -612,13 +713,20 @@ module tinyaccel_system #(
                             for (lk = 0; lk < BUS; lk = lk + 1) begin
                                 if (lk < nb) begin
                                     if (ld_weight) wsp[ld_l[lk] * COLS + ld_n[lk]] <= bus_rdata[8*lk +: 8];
-                                    else isp[ld_l[lk] * ROWS + ld_n[lk]] <= bus_rdata[8*lk +: 8];
+                                    else isp[ld_l[lk] * ROWS + ld_n[lk]] <= h_pad ? pad_value : bus_rdata[8*lk +: 8];
                                 end
                             end
                         end
                     end
                     if (d_finish && d_kind == K_PARAMS) begin
                         r_zp <= dc[71:64]; r_min <= dc[79:72]; r_max <= dc[87:80];
+                    end
+                    if (d_kind == K_GEOM) begin
+                        g_addr <= dc[39:8]; g_in_h <= dc[51:40]; g_in_w <= dc[63:52];
+                        g_in_c <= dc[79:64]; g_out_w <= dc[91:80];
+                        g_kw1 <= dc[99:96]; g_sh1 <= dc[103:100]; g_sw1 <= dc[107:104];
+                        g_dh1 <= dc[111:108]; g_dw1 <= dc[115:112];
+                        g_pad_t <= dc[119:116]; g_pad_l <= dc[123:120];
                     end
                 end
                 // STORE reader and PPU pipeline.
@@ -643,13 +751,13 @@ module tinyaccel_system #(
 
                 // Tokens: pops of the commands that start, pushes of those that complete.
                 tok[L2C] <= tok[L2C] - ((c_start && chead[4]) ? 1 : 0)
-                                     + ((d_finish && d_kind == K_LOAD && dc[7]) ? 1 : 0);
+                                     + ((d_finish && k_ldq && dc[7]) ? 1 : 0);
                 tok[C2L] <= tok[C2L] - ((pick_load && lhead[5]) ? 1 : 0)
                                      + ((c_done && c_cmdr[6]) ? 1 : 0);
                 tok[C2S] <= tok[C2S] - ((pick_store && shead[4]) ? 1 : 0)
                                      + ((c_done && c_cmdr[7]) ? 1 : 0);
                 tok[S2C] <= tok[S2C] - ((c_start && chead[5]) ? 1 : 0)
-                                     + ((d_finish && d_kind != K_LOAD && dc[6]) ? 1 : 0);
+                                     + ((d_finish && !k_ldq && dc[6]) ? 1 : 0);
             end
         end
     end

@@ -4,11 +4,19 @@
 // waits for STATUS.done, reads every counter over MMIO and dumps the memory.
 //
 // Bus (see hdl/README.md): `bus_req` marks a burst request (bus_req_addr, bus_req_len,
-// bus_we); the memory accepts beats from LAT cycles after the request. In a beat cycle
-// (`bus_beat`), byte k of the bus is memory byte `bus_addr + k` for every strobed lane:
-// reads are answered in the same cycle (`bus_rdata`), writes are committed at the clock
-// edge. Violations (a beat before the latency has elapsed, outside the requested range,
-// or without a request) are counted as protocol errors.
+// bus_we), at most one per cycle; up to OUT requests may be outstanding (a request is
+// outstanding from its request cycle through its last beat). Beats (`bus_beat`) serve
+// the oldest outstanding request, in order: byte k of the bus is memory byte
+// `bus_addr + k` for every strobed lane (lanes 0..n-1), and `bus_addr` must be the
+// request's address plus the bytes already served; a beat may come no earlier than LAT
+// cycles after its request (in the request cycle itself when LAT = 0). Reads are
+// answered in the same cycle (`bus_rdata`), writes are committed at the clock edge.
+// The command-fetch burst is the one request that may end early (the fetch stops at
+// FINISH): it is dropped when the next request comes. Violations (more than OUT
+// requests outstanding, a beat before its latency, without a request, at the wrong
+// address, beyond the request's length, with the wrong direction or non-contiguous
+// strobes, requests still outstanding at the end of the run) are counted as protocol
+// errors.
 //
 // Plusargs: +dir=DIR (mem_in.bin in: the image, raw bytes; result.txt and mem_out.hex
 // out), +bytes=N (image size), +cmd_base=B, +cmd_count=C, +max_cycles=M, +wlo=L +whi=H
@@ -18,7 +26,9 @@
 module system_tb #(
     parameter int BUS = 4,
     parameter int LAT = 10,
-    parameter int MEM_BYTES = 16777216
+    parameter int MEM_BYTES = 16777216,
+    parameter int OUT = 1,
+    parameter int NCNT = 17
 );
     logic clk = 1'b0;
     logic rst = 1'b1;
@@ -54,42 +64,79 @@ module system_tb #(
         end
     end
 
-    // Protocol checker and write port.
+    // Protocol checker and write port: the FIFO of outstanding requests.
+    localparam int QN = 64;
     longint cycle = 0;
-    longint req_cycle = 0;
-    logic [31:0] req_lo = 32'd0;
-    logic [31:0] req_hi = 32'd0;
-    logic have_req = 1'b0;
+    logic [31:0] oq_addr [0:QN-1];
+    int          oq_len [0:QN-1];
+    int          oq_done [0:QN-1];
+    longint      oq_cycle [0:QN-1];
+    logic        oq_we [0:QN-1];
+    logic        oq_fetch [0:QN-1];
+    int oq_head = 0;
+    int oq_n = 0;
     int proto_errors = 0;
+    logic first_req = 1'b1;      // the next request is the command fetch (one start per run)
+    int nstrb;
+    int hi;
+    logic strb_ok;
+    /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
-        cycle <= cycle + 1;
+        cycle = cycle + 1;
         if (bus_req) begin
-            req_cycle <= cycle;
-            req_lo <= bus_req_addr;
-            req_hi <= bus_req_addr + {8'd0, bus_req_len};
-            have_req <= 1'b1;
+            // A fetch burst left at the head ends with the next request.
+            if (oq_n > 0 && oq_fetch[oq_head]) begin
+                oq_head = (oq_head + 1) % QN;
+                oq_n = oq_n - 1;
+            end
+            if (oq_n >= QN) proto_errors = proto_errors + 1;
+            else begin
+                hi = (oq_head + oq_n) % QN;
+                oq_addr[hi] = bus_req_addr;
+                oq_len[hi] = int'(bus_req_len);
+                oq_done[hi] = 0;
+                oq_cycle[hi] = cycle;
+                oq_we[hi] = bus_we;
+                oq_fetch[hi] = first_req;
+                oq_n = oq_n + 1;
+                if (!first_req && oq_n > OUT) proto_errors = proto_errors + 1;
+            end
+            first_req = 1'b0;
         end
         if (bus_beat) begin
-            // Same-cycle request (LAT = 0) or an earlier one.
-            if (bus_req) begin
-                if (LAT != 0 || bus_addr < bus_req_addr
-                    || bus_addr >= bus_req_addr + {8'd0, bus_req_len})
-                    proto_errors <= proto_errors + 1;
-            end else if (!have_req || cycle - req_cycle < longint'(LAT) || bus_addr < req_lo
-                         || bus_addr >= req_hi) begin
-                proto_errors <= proto_errors + 1;
+            nstrb = 0;
+            strb_ok = 1'b1;
+            for (int k = 0; k < BUS; k++) begin
+                if (bus_strb[k]) begin
+                    if (nstrb != k) strb_ok = 1'b0;
+                    nstrb = nstrb + 1;
+                end
+            end
+            if (oq_n == 0 || !strb_ok || nstrb == 0) proto_errors = proto_errors + 1;
+            else begin
+                hi = oq_head;
+                if (cycle - oq_cycle[hi] < longint'(LAT) || bus_we != oq_we[hi]
+                    || bus_addr != oq_addr[hi] + 32'(oq_done[hi])
+                    || oq_done[hi] + nstrb > oq_len[hi])
+                    proto_errors = proto_errors + 1;
+                oq_done[hi] = oq_done[hi] + nstrb;
+                if (oq_done[hi] >= oq_len[hi]) begin
+                    oq_head = (oq_head + 1) % QN;
+                    oq_n = oq_n - 1;
+                end
             end
             if (bus_we) begin
                 for (int k = 0; k < BUS; k++)
                     if (bus_strb[k]) begin
                         // Writes go only to the STORE window given by the host.
                         if (bus_addr + k < wlo || bus_addr + k >= whi)
-                            proto_errors <= proto_errors + 1;
+                            proto_errors = proto_errors + 1;
                         else if (bus_addr + k < MEM_BYTES) mem[bus_addr + k] <= bus_wdata[8*k +: 8];
                     end
             end
         end
     end
+    /* verilator lint_on BLKSEQ */
 
     // The host.
     string dir;
@@ -110,7 +157,7 @@ module system_tb #(
     logic [31:0] status = 32'd0;
     logic [31:0] err_index = 32'd0;
     logic [31:0] fetch_cycles = 32'd0;
-    logic [63:0] counters [0:14];
+    logic [63:0] counters [0:NCNT-1];
     int ridx = 0;
 
     initial begin
@@ -185,7 +232,7 @@ module system_tb #(
                     mmio_addr <= 8'h40 + 8'(4 * (ridx + 1));
                 end
                 ridx <= ridx + 1;
-                if (ridx == 2 * 15 - 1) hs <= H_DONE;
+                if (ridx == 2 * NCNT - 1) hs <= H_DONE;
             end
             H_DONE: begin
                 fd = $fopen({dir, "/result.txt"}, "w");
@@ -194,9 +241,11 @@ module system_tb #(
                 $fwrite(fd, "err_index %0d\n", err_index);
                 $fwrite(fd, "fetch_cycles %0d\n", fetch_cycles);
                 $fwrite(fd, "exec_cycles %0d\n", counters[0]);
-                $fwrite(fd, "proto_errors %0d\n", proto_errors);
+                // Requests still outstanding at the end (a fetch burst may end early).
+                $fwrite(fd, "proto_errors %0d\n", proto_errors
+                        + ((oq_n > 0 && oq_fetch[oq_head]) ? oq_n - 1 : oq_n));
                 $fwrite(fd, "timeout %0d\n", timeout);
-                for (int i = 0; i < 15; i++) $fwrite(fd, "counter %0d %0d\n", i, counters[i]);
+                for (int i = 0; i < NCNT; i++) $fwrite(fd, "counter %0d %0d\n", i, counters[i]);
                 $fclose(fd);
                 if (whi > wlo) $writememh({dir, "/mem_out.hex"}, mem, wlo, whi - 1);
                 $finish;
