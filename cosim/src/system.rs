@@ -1,7 +1,7 @@
 //! `tinyaccel hdl verify --system`: driver-generated programs run on the cycle-level
 //! simulator (`sim::SimDevice`, `Fidelity::Cycle`) and on the system RTL
 //! ([`RtlDevice`]) from identical memory images; the final device memory (every byte
-//! the program or the host touched) and all 15 counters must be equal.
+//! the program or the host touched) and all counters (`arch::device::COUNTER_NAMES`) must be equal.
 //!
 //! Two kinds of programs, both through a [`crate::tee::TeeDevice`] (a `Device` that
 //! forwards to the simulator and, for the first starts, also runs the RTL on the same

@@ -59,43 +59,52 @@ module tinyaccel_im2col_agu (
     wire [3:0]  kx = start ? c_kx0 : a_kx;
     wire [15:0] ic = start ? c_ic0 : a_ic;
 
-    // 32-bit two's-complement arithmetic; y and x may be negative (bit 31).
-    wire [31:0] kw  = {28'd0, g_kw1} + 32'd1;
-    wire [31:0] in_h = {20'd0, g_in_h};
-    wire [31:0] in_w = {20'd0, g_in_w};
-    wire [31:0] in_c = {16'd0, g_in_c};
-    wire [31:0] kx32 = {28'd0, kx};
-    wire [31:0] y = {15'd0, oy} * ({28'd0, g_sh1} + 32'd1) + {28'd0, ky} * ({28'd0, g_dh1} + 32'd1)
-                  - {28'd0, g_pad_t};
-    wire [31:0] x = {20'd0, ox} * ({28'd0, g_sw1} + 32'd1) + kx32 * ({28'd0, g_dw1} + 32'd1)
-                  - {28'd0, g_pad_l};
-    wire        y_in = !y[31] && y < in_h;
-    wire        x_neg = x[31];
-    wire        x_in = !x_neg && x < in_w;
+    // Narrow arithmetic (widths from the field ranges): oy < 2^17, ox < 2^12, strides and
+    // dilations <= 16, pads <= 15. y and x are two's complement (24 and 20 bits) and may
+    // be negative; the address is formed only from in-bounds (12-bit) y and x.
+    wire [4:0]  sh = {1'b0, g_sh1} + 5'd1;
+    wire [4:0]  sw = {1'b0, g_sw1} + 5'd1;
+    wire [4:0]  dh = {1'b0, g_dh1} + 5'd1;
+    wire [4:0]  dw = {1'b0, g_dw1} + 5'd1;
+    wire [4:0]  kw = {1'b0, g_kw1} + 5'd1;
+    wire [23:0] oys = {7'd0, oy} * {19'd0, sh};
+    wire [23:0] kyd = {20'd0, ky} * {19'd0, dh};
+    wire [19:0] oxs = {8'd0, ox} * {15'd0, sw};
+    wire [19:0] kxd = {16'd0, kx} * {15'd0, dw};
+    wire [23:0] y = oys + kyd - {20'd0, g_pad_t};
+    wire [19:0] x = oxs + kxd - {16'd0, g_pad_l};
+    wire        y_in = !y[23] && y < {12'd0, g_in_h};
+    wire        x_neg = x[19];
+    wire        x_in = !x_neg && x < {8'd0, g_in_w};
 
-    // The kx where this piece's run of taps ends (exclusive).
-    reg [31:0] kx_end, run;
+    // The kx where this piece's run of taps ends (exclusive), 0..16.
+    reg [19:0] run;
+    reg [4:0]  kx_end;
+    wire [4:0] kx5 = {1'b0, kx};
     always @(*) begin
-        run = 32'd0;
-        if (g_dw1 != 4'd0) kx_end = kx32 + 32'd1;
+        run = 20'd0;
+        if (g_dw1 != 4'd0) kx_end = kx5 + 5'd1;
         else if (!y_in) kx_end = kw;
         else begin
-            if (x_neg) run = 32'd0 - x;                 // pad taps up to x = 0
-            else if (x_in) run = in_w - x;              // image taps up to x = in_w
-            else run = kw;                              // right of the image: pad to the end
-            kx_end = (kx32 + run < kw) ? kx32 + run : kw;
+            if (x_neg) run = 20'd0 - x;                 // pad taps up to x = 0
+            else if (x_in) run = {8'd0, g_in_w} - x;    // image taps up to x = in_w
+            else run = {15'd0, kw};                     // right of the image: pad to the end
+            kx_end = ({15'd0, kx5} + run < {15'd0, kw}) ? kx5 + run[4:0] : kw;
         end
     end
-    wire [31:0] taps = (kx_end - kx32) * in_c - {16'd0, ic};
-    wire [31:0] rem = {16'd0, c_ncols} - {16'd0, c};
-    wire [31:0] len = (rem < taps) ? rem : taps;
+    wire [4:0]  kx_n = kx_end - kx5;
+    wire [20:0] taps = {16'd0, kx_n} * {5'd0, g_in_c} - {5'd0, ic};
+    wire [20:0] rem = {5'd0, c_ncols} - {5'd0, c};
+    wire [20:0] len = (rem < taps) ? rem : taps;
     wire        row_done = len == rem;
+    wire [23:0] pix = {12'd0, y[11:0]} * {12'd0, g_in_w} + {12'd0, x[11:0]};
+    wire [31:0] off = {8'd0, pix} * {16'd0, g_in_c} + {16'd0, ic};
 
     assign valid = start || a_act;
     assign p_len = len[15:0];
     assign p_pad = !(y_in && x_in);
-    assign p_addr = g_addr + (y * in_w + x) * in_c + {16'd0, ic};
-    assign p_last = row_done && ({16'd0, r} + 32'd1 == {16'd0, c_nrows});
+    assign p_addr = g_addr + off;
+    assign p_last = row_done && r + 16'd1 == c_nrows;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -108,7 +117,7 @@ module tinyaccel_im2col_agu (
                 a_r <= r + 16'd1;
                 a_c <= 16'd0;
                 a_ky <= c_ky0; a_kx <= c_kx0; a_ic <= c_ic0;
-                if ({20'd0, ox} + 32'd1 == {20'd0, g_out_w}) begin
+                if (ox + 12'd1 == g_out_w) begin
                     a_ox <= 12'd0; a_oy <= oy + 17'd1;
                 end else begin
                     a_ox <= ox + 12'd1; a_oy <= oy;

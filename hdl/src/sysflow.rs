@@ -27,6 +27,9 @@ use std::process::Command as Process;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Counters the RTL reports (`arch::device::COUNTER_NAMES`, in that order).
+pub const NUM_COUNTERS: usize = arch::device::COUNTER_NAMES.len();
+
 /// Name of the simulation binary inside the build folder.
 pub const BINARY: &str = "obj_dir/Vsys";
 /// Verilator's `-Wno-...` waivers of the system build (besides `-Wall`).
@@ -66,7 +69,7 @@ pub struct SysRun {
     pub proto_errors: u64,
     /// True if `max_cycles` passed before `STATUS.done`.
     pub timeout: bool,
-    /// The 15 counters, read over MMIO.
+    /// The counters ([`NUM_COUNTERS`]), read over MMIO.
     pub counters: Counters,
     /// Device memory bytes `0..N` after the run.
     pub mem: Vec<u8>,
@@ -215,12 +218,12 @@ pub struct ResultFile {
     pub exec_cycles: u64,
     pub proto_errors: u64,
     pub timeout: bool,
-    pub counters: [u64; 15],
+    pub counters: [u64; NUM_COUNTERS],
 }
 
 /// Parses `result.txt`: `status <8 hex digits>`, `err_index <dec>`, `fetch_cycles
-/// <dec>`, `exec_cycles <dec>`, `proto_errors <dec>`, `timeout <0|1>`, then 15 lines
-/// `counter <i> <dec>` for `i = 0..14`, in this order. Errors name `path` and the line.
+/// <dec>`, `exec_cycles <dec>`, `proto_errors <dec>`, `timeout <0|1>`, then
+/// [`NUM_COUNTERS`] lines `counter <i> <dec>` for `i = 0..NUM_COUNTERS`, in this order. Errors name `path` and the line.
 pub fn parse_result(path: &Path, text: &str) -> Result<ResultFile, HdlError> {
     let lines: Vec<(usize, &str)> = text
         .lines()
@@ -236,12 +239,12 @@ pub fn parse_result(path: &Path, text: &str) -> Result<ResultFile, HdlError> {
             format!("line {line}: {reason}")
         },
     };
-    let want = 6 + 15;
+    let want = 6 + NUM_COUNTERS;
     if lines.len() != want {
         return Err(err(
             0,
             format!(
-                "{} non-empty lines, expected {want} (6 fields and 15 counters)",
+                "{} non-empty lines, expected {want} (6 fields and {NUM_COUNTERS} counters)",
                 lines.len()
             ),
         ));
@@ -280,7 +283,7 @@ pub fn parse_result(path: &Path, text: &str) -> Result<ResultFile, HdlError> {
         1 => true,
         t => return Err(err(lines[5].0, format!("`timeout`: {t} is not 0 or 1"))),
     };
-    let mut counters = [0u64; 15];
+    let mut counters = [0u64; NUM_COUNTERS];
     for (i, c) in counters.iter_mut().enumerate() {
         let (no, l) = lines[6 + i];
         let f: Vec<&str> = l.split_whitespace().collect();
@@ -314,7 +317,8 @@ pub fn parse_result(path: &Path, text: &str) -> Result<ResultFile, HdlError> {
 }
 
 /// One past the last device-memory byte that command `c` reads or writes (0 for
-/// `COMPUTE`, `FINISH` and empty transfers).
+/// `COMPUTE`, `FINISH` and empty transfers). A `CONV_GEOM` covers its whole image (every
+/// `LOAD_IM2COL` after it reads inside it; `LOAD_IM2COL` itself gives 0).
 pub fn command_extent(c: &Command) -> u64 {
     let span = |addr: u32, stride: u32, nrows: u16, row_bytes: u64| -> u64 {
         if nrows == 0 || row_bytes == 0 {
@@ -337,7 +341,10 @@ pub fn command_extent(c: &Command) -> u64 {
             s.nrows,
             s.ncols as u64 * if s.raw_int32 { 4 } else { 1 },
         ),
-        Op::Compute(_) | Op::Finish => 0,
+        Op::ConvGeom(g) => {
+            g.mem_addr as u64 + g.in_h as u64 * g.in_w as u64 * g.in_c as u64
+        }
+        Op::Compute(_) | Op::LoadIm2col(_) | Op::Finish => 0,
     }
 }
 
@@ -382,9 +389,22 @@ pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
     let bus = cfg.bus_bytes_per_cycle.max(1) as u64;
     let lat = cfg.bus_latency_cycles as u64;
     let row_cost = |nrows: u64, bytes: u64| nrows * (lat + bytes.div_ceil(bus) + 8) + 16;
+    let mut window: Option<arch::im2col::Window> = None;
     let serial: u64 = cmds
         .iter()
         .map(|cmd| match &cmd.op {
+            Op::ConvGeom(g) => {
+                window = Some(arch::im2col::Window::of(g));
+                16
+            }
+            Op::LoadIm2col(l) => {
+                // Every piece a burst of its own (a pad piece: at most as long).
+                let pieces = window
+                    .as_ref()
+                    .map(|w| arch::im2col::summary(w, l).pieces)
+                    .unwrap_or(l.nrows as u64 * l.ncols as u64);
+                pieces * (lat + 8) + (l.nrows as u64 * l.ncols as u64).div_ceil(bus) + 16
+            }
             Op::Load(l) => {
                 row_cost(l.nrows as u64, l.ncols as u64) + arch::isa::load_lines(l, r.max(c))
             }
@@ -542,7 +562,7 @@ mod tests {
         let mut s = String::from(
             "status 00000002\nerr_index 0\nfetch_cycles 12\nexec_cycles 345\nproto_errors 0\ntimeout 0\n",
         );
-        for i in 0..15 {
+        for i in 0..NUM_COUNTERS {
             s.push_str(&format!("counter {i} {}\n", 100 + i));
         }
         s

@@ -16,6 +16,19 @@ use std::fmt::Write as _;
 
 /// The system RTL (parameterized Verilog), embedded.
 pub const SYSTEM_RTL: &str = include_str!("../rtl/tinyaccel_system.v");
+/// The im2col address generator (`tinyaccel_im2col_agu`), instantiated by the system
+/// when `IM2COL = 1`; synthesized alone by `hdl area`.
+pub const AGU_RTL: &str = include_str!("../rtl/tinyaccel_im2col_agu.v");
+/// Top module of [`AGU_RTL`].
+pub const AGU_MODULE: &str = "tinyaccel_im2col_agu";
+/// The DMA engine's FIFO of outstanding pieces (`tinyaccel_dma_track`, parameters `N`
+/// slots of `W` bits).
+pub const DMA_TRACK_RTL: &str = include_str!("../rtl/tinyaccel_dma_track.v");
+/// Top module of [`DMA_TRACK_RTL`].
+pub const DMA_TRACK_MODULE: &str = "tinyaccel_dma_track";
+/// Bits of one tracking-FIFO entry (`TW` in the system RTL): address 32, length 24, pad
+/// 1, last 1, ready cycle 32.
+pub const DMA_TRACK_ENTRY_BITS: u32 = 90;
 /// The system testbench (memory and bus model, MMIO driver), embedded.
 pub const SYSTEM_TB: &str = include_str!("../tb/system_tb.sv");
 /// Top module of the testbench.
@@ -37,6 +50,12 @@ pub const ERR_DEADLOCK: u32 = 4;
 /// Checks that the system RTL can be generated for `cfg`.
 pub fn check_supported(cfg: &AccelConfig) -> Result<(), HdlError> {
     emit::shape_of(cfg)?;
+    if !(1..=16).contains(&cfg.dma_outstanding) {
+        return Err(HdlError::Config(format!(
+            "config `{}`: dma_outstanding = {}: the system RTL's tracking FIFO has 1..=16 slots",
+            cfg.name, cfg.dma_outstanding
+        )));
+    }
     if cfg.bus_bytes_per_cycle > cfg.cols {
         return Err(HdlError::Config(format!(
             "config `{}`: bus_bytes_per_cycle = {} > cols = {}: the system RTL's STORE path \
@@ -62,6 +81,7 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     let bus = cfg.bus_bytes_per_cycle as u64;
     // The (OS, IS) parameters of the controller: the dataflow's paths in hdl/rtl.
     let mode = crate::core::array_of(cfg.dataflow).mode_params();
+    let (im2col, outstanding) = feature_params(cfg);
     let mut w = String::new();
     let _ = writeln!(
         w,
@@ -86,7 +106,8 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
         .ROWS({rows}), .COLS({cols}), .OS({os}), .IS({is}),
         .IN_LINES({in_lines}), .W_LINES({w_lines}), .ACC_LINES({acc_lines}),
         .IN_BANKS({ib}), .W_BANKS({wb}),
-        .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe})
+        .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe}),
+        .IM2COL({im2col}), .OUTSTANDING({outstanding})
     ) u_sys (
         .clk(clk), .rst(rst), .mmio_we(mmio_we), .mmio_addr(mmio_addr),
         .mmio_wdata(mmio_wdata), .mmio_rdata(mmio_rdata), .bus_req(bus_req),
@@ -109,11 +130,27 @@ endmodule // {TOP_MODULE}",
     w
 }
 
-/// The complete system Verilog for `cfg`: the rust-hdl core, `tinyaccel_system` and the
-/// `tinyaccel_accel` top.
+/// The `(IM2COL, OUTSTANDING)` parameters of the system for `cfg`: the im2col unit
+/// (`cfg.im2col`) and the DMA engine's outstanding pieces (`cfg.dma_outstanding`).
+pub fn feature_params(cfg: &AccelConfig) -> (u32, u32) {
+    (u32::from(cfg.im2col), cfg.dma_outstanding)
+}
+
+/// The complete system Verilog for `cfg`: the rust-hdl core, the address generator, the
+/// tracking FIFO, `tinyaccel_system` and the `tinyaccel_accel` top.
 pub fn system_verilog(cfg: &AccelConfig) -> Result<String, HdlError> {
     check_supported(cfg)?;
     let mut v = emit::core_verilog(cfg)?;
+    let _ = writeln!(
+        v,
+        "\n// ---- tinyaccel_im2col_agu: LOAD_IM2COL address generator (hdl/rtl/tinyaccel_im2col_agu.v)"
+    );
+    v.push_str(AGU_RTL);
+    let _ = writeln!(
+        v,
+        "\n// ---- tinyaccel_dma_track: outstanding DMA pieces (hdl/rtl/tinyaccel_dma_track.v)"
+    );
+    v.push_str(DMA_TRACK_RTL);
     let _ = writeln!(
         v,
         "\n// ---- tinyaccel_system: controller, scratchpads, DMA, MMIO (hdl/rtl/tinyaccel_system.v)"
@@ -131,6 +168,8 @@ pub fn tb_params(cfg: &AccelConfig, mem_bytes: u64) -> Vec<String> {
         format!("-GBUS={}", cfg.bus_bytes_per_cycle),
         format!("-GLAT={}", cfg.bus_latency_cycles),
         format!("-GMEM_BYTES={mem_bytes}"),
+        format!("-GOUT={}", cfg.dma_outstanding),
+        format!("-GNCNT={}", arch::device::COUNTER_NAMES.len()),
     ]
 }
 
