@@ -264,39 +264,74 @@ pub fn synth_shape(
     let df = dataflow.short_name();
     let dir = root.join(format!("{rows}x{cols}-{df}-{hash}"));
     std::fs::create_dir_all(&dir).map_err(|e| HdlError::io(&dir, e))?;
-    let verilog = dir.join(VERILOG_FILE);
+    let (seconds, cached) = run_yosys(&dir, VERILOG_FILE, &v, &yosys_script(Path::new(VERILOG_FILE)))?;
+    let n = read_netlist(&dir)?;
+    Ok(SynthStats {
+        rows,
+        cols,
+        dataflow,
+        cells: n.cells,
+        flip_flops: n.flip_flops,
+        cell_types: n.cell_types,
+        unknown_cells: n.unknown_cells,
+        transistors: n.transistors,
+        um2_45nm: n.um2_45nm,
+        logic_depth: n.logic_depth,
+        seconds,
+        cached,
+    })
+}
+
+/// Runs yosys `script` in `dir` on `text` (written to `dir/file`) unless `dir` already
+/// holds the results of the same text (`stat.txt`, `cmos.txt`, `ltp.txt`). Returns the
+/// wall time (0 when cached) and whether it was cached.
+fn run_yosys(dir: &Path, file: &str, text: &str, script: &str) -> Result<(f64, bool), HdlError> {
+    let verilog = dir.join(file);
+    let stat = dir.join("stat.txt");
+    let cached = stat.is_file()
+        && dir.join("cmos.txt").is_file()
+        && dir.join("ltp.txt").is_file()
+        && verilog.is_file();
+    if cached {
+        return Ok((0.0, true));
+    }
+    let _ = std::fs::remove_file(&stat);
+    write_atomic(&verilog, text.as_bytes())?;
+    let t0 = Instant::now();
+    let out = Command::new("yosys")
+        .current_dir(dir)
+        .args(["-q", "-l", "yosys.log", "-p", script])
+        .output()
+        .map_err(|e| HdlError::Tool(format!("yosys not found ({e}): {INSTALL_HINT}")))?;
+    let seconds = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        let _ = std::fs::remove_file(&stat);
+        return Err(HdlError::Tool(format!(
+            "yosys synthesis of {} failed: {}",
+            verilog.display(),
+            log.lines().rev().take(10).collect::<Vec<_>>().join("\n")
+        )));
+    }
+    Ok((seconds, false))
+}
+
+/// The netlist statistics yosys left in a synthesis folder.
+struct Netlist {
+    cells: u64,
+    flip_flops: u64,
+    cell_types: BTreeMap<String, u64>,
+    unknown_cells: u64,
+    transistors: Option<u64>,
+    um2_45nm: f64,
+    logic_depth: u64,
+}
+
+fn read_netlist(dir: &Path) -> Result<Netlist, HdlError> {
     let stat = dir.join("stat.txt");
     let cmos = dir.join("cmos.txt");
     let ltp = dir.join("ltp.txt");
-    let mut seconds = 0.0;
-    let cached = stat.is_file() && cmos.is_file() && ltp.is_file() && verilog.is_file();
-    if !cached {
-        let _ = std::fs::remove_file(&stat);
-        write_atomic(&verilog, v.as_bytes())?;
-        let t0 = Instant::now();
-        let out = Command::new("yosys")
-            .current_dir(&dir)
-            .args([
-                "-q",
-                "-l",
-                "yosys.log",
-                "-p",
-                &yosys_script(Path::new(VERILOG_FILE)),
-            ])
-            .output()
-            .map_err(|e| HdlError::Tool(format!("yosys not found ({e}): {INSTALL_HINT}")))?;
-        seconds = t0.elapsed().as_secs_f64();
-        if !out.status.success() {
-            let log = String::from_utf8_lossy(&out.stderr).to_string()
-                + &String::from_utf8_lossy(&out.stdout);
-            let _ = std::fs::remove_file(&stat);
-            return Err(HdlError::Tool(format!(
-                "yosys synthesis of {} failed: {}",
-                verilog.display(),
-                log.lines().rev().take(10).collect::<Vec<_>>().join("\n")
-            )));
-        }
-    }
     let text = std::fs::read_to_string(&stat).map_err(|e| HdlError::io(&stat, e))?;
     let ctext = std::fs::read_to_string(&cmos).map_err(|e| HdlError::io(&cmos, e))?;
     let (cells, cell_types, transistors) = parse_stat(&text, Some(&ctext), &stat)?;
@@ -317,10 +352,7 @@ pub fn synth_shape(
             ffs += n;
         }
     }
-    Ok(SynthStats {
-        rows,
-        cols,
-        dataflow,
+    Ok(Netlist {
         cells,
         flip_flops: ffs,
         cell_types,
@@ -328,9 +360,108 @@ pub fn synth_shape(
         transistors,
         um2_45nm: um2,
         logic_depth,
+    })
+}
+
+/// The synthesis of one block of the system RTL on its own (the im2col address generator,
+/// the DMA tracking FIFO), weighted like the core.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockStats {
+    /// Verilog module name.
+    pub module: String,
+    /// Parameters set with `chparam`.
+    pub params: Vec<(String, u64)>,
+    pub cells: u64,
+    pub flip_flops: u64,
+    pub cell_types: BTreeMap<String, u64>,
+    pub unknown_cells: u64,
+    pub transistors: Option<u64>,
+    /// Cell area at 45 nm.
+    pub um2_45nm: f64,
+    pub logic_depth: u64,
+    pub seconds: f64,
+    pub cached: bool,
+}
+
+impl BlockStats {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "module": self.module,
+            "params": self.params.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+            "cells": self.cells,
+            "flip_flops": self.flip_flops,
+            "cell_types": self.cell_types,
+            "unknown_cells": self.unknown_cells,
+            "transistors": self.transistors,
+            "um2_45nm": self.um2_45nm,
+            "nand2_eq": self.um2_45nm / NAND2_UM2,
+            "logic_depth": self.logic_depth,
+            "yosys_seconds": self.seconds,
+            "cached": self.cached,
+        })
+    }
+}
+
+/// The yosys script of a block: `module` of `file` with `params` set by `chparam`.
+pub fn block_script(file: &str, module: &str, params: &[(&str, u64)]) -> String {
+    let chparam = if params.is_empty() {
+        String::new()
+    } else {
+        let sets: Vec<String> = params.iter().map(|(k, v)| format!("-set {k} {v}")).collect();
+        format!(" chparam {} {module};", sets.join(" "))
+    };
+    format!(
+        "read_verilog {file};{chparam} synth -flatten -top {module}; tee -q -o stat.txt stat; tee -q -o cmos.txt stat -tech cmos; tee -q -o ltp.txt ltp -noff"
+    )
+}
+
+/// Synthesizes `module` of the Verilog `text` alone with `params`, in
+/// `root/<module>-<params>-<hash of the text>/` (cached like [`synth_shape`]).
+pub fn synth_block(
+    module: &str,
+    text: &str,
+    params: &[(&str, u64)],
+    root: &Path,
+) -> Result<BlockStats, HdlError> {
+    let hash = hex(&Sha256::digest(text.as_bytes())[..8]);
+    let ptag: String = params.iter().map(|(k, v)| format!("-{k}{v}")).collect();
+    let dir = root.join(format!("{module}{ptag}-{hash}"));
+    std::fs::create_dir_all(&dir).map_err(|e| HdlError::io(&dir, e))?;
+    let file = format!("{module}.v");
+    let (seconds, cached) = run_yosys(&dir, &file, text, &block_script(&file, module, params))?;
+    let n = read_netlist(&dir)?;
+    Ok(BlockStats {
+        module: module.to_string(),
+        params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        cells: n.cells,
+        flip_flops: n.flip_flops,
+        cell_types: n.cell_types,
+        unknown_cells: n.unknown_cells,
+        transistors: n.transistors,
+        um2_45nm: n.um2_45nm,
+        logic_depth: n.logic_depth,
         seconds,
         cached,
     })
+}
+
+/// The im2col address generator (`tinyaccel_im2col_agu`) alone.
+pub fn synth_agu(root: &Path) -> Result<BlockStats, HdlError> {
+    synth_block(crate::system::AGU_MODULE, crate::system::AGU_RTL, &[], root)
+}
+
+/// The DMA tracking FIFO (`tinyaccel_dma_track`) with `slots` entries of
+/// [`crate::system::DMA_TRACK_ENTRY_BITS`] bits, alone.
+pub fn synth_dma_track(slots: u32, root: &Path) -> Result<BlockStats, HdlError> {
+    synth_block(
+        crate::system::DMA_TRACK_MODULE,
+        crate::system::DMA_TRACK_RTL,
+        &[
+            ("N", slots as u64),
+            ("W", crate::system::DMA_TRACK_ENTRY_BITS as u64),
+        ],
+        root,
+    )
 }
 
 fn hex(b: &[u8]) -> String {
@@ -418,6 +549,12 @@ pub struct AreaReport {
     /// PPU's multiplier sets it, so it does not grow with the array).
     pub logic_depth: u64,
     pub method: Method,
+    /// The im2col address generator synthesized alone (`cfg.im2col`; not in the core's
+    /// figures).
+    pub agu: Option<BlockStats>,
+    /// The DMA tracking FIFO with `cfg.dma_outstanding` slots, synthesized alone
+    /// (`dma_outstanding > 1`; not in the core's figures).
+    pub dma_track: Option<BlockStats>,
 }
 
 impl AreaReport {
@@ -457,6 +594,14 @@ impl AreaReport {
             "mm2_node": self.mm2_node(),
             "cell_library": "NanGate FreePDK45 Open Cell Library, X1 cells (hdl::area::CELL_AREAS_45NM)",
             "method": method,
+            "agu": self.agu.as_ref().map(BlockStats::to_json),
+            "dma_track": self.dma_track.as_ref().map(|b| {
+                let mut j = b.to_json();
+                let slots = b.params.iter().find(|(k, _)| k == "N").map(|p| p.1).unwrap_or(1);
+                j["slots"] = serde_json::json!(slots);
+                j["um2_45nm_per_slot"] = serde_json::json!(b.um2_45nm / slots.max(1) as f64);
+                j
+            }),
         })
     }
 }
@@ -508,6 +653,21 @@ pub fn estimate(
             Method::Fit { fit, points },
         )
     };
+    let agu = if cfg.im2col {
+        progress("im2col address generator: yosys synthesis (or cached result)");
+        Some(synth_agu(root)?)
+    } else {
+        None
+    };
+    let dma_track = if cfg.dma_outstanding > 1 {
+        progress(&format!(
+            "DMA tracking FIFO ({} slots): yosys synthesis (or cached result)",
+            cfg.dma_outstanding
+        ));
+        Some(synth_dma_track(cfg.dma_outstanding, root)?)
+    } else {
+        None
+    };
     Ok(AreaReport {
         config: cfg.name.clone(),
         rows: r,
@@ -520,6 +680,8 @@ pub fn estimate(
         flip_flops: ffs,
         logic_depth: depth,
         method,
+        agu,
+        dma_track,
     })
 }
 
