@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Counters the RTL reports (`arch::device::COUNTER_NAMES`, in that order).
-pub const NUM_COUNTERS: usize = arch::device::COUNTER_NAMES.len();
+pub const NUM_COUNTERS: usize = arch::device::NUM_COUNTERS;
 
 /// Name of the simulation binary inside the build folder.
 pub const BINARY: &str = "obj_dir/Vsys";
@@ -341,10 +341,9 @@ pub fn command_extent(c: &Command) -> u64 {
             s.nrows,
             s.ncols as u64 * if s.raw_int32 { 4 } else { 1 },
         ),
-        Op::ConvGeom(g) => {
-            g.mem_addr as u64 + g.in_h as u64 * g.in_w as u64 * g.in_c as u64
-        }
-        Op::Compute(_) | Op::LoadIm2col(_) | Op::Finish => 0,
+        // The image the window reads (every LOAD_IM2COL tap lies inside it).
+        Op::ConvGeom(g) => g.mem_addr as u64 + g.in_h as u64 * g.in_w as u64 * g.in_c as u64,
+        Op::LoadIm2col(_) | Op::Compute(_) | Op::Finish => 0,
     }
 }
 
@@ -403,7 +402,10 @@ pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
                     .as_ref()
                     .map(|w| arch::im2col::summary(w, l).pieces)
                     .unwrap_or(l.nrows as u64 * l.ncols as u64);
-                pieces * (lat + 8) + (l.nrows as u64 * l.ncols as u64).div_ceil(bus) + 16
+                pieces * (lat + 8)
+                    + (l.nrows as u64 * l.ncols as u64).div_ceil(bus)
+                    + arch::isa::im2col_lines(l, r.max(c))
+                    + 16
             }
             Op::Load(l) => {
                 row_cost(l.nrows as u64, l.ncols as u64) + arch::isa::load_lines(l, r.max(c))
