@@ -264,7 +264,12 @@ pub fn synth_shape(
     let df = dataflow.short_name();
     let dir = root.join(format!("{rows}x{cols}-{df}-{hash}"));
     std::fs::create_dir_all(&dir).map_err(|e| HdlError::io(&dir, e))?;
-    let (seconds, cached) = run_yosys(&dir, VERILOG_FILE, &v, &yosys_script(Path::new(VERILOG_FILE)))?;
+    let (seconds, cached) = run_yosys(
+        &dir,
+        VERILOG_FILE,
+        &v,
+        &yosys_script(Path::new(VERILOG_FILE)),
+    )?;
     let n = read_netlist(&dir)?;
     Ok(SynthStats {
         rows,
@@ -407,7 +412,10 @@ pub fn block_script(file: &str, module: &str, params: &[(&str, u64)]) -> String 
     let chparam = if params.is_empty() {
         String::new()
     } else {
-        let sets: Vec<String> = params.iter().map(|(k, v)| format!("-set {k} {v}")).collect();
+        let sets: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("-set {k} {v}"))
+            .collect();
         format!(" chparam {} {module};", sets.join(" "))
     };
     format!(
