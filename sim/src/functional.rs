@@ -16,10 +16,15 @@ pub fn execute(
     cmds: &[Command],
 ) -> Result<Counters, ExecError> {
     let mut c = Counters::default();
+    m.reset_window();
     for (i, cmd) in cmds.iter().enumerate() {
         match &cmd.op {
             Op::Load(l) => {
                 machine::exec_load(m, mem, l).map_err(|e| ExecError::new(i, cmd, e))?;
+            }
+            Op::ConvGeom(g) => machine::exec_conv_geom(m, g),
+            Op::LoadIm2col(li) => {
+                machine::exec_load_im2col(m, mem, li).map_err(|e| ExecError::new(i, cmd, e))?;
             }
             Op::LoadParams(p) => {
                 machine::exec_load_params(m, mem, p).map_err(|e| ExecError::new(i, cmd, e))?;
@@ -34,7 +39,11 @@ pub fn execute(
             }
             Op::Finish => {}
         }
-        c.add_command(cfg, &cmd.op);
+        let window = match cmd.op {
+            Op::LoadIm2col(_) => m.window().ok().map(|(w, _)| w),
+            _ => None,
+        };
+        c.add_command(cfg, &cmd.op, window.as_ref());
         if let Op::Finish = cmd.op {
             break;
         }

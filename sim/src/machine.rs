@@ -2,7 +2,8 @@
 //! data semantics of each command, shared by the functional and the cycle-level models.
 
 use arch::hostcheck::{self, Scratchpads};
-use arch::isa::{self, Load, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES};
+use arch::im2col::Window;
+use arch::isa::{self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES};
 use arch::quant;
 use arch::{AccelConfig, Dataflow};
 
@@ -28,6 +29,9 @@ pub struct Machine {
     pub act_min: i32,
     pub act_max: i32,
     pub banks: [usize; 3],
+    /// The load engine's window registers: the last `CONV_GEOM` of the running command
+    /// buffer (`None` before the first one; [`Machine::reset_window`] at every start).
+    pub geom: Option<ConvGeom>,
 }
 
 impl Machine {
@@ -56,6 +60,23 @@ impl Machine {
                 cfg.weight_sram_banks as usize,
                 cfg.acc_sram_banks as usize,
             ],
+            geom: None,
+        }
+    }
+
+    /// Clears the window registers: a command buffer starts without a `CONV_GEOM`.
+    pub fn reset_window(&mut self) {
+        self.geom = None;
+    }
+
+    /// The window of the last `CONV_GEOM` and the image address, or the error of a
+    /// `LOAD_IM2COL` that has none.
+    pub fn window(&self) -> Result<(Window, u64), String> {
+        match &self.geom {
+            Some(g) => Ok((Window::of(g), g.mem_addr as u64)),
+            None => Err("LOAD_IM2COL before any CONV_GEOM of this command buffer \
+                 (the window registers are reset at every start)"
+                .into()),
         }
     }
 
@@ -108,6 +129,66 @@ pub fn exec_load(m: &mut Machine, mem: &[u8], l: &Load) -> Result<u64, String> {
                 (base + (c / w) * nrows + r, c % w)
             };
             sp[line * w + lane] = byte as i8;
+        }
+    }
+    Ok(n_lines as u64)
+}
+
+/// Executes a `CONV_GEOM`: sets the window registers.
+pub fn exec_conv_geom(m: &mut Machine, g: &ConvGeom) {
+    m.geom = Some(*g);
+}
+
+/// The input-scratchpad lines a `LOAD_IM2COL` writes: the lines of a `LOAD` of
+/// `nrows x ncols` with the same transpose, checked against the scratchpad.
+pub fn im2col_lines(m: &Machine, li: &LoadIm2col) -> Result<std::ops::Range<usize>, String> {
+    let w = m.rows as u64;
+    let n = if li.transpose {
+        (li.nrows as u64).div_ceil(w) * li.ncols as u64
+    } else {
+        (li.ncols as u64).div_ceil(w) * li.nrows as u64
+    };
+    let base = li.sp_line as u64;
+    if base + n > m.in_lines as u64 {
+        return Err(hostcheck::Violation::LoadLines {
+            base,
+            end: base + n,
+            lines: m.in_lines as u64,
+        }
+        .to_string());
+    }
+    Ok(base as usize..(base + n) as usize)
+}
+
+/// Executes a `LOAD_IM2COL` with the window of the last `CONV_GEOM`: element `(r, c)`
+/// is the image byte of [`Window::element`] (or `pad_value`), placed as a `LOAD`'s
+/// element `(r, c)`; returns the number of scratchpad lines written.
+pub fn exec_load_im2col(m: &mut Machine, mem: &[u8], li: &LoadIm2col) -> Result<u64, String> {
+    let (win, addr) = m.window()?;
+    let lines = im2col_lines(m, li)?;
+    let image = win.in_h as u64 * win.in_w as u64 * win.in_c as u64;
+    let image =
+        hostcheck::mem_range(mem.len(), addr, image).map_err(|e| e.to_string())?;
+    let image = &mem[image];
+    let w = m.rows;
+    let (base, n_lines) = (lines.start, lines.len());
+    let sp = &mut m.input;
+    sp[base * w..(base + n_lines) * w].fill(0);
+    let (nrows, ncols) = (li.nrows as usize, li.ncols as usize);
+    for r in 0..nrows {
+        for c in 0..ncols {
+            let byte = match win.element(li, r as u64, c as u64) {
+                Some(off) => *image.get(off as usize).ok_or_else(|| {
+                    format!("im2col element ({r}, {c}) at image offset {off} outside the image")
+                })? as i8,
+                None => li.pad_value,
+            };
+            let (line, lane) = if li.transpose {
+                (base + (r / w) * ncols + c, r % w)
+            } else {
+                (base + (c / w) * nrows + r, c % w)
+            };
+            sp[line * w + lane] = byte;
         }
     }
     Ok(n_lines as u64)
