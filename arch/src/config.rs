@@ -107,6 +107,15 @@ pub struct AccelConfig {
     pub clock_mhz: f64,
     /// Technology node in nm; selects the default energy and area tables.
     pub tech_node_nm: u32,
+    /// Hardware im2col: the load engine has the window registers and address generator
+    /// of `CONV_GEOM` / `LOAD_IM2COL` (`docs/architecture.md` section 6). Default `false`
+    /// (omitted from the serialized form, so existing configurations hash as before).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub im2col: bool,
+    /// DMA bus requests in flight at once (`1..=16`; default 1 = one burst at a time, as
+    /// without pipelining; `docs/architecture.md` section 4). Omitted when 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub dma_outstanding: u32,
     /// Overrides of the node's default energy table (any subset of fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<EnergyOverride>,
@@ -117,6 +126,18 @@ pub struct AccelConfig {
 
 fn default_acc_bits() -> u32 {
     32
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
 }
 
 /// Optional per-field overrides of [`EnergyTable`].
@@ -154,6 +175,8 @@ pub const MAX_BUS_LATENCY: u32 = 100_000;
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Highest clock accepted, in MHz.
 pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
+/// Most DMA requests in flight (`dma_outstanding`).
+pub const MAX_DMA_OUTSTANDING: u32 = 16;
 
 /// One problem found by [`AccelConfig::validate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +235,10 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("tiny-4x4", include_str!("../../configs/tiny-4x4.toml")),
     ("edge-16x16", include_str!("../../configs/edge-16x16.toml")),
     ("wide-4x16", include_str!("../../configs/wide-4x16.toml")),
+    (
+        "edge-8x8-conv",
+        include_str!("../../configs/edge-8x8-conv.toml"),
+    ),
 ];
 
 /// The name of the default preset.
@@ -273,7 +300,8 @@ impl AccelConfig {
         Self::from_toml_str(&text, &path.display().to_string())
     }
 
-    /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`).
+    /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`,
+    /// `edge-8x8-conv`).
     pub fn preset(name: &str) -> Option<Self> {
         PRESETS
             .iter()
@@ -409,6 +437,13 @@ impl AccelConfig {
                 "clock_mhz",
                 self.clock_mhz.to_string(),
                 &format!("must be a positive number of MHz up to {MAX_CLOCK_MHZ}"),
+            );
+        }
+        if !(1..=MAX_DMA_OUTSTANDING).contains(&self.dma_outstanding) {
+            bad(
+                "dma_outstanding",
+                self.dma_outstanding.to_string(),
+                &format!("must be between 1 and {MAX_DMA_OUTSTANDING} requests in flight"),
             );
         }
         let node_known = NODE_TABLE.iter().any(|n| n.node_nm == self.tech_node_nm);

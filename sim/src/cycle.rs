@@ -90,7 +90,14 @@ struct DmaJob {
 }
 
 impl DmaJob {
-    fn new(index: usize, kind: DmaKind, pipe: u64, n_pieces: u64, list: bool, row_bytes: u64) -> Self {
+    fn new(
+        index: usize,
+        kind: DmaKind,
+        pipe: u64,
+        n_pieces: u64,
+        list: bool,
+        row_bytes: u64,
+    ) -> Self {
         DmaJob {
             index,
             kind,
@@ -384,7 +391,8 @@ pub fn run_with_limit(
                     DmaKind::Store(s) => {
                         machine::exec_store(m, mem, &s).map_err(|e| ExecError::new(idx, cmd, e))?;
                     }
-                    DmaKind::ConvGeom(g) => machine::exec_conv_geom(m, &g),
+                    DmaKind::ConvGeom(g) => machine::exec_conv_geom(m, mem, &g)
+                        .map_err(|e| ExecError::new(idx, cmd, e))?,
                     DmaKind::Im2col(li) => {
                         machine::exec_load_im2col(m, mem, &li)
                             .map_err(|e| ExecError::new(idx, cmd, e))?;

@@ -22,7 +22,9 @@ pub fn execute(
             Op::Load(l) => {
                 machine::exec_load(m, mem, l).map_err(|e| ExecError::new(i, cmd, e))?;
             }
-            Op::ConvGeom(g) => machine::exec_conv_geom(m, g),
+            Op::ConvGeom(g) => {
+                machine::exec_conv_geom(m, mem, g).map_err(|e| ExecError::new(i, cmd, e))?;
+            }
             Op::LoadIm2col(li) => {
                 machine::exec_load_im2col(m, mem, li).map_err(|e| ExecError::new(i, cmd, e))?;
             }

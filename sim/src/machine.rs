@@ -3,7 +3,9 @@
 
 use arch::hostcheck::{self, Scratchpads};
 use arch::im2col::Window;
-use arch::isa::{self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES};
+use arch::isa::{
+    self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES,
+};
 use arch::quant;
 use arch::{AccelConfig, Dataflow};
 
@@ -69,14 +71,12 @@ impl Machine {
         self.geom = None;
     }
 
-    /// The window of the last `CONV_GEOM` and the image address, or the error of a
+    /// The window of the last `CONV_GEOM` and its image address, or the error of a
     /// `LOAD_IM2COL` that has none.
     pub fn window(&self) -> Result<(Window, u64), String> {
         match &self.geom {
             Some(g) => Ok((Window::of(g), g.mem_addr as u64)),
-            None => Err("LOAD_IM2COL before any CONV_GEOM of this command buffer \
-                 (the window registers are reset at every start)"
-                .into()),
+            None => Err(hostcheck::Violation::Im2colNoGeometry.to_string()),
         }
     }
 
@@ -134,41 +134,24 @@ pub fn exec_load(m: &mut Machine, mem: &[u8], l: &Load) -> Result<u64, String> {
     Ok(n_lines as u64)
 }
 
-/// Executes a `CONV_GEOM`: sets the window registers.
-pub fn exec_conv_geom(m: &mut Machine, g: &ConvGeom) {
+/// Executes a `CONV_GEOM`: checks its image range and sets the window registers.
+pub fn exec_conv_geom(m: &mut Machine, mem: &[u8], g: &ConvGeom) -> Result<(), String> {
+    hostcheck::check_conv_geom(mem.len(), g).map_err(|e| e.to_string())?;
     m.geom = Some(*g);
+    Ok(())
 }
 
-/// The input-scratchpad lines a `LOAD_IM2COL` writes: the lines of a `LOAD` of
-/// `nrows x ncols` with the same transpose, checked against the scratchpad.
-pub fn im2col_lines(m: &Machine, li: &LoadIm2col) -> Result<std::ops::Range<usize>, String> {
-    let w = m.rows as u64;
-    let n = if li.transpose {
-        (li.nrows as u64).div_ceil(w) * li.ncols as u64
-    } else {
-        (li.ncols as u64).div_ceil(w) * li.nrows as u64
-    };
-    let base = li.sp_line as u64;
-    if base + n > m.in_lines as u64 {
-        return Err(hostcheck::Violation::LoadLines {
-            base,
-            end: base + n,
-            lines: m.in_lines as u64,
-        }
-        .to_string());
-    }
-    Ok(base as usize..(base + n) as usize)
-}
-
-/// Executes a `LOAD_IM2COL` with the window of the last `CONV_GEOM`: element `(r, c)`
-/// is the image byte of [`Window::element`] (or `pad_value`), placed as a `LOAD`'s
-/// element `(r, c)`; returns the number of scratchpad lines written.
+/// Executes a `LOAD_IM2COL` with the window of the last `CONV_GEOM`
+/// ([`hostcheck::check_load_im2col`]): element `(r, c)` is the image byte of
+/// [`Window::element`] (or `pad_value`), placed as a `LOAD`'s element `(r, c)` (every
+/// touched line written whole); returns the number of scratchpad lines written.
 pub fn exec_load_im2col(m: &mut Machine, mem: &[u8], li: &LoadIm2col) -> Result<u64, String> {
     let (win, addr) = m.window()?;
-    let lines = im2col_lines(m, li)?;
-    let image = win.in_h as u64 * win.in_w as u64 * win.in_c as u64;
+    let sp = m.scratchpads();
+    hostcheck::check_load_im2col(&sp, Some(&win), li).map_err(|e| e.to_string())?;
+    let lines = hostcheck::im2col_lines(&sp, li).map_err(|e| e.to_string())?;
     let image =
-        hostcheck::mem_range(mem.len(), addr, image).map_err(|e| e.to_string())?;
+        hostcheck::mem_range(mem.len(), addr, win.image_bytes()).map_err(|e| e.to_string())?;
     let image = &mem[image];
     let w = m.rows;
     let (base, n_lines) = (lines.start, lines.len());
@@ -178,9 +161,8 @@ pub fn exec_load_im2col(m: &mut Machine, mem: &[u8], li: &LoadIm2col) -> Result<
     for r in 0..nrows {
         for c in 0..ncols {
             let byte = match win.element(li, r as u64, c as u64) {
-                Some(off) => *image.get(off as usize).ok_or_else(|| {
-                    format!("im2col element ({r}, {c}) at image offset {off} outside the image")
-                })? as i8,
+                // In the image: the checks above bound every tap.
+                Some(off) => image[off as usize] as i8,
                 None => li.pad_value,
             };
             let (line, lane) = if li.transpose {
