@@ -42,7 +42,7 @@ pub fn estimate_gemm(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Counte
 /// Estimates a GEMM problem (with `p.im2col`: the program of hardware im2col, one
 /// `CONV_GEOM` and `LOAD_IM2COL` A loads).
 pub fn estimate(cfg: &AccelConfig, p: &GemmProblem) -> Result<Counters, TilingError> {
-    let t = schedule::choose(cfg, p.m as u64, p.k as u64, p.n as u64)?;
+    let t = schedule::choose_problem(cfg, p)?;
     Ok(estimate_tiling_with(
         cfg,
         &t,
