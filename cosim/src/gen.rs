@@ -1,6 +1,11 @@
 //! The programs of `verify --system`: the fixed GEMM coverage set, seeded random GEMMs
-//! (shapes, outputs and forced tilings) and their random operands.
+//! (shapes, outputs and forced tilings) and their random operands. On configurations
+//! with the im2col unit (`im2col = true`) both sets also hold convolution GEMMs whose A
+//! operand is the implicit im2col matrix of an image (`GemmProblem.im2col`: one
+//! `CONV_GEOM`, A loads are `LOAD_IM2COL`), with strides, dilations, paddings and odd
+//! sizes.
 
+use arch::im2col::Window;
 use arch::AccelConfig;
 use driver::gemm::{GemmData, GemmProblem, Output};
 use driver::tiling::{self, LoopOrder, Tiling};
@@ -131,7 +136,176 @@ pub fn coverage_cases(cfg: &AccelConfig) -> Vec<GemmCase> {
         int8(16 * r, 24 * r, 12 * c, 4, -128, 127),
         None,
     );
+    if cfg.im2col {
+        for (name, w, pad_b, n, output, t) in conv_coverage(r, c) {
+            let p = conv_problem(&w, pad_b, n, output);
+            add(name, p, t);
+        }
+    }
     v
+}
+
+/// A convolution window (natural values); `pad_r` (right padding) sets `out_w`.
+fn window(
+    in_hwc: (u32, u32, u32),
+    k: (u32, u32),
+    s: (u32, u32),
+    d: (u32, u32),
+    pad_tl: (u32, u32),
+    pad_r: u32,
+) -> Window {
+    let (in_h, in_w, in_c) = in_hwc;
+    let eff_w = d.1 * (k.1 - 1) + 1;
+    let out_w = (in_w + pad_tl.1 + pad_r).saturating_sub(eff_w) / s.1 + 1;
+    Window {
+        in_h,
+        in_w,
+        in_c,
+        out_w,
+        kh: k.0,
+        kw: k.1,
+        sh: s.0,
+        sw: s.1,
+        dh: d.0,
+        dw: d.1,
+        pad_t: pad_tl.0,
+        pad_l: pad_tl.1,
+    }
+}
+
+/// Output rows of `w` with `pad_b` rows of bottom padding (0 if the kernel does not fit).
+fn out_h(w: &Window, pad_b: u32) -> u32 {
+    let eff = w.dh * (w.kh - 1) + 1;
+    let span = w.in_h + w.pad_t + pad_b;
+    if span < eff {
+        0
+    } else {
+        (span - eff) / w.sh + 1
+    }
+}
+
+/// The GEMM of convolution window `w`: `m = out_h * out_w` positions, `k = kh*kw*in_c`.
+fn conv_problem(w: &Window, pad_b: u32, n: usize, output: Output) -> GemmProblem {
+    GemmProblem {
+        m: (out_h(w, pad_b) * w.out_w) as usize,
+        k: w.patch_len() as usize,
+        n,
+        output,
+        im2col: Some(*w),
+    }
+}
+
+type ConvCase = (
+    &'static str,
+    Window,
+    u32,
+    usize,
+    Output,
+    Option<(usize, usize, usize, LoopOrder)>,
+);
+
+/// The fixed convolution GEMMs (hardware im2col) for an `r x c` array.
+fn conv_coverage(r: usize, c: usize) -> Vec<ConvCase> {
+    let i8o = |zp, lo, hi| Output::Int8 {
+        zp_out: zp,
+        act_min: lo,
+        act_max: hi,
+    };
+    vec![
+        (
+            "conv3x3-s1-p1",
+            window((9, 7, 5), (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            1,
+            c + 3,
+            i8o(2, -128, 127),
+            None,
+        ),
+        (
+            "conv3x3-s2-d2-p3",
+            window((11, 10, 3), (3, 3), (2, 2), (2, 2), (3, 3), 2),
+            2,
+            c,
+            i8o(-3, -128, 127),
+            None,
+        ),
+        (
+            "conv-dw3-wide-pad-1ch",
+            window((6, 13, 1), (2, 4), (1, 2), (1, 3), (4, 7), 5),
+            3,
+            2 * c - 1,
+            i8o(0, -60, 100),
+            None,
+        ),
+        (
+            "conv-k-split-small-tiles",
+            window((7, 6, 19), (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            1,
+            c + 1,
+            i8o(5, -128, 127),
+            Some((r, 2 * r + 3, c, LoopOrder::MOuter)),
+        ),
+        (
+            "conv-tiles-n-outer",
+            window((8, 9, 4), (2, 3), (1, 2), (2, 1), (0, 2), 0),
+            1,
+            3 * c,
+            i8o(-1, -128, 127),
+            Some((r + 1, 3 * r, c, LoopOrder::NOuter)),
+        ),
+        (
+            "conv1x1-s2",
+            window((9, 9, 6), (1, 1), (2, 2), (1, 1), (0, 0), 0),
+            0,
+            c,
+            i8o(0, -128, 127),
+            None,
+        ),
+        (
+            "conv5x2-int32-pad15",
+            window((3, 4, 2), (5, 2), (3, 1), (1, 1), (15, 1), 0),
+            15,
+            c + 2,
+            Output::Int32,
+            None,
+        ),
+    ]
+}
+
+/// A random convolution GEMM (hardware im2col) for an `r x c` array: window, int8 or
+/// int32 output; `None` if the drawn kernel does not fit the padded image.
+fn random_conv(rng: &mut Rng, c: usize) -> Option<GemmProblem> {
+    let in_c = rng.pick(&[1u32, 2, 3, 5, 8, 13, 16, 17]);
+    let kh = rng.range(1, 4) as u32;
+    let kw = rng.range(1, 4) as u32;
+    let s = (rng.pick(&[1u32, 1, 2, 3]), rng.pick(&[1u32, 1, 2, 3]));
+    let d = (rng.pick(&[1u32, 1, 2, 3]), rng.pick(&[1u32, 1, 1, 2, 3]));
+    let pads = [0u32, 0, 1, 1, 2, 3, 7, 15];
+    let pad_tl = (rng.pick(&pads), rng.pick(&pads));
+    let (pad_b, pad_r) = (rng.range(0, 3) as u32, rng.range(0, 3) as u32);
+    let in_h = rng.range(1, 12) as u32;
+    let in_w = rng.range(1, 12) as u32;
+    let eff_w = d.1 * (kw - 1) + 1;
+    if in_w + pad_tl.1 + pad_r < eff_w {
+        return None;
+    }
+    let w = window((in_h, in_w, in_c), (kh, kw), s, d, pad_tl, pad_r);
+    let oh = out_h(&w, pad_b);
+    if oh == 0 || oh * w.out_w > 160 || w.patch_len() > 400 {
+        return None;
+    }
+    let n = rng.range(1, 3 * c as i64) as usize;
+    let output = if rng.range(0, 4) == 0 {
+        Output::Int32
+    } else {
+        let lo = rng.range(-128, 0) as i32;
+        let hi = rng.range(lo as i64, 127) as i32;
+        Output::Int8 {
+            zp_out: rng.range(-128, 127) as i32,
+            act_min: lo,
+            act_max: hi,
+        }
+    };
+    Some(conv_problem(&w, pad_b, n, output))
 }
 
 /// `count` random GEMMs (shapes, outputs, tilings) from `seed`.
@@ -140,6 +314,32 @@ pub fn random_cases(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<GemmCase>
     let mut rng = Rng::new(seed);
     (0..count)
         .map(|i| {
+            // With the im2col unit, every other random GEMM is a convolution.
+            if cfg.im2col && i % 2 == 1 {
+                let problem = loop {
+                    if let Some(p) = random_conv(&mut rng, c as usize) {
+                        break p;
+                    }
+                };
+                let tiling = if rng.range(0, 1) == 0 {
+                    let o = rng.pick(&[LoopOrder::MOuter, LoopOrder::NOuter]);
+                    forced_tiling(
+                        cfg,
+                        &problem,
+                        rng.range(1, 3 * r) as usize,
+                        rng.range(1, 4 * r) as usize,
+                        rng.range(1, 2 * c) as usize,
+                        o,
+                    )
+                } else {
+                    None
+                };
+                return GemmCase {
+                    name: format!("random-conv-{i}"),
+                    problem,
+                    tiling,
+                };
+            }
             let m = rng.range(1, 6 * r) as usize;
             let k = rng.range(1, 8 * r) as usize;
             let n = rng.range(1, 4 * c) as usize;
@@ -201,10 +401,11 @@ impl Operands {
     }
 }
 
-/// Random operands of `p`.
+/// Random operands of `p` (for a convolution, A is the image).
 pub fn random_data(p: &GemmProblem, rng: &mut Rng) -> Operands {
+    let a_len = p.im2col.map_or(p.m * p.k, |w| w.image_bytes() as usize);
     Operands {
-        a: (0..p.m * p.k).map(|_| rng.range(-128, 127) as i8).collect(),
+        a: (0..a_len).map(|_| rng.range(-128, 127) as i8).collect(),
         b: (0..p.k * p.n).map(|_| rng.range(-128, 127) as i8).collect(),
         bias: (0..p.n)
             .map(|_| rng.range(-20_000, 20_000) as i32)

@@ -73,7 +73,15 @@ fn config(preset: &str, df: Dataflow) -> AccelConfig {
 /// the RTL and the simulator: everything exact, and the double-buffered programs do
 /// overlap DMA and compute.
 fn co_simulate(preset: &str, df: Dataflow, random: usize, ad_layers: Option<usize>) -> Result<()> {
-    let cfg = config(preset, df);
+    co_simulate_cfg(&config(preset, df), random, ad_layers)
+}
+
+/// [`co_simulate`] on any configuration; with the im2col unit, the convolution programs
+/// (hardware im2col) are among them, run LOAD_IM2COL pieces (bus and pad) on the RTL, and
+/// with `dma_outstanding > 1` the pipelined DMA is faster than one request at a time.
+fn co_simulate_cfg(cfg: &AccelConfig, random: usize, ad_layers: Option<usize>) -> Result<()> {
+    let cfg = cfg.clone();
+    let (preset, df) = (cfg.name.clone(), cfg.dataflow);
     let mut opts = Options::default_set(7, random);
     opts.models = vec![ModelSpec {
         model: "ad".into(),
@@ -117,6 +125,46 @@ fn co_simulate(preset: &str, df: Dataflow, random: usize, ad_layers: Option<usiz
             p.rtl_counters.macs <= peak * p.rtl_cycles,
             "{}: MAC bound",
             p.name
+        );
+    }
+    if cfg.im2col {
+        let convs: Vec<_> = r
+            .programs
+            .iter()
+            .filter(|p| p.name.starts_with("conv") || p.name.starts_with("random-conv"))
+            .collect();
+        ensure!(convs.len() >= 7 + random / 2, "{preset}: {} conv programs", convs.len());
+        for p in &convs {
+            let c = &p.rtl_counters;
+            ensure!(
+                c.im2col_pieces > 0 && c.dma_bursts > 0,
+                "{}: no LOAD_IM2COL pieces on the RTL ({c:?})",
+                p.name
+            );
+        }
+    }
+    if cfg.dma_outstanding > 1 {
+        // The same DMA work one request at a time takes longer on the simulator.
+        let mut serial = cfg.clone();
+        serial.dma_outstanding = 1;
+        let p = r
+            .programs
+            .iter()
+            .find(|p| p.name == "default-tiling-large")
+            .context("program default-tiling-large missing")?;
+        let case = coverage_cases(&serial)
+            .into_iter()
+            .find(|k| k.name == "default-tiling-large")
+            .context("case default-tiling-large")?;
+        let ops = random_data(&case.problem, &mut hdl::cases::Rng::new(1));
+        let mut dev = SimDevice::new(&serial, Fidelity::Cycle, MEM);
+        let (_, q) = run_gemm_case(&mut dev, &case, &ops.data()).map_err(anyhow::Error::msg)?;
+        ensure!(
+            p.rtl_counters.dma_busy_cycles < q.dma_busy_cycles,
+            "{preset}: N = {} DMA busy {} cycles, N = 1 {}",
+            cfg.dma_outstanding,
+            p.rtl_counters.dma_busy_cycles,
+            q.dma_busy_cycles
         );
     }
     for name in [
@@ -166,6 +214,31 @@ fn edge_8x8_ws_system_exact() -> Result<()> {
 /// The whole ad model with every layer compared on the RTL gives the golden output, and
 /// the first offloaded layer of kws and ic and the first two of vww (conv, depthwise) are
 /// exact on the golden inputs.
+#[test]
+fn edge_8x8_conv_system_exact() -> Result<()> {
+    let cfg = AccelConfig::preset("edge-8x8-conv").context("preset edge-8x8-conv")?;
+    ensure!(cfg.im2col && cfg.dma_outstanding == 4);
+    co_simulate_cfg(&cfg, 8, Some(4))
+}
+
+#[test]
+fn ws_im2col_two_outstanding_system_exact() -> Result<()> {
+    let mut cfg = config("edge-8x8", Dataflow::WeightStationary);
+    cfg.name = "edge-8x8-ws-im2col-n2".into();
+    cfg.im2col = true;
+    cfg.dma_outstanding = 2;
+    co_simulate_cfg(&cfg, 8, Some(3))
+}
+
+#[test]
+fn is_im2col_four_outstanding_system_exact() -> Result<()> {
+    let mut cfg = config("tiny-4x4", Dataflow::InputStationary);
+    cfg.name = "tiny-4x4-is-im2col-n4".into();
+    cfg.im2col = true;
+    cfg.dma_outstanding = 4;
+    co_simulate_cfg(&cfg, 8, Some(3))
+}
+
 #[test]
 fn model_layers_on_the_rtl_give_the_golden_output() -> Result<()> {
     let cfg = config("tiny-4x4", Dataflow::OutputStationary);

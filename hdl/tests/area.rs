@@ -142,3 +142,50 @@ fn input_stationary_cores_synthesize_with_their_registers() {
     );
     assert!(one.um2_45nm < two.um2_45nm && one.cells < two.cells);
 }
+
+/// The im2col address generator and the DMA tracking FIFO synthesize alone with their
+/// register inventories: the AGU's state (`a_act` 1, row and column 16 + 16, `ic` 16,
+/// `oy` 17, `ox` 12, `ky` and `kx` 4 + 4 = 86 flip-flops); the FIFO's `N` entries of
+/// `DMA_TRACK_ENTRY_BITS` plus its pointers and count (at most 3 x 5 bits). `estimate`
+/// reports them for a config with the features on, not for one without.
+#[test]
+fn agu_and_dma_track_synthesize_alone() {
+    let work = tempfile::tempdir().expect("temporary folder");
+    let agu = hdl::area::synth_agu(work.path()).expect("AGU synthesis");
+    assert_eq!(agu.unknown_cells, 0, "{:?}", agu.cell_types);
+    assert_eq!(agu.flip_flops, 86, "{:?}", agu.cell_types);
+    assert!(agu.um2_45nm > 0.532 * agu.cells as f64, "{agu:?}");
+    let entry = hdl::system::DMA_TRACK_ENTRY_BITS as u64;
+    let mut per_slot = Vec::new();
+    for n in [2u32, 4] {
+        let t = hdl::area::synth_dma_track(n, work.path()).expect("FIFO synthesis");
+        assert_eq!(t.unknown_cells, 0, "{:?}", t.cell_types);
+        let ff = n as u64 * entry;
+        assert!(
+            t.flip_flops >= ff && t.flip_flops <= ff + 15,
+            "N = {n}: {} flip-flops, {ff} in the entries",
+            t.flip_flops
+        );
+        per_slot.push(t.um2_45nm / n as f64);
+    }
+    // The area per slot is about one entry of flip-flops (plus its share of the read
+    // multiplexer), whatever N.
+    for a in &per_slot {
+        assert!(*a > entry as f64 * 4.522 && *a < entry as f64 * 12.0, "{per_slot:?}");
+    }
+
+    let mut cfg = AccelConfig::preset("tiny-4x4").expect("preset");
+    cfg.rows = 2;
+    cfg.cols = 2;
+    let off = estimate(&cfg, false, work.path(), &mut |_| {}).expect("estimate");
+    assert!(off.agu.is_none() && off.dma_track.is_none());
+    cfg.im2col = true;
+    cfg.dma_outstanding = 4;
+    let on = estimate(&cfg, false, work.path(), &mut |_| {}).expect("estimate");
+    assert_eq!(on.agu.as_ref().map(|b| b.cells), Some(agu.cells));
+    assert_eq!(on.dma_track.as_ref().map(|b| b.params.clone()), Some(vec![("N".to_string(), 4), ("W".to_string(), entry)]));
+    assert_eq!(on.um2_45nm, off.um2_45nm, "the core's own figures are unchanged");
+    let j = on.to_json();
+    assert!(j["agu"]["um2_45nm"].as_f64().unwrap_or(0.0) > 0.0, "{j}");
+    assert!(j["dma_track"]["um2_45nm_per_slot"].as_f64().unwrap_or(0.0) > 0.0, "{j}");
+}

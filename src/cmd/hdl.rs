@@ -148,6 +148,23 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
             println!("  yosys stat -tech cmos: {t}+ transistors");
         }
     }
+    for (what, b) in [
+        ("im2col address generator", &r.agu),
+        ("DMA tracking FIFO", &r.dma_track),
+    ] {
+        if let Some(b) = b {
+            let params: Vec<String> = b.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "  {what} ({}{}, synthesized alone, not in the core figures): {} cells, {} flip-flops, {:.0} um^2 at 45 nm, longest path {} gates",
+                b.module,
+                if params.is_empty() { String::new() } else { format!(" {}", params.join(" ")) },
+                b.cells,
+                b.flip_flops,
+                b.um2_45nm,
+                b.logic_depth
+            );
+        }
+    }
     let t = cfg.area_table();
     println!(
         "  area table (arch::tables, {} nm): {:.4} mm^2 for PEs + PPU lanes ({:.0} um^2/PE, {:.0} um^2/PPU lane; controller, DMA and SRAM are not in the core)",
