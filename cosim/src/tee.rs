@@ -220,11 +220,13 @@ impl<P: Device, S: Device> TeeDevice<P, S> {
         let (counter_diff, error_diff) = match (primary, &p.shadow) {
             (Ok(x), Ok(y)) => {
                 let (xa, ya) = (x.to_array(), y.to_array());
-                let d = (0..COUNTER_NAMES.len()).find(|&i| xa[i] != ya[i]).map(|i| CounterDiff {
-                    name: COUNTER_NAMES[i],
-                    primary: xa[i],
-                    shadow: ya[i],
-                });
+                let d = (0..COUNTER_NAMES.len())
+                    .find(|&i| xa[i] != ya[i])
+                    .map(|i| CounterDiff {
+                        name: COUNTER_NAMES[i],
+                        primary: xa[i],
+                        shadow: ya[i],
+                    });
                 (d, read.err().map(|e| format!("reading memory back: {e}")))
             }
             (Err(e), Ok(_)) => (None, Some(format!("simulator failed ({e}), RTL succeeded"))),

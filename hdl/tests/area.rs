@@ -171,7 +171,10 @@ fn agu_and_dma_track_synthesize_alone() {
     // The area per slot is about one entry of flip-flops (plus its share of the read
     // multiplexer), whatever N.
     for a in &per_slot {
-        assert!(*a > entry as f64 * 4.522 && *a < entry as f64 * 12.0, "{per_slot:?}");
+        assert!(
+            *a > entry as f64 * 4.522 && *a < entry as f64 * 12.0,
+            "{per_slot:?}"
+        );
     }
 
     let mut cfg = AccelConfig::preset("tiny-4x4").expect("preset");
@@ -183,9 +186,18 @@ fn agu_and_dma_track_synthesize_alone() {
     cfg.dma_outstanding = 4;
     let on = estimate(&cfg, false, work.path(), &mut |_| {}).expect("estimate");
     assert_eq!(on.agu.as_ref().map(|b| b.cells), Some(agu.cells));
-    assert_eq!(on.dma_track.as_ref().map(|b| b.params.clone()), Some(vec![("N".to_string(), 4), ("W".to_string(), entry)]));
-    assert_eq!(on.um2_45nm, off.um2_45nm, "the core's own figures are unchanged");
+    assert_eq!(
+        on.dma_track.as_ref().map(|b| b.params.clone()),
+        Some(vec![("N".to_string(), 4), ("W".to_string(), entry)])
+    );
+    assert_eq!(
+        on.um2_45nm, off.um2_45nm,
+        "the core's own figures are unchanged"
+    );
     let j = on.to_json();
     assert!(j["agu"]["um2_45nm"].as_f64().unwrap_or(0.0) > 0.0, "{j}");
-    assert!(j["dma_track"]["um2_45nm_per_slot"].as_f64().unwrap_or(0.0) > 0.0, "{j}");
+    assert!(
+        j["dma_track"]["um2_45nm_per_slot"].as_f64().unwrap_or(0.0) > 0.0,
+        "{j}"
+    );
 }
