@@ -10,9 +10,14 @@
 //! - [`load_lines`], [`store_lines`], [`param_count`], [`store_columns`], [`mem_range`],
 //!   [`check_shift`]: the checks a `LOAD`, `LOAD_PARAMS` and `STORE` make while they move
 //!   data (the device-memory range of every row, the PPU shifts read);
+//! - [`check_conv_geom`], [`check_load_im2col`], [`im2col_lines`]: the hardware im2col
+//!   commands: the image of a `CONV_GEOM` inside the device memory; a `LOAD_IM2COL`
+//!   against the window of the last `CONV_GEOM` (present, start inside the window, last
+//!   tap inside `K`, lines inside the input scratchpad);
 //! - [`check_buffer`]: all of them over a decoded buffer, in the order the simulator makes
 //!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
-//!   order, as `sim::functional` does), without executing anything.
+//!   order, as `sim::functional` does, tracking the last `CONV_GEOM`), without executing
+//!   anything.
 
 use crate::im2col::Window;
 use crate::isa::Store;
