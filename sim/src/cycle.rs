@@ -363,15 +363,7 @@ pub fn run_with_limit(
                             core_bank == Some(m.bank(sp, line as usize))
                         }
                         DmaKind::Im2col(li) => {
-                            let line = load_line(
-                                li.transpose,
-                                li.sp_line as u64,
-                                li.nrows as u64,
-                                li.ncols as u64,
-                                rows,
-                                row,
-                                col + off,
-                            );
+                            let (line, _) = im2col::placement(&li, rows, row, col + off);
                             access.input_read == Some(m.bank(0, line as usize))
                         }
                         // The STORE reads the accumulators through their own read port
