@@ -4,9 +4,11 @@
 //! (a) on the CPU reference kernels (`Interpreter::invoke`, bit-exact with TFLite-Micro) and
 //! (b) offloaded through the driver (`delegate::run_model`, `Policy::All`) to the simulator
 //!     on a random small accelerator (1..8 x 1..8, both dataflows, random scratchpads,
-//!     banks, bus), functional model for most cases and cycle-level for every 8th,
+//!     banks, bus; half of them with the hardware im2col unit and 1, 2, 4 or 16 DMA
+//!     requests in flight), functional model for most cases and cycle-level for every 8th,
 //! and compared bit for bit. Every case must also really be offloaded (decision `Accel`),
-//! except grouped convolutions, which the driver keeps on the CPU (decision `Cpu`).
+//! except grouped convolutions, which the driver keeps on the CPU (decision `Cpu`); on a
+//! design with the im2col unit every non-pointwise, non-grouped conv must use it.
 //!
 //! Environment: `TINYACCEL_CONFORMANCE_SEED` (default 0x7A1A), `TINYACCEL_CONFORMANCE_CASES`
 //! (default 2000), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
@@ -341,8 +343,11 @@ fn gen_config(r: &mut SplitMix64) -> AccelConfig {
     c.acc_sram_banks = pick(r, &[1, 2]);
     c.bus_bytes_per_cycle = pick(r, &[1, 2, 4, 8, 16]);
     c.bus_latency_cycles = urange(r, 0, 20) as u32;
+    // Drawn last, so the other fields of a case's design are those of before issue 16.
+    c.im2col = r.range_i64(0, 1) == 0;
+    c.dma_outstanding = pick(r, &[1, 2, 4, 16]);
     c.name = format!(
-        "rand-{}x{}-{}-in{}k{}b-w{}k{}b-acc{}k{}b-bus{}",
+        "rand-{}x{}-{}-in{}k{}b-w{}k{}b-acc{}k{}b-bus{}{}-n{}",
         c.rows,
         c.cols,
         c.dataflow,
@@ -352,7 +357,9 @@ fn gen_config(r: &mut SplitMix64) -> AccelConfig {
         c.weight_sram_banks,
         c.acc_sram_kib,
         c.acc_sram_banks,
-        c.bus_bytes_per_cycle
+        c.bus_bytes_per_cycle,
+        if c.im2col { "-im2col" } else { "" },
+        c.dma_outstanding
     );
     c
 }
@@ -404,8 +411,13 @@ fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig) -> String {
     )
 }
 
-/// Runs one case; `Err` describes the failure.
-fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>, usize), String> {
+/// Runs one case; `Err` describes the failure. `Ok`: the expected output, how many of its
+/// values are not clamped, and whether the layer used the im2col unit.
+fn run_case(
+    case: &Case,
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+) -> Result<(Vec<u8>, usize, bool), String> {
     let graph = build(case);
     let input: Vec<u8> = case.data.iter().map(|&v| v as u8).collect();
     let mut interp = Interpreter::new(&graph).map_err(|e| format!("prepare: {e}"))?;
@@ -438,6 +450,29 @@ fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>
             want_target.as_str()
         ));
     }
+    // With the im2col unit, a conv whose patches are not the input itself reads its image
+    // through the unit (the generated windows all fit its fields).
+    let hw_im2col = d.reason.contains("im2col unit");
+    let pointwise_s1 = case.kernel == (1, 1) && case.stride == (1, 1);
+    let spatial_conv = matches!(case.kind, Kind::Conv { groups: 1, .. }) && !pointwise_s1;
+    if hw_im2col != (cfg.im2col && spatial_conv) {
+        return Err(format!(
+            "decision `{}` on a design with im2col = {}: the im2col unit {} expected",
+            d.reason,
+            cfg.im2col,
+            if cfg.im2col && spatial_conv {
+                "was"
+            } else {
+                "was not"
+            }
+        ));
+    }
+    let pieces = run.device_counters().im2col_pieces;
+    if (pieces > 0) != hw_im2col {
+        return Err(format!(
+            "{pieces} im2col pieces counted, im2col unit used: {hw_im2col}"
+        ));
+    }
     if run.output != want {
         let first = want
             .iter()
@@ -460,7 +495,7 @@ fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>
         .iter()
         .filter(|&&v| (v as i8) != lo && (v as i8) != hi)
         .count();
-    Ok((want, inner))
+    Ok((want, inner, hw_im2col))
 }
 
 #[test]
@@ -481,6 +516,7 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
     let (mut values, mut inner) = (0usize, 0usize);
     let mut by_kind = [0usize; 3];
     let mut cycle_cases = 0usize;
+    let (mut im2col_cases, mut im2col_cycle_cases) = (0usize, 0usize);
     for &i in &indices {
         let mut r = SplitMix64::new(case_seed(seed, i));
         let case = gen_case(&mut r, i);
@@ -496,7 +532,9 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
             Err(format!("panic: {msg}"))
         });
         match result {
-            Ok((out, n_inner)) => {
+            Ok((out, n_inner, hw_im2col)) => {
+                im2col_cases += hw_im2col as usize;
+                im2col_cycle_cases += (hw_im2col && case.cycle_model) as usize;
                 values += out.len();
                 inner += n_inner;
                 by_kind[match case.kind {
@@ -515,8 +553,9 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
         }
     }
     eprintln!(
-        "conformance: seed {seed}, {} cases ({} conv, {} depthwise, {} fc; {} on the cycle model), \
-         {values} output values, {inner} not clamped to -128/127, {} failures",
+        "conformance: seed {seed}, {} cases ({} conv, {} depthwise, {} fc; {} on the cycle model; \
+         {im2col_cases} convs through the im2col unit, {im2col_cycle_cases} of them on the cycle \
+         model), {values} output values, {inner} not clamped to -128/127, {} failures",
         indices.len(),
         by_kind[0],
         by_kind[1],
@@ -530,6 +569,12 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
         failures.len(),
         indices.len(),
         failures.join("\n")
+    );
+    // The im2col unit was exercised (a full run has hundreds of such cases).
+    assert!(
+        only.is_some() || im2col_cases * 10 >= indices.len(),
+        "only {im2col_cases} of {} cases used the im2col unit",
+        indices.len()
     );
     // Not vacuous: most outputs carry information beyond saturation.
     assert!(
