@@ -11,7 +11,7 @@
 //! design with the im2col unit every non-pointwise, non-grouped conv must use it.
 //!
 //! Environment: `TINYACCEL_CONFORMANCE_SEED` (default 0x7A1A), `TINYACCEL_CONFORMANCE_CASES`
-//! (default 2000), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
+//! (default 2000; 500 for the im2col suite), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
 //! case (layer, shapes, quantization, configuration) and the command that replays it.
 //!
 //! RTL conformance (the same generator against the Verilator model for small cases) is a
@@ -85,16 +85,46 @@ fn out_dim(same: bool, input: usize, k: usize, s: usize, d: usize) -> usize {
     }
 }
 
-fn gen_case(r: &mut SplitMix64, index: usize) -> Case {
+/// The ranges of a suite's layers.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Only non-grouped CONV_2D layers.
+    conv_only: bool,
+    max_stride: usize,
+    max_dilation: usize,
+    max_kernel: usize,
+}
+
+/// The main suite's ranges (every op kind).
+const ALL_KINDS: Limits = Limits {
+    conv_only: false,
+    max_stride: 2,
+    max_dilation: 2,
+    max_kernel: 4,
+};
+
+/// The im2col suite's ranges: convolutions with wider strides, dilations and kernels.
+const WIDE_CONVS: Limits = Limits {
+    conv_only: true,
+    max_stride: 4,
+    max_dilation: 3,
+    max_kernel: 7,
+};
+
+fn gen_case(r: &mut SplitMix64, index: usize, lim: &Limits) -> Case {
     let which = r.range_i64(0, 9);
+    let which = if lim.conv_only { 0 } else { which };
     let batch = if r.range_i64(0, 5) == 0 { 2 } else { 1 };
-    let stride = (urange(r, 1, 2), urange(r, 1, 2));
+    let stride = (urange(r, 1, lim.max_stride), urange(r, 1, lim.max_stride));
     let dilation = if r.range_i64(0, 3) == 0 {
-        (urange(r, 1, 2), urange(r, 1, 2))
+        (
+            urange(r, 1, lim.max_dilation),
+            urange(r, 1, lim.max_dilation),
+        )
     } else {
         (1, 1)
     };
-    let kernel = (urange(r, 1, 4), urange(r, 1, 4));
+    let kernel = (urange(r, 1, lim.max_kernel), urange(r, 1, lim.max_kernel));
     let padding = if r.range_i64(0, 1) == 0 {
         Padding::Same
     } else {
@@ -110,7 +140,11 @@ fn gen_case(r: &mut SplitMix64, index: usize) -> Case {
     let h = urange(r, min_h, min_h + sp);
     let w = urange(r, min_w, min_w + sp);
     let (kind, c, kernel, stride, dilation) = if which < 4 {
-        let groups = if r.range_i64(0, 7) == 0 { 2 } else { 1 };
+        let groups = if r.range_i64(0, 7) == 0 && !lim.conv_only {
+            2
+        } else {
+            1
+        };
         let c = urange(r, 1, ch) * groups;
         let out_c = urange(r, 1, ch) * groups;
         (Kind::Conv { out_c, groups }, c, kernel, stride, dilation)
@@ -379,7 +413,7 @@ fn case_seed(seed: u64, index: usize) -> u64 {
     SplitMix64::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64()
 }
 
-fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig) -> String {
+fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig, test: &str) -> String {
     let short = |v: &[i8]| {
         if v.len() > 24 {
             format!("{:?}... ({} values)", &v[..24], v.len())
@@ -389,9 +423,10 @@ fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig) -> String {
     };
     format!(
         "case {index} (replay: TINYACCEL_CONFORMANCE_SEED={seed} TINYACCEL_CONFORMANCE_ONLY={index} \
-         cargo test --release --test conformance)\n  layer: {:?} input {:?} kernel {:?} stride {:?} \
+         cargo test --release --test conformance {})\n  layer: {:?} input {:?} kernel {:?} stride {:?} \
          dilation {:?} {:?} {:?}\n  quant: in {} zp {}, out {} zp {}, w_scales {:?}\n  bias {:?}\n  \
          weights {}\n  sim model: {}\n  config:\n{}",
+        test,
         case.kind,
         case.input,
         case.kernel,
@@ -500,8 +535,40 @@ fn run_case(
 
 #[test]
 fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
-    let seed: u64 = env_or("TINYACCEL_CONFORMANCE_SEED", DEFAULT_SEED);
-    let cases: usize = env_or("TINYACCEL_CONFORMANCE_CASES", DEFAULT_CASES);
+    run_suite(
+        "random_layers_agree_bit_for_bit_on_cpu_and_simulator",
+        DEFAULT_SEED,
+        DEFAULT_CASES,
+        &ALL_KINDS,
+        false,
+    );
+}
+
+/// Convolutions only, with strides up to 4, dilations up to 3 and kernels up to 7x7, SAME
+/// and VALID, odd sizes and channel counts, every design with the im2col unit (1, 2, 4
+/// or 16 DMA requests in flight): every non-pointwise one goes through the unit.
+#[test]
+fn random_convs_through_the_im2col_unit_agree_bit_for_bit() {
+    run_suite(
+        "random_convs_through_the_im2col_unit_agree_bit_for_bit",
+        DEFAULT_SEED ^ 0x1_2C01,
+        DEFAULT_CASES / 4,
+        &WIDE_CONVS,
+        true,
+    );
+}
+
+/// Runs `default_cases` cases of a suite (`TINYACCEL_CONFORMANCE_*` override the seed,
+/// the count or replay one case); `force_im2col`: every design has the im2col unit.
+fn run_suite(
+    test: &str,
+    default_seed: u64,
+    default_cases: usize,
+    lim: &Limits,
+    force_im2col: bool,
+) {
+    let seed: u64 = env_or("TINYACCEL_CONFORMANCE_SEED", default_seed);
+    let cases: usize = env_or("TINYACCEL_CONFORMANCE_CASES", default_cases);
     let only: Option<usize> = std::env::var("TINYACCEL_CONFORMANCE_ONLY").ok().map(|v| {
         v.trim()
             .parse()
@@ -519,8 +586,12 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
     let (mut im2col_cases, mut im2col_cycle_cases) = (0usize, 0usize);
     for &i in &indices {
         let mut r = SplitMix64::new(case_seed(seed, i));
-        let case = gen_case(&mut r, i);
-        let cfg = gen_config(&mut r);
+        let case = gen_case(&mut r, i, lim);
+        let mut cfg = gen_config(&mut r);
+        if force_im2col && !cfg.im2col {
+            cfg.im2col = true;
+            cfg.name += "-im2col";
+        }
         cfg.validate()
             .unwrap_or_else(|e| panic!("generated config does not validate: {e:?}"));
         let result = std::panic::catch_unwind(|| run_case(&case, &cfg, &cpu)).unwrap_or_else(|p| {
@@ -546,7 +617,7 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
             }
             Err(e) => {
                 if failures.len() < 10 {
-                    eprintln!("FAIL {e}\n{}\n", describe(seed, i, &case, &cfg));
+                    eprintln!("FAIL {e}\n{}\n", describe(seed, i, &case, &cfg, test));
                 }
                 failures.push(format!("case {i}: {e}"));
             }
@@ -570,9 +641,11 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
         indices.len(),
         failures.join("\n")
     );
-    // The im2col unit was exercised (a full run has hundreds of such cases).
+    // The im2col unit was exercised (a full run of the main suite has hundreds of such
+    // cases; nearly every case of the im2col suite is one).
+    let min_share = if force_im2col { 2 } else { 10 };
     assert!(
-        only.is_some() || im2col_cases * 10 >= indices.len(),
+        only.is_some() || im2col_cases * min_share >= indices.len(),
         "only {im2col_cases} of {} cases used the im2col unit",
         indices.len()
     );
