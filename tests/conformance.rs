@@ -10,8 +10,9 @@
 //! except grouped convolutions, which the driver keeps on the CPU (decision `Cpu`); on a
 //! design with the im2col unit every non-pointwise, non-grouped conv must use it.
 //!
-//! Environment: `TINYACCEL_CONFORMANCE_SEED` (default 0x7A1A), `TINYACCEL_CONFORMANCE_CASES`
-//! (default 2000; 500 for the im2col suite), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
+//! Environment: `TINYACCEL_CONFORMANCE_SEED` (default 0x7A1A, the im2col suite 0x7A1A ^
+//! 0x12C01), `TINYACCEL_CONFORMANCE_CASES` (default 2000; 500 for the im2col
+//! suite), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
 //! case (layer, shapes, quantization, configuration) and the command that replays it.
 //!
 //! RTL conformance (the same generator against the Verilator model for small cases) is a
