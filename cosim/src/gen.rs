@@ -438,6 +438,41 @@ mod tests {
     const MEM: usize = 1 << 20;
 
     #[test]
+    fn convolution_cases_build_with_the_im2col_unit() {
+        for df in Dataflow::ALL {
+            let mut c = cfg("edge-8x8", df);
+            c.im2col = true;
+            let cases: Vec<GemmCase> = coverage_cases(&c)
+                .into_iter()
+                .chain(random_cases(&c, 20, 3))
+                .collect();
+            let convs: Vec<&GemmCase> = cases
+                .iter()
+                .filter(|k| k.problem.im2col.is_some())
+                .collect();
+            assert_eq!(convs.len(), 7 + 10, "{df}");
+            let mut padded = 0;
+            for case in &convs {
+                let p = &case.problem;
+                let w = p.im2col.unwrap();
+                assert_eq!(p.k as u64, w.patch_len(), "{}", case.name);
+                assert!(p.m > 0, "{}", case.name);
+                let ops = random_data(p, &mut Rng::new(1));
+                assert_eq!(ops.a.len() as u64, w.image_bytes(), "{}", case.name);
+                let layout = MemLayout::packed(p, 0);
+                let prog = match case.tiling {
+                    Some(t) => gemm::build_with(&c, p, &layout, t),
+                    None => gemm::build(&c, p, &layout),
+                }
+                .unwrap_or_else(|e| panic!("{df} {}: {e}", case.name));
+                assert!(prog.mem_end() < MEM as u64, "{}", case.name);
+                padded += usize::from(w.pad_t + w.pad_l > 0);
+            }
+            assert!(padded >= 8, "{df}: {padded} padded windows");
+        }
+    }
+
+    #[test]
     fn coverage_and_random_cases_build() {
         for preset in ["tiny-4x4", "edge-8x8"] {
             for df in Dataflow::ALL {
@@ -460,6 +495,10 @@ mod tests {
                     assert!(prog.mem_end() < MEM as u64, "{}", case.name);
                 }
                 assert!(forced >= 5, "{preset} {df}: {forced} forced tilings");
+                assert!(
+                    !cases.iter().any(|k| k.problem.im2col.is_some()),
+                    "no convolutions without the im2col unit"
+                );
                 // The coverage set has a K split, several N tiles and several M/N tiles.
                 let cov = coverage_cases(&c);
                 let tiling = |name: &str| {

@@ -614,3 +614,104 @@ fn input_stationary_program_on_the_system_rtl_matches_the_reference() -> Result<
     }
     Ok(())
 }
+
+/// The RTL itself (no host check: `SystemBuild::run` on a raw buffer) without the im2col
+/// unit stops the fetch at `CONV_GEOM` / `LOAD_IM2COL` with error code 1 (bad opcode),
+/// like an unknown opcode; with the unit it runs them: a `CONV_GEOM` and two
+/// `LOAD_IM2COL`s (padded 3x3 stride-2 window, tiles starting mid-row and mid-kernel)
+/// take `CONV_GEOM_CYCLES` plus `arch::timing::load_im2col_cycles` each with N = 1 and
+/// N = 4 (no compute, so no bank conflicts), and count their pieces, bursts and bus bytes
+/// as `arch::im2col::summary` says; an unknown opcode (7) is still a bad opcode.
+#[test]
+fn im2col_commands_on_the_rtl_alone() -> Result<()> {
+    use arch::im2col::{summary, Window};
+    use arch::isa::{ConvGeom, LoadIm2col};
+    let geom = ConvGeom {
+        mem_addr: 1024,
+        in_h: 9,
+        in_w: 7,
+        in_c: 5,
+        out_w: 4,
+        kh: 3,
+        kw: 3,
+        sh: 2,
+        sw: 2,
+        dh: 1,
+        dw: 1,
+        pad_t: 1,
+        pad_l: 1,
+    };
+    let w = Window::of(&geom);
+    let tile = |ox0, ky0, kx0, ic0, nrows, ncols| LoadIm2col {
+        transpose: false,
+        sp_line: 0,
+        oy0: 0,
+        ox0,
+        ky0,
+        kx0,
+        ic0,
+        nrows,
+        ncols,
+        pad_value: -3,
+    };
+    let loads = [tile(1, 0, 1, 2, 7, 30), tile(3, 1, 2, 4, 9, 6)];
+    let mut cmds = vec![Cmd::new(Op::ConvGeom(geom))];
+    cmds.extend(loads.iter().map(|l| Cmd::new(Op::LoadIm2col(*l))));
+    cmds.push(Cmd::new(Op::Finish));
+    let buf = arch::isa::encode_all(&cmds);
+    let mut mem = vec![0u8; 1024 + w.image_bytes() as usize];
+    mem[..buf.len()].copy_from_slice(&buf);
+    let mut bad_op = buf.clone();
+    bad_op[16] = (bad_op[16] & 0xF0) | 7;
+
+    let plain = config("tiny-4x4", Dataflow::OutputStationary);
+    let b = hdl::sysflow::build(&plain, 1 << 16)?;
+    let r = b.run(&mem, 0, cmds.len() as u32, (0, 0), 100_000)?;
+    ensure!(
+        r.is_error() && r.error_code() == hdl::system::ERR_OPCODE && r.err_index == 0,
+        "without the unit: {r:?}"
+    );
+    for n in [1u32, 4] {
+        let mut cfg = plain.clone();
+        cfg.im2col = true;
+        cfg.dma_outstanding = n;
+        let b = hdl::sysflow::build(&cfg, 1 << 16)?;
+        let r = b.run(&mem, 0, cmds.len() as u32, (0, 0), 100_000)?;
+        ensure!(
+            !r.is_error() && !r.timeout && r.proto_errors == 0,
+            "N = {n}: {r:?}"
+        );
+        let want: u64 = arch::timing::CONV_GEOM_CYCLES
+            + loads
+                .iter()
+                .map(|l| arch::timing::load_im2col_cycles(&cfg, &w, l))
+                .sum::<u64>();
+        let c = &r.counters;
+        ensure!(
+            c.cycles == want,
+            "N = {n}: {} cycles, contract {want}",
+            c.cycles
+        );
+        let s: Vec<_> = loads.iter().map(|l| summary(&w, l)).collect();
+        ensure!(
+            c.im2col_pieces == s.iter().map(|x| x.pieces).sum::<u64>()
+                && c.dma_bursts == s.iter().map(|x| x.bus_pieces).sum::<u64>()
+                && c.bus_read_bytes == s.iter().map(|x| x.bus_bytes).sum::<u64>()
+                && c.commands == cmds.len() as u64
+                && c.dma_busy_cycles == want,
+            "N = {n}: {c:?} vs {s:?}"
+        );
+        ensure!(
+            s.iter().all(|x| x.pad_bytes > 0 && x.bus_bytes > 0),
+            "{s:?}"
+        );
+        let mut bad = mem.clone();
+        bad[..bad_op.len()].copy_from_slice(&bad_op);
+        let r = b.run(&bad, 0, cmds.len() as u32, (0, 0), 100_000)?;
+        ensure!(
+            r.is_error() && r.error_code() == hdl::system::ERR_OPCODE && r.err_index == 1,
+            "N = {n}, opcode 7: {r:?}"
+        );
+    }
+    Ok(())
+}
