@@ -178,3 +178,37 @@ pub fn tb_params(cfg: &AccelConfig, mem_bytes: u64) -> Vec<String> {
 pub fn lint(verilog: &std::path::Path) -> Result<Vec<String>, HdlError> {
     emit::verilator_lint(verilog, TOP_MODULE)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The features are parameters of the emitted top and of the testbench, so the
+    /// Verilator cache key (a hash of the Verilog and the `-G` parameters) includes them.
+    #[test]
+    fn features_are_parameters_of_the_top_and_the_testbench() {
+        let plain = AccelConfig::preset("edge-8x8").unwrap();
+        let conv = AccelConfig::preset("edge-8x8-conv").unwrap();
+        assert!(top_verilog(&plain).contains(".IM2COL(0), .OUTSTANDING(1)"));
+        assert!(top_verilog(&conv).contains(".IM2COL(1), .OUTSTANDING(4)"));
+        assert!(tb_params(&plain, 1 << 20).contains(&"-GOUT=1".to_string()));
+        assert!(tb_params(&conv, 1 << 20).contains(&"-GOUT=4".to_string()));
+        assert!(tb_params(&conv, 1 << 20).contains(&"-GNCNT=17".to_string()));
+        let mut two = plain.clone();
+        two.dma_outstanding = 2;
+        assert_ne!(top_verilog(&two), top_verilog(&plain));
+        let mut bad = plain.clone();
+        bad.dma_outstanding = 17;
+        let e = check_supported(&bad).unwrap_err().to_string();
+        assert!(e.contains("dma_outstanding = 17"), "{e}");
+    }
+
+    #[test]
+    fn the_system_verilog_holds_the_new_blocks() {
+        let v = system_verilog(&AccelConfig::preset("tiny-4x4").unwrap()).unwrap();
+        for m in [AGU_MODULE, DMA_TRACK_MODULE, "tinyaccel_system", TOP_MODULE] {
+            assert!(v.contains(&format!("module {m}")), "{m}");
+        }
+        assert!(SYSTEM_RTL.contains(&format!("localparam TW = {DMA_TRACK_ENTRY_BITS};")));
+    }
+}
