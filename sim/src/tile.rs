@@ -187,7 +187,8 @@ pub fn estimate_tiling_with(
     type Class = (u64, u64, u64, bool, bool, bool, bool, bool);
     // Few classes per GEMM (partial tiles x loads x first/last chunk): a linear search;
     // the counts of each class are added once, times its number of steps.
-    let mut memo: Vec<(Class, StepCost, Counters, u64)> = Vec::new();
+    // Per class: its cost, counts, number of steps and (hardware im2col) its A load.
+    let mut memo: Vec<(Class, StepCost, Counters, u64, Option<LoadTile>)> = Vec::new();
     // Hardware im2col: the A load of tile (i, kk) (duration, counts, uses).
     let nk = t.n_k();
     let mut a_memo: Vec<Option<(u64, Counters, u64)>> = match im2col {
@@ -212,13 +213,10 @@ pub fn estimate_tiling_with(
             last = match memo.iter().position(|(k, ..)| *k == class) {
                 Some(i) => i,
                 None => {
-                    let (cost, counters) = cost_plan(
-                        cfg,
-                        &schedule::plan_step(cfg, t, s),
-                        raw_int32,
-                        im2col.is_some(),
-                    );
-                    memo.push((class, cost, counters, 0));
+                    let plan = schedule::plan_step(cfg, t, s);
+                    let (cost, counters) = cost_plan(cfg, &plan, raw_int32, im2col.is_some());
+                    let a = plan.loads.iter().find(|l| l.operand == Operand::A).copied();
+                    memo.push((class, cost, counters, 0, a));
                     memo.len() - 1
                 }
             };
@@ -228,13 +226,15 @@ pub fn estimate_tiling_with(
         if let (Some(w), true) = (im2col, s.load_a) {
             let slot = &mut a_memo[(s.i * nk + s.kk) as usize];
             let entry = slot.get_or_insert_with(|| {
-                let plan = schedule::plan_step(cfg, t, s);
-                let a = plan
-                    .loads
-                    .iter()
-                    .find(|l| l.operand == Operand::A)
-                    .expect("a step with load_a plans an A load");
-                let (cycles, counters) = cost_im2col_load(cfg, w, a);
+                // The class's A load (same extents and transpose) at this step's tile
+                // origin (the scratchpad half does not change the cost).
+                let a = memo[last].4.expect("a step with load_a plans an A load");
+                let a = LoadTile {
+                    row0: s.i * t.tm,
+                    col0: s.kk * t.tk,
+                    ..a
+                };
+                let (cycles, counters) = cost_im2col_load(cfg, w, &a);
                 (cycles, counters, 0)
             });
             entry.2 += 1;
@@ -243,7 +243,7 @@ pub fn estimate_tiling_with(
         costs.push(cost);
     }
     let mut c = Counters::default();
-    for (_, _, counters, n) in &memo {
+    for (_, _, counters, n, _) in &memo {
         c.add(&counters.scaled(*n));
     }
     for (_, counters, n) in a_memo.iter().flatten() {
