@@ -236,6 +236,14 @@ pub struct EnergyBreakdown {
     pub acc_sram_pj: f64,
     pub bus_pj: f64,
     pub leakage_pj: f64,
+    /// The im2col address generator (`im2col_pieces x agu_pj_per_piece`); 0 without
+    /// hardware im2col.
+    #[serde(default)]
+    pub agu_pj: f64,
+    /// DMA outstanding-request tracking (`dma_bursts x dma_slot_pj_per_burst` when
+    /// `dma_outstanding > 1`, else 0).
+    #[serde(default)]
+    pub dma_track_pj: f64,
     pub total_pj: f64,
 }
 
@@ -262,6 +270,21 @@ impl EnergyBreakdown {
         let bus_pj = c.bus_bytes() as f64 * e.bus_pj_per_byte;
         // uW * us = pJ.
         let leakage_pj = cfg.leakage_uw() * cfg.cycles_to_us(c.cycles);
+        let agu_pj = c.im2col_pieces as f64 * e.agu_pj_per_piece;
+        let dma_track_pj = if cfg.dma_outstanding > 1 {
+            c.dma_bursts as f64 * e.dma_slot_pj_per_burst
+        } else {
+            0.0
+        };
+        let mut total_pj =
+            mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj;
+        // Added only when non-zero, so the total of a run without the features is the
+        // same sum as before.
+        for extra in [agu_pj, dma_track_pj] {
+            if extra != 0.0 {
+                total_pj += extra;
+            }
+        }
         EnergyBreakdown {
             mac_pj,
             input_sram_pj,
@@ -269,7 +292,9 @@ impl EnergyBreakdown {
             acc_sram_pj,
             bus_pj,
             leakage_pj,
-            total_pj: mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj,
+            agu_pj,
+            dma_track_pj,
+            total_pj,
         }
     }
 }
