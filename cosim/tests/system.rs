@@ -715,3 +715,44 @@ fn im2col_commands_on_the_rtl_alone() -> Result<()> {
     }
     Ok(())
 }
+
+/// The testbench's protocol checker does catch violations: the RTL with 4 requests in
+/// flight in a testbench that allows 1, and the RTL of a 20-cycle bus in a testbench
+/// whose memory answers after 30 cycles, both report protocol errors on a GEMM that the
+/// matching testbench runs cleanly (and `RtlDevice` turns them into an error).
+#[test]
+fn the_bus_checker_catches_outstanding_and_latency_violations() -> Result<()> {
+    let cfg = AccelConfig::preset("edge-8x8-conv").context("preset")?;
+    let case = coverage_cases(&cfg)
+        .into_iter()
+        .find(|k| k.name == "conv3x3-s1-p1")
+        .context("case conv3x3-s1-p1")?;
+    let ops = random_data(&case.problem, &mut hdl::cases::Rng::new(2));
+    let root = hdl::verilator::cache_root().join("system");
+    let mut one = cfg.clone();
+    one.dma_outstanding = 1;
+    let mut slow = cfg.clone();
+    slow.bus_latency_cycles = 30;
+    for (what, tb, bad) in [
+        ("matching", &cfg, false),
+        ("checker allows 1 outstanding", &one, true),
+        ("memory latency 30", &slow, true),
+    ] {
+        let b = hdl::sysflow::build_against(&cfg, tb, MEM as u64, &root)?;
+        let mut dev = RtlDevice::with_build(b);
+        let r = run_gemm_case(&mut dev, &case, &ops.data());
+        let proto = dev.last_run().map(|x| x.proto_errors).unwrap_or(0);
+        if bad {
+            ensure!(
+                r.is_err() && proto > 0,
+                "{what}: {r:?}, {proto} protocol errors"
+            );
+        } else {
+            ensure!(
+                r.is_ok() && proto == 0,
+                "{what}: {r:?}, {proto} protocol errors"
+            );
+        }
+    }
+    Ok(())
+}

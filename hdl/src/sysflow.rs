@@ -119,6 +119,19 @@ pub fn build(cfg: &AccelConfig, mem_bytes: u64) -> Result<SystemBuild, HdlError>
 
 /// [`build`] with an explicit cache folder.
 pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<SystemBuild, HdlError> {
+    build_against(cfg, cfg, mem_bytes, root)
+}
+
+/// The RTL of `cfg` in the testbench (memory model and bus-protocol checker) of `tb_cfg`:
+/// its bus width, latency and allowed outstanding requests. [`build_in`] uses the same
+/// config for both; a different `tb_cfg` is for negative tests of the protocol checker
+/// (e.g. an RTL with 4 requests in flight against a checker that allows 1).
+pub fn build_against(
+    cfg: &AccelConfig,
+    tb_cfg: &AccelConfig,
+    mem_bytes: u64,
+    root: &Path,
+) -> Result<SystemBuild, HdlError> {
     if mem_bytes == 0 || mem_bytes > u32::MAX as u64 + 1 {
         return Err(HdlError::Config(format!(
             "device memory of {mem_bytes} bytes: the system bus addresses 1 byte to 4 GiB"
@@ -126,7 +139,7 @@ pub fn build_in(cfg: &AccelConfig, mem_bytes: u64, root: &Path) -> Result<System
     }
     require_tool("verilator")?;
     let verilog = system::system_verilog(cfg)?;
-    let params = system::tb_params(cfg, mem_bytes);
+    let params = system::tb_params(tb_cfg, mem_bytes);
     let key = sha_hex(&[
         verilog.as_bytes(),
         system::SYSTEM_TB.as_bytes(),
