@@ -80,3 +80,60 @@ fn run_json_totals_equal_the_sum_of_their_parts() {
     );
     assert!(close(facts.cpu_us(), v["cpu"]["cpu_us"].as_f64().unwrap()));
 }
+
+/// On edge-8x8-conv (im2col unit, 4 requests in flight) the latency still is the sum of
+/// its parts, and the convs read their image through the unit: no CPU side at all (on
+/// edge-8x8 the 3x3 convs pay the CPU im2col).
+#[test]
+fn run_json_with_the_im2col_unit_has_no_cpu_im2col() {
+    let run = |accel: &str| -> serde_json::Value {
+        let out = Proc::new(env!("CARGO_BIN_EXE_tinyaccel"))
+            .args([
+                "run",
+                "ic",
+                "--accel",
+                accel,
+                "--cpu",
+                "cortex-m4f",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (on, off) = (run("edge-8x8-conv"), run("edge-8x8"));
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1e-9);
+    let a = &on["accel"];
+    let parts: f64 = ["compute_us", "dma_stall_us", "cpu_side_us", "driver_us"]
+        .iter()
+        .map(|k| a[k].as_f64().unwrap())
+        .sum();
+    assert!(close(parts, a["offload_us"].as_f64().unwrap()));
+    let mut hw = 0;
+    for (l_on, l_off) in on["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(off["layers"].as_array().unwrap())
+    {
+        if l_on["op"] != "CONV_2D" {
+            continue;
+        }
+        assert_eq!(l_on["target"], "accel", "{l_on}");
+        assert_eq!(l_on["cpu_side_us"].as_f64(), Some(0.0), "{l_on}");
+        if l_on["reason"].as_str().unwrap().contains("im2col unit") {
+            hw += 1;
+            if l_on["weight_shape"][1] == 3 {
+                assert!(l_off["cpu_side_us"].as_f64().unwrap() > 0.0, "{l_off}");
+            }
+        }
+    }
+    assert_eq!(hw, 9, "ic: seven 3x3 convs and two strided 1x1 convs");
+    assert!(on["output"].is_array());
+    assert_eq!(on["output"], off["output"]);
+}

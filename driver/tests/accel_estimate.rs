@@ -1,6 +1,7 @@
 //! The fast estimate used by sweeps (`driver::delegate::estimate_model` with the
 //! simulator's tile-level model) agrees with a simulated offloaded run (cycle-level model):
-//! same partition, same MACs and bus bytes, whole-model latency and energy within 2 %.
+//! same partition, same MACs and bus bytes, whole-model latency and energy within 2 %, on
+//! every preset and with the im2col unit and the pipelined DMA.
 
 use arch::schedule::GemmProblem;
 use arch::AccelConfig;
@@ -11,15 +12,44 @@ use sim::{Fidelity, SimDevice};
 
 #[test]
 fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
+    let configs: Vec<AccelConfig> = arch::config::PRESETS
+        .iter()
+        .map(|(preset, _)| AccelConfig::preset(preset).unwrap())
+        .collect();
+    check(&configs, &[Policy::All, Policy::Auto]);
+}
+
+/// The same with the im2col unit and 4 requests in flight on the other presets (each in
+/// its own dataflow) and on edge-8x8-conv in input-stationary, under `auto`.
+#[test]
+fn estimate_matches_simulated_run_with_im2col_and_pipelined_dma() {
+    let mut configs: Vec<AccelConfig> = ["tiny-4x4", "edge-16x16", "wide-4x16"]
+        .iter()
+        .map(|preset| {
+            let mut c = AccelConfig::preset(preset).unwrap();
+            c.im2col = true;
+            c.dma_outstanding = 4;
+            c.name += "-im2col-n4";
+            c
+        })
+        .collect();
+    let mut is = AccelConfig::preset("edge-8x8-conv").unwrap();
+    is.dataflow = arch::Dataflow::InputStationary;
+    is.name += "-is";
+    configs.push(is);
+    check(&configs, &[Policy::Auto]);
+}
+
+fn check(configs: &[AccelConfig], policies: &[Policy]) {
     let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
     for name in models::BUILTIN_NAMES {
         let graph = models::builtin(name).unwrap();
-        for (preset, _) in arch::config::PRESETS {
-            let cfg = AccelConfig::preset(preset).unwrap();
-            for policy in [Policy::All, Policy::Auto] {
+        for cfg in configs {
+            let preset = &cfg.name;
+            for &policy in policies {
                 let mut interp = Interpreter::new(&graph).unwrap();
                 let input = vec![0u8; interp.input_len()];
-                let mut dev = SimDevice::new(&cfg, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
+                let mut dev = SimDevice::new(cfg, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
                 let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
                 let run =
                     delegate::run_model_with(&mut interp, &mut dev, &cpu, policy, &tile, &input)
@@ -28,7 +58,7 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
                     .map(|i| interp.prepared(i).unwrap())
                     .collect();
                 let facts = ModelFacts::new(&graph, &prepared, &cpu);
-                let est = delegate::estimate_model(&facts, &cfg, policy, |c, p| {
+                let est = delegate::estimate_model(&facts, cfg, policy, |c, p| {
                     sim::tile::estimate(c, p).ok()
                 });
                 assert_eq!(est.len(), run.layers.len());
