@@ -7,7 +7,8 @@ use crate::fmt as f;
 use crate::plot::PlotFile;
 use crate::record::Report;
 use crate::writer::{
-    energy_rows, layer_cells, summary_rows, total_cells, LAYER_HEAD, SUMMARY_HEAD,
+    breakdown_cells, breakdown_total_cells, energy_rows, feature_sentence, layer_cells,
+    summary_rows, total_cells, BREAKDOWN_HEAD, LAYER_HEAD, SUMMARY_HEAD,
 };
 
 /// Inline page style.
@@ -95,17 +96,22 @@ pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
         let _ = write!(
             o,
             "<h2>Model {}</h2>\n<p>source: <code>{}</code>; accelerator <code>{}</code> (hash \
-             <code>{}</code>); CPU profile <code>{}</code> (hash <code>{}</code>)</p>\n",
+             <code>{}</code>); CPU profile <code>{}</code> (hash <code>{}</code>)</p>\n<p>{}</p>\n",
             f::html(&m.model),
             f::html(&m.source),
             f::html(&m.config.name),
             f::html(&m.config.hash),
             f::html(&m.cpu_profile.name),
-            f::html(&m.cpu_profile.hash)
+            f::html(&m.cpu_profile.hash),
+            f::html(&feature_sentence(&m.config))
         );
         let mut rows: Vec<[String; 19]> = m.layers.iter().map(|l| layer_cells(m, l)).collect();
         rows.push(total_cells(&t));
         table(&mut o, LAYER_HEAD, &rows, &[1, 2, 4, 18]);
+        o.push_str("<p>Where the time and energy go, per layer:</p>\n");
+        let mut rows: Vec<[String; 19]> = m.layers.iter().map(breakdown_cells).collect();
+        rows.push(breakdown_total_cells(&t));
+        table(&mut o, BREAKDOWN_HEAD, &rows, &[1, 2]);
         o.push_str("<table><tr><th class=\"l\">energy part (accelerator run)</th><th>uJ</th><th>share</th></tr>\n");
         for (name, v) in energy_rows(&t) {
             let share = crate::record::ratio(v, t.offload_uj).unwrap_or(0.0);
