@@ -62,10 +62,14 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every preset in both dataflows, as (name, TOML text).
+/// The presets recorded in the fixture (the ones that existed before issue 16; later
+/// presets have no recorded numbers).
+const RECORDED_PRESETS: [&str; 4] = ["edge-8x8", "tiny-4x4", "edge-16x16", "wide-4x16"];
+
+/// Every recorded preset in both dataflows, as (name, TOML text).
 fn configs() -> Vec<(String, String)> {
     let mut v = Vec::new();
-    for (name, _) in arch::config::PRESETS {
+    for name in RECORDED_PRESETS {
         for df in [
             arch::Dataflow::OutputStationary,
             arch::Dataflow::WeightStationary,

@@ -107,6 +107,15 @@ pub struct AccelConfig {
     pub clock_mhz: f64,
     /// Technology node in nm; selects the default energy and area tables.
     pub tech_node_nm: u32,
+    /// Hardware im2col: the load engine has the window registers and address generator
+    /// of `CONV_GEOM` / `LOAD_IM2COL` (`docs/architecture.md` section 6). Default `false`
+    /// (omitted from the serialized form, so existing configurations hash as before).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub im2col: bool,
+    /// DMA bus requests in flight at once (`1..=16`; default 1 = one burst at a time, as
+    /// without pipelining; `docs/architecture.md` section 4). Omitted when 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub dma_outstanding: u32,
     /// Overrides of the node's default energy table (any subset of fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<EnergyOverride>,
@@ -117,6 +126,18 @@ pub struct AccelConfig {
 
 fn default_acc_bits() -> u32 {
     32
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
 }
 
 /// Optional per-field overrides of [`EnergyTable`].
@@ -130,6 +151,10 @@ pub struct EnergyOverride {
     pub bus_pj_per_byte: Option<f64>,
     pub leakage_uw_per_pe: Option<f64>,
     pub leakage_uw_per_kib: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agu_pj_per_piece: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dma_slot_pj_per_burst: Option<f64>,
 }
 
 /// Optional per-field overrides of [`AreaTable`].
@@ -140,6 +165,10 @@ pub struct AreaOverride {
     pub ppu_um2_per_col: Option<f64>,
     pub sram_um2_per_kib: Option<f64>,
     pub control_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agu_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dma_slot_um2: Option<f64>,
 }
 
 /// Largest array side accepted (a 256x256 array is already 64k PEs).
@@ -154,6 +183,8 @@ pub const MAX_BUS_LATENCY: u32 = 100_000;
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Highest clock accepted, in MHz.
 pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
+/// Most DMA requests in flight (`dma_outstanding`).
+pub const MAX_DMA_OUTSTANDING: u32 = 16;
 
 /// One problem found by [`AccelConfig::validate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +243,10 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("tiny-4x4", include_str!("../../configs/tiny-4x4.toml")),
     ("edge-16x16", include_str!("../../configs/edge-16x16.toml")),
     ("wide-4x16", include_str!("../../configs/wide-4x16.toml")),
+    (
+        "edge-8x8-conv",
+        include_str!("../../configs/edge-8x8-conv.toml"),
+    ),
 ];
 
 /// The name of the default preset.
@@ -273,7 +308,8 @@ impl AccelConfig {
         Self::from_toml_str(&text, &path.display().to_string())
     }
 
-    /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`).
+    /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`,
+    /// `edge-8x8-conv`).
     pub fn preset(name: &str) -> Option<Self> {
         PRESETS
             .iter()
@@ -411,6 +447,13 @@ impl AccelConfig {
                 &format!("must be a positive number of MHz up to {MAX_CLOCK_MHZ}"),
             );
         }
+        if !(1..=MAX_DMA_OUTSTANDING).contains(&self.dma_outstanding) {
+            bad(
+                "dma_outstanding",
+                self.dma_outstanding.to_string(),
+                &format!("must be between 1 and {MAX_DMA_OUTSTANDING} requests in flight"),
+            );
+        }
         let node_known = NODE_TABLE.iter().any(|n| n.node_nm == self.tech_node_nm);
         if !node_known {
             let known: Vec<String> = NODE_TABLE.iter().map(|n| n.node_nm.to_string()).collect();
@@ -435,6 +478,8 @@ impl AccelConfig {
                 ("energy.bus_pj_per_byte", e.bus_pj_per_byte),
                 ("energy.leakage_uw_per_pe", e.leakage_uw_per_pe),
                 ("energy.leakage_uw_per_kib", e.leakage_uw_per_kib),
+                ("energy.agu_pj_per_piece", e.agu_pj_per_piece),
+                ("energy.dma_slot_pj_per_burst", e.dma_slot_pj_per_burst),
             ];
             for (field, v) in fields {
                 if let Some(v) = v {
@@ -457,6 +502,8 @@ impl AccelConfig {
                 ("area.ppu_um2_per_col", a.ppu_um2_per_col),
                 ("area.sram_um2_per_kib", a.sram_um2_per_kib),
                 ("area.control_um2", a.control_um2),
+                ("area.agu_um2", a.agu_um2),
+                ("area.dma_slot_um2", a.dma_slot_um2),
             ] {
                 if let Some(v) = v {
                     if !(0.0..1e12).contains(&v) {
@@ -532,6 +579,8 @@ impl AccelConfig {
             ov!(bus_pj_per_byte);
             ov!(leakage_uw_per_pe);
             ov!(leakage_uw_per_kib);
+            ov!(agu_pj_per_piece);
+            ov!(dma_slot_pj_per_burst);
         }
         t
     }
@@ -552,17 +601,45 @@ impl AccelConfig {
             if let Some(v) = o.control_um2 {
                 t.control_um2 = v;
             }
+            if let Some(v) = o.agu_um2 {
+                t.agu_um2 = v;
+            }
+            if let Some(v) = o.dma_slot_um2 {
+                t.dma_slot_um2 = v;
+            }
         }
         t
     }
 
     /// Logic area of the accelerator in um^2 at its node: PEs, PPU lanes (one per column),
-    /// controller and DMA.
+    /// controller and DMA, plus the issue-16 units ([`Self::feature_area_um2`]) when
+    /// present.
     pub fn logic_area_um2(&self) -> f64 {
         let a = self.area_table();
-        a.pe_um2 * self.peak_macs_per_cycle() as f64
+        let base = a.pe_um2 * self.peak_macs_per_cycle() as f64
             + a.ppu_um2_per_col * self.cols as f64
-            + a.control_um2
+            + a.control_um2;
+        let extra = self.feature_area_um2();
+        if extra > 0.0 {
+            base + extra
+        } else {
+            base
+        }
+    }
+
+    /// Area of the im2col address generator (`agu_um2` when `im2col`) plus the DMA
+    /// tracking slots (`dma_outstanding x dma_slot_um2` when `dma_outstanding > 1`); 0
+    /// with both features off.
+    pub fn feature_area_um2(&self) -> f64 {
+        let a = self.area_table();
+        let mut v = 0.0;
+        if self.im2col {
+            v += a.agu_um2;
+        }
+        if self.dma_outstanding > 1 {
+            v += self.dma_outstanding as f64 * a.dma_slot_um2;
+        }
+        v
     }
 
     /// Estimated silicon area in mm^2: logic ([`Self::logic_area_um2`]) plus SRAM.
@@ -571,11 +648,20 @@ impl AccelConfig {
             / 1e6
     }
 
-    /// Static power in microwatts (PE and SRAM leakage).
+    /// Static power in microwatts (PE and SRAM leakage, plus the im2col address generator
+    /// and DMA tracking slots at the logic leakage density of a PE,
+    /// `feature_area_um2 x leakage_uw_per_pe / pe_um2`, when present).
     pub fn leakage_uw(&self) -> f64 {
         let e = self.energy_table();
-        e.leakage_uw_per_pe * self.peak_macs_per_cycle() as f64
-            + e.leakage_uw_per_kib * self.total_sram_kib() as f64
+        let base = e.leakage_uw_per_pe * self.peak_macs_per_cycle() as f64
+            + e.leakage_uw_per_kib * self.total_sram_kib() as f64;
+        let extra = self.feature_area_um2();
+        let pe_um2 = self.area_table().pe_um2;
+        if extra > 0.0 && pe_um2 > 0.0 {
+            base + extra * e.leakage_uw_per_pe / pe_um2
+        } else {
+            base
+        }
     }
 
     /// SHA-256 of the canonical JSON form (first 16 hex digits), recorded in every report

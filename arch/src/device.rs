@@ -4,6 +4,7 @@
 //! section 7.
 
 use crate::config::AccelConfig;
+use crate::im2col::{self, Window};
 use crate::isa::{self, Op, Scratchpad, COMMAND_BYTES, PARAM_RECORD_BYTES};
 use serde::{Deserialize, Serialize};
 
@@ -56,10 +57,18 @@ pub struct Counters {
     pub bank_conflict_cycles: u64,
     /// Commands executed (including `FINISH`).
     pub commands: u64,
+    /// Bus bursts (bus pieces) issued by the DMA engine: `nrows` per `LOAD` and `STORE`,
+    /// 1 per `LOAD_PARAMS`, the bus pieces of a `LOAD_IM2COL`.
+    pub dma_bursts: u64,
+    /// Pieces (bus + pad) of `LOAD_IM2COL` commands walked by the address generator.
+    pub im2col_pieces: u64,
 }
 
+/// Number of hardware counters.
+pub const NUM_COUNTERS: usize = 17;
+
 /// Names of the counters, in register order.
-pub const COUNTER_NAMES: [&str; 15] = [
+pub const COUNTER_NAMES: [&str; NUM_COUNTERS] = [
     "cycles",
     "array_busy_cycles",
     "dma_stall_cycles",
@@ -75,11 +84,13 @@ pub const COUNTER_NAMES: [&str; 15] = [
     "acc_sp_write_bytes",
     "bank_conflict_cycles",
     "commands",
+    "dma_bursts",
+    "im2col_pieces",
 ];
 
 impl Counters {
     /// The counters in register order.
-    pub fn to_array(&self) -> [u64; 15] {
+    pub fn to_array(&self) -> [u64; NUM_COUNTERS] {
         [
             self.cycles,
             self.array_busy_cycles,
@@ -96,11 +107,13 @@ impl Counters {
             self.acc_sp_write_bytes,
             self.bank_conflict_cycles,
             self.commands,
+            self.dma_bursts,
+            self.im2col_pieces,
         ]
     }
 
     /// Inverse of [`Counters::to_array`].
-    pub fn from_array(a: [u64; 15]) -> Self {
+    pub fn from_array(a: [u64; NUM_COUNTERS]) -> Self {
         Counters {
             cycles: a[0],
             array_busy_cycles: a[1],
@@ -117,6 +130,8 @@ impl Counters {
             acc_sp_write_bytes: a[12],
             bank_conflict_cycles: a[13],
             commands: a[14],
+            dma_bursts: a[15],
+            im2col_pieces: a[16],
         }
     }
 
@@ -138,11 +153,17 @@ impl Counters {
     /// scratchpad bytes (everything but the timing counters, which only a timed model
     /// knows). The one place these counts are derived: the simulator's functional,
     /// cycle-level and tile-level models all call it.
-    pub fn add_command(&mut self, cfg: &AccelConfig, op: &Op) {
+    ///
+    /// `window` is the window of the last `CONV_GEOM` (`crate::im2col::Window::of`); a
+    /// `LOAD_IM2COL` needs it for its bus bytes and pieces (without one, only its command
+    /// and scratchpad writes are counted: the devices reject such a command before
+    /// counting it). Other commands ignore it.
+    pub fn add_command(&mut self, cfg: &AccelConfig, op: &Op, window: Option<&Window>) {
         let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         self.commands += 1;
         match op {
             Op::Load(l) => {
+                self.dma_bursts += l.nrows as u64;
                 self.bus_read_bytes += l.nrows as u64 * l.ncols as u64;
                 match l.sp {
                     Scratchpad::Input => {
@@ -154,6 +175,7 @@ impl Counters {
                 }
             }
             Op::LoadParams(p) => {
+                self.dma_bursts += 1;
                 self.bus_read_bytes += p.count as u64 * PARAM_RECORD_BYTES as u64;
             }
             Op::Compute(c) => {
@@ -169,8 +191,18 @@ impl Counters {
                 self.acc_sp_read_bytes += lines * 4 * cols;
                 let e = if s.raw_int32 { 4 } else { 1 };
                 self.bus_write_bytes += s.nrows as u64 * s.ncols as u64 * e;
+                self.dma_bursts += s.nrows as u64;
             }
-            Op::Finish => {}
+            Op::LoadIm2col(l) => {
+                self.input_sp_write_bytes += isa::im2col_lines(l, rows) * rows;
+                if let Some(w) = window {
+                    let p = im2col::summary(w, l);
+                    self.bus_read_bytes += p.bus_bytes;
+                    self.dma_bursts += p.bus_pieces;
+                    self.im2col_pieces += p.pieces;
+                }
+            }
+            Op::ConvGeom(_) | Op::Finish => {}
         }
     }
 
@@ -204,6 +236,14 @@ pub struct EnergyBreakdown {
     pub acc_sram_pj: f64,
     pub bus_pj: f64,
     pub leakage_pj: f64,
+    /// The im2col address generator (`im2col_pieces x agu_pj_per_piece`); 0 without
+    /// hardware im2col.
+    #[serde(default)]
+    pub agu_pj: f64,
+    /// DMA outstanding-request tracking (`dma_bursts x dma_slot_pj_per_burst` when
+    /// `dma_outstanding > 1`, else 0).
+    #[serde(default)]
+    pub dma_track_pj: f64,
     pub total_pj: f64,
 }
 
@@ -230,6 +270,21 @@ impl EnergyBreakdown {
         let bus_pj = c.bus_bytes() as f64 * e.bus_pj_per_byte;
         // uW * us = pJ.
         let leakage_pj = cfg.leakage_uw() * cfg.cycles_to_us(c.cycles);
+        let agu_pj = c.im2col_pieces as f64 * e.agu_pj_per_piece;
+        let dma_track_pj = if cfg.dma_outstanding > 1 {
+            c.dma_bursts as f64 * e.dma_slot_pj_per_burst
+        } else {
+            0.0
+        };
+        let mut total_pj =
+            mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj;
+        // Added only when non-zero, so the total of a run without the features is the
+        // same sum as before.
+        for extra in [agu_pj, dma_track_pj] {
+            if extra != 0.0 {
+                total_pj += extra;
+            }
+        }
         EnergyBreakdown {
             mac_pj,
             input_sram_pj,
@@ -237,7 +292,9 @@ impl EnergyBreakdown {
             acc_sram_pj,
             bus_pj,
             leakage_pj,
-            total_pj: mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj,
+            agu_pj,
+            dma_track_pj,
+            total_pj,
         }
     }
 }
@@ -352,7 +409,7 @@ pub trait Device {
 
     /// Reads all counters through the registers.
     fn counters(&mut self) -> Result<Counters, DeviceError> {
-        let mut a = [0u64; 15];
+        let mut a = [0u64; NUM_COUNTERS];
         for (i, v) in a.iter_mut().enumerate() {
             let lo = self.read_reg(reg::COUNTERS + 8 * i as u32)? as u64;
             let hi = self.read_reg(reg::COUNTERS + 8 * i as u32 + 4)? as u64;

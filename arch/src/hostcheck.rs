@@ -14,7 +14,9 @@
 //!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
 //!   order, as `sim::functional` does), without executing anything.
 
-use crate::isa::{self, Command, Compute, Load, LoadParams, Op, Scratchpad, Store};
+use crate::im2col::Window;
+use crate::isa::Store;
+use crate::isa::{self, Command, Compute, ConvGeom, Load, LoadIm2col, LoadParams, Op, Scratchpad};
 use crate::isa::{COMMAND_BYTES, PARAM_RECORD_BYTES, PPU_PARAM_ENTRIES_PER_COL};
 use crate::{AccelConfig, Dataflow};
 use std::ops::Range;
@@ -88,6 +90,26 @@ pub enum Violation {
         end: u64,
         lines: u64,
     },
+    /// A `LOAD_IM2COL` with no `CONV_GEOM` before it in the buffer.
+    #[error(
+        "no CONV_GEOM before this LOAD_IM2COL in the command buffer (the window registers \
+         are reset at every start)"
+    )]
+    Im2colNoGeometry,
+    /// A `LOAD_IM2COL` start field outside the window of the last `CONV_GEOM`.
+    #[error("{field} = {value} must be less than {limit_name} = {limit} (the last CONV_GEOM)")]
+    Im2colOrigin {
+        field: &'static str,
+        value: u64,
+        limit_name: &'static str,
+        limit: u64,
+    },
+    /// The last tap of a `LOAD_IM2COL` lies beyond the `K` columns of the window.
+    #[error(
+        "taps {first}..={last} (ky0, kx0, ic0 and ncols) exceed the K = kh*kw*in_c = {k} \
+         columns of the last CONV_GEOM"
+    )]
+    Im2colTaps { first: u64, last: u64, k: u64 },
 }
 
 /// The sizes the checks need: the array, the lines of each scratchpad and the PPU
@@ -211,6 +233,67 @@ pub fn check_load_params(sp: &Scratchpads, mem: &[u8], p: &LoadParams) -> Result
     for (i, rec) in bytes.chunks_exact(PARAM_RECORD_BYTES).enumerate() {
         check_shift(i, record_shift(rec))?;
     }
+    Ok(())
+}
+
+/// The device-memory image of a `CONV_GEOM` (`mem_addr .. + in_h*in_w*in_c`) and its
+/// window.
+pub fn check_conv_geom(size: usize, g: &ConvGeom) -> Result<Window, Violation> {
+    let w = Window::of(g);
+    mem_range(size, g.mem_addr as u64, w.image_bytes())?;
+    Ok(w)
+}
+
+/// The input-scratchpad lines a `LOAD_IM2COL` writes (those of a `LOAD` of the same
+/// shape).
+pub fn im2col_lines(sp: &Scratchpads, l: &LoadIm2col) -> Result<Range<usize>, Violation> {
+    let n = isa::im2col_lines(l, sp.rows as u64) as usize;
+    let base = l.sp_line as usize;
+    if base + n > sp.in_lines {
+        return Err(Violation::LoadLines {
+            base: base as u64,
+            end: (base + n) as u64,
+            lines: sp.in_lines as u64,
+        });
+    }
+    Ok(base..base + n)
+}
+
+/// Every check of a `LOAD_IM2COL` against the window of the last `CONV_GEOM` (`None`:
+/// there was none): the window exists, `ox0 < out_w`, `ky0 < kh`, `kx0 < kw`,
+/// `ic0 < in_c`, the last tap `< K`, and the scratchpad lines. (The image range was
+/// checked by the `CONV_GEOM`, [`check_conv_geom`]; every tap reads inside it.)
+pub fn check_load_im2col(
+    sp: &Scratchpads,
+    window: Option<&Window>,
+    l: &LoadIm2col,
+) -> Result<(), Violation> {
+    let w = window.ok_or(Violation::Im2colNoGeometry)?;
+    for (field, value, limit_name, limit) in [
+        ("ox0", l.ox0 as u64, "out_w", w.out_w as u64),
+        ("ky0", l.ky0 as u64, "kh", w.kh as u64),
+        ("kx0", l.kx0 as u64, "kw", w.kw as u64),
+        ("ic0", l.ic0 as u64, "in_c", w.in_c as u64),
+    ] {
+        if value >= limit {
+            return Err(Violation::Im2colOrigin {
+                field,
+                value,
+                limit_name,
+                limit,
+            });
+        }
+    }
+    let first = w.first_tap(l);
+    let last = first + l.ncols as u64 - 1;
+    if last >= w.patch_len() {
+        return Err(Violation::Im2colTaps {
+            first,
+            last,
+            k: w.patch_len(),
+        });
+    }
+    im2col_lines(sp, l)?;
     Ok(())
 }
 
@@ -397,6 +480,7 @@ pub fn check_buffer(cfg: &AccelConfig, mem: &[u8], cmds: &[Command]) -> Result<(
         }
     }
     let mut stores: Vec<(usize, Store)> = Vec::new();
+    let mut window: Option<Window> = None;
     for (i, c) in cmds.iter().enumerate() {
         let fail = |e: Violation| ExecError::new(i, c, e.to_string());
         match &c.op {
@@ -424,6 +508,8 @@ pub fn check_buffer(cfg: &AccelConfig, mem: &[u8], cmds: &[Command]) -> Result<(
                 check_store(&sp, mem.len(), s).map_err(fail)?;
                 stores.push((i, *s));
             }
+            Op::ConvGeom(g) => window = Some(check_conv_geom(mem.len(), g).map_err(fail)?),
+            Op::LoadIm2col(l) => check_load_im2col(&sp, window.as_ref(), l).map_err(fail)?,
             Op::Compute(_) | Op::Finish => {}
         }
     }

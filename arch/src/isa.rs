@@ -105,6 +105,75 @@ pub struct Store {
     pub ncols: u16,
 }
 
+/// Largest `in_h`, `in_w`, `out_w` of a `CONV_GEOM` and `oy0`, `ox0` of a `LOAD_IM2COL`
+/// (12-bit fields).
+pub const MAX_GEOM_DIM: u16 = 4095;
+/// Largest kernel size, stride and dilation of a `CONV_GEOM` (4-bit `value - 1` fields).
+pub const MAX_GEOM_KERNEL: u8 = 16;
+/// Largest top/left padding of a `CONV_GEOM` (4-bit fields).
+pub const MAX_GEOM_PAD: u8 = 15;
+
+/// `CONV_GEOM`: sets the load engine's window registers (the convolution geometry that
+/// the following `LOAD_IM2COL` commands read). No data movement. Natural values (a 3x3
+/// kernel has `kh = 3`); the encoding stores `kh - 1` etc. (`docs/architecture.md`
+/// section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvGeom {
+    /// Device address of the NHWC image (`in_h x in_w x in_c` int8).
+    pub mem_addr: u32,
+    /// 1..=4095.
+    pub in_h: u16,
+    /// 1..=4095.
+    pub in_w: u16,
+    /// 1..=65535.
+    pub in_c: u16,
+    /// Output columns, 1..=4095.
+    pub out_w: u16,
+    /// Kernel height, 1..=16.
+    pub kh: u8,
+    /// Kernel width, 1..=16.
+    pub kw: u8,
+    /// Vertical stride, 1..=16.
+    pub sh: u8,
+    /// Horizontal stride, 1..=16.
+    pub sw: u8,
+    /// Vertical dilation, 1..=16.
+    pub dh: u8,
+    /// Horizontal dilation, 1..=16.
+    pub dw: u8,
+    /// Top padding, 0..=15.
+    pub pad_t: u8,
+    /// Left padding, 0..=15.
+    pub pad_l: u8,
+}
+
+/// `LOAD_IM2COL`: an `nrows x ncols` tile of the implicit im2col matrix of the last
+/// `CONV_GEOM` into the input scratchpad, placed as a `LOAD` of `nrows x ncols` would
+/// place it (`crate::im2col` has the element and piece rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoadIm2col {
+    /// Same meaning as `LOAD`'s.
+    pub transpose: bool,
+    pub sp_line: u32,
+    /// Output row of the tile's first position (0..=4095).
+    pub oy0: u16,
+    /// Output column of the tile's first position (`< out_w`).
+    pub ox0: u16,
+    /// First tap's kernel row (`< kh`).
+    pub ky0: u8,
+    /// First tap's kernel column (`< kw`).
+    pub kx0: u8,
+    /// First tap's input channel (`< in_c`).
+    pub ic0: u16,
+    /// Positions (rows of the tile), >= 1.
+    pub nrows: u16,
+    /// Taps (columns of the tile), >= 1.
+    pub ncols: u16,
+    /// The value written for taps outside the image (the driver uses the input zero
+    /// point).
+    pub pad_value: i8,
+}
+
 /// The operation of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -112,6 +181,8 @@ pub enum Op {
     LoadParams(LoadParams),
     Compute(Compute),
     Store(Store),
+    ConvGeom(ConvGeom),
+    LoadIm2col(LoadIm2col),
     Finish,
 }
 
@@ -128,6 +199,8 @@ pub mod opcode {
     pub const LOAD_PARAMS: u8 = 2;
     pub const COMPUTE: u8 = 3;
     pub const STORE: u8 = 4;
+    pub const CONV_GEOM: u8 = 5;
+    pub const LOAD_IM2COL: u8 = 6;
     pub const FINISH: u8 = 15;
 }
 
@@ -213,6 +286,20 @@ const STORE_FIELDS: &[(u32, u32)] = &[
     (112, 16),
 ];
 const FINISH_FIELDS: &[(u32, u32)] = &[(0, 8)];
+const CONV_GEOM_FIELDS: &[(u32, u32)] = &[(0, 8), (8, 32), (40, 12), (52, 12), (64, 16), (80, 44)];
+const LOAD_IM2COL_FIELDS: &[(u32, u32)] = &[
+    (0, 8),
+    (10, 1),
+    (16, 24),
+    (40, 12),
+    (52, 12),
+    (64, 4),
+    (68, 4),
+    (72, 16),
+    (88, 16),
+    (104, 16),
+    (120, 8),
+];
 
 impl Op {
     /// The mnemonic.
@@ -222,6 +309,8 @@ impl Op {
             Op::LoadParams(_) => "LOAD_PARAMS",
             Op::Compute(_) => "COMPUTE",
             Op::Store(_) => "STORE",
+            Op::ConvGeom(_) => "CONV_GEOM",
+            Op::LoadIm2col(_) => "LOAD_IM2COL",
             Op::Finish => "FINISH",
         }
     }
@@ -229,7 +318,7 @@ impl Op {
     /// The engine that executes it (`None` for `FINISH`, seen by all).
     pub fn queue(&self) -> Option<Queue> {
         match self {
-            Op::Load(_) => Some(Queue::Load),
+            Op::Load(_) | Op::ConvGeom(_) | Op::LoadIm2col(_) => Some(Queue::Load),
             Op::Compute(_) => Some(Queue::Compute),
             Op::LoadParams(_) | Op::Store(_) => Some(Queue::Store),
             Op::Finish => None,
@@ -296,6 +385,38 @@ impl Command {
                 put(&mut w, 72, 24, (s.mem_stride & MAX_STRIDE) as u128);
                 put(&mut w, 96, 16, s.nrows as u128);
                 put(&mut w, 112, 16, s.ncols as u128);
+            }
+            Op::ConvGeom(g) => {
+                // `value - 1` fields: out-of-range values are clamped (encode only
+                // commands that `check` accepts).
+                let m1 = |v: u8| (v.clamp(1, MAX_GEOM_KERNEL) - 1) as u128;
+                put(&mut w, 0, 4, opcode::CONV_GEOM as u128);
+                put(&mut w, 8, 32, g.mem_addr as u128);
+                put(&mut w, 40, 12, (g.in_h & MAX_GEOM_DIM) as u128);
+                put(&mut w, 52, 12, (g.in_w & MAX_GEOM_DIM) as u128);
+                put(&mut w, 64, 16, g.in_c as u128);
+                put(&mut w, 80, 12, (g.out_w & MAX_GEOM_DIM) as u128);
+                put(&mut w, 92, 4, m1(g.kh));
+                put(&mut w, 96, 4, m1(g.kw));
+                put(&mut w, 100, 4, m1(g.sh));
+                put(&mut w, 104, 4, m1(g.sw));
+                put(&mut w, 108, 4, m1(g.dh));
+                put(&mut w, 112, 4, m1(g.dw));
+                put(&mut w, 116, 4, (g.pad_t & MAX_GEOM_PAD) as u128);
+                put(&mut w, 120, 4, (g.pad_l & MAX_GEOM_PAD) as u128);
+            }
+            Op::LoadIm2col(l) => {
+                put(&mut w, 0, 4, opcode::LOAD_IM2COL as u128);
+                put(&mut w, 10, 1, l.transpose as u128);
+                put(&mut w, 16, 24, (l.sp_line & MAX_LINE) as u128);
+                put(&mut w, 40, 12, (l.oy0 & MAX_GEOM_DIM) as u128);
+                put(&mut w, 52, 12, (l.ox0 & MAX_GEOM_DIM) as u128);
+                put(&mut w, 64, 4, (l.ky0 & 0xF) as u128);
+                put(&mut w, 68, 4, (l.kx0 & 0xF) as u128);
+                put(&mut w, 72, 16, l.ic0 as u128);
+                put(&mut w, 88, 16, l.nrows as u128);
+                put(&mut w, 104, 16, l.ncols as u128);
+                put(&mut w, 120, 8, l.pad_value as u8 as u128);
             }
             Op::Finish => put(&mut w, 0, 4, opcode::FINISH as u128),
         }
@@ -395,6 +516,42 @@ impl Command {
                     ncols: nonzero("STORE", "ncols", get(w, 112, 16))? as u16,
                 })
             }
+            opcode::CONV_GEOM => {
+                const OP: &str = "CONV_GEOM";
+                reserved(OP, CONV_GEOM_FIELDS)?;
+                let p1 = |lo: u32| get(w, lo, 4) as u8 + 1;
+                Op::ConvGeom(ConvGeom {
+                    mem_addr: get(w, 8, 32) as u32,
+                    in_h: nonzero(OP, "in_h", get(w, 40, 12))? as u16,
+                    in_w: nonzero(OP, "in_w", get(w, 52, 12))? as u16,
+                    in_c: nonzero(OP, "in_c", get(w, 64, 16))? as u16,
+                    out_w: nonzero(OP, "out_w", get(w, 80, 12))? as u16,
+                    kh: p1(92),
+                    kw: p1(96),
+                    sh: p1(100),
+                    sw: p1(104),
+                    dh: p1(108),
+                    dw: p1(112),
+                    pad_t: get(w, 116, 4) as u8,
+                    pad_l: get(w, 120, 4) as u8,
+                })
+            }
+            opcode::LOAD_IM2COL => {
+                const OP: &str = "LOAD_IM2COL";
+                reserved(OP, LOAD_IM2COL_FIELDS)?;
+                Op::LoadIm2col(LoadIm2col {
+                    transpose: get(w, 10, 1) == 1,
+                    sp_line: get(w, 16, 24) as u32,
+                    oy0: get(w, 40, 12) as u16,
+                    ox0: get(w, 52, 12) as u16,
+                    ky0: get(w, 64, 4) as u8,
+                    kx0: get(w, 68, 4) as u8,
+                    ic0: get(w, 72, 16) as u16,
+                    nrows: nonzero(OP, "nrows", get(w, 88, 16))? as u16,
+                    ncols: nonzero(OP, "ncols", get(w, 104, 16))? as u16,
+                    pad_value: get(w, 120, 8) as u8 as i8,
+                })
+            }
             opcode::FINISH => {
                 reserved("FINISH", FINISH_FIELDS)?;
                 if deps != Deps::NONE {
@@ -467,6 +624,20 @@ impl Command {
                 ));
             }
             Ok(())
+        };
+        let no_im2col = || {
+            if cfg.im2col {
+                Ok(())
+            } else {
+                Err(err(
+                    "opcode",
+                    match self.op {
+                        Op::ConvGeom(_) => opcode::CONV_GEOM,
+                        _ => opcode::LOAD_IM2COL,
+                    } as u64,
+                    "this configuration has no im2col unit (im2col = false)".into(),
+                ))
+            }
         };
         if self.deps.pop_prev || self.deps.push_prev {
             if let Some(Queue::Load) = self.op.queue() {
@@ -580,9 +751,98 @@ impl Command {
                     ));
                 }
             }
+            Op::ConvGeom(g) => {
+                no_im2col()?;
+                for (field, v) in [("in_h", g.in_h), ("in_w", g.in_w), ("out_w", g.out_w)] {
+                    if v == 0 || v > MAX_GEOM_DIM {
+                        return Err(err(
+                            field,
+                            v as u64,
+                            format!("must be 1..={MAX_GEOM_DIM} (12-bit field)"),
+                        ));
+                    }
+                }
+                if g.in_c == 0 {
+                    return Err(err("in_c", 0, "must not be zero".into()));
+                }
+                for (field, v) in [
+                    ("kh", g.kh),
+                    ("kw", g.kw),
+                    ("sh", g.sh),
+                    ("sw", g.sw),
+                    ("dh", g.dh),
+                    ("dw", g.dw),
+                ] {
+                    if v == 0 || v > MAX_GEOM_KERNEL {
+                        return Err(err(
+                            field,
+                            v as u64,
+                            format!("must be 1..={MAX_GEOM_KERNEL} (4-bit `value - 1` field)"),
+                        ));
+                    }
+                }
+                for (field, v) in [("pad_t", g.pad_t), ("pad_l", g.pad_l)] {
+                    if v > MAX_GEOM_PAD {
+                        return Err(err(
+                            field,
+                            v as u64,
+                            format!("must be 0..={MAX_GEOM_PAD} (4-bit field)"),
+                        ));
+                    }
+                }
+                let end = g.mem_addr as u64 + g.in_h as u64 * g.in_w as u64 * g.in_c as u64;
+                if end > u32::MAX as u64 + 1 {
+                    return Err(err(
+                        "mem_addr",
+                        g.mem_addr as u64,
+                        "image exceeds the 32-bit address space".into(),
+                    ));
+                }
+            }
+            Op::LoadIm2col(l) => {
+                no_im2col()?;
+                for (field, v) in [("oy0", l.oy0), ("ox0", l.ox0)] {
+                    if v > MAX_GEOM_DIM {
+                        return Err(err(
+                            field,
+                            v as u64,
+                            format!("must be 0..={MAX_GEOM_DIM} (12-bit field)"),
+                        ));
+                    }
+                }
+                for (field, v) in [("ky0", l.ky0), ("kx0", l.kx0)] {
+                    if v >= MAX_GEOM_KERNEL {
+                        return Err(err(
+                            field,
+                            v as u64,
+                            format!("must be 0..{MAX_GEOM_KERNEL} (4-bit field)"),
+                        ));
+                    }
+                }
+                if l.nrows == 0 || l.ncols == 0 {
+                    return Err(err("nrows/ncols", 0, "must not be zero".into()));
+                }
+                range(
+                    "sp_line",
+                    l.sp_line,
+                    im2col_lines(&l, rows),
+                    in_lines,
+                    "input",
+                )?;
+            }
             Op::Finish => {}
         }
         Ok(())
+    }
+}
+
+/// Number of input-scratchpad lines a `LOAD_IM2COL` writes, for line width `w` (the
+/// lines of a `LOAD` of `nrows x ncols`).
+pub fn im2col_lines(l: &LoadIm2col, w: u64) -> u64 {
+    if l.transpose {
+        (l.nrows as u64).div_ceil(w) * l.ncols as u64
+    } else {
+        (l.ncols as u64).div_ceil(w) * l.nrows as u64
     }
 }
 
@@ -670,6 +930,37 @@ impl fmt::Display for Command {
                 s.mem_stride,
                 s.nrows,
                 s.ncols
+            )?,
+            Op::ConvGeom(g) => write!(
+                f,
+                "CONV_GEOM mem={:#x} in={}x{}x{} out_w={} k={}x{} s={}x{} d={}x{} pad={},{}",
+                g.mem_addr,
+                g.in_h,
+                g.in_w,
+                g.in_c,
+                g.out_w,
+                g.kh,
+                g.kw,
+                g.sh,
+                g.sw,
+                g.dh,
+                g.dw,
+                g.pad_t,
+                g.pad_l
+            )?,
+            Op::LoadIm2col(l) => write!(
+                f,
+                "LOAD_IM2COL{} line={} pos=({},{}) tap=({},{},{}) {}x{} pad={}",
+                if l.transpose { " T" } else { "" },
+                l.sp_line,
+                l.oy0,
+                l.ox0,
+                l.ky0,
+                l.kx0,
+                l.ic0,
+                l.nrows,
+                l.ncols,
+                l.pad_value
             )?,
             Op::Finish => write!(f, "FINISH")?,
         }

@@ -6,6 +6,8 @@
 //! - [`tables`]: the energy and area tables per technology node, with their sources.
 //! - [`timing`]: the core timing contract (cycles of a core tile, a DMA burst, a store).
 //! - [`isa`]: the command set and its 128-bit binary encoding.
+//! - [`im2col`]: the hardware im2col unit's implicit matrix, element by element and piece
+//!   by piece (`CONV_GEOM` / `LOAD_IM2COL`).
 //! - [`dataflow`]: one module per dataflow (OS, WS, IS) behind the
 //!   [`dataflow::DataflowRules`] trait: shape limits, operand layouts, timing, tiling rules.
 //! - [`schedule`]: the one schedule of a GEMM (tiling, reduction steps, reuse rule, the
@@ -17,6 +19,7 @@ pub mod config;
 pub mod dataflow;
 pub mod device;
 pub mod hostcheck;
+pub mod im2col;
 pub mod isa;
 pub mod quant;
 pub mod schedule;

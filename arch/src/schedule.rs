@@ -50,6 +50,10 @@ pub struct GemmProblem {
     pub k: usize,
     pub n: usize,
     pub output: Output,
+    /// `Some`: the A operand is the implicit im2col matrix of this window (hardware
+    /// im2col: one `CONV_GEOM`, A loads become `LOAD_IM2COL`); `None`: A is read from
+    /// memory.
+    pub im2col: Option<crate::im2col::Window>,
 }
 
 impl GemmProblem {
@@ -64,6 +68,7 @@ impl GemmProblem {
                 act_min: -128,
                 act_max: 127,
             },
+            im2col: None,
         }
     }
 

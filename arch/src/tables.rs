@@ -22,6 +22,14 @@
 //! | controller and DMA | **20,000 um^2** | assumption (no system RTL yet) |
 //! | leakage per PE | **1.0 uW** | assumption: ~5 % of the dynamic power of a PE at 200 MHz |
 //! | leakage per KiB of SRAM | **2.0 uW** | assumption: 8192 bit cells x ~0.25 nW (low-power 45 nm cell) |
+//! | im2col address generator, one piece | **0.5 pJ** | ~5 16/32-bit adds and compares (position, tap, bounds, address) at 0.1 pJ each (Horowitz, ISSCC 2014, 32-bit add) |
+//! | DMA request tracking, one bus burst | **0.4 pJ** | write + read of one ~80-bit tracking-FIFO entry (address, length, destination) in flip-flops; first-order estimate, charged only when `dma_outstanding > 1` |
+//! | im2col address generator area | **12,000 um^2** | **assumption** until the RTL address generator is synthesized: a few 16/32-bit adders, comparators and dividers-by-walking at Horowitz's 137 um^2 per 32-bit adder plus registers |
+//! | DMA tracking slot area (per outstanding request) | **400 um^2** | **assumption**: one ~80-bit flip-flop entry (80 x 4.52 um^2 NanGate DFF_X1 = 362 um^2) plus its share of the FIFO pointers; `N x` this when `dma_outstanding = N > 1` |
+//! | leakage of the AGU and the tracking slots | area x (leakage per PE / PE area) | logic leakage density of a PE (assumption, as for the PE) |
+//!
+//! The last five rows belong to the issue-16 features (hardware im2col, pipelined DMA):
+//! with `im2col = false` and `dma_outstanding = 1` they contribute nothing.
 //!
 //! ## Scaling to other nodes
 //!
@@ -111,6 +119,11 @@ pub struct EnergyTable {
     pub leakage_uw_per_pe: f64,
     /// Leakage of one KiB of scratchpad.
     pub leakage_uw_per_kib: f64,
+    /// One piece (bus or pad) walked by the im2col address generator.
+    pub agu_pj_per_piece: f64,
+    /// Tracking one bus burst in the DMA's outstanding-request FIFO (charged only when
+    /// `dma_outstanding > 1`).
+    pub dma_slot_pj_per_burst: f64,
 }
 
 impl EnergyTable {
@@ -123,6 +136,8 @@ impl EnergyTable {
         bus_pj_per_byte: 7.07,
         leakage_uw_per_pe: 1.0,
         leakage_uw_per_kib: 2.0,
+        agu_pj_per_piece: 0.5,
+        dma_slot_pj_per_burst: 0.4,
     };
 
     /// The reference table scaled to `node_nm`.
@@ -137,6 +152,8 @@ impl EnergyTable {
             bus_pj_per_byte: r.bus_pj_per_byte * f,
             leakage_uw_per_pe: r.leakage_uw_per_pe * f,
             leakage_uw_per_kib: r.leakage_uw_per_kib * f,
+            agu_pj_per_piece: r.agu_pj_per_piece * f,
+            dma_slot_pj_per_burst: r.dma_slot_pj_per_burst * f,
         }
     }
 
@@ -166,6 +183,11 @@ pub struct AreaTable {
     pub sram_um2_per_kib: f64,
     /// Controller and DMA engine.
     pub control_um2: f64,
+    /// The im2col address generator (present when `im2col = true`).
+    pub agu_um2: f64,
+    /// One DMA outstanding-request tracking slot (`dma_outstanding` of them when it is
+    /// greater than 1).
+    pub dma_slot_um2: f64,
 }
 
 impl AreaTable {
@@ -177,11 +199,15 @@ impl AreaTable {
     /// 1688 um^2 (OS) / 1644 um^2 (WS), 2.6x the first-principles 635 um^2; one PPU lane
     /// (32x32->64 multiply, rounding shift, clamp) is ~15,700 um^2. See docs/area.md.
     /// `control_um2` (controller + DMA) stays an assumption until the system RTL exists.
+    /// `agu_um2` and `dma_slot_um2` are assumptions (module documentation) until the RTL
+    /// address generator and tracking FIFO are synthesized.
     pub const REF_45NM: AreaTable = AreaTable {
         pe_um2: 1670.0,
         ppu_um2_per_col: 15_700.0,
         sram_um2_per_kib: 4050.0,
         control_um2: 20_000.0,
+        agu_um2: 12_000.0,
+        dma_slot_um2: 400.0,
     };
 
     /// The reference table scaled to `node_nm`.
@@ -193,6 +219,8 @@ impl AreaTable {
             ppu_um2_per_col: r.ppu_um2_per_col * f,
             sram_um2_per_kib: r.sram_um2_per_kib * f,
             control_um2: r.control_um2 * f,
+            agu_um2: r.agu_um2 * f,
+            dma_slot_um2: r.dma_slot_um2 * f,
         }
     }
 }

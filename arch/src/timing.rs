@@ -11,6 +11,8 @@
 //! `0..d`; the next command of the same queue may start in cycle `d`.
 
 use crate::config::AccelConfig;
+use crate::im2col::{self, Window};
+use crate::isa::LoadIm2col;
 
 /// Cycles from a scratchpad line read (issued in cycle `c`) to its data being at the
 /// array edge (cycle `c + EDGE_LATENCY`): the registered SRAM output.
@@ -117,16 +119,115 @@ pub fn bus_beats(cfg: &AccelConfig, bytes: u64) -> u64 {
     bytes.div_ceil(cfg.bus_bytes_per_cycle as u64)
 }
 
-/// One DMA burst (one contiguous row of a 2-D transfer): the bus latency, then one beat
-/// per `bus_bytes_per_cycle` bytes. Bursts are not pipelined: the DMA engine issues the
-/// next burst when the previous one completed.
+/// One DMA burst (one contiguous row of a 2-D transfer) on its own: the bus latency, then
+/// one beat per `bus_bytes_per_cycle` bytes. With `dma_outstanding = 1` the DMA engine
+/// issues the next burst when the previous one completed, so a transfer takes the sum of
+/// its bursts; with more requests in flight see [`pipelined_cycles`].
 pub fn burst_cycles(cfg: &AccelConfig, bytes: u64) -> u64 {
     cfg.bus_latency_cycles as u64 + bus_beats(cfg, bytes)
 }
 
-/// A `LOAD` or `LOAD_PARAMS` of `nrows` bursts of `row_bytes` bytes each.
+/// Cycles a `CONV_GEOM` occupies the DMA engine (it only writes the window registers).
+pub const CONV_GEOM_CYCLES: u64 = 1;
+
+/// One piece of a DMA command: `latency` cycles from its request to its first beat
+/// (`bus_latency_cycles` for a bus piece, 0 for an im2col pad piece), then `beats` beats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Burst {
+    pub latency: u64,
+    pub beats: u64,
+}
+
+/// Cycles of one DMA command whose pieces are `bursts`, with at most `outstanding` pieces
+/// in flight and the first request `pipe` cycles after the start (no bank stalls). With
+/// the command starting in cycle 0:
+///
+/// ```text
+/// q_0 = pipe                            request cycle of piece 0, one request per cycle
+/// q_i = max(q_{i-1} + 1, e_{i-N})       at most N pieces in flight
+/// b_i = max(q_i + L_i, e_{i-1})         first beat: after the latency and the previous piece
+/// e_i = b_i + beats_i                   cycle after the last beat
+/// ```
+///
+/// and the result is `e_last` (`pipe` if there is no piece). With `N = 1`, `q_i = e_{i-1}`
+/// and this is `pipe + sum(L_i + beats_i)`. `outstanding = 0` is treated as 1.
+pub fn pipelined_cycles(
+    outstanding: u64,
+    pipe: u64,
+    bursts: impl IntoIterator<Item = Burst>,
+) -> u64 {
+    let n = outstanding.max(1) as usize;
+    // The `e` of the last `n` pieces, oldest first (a ring buffer).
+    let mut ends: Vec<u64> = Vec::with_capacity(n.min(64));
+    let mut head = 0usize;
+    let mut q_prev: Option<u64> = None;
+    let mut e_prev = pipe;
+    for (i, b) in bursts.into_iter().enumerate() {
+        let q = match q_prev {
+            None => pipe,
+            Some(q) => {
+                let slot = if i >= n { ends[head] } else { 0 };
+                (q + 1).max(slot)
+            }
+        };
+        let first_beat = (q + b.latency).max(e_prev);
+        let e = first_beat + b.beats;
+        if ends.len() < n {
+            ends.push(e);
+        } else {
+            ends[head] = e;
+            head = (head + 1) % n;
+        }
+        q_prev = Some(q);
+        e_prev = e;
+    }
+    e_prev
+}
+
+/// `nrows` identical bus bursts of `row_bytes` bytes on `cfg`'s DMA (no pipe).
+fn uniform_bursts(cfg: &AccelConfig, pipe: u64, nrows: u64, row_bytes: u64) -> u64 {
+    if cfg.dma_outstanding <= 1 {
+        return pipe + nrows * burst_cycles(cfg, row_bytes);
+    }
+    let b = Burst {
+        latency: cfg.bus_latency_cycles as u64,
+        beats: bus_beats(cfg, row_bytes),
+    };
+    pipelined_cycles(
+        cfg.dma_outstanding as u64,
+        pipe,
+        std::iter::repeat_n(b, nrows as usize),
+    )
+}
+
+/// A `LOAD` or `LOAD_PARAMS` of `nrows` bursts of `row_bytes` bytes each, with up to
+/// `cfg.dma_outstanding` bursts in flight ([`pipelined_cycles`]; `nrows *`
+/// [`burst_cycles`] when 1).
 pub fn dma_cycles(cfg: &AccelConfig, nrows: u64, row_bytes: u64) -> u64 {
-    nrows * burst_cycles(cfg, row_bytes)
+    uniform_bursts(cfg, 0, nrows, row_bytes)
+}
+
+/// The pieces of a `LOAD_IM2COL` as DMA bursts: bus pieces wait `bus_latency_cycles`,
+/// pad pieces 0; each takes `ceil(len / bus_bytes_per_cycle)` beats.
+pub fn im2col_bursts<'a>(
+    cfg: &'a AccelConfig,
+    w: &'a Window,
+    l: &'a LoadIm2col,
+) -> impl Iterator<Item = Burst> + 'a {
+    im2col::pieces(w, l).map(move |p| Burst {
+        latency: if p.is_bus() {
+            cfg.bus_latency_cycles as u64
+        } else {
+            0
+        },
+        beats: bus_beats(cfg, p.len),
+    })
+}
+
+/// Cycles of a `LOAD_IM2COL` on window `w` (no bank stalls): its pieces
+/// ([`im2col_bursts`]) through [`pipelined_cycles`] with `cfg.dma_outstanding`.
+pub fn load_im2col_cycles(cfg: &AccelConfig, w: &Window, l: &LoadIm2col) -> u64 {
+    pipelined_cycles(cfg.dma_outstanding as u64, 0, im2col_bursts(cfg, w, l))
 }
 
 /// Latency from the start of a `STORE` to its first byte being ready for the bus: one
@@ -136,9 +237,10 @@ pub fn store_pipe_cycles() -> u64 {
 }
 
 /// A `STORE` of `nrows` rows of `row_bytes` bytes (int8: `n` bytes per row; int32:
-/// `4 n`): the pipeline fill, then one burst per row (the PPU keeps ahead of the bus).
+/// `4 n`): the pipeline fill, then one burst per row (the PPU keeps ahead of the bus),
+/// up to `cfg.dma_outstanding` in flight.
 pub fn store_cycles(cfg: &AccelConfig, nrows: u64, row_bytes: u64) -> u64 {
-    store_pipe_cycles() + dma_cycles(cfg, nrows, row_bytes)
+    uniform_bursts(cfg, store_pipe_cycles(), nrows, row_bytes)
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ fn int8(m: usize, k: usize, n: usize, zp: i32, lo: i32, hi: i32) -> GemmProblem 
             act_min: lo,
             act_max: hi,
         },
+        im2col: None,
     }
 }
 
@@ -108,6 +109,7 @@ pub fn coverage_cases(cfg: &AccelConfig) -> Vec<GemmCase> {
             k: 2 * r,
             n: c + 2,
             output: Output::Int32,
+            im2col: None,
         },
         None,
     );
@@ -118,6 +120,7 @@ pub fn coverage_cases(cfg: &AccelConfig) -> Vec<GemmCase> {
             k: 4 * r + 1,
             n: 2 * c + 1,
             output: Output::Int32,
+            im2col: None,
         },
         Some((r, r + 2, c, LoopOrder::MOuter)),
     );
@@ -146,6 +149,7 @@ pub fn random_cases(cfg: &AccelConfig, count: usize, seed: u64) -> Vec<GemmCase>
                     k,
                     n,
                     output: Output::Int32,
+                    im2col: None,
                 }
             } else {
                 let lo = rng.range(-128, 0) as i32;

@@ -45,6 +45,7 @@ fn int32_output_and_split_k() {
             k: 5000,
             n: 7,
             output: Output::Int32,
+            im2col: None,
         };
         let ops = Operands::random(&p, 7);
         let want = gemm::reference(&p, &ops.data()).unwrap();
@@ -112,6 +113,7 @@ fn is_gemms_of_many_shapes_exact() {
                     k,
                     n,
                     output: Output::Int32,
+                    im2col: None,
                 }
             } else {
                 GemmProblem::int8(m, k, n, (i as i32 % 7) - 3)

@@ -50,9 +50,9 @@ proptest! {
     ) {
         let cfg = make_cfg(rows, cols, df, kib, banks, bus, lat);
         let p = if int32 {
-            GemmProblem { m, k, n, output: Output::Int32 }
+            GemmProblem { m, k, n, output: Output::Int32, im2col: None }
         } else {
-            GemmProblem { m, k, n, output: Output::Int8 { zp_out: zp, act_min: -100, act_max: 120 } }
+            GemmProblem { m, k, n, output: Output::Int8 { zp_out: zp, act_min: -100, act_max: 120 }, im2col: None }
         };
         let ops = Operands::random(&p, seed);
         let want = gemm::reference(&p, &ops.data()).unwrap();

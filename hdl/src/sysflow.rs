@@ -337,7 +337,9 @@ pub fn command_extent(c: &Command) -> u64 {
             s.nrows,
             s.ncols as u64 * if s.raw_int32 { 4 } else { 1 },
         ),
-        Op::Compute(_) | Op::Finish => 0,
+        // The image the window reads (every LOAD_IM2COL tap lies inside it).
+        Op::ConvGeom(g) => g.mem_addr as u64 + g.in_h as u64 * g.in_w as u64 * g.in_c as u64,
+        Op::LoadIm2col(_) | Op::Compute(_) | Op::Finish => 0,
     }
 }
 
@@ -399,6 +401,11 @@ pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
                 // The contract's cycles of this COMPUTE, plus the fill, drain and
                 // control slack of one array pass (a valid OS or WS COMPUTE is one pass).
                 arch::timing::compute_cycles(cfg, m, k, n) + m + k + 2 * (r + c) + 32
+            }
+            Op::ConvGeom(_) => 16,
+            // At worst one piece per element.
+            Op::LoadIm2col(l) => {
+                row_cost(l.nrows as u64 * l.ncols as u64, 1) + arch::isa::im2col_lines(l, r.max(c))
             }
             Op::Finish => 16,
         })
@@ -514,7 +521,13 @@ impl SystemBuild {
             exec_cycles: r.exec_cycles,
             proto_errors: r.proto_errors,
             timeout: r.timeout,
-            counters: Counters::from_array(r.counters),
+            // The testbench reports the first 15 counters; the ones appended later
+            // (`dma_bursts`, `im2col_pieces`) read 0 until the RTL has them.
+            counters: {
+                let mut all = [0u64; arch::device::NUM_COUNTERS];
+                all[..r.counters.len()].copy_from_slice(&r.counters);
+                Counters::from_array(all)
+            },
             mem: mem_out,
             wall,
         })

@@ -112,6 +112,13 @@ pub fn run_with_limit(
         if let Op::Compute(cp) = &c.op {
             machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError::new(i, c, e))?;
         }
+        if let Op::ConvGeom(_) | Op::LoadIm2col(_) = &c.op {
+            return Err(ExecError::new(
+                i,
+                c,
+                "CONV_GEOM / LOAD_IM2COL are not implemented by the cycle-level simulator yet",
+            ));
+        }
     }
     let mut heads = [0usize; 3];
     let mut tokens = [0u64; 4];
@@ -202,7 +209,7 @@ pub fn run_with_limit(
             c.array_busy_cycles += 1;
             let (done, access) = job.step(m);
             if done {
-                c.add_command(cfg, &cmds[*idx].op);
+                c.add_command(cfg, &cmds[*idx].op, None);
                 let (_, push) = token_use(&cmds[*idx]);
                 pushes.extend(push.iter().flatten());
                 core = None;
@@ -265,7 +272,7 @@ pub fn run_with_limit(
                         machine::exec_store(m, mem, &s).map_err(|e| ExecError::new(idx, cmd, e))?;
                     }
                 }
-                c.add_command(cfg, &cmd.op);
+                c.add_command(cfg, &cmd.op, None);
                 let (_, push) = token_use(cmd);
                 pushes.extend(push.iter().flatten());
                 dma = None;

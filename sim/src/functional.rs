@@ -32,9 +32,16 @@ pub fn execute(
             Op::Store(s) => {
                 machine::exec_store(m, mem, s).map_err(|e| ExecError::new(i, cmd, e))?;
             }
+            Op::ConvGeom(_) | Op::LoadIm2col(_) => {
+                return Err(ExecError::new(
+                    i,
+                    cmd,
+                    "CONV_GEOM / LOAD_IM2COL are not implemented by the functional simulator yet",
+                ));
+            }
             Op::Finish => {}
         }
-        c.add_command(cfg, &cmd.op);
+        c.add_command(cfg, &cmd.op, None);
         if let Op::Finish = cmd.op {
             break;
         }

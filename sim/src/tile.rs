@@ -49,7 +49,7 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, 
     let mut counters = Counters::default();
     for l in &plan.loads {
         c.load += timing::dma_cycles(cfg, l.nrows, l.ncols);
-        counters.add_command(cfg, &l.command(0, 0).op);
+        counters.add_command(cfg, &l.command(0, 0).op, None);
     }
     // Core tiles: identical shapes cost the same; each distinct shape is costed once.
     let mut shapes: Vec<((u16, u16, u16, bool), u64)> = Vec::new();
@@ -74,7 +74,7 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, 
         };
         c.compute += count * timing::compute_cycles(cfg, m as u64, k as u64, n as u64);
         let mut one = Counters::default();
-        one.add_command(cfg, &Op::Compute(cp));
+        one.add_command(cfg, &Op::Compute(cp), None);
         counters.add(&one.scaled(count));
     }
     if let Some(p) = plan.params {
@@ -88,6 +88,7 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, 
                 act_min: -128,
                 act_max: 127,
             }),
+            None,
         );
     }
     if let Some(s) = plan.store {
@@ -103,6 +104,7 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, 
                 nrows: s.nrows as u16,
                 ncols: s.ncols as u16,
             }),
+            None,
         );
     }
     (c, counters)
@@ -149,7 +151,7 @@ pub fn estimate_tiling(cfg: &AccelConfig, t: &Tiling, raw_int32: bool) -> Counte
         c.add(&counters.scaled(*n));
     }
     // FINISH.
-    c.add_command(cfg, &Op::Finish);
+    c.add_command(cfg, &Op::Finish, None);
 
     // Timing: the group recurrence.
     let sched = place(&steps, &costs, (t.n_i() * t.n_j()) as usize);

@@ -91,7 +91,7 @@ fn core_tile_cycles_match_timing_formula_and_values_match_direct() {
                     );
                     let k_ = job.counts();
                     let mut want = Counters::default();
-                    want.add_command(&cfg, &Op::Compute(cmd));
+                    want.add_command(&cfg, &Op::Compute(cmd), None);
                     assert_eq!(
                         (k_.macs, k_.input_read_bytes, k_.weight_read_bytes),
                         (

@@ -107,6 +107,7 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
                 act_max: 127,
             }
         },
+        im2col: None,
     };
     let mut r = Rng(a.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let av: Vec<i8> = (0..p.m * p.k).map(|_| r.next() as i8).collect();

@@ -152,6 +152,7 @@ impl<'d> AccelDelegate<'d> {
                         act_min: quant.act_min,
                         act_max: quant.act_max,
                     },
+                    im2col: None,
                 };
                 let b_addr = w_cursor;
                 w_cursor = align(w_cursor + col.weights.len() as u64, 64);
