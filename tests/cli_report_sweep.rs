@@ -402,7 +402,12 @@ fn totals_of(report: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["model"].as_str().unwrap().to_string(), m["totals"].clone()))
+        .map(|m| {
+            (
+                m["model"].as_str().unwrap().to_string(),
+                m["totals"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -427,7 +432,10 @@ fn report_ablation_table() {
         ])
         .arg(&out));
     assert!(stdout.contains("Feature ablation of edge-8x8"), "{stdout}");
-    assert!(stdout.contains("| kws | im2col+dma_outstanding | true | 4 |"), "{stdout}");
+    assert!(
+        stdout.contains("| kws | im2col+dma_outstanding | true | 4 |"),
+        "{stdout}"
+    );
     let read = |p: &Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
     };
@@ -477,7 +485,10 @@ fn report_ablation_table() {
         );
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("## Feature ablation"), "report.md lacks the ablation");
+    assert!(
+        md.contains("## Feature ablation"),
+        "report.md lacks the ablation"
+    );
     assert!(out.join("ablation.md").is_file());
     // The off rows: the report of edge-8x8 itself (its features are off), number for number.
     let base = totals_of(&read(&out.join("report.json")));
@@ -507,8 +518,14 @@ fn report_ablation_table() {
         assert_eq!(m["config"]["im2col"], true);
         assert_eq!(m["config"]["dma_outstanding"], 4);
         for l in m["layers"].as_array().unwrap().iter().chain([&m["totals"]]) {
-            assert!(close(sum(l, &reports::schema::ENERGY_PARTS), l["offload_uj"].as_f64().unwrap()));
-            assert!(close(sum(l, &reports::schema::TIME_PARTS), l["offload_us"].as_f64().unwrap()));
+            assert!(close(
+                sum(l, &reports::schema::ENERGY_PARTS),
+                l["offload_uj"].as_f64().unwrap()
+            ));
+            assert!(close(
+                sum(l, &reports::schema::TIME_PARTS),
+                l["offload_us"].as_f64().unwrap()
+            ));
             assert!(close(
                 sum(l, &reports::schema::CPU_SIDE_PARTS),
                 l["cpu_side_us"].as_f64().unwrap()
@@ -522,19 +539,32 @@ fn report_ablation_table() {
     for (i, m) in ["kws", "ad"].iter().enumerate() {
         let row = |v: usize| &rows[4 * i + v];
         assert_eq!(base[i].0, *m);
-        for k in ["offload_us", "offload_uj", "accel_cycles", "array_utilization"] {
+        for k in [
+            "offload_us",
+            "offload_uj",
+            "accel_cycles",
+            "array_utilization",
+        ] {
             assert_eq!(row(0)[k], base[i].1[k], "{m} off: {k}");
             assert_eq!(row(3)[k], conv[i].1[k], "{m} both on vs edge-8x8-conv: {k}");
         }
         assert_eq!(row(0)["speedup_vs_off"], 1.0);
         for v in 0..4 {
             let s = row(0)["offload_us"].as_f64().unwrap() / row(v)["offload_us"].as_f64().unwrap();
-            assert_eq!(row(v)["speedup_vs_off"].as_f64().unwrap(), s, "{m} variant {v}");
+            assert_eq!(
+                row(v)["speedup_vs_off"].as_f64().unwrap(),
+                s,
+                "{m} variant {v}"
+            );
         }
         // Only the variants with im2col use the address generator.
         for v in 0..4 {
             let pieces = row(v)["im2col_pieces"].as_u64().unwrap();
-            assert_eq!(v % 2 == 0, pieces == 0, "{m} variant {v}: {pieces} im2col pieces");
+            assert_eq!(
+                v % 2 == 0,
+                pieces == 0,
+                "{m} variant {v}: {pieces} im2col pieces"
+            );
         }
     }
     // A base with dma_outstanding > 1 keeps its value as "on"; an unablated feature keeps

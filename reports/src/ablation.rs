@@ -139,8 +139,14 @@ impl Ablation {
             )));
         }
         for v in &variants {
-            if let Some(n) = v.on.iter().find(|n| !features.iter().any(|ft| ft.name == **n)) {
-                return Err(bad(format!("variant `{}` turns on unknown feature `{n}`", v.name)));
+            if let Some(n) =
+                v.on.iter()
+                    .find(|n| !features.iter().any(|ft| ft.name == **n))
+            {
+                return Err(bad(format!(
+                    "variant `{}` turns on unknown feature `{n}`",
+                    v.name
+                )));
             }
         }
         let models: Vec<&str> = runs[0].iter().map(|m| m.model.as_str()).collect();
@@ -377,7 +383,10 @@ mod tests {
     fn variants_are_off_each_alone_all_on() {
         let v = Variant::all(&features());
         let names: Vec<&str> = v.iter().map(|v| v.name.as_str()).collect();
-        assert_eq!(names, ["off", "im2col", "dma_outstanding", "im2col+dma_outstanding"]);
+        assert_eq!(
+            names,
+            ["off", "im2col", "dma_outstanding", "im2col+dma_outstanding"]
+        );
         assert_eq!(v[3].on, ["im2col", "dma_outstanding"]);
         let one = Variant::all(&features()[..1]);
         assert_eq!(one.len(), 2);

@@ -28,6 +28,7 @@ pub mod schema;
 pub mod sweep;
 pub mod writer;
 
+pub use ablation::Ablation;
 pub use error::ReportError;
 pub use progress::{progress_bar, NoProgress, ProgressSink};
 pub use record::{
@@ -35,7 +36,6 @@ pub use record::{
     Target,
 };
 pub use schema::SCHEMA;
-pub use ablation::Ablation;
 pub use writer::{
     write_report, write_report_with_ablation, WriteOptions, WrittenReport, DEFAULT_REPORT_DIR,
 };

@@ -350,8 +350,17 @@ impl ConfigSummary {
             toml: cfg.to_toml(),
             im2col: cfg.im2col,
             dma_outstanding: cfg.dma_outstanding,
-            agu_area_mm2: cfg.agu_area_um2() / 1e6,
-            dma_track_area_mm2: cfg.dma_track_area_um2() / 1e6,
+            // The two terms of `AccelConfig::feature_area_um2`.
+            agu_area_mm2: if cfg.im2col {
+                cfg.area_table().agu_um2 / 1e6
+            } else {
+                0.0
+            },
+            dma_track_area_mm2: if cfg.dma_outstanding > 1 {
+                cfg.dma_outstanding as f64 * cfg.area_table().dma_slot_um2 / 1e6
+            } else {
+                0.0
+            },
         }
     }
 

@@ -213,7 +213,10 @@ fn inconsistent_breakdown_is_rejected_and_nothing_is_written() {
     let mut r = sample_report();
     r.models[1].layers[1].agu_uj += 0.5;
     let err = r.check().unwrap_err().to_string();
-    assert!(err.contains("offload_uj") && err.contains("agu_uj"), "{err}");
+    assert!(
+        err.contains("offload_uj") && err.contains("agu_uj"),
+        "{err}"
+    );
     // The array cannot be busy longer than the accelerator runs.
     let mut r = sample_report();
     r.models[1].layers[1].array_busy_us = 1e6;
@@ -296,7 +299,11 @@ fn csv_numbers_equal_json_numbers() {
         "dma_bursts",
         "im2col_pieces",
     ];
-    assert_eq!(numeric.len() + 12, CSV_COLUMNS.len(), "a CSV column is not checked");
+    assert_eq!(
+        numeric.len() + 12,
+        CSV_COLUMNS.len(),
+        "a CSV column is not checked"
+    );
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
     let mut checked = 0;
     for row in &rows {
@@ -568,7 +575,10 @@ fn ablation_files_are_written_with_the_report() {
     let mut rd = csv::Reader::from_path(out.join("ablation.csv")).unwrap();
     let head: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(head, a.csv_columns());
-    assert_eq!(&head[..4], ["model", "variant", "im2col", "dma_outstanding"]);
+    assert_eq!(
+        &head[..4],
+        ["model", "variant", "im2col", "dma_outstanding"]
+    );
     let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 8);
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
@@ -606,8 +616,7 @@ fn ablation_files_are_written_with_the_report() {
         }
     }
     let json: Ablation =
-        serde_json::from_str(&std::fs::read_to_string(out.join("ablation.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("ablation.json")).unwrap()).unwrap();
     assert_eq!(json, a);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Feature ablation") && md.contains("im2col+dma_outstanding"));

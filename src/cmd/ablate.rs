@@ -67,7 +67,11 @@ pub fn parse(names: &[String], base: &AccelConfig) -> Result<Vec<Feature>> {
 
 /// The configuration of one variant: `base` with every ablated feature set to its on or
 /// off value, named `BASE[VARIANT]`, validated.
-pub fn variant_config(base: &AccelConfig, features: &[Feature], v: &Variant) -> Result<AccelConfig> {
+pub fn variant_config(
+    base: &AccelConfig,
+    features: &[Feature],
+    v: &Variant,
+) -> Result<AccelConfig> {
     let mut cfg = base.clone();
     for f in features {
         let on = v.on.contains(&f.name);

@@ -246,7 +246,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|c| model_reports(c, &cpus, &graphs, args.policy, &bar))
                 .collect::<Result<Vec<_>>>()?;
-            Some(reports::Ablation::new(&cfg.name, features, variants, &runs)?)
+            Some(reports::Ablation::new(
+                &cfg.name, features, variants, &runs,
+            )?)
         }
     };
     bar.finish_and_clear();
