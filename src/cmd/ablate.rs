@@ -31,7 +31,7 @@ pub fn parse(names: &[String], base: &AccelConfig) -> Result<Vec<Feature>> {
                 name: name.into(),
                 off: "false".into(),
                 on: "true".into(),
-                note: "the accelerator's im2col address generator (CONV_GEOM + LOAD_IM2COL) \
+                note: "the accelerator's im2col address generator, CONV_GEOM + LOAD_IM2COL, \
                        instead of the CPU im2col"
                     .into(),
             },
