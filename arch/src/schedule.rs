@@ -24,6 +24,7 @@
 //! | IS | `tk` (stored transposed, `tm <= R`) | `ceil(tk/C) * tn` (stored transposed) | `ceil(tn/C) * tm` |
 
 use crate::dataflow::{candidates, StepTiles};
+use crate::im2col::Window;
 use crate::isa::{Command, Compute, Deps, Load, Op, Scratchpad, PPU_PARAM_ENTRIES_PER_COL};
 use crate::{timing, AccelConfig};
 
@@ -203,8 +204,24 @@ pub fn param_reloads(t: &Tiling) -> u64 {
 }
 
 /// Estimated cycles of a tiling (used only to rank candidates; the simulator's models
-/// are the real timing).
+/// are the real timing). A is read from memory ([`estimate_for`] with no window).
 pub fn estimate(cfg: &AccelConfig, t: &Tiling) -> u64 {
+    estimate_for(cfg, t, None)
+}
+
+/// Estimated cycles of a tiling whose A operand is the implicit im2col matrix of `window`
+/// (`Some`: the A loads are `LOAD_IM2COL`) or read from memory (`None`).
+///
+/// With `window = None` and `dma_outstanding = 1` this is the original ranking formula
+/// (bus bytes over the bus width plus one latency per burst, against the core time, plus
+/// the unoverlapped first load and last store), so the tilings of existing designs do not
+/// change. Otherwise ([`estimate_pipelined`]) every burst is costed as the pipelined DMA
+/// costs it: im2col A loads have one burst per piece of each row, and up to
+/// `dma_outstanding` bursts share their latency.
+pub fn estimate_for(cfg: &AccelConfig, t: &Tiling, window: Option<&Window>) -> u64 {
+    if window.is_some() || cfg.dma_outstanding > 1 {
+        return estimate_pipelined(cfg, t, window);
+    }
     let (nj, nk) = (t.n_j(), t.n_k());
     let (m, k, n) = (t.m, t.k, t.n);
     // Bus traffic and bursts.
@@ -223,8 +240,139 @@ pub fn estimate(cfg: &AccelConfig, t: &Tiling) -> u64 {
     bus.max(core) + fill
 }
 
-/// Chooses the tiling of an `m x k x n` GEMM on `cfg`.
+/// Bus time of a sequence of bursts with up to `N = dma_outstanding` in flight, in units
+/// of `1/N` cycle: each burst of latency `L` and `b` beats costs `max(N b, L + b)` (the bus
+/// is busy `b` cycles; each of the `N` slots is held `L + b`), and each DMA command adds
+/// the `(N - 1) L` of its first burst, whose latency nothing hides. With `N = 1` this is
+/// exactly `sum(L + b)`, today's serial DMA.
+#[derive(Debug, Clone, Copy, Default)]
+struct PipelinedBus {
+    /// Accumulated time, in `1/N` cycles.
+    scaled: u64,
+}
+
+impl PipelinedBus {
+    fn burst_scaled(n: u64, latency: u64, beats: u64) -> u64 {
+        (n * beats).max(latency + beats)
+    }
+
+    /// `count` bursts of `beats` beats each, with latency `latency`.
+    fn bursts(&mut self, n: u64, count: u64, latency: u64, beats: u64) {
+        self.scaled += count * Self::burst_scaled(n, latency, beats);
+    }
+
+    /// `count` DMA commands (their first bursts' unhidden latency).
+    fn commands(&mut self, n: u64, count: u64, latency: u64) {
+        self.scaled += count * (n - 1) * latency;
+    }
+
+    fn cycles(&self, n: u64) -> u64 {
+        self.scaled.div_ceil(n)
+    }
+}
+
+/// The bursts of one row of an im2col A tile whose columns are `k0..k0 + len` of the
+/// implicit matrix of `w`, ignoring the padding (a ranking estimate: pad pieces have no
+/// latency and split few pieces): the columns are cut where the kernel row changes (and
+/// the kernel column, with a horizontal dilation above 1). Calls `f(len)` per piece.
+fn im2col_row_pieces(w: &Window, k0: u64, len: u64, mut f: impl FnMut(u64)) {
+    let c = w.in_c.max(1) as u64;
+    let seg = if w.dw > 1 { c } else { w.kw.max(1) as u64 * c };
+    let end = k0 + len;
+    let mut u = k0;
+    while u < end {
+        let next = ((u / seg + 1) * seg).min(end);
+        f(next - u);
+        u = next;
+    }
+}
+
+/// The ranking estimate with the pipelined DMA and/or hardware im2col (see
+/// [`estimate_for`]): bus time of every burst of the schedule (A per piece for im2col, B
+/// and C per row, with the reuse rule's reload counts), against the core time, plus the
+/// unoverlapped first A load and last store.
+fn estimate_pipelined(cfg: &AccelConfig, t: &Tiling, window: Option<&Window>) -> u64 {
+    let n = (cfg.dma_outstanding as u64).max(1);
+    let lat = cfg.bus_latency_cycles as u64;
+    let beats = |bytes: u64| timing::bus_beats(cfg, bytes);
+    let (ni, nj, nk) = (t.n_i(), t.n_j(), t.n_k());
+    let (a_reloads, b_reloads) = reload_counts(t);
+    let mut bus = PipelinedBus::default();
+    // The last tile along each dimension may be partial: (count, extent) classes.
+    let classes = |count: u64, full: u64, last: u64| -> [(u64, u64); 2] {
+        if last == full {
+            [(count, full), (0, 0)]
+        } else {
+            [(count - 1, full), (1, last)]
+        }
+    };
+    let n_cls = classes(nj, t.tn, t.tn_at(nj - 1));
+    // The bursts of one A row of reduction chunk `kk`, in 1/N cycles.
+    let a_row = |kk: u64| -> u64 {
+        let (k0, len) = (kk * t.tk, t.tk_at(kk));
+        match window {
+            None => PipelinedBus::burst_scaled(n, lat, beats(len)),
+            Some(w) => {
+                let mut scaled = 0;
+                im2col_row_pieces(w, k0, len, |l| {
+                    scaled += PipelinedBus::burst_scaled(n, lat, beats(l));
+                });
+                scaled
+            }
+        }
+    };
+    // A: every A tile (i, kk) is loaded `a_reloads` times; each row of it is the same
+    // bursts (up to padding).
+    for kk in 0..nk {
+        bus.scaled += t.m * a_reloads * a_row(kk);
+    }
+    bus.commands(n, ni * nk * a_reloads, lat);
+    // B: tile (kk, j) is tk rows of tn bytes, loaded `b_reloads` times.
+    for (count, tn) in n_cls {
+        bus.bursts(n, t.k * b_reloads * count, lat, beats(tn));
+    }
+    bus.commands(n, nk * nj * b_reloads, lat);
+    // C: every output row of every N tile is one store burst (int8).
+    for (count, tn) in n_cls {
+        bus.bursts(n, t.m * count, lat, beats(tn));
+    }
+    bus.commands(n, ni * nj, lat);
+    let core = cfg.dataflow.rules().estimate_core(cfg, t);
+    // Pipeline fill: the first A load and the last store are not overlapped.
+    let first_a = match window {
+        None => timing::dma_cycles(cfg, t.tm, t.tk),
+        Some(_) => {
+            let mut one = PipelinedBus {
+                scaled: t.tm * a_row(0),
+            };
+            one.commands(n, 1, lat);
+            one.cycles(n)
+        }
+    };
+    let fill = first_a + timing::store_cycles(cfg, t.tm, t.tn);
+    bus.cycles(n).max(core) + fill
+}
+
+/// Chooses the tiling of an `m x k x n` GEMM on `cfg` whose A operand is read from memory.
 pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, TilingError> {
+    choose_for(cfg, m, k, n, None)
+}
+
+/// Chooses the tiling of GEMM problem `p` on `cfg`: with `p.im2col = Some(window)` the
+/// ranking counts the im2col A loads' pieces ([`estimate_for`]). The program builder
+/// (`driver::gemm::build`) and the tile-level model (`sim::tile`) both tile with this.
+pub fn choose_problem(cfg: &AccelConfig, p: &GemmProblem) -> Result<Tiling, TilingError> {
+    choose_for(cfg, p.m as u64, p.k as u64, p.n as u64, p.im2col.as_ref())
+}
+
+/// [`choose`] ranked by [`estimate_for`] with `window`.
+pub fn choose_for(
+    cfg: &AccelConfig,
+    m: u64,
+    k: u64,
+    n: u64,
+    window: Option<&Window>,
+) -> Result<Tiling, TilingError> {
     for (name, v) in [("m", m), ("k", k), ("n", n)] {
         if v == 0 {
             return Err(TilingError::ZeroDim(name));
@@ -273,7 +421,7 @@ pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, Tilin
                     tn,
                     order,
                 };
-                let est = estimate(cfg, &t);
+                let est = estimate_for(cfg, &t, window);
                 let steps = t.n_i() * t.n_j() * t.n_k();
                 if best
                     .as_ref()

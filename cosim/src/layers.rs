@@ -65,7 +65,7 @@ pub fn verify_model<S: Device>(
     let sim = SimDevice::new(cfg, Fidelity::Cycle, mem_bytes);
     let mut tee = TeeDevice::new(sim, shadow, Some(compare_starts));
     tee.set_label(spec.model.clone());
-    let est = |c: &AccelConfig, m: u64, k: u64, n: u64| sim::tile::estimate_gemm(c, m, k, n).ok();
+    let est = |c: &AccelConfig, p: &arch::schedule::GemmProblem| sim::tile::estimate(c, p).ok();
     let run = delegate::run_model_with(&mut interp, &mut tee, &cpu, Policy::All, &est, &input)
         .map_err(|e| fail("offloaded inference", &e))?;
     let (_, shadow, records) = tee.into_parts();

@@ -10,13 +10,25 @@
 //! sums (`Output::Int32`, 4 bytes LE per element). The input zero-point correction is
 //! the caller's job (fold `-zp_in * sum_k B[k][n]` into the bias).
 //!
+//! **Hardware im2col** (`GemmProblem.im2col = Some(window)`, configurations with
+//! `im2col = true`): `A` is the implicit im2col matrix of the NHWC image at `a_addr`
+//! (`in_h x in_w x in_c` bytes, [`arch::im2col`]), taps outside the image
+//! `MemLayout::a_pad` (the input zero point, so that the folded bias cancels them). The
+//! program starts with one `CONV_GEOM` and every A load is a `LOAD_IM2COL` of the same
+//! tile ([`im2col_load`]); `m` is the number of output positions (`out_h * out_w`) and
+//! `k` the window's patch length.
+//!
 //! Use [`build`] for the command stream and [`run`] to execute a whole GEMM on any
 //! [`Device`] (write operands, submit, read back).
 
 use crate::tiling::{self, Tiling, TilingError};
 use arch::device::{Counters, Device, DeviceError};
-use arch::isa::{self, Command, LoadParams, Op, Store, MAX_STRIDE, PARAM_RECORD_BYTES};
-use arch::schedule::{self as sched, Operand};
+use arch::im2col::Window;
+use arch::isa::{
+    self, Command, ConvGeom, LoadIm2col, LoadParams, Op, Store, MAX_GEOM_DIM, MAX_GEOM_KERNEL,
+    MAX_GEOM_PAD, MAX_STRIDE, PARAM_RECORD_BYTES,
+};
+use arch::schedule::{self as sched, LoadTile, Operand};
 use arch::AccelConfig;
 
 pub use arch::schedule::{plan_step, steps, GemmProblem, Output, Step, StepPlan};
@@ -24,8 +36,13 @@ pub use arch::schedule::{plan_step, steps, GemmProblem, Output, Step, StepPlan};
 /// Where the operands live in device memory (byte addresses and row strides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemLayout {
+    /// A (`m x k`, rows `a_stride` apart), or the NHWC image of an im2col problem
+    /// (`a_stride` unused).
     pub a_addr: u64,
     pub a_stride: u64,
+    /// The value of the implicit A's taps outside the image (im2col problems only: the
+    /// `pad_value` of every `LOAD_IM2COL`; the input zero point in the delegate).
+    pub a_pad: i8,
     pub b_addr: u64,
     pub b_stride: u64,
     pub params_addr: u64,
@@ -40,18 +57,21 @@ fn align(x: u64, a: u64) -> u64 {
 }
 
 impl MemLayout {
-    /// Dense row-major operands one after another from `base`: A, B, params, C, then the
-    /// command buffer (each 64-byte aligned).
+    /// Dense row-major operands one after another from `base`: A (or the image of an
+    /// im2col problem), B, params, C, then the command buffer (each 64-byte aligned);
+    /// pad value 0.
     pub fn packed(p: &GemmProblem, base: u64) -> MemLayout {
         let (m, k, n) = (p.m as u64, p.k as u64, p.n as u64);
         let a_addr = align(base, 64);
-        let b_addr = align(a_addr + m * k, 64);
+        let a_bytes = p.im2col.map_or(m * k, |w| w.image_bytes());
+        let b_addr = align(a_addr + a_bytes, 64);
         let params_addr = align(b_addr + k * n, 64);
         let c_addr = align(params_addr + n * PARAM_RECORD_BYTES as u64, 64);
         let cmd_addr = align(c_addr + m * n * p.out_elem_bytes() as u64, 64);
         MemLayout {
             a_addr,
             a_stride: k,
+            a_pad: 0,
             b_addr,
             b_stride: n,
             params_addr,
@@ -92,6 +112,8 @@ pub enum GemmError {
         value: i64,
         reason: String,
     },
+    #[error("hardware im2col problem on `{config}`, which has no im2col unit (im2col = false)")]
+    NoIm2col { config: String },
     #[error("GEMM operand `{what}`: expected {expected} elements, got {got}")]
     DataLength {
         what: &'static str,
@@ -137,8 +159,16 @@ fn check_problem(p: &GemmProblem, l: &MemLayout) -> Result<(), GemmError> {
         }
     }
     let e = p.out_elem_bytes() as u64;
+    if let Some(w) = &p.im2col {
+        check_window(p, w)?;
+    }
+    let a_stride_min = match p.im2col {
+        // The image is read by the window, not by rows: no stride.
+        Some(_) => 0,
+        None => p.k as u64,
+    };
     for (name, stride, min) in [
-        ("a_stride", l.a_stride, p.k as u64),
+        ("a_stride", l.a_stride, a_stride_min),
         ("b_stride", l.b_stride, p.n as u64),
         ("c_stride", l.c_stride, p.n as u64 * e),
     ] {
@@ -161,7 +191,10 @@ fn check_problem(p: &GemmProblem, l: &MemLayout) -> Result<(), GemmError> {
         (
             "a_addr",
             l.a_addr,
-            (p.m as u64).saturating_sub(1) * l.a_stride + p.k as u64,
+            match &p.im2col {
+                Some(w) => w.image_bytes(),
+                None => (p.m as u64).saturating_sub(1) * l.a_stride + p.k as u64,
+            },
         ),
         (
             "b_addr",
@@ -198,11 +231,109 @@ fn check_problem(p: &GemmProblem, l: &MemLayout) -> Result<(), GemmError> {
     Ok(())
 }
 
-/// Builds the command stream of `p` on `cfg` with operands at `layout`.
+/// The window of an im2col problem fits the `CONV_GEOM` / `LOAD_IM2COL` fields, and `m`
+/// and `k` are its implicit matrix's.
+fn check_window(p: &GemmProblem, w: &Window) -> Result<(), GemmError> {
+    let dim = MAX_GEOM_DIM as u32;
+    let kern = MAX_GEOM_KERNEL as u32;
+    for (name, v, lo, hi) in [
+        ("in_h", w.in_h, 1, dim),
+        ("in_w", w.in_w, 1, dim),
+        ("in_c", w.in_c, 1, u16::MAX as u32),
+        ("out_w", w.out_w, 1, dim),
+        ("kh", w.kh, 1, kern),
+        ("kw", w.kw, 1, kern),
+        ("sh", w.sh, 1, kern),
+        ("sw", w.sw, 1, kern),
+        ("dh", w.dh, 1, kern),
+        ("dw", w.dw, 1, kern),
+        ("pad_t", w.pad_t, 0, MAX_GEOM_PAD as u32),
+        ("pad_l", w.pad_l, 0, MAX_GEOM_PAD as u32),
+    ] {
+        if !(lo..=hi).contains(&v) {
+            return Err(field(
+                name,
+                v as i64,
+                format!("the im2col window field must lie in {lo}..={hi}"),
+            ));
+        }
+    }
+    if p.k as u64 != w.patch_len() {
+        return Err(field(
+            "k",
+            p.k as i64,
+            format!(
+                "an im2col problem's k is the window's patch length kh*kw*in_c = {}",
+                w.patch_len()
+            ),
+        ));
+    }
+    // The first position of the last tile must be addressable: oy0 is a 12-bit field.
+    let out_rows = (p.m as u64).div_ceil(w.out_w as u64);
+    if out_rows > dim as u64 + 1 {
+        return Err(field(
+            "m",
+            p.m as i64,
+            format!(
+                "{out_rows} output rows of {} positions exceed the 12-bit oy0 field",
+                w.out_w
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the command stream of `p` on `cfg` with operands at `layout` (tiled by
+/// [`tiling::choose_problem`]).
 pub fn build(cfg: &AccelConfig, p: &GemmProblem, layout: &MemLayout) -> Result<Program, GemmError> {
     check_problem(p, layout)?;
-    let t = tiling::choose(cfg, p.m as u64, p.k as u64, p.n as u64)?;
+    if p.im2col.is_some() && !cfg.im2col {
+        return Err(GemmError::NoIm2col {
+            config: cfg.name.clone(),
+        });
+    }
+    let t = tiling::choose_problem(cfg, p)?;
     build_with(cfg, p, layout, t)
+}
+
+/// The `CONV_GEOM` of window `w` with the image at `mem_addr` (the fields were checked by
+/// [`check_problem`]).
+pub fn conv_geom(w: &Window, mem_addr: u64) -> ConvGeom {
+    ConvGeom {
+        mem_addr: mem_addr as u32,
+        in_h: w.in_h as u16,
+        in_w: w.in_w as u16,
+        in_c: w.in_c as u16,
+        out_w: w.out_w as u16,
+        kh: w.kh as u8,
+        kw: w.kw as u8,
+        sh: w.sh as u8,
+        sw: w.sw as u8,
+        dh: w.dh as u8,
+        dw: w.dw as u8,
+        pad_t: w.pad_t as u8,
+        pad_l: w.pad_l as u8,
+    }
+}
+
+/// The `LOAD_IM2COL` that replaces the A load `l` of a step plan: the same tile (rows
+/// `row0..` are output positions, columns `col0..` taps of `w`), transpose, scratchpad
+/// line and size, taps outside the image `pad_value`.
+pub fn im2col_load(w: &Window, l: &LoadTile, pad_value: i8) -> LoadIm2col {
+    let (oy0, ox0) = w.origin(l.row0);
+    let (ky0, kx0, ic0) = w.tap_origin(l.col0);
+    LoadIm2col {
+        transpose: l.transpose,
+        sp_line: l.sp_line as u32,
+        oy0: oy0 as u16,
+        ox0: ox0 as u16,
+        ky0: ky0 as u8,
+        kx0: kx0 as u8,
+        ic0: ic0 as u16,
+        nrows: l.nrows as u16,
+        ncols: l.ncols as u16,
+        pad_value,
+    }
 }
 
 /// Builds with a given tiling (it must come from [`tiling::choose`] or satisfy the same
@@ -216,6 +347,9 @@ pub fn build_with(
     check_problem(p, layout)?;
     let e = p.out_elem_bytes() as u64;
     let mut cmds: Vec<Command> = Vec::new();
+    if let Some(w) = &p.im2col {
+        cmds.push(Command::new(Op::ConvGeom(conv_geom(w, layout.a_addr))));
+    }
     for s in sched::steps(&t, p.output != Output::Int32) {
         let plan = sched::plan_step(cfg, &t, &s);
         for l in &plan.loads {
@@ -223,7 +357,13 @@ pub fn build_with(
                 Operand::A => (layout.a_addr, layout.a_stride),
                 Operand::B => (layout.b_addr, layout.b_stride),
             };
-            cmds.push(l.command(base + l.row0 * stride + l.col0, stride));
+            match (l.operand, &p.im2col) {
+                (Operand::A, Some(w)) => cmds.push(Command {
+                    op: Op::LoadIm2col(im2col_load(w, l, layout.a_pad)),
+                    deps: l.deps,
+                }),
+                _ => cmds.push(l.command(base + l.row0 * stride + l.col0, stride)),
+            }
         }
         cmds.extend(plan.computes);
         if let (
@@ -306,7 +446,7 @@ pub fn pack_params(bias: &[i32], mult: &[i32], shift: &[i32]) -> Result<Vec<u8>,
 /// The operands of one GEMM (row-major, dense).
 #[derive(Debug, Clone, Copy)]
 pub struct GemmData<'a> {
-    /// `m x k`.
+    /// `m x k`; for an im2col problem the NHWC image (`in_h * in_w * in_c`).
     pub a: &'a [i8],
     /// `k x n`.
     pub b: &'a [i8],
@@ -324,7 +464,8 @@ pub enum GemmResult {
 }
 
 fn check_data(p: &GemmProblem, d: &GemmData) -> Result<(), GemmError> {
-    let want = [("a", p.m * p.k, d.a.len()), ("b", p.k * p.n, d.b.len())];
+    let a_len = p.im2col.map_or(p.m * p.k, |w| w.image_bytes() as usize);
+    let want = [("a", a_len, d.a.len()), ("b", p.k * p.n, d.b.len())];
     for (what, expected, got) in want {
         if expected != got {
             return Err(GemmError::DataLength {
@@ -352,13 +493,46 @@ fn check_data(p: &GemmProblem, d: &GemmData) -> Result<(), GemmError> {
     Ok(())
 }
 
-/// The naive reference: `C = requant(A x B + bias)` (or the raw int32 sums).
+/// The implicit `m x k` A matrix of window `w` over `image`, element by element from the
+/// window's definition ([`Window::source`]); taps outside the image are `pad`.
+pub fn implicit_a(w: &Window, m: usize, image: &[i8], pad: i8) -> Vec<i8> {
+    let k = w.patch_len() as usize;
+    let mut a = vec![pad; m * k];
+    for r in 0..m {
+        let (oy, ox) = w.origin(r as u64);
+        for c in 0..k {
+            let (ky, kx, ic) = w.tap(c as u64);
+            if let Some(off) = w.source(oy, ox, ky, kx, ic) {
+                a[r * k + c] = image[off as usize];
+            }
+        }
+    }
+    a
+}
+
+/// The naive reference: `C = requant(A x B + bias)` (or the raw int32 sums); for an
+/// im2col problem A is the implicit matrix with pad value 0 (as [`MemLayout::packed`];
+/// see [`reference_padded`]).
 pub fn reference(p: &GemmProblem, d: &GemmData) -> Result<GemmResult, GemmError> {
+    reference_padded(p, d, 0)
+}
+
+/// [`reference`] with the implicit A's taps outside the image equal to `pad` (im2col
+/// problems; ignored otherwise).
+pub fn reference_padded(p: &GemmProblem, d: &GemmData, pad: i8) -> Result<GemmResult, GemmError> {
     check_data(p, d)?;
+    let implicit;
+    let a: &[i8] = match &p.im2col {
+        Some(w) => {
+            implicit = implicit_a(w, p.m, d.a, pad);
+            &implicit
+        }
+        None => d.a,
+    };
     let mut acc = vec![0i32; p.m * p.n];
     for i in 0..p.m {
         for kk in 0..p.k {
-            let a = d.a[i * p.k + kk] as i32;
+            let a = a[i * p.k + kk] as i32;
             for j in 0..p.n {
                 acc[i * p.n + j] = acc[i * p.n + j].wrapping_add(a * d.b[kk * p.n + j] as i32);
             }
@@ -421,11 +595,16 @@ pub fn run_program(
     }
     let a_bytes: Vec<u8> = d.a.iter().map(|&x| x as u8).collect();
     let b_bytes: Vec<u8> = d.b.iter().map(|&x| x as u8).collect();
-    for r in 0..p.m {
-        dev.write_mem(
-            layout.a_addr + r as u64 * layout.a_stride,
-            &a_bytes[r * p.k..(r + 1) * p.k],
-        )?;
+    if p.im2col.is_some() {
+        // The NHWC image, read by the window.
+        dev.write_mem(layout.a_addr, &a_bytes)?;
+    } else {
+        for r in 0..p.m {
+            dev.write_mem(
+                layout.a_addr + r as u64 * layout.a_stride,
+                &a_bytes[r * p.k..(r + 1) * p.k],
+            )?;
+        }
     }
     for r in 0..p.k {
         dev.write_mem(

@@ -3,6 +3,6 @@
 //! working.
 
 pub use arch::schedule::{
-    choose, estimate, footprint, param_reloads, reload_counts, Capacity, LoopOrder, Tiling,
-    TilingError, MAX_FIELD,
+    choose, choose_for, choose_problem, estimate, estimate_for, footprint, param_reloads,
+    reload_counts, Capacity, LoopOrder, Tiling, TilingError, MAX_FIELD,
 };

@@ -2,6 +2,7 @@
 //! simulator's tile-level model) agrees with a simulated offloaded run (cycle-level model):
 //! same partition, same MACs and bus bytes, whole-model latency and energy within 2 %.
 
+use arch::schedule::GemmProblem;
 use arch::AccelConfig;
 use driver::delegate::{self, ModelFacts, Policy};
 use runtime::cost::CpuProfile;
@@ -19,9 +20,7 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
                 let mut interp = Interpreter::new(&graph).unwrap();
                 let input = vec![0u8; interp.input_len()];
                 let mut dev = SimDevice::new(&cfg, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
-                let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| {
-                    sim::tile::estimate_gemm(c, m, k, n).ok()
-                };
+                let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
                 let run =
                     delegate::run_model_with(&mut interp, &mut dev, &cpu, policy, &tile, &input)
                         .unwrap();
@@ -29,8 +28,8 @@ fn estimate_matches_simulated_run_on_every_builtin_model_and_preset() {
                     .map(|i| interp.prepared(i).unwrap())
                     .collect();
                 let facts = ModelFacts::new(&graph, &prepared, &cpu);
-                let est = delegate::estimate_model(&facts, &cfg, policy, |c, m, k, n| {
-                    sim::tile::estimate_gemm(c, m, k, n).ok()
+                let est = delegate::estimate_model(&facts, &cfg, policy, |c, p| {
+                    sim::tile::estimate(c, p).ok()
                 });
                 assert_eq!(est.len(), run.layers.len());
                 for (e, r) in est.iter().zip(&run.layers) {

@@ -8,7 +8,11 @@
 use crate::array::{CoreAccess, CoreJob};
 use crate::machine::{self, ExecError, Machine};
 use arch::device::Counters;
-use arch::isa::{Command, Load, LoadParams, Op, Queue, Scratchpad, Store, PARAM_RECORD_BYTES};
+use arch::im2col::{self, Piece, Window};
+use arch::isa::{
+    Command, ConvGeom, Load, LoadIm2col, LoadParams, Op, Queue, Scratchpad, Store,
+    PARAM_RECORD_BYTES,
+};
 use arch::timing;
 use arch::AccelConfig;
 
@@ -55,17 +59,85 @@ enum DmaKind {
     Load(Load),
     Params(LoadParams),
     Store(Store),
+    ConvGeom(ConvGeom),
+    Im2col(LoadIm2col),
 }
 
+/// Most pieces in flight (the largest `dma_outstanding`).
+const MAX_OUTSTANDING: usize = 16;
+
+/// The DMA command in progress: its pieces (`docs/architecture.md`, pipelined DMA) are
+/// requested one per cycle with at most `outstanding` in flight; the oldest one in flight
+/// takes the beats, in order, from `latency` cycles after its request.
 struct DmaJob {
     index: usize,
     kind: DmaKind,
+    /// Cycles before the first request (STORE pipeline fill; CONV_GEOM's one cycle).
     pipe_left: u64,
-    lat_left: u64,
-    row: u64,
-    nrows: u64,
+    /// Number of pieces; `pieces_list`: they are in the run's im2col piece buffer,
+    /// otherwise piece `i` is row `i` of `row_bytes` bytes (a bus piece).
+    n_pieces: u64,
+    pieces_list: bool,
     row_bytes: u64,
+    /// Next piece to request.
+    next: u64,
+    /// Cycle from which each piece in flight (oldest first, ring buffer) may take a beat.
+    ready: [u64; MAX_OUTSTANDING],
+    head: usize,
+    in_flight: usize,
+    /// Bytes of the oldest piece in flight already moved.
     done_bytes: u64,
+}
+
+impl DmaJob {
+    fn new(
+        index: usize,
+        kind: DmaKind,
+        pipe: u64,
+        n_pieces: u64,
+        list: bool,
+        row_bytes: u64,
+    ) -> Self {
+        DmaJob {
+            index,
+            kind,
+            pipe_left: pipe,
+            n_pieces,
+            pieces_list: list,
+            row_bytes,
+            next: 0,
+            ready: [0; MAX_OUTSTANDING],
+            head: 0,
+            in_flight: 0,
+            done_bytes: 0,
+        }
+    }
+
+    /// Piece `i`: `(row, first column, bytes, pad)`.
+    #[inline]
+    fn piece(&self, list: &[Piece], i: u64) -> (u64, u64, u64, bool) {
+        if self.pieces_list {
+            let p = &list[i as usize];
+            (p.row, p.col, p.len, p.src.is_none())
+        } else {
+            (i, 0, self.row_bytes, false)
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.pipe_left == 0 && self.next == self.n_pieces && self.in_flight == 0
+    }
+}
+
+/// The scratchpad line of element `(r, c)` of a `nrows x ncols` load placed at `sp_line`
+/// in a scratchpad of `w`-byte lines (`docs/architecture.md`, LOAD placement).
+#[inline]
+fn load_line(transpose: bool, sp_line: u64, nrows: u64, ncols: u64, w: u64, r: u64, c: u64) -> u64 {
+    if transpose {
+        sp_line + (r / w) * ncols + c
+    } else {
+        sp_line + (c / w) * nrows + r
+    }
 }
 
 /// Most cycles one command stream may run in the cycle-level model (about 43 s of
@@ -96,6 +168,15 @@ pub fn run_with_limit(
 ) -> Result<Counters, ExecError> {
     let bus = cfg.bus_bytes_per_cycle as u64;
     let latency = cfg.bus_latency_cycles as u64;
+    let outstanding = (cfg.dma_outstanding as usize).clamp(1, MAX_OUTSTANDING);
+    // The pieces of the running LOAD_IM2COL and its window (reused: no allocation per
+    // command once the buffer has grown).
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut window: Option<Window> = None;
+    m.reset_window();
+    // The bus pieces and im2col pieces this model issues (they replace the counts of
+    // `Counters::add_command`, which derives them from the commands alone).
+    let (mut bursts, mut im2col_pieces) = (0u64, 0u64);
     let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
     let mut queues: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     let end = cmds
@@ -111,13 +192,6 @@ pub fn run_with_limit(
         }
         if let Op::Compute(cp) = &c.op {
             machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError::new(i, c, e))?;
-        }
-        if let Op::ConvGeom(_) | Op::LoadIm2col(_) = &c.op {
-            return Err(ExecError::new(
-                i,
-                c,
-                "CONV_GEOM / LOAD_IM2COL are not implemented by the cycle-level simulator yet",
-            ));
         }
     }
     let mut heads = [0usize; 3];
@@ -161,32 +235,50 @@ pub fn run_with_limit(
                 let cmd = &cmds[idx];
                 pop(&mut tokens, cmd);
                 owner = if q == 0 { Queue::Load } else { Queue::Store };
-                let (kind, pipe, nrows, row_bytes) = match cmd.op {
-                    Op::Load(l) => (DmaKind::Load(l), 0, l.nrows as u64, l.ncols as u64),
-                    Op::LoadParams(p) => (
+                let job = match cmd.op {
+                    Op::Load(l) => DmaJob::new(
+                        idx,
+                        DmaKind::Load(l),
+                        0,
+                        l.nrows as u64,
+                        false,
+                        l.ncols as u64,
+                    ),
+                    Op::LoadParams(p) => DmaJob::new(
+                        idx,
                         DmaKind::Params(p),
                         0,
                         1,
+                        false,
                         p.count as u64 * PARAM_RECORD_BYTES as u64,
                     ),
-                    Op::Store(s) => (
+                    Op::Store(s) => DmaJob::new(
+                        idx,
                         DmaKind::Store(s),
                         timing::store_pipe_cycles(),
                         s.nrows as u64,
+                        false,
                         s.ncols as u64 * if s.raw_int32 { 4 } else { 1 },
                     ),
+                    Op::ConvGeom(g) => DmaJob::new(
+                        idx,
+                        DmaKind::ConvGeom(g),
+                        timing::CONV_GEOM_CYCLES,
+                        0,
+                        false,
+                        0,
+                    ),
+                    Op::LoadIm2col(li) => {
+                        // The pieces of the address generator, once per command.
+                        let (win, _) = m.window().map_err(|e| ExecError::new(idx, cmd, e))?;
+                        pieces.clear();
+                        pieces.extend(im2col::pieces(&win, &li));
+                        window = Some(win);
+                        DmaJob::new(idx, DmaKind::Im2col(li), 0, pieces.len() as u64, true, 0)
+                    }
                     _ => unreachable!("only DMA commands are in the load and store queues"),
                 };
-                dma = Some(DmaJob {
-                    index: idx,
-                    kind,
-                    pipe_left: pipe,
-                    lat_left: latency,
-                    row: 0,
-                    nrows,
-                    row_bytes,
-                    done_bytes: 0,
-                });
+                dma = Some(job);
             }
         }
         if core.is_none() && dma.is_none() {
@@ -221,47 +313,75 @@ pub fn run_with_limit(
         // DMA.
         if let Some(job) = dma.as_mut() {
             c.dma_busy_cycles += 1;
-            let mut finished = false;
             if job.pipe_left > 0 {
                 job.pipe_left -= 1;
-            } else if job.lat_left > 0 {
-                job.lat_left -= 1;
             } else {
-                // A beat: bytes [done, done + bus) of the current row.
-                let off = job.done_bytes;
-                let conflict = match job.kind {
-                    DmaKind::Load(l) => {
-                        let (sp, w, core_bank) = match l.sp {
-                            Scratchpad::Input => (0, rows, access.input_read),
-                            Scratchpad::Weight => (1, cols, access.weight_read),
-                        };
-                        let line = if l.transpose {
-                            l.sp_line as u64 + (job.row / w) * l.ncols as u64 + off
-                        } else {
-                            l.sp_line as u64 + (off / w) * l.nrows as u64 + job.row
-                        };
-                        core_bank == Some(m.bank(sp, line as usize))
-                    }
-                    // The STORE reads the accumulators through their own read port
-                    // (the core's read-modify-write uses the other): no conflict.
-                    DmaKind::Store(_) | DmaKind::Params(_) => false,
-                };
-                if conflict {
-                    c.bank_conflict_cycles += 1;
-                } else {
-                    let bytes = bus.min(job.row_bytes - off);
-                    job.done_bytes += bytes;
-                    if job.done_bytes == job.row_bytes {
-                        job.row += 1;
-                        job.done_bytes = 0;
-                        job.lat_left = latency;
-                        finished = job.row == job.nrows;
+                // Request phase: the next piece, if a slot is free (a slot freed by a
+                // last beat in this cycle is free from the next one).
+                if job.next < job.n_pieces && job.in_flight < outstanding {
+                    let (_, _, _, pad) = job.piece(&pieces, job.next);
+                    let slot = (job.head + job.in_flight) % MAX_OUTSTANDING;
+                    job.ready[slot] = t + if pad { 0 } else { latency };
+                    job.in_flight += 1;
+                    job.next += 1;
+                    bursts += !pad as u64;
+                    im2col_pieces += job.pieces_list as u64;
+                }
+                // Beat phase: the oldest piece in flight, once its latency has passed.
+                if job.in_flight > 0 && t >= job.ready[job.head] {
+                    let i = job.next - job.in_flight as u64;
+                    let (row, col, len, _) = job.piece(&pieces, i);
+                    let off = job.done_bytes;
+                    // The bank of the line of the beat's first element.
+                    let conflict = match job.kind {
+                        DmaKind::Load(l) => {
+                            let (sp, w, core_bank) = match l.sp {
+                                Scratchpad::Input => (0, rows, access.input_read),
+                                Scratchpad::Weight => (1, cols, access.weight_read),
+                            };
+                            let line = load_line(
+                                l.transpose,
+                                l.sp_line as u64,
+                                l.nrows as u64,
+                                l.ncols as u64,
+                                w,
+                                row,
+                                col + off,
+                            );
+                            core_bank == Some(m.bank(sp, line as usize))
+                        }
+                        DmaKind::Im2col(li) => {
+                            let line = load_line(
+                                li.transpose,
+                                li.sp_line as u64,
+                                li.nrows as u64,
+                                li.ncols as u64,
+                                rows,
+                                row,
+                                col + off,
+                            );
+                            access.input_read == Some(m.bank(0, line as usize))
+                        }
+                        // The STORE reads the accumulators through their own read port
+                        // (the core's read-modify-write uses the other): no conflict.
+                        DmaKind::Store(_) | DmaKind::Params(_) | DmaKind::ConvGeom(_) => false,
+                    };
+                    if conflict {
+                        c.bank_conflict_cycles += 1;
+                    } else {
+                        job.done_bytes += bus.min(len - off);
+                        if job.done_bytes == len {
+                            job.done_bytes = 0;
+                            job.head = (job.head + 1) % MAX_OUTSTANDING;
+                            job.in_flight -= 1;
+                        }
                     }
                 }
             }
-            if finished {
+            if job.finished() {
                 let idx = job.index;
                 let cmd = &cmds[idx];
+                let mut win = None;
                 match job.kind {
                     DmaKind::Load(l) => {
                         machine::exec_load(m, mem, &l).map_err(|e| ExecError::new(idx, cmd, e))?;
@@ -271,8 +391,15 @@ pub fn run_with_limit(
                     DmaKind::Store(s) => {
                         machine::exec_store(m, mem, &s).map_err(|e| ExecError::new(idx, cmd, e))?;
                     }
+                    DmaKind::ConvGeom(g) => machine::exec_conv_geom(m, mem, &g)
+                        .map_err(|e| ExecError::new(idx, cmd, e))?,
+                    DmaKind::Im2col(li) => {
+                        machine::exec_load_im2col(m, mem, &li)
+                            .map_err(|e| ExecError::new(idx, cmd, e))?;
+                        win = window.take();
+                    }
                 }
-                c.add_command(cfg, &cmd.op, None);
+                c.add_command(cfg, &cmd.op, win.as_ref());
                 let (_, push) = token_use(cmd);
                 pushes.extend(push.iter().flatten());
                 dma = None;
@@ -295,6 +422,8 @@ pub fn run_with_limit(
             ));
         }
     }
+    c.dma_bursts = bursts;
+    c.im2col_pieces = im2col_pieces;
     // FINISH.
     c.commands += 1;
     c.cycles = t;

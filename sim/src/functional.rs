@@ -16,10 +16,17 @@ pub fn execute(
     cmds: &[Command],
 ) -> Result<Counters, ExecError> {
     let mut c = Counters::default();
+    m.reset_window();
     for (i, cmd) in cmds.iter().enumerate() {
         match &cmd.op {
             Op::Load(l) => {
                 machine::exec_load(m, mem, l).map_err(|e| ExecError::new(i, cmd, e))?;
+            }
+            Op::ConvGeom(g) => {
+                machine::exec_conv_geom(m, mem, g).map_err(|e| ExecError::new(i, cmd, e))?;
+            }
+            Op::LoadIm2col(li) => {
+                machine::exec_load_im2col(m, mem, li).map_err(|e| ExecError::new(i, cmd, e))?;
             }
             Op::LoadParams(p) => {
                 machine::exec_load_params(m, mem, p).map_err(|e| ExecError::new(i, cmd, e))?;
@@ -32,16 +39,13 @@ pub fn execute(
             Op::Store(s) => {
                 machine::exec_store(m, mem, s).map_err(|e| ExecError::new(i, cmd, e))?;
             }
-            Op::ConvGeom(_) | Op::LoadIm2col(_) => {
-                return Err(ExecError::new(
-                    i,
-                    cmd,
-                    "CONV_GEOM / LOAD_IM2COL are not implemented by the functional simulator yet",
-                ));
-            }
             Op::Finish => {}
         }
-        c.add_command(cfg, &cmd.op, None);
+        let window = match cmd.op {
+            Op::LoadIm2col(_) => m.window().ok().map(|(w, _)| w),
+            _ => None,
+        };
+        c.add_command(cfg, &cmd.op, window.as_ref());
         if let Op::Finish = cmd.op {
             break;
         }

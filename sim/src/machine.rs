@@ -2,7 +2,10 @@
 //! data semantics of each command, shared by the functional and the cycle-level models.
 
 use arch::hostcheck::{self, Scratchpads};
-use arch::isa::{self, Load, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES};
+use arch::im2col::Window;
+use arch::isa::{
+    self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES,
+};
 use arch::quant;
 use arch::{AccelConfig, Dataflow};
 
@@ -28,6 +31,9 @@ pub struct Machine {
     pub act_min: i32,
     pub act_max: i32,
     pub banks: [usize; 3],
+    /// The load engine's window registers: the last `CONV_GEOM` of the running command
+    /// buffer (`None` before the first one; [`Machine::reset_window`] at every start).
+    pub geom: Option<ConvGeom>,
 }
 
 impl Machine {
@@ -56,6 +62,21 @@ impl Machine {
                 cfg.weight_sram_banks as usize,
                 cfg.acc_sram_banks as usize,
             ],
+            geom: None,
+        }
+    }
+
+    /// Clears the window registers: a command buffer starts without a `CONV_GEOM`.
+    pub fn reset_window(&mut self) {
+        self.geom = None;
+    }
+
+    /// The window of the last `CONV_GEOM` and its image address, or the error of a
+    /// `LOAD_IM2COL` that has none.
+    pub fn window(&self) -> Result<(Window, u64), String> {
+        match &self.geom {
+            Some(g) => Ok((Window::of(g), g.mem_addr as u64)),
+            None => Err(hostcheck::Violation::Im2colNoGeometry.to_string()),
         }
     }
 
@@ -108,6 +129,48 @@ pub fn exec_load(m: &mut Machine, mem: &[u8], l: &Load) -> Result<u64, String> {
                 (base + (c / w) * nrows + r, c % w)
             };
             sp[line * w + lane] = byte as i8;
+        }
+    }
+    Ok(n_lines as u64)
+}
+
+/// Executes a `CONV_GEOM`: checks its image range and sets the window registers.
+pub fn exec_conv_geom(m: &mut Machine, mem: &[u8], g: &ConvGeom) -> Result<(), String> {
+    hostcheck::check_conv_geom(mem.len(), g).map_err(|e| e.to_string())?;
+    m.geom = Some(*g);
+    Ok(())
+}
+
+/// Executes a `LOAD_IM2COL` with the window of the last `CONV_GEOM`
+/// ([`hostcheck::check_load_im2col`]): element `(r, c)` is the image byte of
+/// [`Window::element`] (or `pad_value`), placed as a `LOAD`'s element `(r, c)` (every
+/// touched line written whole); returns the number of scratchpad lines written.
+pub fn exec_load_im2col(m: &mut Machine, mem: &[u8], li: &LoadIm2col) -> Result<u64, String> {
+    let (win, addr) = m.window()?;
+    let sp = m.scratchpads();
+    hostcheck::check_load_im2col(&sp, Some(&win), li).map_err(|e| e.to_string())?;
+    let lines = hostcheck::im2col_lines(&sp, li).map_err(|e| e.to_string())?;
+    let image =
+        hostcheck::mem_range(mem.len(), addr, win.image_bytes()).map_err(|e| e.to_string())?;
+    let image = &mem[image];
+    let w = m.rows;
+    let (base, n_lines) = (lines.start, lines.len());
+    let sp = &mut m.input;
+    sp[base * w..(base + n_lines) * w].fill(0);
+    let (nrows, ncols) = (li.nrows as usize, li.ncols as usize);
+    for r in 0..nrows {
+        for c in 0..ncols {
+            let byte = match win.element(li, r as u64, c as u64) {
+                // In the image: the checks above bound every tap.
+                Some(off) => image[off as usize] as i8,
+                None => li.pad_value,
+            };
+            let (line, lane) = if li.transpose {
+                (base + (r / w) * ncols + c, r % w)
+            } else {
+                (base + (c / w) * nrows + r, c % w)
+            };
+            sp[line * w + lane] = byte;
         }
     }
     Ok(n_lines as u64)

@@ -17,8 +17,11 @@
 //! O(1) work per step.
 
 use arch::device::Counters;
-use arch::isa::{Compute, LoadParams, Op, Store, PARAM_RECORD_BYTES};
-use arch::schedule::{self, GemmProblem, Output, Step, StepPlan, Tiling, TilingError};
+use arch::im2col::Window;
+use arch::isa::{Compute, ConvGeom, LoadIm2col, LoadParams, Op, Store, PARAM_RECORD_BYTES};
+use arch::schedule::{
+    self, GemmProblem, LoadTile, Operand, Output, Step, StepPlan, Tiling, TilingError,
+};
 use arch::{timing, AccelConfig};
 
 /// Durations of one reduction step's groups.
@@ -36,18 +39,62 @@ pub fn estimate_gemm(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Counte
     Ok(estimate_tiling(cfg, &t, false))
 }
 
-/// Estimates a GEMM problem.
+/// Estimates a GEMM problem (with `p.im2col`: the program of hardware im2col, one
+/// `CONV_GEOM` and `LOAD_IM2COL` A loads).
 pub fn estimate(cfg: &AccelConfig, p: &GemmProblem) -> Result<Counters, TilingError> {
-    let t = schedule::choose(cfg, p.m as u64, p.k as u64, p.n as u64)?;
-    Ok(estimate_tiling(cfg, &t, p.output == Output::Int32))
+    let t = schedule::choose_problem(cfg, p)?;
+    Ok(estimate_tiling_with(
+        cfg,
+        &t,
+        p.output == Output::Int32,
+        p.im2col.as_ref(),
+    ))
+}
+
+/// The `LOAD_IM2COL` that replaces the A load `l` on window `w` (the driver's rule:
+/// origin of the tile's first row and first column; the pad value does not matter
+/// here).
+pub fn im2col_load(w: &Window, l: &LoadTile) -> LoadIm2col {
+    let (oy0, ox0) = w.origin(l.row0);
+    let (ky0, kx0, ic0) = w.tap_origin(l.col0);
+    LoadIm2col {
+        transpose: l.transpose,
+        sp_line: l.sp_line as u32,
+        oy0: oy0 as u16,
+        ox0: ox0 as u16,
+        ky0: ky0 as u8,
+        kx0: kx0 as u8,
+        ic0: ic0 as u16,
+        nrows: l.nrows as u16,
+        ncols: l.ncols as u16,
+        pad_value: 0,
+    }
+}
+
+/// The duration and counts of an A load of window `w` (a `LOAD_IM2COL`).
+fn cost_im2col_load(cfg: &AccelConfig, w: &Window, l: &LoadTile) -> (u64, Counters) {
+    let li = im2col_load(w, l);
+    let mut counters = Counters::default();
+    counters.add_command(cfg, &Op::LoadIm2col(li), Some(w));
+    (timing::load_im2col_cycles(cfg, w, &li), counters)
 }
 
 /// The durations and counts of one step plan (addresses do not matter: they are left
-/// at 0).
-fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, Counters) {
+/// at 0). `skip_a`: the A loads are costed per tile origin by the caller (hardware
+/// im2col).
+fn cost_plan(
+    cfg: &AccelConfig,
+    plan: &StepPlan,
+    raw_int32: bool,
+    skip_a: bool,
+) -> (StepCost, Counters) {
     let mut c = StepCost::default();
     let mut counters = Counters::default();
-    for l in &plan.loads {
+    for l in plan
+        .loads
+        .iter()
+        .filter(|l| !(skip_a && l.operand == Operand::A))
+    {
         c.load += timing::dma_cycles(cfg, l.nrows, l.ncols);
         counters.add_command(cfg, &l.command(0, 0).op, None);
     }
@@ -112,11 +159,30 @@ fn cost_plan(cfg: &AccelConfig, plan: &StepPlan, raw_int32: bool) -> (StepCost, 
 
 /// Estimates a GEMM with a given tiling (`raw_int32`: int32 output, no parameters).
 pub fn estimate_tiling(cfg: &AccelConfig, t: &Tiling, raw_int32: bool) -> Counters {
+    estimate_tiling_with(cfg, t, raw_int32, None)
+}
+
+/// [`estimate_tiling`] of a GEMM whose A operand is, with `im2col = Some(w)`, the implicit
+/// matrix of window `w`: the program starts with a `CONV_GEOM` and its A loads are
+/// `LOAD_IM2COL`s, whose duration and bytes depend on the tile origin (edge tiles have
+/// pad pieces): each distinct A tile `(i, kk)` is costed once.
+pub fn estimate_tiling_with(
+    cfg: &AccelConfig,
+    t: &Tiling,
+    raw_int32: bool,
+    im2col: Option<&Window>,
+) -> Counters {
     let steps = schedule::steps(t, !raw_int32);
     type Class = (u64, u64, u64, bool, bool, bool, bool, bool);
     // Few classes per GEMM (partial tiles x loads x first/last chunk): a linear search;
     // the counts of each class are added once, times its number of steps.
     let mut memo: Vec<(Class, StepCost, Counters, u64)> = Vec::new();
+    // Hardware im2col: the A load of tile (i, kk) (duration, counts, uses).
+    let nk = t.n_k();
+    let mut a_memo: Vec<Option<(u64, Counters, u64)>> = match im2col {
+        Some(_) => vec![None; (t.n_i() * nk) as usize],
+        None => Vec::new(),
+    };
     let mut last = 0;
     let mut costs = Vec::with_capacity(steps.len());
     for s in &steps {
@@ -135,31 +201,79 @@ pub fn estimate_tiling(cfg: &AccelConfig, t: &Tiling, raw_int32: bool) -> Counte
             last = match memo.iter().position(|(k, ..)| *k == class) {
                 Some(i) => i,
                 None => {
-                    let (cost, counters) =
-                        cost_plan(cfg, &schedule::plan_step(cfg, t, s), raw_int32);
+                    let (cost, counters) = cost_plan(
+                        cfg,
+                        &schedule::plan_step(cfg, t, s),
+                        raw_int32,
+                        im2col.is_some(),
+                    );
                     memo.push((class, cost, counters, 0));
                     memo.len() - 1
                 }
             };
         }
         memo[last].3 += 1;
-        let cost = memo[last].1;
+        let mut cost = memo[last].1;
+        if let (Some(w), true) = (im2col, s.load_a) {
+            let slot = &mut a_memo[(s.i * nk + s.kk) as usize];
+            let entry = slot.get_or_insert_with(|| {
+                let plan = schedule::plan_step(cfg, t, s);
+                let a = plan
+                    .loads
+                    .iter()
+                    .find(|l| l.operand == Operand::A)
+                    .expect("a step with load_a plans an A load");
+                let (cycles, counters) = cost_im2col_load(cfg, w, a);
+                (cycles, counters, 0)
+            });
+            entry.2 += 1;
+            cost.load += entry.0;
+        }
         costs.push(cost);
     }
     let mut c = Counters::default();
     for (_, _, counters, n) in &memo {
         c.add(&counters.scaled(*n));
     }
-    // FINISH.
+    for (_, counters, n) in a_memo.iter().flatten() {
+        c.add(&counters.scaled(*n));
+    }
+    // The CONV_GEOM first (hardware im2col), FINISH last.
+    let geom_cycles = match im2col {
+        Some(w) => {
+            c.add_command(cfg, &Op::ConvGeom(geom_of(w)), None);
+            timing::CONV_GEOM_CYCLES
+        }
+        None => 0,
+    };
     c.add_command(cfg, &Op::Finish, None);
 
     // Timing: the group recurrence.
-    let sched = place(&steps, &costs, (t.n_i() * t.n_j()) as usize);
+    let sched = place(&steps, &costs, (t.n_i() * t.n_j()) as usize, geom_cycles);
     c.cycles = sched.cycles;
     c.array_busy_cycles = sched.compute_busy;
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;
     c
+}
+
+/// A `CONV_GEOM` of window `w` (image at address 0).
+fn geom_of(w: &Window) -> ConvGeom {
+    ConvGeom {
+        mem_addr: 0,
+        in_h: w.in_h as u16,
+        in_w: w.in_w as u16,
+        in_c: w.in_c as u16,
+        out_w: w.out_w as u16,
+        kh: w.kh as u8,
+        kw: w.kw as u8,
+        sh: w.sh as u8,
+        sw: w.sw as u8,
+        dh: w.dh as u8,
+        dw: w.dw as u8,
+        pad_t: w.pad_t as u8,
+        pad_l: w.pad_l as u8,
+    }
 }
 
 struct Sched {
@@ -173,8 +287,10 @@ const UNKNOWN: u64 = u64::MAX;
 
 /// Places the load groups, compute steps and store groups in time with the cycle model's
 /// rules: in-order engines, the steps' dependency tokens, one DMA shared by the load and
-/// store engines with sticky arbitration (the last owner wins ties).
-fn place(steps: &[Step], costs: &[StepCost], n_tiles: usize) -> Sched {
+/// store engines with sticky arbitration (the last owner wins ties). `head`: cycles the
+/// load queue holds the DMA before the first load group (the `CONV_GEOM` of hardware
+/// im2col: the load queue owns the DMA at the start and no store is ready).
+fn place(steps: &[Step], costs: &[StepCost], n_tiles: usize, head: u64) -> Sched {
     let n_steps = steps.len();
     // The step that ends each output tile (it carries the store group).
     let mut tile_end: Vec<usize> = Vec::with_capacity(n_tiles);
@@ -184,10 +300,10 @@ fn place(steps: &[Step], costs: &[StepCost], n_tiles: usize) -> Sched {
     let mut c_end = vec![UNKNOWN; n_steps];
     let mut s_end = vec![UNKNOWN; n_tiles];
     let (mut nl, mut nt, mut nc) = (0usize, 0usize, 0usize);
-    let mut dma_free = 0u64;
+    let mut dma_free = head;
     let mut owner_store = false;
     let mut comp_free = 0u64;
-    let (mut compute_busy, mut dma_busy, mut stall, mut max_end) = (0u64, 0u64, 0u64, 0u64);
+    let (mut compute_busy, mut dma_busy, mut stall, mut max_end) = (0u64, head, 0u64, head);
     loop {
         // Computes whose inputs are placed.
         while nc < n_steps {

@@ -3,6 +3,7 @@
 //! (result schema, docs/results-schema.md).
 
 use anyhow::{Context, Result};
+use arch::schedule::GemmProblem;
 use arch::AccelConfig;
 use driver::delegate::{self, ModelRun, Policy};
 use models::Graph;
@@ -33,7 +34,7 @@ pub fn simulate(
 ) -> Result<ModelRun> {
     let mut interp = Interpreter::new(graph)?;
     let mut dev = sim::SimDevice::new(cfg, model, sim::device::DEFAULT_MEM_BYTES);
-    let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| sim::tile::estimate_gemm(c, m, k, n).ok();
+    let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
     delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input)
         .with_context(|| format!("model {} on accelerator {}", graph.name, cfg.name))
 }
@@ -55,7 +56,7 @@ pub fn simulate_rtl(
     );
     let mut dev = hdl::rtl_device::RtlDevice::new(cfg, sim::device::DEFAULT_MEM_BYTES)
         .with_context(|| format!("the system RTL of accelerator {}", cfg.name))?;
-    let tile = |c: &AccelConfig, m: u64, k: u64, n: u64| sim::tile::estimate_gemm(c, m, k, n).ok();
+    let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
     delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input).with_context(|| {
         format!(
             "model {} on the RTL of accelerator {}",

@@ -81,9 +81,8 @@ pub fn model_facts(specs: &[String], cpu: &CpuProfile) -> Result<Vec<ModelFacts>
 /// The metrics of one design on one model (tile-level model), under the result schema's
 /// names (docs/results-schema.md).
 pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> Metrics {
-    let layers = delegate::estimate_model(facts, cfg, policy, |c, m, k, n| {
-        sim::tile::estimate_gemm(c, m, k, n).ok()
-    });
+    let layers =
+        delegate::estimate_model(facts, cfg, policy, |c, p| sim::tile::estimate(c, p).ok());
     let offload_us: f64 = layers.iter().map(|l| l.total_us).sum();
     let offload_uj: f64 = layers.iter().map(|l| l.total_uj).sum();
     let accel_macs: u64 = layers.iter().map(|l| l.device_counters.macs).sum();

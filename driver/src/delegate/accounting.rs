@@ -14,6 +14,7 @@
 //!   also while the CPU runs layers or the driver: that leakage is charged to those layers.
 
 use arch::device::{Counters, EnergyBreakdown};
+use arch::schedule::GemmProblem;
 use arch::AccelConfig;
 use runtime::cost::CpuProfile;
 use serde::Serialize;
@@ -135,28 +136,28 @@ pub(super) fn cpu_layer(cfg: &AccelConfig, f: &LayerFacts) -> LayerRun {
 
 /// The fast estimate of one offloaded inference for a design: the same partition and
 /// accounting as a run on a device, with each GEMM's counters from `gemm_counters`
-/// (the simulator's tile-level model). Used by sweeps.
+/// (the simulator's tile-level model, given each GEMM's problem: its `im2col` window is
+/// set when the layer uses the accelerator's im2col unit). Used by sweeps.
 pub fn estimate_model(
     facts: &ModelFacts,
     cfg: &AccelConfig,
     policy: Policy,
-    gemm_counters: impl Fn(&AccelConfig, u64, u64, u64) -> Option<Counters> + Sync,
+    gemm_counters: impl Fn(&AccelConfig, &GemmProblem) -> Option<Counters> + Sync,
 ) -> Vec<LayerRun> {
     facts
         .layers
         .iter()
         .map(|f| {
             let d = decide(f, cfg, facts.cpu.clock_mhz(), policy, &gemm_counters);
-            match (&f.lowering, d.placement) {
-                (Ok((_, s)), Placement::Accel) => {
-                    match gemm_counters(cfg, s.m as u64, s.k as u64, s.n as u64) {
-                        Some(c) => {
-                            let n = s.gemms() as u64;
-                            account(cfg, &facts.cpu, f.index, c.scaled(n), f.im2col_cycles, n)
-                        }
-                        None => cpu_layer(cfg, f),
+            match (&f.lowering, f.problem(cfg), d.placement) {
+                (Ok((_, s)), Some(p), Placement::Accel) => match gemm_counters(cfg, &p) {
+                    Some(c) => {
+                        let n = s.gemms() as u64;
+                        let im2col = f.cpu_im2col_cycles(cfg);
+                        account(cfg, &facts.cpu, f.index, c.scaled(n), im2col, n)
                     }
-                }
+                    None => cpu_layer(cfg, f),
+                },
                 _ => cpu_layer(cfg, f),
             }
         })

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use arch::device::{reg, Counters, Device, DeviceError};
+use arch::im2col::Window;
 use arch::isa::{self, COMMAND_BYTES};
 use arch::AccelConfig;
 use models::Graph;
@@ -12,7 +13,9 @@ use runtime::cost::{CpuProfile, OpShape};
 use runtime::{OpContext, OpExecutor, PreparedOp};
 
 use super::accounting::{account, cpu_layer, LayerRun, LoadReport, ModelRun};
-use super::lowering::{im2col_cpu_cycles, lowering_of, pack_columns, GemmShape, Lowering};
+use super::lowering::{
+    hw_window, im2col_cpu_cycles, lowering_of, pack_columns, problem_of, GemmShape, Lowering,
+};
 use super::partition::{decide, rank_estimate, Decision, GemmEstimator, ModelFacts, Placement};
 use super::{DriverError, Policy};
 use crate::gemm::{self, GemmProblem, MemLayout, Output};
@@ -34,6 +37,8 @@ struct Offloaded {
     lowering: Lowering,
     shape: GemmShape,
     pad_value: i8,
+    /// The accelerator's im2col unit reads the image through this window (no CPU im2col).
+    window: Option<Window>,
     jobs: Vec<Job>,
 }
 
@@ -65,34 +70,53 @@ impl std::fmt::Debug for AccelDelegate<'_> {
     }
 }
 
-/// Device memory the delegate needs for `decisions` (call before creating the device).
-pub fn device_mem_needed(graph: &Graph, prepared: &[&PreparedOp], decisions: &[Decision]) -> u64 {
-    layout_plan(graph, prepared, decisions).2
+/// Device memory the delegate needs for `decisions` on `cfg` (call before creating the
+/// device).
+pub fn device_mem_needed(
+    cfg: &AccelConfig,
+    graph: &Graph,
+    prepared: &[&PreparedOp],
+    decisions: &[Decision],
+) -> u64 {
+    layout_plan(cfg, graph, prepared, decisions).2
 }
 
-/// The GEMM shapes of the offloaded layers of `decisions`.
+/// The lowerings and GEMM shapes of the offloaded layers of `decisions`.
 fn offloaded_shapes<'a>(
     graph: &'a Graph,
     prepared: &'a [&PreparedOp],
     decisions: &'a [Decision],
-) -> impl Iterator<Item = GemmShape> + 'a {
+) -> impl Iterator<Item = (Lowering, GemmShape)> + 'a {
     decisions
         .iter()
         .filter(|d| d.placement == Placement::Accel)
         .filter_map(|d| lowering_of(graph, prepared[d.index], d.index).ok())
-        .map(|(_, s)| s)
+}
+
+/// Bytes of one image's A operand in device memory: the patch matrix, or the image itself
+/// when the im2col unit reads it.
+fn a_bytes(cfg: &AccelConfig, l: &Lowering, s: &GemmShape) -> u64 {
+    match hw_window(cfg, l) {
+        Some(w) => w.image_bytes(),
+        None => (s.m * s.k) as u64,
+    }
 }
 
 /// Sizes of the regions: (weights and parameters, largest A, total without commands).
-fn layout_plan(graph: &Graph, prepared: &[&PreparedOp], decisions: &[Decision]) -> (u64, u64, u64) {
+fn layout_plan(
+    cfg: &AccelConfig,
+    graph: &Graph,
+    prepared: &[&PreparedOp],
+    decisions: &[Decision],
+) -> (u64, u64, u64) {
     let mut weights = 0u64;
     let mut a_max = 0u64;
     let mut c_max = 0u64;
-    for s in offloaded_shapes(graph, prepared, decisions) {
+    for (l, s) in offloaded_shapes(graph, prepared, decisions) {
         let jobs = s.gemms() as u64;
         weights += jobs * align((s.k * s.n) as u64, 64)
             + jobs * align(s.n as u64 * isa::PARAM_RECORD_BYTES as u64, 64);
-        a_max = a_max.max(align((s.m * s.k) as u64, 64));
+        a_max = a_max.max(align(a_bytes(cfg, &l, &s), 64));
         c_max = c_max.max(align((s.m * s.n * s.per_image) as u64, 64));
     }
     (weights, a_max, weights + a_max + c_max)
@@ -108,11 +132,11 @@ impl<'d> AccelDelegate<'d> {
         cpu: &CpuProfile,
     ) -> Result<Self, DriverError> {
         let cfg = dev.config().clone();
-        let (weights_end, a_max, _) = layout_plan(graph, prepared, &decisions);
+        let (weights_end, a_max, _) = layout_plan(&cfg, graph, prepared, &decisions);
         let a_region = align(weights_end, 64);
         let c_region = align(a_region + a_max, 64);
         let c_max = offloaded_shapes(graph, prepared, &decisions)
-            .map(|s| align((s.m * s.n * s.per_image) as u64, 64))
+            .map(|(_, s)| align((s.m * s.n * s.per_image) as u64, 64))
             .max()
             .unwrap_or(0);
         let mut cmd_cursor = align(c_region + c_max, 64);
@@ -139,21 +163,21 @@ impl<'d> AccelDelegate<'d> {
                 .ok_or_else(|| layer_err("weights have no data".into()))?;
             let filter: Vec<i8> = filter.iter().map(|&b| b as i8).collect();
             let pad_value = quant.input_zero_point.clamp(-128, 127) as i8;
+            let window = hw_window(&cfg, &lowering);
             let columns = pack_columns(&lowering, &shape, &filter, quant);
             let mut jobs = Vec::with_capacity(columns.len());
             let out_c = shape.n * shape.per_image;
             for (j, col) in columns.iter().enumerate() {
-                let problem = GemmProblem {
-                    m: shape.m,
-                    k: shape.k,
-                    n: shape.n,
-                    output: Output::Int8 {
+                let problem: GemmProblem = problem_of(
+                    &cfg,
+                    &lowering,
+                    &shape,
+                    Output::Int8 {
                         zp_out: quant.output_zero_point,
                         act_min: quant.act_min,
                         act_max: quant.act_max,
                     },
-                    im2col: None,
-                };
+                );
                 let b_addr = w_cursor;
                 w_cursor = align(w_cursor + col.weights.len() as u64, 64);
                 let params_addr = w_cursor;
@@ -169,6 +193,7 @@ impl<'d> AccelDelegate<'d> {
                 let layout = MemLayout {
                     a_addr: a_region,
                     a_stride: shape.k as u64,
+                    a_pad: pad_value,
                     b_addr,
                     b_stride: shape.n as u64,
                     params_addr,
@@ -202,6 +227,7 @@ impl<'d> AccelDelegate<'d> {
                     lowering,
                     shape,
                     pad_value,
+                    window,
                     jobs,
                 },
             );
@@ -273,33 +299,37 @@ impl<'d> AccelDelegate<'d> {
     ) -> Result<LayerRun, String> {
         let off = self.offloaded.get(&index).cloned().ok_or("not offloaded")?;
         let s = off.shape;
-        let input: Vec<i8> = input.iter().map(|&b| b as i8).collect();
         let mut counters = Counters::default();
         let img_in = input.len() / s.batch.max(1);
         let img_out = output.len() / s.batch.max(1);
+        let as_i8 = |x: &[u8]| -> Vec<i8> { x.iter().map(|&b| b as i8).collect() };
         for b in 0..s.batch {
             let x = &input[b * img_in..(b + 1) * img_in];
             match &off.lowering {
+                // The activations are A itself (1x1 stride-1 conv, fully connected) or the
+                // image the im2col unit reads: written as they are.
                 Lowering::Conv {
-                    geom,
-                    patches_are_input,
-                } => {
-                    let a = if *patches_are_input {
-                        x.to_vec()
-                    } else {
-                        lower::im2col(x, geom, off.pad_value)
-                    };
-                    self.write_a(&a).map_err(|e| e.to_string())?;
+                    patches_are_input: true,
+                    ..
+                }
+                | Lowering::Fc => {
+                    self.write_a_bytes(x).map_err(|e| e.to_string())?;
                     counters.add(&self.run_job(&off.jobs[b]).map_err(|e| e.to_string())?);
                 }
-                Lowering::Fc => {
-                    self.write_a(x).map_err(|e| e.to_string())?;
+                Lowering::Conv { .. } if off.window.is_some() => {
+                    self.write_a_bytes(x).map_err(|e| e.to_string())?;
+                    counters.add(&self.run_job(&off.jobs[b]).map_err(|e| e.to_string())?);
+                }
+                Lowering::Conv { geom, .. } => {
+                    let a = lower::im2col(&as_i8(x), geom, off.pad_value);
+                    self.write_a(&a).map_err(|e| e.to_string())?;
                     counters.add(&self.run_job(&off.jobs[b]).map_err(|e| e.to_string())?);
                 }
                 Lowering::Depthwise { geom } => {
                     let (out_c, mult) = (geom.out_c, geom.depth_multiplier.max(1));
+                    let x = as_i8(x);
                     for oc in 0..out_c {
-                        let a = lower::im2col_channel(x, geom, oc / mult, off.pad_value);
+                        let a = lower::im2col_channel(&x, geom, oc / mult, off.pad_value);
                         self.write_a(&a).map_err(|e| e.to_string())?;
                         let job = &off.jobs[b * out_c + oc];
                         counters.add(&self.run_job(job).map_err(|e| e.to_string())?);
@@ -311,7 +341,10 @@ impl<'d> AccelDelegate<'d> {
                 .read_mem(self.c_region, out)
                 .map_err(|e| e.to_string())?;
         }
-        let im2col_cycles = im2col_cpu_cycles(&self.cpu, &off.lowering, &off.shape);
+        let im2col_cycles = match off.window {
+            Some(_) => 0,
+            None => im2col_cpu_cycles(&self.cpu, &off.lowering, &off.shape),
+        };
         Ok(account(
             &self.cfg,
             &self.cpu,
@@ -324,7 +357,11 @@ impl<'d> AccelDelegate<'d> {
 
     fn write_a(&mut self, a: &[i8]) -> Result<(), DeviceError> {
         let bytes: Vec<u8> = a.iter().map(|&x| x as u8).collect();
-        self.dev.write_mem(self.a_region, &bytes)
+        self.write_a_bytes(&bytes)
+    }
+
+    fn write_a_bytes(&mut self, a: &[u8]) -> Result<(), DeviceError> {
+        self.dev.write_mem(self.a_region, a)
     }
 
     /// Bytes of one command in device memory (for tests that corrupt a command).

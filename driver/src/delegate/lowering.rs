@@ -1,7 +1,12 @@
-//! Lowering: how a layer becomes int8 GEMM problems ([`Lowering`], [`GemmShape`]), what
-//! its im2col costs the CPU, and the weight columns packed for each GEMM (the data
+//! Lowering: how a layer becomes int8 GEMM problems ([`Lowering`], [`GemmShape`]), whether
+//! a conv's patches come from the accelerator's im2col unit ([`hw_window`]) or from the
+//! CPU and what that costs the CPU, and the weight columns packed for each GEMM (the data
 //! transforms themselves are in [`crate::lower`]).
 
+use arch::im2col::Window;
+use arch::isa::{MAX_GEOM_DIM, MAX_GEOM_KERNEL, MAX_GEOM_PAD};
+use arch::schedule::GemmProblem;
+use arch::AccelConfig;
 use models::{DType, Graph, OpKind};
 use runtime::cost::{CpuProfile, OpShape};
 use runtime::{ConvGeometry, PreparedOp, QuantParams};
@@ -127,6 +132,79 @@ pub(super) fn lowering_of(
             ))
         }
         _ => Err("op not supported by the accelerator (runs on the CPU kernels)".into()),
+    }
+}
+
+/// The im2col window of a conv geometry, or `None` when it does not fit the `CONV_GEOM`
+/// / `LOAD_IM2COL` fields (kernel, stride and dilation 1..=16, top/left padding <= 15,
+/// `in_h`, `in_w`, `out_w` 1..=4095, at most 4096 output rows (12-bit `oy0`), `in_c`
+/// 1..=65535) or is grouped.
+pub(super) fn window_of(g: &ConvGeometry) -> Option<Window> {
+    let dim = MAX_GEOM_DIM as usize;
+    let kern = MAX_GEOM_KERNEL as usize;
+    let fits = g.group_in_c == g.in_c
+        && [g.in_h, g.in_w, g.out_w]
+            .iter()
+            .all(|&v| (1..=dim).contains(&v))
+        && (1..=dim + 1).contains(&g.out_h)
+        && (1..=u16::MAX as usize).contains(&g.in_c)
+        && [
+            g.k_h,
+            g.k_w,
+            g.stride_h,
+            g.stride_w,
+            g.dilation_h,
+            g.dilation_w,
+        ]
+        .iter()
+        .all(|&v| (1..=kern).contains(&v))
+        && g.pad_top <= MAX_GEOM_PAD as usize
+        && g.pad_left <= MAX_GEOM_PAD as usize;
+    fits.then(|| Window {
+        in_h: g.in_h as u32,
+        in_w: g.in_w as u32,
+        in_c: g.in_c as u32,
+        out_w: g.out_w as u32,
+        kh: g.k_h as u32,
+        kw: g.k_w as u32,
+        sh: g.stride_h as u32,
+        sw: g.stride_w as u32,
+        dh: g.dilation_h as u32,
+        dw: g.dilation_w as u32,
+        pad_t: g.pad_top as u32,
+        pad_l: g.pad_left as u32,
+    })
+}
+
+/// The window of a layer whose patches the accelerator's im2col unit generates on `cfg`:
+/// a conv (not grouped) on a design with `im2col = true`, unless its patches are the
+/// input itself (1x1 stride-1 unpadded: A is the input, a plain `LOAD`) or its geometry
+/// does not fit the command fields (then the CPU does the im2col, as without the unit).
+/// Depthwise and fully connected layers never use it.
+pub(super) fn hw_window(cfg: &AccelConfig, lowering: &Lowering) -> Option<Window> {
+    match lowering {
+        Lowering::Conv {
+            geom,
+            patches_are_input: false,
+        } if cfg.im2col => window_of(geom),
+        _ => None,
+    }
+}
+
+/// The GEMM problem of one of the layer's GEMMs on `cfg` (int8 output with the given
+/// parameters; the hardware im2col window when [`hw_window`] gives one).
+pub(super) fn problem_of(
+    cfg: &AccelConfig,
+    lowering: &Lowering,
+    shape: &GemmShape,
+    output: arch::schedule::Output,
+) -> GemmProblem {
+    GemmProblem {
+        m: shape.m,
+        k: shape.k,
+        n: shape.n,
+        output,
+        im2col: hw_window(cfg, lowering),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the design-independent facts of each layer ([`ModelFacts`]).
 
 use arch::device::Counters;
+use arch::schedule::{GemmProblem, Output};
 use arch::AccelConfig;
 use models::Graph;
 use runtime::cost::{op_shape, CpuProfile};
@@ -9,7 +10,7 @@ use runtime::PreparedOp;
 use serde::Serialize;
 
 use super::accounting::{DRIVER_LAYER_CYCLES, DRIVER_SUBMIT_CYCLES};
-use super::lowering::{im2col_cpu_cycles, lowering_of, GemmShape, Lowering};
+use super::lowering::{hw_window, im2col_cpu_cycles, lowering_of, problem_of, GemmShape, Lowering};
 use crate::tiling;
 
 /// Which layers to offload.
@@ -67,17 +68,18 @@ pub struct Decision {
     pub gemms: usize,
 }
 
-/// Counters of one `m x k x n` int8 GEMM on a design, or `None` when it does not fit: how
-/// the `auto` policy judges a layer. The simulator's tile-level model
-/// (`sim::tile::estimate_gemm`) is the accurate one; [`rank_estimate`] is the driver's own
-/// cheap ranking estimate (cycles only), used when no model is passed.
-pub type GemmEstimator<'a> = &'a (dyn Fn(&AccelConfig, u64, u64, u64) -> Option<Counters> + Sync);
+/// Counters of one int8 GEMM problem on a design (its `im2col` window set when the
+/// layer uses the accelerator's im2col unit), or `None` when it does not fit: how the
+/// `auto` policy judges a layer. The simulator's tile-level model (`sim::tile::estimate`)
+/// is the accurate one; [`rank_estimate`] is the driver's own cheap ranking estimate
+/// (cycles only), used when no model is passed.
+pub type GemmEstimator<'a> = &'a (dyn Fn(&AccelConfig, &GemmProblem) -> Option<Counters> + Sync);
 
 /// The tiling's ranking estimate as [`Counters`] (only `cycles` is set).
-pub fn rank_estimate(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Option<Counters> {
-    let t = tiling::choose(cfg, m, k, n).ok()?;
+pub fn rank_estimate(cfg: &AccelConfig, p: &GemmProblem) -> Option<Counters> {
+    let t = tiling::choose_problem(cfg, p).ok()?;
     Some(Counters {
-        cycles: tiling::estimate(cfg, &t),
+        cycles: tiling::estimate_for(cfg, &t, p.im2col.as_ref()),
         ..Default::default()
     })
 }
@@ -93,8 +95,35 @@ pub struct LayerFacts {
     pub cpu_us: f64,
     pub cpu_uj: f64,
     pub(super) lowering: Result<(Lowering, GemmShape), String>,
-    /// im2col cycles on the CPU when offloaded.
+    /// im2col cycles on the CPU when offloaded without the accelerator's im2col unit.
     pub(super) im2col_cycles: u64,
+}
+
+impl LayerFacts {
+    /// CPU im2col cycles of the layer offloaded to `cfg`: none when the accelerator's
+    /// im2col unit generates the patches.
+    pub(super) fn cpu_im2col_cycles(&self, cfg: &AccelConfig) -> u64 {
+        match &self.lowering {
+            Ok((l, _)) if hw_window(cfg, l).is_some() => 0,
+            _ => self.im2col_cycles,
+        }
+    }
+
+    /// The GEMM problem each of the layer's GEMMs is judged by on `cfg` (int8 output,
+    /// full activation range), if the layer can be lowered.
+    pub(super) fn problem(&self, cfg: &AccelConfig) -> Option<GemmProblem> {
+        let (l, s) = self.lowering.as_ref().ok()?;
+        Some(problem_of(
+            cfg,
+            l,
+            s,
+            Output::Int8 {
+                zp_out: 0,
+                act_min: -128,
+                act_max: 127,
+            },
+        ))
+    }
 }
 
 /// Design-independent facts about a model on one CPU profile: what [`plan`] and
@@ -184,16 +213,29 @@ pub(super) fn decide(
     if policy == Policy::None {
         return cpu_dec("offload disabled (policy none)".into());
     }
-    let t = match tiling::choose(cfg, shape.m as u64, shape.k as u64, shape.n as u64) {
+    let problem = problem_of(
+        cfg,
+        lowering,
+        shape,
+        Output::Int8 {
+            zp_out: 0,
+            act_min: -128,
+            act_max: 127,
+        },
+    );
+    let t = match tiling::choose_problem(cfg, &problem) {
         Ok(t) => t,
         Err(e) => return cpu_dec(format!("does not fit the accelerator: {e}")),
     };
     let gemms = shape.gemms();
     if policy == Policy::Auto {
-        let per_gemm = est(cfg, shape.m as u64, shape.k as u64, shape.n as u64)
-            .map_or_else(|| tiling::estimate(cfg, &t), |c| c.cycles);
+        let per_gemm = est(cfg, &problem).map_or_else(
+            || tiling::estimate_for(cfg, &t, problem.im2col.as_ref()),
+            |c| c.cycles,
+        );
         let device_cycles = per_gemm * gemms as u64;
-        let cpu_side = f.im2col_cycles + DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * gemms as u64;
+        let cpu_side =
+            f.cpu_im2col_cycles(cfg) + DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * gemms as u64;
         let offloaded_us = cfg.cycles_to_us(device_cycles) + cpu_side as f64 / cpu_mhz;
         if offloaded_us >= f.cpu_us {
             return cpu_dec(format!(
@@ -207,6 +249,13 @@ pub(super) fn decide(
             patches_are_input: true,
             ..
         } => "1x1 conv as GEMM".to_string(),
+        Lowering::Conv { .. } if problem.im2col.is_some() => {
+            "conv as GEMM with the accelerator's im2col unit".to_string()
+        }
+        Lowering::Conv { .. } if cfg.im2col => {
+            "conv as GEMM after im2col on the CPU (window exceeds the im2col unit's fields)"
+                .to_string()
+        }
         Lowering::Conv { .. } => "conv as GEMM after im2col".to_string(),
         Lowering::Depthwise { geom } => {
             format!(
