@@ -675,4 +675,14 @@ fn sweep_takes_im2col_and_dma_outstanding_axes() {
         .unwrap()
         .offload_us;
     assert_eq!(us("1", "false"), plain, "features off differ from the base");
+    // kws has a 10x4 strided conv (hardware im2col) and DMA-latency-bound depthwise
+    // layers (pipelined DMA): each feature alone and both together make it faster.
+    for (d, i) in [("1", "true"), ("4", "false"), ("4", "true")] {
+        assert!(
+            us(d, i) < plain,
+            "dma_outstanding {d}, im2col {i}: {} >= {plain}",
+            us(d, i)
+        );
+    }
+    assert!(us("4", "true") < us("4", "false") && us("4", "true") < us("1", "true"));
 }
