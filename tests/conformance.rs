@@ -4,12 +4,15 @@
 //! (a) on the CPU reference kernels (`Interpreter::invoke`, bit-exact with TFLite-Micro) and
 //! (b) offloaded through the driver (`delegate::run_model`, `Policy::All`) to the simulator
 //!     on a random small accelerator (1..8 x 1..8, both dataflows, random scratchpads,
-//!     banks, bus), functional model for most cases and cycle-level for every 8th,
+//!     banks, bus; half of them with the hardware im2col unit and 1, 2, 4 or 16 DMA
+//!     requests in flight), functional model for most cases and cycle-level for every 8th,
 //! and compared bit for bit. Every case must also really be offloaded (decision `Accel`),
-//! except grouped convolutions, which the driver keeps on the CPU (decision `Cpu`).
+//! except grouped convolutions, which the driver keeps on the CPU (decision `Cpu`); on a
+//! design with the im2col unit every non-pointwise, non-grouped conv must use it.
 //!
-//! Environment: `TINYACCEL_CONFORMANCE_SEED` (default 0x7A1A), `TINYACCEL_CONFORMANCE_CASES`
-//! (default 2000), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
+//! Environment: `TINYACCEL_CONFORMANCE_SEED` (default 0x7A1A, the im2col suite 0x7A1A ^
+//! 0x12C01), `TINYACCEL_CONFORMANCE_CASES` (default 2000; 500 for the im2col
+//! suite), `TINYACCEL_CONFORMANCE_ONLY=<case>` replays one case. A failure prints the
 //! case (layer, shapes, quantization, configuration) and the command that replays it.
 //!
 //! RTL conformance (the same generator against the Verilator model for small cases) is a
@@ -83,16 +86,46 @@ fn out_dim(same: bool, input: usize, k: usize, s: usize, d: usize) -> usize {
     }
 }
 
-fn gen_case(r: &mut SplitMix64, index: usize) -> Case {
+/// The ranges of a suite's layers.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Only non-grouped CONV_2D layers.
+    conv_only: bool,
+    max_stride: usize,
+    max_dilation: usize,
+    max_kernel: usize,
+}
+
+/// The main suite's ranges (every op kind).
+const ALL_KINDS: Limits = Limits {
+    conv_only: false,
+    max_stride: 2,
+    max_dilation: 2,
+    max_kernel: 4,
+};
+
+/// The im2col suite's ranges: convolutions with wider strides, dilations and kernels.
+const WIDE_CONVS: Limits = Limits {
+    conv_only: true,
+    max_stride: 4,
+    max_dilation: 3,
+    max_kernel: 7,
+};
+
+fn gen_case(r: &mut SplitMix64, index: usize, lim: &Limits) -> Case {
     let which = r.range_i64(0, 9);
+    let which = if lim.conv_only { 0 } else { which };
     let batch = if r.range_i64(0, 5) == 0 { 2 } else { 1 };
-    let stride = (urange(r, 1, 2), urange(r, 1, 2));
+    let stride = (urange(r, 1, lim.max_stride), urange(r, 1, lim.max_stride));
     let dilation = if r.range_i64(0, 3) == 0 {
-        (urange(r, 1, 2), urange(r, 1, 2))
+        (
+            urange(r, 1, lim.max_dilation),
+            urange(r, 1, lim.max_dilation),
+        )
     } else {
         (1, 1)
     };
-    let kernel = (urange(r, 1, 4), urange(r, 1, 4));
+    let kernel = (urange(r, 1, lim.max_kernel), urange(r, 1, lim.max_kernel));
     let padding = if r.range_i64(0, 1) == 0 {
         Padding::Same
     } else {
@@ -108,7 +141,11 @@ fn gen_case(r: &mut SplitMix64, index: usize) -> Case {
     let h = urange(r, min_h, min_h + sp);
     let w = urange(r, min_w, min_w + sp);
     let (kind, c, kernel, stride, dilation) = if which < 4 {
-        let groups = if r.range_i64(0, 7) == 0 { 2 } else { 1 };
+        let groups = if r.range_i64(0, 7) == 0 && !lim.conv_only {
+            2
+        } else {
+            1
+        };
         let c = urange(r, 1, ch) * groups;
         let out_c = urange(r, 1, ch) * groups;
         (Kind::Conv { out_c, groups }, c, kernel, stride, dilation)
@@ -341,8 +378,11 @@ fn gen_config(r: &mut SplitMix64) -> AccelConfig {
     c.acc_sram_banks = pick(r, &[1, 2]);
     c.bus_bytes_per_cycle = pick(r, &[1, 2, 4, 8, 16]);
     c.bus_latency_cycles = urange(r, 0, 20) as u32;
+    // Drawn last, so the other fields of a case's design are those of before issue 16.
+    c.im2col = r.range_i64(0, 1) == 0;
+    c.dma_outstanding = pick(r, &[1, 2, 4, 16]);
     c.name = format!(
-        "rand-{}x{}-{}-in{}k{}b-w{}k{}b-acc{}k{}b-bus{}",
+        "rand-{}x{}-{}-in{}k{}b-w{}k{}b-acc{}k{}b-bus{}{}-n{}",
         c.rows,
         c.cols,
         c.dataflow,
@@ -352,7 +392,9 @@ fn gen_config(r: &mut SplitMix64) -> AccelConfig {
         c.weight_sram_banks,
         c.acc_sram_kib,
         c.acc_sram_banks,
-        c.bus_bytes_per_cycle
+        c.bus_bytes_per_cycle,
+        if c.im2col { "-im2col" } else { "" },
+        c.dma_outstanding
     );
     c
 }
@@ -372,7 +414,7 @@ fn case_seed(seed: u64, index: usize) -> u64 {
     SplitMix64::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64()
 }
 
-fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig) -> String {
+fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig, test: &str) -> String {
     let short = |v: &[i8]| {
         if v.len() > 24 {
             format!("{:?}... ({} values)", &v[..24], v.len())
@@ -382,9 +424,10 @@ fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig) -> String {
     };
     format!(
         "case {index} (replay: TINYACCEL_CONFORMANCE_SEED={seed} TINYACCEL_CONFORMANCE_ONLY={index} \
-         cargo test --release --test conformance)\n  layer: {:?} input {:?} kernel {:?} stride {:?} \
+         cargo test --release --test conformance {})\n  layer: {:?} input {:?} kernel {:?} stride {:?} \
          dilation {:?} {:?} {:?}\n  quant: in {} zp {}, out {} zp {}, w_scales {:?}\n  bias {:?}\n  \
          weights {}\n  sim model: {}\n  config:\n{}",
+        test,
         case.kind,
         case.input,
         case.kernel,
@@ -404,8 +447,13 @@ fn describe(seed: u64, index: usize, case: &Case, cfg: &AccelConfig) -> String {
     )
 }
 
-/// Runs one case; `Err` describes the failure.
-fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>, usize), String> {
+/// Runs one case; `Err` describes the failure. `Ok`: the expected output, how many of its
+/// values are not clamped, and whether the layer used the im2col unit.
+fn run_case(
+    case: &Case,
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+) -> Result<(Vec<u8>, usize, bool), String> {
     let graph = build(case);
     let input: Vec<u8> = case.data.iter().map(|&v| v as u8).collect();
     let mut interp = Interpreter::new(&graph).map_err(|e| format!("prepare: {e}"))?;
@@ -438,6 +486,29 @@ fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>
             want_target.as_str()
         ));
     }
+    // With the im2col unit, a conv whose patches are not the input itself reads its image
+    // through the unit (the generated windows all fit its fields).
+    let hw_im2col = d.reason.contains("im2col unit");
+    let pointwise_s1 = case.kernel == (1, 1) && case.stride == (1, 1);
+    let spatial_conv = matches!(case.kind, Kind::Conv { groups: 1, .. }) && !pointwise_s1;
+    if hw_im2col != (cfg.im2col && spatial_conv) {
+        return Err(format!(
+            "decision `{}` on a design with im2col = {}: the im2col unit {} expected",
+            d.reason,
+            cfg.im2col,
+            if cfg.im2col && spatial_conv {
+                "was"
+            } else {
+                "was not"
+            }
+        ));
+    }
+    let pieces = run.device_counters().im2col_pieces;
+    if (pieces > 0) != hw_im2col {
+        return Err(format!(
+            "{pieces} im2col pieces counted, im2col unit used: {hw_im2col}"
+        ));
+    }
     if run.output != want {
         let first = want
             .iter()
@@ -460,13 +531,45 @@ fn run_case(case: &Case, cfg: &AccelConfig, cpu: &CpuProfile) -> Result<(Vec<u8>
         .iter()
         .filter(|&&v| (v as i8) != lo && (v as i8) != hi)
         .count();
-    Ok((want, inner))
+    Ok((want, inner, hw_im2col))
 }
 
 #[test]
 fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
-    let seed: u64 = env_or("TINYACCEL_CONFORMANCE_SEED", DEFAULT_SEED);
-    let cases: usize = env_or("TINYACCEL_CONFORMANCE_CASES", DEFAULT_CASES);
+    run_suite(
+        "random_layers_agree_bit_for_bit_on_cpu_and_simulator",
+        DEFAULT_SEED,
+        DEFAULT_CASES,
+        &ALL_KINDS,
+        false,
+    );
+}
+
+/// Convolutions only, with strides up to 4, dilations up to 3 and kernels up to 7x7, SAME
+/// and VALID, odd sizes and channel counts, every design with the im2col unit (1, 2, 4
+/// or 16 DMA requests in flight): every non-pointwise one goes through the unit.
+#[test]
+fn random_convs_through_the_im2col_unit_agree_bit_for_bit() {
+    run_suite(
+        "random_convs_through_the_im2col_unit_agree_bit_for_bit",
+        DEFAULT_SEED ^ 0x1_2C01,
+        DEFAULT_CASES / 4,
+        &WIDE_CONVS,
+        true,
+    );
+}
+
+/// Runs `default_cases` cases of a suite (`TINYACCEL_CONFORMANCE_*` override the seed,
+/// the count or replay one case); `force_im2col`: every design has the im2col unit.
+fn run_suite(
+    test: &str,
+    default_seed: u64,
+    default_cases: usize,
+    lim: &Limits,
+    force_im2col: bool,
+) {
+    let seed: u64 = env_or("TINYACCEL_CONFORMANCE_SEED", default_seed);
+    let cases: usize = env_or("TINYACCEL_CONFORMANCE_CASES", default_cases);
     let only: Option<usize> = std::env::var("TINYACCEL_CONFORMANCE_ONLY").ok().map(|v| {
         v.trim()
             .parse()
@@ -481,10 +584,15 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
     let (mut values, mut inner) = (0usize, 0usize);
     let mut by_kind = [0usize; 3];
     let mut cycle_cases = 0usize;
+    let (mut im2col_cases, mut im2col_cycle_cases) = (0usize, 0usize);
     for &i in &indices {
         let mut r = SplitMix64::new(case_seed(seed, i));
-        let case = gen_case(&mut r, i);
-        let cfg = gen_config(&mut r);
+        let case = gen_case(&mut r, i, lim);
+        let mut cfg = gen_config(&mut r);
+        if force_im2col && !cfg.im2col {
+            cfg.im2col = true;
+            cfg.name += "-im2col";
+        }
         cfg.validate()
             .unwrap_or_else(|e| panic!("generated config does not validate: {e:?}"));
         let result = std::panic::catch_unwind(|| run_case(&case, &cfg, &cpu)).unwrap_or_else(|p| {
@@ -496,7 +604,9 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
             Err(format!("panic: {msg}"))
         });
         match result {
-            Ok((out, n_inner)) => {
+            Ok((out, n_inner, hw_im2col)) => {
+                im2col_cases += hw_im2col as usize;
+                im2col_cycle_cases += (hw_im2col && case.cycle_model) as usize;
                 values += out.len();
                 inner += n_inner;
                 by_kind[match case.kind {
@@ -508,15 +618,16 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
             }
             Err(e) => {
                 if failures.len() < 10 {
-                    eprintln!("FAIL {e}\n{}\n", describe(seed, i, &case, &cfg));
+                    eprintln!("FAIL {e}\n{}\n", describe(seed, i, &case, &cfg, test));
                 }
                 failures.push(format!("case {i}: {e}"));
             }
         }
     }
     eprintln!(
-        "conformance: seed {seed}, {} cases ({} conv, {} depthwise, {} fc; {} on the cycle model), \
-         {values} output values, {inner} not clamped to -128/127, {} failures",
+        "conformance: seed {seed}, {} cases ({} conv, {} depthwise, {} fc; {} on the cycle model; \
+         {im2col_cases} convs through the im2col unit, {im2col_cycle_cases} of them on the cycle \
+         model), {values} output values, {inner} not clamped to -128/127, {} failures",
         indices.len(),
         by_kind[0],
         by_kind[1],
@@ -530,6 +641,14 @@ fn random_layers_agree_bit_for_bit_on_cpu_and_simulator() {
         failures.len(),
         indices.len(),
         failures.join("\n")
+    );
+    // The im2col unit was exercised (a full run of the main suite has hundreds of such
+    // cases; nearly every case of the im2col suite is one).
+    let min_share = if force_im2col { 2 } else { 10 };
+    assert!(
+        only.is_some() || im2col_cases * min_share >= indices.len(),
+        "only {im2col_cases} of {} cases used the im2col unit",
+        indices.len()
     );
     // Not vacuous: most outputs carry information beyond saturation.
     assert!(

@@ -10,9 +10,14 @@
 //! - [`load_lines`], [`store_lines`], [`param_count`], [`store_columns`], [`mem_range`],
 //!   [`check_shift`]: the checks a `LOAD`, `LOAD_PARAMS` and `STORE` make while they move
 //!   data (the device-memory range of every row, the PPU shifts read);
+//! - [`check_conv_geom`], [`check_load_im2col`], [`im2col_lines`]: the hardware im2col
+//!   commands: the image of a `CONV_GEOM` inside the device memory; a `LOAD_IM2COL`
+//!   against the window of the last `CONV_GEOM` (present, start inside the window, last
+//!   tap inside `K`, lines inside the input scratchpad);
 //! - [`check_buffer`]: all of them over a decoded buffer, in the order the simulator makes
 //!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
-//!   order, as `sim::functional` does), without executing anything.
+//!   order, as `sim::functional` does, tracking the last `CONV_GEOM`), without executing
+//!   anything.
 
 use crate::im2col::Window;
 use crate::isa::Store;
@@ -670,6 +675,121 @@ mod tests {
         let cmds = [load(4000, 1, 1, 1), Command::new(Op::Compute(c)), fin()];
         let e = check_buffer(&cfg, &mem, &cmds).unwrap_err();
         assert_eq!(e.index, 1);
+    }
+
+    fn geom(addr: u32, in_h: u16, in_w: u16, in_c: u16, out_w: u16) -> Command {
+        Command::new(Op::ConvGeom(ConvGeom {
+            mem_addr: addr,
+            in_h,
+            in_w,
+            in_c,
+            out_w,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            dh: 1,
+            dw: 1,
+            pad_t: 1,
+            pad_l: 1,
+        }))
+    }
+
+    fn im2col(ox0: u16, ky0: u8, kx0: u8, ic0: u16, nrows: u16, ncols: u16) -> Command {
+        Command::new(Op::LoadIm2col(im2col_op(ox0, ky0, kx0, ic0, nrows, ncols)))
+    }
+
+    fn im2col_op(ox0: u16, ky0: u8, kx0: u8, ic0: u16, nrows: u16, ncols: u16) -> LoadIm2col {
+        LoadIm2col {
+            transpose: false,
+            sp_line: 0,
+            oy0: 0,
+            ox0,
+            ky0,
+            kx0,
+            ic0,
+            nrows,
+            ncols,
+            pad_value: 0,
+        }
+    }
+
+    #[test]
+    fn load_im2col_is_checked_against_the_last_conv_geom() {
+        let mut cfg = cfg();
+        cfg.im2col = true;
+        let mem = vec![0u8; 4096];
+        // 8x8x2 image at 1000 (128 bytes), out_w 8; K = 3*3*2 = 18.
+        let g = geom(1000, 8, 8, 2, 8);
+        let ok = im2col(7, 2, 2, 1, 4, 1);
+        assert!(check_buffer(&cfg, &mem, &[g, ok, fin()]).is_ok());
+        let e = check_buffer(&cfg, &mem, &[ok, g, fin()]).unwrap_err();
+        assert_eq!(e.index, 0);
+        assert_eq!(
+            e.reason,
+            "no CONV_GEOM before this LOAD_IM2COL in the command buffer (the window \
+             registers are reset at every start)"
+        );
+        for (cmd, reason) in [
+            (
+                im2col(8, 0, 0, 0, 1, 1),
+                "ox0 = 8 must be less than out_w = 8 (the last CONV_GEOM)",
+            ),
+            (
+                im2col(0, 3, 0, 0, 1, 1),
+                "ky0 = 3 must be less than kh = 3 (the last CONV_GEOM)",
+            ),
+            (
+                im2col(0, 0, 3, 0, 1, 1),
+                "kx0 = 3 must be less than kw = 3 (the last CONV_GEOM)",
+            ),
+            (
+                im2col(0, 0, 0, 2, 1, 1),
+                "ic0 = 2 must be less than in_c = 2 (the last CONV_GEOM)",
+            ),
+            (
+                im2col(0, 2, 2, 1, 1, 2),
+                "taps 17..=18 (ky0, kx0, ic0 and ncols) exceed the K = kh*kw*in_c = 18 \
+                 columns of the last CONV_GEOM",
+            ),
+            (
+                // tiny-4x4: 8 KiB / 4 = 2048 input lines; 18 taps on 4-byte lines = 5 per
+                // row.
+                Command::new(Op::LoadIm2col(LoadIm2col {
+                    sp_line: 2048 - 5 * 4 + 1,
+                    ..im2col_op(0, 0, 0, 0, 4, 18)
+                })),
+                "lines 2029..2049 exceed the 2048-line scratchpad",
+            ),
+        ] {
+            let e = check_buffer(&cfg, &mem, &[g, cmd, fin()]).unwrap_err();
+            assert_eq!((e.index, e.reason.as_str()), (1, reason));
+        }
+        // The last CONV_GEOM counts: out_w 4 after out_w 8.
+        let e = check_buffer(
+            &cfg,
+            &mem,
+            &[g, geom(0, 8, 8, 2, 4), im2col(5, 0, 0, 0, 1, 1), fin()],
+        )
+        .unwrap_err();
+        assert_eq!(e.index, 2);
+        assert!(e.reason.contains("out_w = 4"), "{}", e.reason);
+        // The image must lie inside the device memory: 4000 + 128 > 4096.
+        let e = check_buffer(&cfg, &mem, &[geom(4000, 8, 8, 2, 8), fin()]).unwrap_err();
+        assert_eq!(
+            (e.index, e.reason.as_str()),
+            (
+                0,
+                "memory access 0xfa0..0x1020 outside the 4096-byte device memory"
+            )
+        );
+        assert!(check_buffer(&cfg, &mem, &[geom(3968, 8, 8, 2, 8), fin()]).is_ok());
+        // Without the unit the decoder's config check rejects both commands.
+        cfg.im2col = false;
+        let bytes = isa::encode_all(&[g, ok, fin()]);
+        let e = decode_checked(&cfg, &bytes).unwrap_err();
+        assert_eq!(e.index, 0);
+        assert!(e.reason.contains("im2col = false"), "{}", e.reason);
     }
 
     #[test]

@@ -197,6 +197,19 @@ impl Window {
     }
 }
 
+/// Input-scratchpad `(line, lane)` of element `(r, c)` of `l` for line width `w`
+/// (`rows`): a LOAD's placement of memory element `(r, c)` — non-transposed line
+/// `sp_line + (c / w) * nrows + r`, lane `c % w`; transposed line
+/// `sp_line + (r / w) * ncols + c`, lane `r % w`.
+pub fn placement(l: &LoadIm2col, w: u64, r: u64, c: u64) -> (u64, u64) {
+    let w = w.max(1);
+    if l.transpose {
+        (l.sp_line as u64 + (r / w) * l.ncols as u64 + c, r % w)
+    } else {
+        (l.sp_line as u64 + (c / w) * l.nrows as u64 + r, c % w)
+    }
+}
+
 /// The pieces of `l` on window `w`, in order (row by row, columns ascending).
 pub fn pieces<'a>(w: &'a Window, l: &'a LoadIm2col) -> impl Iterator<Item = Piece> + 'a {
     let u0 = w.first_tap(l);

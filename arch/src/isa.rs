@@ -1066,6 +1066,274 @@ mod tests {
         ));
     }
 
+    fn geom() -> ConvGeom {
+        ConvGeom {
+            mem_addr: 0xFFFF_F000,
+            in_h: 4095,
+            in_w: 1,
+            in_c: 65535,
+            out_w: 4095,
+            kh: 16,
+            kw: 1,
+            sh: 3,
+            sw: 16,
+            dh: 1,
+            dw: 7,
+            pad_t: 15,
+            pad_l: 0,
+        }
+    }
+
+    fn im2col_load() -> LoadIm2col {
+        LoadIm2col {
+            transpose: true,
+            sp_line: MAX_LINE,
+            oy0: 4095,
+            ox0: 17,
+            ky0: 15,
+            kx0: 0,
+            ic0: 65535,
+            nrows: 65535,
+            ncols: 1,
+            pad_value: -128,
+        }
+    }
+
+    #[test]
+    fn im2col_commands_roundtrip() {
+        let mut cases = vec![
+            Command::new(Op::ConvGeom(geom())),
+            Command {
+                op: Op::LoadIm2col(im2col_load()),
+                deps: Deps {
+                    pop_next: true,
+                    push_next: true,
+                    ..Deps::NONE
+                },
+            },
+        ];
+        let mut g = geom();
+        (g.in_w, g.in_c, g.kw, g.dh, g.pad_l, g.mem_addr) = (3, 1, 5, 16, 9, 0);
+        cases.push(Command::new(Op::ConvGeom(g)));
+        let mut l = im2col_load();
+        (l.transpose, l.ky0, l.kx0, l.nrows, l.ncols, l.pad_value) = (false, 0, 15, 1, 65535, 127);
+        cases.push(Command::new(Op::LoadIm2col(l)));
+        for c in cases {
+            let w = c.encode_word();
+            assert_eq!(Command::decode_word(w), Ok(c), "{c}");
+        }
+        // Field positions of the contract.
+        let w = Command::new(Op::ConvGeom(geom())).encode_word();
+        assert_eq!(w & 0xF, 5);
+        assert_eq!((w >> 8) & 0xFFFF_FFFF, 0xFFFF_F000);
+        assert_eq!((w >> 40) & 0xFFF, 4095);
+        assert_eq!((w >> 64) & 0xFFFF, 65535);
+        assert_eq!((w >> 92) & 0xF, 15); // kh - 1
+        assert_eq!((w >> 104) & 0xF, 15); // sw - 1
+        assert_eq!((w >> 112) & 0xF, 6); // dw - 1
+        assert_eq!((w >> 116) & 0xF, 15); // pad_t
+        assert_eq!(w >> 124, 0);
+        let w = Command::new(Op::LoadIm2col(im2col_load())).encode_word();
+        assert_eq!(w & 0xF, 6);
+        assert_eq!((w >> 10) & 1, 1);
+        assert_eq!((w >> 16) & 0xFF_FFFF, MAX_LINE as u128);
+        assert_eq!((w >> 52) & 0xFFF, 17);
+        assert_eq!((w >> 64) & 0xF, 15);
+        assert_eq!((w >> 88) & 0xFFFF, 65535);
+        assert_eq!(w >> 120, 0x80);
+        assert_eq!(opcode::CONV_GEOM, 5);
+        assert_eq!(opcode::LOAD_IM2COL, 6);
+        assert_eq!(Op::ConvGeom(geom()).name(), "CONV_GEOM");
+        assert_eq!(Op::LoadIm2col(im2col_load()).name(), "LOAD_IM2COL");
+        assert_eq!(Op::ConvGeom(geom()).queue(), Some(Queue::Load));
+        assert_eq!(Op::LoadIm2col(im2col_load()).queue(), Some(Queue::Load));
+        assert!(Command::new(Op::ConvGeom(geom()))
+            .to_string()
+            .starts_with("CONV_GEOM mem=0xfffff000 in=4095x1x65535 out_w=4095 k=16x1"));
+        assert!(Command::new(Op::LoadIm2col(im2col_load()))
+            .to_string()
+            .starts_with("LOAD_IM2COL T line=16777215 pos=(4095,17) tap=(15,0,65535) 65535x1"));
+    }
+
+    #[test]
+    fn im2col_decoder_rejects_bad_words() {
+        let g = Command::new(Op::ConvGeom(geom())).encode_word();
+        for bit in [124, 125, 126, 127] {
+            assert!(matches!(
+                Command::decode_word(g | 1 << bit),
+                Err(DecodeError::ReservedBits {
+                    op: "CONV_GEOM",
+                    ..
+                })
+            ));
+        }
+        for (field, lo, width) in [
+            ("in_h", 40, 12),
+            ("in_w", 52, 12),
+            ("in_c", 64, 16),
+            ("out_w", 80, 12),
+        ] {
+            let zero = g & !(((1u128 << width) - 1) << lo);
+            assert_eq!(
+                Command::decode_word(zero),
+                Err(DecodeError::Zero {
+                    op: "CONV_GEOM",
+                    field
+                })
+            );
+        }
+        for flag in [4, 6] {
+            assert!(matches!(
+                Command::decode_word(g | 1 << flag),
+                Err(DecodeError::BadDep { queue: "load", .. })
+            ));
+        }
+        let l = Command::new(Op::LoadIm2col(im2col_load())).encode_word();
+        for bit in [8, 9, 11, 12, 13, 14, 15] {
+            assert!(matches!(
+                Command::decode_word(l | 1 << bit),
+                Err(DecodeError::ReservedBits {
+                    op: "LOAD_IM2COL",
+                    ..
+                })
+            ));
+        }
+        for (field, lo) in [("nrows", 88), ("ncols", 104)] {
+            let zero = l & !(0xFFFFu128 << lo);
+            assert_eq!(
+                Command::decode_word(zero),
+                Err(DecodeError::Zero {
+                    op: "LOAD_IM2COL",
+                    field
+                })
+            );
+        }
+        for flag in [4, 6] {
+            assert!(matches!(
+                Command::decode_word(l | 1 << flag),
+                Err(DecodeError::BadDep { queue: "load", .. })
+            ));
+        }
+        // Opcodes 7..=14 stay unknown.
+        for op in 7..=14u8 {
+            assert_eq!(
+                Command::decode_word(op as u128),
+                Err(DecodeError::UnknownOpcode(op))
+            );
+        }
+    }
+
+    #[test]
+    fn check_rejects_im2col_commands_without_the_unit_and_bad_fields() {
+        let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
+        let ok_geom = ConvGeom {
+            mem_addr: 0,
+            in_h: 10,
+            in_w: 10,
+            in_c: 3,
+            out_w: 10,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            dh: 1,
+            dw: 1,
+            pad_t: 1,
+            pad_l: 1,
+        };
+        let ok_load = LoadIm2col {
+            transpose: false,
+            sp_line: 0,
+            oy0: 0,
+            ox0: 0,
+            ky0: 0,
+            kx0: 0,
+            ic0: 0,
+            nrows: 8,
+            ncols: 27,
+            pad_value: 0,
+        };
+        for op in [Op::ConvGeom(ok_geom), Op::LoadIm2col(ok_load)] {
+            let e = Command::new(op).check(&cfg).unwrap_err();
+            assert!(
+                e.reason
+                    .contains("this configuration has no im2col unit (im2col = false)"),
+                "{e}"
+            );
+        }
+        cfg.im2col = true;
+        let check = |op: Op| Command::new(op).check(&cfg);
+        assert_eq!(check(Op::ConvGeom(ok_geom)), Ok(()));
+        assert_eq!(check(Op::LoadIm2col(ok_load)), Ok(()));
+        type Edit = fn(&mut ConvGeom);
+        let bad_geoms: [(&str, Edit); 20] = [
+            ("in_h", |g| g.in_h = 0),
+            ("in_h", |g| g.in_h = 4096),
+            ("in_w", |g| g.in_w = 0),
+            ("in_w", |g| g.in_w = 4096),
+            ("out_w", |g| g.out_w = 0),
+            ("out_w", |g| g.out_w = 4096),
+            ("in_c", |g| g.in_c = 0),
+            ("kh", |g| g.kh = 0),
+            ("kh", |g| g.kh = 17),
+            ("kw", |g| g.kw = 0),
+            ("kw", |g| g.kw = 17),
+            ("sh", |g| g.sh = 0),
+            ("sw", |g| g.sw = 17),
+            ("dh", |g| g.dh = 0),
+            ("dw", |g| g.dw = 17),
+            ("pad_t", |g| g.pad_t = 16),
+            ("pad_l", |g| g.pad_l = 16),
+            ("mem_addr", |g| g.mem_addr = u32::MAX),
+            ("sh", |g| g.sh = 17),
+            ("dh", |g| g.dh = 17),
+        ];
+        for (field, edit) in bad_geoms {
+            let mut g = ok_geom;
+            edit(&mut g);
+            let e = check(Op::ConvGeom(g)).unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+            assert_eq!(e.op, "CONV_GEOM");
+        }
+        type EditL = fn(&mut LoadIm2col);
+        let bad_loads: [(&str, EditL); 8] = [
+            ("oy0", |l| l.oy0 = 4096),
+            ("ox0", |l| l.ox0 = 4096),
+            ("ky0", |l| l.ky0 = 16),
+            ("kx0", |l| l.kx0 = 16),
+            ("nrows/ncols", |l| l.nrows = 0),
+            ("nrows/ncols", |l| l.ncols = 0),
+            // 32 KiB / 8 = 4096 input lines; 27 taps = 4 lines per row.
+            ("sp_line", |l| l.sp_line = 4096 - 31),
+            ("sp_line", |l| l.sp_line = MAX_LINE + 1),
+        ];
+        for (field, edit) in bad_loads {
+            let mut l = ok_load;
+            edit(&mut l);
+            let e = check(Op::LoadIm2col(l)).unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+            assert_eq!(e.op, "LOAD_IM2COL");
+        }
+        let mut fits = ok_load;
+        fits.sp_line = 4096 - 32;
+        assert_eq!(check(Op::LoadIm2col(fits)), Ok(()));
+        let mut t = ok_load;
+        t.transpose = true;
+        // Transposed: ceil(8/8) * 27 = 27 lines.
+        t.sp_line = 4096 - 27;
+        assert_eq!(check(Op::LoadIm2col(t)), Ok(()));
+        t.sp_line += 1;
+        assert!(check(Op::LoadIm2col(t)).is_err());
+        let deps = Command {
+            op: Op::LoadIm2col(ok_load),
+            deps: Deps {
+                pop_prev: true,
+                ..Deps::NONE
+            },
+        };
+        assert_eq!(deps.check(&cfg).unwrap_err().field, "deps");
+    }
+
     #[test]
     fn decoder_never_panics_on_random_words() {
         // xorshift over many words: decode must return, and valid ones must round-trip.

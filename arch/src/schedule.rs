@@ -353,6 +353,140 @@ fn estimate_pipelined(cfg: &AccelConfig, t: &Tiling, window: Option<&Window>) ->
     bus.cycles(n).max(core) + fill
 }
 
+#[cfg(test)]
+mod estimate_tests {
+    use super::*;
+    use crate::Dataflow;
+
+    fn window(in_c: u32, kw: u32, dw: u32) -> Window {
+        Window {
+            in_h: 16,
+            in_w: 16,
+            in_c,
+            out_w: 16,
+            kh: 3,
+            kw,
+            sh: 1,
+            sw: 1,
+            dh: 1,
+            dw,
+            pad_t: 1,
+            pad_l: 1,
+        }
+    }
+
+    fn pieces_of(w: &Window, k0: u64, len: u64) -> Vec<u64> {
+        let mut v = Vec::new();
+        im2col_row_pieces(w, k0, len, |l| v.push(l));
+        v
+    }
+
+    /// A row of an im2col tile is cut where the kernel row changes (and the kernel column
+    /// with dilation): the in-bounds pieces of `arch::im2col::pieces`.
+    #[test]
+    fn row_pieces_follow_the_kernel_rows() {
+        let w = window(5, 3, 1);
+        assert_eq!(pieces_of(&w, 0, 45), vec![15, 15, 15]);
+        assert_eq!(pieces_of(&w, 10, 20), vec![5, 15]);
+        assert_eq!(pieces_of(&w, 31, 3), vec![3]);
+        let w = window(5, 3, 2);
+        assert_eq!(pieces_of(&w, 0, 45), vec![5; 9]);
+        assert_eq!(pieces_of(&w, 7, 9), vec![3, 5, 1]);
+        // Equal to the pieces of a LOAD_IM2COL of an interior position (no padding).
+        for (w, k0, len) in [(window(5, 3, 1), 7, 31), (window(3, 3, 2), 2, 20)] {
+            let (ky0, kx0, ic0) = w.tap_origin(k0);
+            let l = crate::isa::LoadIm2col {
+                transpose: false,
+                sp_line: 0,
+                oy0: 5,
+                ox0: 5,
+                ky0: ky0 as u8,
+                kx0: kx0 as u8,
+                ic0: ic0 as u16,
+                nrows: 1,
+                ncols: len as u16,
+                pad_value: 0,
+            };
+            let want: Vec<u64> = crate::im2col::pieces(&w, &l).map(|p| p.len).collect();
+            assert_eq!(pieces_of(&w, k0, len), want, "{w:?} {k0} {len}");
+        }
+    }
+
+    fn tiling(m: u64, k: u64, n: u64, tm: u64, tk: u64, tn: u64) -> Tiling {
+        Tiling {
+            m,
+            k,
+            n,
+            tm,
+            tk,
+            tn,
+            order: LoopOrder::MOuter,
+        }
+    }
+
+    /// With the features off the estimate is the original formula (no window, one
+    /// request in flight); with a window, the A pieces' bursts cost more than the rows of
+    /// a dense A; more requests in flight never cost more.
+    #[test]
+    fn pieces_cost_bursts_and_requests_in_flight_overlap_them() {
+        for df in Dataflow::ALL {
+            let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
+            cfg.dataflow = df;
+            let w = window(3, 3, 1);
+            let t = choose_for(&cfg, 256, 27, 16, Some(&w)).unwrap();
+            let dense = estimate_for(&cfg, &t, None);
+            assert_eq!(dense, estimate(&cfg, &t));
+            // Three 9-byte pieces per row instead of one 27-byte burst: more latency.
+            assert!(estimate_for(&cfg, &t, Some(&w)) > dense, "{df} {t:?}");
+            let mut prev = (u64::MAX, u64::MAX);
+            for outstanding in [1, 2, 4, 8, 16] {
+                cfg.dma_outstanding = outstanding;
+                let now = (
+                    estimate_for(&cfg, &t, Some(&w)),
+                    estimate_for(&cfg, &t, None),
+                );
+                assert!(now.0 <= prev.0 && now.1 <= prev.1, "{df} N={outstanding}");
+                prev = now;
+            }
+            // Bus-bound with one request in flight, four overlap the latencies: the
+            // estimate drops (by half on OS, which stays bus-bound; WS and IS become
+            // core-bound).
+            cfg.dma_outstanding = 1;
+            let one = estimate_for(&cfg, &t, Some(&w));
+            cfg.dma_outstanding = 4;
+            let four = estimate_for(&cfg, &t, Some(&w));
+            let factor = if df == Dataflow::OutputStationary {
+                2
+            } else {
+                1
+            };
+            assert!(four * factor < one, "{df}: {one} -> {four}");
+        }
+    }
+
+    /// The window-free tiling is unchanged by `choose_problem` (the same ranking), and
+    /// the old presets' tilings do not depend on it.
+    #[test]
+    fn choose_problem_without_a_window_is_choose() {
+        for preset in ["tiny-4x4", "edge-8x8", "edge-16x16", "wide-4x16"] {
+            let cfg = AccelConfig::preset(preset).unwrap();
+            for (m, k, n) in [(1, 1, 1), (100, 200, 300), (3136, 27, 8), (49, 4608, 512)] {
+                let p = GemmProblem::int8(m, k, n, 0);
+                assert_eq!(
+                    choose_problem(&cfg, &p),
+                    choose(&cfg, m as u64, k as u64, n as u64)
+                );
+            }
+        }
+        // Partial tiles along M, N and K are costed.
+        let cfg = AccelConfig::preset("edge-8x8-conv").unwrap();
+        let w = window(7, 3, 1);
+        let whole = estimate_for(&cfg, &tiling(256, 63, 20, 64, 63, 16), Some(&w));
+        let split = estimate_for(&cfg, &tiling(256, 63, 20, 64, 20, 16), Some(&w));
+        assert!(split > whole, "{split} vs {whole}");
+    }
+}
+
 /// Chooses the tiling of an `m x k x n` GEMM on `cfg` whose A operand is read from memory.
 pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, TilingError> {
     choose_for(cfg, m, k, n, None)

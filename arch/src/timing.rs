@@ -189,15 +189,37 @@ fn uniform_bursts(cfg: &AccelConfig, pipe: u64, nrows: u64, row_bytes: u64) -> u
     if cfg.dma_outstanding <= 1 {
         return pipe + nrows * burst_cycles(cfg, row_bytes);
     }
-    let b = Burst {
-        latency: cfg.bus_latency_cycles as u64,
-        beats: bus_beats(cfg, row_bytes),
-    };
-    pipelined_cycles(
+    uniform_pipelined_cycles(
         cfg.dma_outstanding as u64,
         pipe,
-        std::iter::repeat_n(b, nrows as usize),
+        nrows,
+        Burst {
+            latency: cfg.bus_latency_cycles as u64,
+            beats: bus_beats(cfg, row_bytes),
+        },
     )
+}
+
+/// [`pipelined_cycles`] of `n` identical bursts `b`, in closed form (when `b.beats >= 1`).
+///
+/// The recurrence is a longest path from `q_0`: every path goes `q_0 -> e_0` (`L + beats`)
+/// and then advances either one piece over the bus (`+beats`) or `N` pieces through a
+/// freed slot (`e_{i-N} -> q_i -> e_i`, `+L + beats`); walking the request chain (`+1` per
+/// piece) never beats the bus chain since `beats >= 1`. With `D = L + beats` the longest
+/// path is `pipe + D + max((n-1) beats, ((n-1) mod N) beats + floor((n-1)/N) D)`.
+pub fn uniform_pipelined_cycles(outstanding: u64, pipe: u64, n: u64, b: Burst) -> u64 {
+    if n == 0 {
+        return pipe;
+    }
+    if b.beats == 0 {
+        return pipelined_cycles(outstanding, pipe, std::iter::repeat_n(b, n as usize));
+    }
+    let slots = outstanding.max(1);
+    let d = b.latency + b.beats;
+    let rest = n - 1;
+    let bus_bound = rest * b.beats;
+    let slot_bound = (rest % slots) * b.beats + (rest / slots) * d;
+    pipe + d + bus_bound.max(slot_bound)
 }
 
 /// A `LOAD` or `LOAD_PARAMS` of `nrows` bursts of `row_bytes` bytes each, with up to

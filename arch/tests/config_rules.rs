@@ -244,3 +244,90 @@ fn a_device_or_huge_file_is_refused_without_reading_it_all() {
     let err = AccelConfig::load(std::path::Path::new("/dev/zero")).unwrap_err();
     assert!(err.to_string().contains("larger than"), "{err}");
 }
+
+#[test]
+fn rule_dma_outstanding() {
+    for bad in ["0", "17"] {
+        assert_rejects(
+            &format!("{BASE}\ndma_outstanding = {bad}\n"),
+            "dma_outstanding",
+            "between 1 and 16",
+        );
+    }
+    for good in [1, 2, 16] {
+        let c = AccelConfig::from_toml_str(&format!("{BASE}\ndma_outstanding = {good}\n"), "x")
+            .unwrap();
+        assert_eq!(c.dma_outstanding, good);
+    }
+    assert_rejects(&format!("{BASE}\nim2col = 1\n"), "<parse>", "invalid type");
+}
+
+#[test]
+fn issue16_fields_default_off_and_are_not_serialized_when_off() {
+    for name in ["edge-8x8", "tiny-4x4", "edge-16x16", "wide-4x16"] {
+        let c = AccelConfig::preset(name).unwrap();
+        assert!(!c.im2col, "{name}");
+        assert_eq!(c.dma_outstanding, 1, "{name}");
+        // The serialized forms (and so the hash) are those of before the fields existed.
+        let json = serde_json::to_string(&c).unwrap();
+        let toml = c.to_toml();
+        for key in ["im2col", "dma_outstanding", "agu", "dma_slot"] {
+            assert!(!json.contains(key), "{name}: {json}");
+            assert!(!toml.contains(key), "{name}: {toml}");
+        }
+    }
+    // With overrides of the old keys only, the new override keys stay out too.
+    let text = format!("{BASE}\n[energy]\nmac_pj = 0.5\n[area]\npe_um2 = 100.0\n");
+    let c = AccelConfig::from_toml_str(&text, "x.toml").unwrap();
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(
+        !json.contains("agu") && !json.contains("dma_slot"),
+        "{json}"
+    );
+}
+
+#[test]
+fn edge_8x8_conv_is_edge_8x8_with_the_features() {
+    let conv = AccelConfig::preset("edge-8x8-conv").unwrap();
+    assert!(conv.im2col);
+    assert_eq!(conv.dma_outstanding, 4);
+    assert_eq!(conv.name, "edge-8x8-conv");
+    let mut base = AccelConfig::preset("edge-8x8").unwrap();
+    base.name = conv.name.clone();
+    base.im2col = true;
+    base.dma_outstanding = 4;
+    assert_eq!(base, conv);
+    let back = AccelConfig::from_toml_str(&conv.to_toml(), "back.toml").unwrap();
+    assert_eq!(back, conv);
+    assert_ne!(conv.hash(), AccelConfig::preset("edge-8x8").unwrap().hash());
+    let readme = include_str!("../../configs/README.md");
+    for (name, _) in arch::config::PRESETS {
+        assert!(readme.contains(&format!("`{name}.toml`")), "{name}");
+    }
+}
+
+#[test]
+fn issue16_energy_and_area_overrides_apply_and_are_validated() {
+    let text = format!(
+        "{BASE}\nim2col = true\ndma_outstanding = 3\n[energy]\nagu_pj_per_piece = 2.0\n\
+         dma_slot_pj_per_burst = 1.5\n[area]\nagu_um2 = 1000.0\ndma_slot_um2 = 10.0\n"
+    );
+    let c = AccelConfig::from_toml_str(&text, "x.toml").unwrap();
+    assert_eq!(c.energy_table().agu_pj_per_piece, 2.0);
+    assert_eq!(c.energy_table().dma_slot_pj_per_burst, 1.5);
+    assert_eq!(c.area_table().agu_um2, 1000.0);
+    assert_eq!(c.area_table().dma_slot_um2, 10.0);
+    assert_eq!(c.feature_area_um2(), 1000.0 + 3.0 * 10.0);
+    for (table, key) in [
+        ("energy", "agu_pj_per_piece"),
+        ("energy", "dma_slot_pj_per_burst"),
+        ("area", "agu_um2"),
+        ("area", "dma_slot_um2"),
+    ] {
+        assert_rejects(
+            &format!("{BASE}\n[{table}]\n{key} = -1.0\n"),
+            &format!("{table}.{key}"),
+            "non-negative",
+        );
+    }
+}

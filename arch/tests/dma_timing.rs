@@ -109,6 +109,25 @@ fn one_outstanding_is_the_sum_of_the_bursts_and_more_never_hurt() {
 }
 
 #[test]
+fn uniform_closed_form_equals_the_recurrence() {
+    let mut rng = Rng(0x2F69_3A0C_77E1_0B45);
+    for _ in 0..20_000 {
+        let b = Burst {
+            latency: rng.range(0, 40),
+            beats: rng.range(0, 12),
+        };
+        let n = rng.range(0, 70);
+        let slots = rng.range(1, 17);
+        let pipe = rng.range(0, 5);
+        assert_eq!(
+            timing::uniform_pipelined_cycles(slots, pipe, n, b),
+            timing::pipelined_cycles(slots, pipe, std::iter::repeat_n(b, n as usize)),
+            "N={slots} pipe={pipe} n={n} {b:?}"
+        );
+    }
+}
+
+#[test]
 fn dma_and_store_cycles_honour_dma_outstanding() {
     let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
     assert_eq!(cfg.dma_outstanding, 1);

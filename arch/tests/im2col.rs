@@ -348,3 +348,50 @@ fn pieces_of_known_cases() {
     let n = im2col::pieces(&w2, &l).count();
     assert_eq!(n, 3 * 3);
 }
+
+#[test]
+fn placement_is_a_loads_and_fills_exactly_its_lines() {
+    use std::collections::HashSet;
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    for _ in 0..300 {
+        let width = rng.range(1, 9);
+        let l = LoadIm2col {
+            transpose: rng.range(0, 1) == 1,
+            sp_line: rng.range(0, 100) as u32,
+            oy0: 0,
+            ox0: 0,
+            ky0: 0,
+            kx0: 0,
+            ic0: 0,
+            nrows: rng.range(1, 20) as u16,
+            ncols: rng.range(1, 20) as u16,
+            pad_value: 0,
+        };
+        let lines = arch::isa::im2col_lines(&l, width);
+        let mut seen = HashSet::new();
+        let mut used_lines = HashSet::new();
+        for r in 0..l.nrows as u64 {
+            for c in 0..l.ncols as u64 {
+                let (line, lane) = im2col::placement(&l, width, r, c);
+                assert!(lane < width);
+                assert!((l.sp_line as u64..l.sp_line as u64 + lines).contains(&line));
+                assert!(seen.insert((line, lane)), "{l:?} ({r}, {c}) collides");
+                used_lines.insert(line);
+                // The same place as LOAD element (r, c).
+                let want = if l.transpose {
+                    (
+                        l.sp_line as u64 + (r / width) * l.ncols as u64 + c,
+                        r % width,
+                    )
+                } else {
+                    (
+                        l.sp_line as u64 + (c / width) * l.nrows as u64 + r,
+                        c % width,
+                    )
+                };
+                assert_eq!((line, lane), want);
+            }
+        }
+        assert_eq!(used_lines.len() as u64, lines, "{l:?}");
+    }
+}

@@ -4,7 +4,11 @@
 //! - `layer/cycle` vs `layer/tile`: one MLPerf Tiny layer (kws pointwise conv, 125x64x64)
 //!   evaluated by each model (the ratio is the tile-level speed-up);
 //! - `tile/all_layers`: every conv/dw/FC layer of the four MLPerf Tiny models by the
-//!   tile-level model (layer evaluations per second), as a design sweep uses it.
+//!   tile-level model (layer evaluations per second), as a design sweep uses it;
+//! - `im2col/...`: ic's first conv (32x32x3, 3x3, 16 filters: 1024x27x16) as the driver
+//!   runs it on edge-8x8-conv (hardware im2col, 4 DMA requests in flight) by the
+//!   cycle-level and the tile-level model, and the tile-level model over the driver's
+//!   problems of every offloaded MLPerf Tiny layer on edge-8x8-conv.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -17,6 +21,9 @@ use std::hint::black_box;
 
 fn cycle_run(cfg: &AccelConfig, p: &GemmProblem, mem: &mut [u8]) -> u64 {
     let layout = MemLayout::packed(p, 0);
+    if layout.cmd_addr as usize > mem.len() {
+        panic!("{} bytes of memory needed", layout.cmd_addr);
+    }
     let prog = gemm::build(cfg, p, &layout).unwrap();
     let mut m = Machine::new(cfg);
     sim::cycle::run(cfg, &mut m, mem, &prog.commands)
@@ -91,5 +98,56 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(sim_benches, benches);
+fn im2col_benches(c: &mut Criterion) {
+    let cfg = AccelConfig::preset("edge-8x8-conv").unwrap();
+    let window = arch::im2col::Window {
+        in_h: 32,
+        in_w: 32,
+        in_c: 3,
+        out_w: 32,
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        pad_t: 1,
+        pad_l: 1,
+    };
+    let mut p = GemmProblem::int8(1024, 27, 16, 0);
+    p.im2col = Some(window);
+    let mut mem = vec![0u8; 1 << 20];
+    let mut g = c.benchmark_group("im2col");
+    g.sample_size(10);
+    let cycles = cycle_run(&cfg, &p, &mut mem);
+    g.throughput(Throughput::Elements(cycles));
+    g.bench_function("cycle/ic_conv1", |b| {
+        b.iter(|| cycle_run(&cfg, black_box(&p), &mut mem))
+    });
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("tile/ic_conv1", |b| {
+        b.iter(|| sim::tile::estimate(&cfg, black_box(&p)).unwrap())
+    });
+    let mut problems = Vec::new();
+    for model in ["kws", "vww", "ic", "ad"] {
+        problems.extend(
+            common::driver_problems(model, &cfg)
+                .into_iter()
+                .map(|(_, p)| p),
+        );
+    }
+    g.throughput(Throughput::Elements(problems.len() as u64));
+    g.bench_function("tile/mlperf_problems", |b| {
+        b.iter(|| {
+            let mut total = 0u64;
+            for p in &problems {
+                total += sim::tile::estimate(&cfg, p).unwrap().cycles;
+            }
+            black_box(total)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(sim_benches, benches, im2col_benches);
 criterion_main!(sim_benches);

@@ -680,6 +680,167 @@ mod tests {
         }
     }
 
+    fn window(in_h: u32, in_w: u32, in_c: u32, k: u32, s: u32, pad: u32) -> Window {
+        Window {
+            in_h,
+            in_w,
+            in_c,
+            out_w: (in_w + 2 * pad - k) / s + 1,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            dh: 1,
+            dw: 1,
+            pad_t: pad,
+            pad_l: pad,
+        }
+    }
+
+    fn im2col_problem(w: Window, n: usize) -> GemmProblem {
+        let out_h = (w.in_h + 2 * w.pad_t - w.kh) / w.sh + 1;
+        GemmProblem {
+            im2col: Some(w),
+            ..GemmProblem::int8((out_h * w.out_w) as usize, w.patch_len() as usize, n, 3)
+        }
+    }
+
+    /// An im2col program: one CONV_GEOM first (the image address), then the schedule's
+    /// loads with every A load a LOAD_IM2COL of the same tile (origin, size, line,
+    /// transpose) with the layout's pad value; no plain LOAD into the input scratchpad.
+    #[test]
+    fn im2col_programs_replace_the_a_loads() {
+        for preset in ["tiny-4x4", "edge-8x8", "wide-4x16"] {
+            for df in Dataflow::ALL {
+                for outstanding in [1, 4] {
+                    let mut cfg = AccelConfig::preset(preset).unwrap();
+                    cfg.dataflow = df;
+                    cfg.im2col = true;
+                    cfg.dma_outstanding = outstanding;
+                    for (w, n) in [
+                        (window(32, 32, 3, 3, 1, 1), 16),
+                        (window(17, 13, 21, 5, 2, 2), 33),
+                        (window(8, 8, 200, 3, 1, 0), 10),
+                    ] {
+                        let p = im2col_problem(w, n);
+                        let mut layout = MemLayout::packed(&p, 1 << 12);
+                        layout.a_pad = -5;
+                        let prog = build(&cfg, &p, &layout).unwrap();
+                        let t = prog.tiling;
+                        assert_eq!(t, tiling::choose_problem(&cfg, &p).unwrap());
+                        match prog.commands[0].op {
+                            Op::ConvGeom(g) => {
+                                assert_eq!(Window::of(&g), w);
+                                assert_eq!(g.mem_addr as u64, layout.a_addr);
+                            }
+                            ref o => panic!("first command {o:?}"),
+                        }
+                        let want: Vec<LoadIm2col> = sched::steps(&t, true)
+                            .iter()
+                            .flat_map(|s| sched::plan_step(&cfg, &t, s).loads)
+                            .filter(|l| l.operand == Operand::A)
+                            .map(|l| im2col_load(&w, &l, -5))
+                            .collect();
+                        let got: Vec<LoadIm2col> = prog
+                            .commands
+                            .iter()
+                            .filter_map(|c| match c.op {
+                                Op::LoadIm2col(l) => Some(l),
+                                _ => None,
+                            })
+                            .collect();
+                        assert_eq!(got, want, "{preset} {df} {outstanding}");
+                        assert!(!prog.commands.iter().any(|c| matches!(
+                            c.op,
+                            Op::Load(l) if l.sp == isa::Scratchpad::Input
+                        )));
+                        // Each LOAD_IM2COL's first element is element (row0, col0) of A.
+                        for l in &got {
+                            let (oy, ox) = w.position(l, 0);
+                            let (ky, kx, ic) = w.tap(w.first_tap(l));
+                            assert!(oy < 4096 && ox < w.out_w as u64 && ky < 16 && kx < 16);
+                            assert!(ic < w.in_c as u64);
+                        }
+                        assert_eq!(
+                            prog.commands
+                                .iter()
+                                .filter(|c| matches!(c.op, Op::ConvGeom(_)))
+                                .count(),
+                            1
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_im2col_problems_rejected() {
+        let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
+        let w = window(16, 16, 8, 3, 1, 1);
+        let p = im2col_problem(w, 8);
+        let l = MemLayout::packed(&p, 0);
+        assert!(matches!(
+            build(&cfg, &p, &l),
+            Err(GemmError::NoIm2col { .. })
+        ));
+        cfg.im2col = true;
+        assert!(build(&cfg, &p, &l).is_ok());
+        let field_of = |p: &GemmProblem| match build(&cfg, p, &MemLayout::packed(p, 0)) {
+            Err(GemmError::Field { field, .. }) => field,
+            o => panic!("{o:?}"),
+        };
+        let mut bad = p;
+        bad.k += 1;
+        assert_eq!(field_of(&bad), "k");
+        let mut bad = p;
+        bad.m = 4097 * w.out_w as usize;
+        assert_eq!(field_of(&bad), "m");
+        let mut broken = Vec::new();
+        for (name, value) in [("kh", 17), ("pad_l", 16), ("in_w", 4096), ("dw", 0)] {
+            let mut bw = w;
+            match name {
+                "kh" => bw.kh = value,
+                "pad_l" => bw.pad_l = value,
+                "in_w" => bw.in_w = value,
+                _ => bw.dw = value,
+            }
+            broken.push((name, bw));
+        }
+        for (name, bw) in broken {
+            let bad = GemmProblem {
+                im2col: Some(bw),
+                k: bw.patch_len() as usize,
+                ..p
+            };
+            assert_eq!(field_of(&bad), name);
+        }
+        // The image must fit the 32-bit address space.
+        let l = MemLayout::packed(&p, (1 << 32) - 1024);
+        assert!(matches!(
+            build(&cfg, &p, &l),
+            Err(GemmError::Field {
+                field: "a_addr",
+                ..
+            })
+        ));
+        // The data of an im2col problem is the image.
+        let a = vec![0i8; p.m * p.k];
+        let b = vec![0i8; p.k * p.n];
+        let z = vec![0i32; p.n];
+        let d = GemmData {
+            a: &a,
+            b: &b,
+            bias: &z,
+            mult: &z,
+            shift: &z,
+        };
+        assert!(matches!(
+            reference(&p, &d),
+            Err(GemmError::DataLength { what: "a", .. })
+        ));
+    }
+
     #[test]
     fn bad_problems_rejected() {
         let cfg = AccelConfig::default();

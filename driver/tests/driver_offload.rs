@@ -156,3 +156,161 @@ fn corrupting_a_requantization_shift_changes_the_output() {
         "a wrong requantization shift did not change the output"
     );
 }
+
+/// ic on `cfg` with every supported layer offloaded (functional model): the run and the
+/// CPU's output.
+fn ic_run(cfg: &AccelConfig) -> (delegate::ModelRun, Vec<u8>) {
+    let graph = models::builtin("ic").unwrap();
+    let mut interp = Interpreter::new(&graph).unwrap();
+    let input = input_for(&interp, 5);
+    let want = interp.invoke(&input).unwrap();
+    let mut dev = SimDevice::new(cfg, Fidelity::Functional, sim::device::DEFAULT_MEM_BYTES);
+    let run = delegate::run_model(&mut interp, &mut dev, &cpu(), Policy::All, &input).unwrap();
+    (run, want)
+}
+
+/// With the im2col unit, ic's 3x3 and strided 1x1 convs read their image through it: no
+/// CPU im2col cycles, `im2col_pieces` counted; without it the same layers pay the CPU
+/// im2col. Outputs equal the CPU's either way.
+#[test]
+fn conv_layers_use_the_im2col_unit_and_charge_no_cpu_im2col() {
+    let (on, want) = ic_run(&AccelConfig::preset("edge-8x8-conv").unwrap());
+    let (off, _) = ic_run(&AccelConfig::preset("edge-8x8").unwrap());
+    assert_eq!(on.output, want);
+    assert_eq!(off.output, want);
+    let mut hw = 0;
+    for ((d, l_on), l_off) in on.decisions.iter().zip(&on.layers).zip(&off.layers) {
+        if d.op != "CONV_2D" {
+            continue;
+        }
+        assert_eq!(d.placement, Placement::Accel, "{d:?}");
+        if d.reason.contains("im2col unit") {
+            hw += 1;
+            assert_eq!(l_on.cpu_cycles, 0, "{d:?}");
+            assert!(l_off.cpu_cycles > 0, "{d:?}");
+            assert!(l_on.device_counters.im2col_pieces > 0, "{d:?}");
+        } else {
+            // Pointwise stride-1: the input is A on both designs.
+            assert!(d.reason.starts_with("1x1"), "{d:?}");
+            assert_eq!((l_on.cpu_cycles, l_off.cpu_cycles), (0, 0));
+            assert_eq!(l_on.device_counters.im2col_pieces, 0);
+        }
+        assert_eq!(l_on.device_counters.macs, l_off.device_counters.macs);
+    }
+    // ic: seven 3x3 convs and two strided 1x1 convs.
+    assert_eq!(hw, 9);
+}
+
+/// A GEMM through `gemm::run` with hardware im2col (image written, CONV_GEOM +
+/// LOAD_IM2COL, non-zero pad value) equals the reference on both simulator models, and
+/// both models count the same pieces, bytes and bursts.
+#[test]
+fn im2col_gemm_runs_equal_the_reference_on_both_models() {
+    use arch::im2col::Window;
+    use driver::gemm::{self, GemmData, GemmProblem, MemLayout};
+    let w = Window {
+        in_h: 11,
+        in_w: 9,
+        in_c: 5,
+        out_w: 4,
+        kh: 3,
+        kw: 2,
+        sh: 2,
+        sw: 3,
+        dh: 2,
+        dw: 2,
+        pad_t: 2,
+        pad_l: 1,
+    };
+    let out_h = (11 + 2 * 2 - 2 * 2 - 1) / 2 + 1;
+    let p = GemmProblem {
+        im2col: Some(w),
+        ..GemmProblem::int8(out_h * 4, w.patch_len() as usize, 13, -3)
+    };
+    let image: Vec<i8> = (0..w.image_bytes())
+        .map(|i| (i * 29 % 255) as u8 as i8)
+        .collect();
+    let b: Vec<i8> = (0..p.k * p.n).map(|i| (i * 13 % 251) as u8 as i8).collect();
+    let bias: Vec<i32> = (0..p.n as i32).map(|j| j * 100 - 500).collect();
+    let mult = vec![1 << 30; p.n];
+    let shift = vec![-6; p.n];
+    let d = GemmData {
+        a: &image,
+        b: &b,
+        bias: &bias,
+        mult: &mult,
+        shift: &shift,
+    };
+    let want = gemm::reference_padded(&p, &d, 17).unwrap();
+    assert_ne!(
+        want,
+        gemm::reference(&p, &d).unwrap(),
+        "the pad value matters"
+    );
+    let mut counters = Vec::new();
+    for outstanding in [1, 4] {
+        let mut cfg = AccelConfig::preset("tiny-4x4").unwrap();
+        cfg.im2col = true;
+        cfg.dma_outstanding = outstanding;
+        for model in [Fidelity::Functional, Fidelity::Cycle] {
+            let mut layout = MemLayout::packed(&p, 256);
+            layout.a_pad = 17;
+            let mut dev = SimDevice::new(&cfg, model, 1 << 20);
+            let (got, c) = gemm::run(&mut dev, &p, &d, &layout).unwrap();
+            assert_eq!(got, want, "N = {outstanding} {model:?}");
+            assert!(c.im2col_pieces > 0);
+            counters.push((c.im2col_pieces, c.bus_read_bytes, c.dma_bursts));
+        }
+    }
+    // Functional and cycle-level models count alike (the tiling may differ with N).
+    assert!(counters.chunks(2).all(|x| x[0] == x[1]), "{counters:?}");
+}
+
+/// Corrupting the CONV_GEOM of an im2col layer (its top padding) changes the output: the
+/// layer really is computed from the window registers.
+#[test]
+fn corrupting_the_conv_geometry_changes_the_output() {
+    let graph = models::builtin("ic").unwrap();
+    let mut interp = Interpreter::new(&graph).unwrap();
+    let input = input_for(&interp, 9);
+    let want = interp.invoke(&input).unwrap();
+    let cfg = AccelConfig::preset("edge-8x8-conv").unwrap();
+    let cpu = cpu();
+    let prepared_owned: Vec<PreparedOp> = (0..graph.ops.len())
+        .map(|i| interp.prepared(i).unwrap().clone())
+        .collect();
+    let prepared: Vec<&PreparedOp> = prepared_owned.iter().collect();
+    let decisions = delegate::plan(&graph, &prepared, &cfg, &cpu, Policy::All);
+    let hw = decisions
+        .iter()
+        .find(|d| d.reason.contains("im2col unit"))
+        .expect("an im2col layer")
+        .index;
+    for corrupt in [false, true] {
+        let mut dev = SimDevice::new(&cfg, Fidelity::Functional, sim::device::DEFAULT_MEM_BYTES);
+        let mut del =
+            AccelDelegate::load(&graph, &prepared, decisions.clone(), &mut dev, &cpu).unwrap();
+        let job = del.jobs(hw).unwrap()[0].clone();
+        let dev = del.device();
+        let mut buf = vec![0u8; job.commands as usize * COMMAND_BYTES];
+        dev.read_mem(job.layout.cmd_addr, &mut buf).unwrap();
+        let mut cmds = arch::isa::decode_all(&buf).unwrap();
+        match &mut cmds[0].op {
+            Op::ConvGeom(g) => {
+                assert_eq!(g.mem_addr as u64, job.layout.a_addr);
+                if corrupt {
+                    g.pad_t = 0;
+                }
+            }
+            o => panic!("first command of an im2col layer: {o:?}"),
+        }
+        let bytes: Vec<u8> = cmds.iter().flat_map(Command::encode).collect();
+        dev.write_mem(job.layout.cmd_addr, &bytes).unwrap();
+        let got = interp.invoke_with(&input, &mut del).unwrap();
+        if corrupt {
+            assert_ne!(got, want, "a wrong window did not change the output");
+        } else {
+            assert_eq!(got, want);
+        }
+    }
+}

@@ -1,9 +1,21 @@
 //! Cycle-level execution of a command stream: the load, compute and store engines, the
-//! dependency-token FIFOs, the shared DMA engine (sticky arbitration, bursts of
-//! `bus_latency_cycles` + beats), scratchpad bank arbitration (the core wins, a LOAD
-//! waits) and the register-level array model ([`crate::array`]), advanced one clock cycle
-//! at a time. Data moves for real: the outputs are bit-exact, and a missing dependency
-//! token shows up as a wrong result.
+//! dependency-token FIFOs, the shared DMA engine, scratchpad bank arbitration (the core
+//! wins, a LOAD / LOAD_IM2COL beat waits) and the register-level array model
+//! ([`crate::array`]), advanced one clock cycle at a time. Data moves for real: the
+//! outputs are bit-exact, and a missing dependency token shows up as a wrong result.
+//!
+//! The DMA engine (`docs/architecture.md`, pipelined DMA) runs one command at a time
+//! (sticky arbitration between the load and store queues). A command is a sequence of
+//! *pieces*: LOAD and STORE one per row, LOAD_PARAMS one, LOAD_IM2COL the pieces of its
+//! address generator ([`arch::im2col::pieces`], computed once when the command starts),
+//! CONV_GEOM none (it holds the engine [`timing::CONV_GEOM_CYCLES`]). After the STORE
+//! pipeline fill, one piece is requested per cycle while fewer than `dma_outstanding`
+//! are in flight; the oldest piece in flight takes the beats, in order, from
+//! `bus_latency_cycles` after its request (pad pieces: 0, and no bus bytes); a piece
+//! leaves its slot with its last beat (the slot is free in the next cycle). This is the
+//! recurrence of [`timing::pipelined_cycles`] plus bank-conflict stalls; with
+//! `dma_outstanding = 1` it is the non-pipelined engine (latency + beats per row).
+//! `dma_bursts` and `im2col_pieces` count the pieces actually issued.
 
 use crate::array::{CoreAccess, CoreJob};
 use crate::machine::{self, ExecError, Machine};
@@ -351,15 +363,7 @@ pub fn run_with_limit(
                             core_bank == Some(m.bank(sp, line as usize))
                         }
                         DmaKind::Im2col(li) => {
-                            let line = load_line(
-                                li.transpose,
-                                li.sp_line as u64,
-                                li.nrows as u64,
-                                li.ncols as u64,
-                                rows,
-                                row,
-                                col + off,
-                            );
+                            let (line, _) = im2col::placement(&li, rows, row, col + off);
                             access.input_read == Some(m.bank(0, line as usize))
                         }
                         // The STORE reads the accumulators through their own read port

@@ -6,7 +6,10 @@
 //! - [`SimDevice`]: the simulator behind `arch::device::Device` (cycle-level or functional).
 //! - [`cycle::run`], [`functional::execute`]: the two executors of a command stream.
 //! - [`array`]: the register-level model of the systolic array (one core tile).
-//! - [`tile`]: the tile-level model: `estimate_gemm(cfg, m, k, n) -> Counters`.
+//! - [`tile`]: the tile-level model: `estimate_gemm(cfg, m, k, n) -> Counters`,
+//!   `estimate(cfg, &GemmProblem)` (hardware im2col problems included).
+//! - [`machine`]: the architectural state (scratchpads, PPU parameters, the im2col window
+//!   registers of `CONV_GEOM`) and each command's data semantics.
 //! - [`report`]: energy, derived figures and the analytic bounds every run satisfies.
 
 pub mod array;

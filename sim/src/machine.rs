@@ -2,7 +2,7 @@
 //! data semantics of each command, shared by the functional and the cycle-level models.
 
 use arch::hostcheck::{self, Scratchpads};
-use arch::im2col::Window;
+use arch::im2col::{self, Window};
 use arch::isa::{
     self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES,
 };
@@ -157,20 +157,15 @@ pub fn exec_load_im2col(m: &mut Machine, mem: &[u8], li: &LoadIm2col) -> Result<
     let (base, n_lines) = (lines.start, lines.len());
     let sp = &mut m.input;
     sp[base * w..(base + n_lines) * w].fill(0);
-    let (nrows, ncols) = (li.nrows as usize, li.ncols as usize);
-    for r in 0..nrows {
-        for c in 0..ncols {
+    for r in 0..li.nrows as usize {
+        for c in 0..li.ncols as usize {
             let byte = match win.element(li, r as u64, c as u64) {
                 // In the image: the checks above bound every tap.
                 Some(off) => image[off as usize] as i8,
                 None => li.pad_value,
             };
-            let (line, lane) = if li.transpose {
-                (base + (r / w) * ncols + c, r % w)
-            } else {
-                (base + (c / w) * nrows + r, c % w)
-            };
-            sp[line * w + lane] = byte;
+            let (line, lane) = im2col::placement(li, w as u64, r as u64, c as u64);
+            sp[line as usize * w + lane as usize] = byte;
         }
     }
     Ok(n_lines as u64)

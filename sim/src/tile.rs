@@ -1,6 +1,7 @@
 //! The tile-level model: the counters of a GEMM without simulating cycles or data.
 //!
-//! It costs the one schedule of `arch::schedule` (the tiling of [`schedule::choose`], the
+//! It costs the one schedule of `arch::schedule` (the tiling of
+//! [`schedule::choose_problem`], the
 //! steps of [`schedule::steps`] and the commands of each step from
 //! [`schedule::plan_step`], exactly what the program builder issues): every command's
 //! byte and MAC counts come from [`Counters::add_command`], its duration from the closed
@@ -11,10 +12,20 @@
 //! and MAC counts are exact; the only effect it leaves out is scratchpad bank conflicts
 //! (a cycle here and there with single-bank scratchpads).
 //!
+//! DMA durations include the pipelined DMA (`dma_outstanding`: [`timing::dma_cycles`],
+//! [`timing::store_cycles`]). With hardware im2col (`GemmProblem.im2col`) the program
+//! starts with a `CONV_GEOM` (the load queue holds the DMA for
+//! [`timing::CONV_GEOM_CYCLES`] before the first load group) and the A loads are
+//! `LOAD_IM2COL`s ([`im2col_load`]), costed with [`timing::load_im2col_cycles`] and
+//! counted with the window; without bank conflicts every counter equals the cycle-level
+//! model's (tested on random problems and on every MLPerf Tiny layer).
+//!
 //! Cost: steps of the same class (tile extents, loads, first/last reduction chunk) have
 //! the same commands up to scratchpad halves and addresses, so each class's step plan is
 //! costed once (at most a few dozen classes); the schedule is O(reduction steps) with
-//! O(1) work per step.
+//! O(1) work per step. A `LOAD_IM2COL` depends on its tile origin (edge tiles have pad
+//! pieces), so each distinct A tile `(i, kk)` is costed once, by walking its pieces
+//! (O(rows x pieces per row), no per-element work).
 
 use arch::device::Counters;
 use arch::im2col::Window;

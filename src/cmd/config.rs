@@ -9,7 +9,8 @@ pub enum ConfigCmd {
     /// Print the resolved configuration (defaults and overrides applied) and its derived
     /// values. FILE is a TOML file or a preset name; default: the default preset.
     Show {
-        /// Config file or preset name (edge-8x8, tiny-4x4, edge-16x16, wide-4x16, edge-8x8-conv).
+        /// Config file or preset name (edge-8x8, tiny-4x4, edge-16x16, wide-4x16,
+        /// edge-8x8-conv).
         file: Option<String>,
         /// Print JSON instead of TOML.
         #[arg(long)]

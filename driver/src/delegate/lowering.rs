@@ -280,3 +280,169 @@ pub(super) fn pack_columns(
     }
     columns
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CONV_2D geometry with explicit padding (`out` from the usual formula).
+    #[allow(clippy::too_many_arguments)]
+    fn conv(
+        (in_h, in_w, in_c): (usize, usize, usize),
+        (k_h, k_w): (usize, usize),
+        (stride_h, stride_w): (usize, usize),
+        (dilation_h, dilation_w): (usize, usize),
+        (pad_top, pad_left): (usize, usize),
+        group_in_c: usize,
+    ) -> ConvGeometry {
+        let out = |i: usize, k: usize, s: usize, d: usize, p: usize| {
+            (i + 2 * p - (k - 1) * d - 1) / s + 1
+        };
+        ConvGeometry {
+            batch: 1,
+            in_h,
+            in_w,
+            in_c,
+            out_h: out(in_h, k_h, stride_h, dilation_h, pad_top),
+            out_w: out(in_w, k_w, stride_w, dilation_w, pad_left),
+            out_c: 8,
+            k_h,
+            k_w,
+            group_in_c,
+            stride_h,
+            stride_w,
+            dilation_h,
+            dilation_w,
+            pad_top,
+            pad_left,
+            depth_multiplier: 1,
+        }
+    }
+
+    fn lowered(g: ConvGeometry) -> Lowering {
+        Lowering::Conv {
+            geom: g,
+            patches_are_input: g.patches_are_input(),
+        }
+    }
+
+    fn with_im2col(on: bool) -> AccelConfig {
+        let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
+        cfg.im2col = on;
+        cfg
+    }
+
+    #[test]
+    fn the_window_carries_the_geometry() {
+        let g = conv((32, 30, 16), (3, 5), (2, 1), (1, 2), (1, 4), 16);
+        let w = window_of(&g).expect("fits");
+        assert_eq!(
+            (w.in_h, w.in_w, w.in_c, w.out_w),
+            (32, 30, 16, g.out_w as u32)
+        );
+        assert_eq!((w.kh, w.kw, w.sh, w.sw, w.dh, w.dw), (3, 5, 2, 1, 1, 2));
+        assert_eq!((w.pad_t, w.pad_l), (1, 4));
+        assert_eq!(w.patch_len() as usize, g.patch_len());
+    }
+
+    /// The implicit matrix of the window is exactly the CPU im2col of the geometry.
+    #[test]
+    fn the_implicit_matrix_is_the_cpu_im2col() {
+        for g in [
+            conv((7, 6, 3), (3, 3), (1, 1), (1, 1), (1, 1), 3),
+            conv((9, 11, 5), (3, 2), (2, 3), (2, 1), (2, 0), 5),
+            conv((8, 8, 4), (1, 1), (2, 2), (1, 1), (0, 0), 4),
+            conv((5, 13, 1), (4, 3), (1, 2), (1, 3), (3, 2), 1),
+        ] {
+            let image: Vec<i8> = (0..g.in_h * g.in_w * g.in_c)
+                .map(|i| (i as i32 * 37 % 251 - 125) as i8)
+                .collect();
+            let w = window_of(&g).unwrap();
+            let want = lower::im2col(&image, &g, -7);
+            let got = crate::gemm::implicit_a(&w, g.pixels_per_image(), &image, -7);
+            assert_eq!(got, want, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn geometries_beyond_the_fields_do_not_fit() {
+        let ok = conv((16, 16, 8), (3, 3), (1, 1), (1, 1), (1, 1), 8);
+        assert!(window_of(&ok).is_some());
+        let cases = [
+            (
+                "kernel 17",
+                conv((40, 40, 8), (17, 3), (1, 1), (1, 1), (0, 0), 8),
+            ),
+            (
+                "stride 17",
+                conv((40, 40, 8), (3, 3), (1, 17), (1, 1), (0, 0), 8),
+            ),
+            (
+                "dilation 17",
+                conv((40, 40, 8), (2, 2), (1, 1), (17, 1), (0, 0), 8),
+            ),
+            (
+                "pad 16",
+                conv((40, 40, 8), (3, 3), (1, 1), (1, 1), (16, 0), 8),
+            ),
+            (
+                "in_w 4096",
+                conv((4, 4096, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            ),
+            (
+                "in_c 65536",
+                conv((2, 2, 65536), (1, 1), (2, 2), (1, 1), (0, 0), 65536),
+            ),
+            (
+                "grouped",
+                conv((16, 16, 8), (3, 3), (1, 1), (1, 1), (1, 1), 4),
+            ),
+        ];
+        for (what, g) in cases {
+            assert!(window_of(&g).is_none(), "{what}: {g:?}");
+            assert!(
+                hw_window(&with_im2col(true), &lowered(g)).is_none(),
+                "{what}"
+            );
+        }
+        // At the limits of the fields.
+        let edge = conv(
+            (4095, 20, 65535),
+            (16, 16),
+            (16, 16),
+            (1, 1),
+            (15, 15),
+            65535,
+        );
+        assert!(window_of(&edge).is_some(), "{edge:?}");
+    }
+
+    #[test]
+    fn the_im2col_unit_is_used_only_where_it_helps() {
+        let spatial = lowered(conv((16, 16, 8), (3, 3), (1, 1), (1, 1), (1, 1), 8));
+        let pointwise = lowered(conv((16, 16, 8), (1, 1), (1, 1), (1, 1), (0, 0), 8));
+        let strided_pointwise = lowered(conv((16, 16, 8), (1, 1), (2, 2), (1, 1), (0, 0), 8));
+        let (on, off) = (with_im2col(true), with_im2col(false));
+        assert!(hw_window(&on, &spatial).is_some());
+        assert!(hw_window(&off, &spatial).is_none(), "no unit on the design");
+        // A 1x1 stride-1 conv's A is the input itself: a plain LOAD.
+        assert!(hw_window(&on, &pointwise).is_none());
+        // A strided 1x1 conv subsamples the input: the unit does it.
+        assert!(hw_window(&on, &strided_pointwise).is_some());
+        let g = conv((16, 16, 8), (3, 3), (1, 1), (1, 1), (1, 1), 1);
+        assert!(hw_window(&on, &Lowering::Depthwise { geom: g }).is_none());
+        assert!(hw_window(&on, &Lowering::Fc).is_none());
+        // The problem carries the window; m and k are the implicit matrix's.
+        let shape = GemmShape {
+            batch: 1,
+            m: 256,
+            k: 72,
+            n: 8,
+            per_image: 1,
+        };
+        let out = arch::schedule::Output::Int32;
+        let p = problem_of(&on, &spatial, &shape, out);
+        assert_eq!(p.im2col.map(|w| w.patch_len()), Some(72));
+        assert_eq!(problem_of(&off, &spatial, &shape, out).im2col, None);
+    }
+}

@@ -33,10 +33,12 @@ pub struct Operands {
 }
 
 impl Operands {
+    /// Random operands (for an im2col problem, `a` is the NHWC image of its window).
     pub fn random(p: &GemmProblem, seed: u64) -> Self {
         let mut r = Rng(seed | 1);
+        let a_len = p.im2col.map_or(p.m * p.k, |w| w.image_bytes() as usize);
         Operands {
-            a: (0..p.m * p.k).map(|_| r.i8()).collect(),
+            a: (0..a_len).map(|_| r.i8()).collect(),
             b: (0..p.k * p.n).map(|_| r.i8()).collect(),
             bias: (0..p.n).map(|_| r.range(-20000, 20000) as i32).collect(),
             mult: (0..p.n)
@@ -73,6 +75,46 @@ pub fn run(
     let prog = gemm::build(cfg, p, &layout).expect("build");
     let mut dev = SimDevice::new(cfg, model, prog.mem_end() as usize + 64);
     gemm::run(&mut dev, p, &ops.data(), &layout).expect("run")
+}
+
+/// The GEMM problems the driver offloads for the conv, depthwise and FC layers of
+/// built-in model `model` on `cfg` (policy `all`; the problems the delegate judges and
+/// runs, with the im2col window of the layers that use the accelerator's im2col unit),
+/// one per distinct problem, named after the first layer that has it.
+pub fn driver_problems(model: &str, cfg: &AccelConfig) -> Vec<(String, GemmProblem)> {
+    use driver::delegate::{estimate_model, ModelFacts, Placement, Policy};
+    let graph = models::builtin(model).unwrap_or_else(|| panic!("no built-in model {model}"));
+    let interp = runtime::Interpreter::new(&graph).expect("interpreter");
+    let prepared: Vec<&runtime::PreparedOp> = (0..graph.ops.len())
+        .map(|i| interp.prepared(i).expect("prepared op"))
+        .collect();
+    let cpu = runtime::cost::CpuProfile::resolve("cortex-m4f").expect("cpu profile");
+    let facts = ModelFacts::new(&graph, &prepared, &cpu);
+    let seen = std::sync::Mutex::new(Vec::<GemmProblem>::new());
+    let runs = estimate_model(&facts, cfg, Policy::All, |c, p| {
+        seen.lock().unwrap().push(*p);
+        sim::tile::estimate(c, p).ok()
+    });
+    let seen = seen.into_inner().unwrap();
+    let offloaded: Vec<_> = runs
+        .iter()
+        .filter(|l| l.placement == Placement::Accel)
+        .collect();
+    assert_eq!(
+        offloaded.len(),
+        seen.len(),
+        "{model}: one problem per offloaded layer"
+    );
+    let mut out: Vec<(String, GemmProblem)> = Vec::new();
+    for (l, p) in offloaded.iter().zip(seen) {
+        if !out.iter().any(|(_, q)| *q == p) {
+            out.push((
+                format!("{model}/op{}:{}", l.index, graph.ops[l.index].name()),
+                p,
+            ));
+        }
+    }
+    out
 }
 
 /// One accelerated layer lowered to GEMM: `repeat` identical GEMMs (depthwise: one per

@@ -1,0 +1,235 @@
+//! The issue-16 counters (`dma_bursts`, `im2col_pieces`), and the energy, area and
+//! leakage of the im2col address generator and the DMA tracking slots: exactly the old
+//! numbers with the features off, the documented terms with them on.
+
+use arch::device::{Counters, EnergyBreakdown, COUNTER_NAMES, NUM_COUNTERS};
+use arch::im2col::{self, Window};
+use arch::isa::{self, ConvGeom, Load, LoadIm2col, LoadParams, Op, Scratchpad, Store};
+use arch::AccelConfig;
+
+fn geom() -> ConvGeom {
+    ConvGeom {
+        mem_addr: 64,
+        in_h: 6,
+        in_w: 6,
+        in_c: 4,
+        out_w: 6,
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        pad_t: 1,
+        pad_l: 1,
+    }
+}
+
+fn tile() -> LoadIm2col {
+    LoadIm2col {
+        transpose: true,
+        sp_line: 0,
+        oy0: 0,
+        ox0: 3,
+        ky0: 0,
+        kx0: 1,
+        ic0: 2,
+        nrows: 9,
+        ncols: 30,
+        pad_value: 5,
+    }
+}
+
+#[test]
+fn counter_registers_hold_seventeen_counters() {
+    assert_eq!(COUNTER_NAMES.len(), NUM_COUNTERS);
+    assert_eq!(NUM_COUNTERS, 17);
+    assert_eq!(COUNTER_NAMES[15], "dma_bursts");
+    assert_eq!(COUNTER_NAMES[16], "im2col_pieces");
+    let a: [u64; NUM_COUNTERS] = std::array::from_fn(|i| 100 + i as u64);
+    let c = Counters::from_array(a);
+    assert_eq!(c.to_array(), a);
+    assert_eq!((c.dma_bursts, c.im2col_pieces), (115, 116));
+    assert_eq!(c.commands, 114);
+}
+
+#[test]
+fn add_command_counts_bursts_and_pieces() {
+    let cfg = AccelConfig::preset("edge-8x8-conv").unwrap();
+    let mut c = Counters::default();
+    let load = Load {
+        sp: Scratchpad::Weight,
+        transpose: false,
+        sp_line: 0,
+        mem_addr: 0,
+        mem_stride: 40,
+        nrows: 7,
+        ncols: 19,
+    };
+    c.add_command(&cfg, &Op::Load(load), None);
+    assert_eq!((c.dma_bursts, c.bus_read_bytes), (7, 7 * 19));
+    assert_eq!(c.weight_sp_write_bytes, 3 * 7 * 8);
+    c.add_command(
+        &cfg,
+        &Op::LoadParams(LoadParams {
+            mem_addr: 0,
+            count: 5,
+            zp_out: 0,
+            act_min: -128,
+            act_max: 127,
+        }),
+        None,
+    );
+    assert_eq!((c.dma_bursts, c.bus_read_bytes), (8, 133 + 60));
+    c.add_command(
+        &cfg,
+        &Op::Store(Store {
+            raw_int32: true,
+            acc_line: 0,
+            mem_addr: 0,
+            mem_stride: 0,
+            nrows: 3,
+            ncols: 2,
+        }),
+        None,
+    );
+    assert_eq!((c.dma_bursts, c.bus_write_bytes), (11, 24));
+    let before = c;
+    // CONV_GEOM: only the command.
+    c.add_command(&cfg, &Op::ConvGeom(geom()), None);
+    let mut want = before;
+    want.commands += 1;
+    assert_eq!(c, want);
+    // LOAD_IM2COL: bus bytes and bursts of its bus pieces, all its pieces, whole lines.
+    let w = Window::of(&geom());
+    let l = tile();
+    let s = im2col::summary(&w, &l);
+    assert!(s.bus_pieces > 0 && s.pieces > s.bus_pieces, "{s:?}");
+    let before = c;
+    c.add_command(&cfg, &Op::LoadIm2col(l), Some(&w));
+    assert_eq!(c.commands, before.commands + 1);
+    assert_eq!(c.bus_read_bytes, before.bus_read_bytes + s.bus_bytes);
+    assert_eq!(c.dma_bursts, before.dma_bursts + s.bus_pieces);
+    assert_eq!(c.im2col_pieces, s.pieces);
+    // Transposed 9 x 30: ceil(9/8) * 30 = 60 lines of 8 bytes.
+    assert_eq!(isa::im2col_lines(&l, 8), 60);
+    assert_eq!(c.input_sp_write_bytes, before.input_sp_write_bytes + 60 * 8);
+    assert_eq!(s.bus_bytes + s.pad_bytes, 9 * 30);
+}
+
+/// The energy of a run as computed before issue 16 (copied from the old
+/// `EnergyBreakdown::from_counters`, `leakage_uw` and `area_mm2`).
+fn old_energy(cfg: &AccelConfig, c: &Counters) -> (EnergyBreakdown, f64, f64) {
+    let e = cfg.energy_table();
+    let sram = |kib: u32, r: u64, w: u64| {
+        r as f64 * e.sram_read_pj_per_byte(kib as u64)
+            + w as f64 * e.sram_write_pj_per_byte(kib as u64)
+    };
+    let mac_pj = c.macs as f64 * e.mac_pj;
+    let input_sram_pj = sram(
+        cfg.input_sram_kib,
+        c.input_sp_read_bytes,
+        c.input_sp_write_bytes,
+    );
+    let weight_sram_pj = sram(
+        cfg.weight_sram_kib,
+        c.weight_sp_read_bytes,
+        c.weight_sp_write_bytes,
+    );
+    let acc_sram_pj = sram(cfg.acc_sram_kib, c.acc_sp_read_bytes, c.acc_sp_write_bytes);
+    let bus_pj = (c.bus_read_bytes + c.bus_write_bytes) as f64 * e.bus_pj_per_byte;
+    let leakage_uw = e.leakage_uw_per_pe * cfg.peak_macs_per_cycle() as f64
+        + e.leakage_uw_per_kib * cfg.total_sram_kib() as f64;
+    let leakage_pj = leakage_uw * cfg.cycles_to_us(c.cycles);
+    let a = cfg.area_table();
+    let logic = a.pe_um2 * cfg.peak_macs_per_cycle() as f64
+        + a.ppu_um2_per_col * cfg.cols as f64
+        + a.control_um2;
+    let area = (logic + a.sram_um2_per_kib * cfg.total_sram_kib() as f64) / 1e6;
+    let b = EnergyBreakdown {
+        mac_pj,
+        input_sram_pj,
+        weight_sram_pj,
+        acc_sram_pj,
+        bus_pj,
+        leakage_pj,
+        agu_pj: 0.0,
+        dma_track_pj: 0.0,
+        total_pj: mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj,
+    };
+    (b, leakage_uw, area)
+}
+
+fn fixed_counters() -> Counters {
+    let a: [u64; NUM_COUNTERS] = [
+        123_457, 98_765, 1_234, 45_678, 5_000_003, 77_777, 33_333, 1_111_111, 222_222, 333_331,
+        44_444, 555_557, 666_661, 17, 4_321, 2_345, 0,
+    ];
+    Counters::from_array(a)
+}
+
+#[test]
+fn features_off_energy_area_and_leakage_are_unchanged() {
+    let c = fixed_counters();
+    for name in ["edge-8x8", "tiny-4x4", "edge-16x16", "wide-4x16"] {
+        for df in [
+            arch::Dataflow::OutputStationary,
+            arch::Dataflow::WeightStationary,
+            arch::Dataflow::InputStationary,
+        ] {
+            let mut cfg = AccelConfig::preset(name).unwrap();
+            cfg.dataflow = df;
+            let (want, leak, area) = old_energy(&cfg, &c);
+            let got = EnergyBreakdown::from_counters(&cfg, &c);
+            // Bit-exact, every component.
+            assert_eq!(got, want, "{name} {df}");
+            assert_eq!(got.total_pj.to_bits(), want.total_pj.to_bits());
+            assert_eq!(cfg.leakage_uw().to_bits(), leak.to_bits(), "{name}");
+            assert_eq!(cfg.area_mm2().to_bits(), area.to_bits(), "{name}");
+            assert_eq!(cfg.feature_area_um2(), 0.0);
+        }
+    }
+}
+
+#[test]
+fn features_on_add_their_terms() {
+    let mut c = fixed_counters();
+    c.im2col_pieces = 999;
+    let off = AccelConfig::preset("edge-8x8").unwrap();
+    let on = AccelConfig::preset("edge-8x8-conv").unwrap();
+    let e = on.energy_table();
+    let a = on.area_table();
+    // 22 nm: energy x (22/45)(0.8/0.9)^2, area x (22/45)^2.
+    let ef = (22.0 / 45.0) * (0.8f64 / 0.9).powi(2);
+    let af = (22.0f64 / 45.0).powi(2);
+    assert!((e.agu_pj_per_piece - 0.5 * ef).abs() < 1e-12);
+    assert!((e.dma_slot_pj_per_burst - 0.4 * ef).abs() < 1e-12);
+    assert!((a.agu_um2 - 12_000.0 * af).abs() < 1e-9);
+    assert!((a.dma_slot_um2 - 400.0 * af).abs() < 1e-9);
+    let b_off = EnergyBreakdown::from_counters(&off, &c);
+    let b_on = EnergyBreakdown::from_counters(&on, &c);
+    assert_eq!(b_on.agu_pj, 999.0 * e.agu_pj_per_piece);
+    assert_eq!(b_on.dma_track_pj, 2_345.0 * e.dma_slot_pj_per_burst);
+    // Off: the AGU term is still charged per counted piece (a config without the unit
+    // cannot count any), the tracking term is not (dma_outstanding = 1).
+    assert_eq!(b_off.dma_track_pj, 0.0);
+    let feature = a.agu_um2 + 4.0 * a.dma_slot_um2;
+    assert!((on.feature_area_um2() - feature).abs() < 1e-9);
+    assert!((on.area_mm2() - off.area_mm2() - feature / 1e6).abs() < 1e-12);
+    let extra_leak = feature * e.leakage_uw_per_pe / a.pe_um2;
+    assert!((on.leakage_uw() - off.leakage_uw() - extra_leak).abs() < 1e-9);
+    assert!(b_on.leakage_pj > b_off.leakage_pj);
+    let sum = b_on.mac_pj
+        + b_on.input_sram_pj
+        + b_on.weight_sram_pj
+        + b_on.acc_sram_pj
+        + b_on.bus_pj
+        + b_on.leakage_pj
+        + b_on.agu_pj
+        + b_on.dma_track_pj;
+    assert!((b_on.total_pj - sum).abs() < 1e-6 * sum);
+    // Only the tracking slots (im2col off, N = 2).
+    let mut slots = off.clone();
+    slots.dma_outstanding = 2;
+    assert!((slots.feature_area_um2() - 2.0 * a.dma_slot_um2).abs() < 1e-9);
+}
