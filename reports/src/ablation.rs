@@ -206,47 +206,66 @@ impl Ablation {
         })
     }
 
+    /// The table's header and cells (human-readable numbers), shared by Markdown and
+    /// HTML; the first `2 + features.len()` columns are text, the rest numbers.
+    pub fn table_cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut head: Vec<String> = vec!["model".into(), "variant".into()];
+        head.extend(self.features.iter().map(|ft| ft.name.clone()));
+        head.extend(
+            [
+                "offload ms",
+                "offload uJ",
+                "speedup vs off",
+                "energy ratio vs off",
+                "array util",
+                "MAC util",
+                "DMA stall ms",
+                "CPU-side ms",
+                "DMA bursts",
+                "im2col pieces",
+                "speedup vs CPU",
+            ]
+            .map(String::from),
+        );
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut cells = vec![r.model.clone(), r.variant.clone()];
+                cells.extend(r.values.iter().cloned());
+                cells.extend([
+                    f::num(r.offload_us / 1000.0),
+                    f::num(r.offload_uj),
+                    f::times(r.speedup_vs_off),
+                    f::times(r.energy_ratio_vs_off),
+                    f::pct(r.array_utilization),
+                    f::pct(r.mac_utilization),
+                    f::num(r.dma_stall_us / 1000.0),
+                    f::num(r.cpu_side_us / 1000.0),
+                    f::int(r.dma_bursts),
+                    f::int(r.im2col_pieces),
+                    f::times(r.speedup),
+                ]);
+                cells
+            })
+            .collect();
+        (head, rows)
+    }
+
     /// The table (Markdown), as printed on the terminal and written in `ablation.md`.
     pub fn table_markdown(&self) -> String {
+        let (head, rows) = self.table_cells();
+        let text = 2 + self.features.len();
         let mut o = String::new();
-        let mut head = vec!["model", "variant"];
-        head.extend(self.features.iter().map(|ft| ft.name.as_str()));
-        head.extend([
-            "offload ms",
-            "offload uJ",
-            "speedup vs off",
-            "energy ratio vs off",
-            "array util",
-            "MAC util",
-            "DMA stall ms",
-            "CPU-side ms",
-            "DMA bursts",
-            "im2col pieces",
-            "speedup vs CPU",
-        ]);
         let _ = writeln!(o, "| {} |", head.join(" | "));
         let _ = writeln!(
             o,
             "|{}{}",
-            "---|".repeat(2 + self.features.len()),
-            "---:|".repeat(head.len() - 2 - self.features.len())
+            "---|".repeat(text),
+            "---:|".repeat(head.len() - text)
         );
-        for r in &self.rows {
-            let mut cells = vec![f::md_cell(&r.model), f::md_cell(&r.variant)];
-            cells.extend(r.values.iter().map(|v| f::md_cell(v)));
-            cells.extend([
-                f::num(r.offload_us / 1000.0),
-                f::num(r.offload_uj),
-                f::times(r.speedup_vs_off),
-                f::times(r.energy_ratio_vs_off),
-                f::pct(r.array_utilization),
-                f::pct(r.mac_utilization),
-                f::num(r.dma_stall_us / 1000.0),
-                f::num(r.cpu_side_us / 1000.0),
-                f::int(r.dma_bursts),
-                f::int(r.im2col_pieces),
-                f::times(r.speedup),
-            ]);
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| f::md_cell(c)).collect();
             let _ = writeln!(o, "| {} |", cells.join(" | "));
         }
         o

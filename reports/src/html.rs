@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::ablation::Ablation;
 use crate::fmt as f;
 use crate::plot::PlotFile;
 use crate::record::Report;
@@ -62,6 +63,15 @@ fn table<const N: usize>(o: &mut String, head: [&str; N], rows: &[[String; N]], 
 
 /// The page. `svgs` are the plots (file names and SVG text) to inline.
 pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
+    render_html_with(r, None, svgs)
+}
+
+/// The page with the feature ablation's table after the summary.
+pub fn render_html_with(
+    r: &Report,
+    ablation: Option<&Ablation>,
+    svgs: &[(PlotFile, String)],
+) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -74,6 +84,39 @@ pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
     );
     o.push_str("<h2>Summary</h2>\n");
     table(&mut o, SUMMARY_HEAD, &summary_rows(r), &[0, 1]);
+    if let Some(a) = ablation {
+        let _ = write!(
+            o,
+            "<h2>Feature ablation</h2>\n<p>The models on <code>{}</code> with {} off, each on \
+             alone{} (ablation.md, ablation.csv, ablation.json).</p>\n",
+            f::html(&a.base_config),
+            f::html(
+                &a.features
+                    .iter()
+                    .map(|ft| format!("{} (off {}, on {})", ft.name, ft.off, ft.on))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            if a.features.len() > 1 { ", all on" } else { "" }
+        );
+        let (head, rows) = a.table_cells();
+        let text = 2 + a.features.len();
+        o.push_str("<table><tr>");
+        for (i, h) in head.iter().enumerate() {
+            let cls = if i < text { " class=\"l\"" } else { "" };
+            let _ = write!(o, "<th{cls}>{}</th>", f::html(h));
+        }
+        o.push_str("</tr>\n");
+        for r in &rows {
+            o.push_str("<tr>");
+            for (i, c) in r.iter().enumerate() {
+                let cls = if i < text { " class=\"l\"" } else { "" };
+                let _ = write!(o, "<td{cls}>{}</td>", f::html(c));
+            }
+            o.push_str("</tr>\n");
+        }
+        o.push_str("</table>\n");
+    }
     let p = &r.provenance;
     let _ = write!(
         o,

@@ -803,7 +803,7 @@ pub fn write_report_with_ablation(
     progress.message("index.html");
     st.write(
         "index.html",
-        crate::html::render_html(report, &svgs).as_bytes(),
+        crate::html::render_html_with(report, ablation, &svgs).as_bytes(),
     )?;
     progress.inc(1);
 

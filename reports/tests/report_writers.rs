@@ -620,6 +620,8 @@ fn ablation_files_are_written_with_the_report() {
     assert_eq!(json, a);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Feature ablation") && md.contains("im2col+dma_outstanding"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<h2>Feature ablation</h2>") && html.contains("im2col+dma_outstanding"));
     assert!(std::fs::read_to_string(out.join("ablation.md"))
         .unwrap()
         .contains("| kws | im2col | true | 1 |"));
