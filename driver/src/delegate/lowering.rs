@@ -160,7 +160,7 @@ pub(super) fn window_of(g: &ConvGeometry) -> Option<Window> {
         .all(|&v| (1..=kern).contains(&v))
         && g.pad_top <= MAX_GEOM_PAD as usize
         && g.pad_left <= MAX_GEOM_PAD as usize;
-    fits.then(|| Window {
+    fits.then_some(Window {
         in_h: g.in_h as u32,
         in_w: g.in_w as u32,
         in_c: g.in_c as u32,
