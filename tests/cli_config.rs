@@ -122,3 +122,64 @@ fn help_and_version() {
     let out = tinyaccel().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+/// The issue-16 preset and fields: `edge-8x8-conv` shows its im2col unit and DMA slots
+/// (area included), edge-8x8 has neither; a bad `dma_outstanding` names the field.
+#[test]
+fn conv_preset_shows_its_units_and_bad_outstanding_is_named() {
+    let show = |name: &str| -> serde_json::Value {
+        let out = tinyaccel()
+            .args(["config", "show", name, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let conv = show("edge-8x8-conv");
+    let base = show("edge-8x8");
+    assert_eq!(conv["config"]["im2col"], true);
+    assert_eq!(conv["config"]["dma_outstanding"], 4);
+    assert_eq!(base["derived"]["feature_area_um2"], 0.0);
+    let extra = conv["derived"]["feature_area_um2"].as_f64().unwrap();
+    let a = &conv["derived"]["area_table"];
+    assert_eq!(
+        extra,
+        a["agu_um2"].as_f64().unwrap() + 4.0 * a["dma_slot_um2"].as_f64().unwrap()
+    );
+    let d = conv["derived"]["area_mm2"].as_f64().unwrap()
+        - base["derived"]["area_mm2"].as_f64().unwrap();
+    assert!((d - extra / 1e6).abs() < 1e-12, "{d} vs {extra}");
+    let text = tinyaccel()
+        .args(["config", "show", "edge-8x8-conv"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("im2col = true") && text.contains("x 4 slots (present)"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let conv_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/edge-8x8-conv.toml"
+    ))
+    .unwrap();
+    std::fs::write(
+        &bad,
+        conv_text.replace("dma_outstanding = 4", "dma_outstanding = 17"),
+    )
+    .unwrap();
+    let out = tinyaccel()
+        .args(["config", "validate"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dma_outstanding"), "{err}");
+}

@@ -396,3 +396,293 @@ fn functional_run_reports_values_only() {
     assert!(timed["accel"]["offload_us"].as_f64().unwrap() > 0.0);
     assert_eq!(timed["output"], v["output"]);
 }
+
+fn totals_of(report: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["model"].as_str().unwrap().to_string(),
+                m["totals"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// `report --ablate im2col,dma_outstanding`: one row per model and variant (off, each on
+/// alone, both on), in the terminal, report.md and ablation.md/.csv/.json; the off row is
+/// the plain report of the features-off base, the both-on row the report of the
+/// `edge-8x8-conv` preset (= edge-8x8 + im2col + 4 outstanding bursts).
+#[test]
+fn report_ablation_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    let stdout = ok(tinyaccel()
+        .args([
+            "report",
+            "--quiet",
+            "--no-png",
+            "--model",
+            "kws,ad",
+            "--ablate",
+            "im2col,dma_outstanding",
+            "--out",
+        ])
+        .arg(&out));
+    assert!(stdout.contains("Feature ablation of edge-8x8"), "{stdout}");
+    assert!(
+        stdout.contains("| kws | im2col+dma_outstanding | true | 4 |"),
+        "{stdout}"
+    );
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let a = read(&out.join("ablation.json"));
+    assert_eq!(a["schema"], reports::SCHEMA);
+    assert_eq!(a["base_config"], "edge-8x8");
+    let rows = a["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2 * 4);
+    let shape: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["model"].as_str().unwrap().into(),
+                r["variant"].as_str().unwrap().into(),
+                r["values"][0].as_str().unwrap().into(),
+                r["values"][1].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String, String)> = ["kws", "ad"]
+        .iter()
+        .flat_map(|m| {
+            [
+                ("off", "false", "1"),
+                ("im2col", "true", "1"),
+                ("dma_outstanding", "false", "4"),
+                ("im2col+dma_outstanding", "true", "4"),
+            ]
+            .map(|(v, i, d)| (m.to_string(), v.to_string(), i.to_string(), d.to_string()))
+        })
+        .collect();
+    assert_eq!(shape, want);
+    // The CSV holds the same rows, one column per feature.
+    let csv = std::fs::read_to_string(out.join("ablation.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 8, "{csv}");
+    assert!(
+        lines[0].starts_with("model,variant,im2col,dma_outstanding,config,config_hash,"),
+        "{}",
+        lines[0]
+    );
+    for (line, r) in lines[1..].iter().zip(rows) {
+        assert!(
+            line.contains(&r["offload_us"].to_string()),
+            "{line} vs {}",
+            r["offload_us"]
+        );
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Feature ablation"),
+        "report.md lacks the ablation"
+    );
+    assert!(out.join("ablation.md").is_file());
+    // The off rows: the report of edge-8x8 itself (its features are off), number for number.
+    let base = totals_of(&read(&out.join("report.json")));
+    let both = tmp.path().join("conv");
+    ok(tinyaccel()
+        .args([
+            "report",
+            "--quiet",
+            "--no-png",
+            "--model",
+            "kws,ad",
+            "--accel",
+            "edge-8x8-conv",
+            "--out",
+        ])
+        .arg(&both));
+    let conv_report = read(&both.join("report.json"));
+    let conv = totals_of(&conv_report);
+    // With the features on, every layer's parts still add up (the new energy parts
+    // included) and the CPU time splits into kernel and im2col (reports::schema).
+    let sum = |o: &serde_json::Value, names: &[&str]| -> f64 {
+        names.iter().map(|k| o[*k].as_f64().unwrap()).sum()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-9);
+    let mut pieces = 0;
+    for m in conv_report["models"].as_array().unwrap() {
+        assert_eq!(m["config"]["im2col"], true);
+        assert_eq!(m["config"]["dma_outstanding"], 4);
+        for l in m["layers"].as_array().unwrap().iter().chain([&m["totals"]]) {
+            assert!(close(
+                sum(l, &reports::schema::ENERGY_PARTS),
+                l["offload_uj"].as_f64().unwrap()
+            ));
+            assert!(close(
+                sum(l, &reports::schema::TIME_PARTS),
+                l["offload_us"].as_f64().unwrap()
+            ));
+            assert!(close(
+                sum(l, &reports::schema::CPU_SIDE_PARTS),
+                l["cpu_side_us"].as_f64().unwrap()
+            ));
+        }
+        pieces += m["totals"]["im2col_pieces"].as_u64().unwrap();
+        assert!(m["totals"]["dma_bursts"].as_u64().unwrap() > 0);
+        assert!(m["totals"]["dma_track_uj"].as_f64().unwrap() > 0.0);
+    }
+    assert!(pieces > 0, "kws on edge-8x8-conv used no hardware im2col");
+    for (i, m) in ["kws", "ad"].iter().enumerate() {
+        let row = |v: usize| &rows[4 * i + v];
+        assert_eq!(base[i].0, *m);
+        for k in [
+            "offload_us",
+            "offload_uj",
+            "accel_cycles",
+            "array_utilization",
+        ] {
+            assert_eq!(row(0)[k], base[i].1[k], "{m} off: {k}");
+            assert_eq!(row(3)[k], conv[i].1[k], "{m} both on vs edge-8x8-conv: {k}");
+        }
+        assert_eq!(row(0)["speedup_vs_off"], 1.0);
+        for v in 0..4 {
+            let s = row(0)["offload_us"].as_f64().unwrap() / row(v)["offload_us"].as_f64().unwrap();
+            assert_eq!(
+                row(v)["speedup_vs_off"].as_f64().unwrap(),
+                s,
+                "{m} variant {v}"
+            );
+        }
+        // Only the variants with im2col use the address generator, and only on a model
+        // with a non-1x1 conv (kws's first layer; ad is all fully connected).
+        for v in 0..4 {
+            let pieces = row(v)["im2col_pieces"].as_u64().unwrap();
+            let used = *m == "kws" && v % 2 == 1;
+            assert_eq!(used, pieces > 0, "{m} variant {v}: {pieces} im2col pieces");
+        }
+    }
+    // A base with dma_outstanding > 1 keeps its value as "on"; an unablated feature keeps
+    // the base's value in every variant.
+    let cfg = tmp.path().join("two.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/edge-8x8-conv.toml"),
+    )
+    .unwrap()
+    .replace("dma_outstanding = 4", "dma_outstanding = 2");
+    assert!(text.contains("dma_outstanding = 2"), "{text}");
+    std::fs::write(&cfg, text).unwrap();
+    let out2 = tmp.path().join("rep2");
+    ok(tinyaccel()
+        .args([
+            "report",
+            "--quiet",
+            "--no-png",
+            "--model",
+            "ad",
+            "--ablate",
+            "dma_outstanding",
+            "--accel",
+        ])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out2));
+    let a = read(&out2.join("ablation.json"));
+    assert_eq!(a["features"][0]["on"], "2");
+    let rows = a["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["values"][0], "1");
+    assert_eq!(rows[1]["values"][0], "2");
+}
+
+/// An unknown --ablate feature is a user error naming the accepted ones, before anything
+/// runs or is written.
+#[test]
+fn ablate_unknown_feature_names_the_accepted_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    let o = tinyaccel()
+        .args(["report", "--quiet", "--ablate", "im2col,turbo", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`turbo`") && err.contains("accepted: im2col, dma_outstanding"),
+        "{err}"
+    );
+    assert!(!out.exists(), "an output folder was created");
+}
+
+/// `im2col` (boolean) and `dma_outstanding` (integer) are sweep axes like any config
+/// field: their values in results.csv, invalid values kept with the reason, and a design
+/// with both off equal to the same design without the keys.
+#[test]
+fn sweep_takes_im2col_and_dma_outstanding_axes() {
+    use reports::sweep::results::{read_results, Status};
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = |name: &str, axes: &str| {
+        let grid = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(&grid, format!("base = \"edge-8x8\"\n[sweep]\n{axes}")).unwrap();
+        let dir = tmp.path().join(name);
+        ok(tinyaccel()
+            .args(["sweep", "--quiet", "--no-png", "--model", "kws", "--grid"])
+            .arg(&grid)
+            .arg("--out")
+            .arg(&dir));
+        dir.join("results.csv")
+    };
+    let path = sweep("s", "im2col = [false, true]\ndma_outstanding = [1, 4, 0]\n");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Keys sorted by name, after design and design_id.
+    assert!(
+        text.starts_with("design,design_id,dma_outstanding,im2col,model,status,"),
+        "{text}"
+    );
+    let keys = ["dma_outstanding".to_string(), "im2col".to_string()];
+    let rows = read_results(&path, &keys).unwrap().rows;
+    assert_eq!(rows.len(), 6);
+    let mut seen = Vec::new();
+    for r in &rows {
+        let bad = r.params[0] == "0";
+        let want = if bad { Status::Invalid } else { Status::Ok };
+        assert_eq!(r.status, want, "{r:?}");
+        if bad {
+            assert!(r.note.contains("dma_outstanding"), "{r:?}");
+        }
+        seen.push((r.params[0].clone(), r.params[1].clone()));
+    }
+    seen.sort();
+    let want: Vec<(String, String)> = ["0", "1", "4"]
+        .iter()
+        .flat_map(|d| ["false", "true"].map(|i| (d.to_string(), i.to_string())))
+        .collect();
+    assert_eq!(seen, want);
+    let us = |d: &str, i: &str| {
+        rows.iter()
+            .find(|r| r.params[0] == d && r.params[1] == i)
+            .and_then(|r| r.metrics)
+            .unwrap()
+            .offload_us
+    };
+    let path0 = sweep("s0", "rows = [8]\n");
+    let plain = read_results(&path0, &["rows".to_string()]).unwrap().rows[0]
+        .metrics
+        .unwrap()
+        .offload_us;
+    assert_eq!(us("1", "false"), plain, "features off differ from the base");
+    // kws has a 10x4 strided conv (hardware im2col) and DMA-latency-bound depthwise
+    // layers (pipelined DMA): each feature alone and both together make it faster.
+    for (d, i) in [("1", "true"), ("4", "false"), ("4", "true")] {
+        assert!(
+            us(d, i) < plain,
+            "dma_outstanding {d}, im2col {i}: {} >= {plain}",
+            us(d, i)
+        );
+    }
+    assert!(us("4", "true") < us("4", "false") && us("4", "true") < us("1", "true"));
+}

@@ -3,11 +3,13 @@
 
 use std::fmt::Write as _;
 
+use crate::ablation::Ablation;
 use crate::fmt as f;
 use crate::plot::PlotFile;
 use crate::record::Report;
 use crate::writer::{
-    energy_rows, layer_cells, summary_rows, total_cells, LAYER_HEAD, SUMMARY_HEAD,
+    breakdown_cells, breakdown_total_cells, energy_rows, feature_sentence, layer_cells,
+    summary_rows, total_cells, BREAKDOWN_HEAD, LAYER_HEAD, SUMMARY_HEAD,
 };
 
 /// Inline page style.
@@ -61,6 +63,15 @@ fn table<const N: usize>(o: &mut String, head: [&str; N], rows: &[[String; N]], 
 
 /// The page. `svgs` are the plots (file names and SVG text) to inline.
 pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
+    render_html_with(r, None, svgs)
+}
+
+/// The page with the feature ablation's table after the summary.
+pub fn render_html_with(
+    r: &Report,
+    ablation: Option<&Ablation>,
+    svgs: &[(PlotFile, String)],
+) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -73,6 +84,39 @@ pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
     );
     o.push_str("<h2>Summary</h2>\n");
     table(&mut o, SUMMARY_HEAD, &summary_rows(r), &[0, 1]);
+    if let Some(a) = ablation {
+        let _ = write!(
+            o,
+            "<h2>Feature ablation</h2>\n<p>The models on <code>{}</code> with {} off, each on \
+             alone{} (ablation.md, ablation.csv, ablation.json).</p>\n",
+            f::html(&a.base_config),
+            f::html(
+                &a.features
+                    .iter()
+                    .map(|ft| format!("{} (off {}, on {})", ft.name, ft.off, ft.on))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            if a.features.len() > 1 { ", all on" } else { "" }
+        );
+        let (head, rows) = a.table_cells();
+        let text = 2 + a.features.len();
+        o.push_str("<table><tr>");
+        for (i, h) in head.iter().enumerate() {
+            let cls = if i < text { " class=\"l\"" } else { "" };
+            let _ = write!(o, "<th{cls}>{}</th>", f::html(h));
+        }
+        o.push_str("</tr>\n");
+        for r in &rows {
+            o.push_str("<tr>");
+            for (i, c) in r.iter().enumerate() {
+                let cls = if i < text { " class=\"l\"" } else { "" };
+                let _ = write!(o, "<td{cls}>{}</td>", f::html(c));
+            }
+            o.push_str("</tr>\n");
+        }
+        o.push_str("</table>\n");
+    }
     let p = &r.provenance;
     let _ = write!(
         o,
@@ -95,17 +139,22 @@ pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
         let _ = write!(
             o,
             "<h2>Model {}</h2>\n<p>source: <code>{}</code>; accelerator <code>{}</code> (hash \
-             <code>{}</code>); CPU profile <code>{}</code> (hash <code>{}</code>)</p>\n",
+             <code>{}</code>); CPU profile <code>{}</code> (hash <code>{}</code>)</p>\n<p>{}</p>\n",
             f::html(&m.model),
             f::html(&m.source),
             f::html(&m.config.name),
             f::html(&m.config.hash),
             f::html(&m.cpu_profile.name),
-            f::html(&m.cpu_profile.hash)
+            f::html(&m.cpu_profile.hash),
+            f::html(&feature_sentence(&m.config))
         );
         let mut rows: Vec<[String; 19]> = m.layers.iter().map(|l| layer_cells(m, l)).collect();
         rows.push(total_cells(&t));
         table(&mut o, LAYER_HEAD, &rows, &[1, 2, 4, 18]);
+        o.push_str("<p>Where the time and energy go, per layer:</p>\n");
+        let mut rows: Vec<[String; 19]> = m.layers.iter().map(breakdown_cells).collect();
+        rows.push(breakdown_total_cells(&t));
+        table(&mut o, BREAKDOWN_HEAD, &rows, &[1, 2]);
         o.push_str("<table><tr><th class=\"l\">energy part (accelerator run)</th><th>uJ</th><th>share</th></tr>\n");
         for (name, v) in energy_rows(&t) {
             let share = crate::record::ratio(v, t.offload_uj).unwrap_or(0.0);

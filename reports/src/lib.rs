@@ -9,12 +9,14 @@
 //! - [`write_report`]: writes `report.md`, `report.csv`, `report.json`, the plots
 //!   (`plots/*.svg`, `plots/*.png`) and a self-contained `index.html` into an output
 //!   directory, atomically (see [`fsutil`]).
+//! - [`ablation`]: the feature ablation table of `report --ablate` (`ablation.md/.csv/.json`).
 //! - [`sweep`]: the design-space sweep engine, generic over an evaluator closure: grid files,
 //!   parallel evaluation with resume, sharding and merge, Pareto analysis, plots, summary.
 //! - [`progress`]: an indicatif-friendly progress hook.
 //!
 //! See `docs/reports.md` for the file formats and the CLI wiring.
 
+pub mod ablation;
 pub mod error;
 pub mod fmt;
 pub mod fsutil;
@@ -26,6 +28,7 @@ pub mod schema;
 pub mod sweep;
 pub mod writer;
 
+pub use ablation::Ablation;
 pub use error::ReportError;
 pub use progress::{progress_bar, NoProgress, ProgressSink};
 pub use record::{
@@ -33,7 +36,9 @@ pub use record::{
     Target,
 };
 pub use schema::SCHEMA;
-pub use writer::{write_report, WriteOptions, WrittenReport, DEFAULT_REPORT_DIR};
+pub use writer::{
+    write_report, write_report_with_ablation, WriteOptions, WrittenReport, DEFAULT_REPORT_DIR,
+};
 
 /// Version of this tool, recorded in every report.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

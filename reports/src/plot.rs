@@ -709,9 +709,21 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
         .zip(&totals)
         .map(|(m, t)| format!("{} ({} uJ)", m.model, f::num(t.offload_uj)))
         .collect();
-    let parts = ["MAC array", "scratchpads", "bus (DMA)", "leakage", "CPU"];
-    let colors = [PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3], PALETTE[5]];
-    let series = (0..5)
+    let parts = [
+        "MAC array",
+        "scratchpads",
+        "bus (DMA)",
+        "leakage",
+        "CPU",
+        "AGU + DMA tracking",
+    ];
+    let colors = [
+        PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3], PALETTE[5], PALETTE[4],
+    ];
+    // The address generator and DMA tracking part only when a model has it (features off:
+    // the plot of earlier versions, unchanged).
+    let new_units = totals.iter().any(|t| t.agu_uj + t.dma_track_uj > 0.0);
+    let series = (0..if new_units { 6 } else { 5 })
         .map(|k| Series {
             name: parts[k].into(),
             color: colors[k],
@@ -724,6 +736,7 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                         t.bus_uj,
                         t.leakage_uj,
                         t.offload_cpu_uj,
+                        t.agu_uj + t.dma_track_uj,
                     ][k];
                     crate::record::ratio(v, t.offload_uj).unwrap_or(0.0) * 100.0
                 })

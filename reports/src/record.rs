@@ -102,6 +102,36 @@ pub struct LayerRow {
     pub offload_cpu_uj: f64,
     /// Bytes moved on the system bus by the accelerator's DMA for this layer.
     pub bus_bytes: u64,
+    /// Detail (not a part of the sum): cycles the array computed (`array_busy_cycles`), us.
+    /// At most `compute_us + dma_stall_us` (the accelerator's time).
+    #[serde(default)]
+    pub array_busy_us: f64,
+    /// Detail (not a part of the sum): cycles the DMA engine executed a command
+    /// (`dma_busy_cycles`), us; overlaps the array's time. At most `compute_us +
+    /// dma_stall_us`.
+    #[serde(default)]
+    pub dma_busy_us: f64,
+    /// Part of `cpu_side_us`: the CPU kernel of a layer left on the CPU, us.
+    #[serde(default)]
+    pub cpu_kernel_us: f64,
+    /// Part of `cpu_side_us`: the CPU im2col of an offloaded conv layer, us (0 for a layer
+    /// whose im2col runs in the accelerator's address generator).
+    #[serde(default)]
+    pub cpu_im2col_us: f64,
+    /// Energy part: the accelerator's im2col address generator (`agu_pj x
+    /// im2col_pieces`), uJ; 0 with `im2col = false`.
+    #[serde(default)]
+    pub agu_uj: f64,
+    /// Energy part: the DMA's outstanding-burst tracking FIFO (`dma_slot_pj x
+    /// dma_bursts`), uJ; 0 with `dma_outstanding = 1`.
+    #[serde(default)]
+    pub dma_track_uj: f64,
+    /// Bus bursts (pieces) the accelerator's DMA issued (`Counters::dma_bursts`).
+    #[serde(default)]
+    pub dma_bursts: u64,
+    /// Pieces (bus and pad) of the `LOAD_IM2COL` commands (`Counters::im2col_pieces`).
+    #[serde(default)]
+    pub im2col_pieces: u64,
 }
 
 /// Relative tolerance of the sum checks (breakdowns versus totals).
@@ -141,12 +171,15 @@ impl LayerRow {
         ]
     }
 
-    /// The energy breakdown in uJ: MAC, SRAM, bus, leakage, CPU.
-    pub fn energy_parts(&self) -> [f64; 5] {
+    /// The energy breakdown in uJ: MAC, SRAM, bus, address generator, DMA tracking,
+    /// leakage, CPU.
+    pub fn energy_parts(&self) -> [f64; 7] {
         [
             self.mac_uj,
             self.sram_uj,
             self.bus_uj,
+            self.agu_uj,
+            self.dma_track_uj,
             self.leakage_uj,
             self.offload_cpu_uj,
         ]
@@ -175,6 +208,12 @@ impl LayerRow {
             ("bus_uj", self.bus_uj),
             ("leakage_uj", self.leakage_uj),
             ("offload_cpu_uj", self.offload_cpu_uj),
+            ("array_busy_us", self.array_busy_us),
+            ("dma_busy_us", self.dma_busy_us),
+            ("cpu_kernel_us", self.cpu_kernel_us),
+            ("cpu_im2col_us", self.cpu_im2col_us),
+            ("agu_uj", self.agu_uj),
+            ("dma_track_uj", self.dma_track_uj),
         ];
         for (field, v) in floats {
             if !(v.is_finite() && v >= 0.0) {
@@ -208,9 +247,41 @@ impl LayerRow {
             return Err(bad(
                 "offload_uj",
                 format!(
-                    "{} differs from mac_uj + sram_uj + bus_uj + leakage_uj + offload_cpu_uj = {e}",
+                    "{} differs from mac_uj + sram_uj + bus_uj + agu_uj + dma_track_uj + leakage_uj + offload_cpu_uj = {e}",
                     self.offload_uj
                 ),
+            ));
+        }
+        let cpu = self.cpu_kernel_us + self.cpu_im2col_us;
+        if !close(cpu, self.cpu_side_us) {
+            return Err(bad(
+                "cpu_side_us",
+                format!(
+                    "{} differs from cpu_kernel_us + cpu_im2col_us = {cpu}",
+                    self.cpu_side_us
+                ),
+            ));
+        }
+        let device_us = self.compute_us + self.dma_stall_us;
+        for (field, v) in [
+            ("array_busy_us", self.array_busy_us),
+            ("dma_busy_us", self.dma_busy_us),
+        ] {
+            if v > device_us && !close(v, device_us) {
+                return Err(bad(
+                    field,
+                    format!(
+                        "{v} is longer than the accelerator's time compute_us + dma_stall_us = {device_us}"
+                    ),
+                ));
+            }
+        }
+        if self.target == Target::Cpu
+            && (self.dma_bursts != 0 || self.im2col_pieces != 0 || self.cpu_im2col_us != 0.0)
+        {
+            return Err(bad(
+                "dma_bursts/im2col_pieces/cpu_im2col_us",
+                "a layer left on the CPU has no DMA bursts, im2col pieces or im2col time".into(),
             ));
         }
         Ok(())
@@ -244,6 +315,23 @@ pub struct ConfigSummary {
     pub area_mm2: f64,
     /// The resolved configuration as TOML (overrides included).
     pub toml: String,
+    /// The hardware im2col unit (`CONV_GEOM` + `LOAD_IM2COL`) is present.
+    #[serde(default)]
+    pub im2col: bool,
+    /// DMA bursts in flight (1: no pipelining).
+    #[serde(default = "one")]
+    pub dma_outstanding: u32,
+    /// Area of the im2col address generator in mm^2 (0 without it); part of `area_mm2`.
+    #[serde(default)]
+    pub agu_area_mm2: f64,
+    /// Area of the DMA's burst tracking FIFO in mm^2 (`dma_outstanding` slots; 0 with one
+    /// burst at a time); part of `area_mm2`.
+    #[serde(default)]
+    pub dma_track_area_mm2: f64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl ConfigSummary {
@@ -260,6 +348,19 @@ impl ConfigSummary {
             tech_node_nm: cfg.tech_node_nm,
             area_mm2: cfg.area_mm2(),
             toml: cfg.to_toml(),
+            im2col: cfg.im2col,
+            dma_outstanding: cfg.dma_outstanding,
+            // The two terms of `AccelConfig::feature_area_um2`.
+            agu_area_mm2: if cfg.im2col {
+                cfg.area_table().agu_um2 / 1e6
+            } else {
+                0.0
+            },
+            dma_track_area_mm2: if cfg.dma_outstanding > 1 {
+                cfg.dma_outstanding as f64 * cfg.area_table().dma_slot_um2 / 1e6
+            } else {
+                0.0
+            },
         }
     }
 
@@ -395,6 +496,22 @@ pub struct ModelTotals {
     /// [`crate::schema::mac_utilization`] of `accel_macs` over `offload_us`.
     pub mac_utilization: f64,
     pub bus_bytes: u64,
+    #[serde(default)]
+    pub array_busy_us: f64,
+    #[serde(default)]
+    pub dma_busy_us: f64,
+    #[serde(default)]
+    pub cpu_kernel_us: f64,
+    #[serde(default)]
+    pub cpu_im2col_us: f64,
+    #[serde(default)]
+    pub agu_uj: f64,
+    #[serde(default)]
+    pub dma_track_uj: f64,
+    #[serde(default)]
+    pub dma_bursts: u64,
+    #[serde(default)]
+    pub im2col_pieces: u64,
     /// `cpu_us / offload_us` of the whole model.
     pub speedup: Option<f64>,
     /// `cpu_uj / offload_uj` of the whole model.
@@ -427,6 +544,14 @@ impl ModelReport {
             array_utilization: 0.0,
             mac_utilization: 0.0,
             bus_bytes: 0,
+            array_busy_us: 0.0,
+            dma_busy_us: 0.0,
+            cpu_kernel_us: 0.0,
+            cpu_im2col_us: 0.0,
+            agu_uj: 0.0,
+            dma_track_uj: 0.0,
+            dma_bursts: 0,
+            im2col_pieces: 0,
             speedup: None,
             energy_ratio: None,
         };
@@ -448,6 +573,14 @@ impl ModelReport {
             t.leakage_uj += l.leakage_uj;
             t.offload_cpu_uj += l.offload_cpu_uj;
             t.bus_bytes += l.bus_bytes;
+            t.array_busy_us += l.array_busy_us;
+            t.dma_busy_us += l.dma_busy_us;
+            t.cpu_kernel_us += l.cpu_kernel_us;
+            t.cpu_im2col_us += l.cpu_im2col_us;
+            t.agu_uj += l.agu_uj;
+            t.dma_track_uj += l.dma_track_uj;
+            t.dma_bursts += l.dma_bursts;
+            t.im2col_pieces += l.im2col_pieces;
             if l.target == Target::Accel {
                 t.accel_layers += 1;
                 t.accel_macs += l.macs;

@@ -8,6 +8,35 @@
 /// Name and version of the result schema, written as `"schema"` in every JSON output.
 pub const SCHEMA: &str = "tinyaccel-results/1";
 
+/// The time parts of the offloaded run, by name: they add up to `offload_us`
+/// ([`crate::LayerRow::time_parts`]).
+pub const TIME_PARTS: [&str; 4] = ["compute_us", "dma_stall_us", "driver_us", "cpu_side_us"];
+
+/// The two parts of `cpu_side_us`: CPU kernels of layers left on the CPU, CPU im2col of
+/// offloaded layers.
+pub const CPU_SIDE_PARTS: [&str; 2] = ["cpu_kernel_us", "cpu_im2col_us"];
+
+/// Time details that overlap the parts (each at most the accelerator's time
+/// `compute_us + dma_stall_us`): the array computing, the DMA engine busy.
+pub const TIME_DETAILS: [&str; 2] = ["array_busy_us", "dma_busy_us"];
+
+/// The energy parts of the offloaded run, by name: they add up to `offload_uj`
+/// ([`crate::LayerRow::energy_parts`], same order). `agu_uj` (im2col address generator)
+/// and `dma_track_uj` (DMA burst tracking FIFO) are 0 with the features off.
+pub const ENERGY_PARTS: [&str; 7] = [
+    "mac_uj",
+    "sram_uj",
+    "bus_uj",
+    "agu_uj",
+    "dma_track_uj",
+    "leakage_uj",
+    "offload_cpu_uj",
+];
+
+/// Counts of the DMA and the im2col unit (`arch::device::Counters::dma_bursts`,
+/// `im2col_pieces`), per layer and model.
+pub const DMA_COUNTS: [&str; 2] = ["dma_bursts", "im2col_pieces"];
+
 /// `array_utilization`: MACs / (peak MACs per cycle x accelerator cycles), defined once
 /// in `arch` (the simulator's bounds use it too).
 pub use arch::device::array_utilization;

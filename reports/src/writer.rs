@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::ablation::Ablation;
 use crate::error::ReportError;
 use crate::fmt as f;
 use crate::fsutil::Staging;
@@ -224,6 +225,14 @@ pub const CSV_COLUMNS: &[&str] = &[
     "bus_bytes",
     "speedup",
     "energy_ratio",
+    "array_busy_us",
+    "dma_busy_us",
+    "cpu_kernel_us",
+    "cpu_im2col_us",
+    "agu_uj",
+    "dma_track_uj",
+    "dma_bursts",
+    "im2col_pieces",
 ];
 
 /// `report.csv` text: one row per model and layer (`row` = `layer`) and one total row per
@@ -271,6 +280,14 @@ pub fn render_csv(r: &Report) -> String {
                 l.bus_bytes.to_string(),
                 f::csv_opt(l.speedup()),
                 f::csv_opt(l.energy_ratio()),
+                l.array_busy_us.to_string(),
+                l.dma_busy_us.to_string(),
+                l.cpu_kernel_us.to_string(),
+                l.cpu_im2col_us.to_string(),
+                l.agu_uj.to_string(),
+                l.dma_track_uj.to_string(),
+                l.dma_bursts.to_string(),
+                l.im2col_pieces.to_string(),
             ]);
             w.write_record(&rec).expect("in-memory CSV");
         }
@@ -305,6 +322,14 @@ pub fn render_csv(r: &Report) -> String {
             t.bus_bytes.to_string(),
             f::csv_opt(t.speedup),
             f::csv_opt(t.energy_ratio),
+            t.array_busy_us.to_string(),
+            t.dma_busy_us.to_string(),
+            t.cpu_kernel_us.to_string(),
+            t.cpu_im2col_us.to_string(),
+            t.agu_uj.to_string(),
+            t.dma_track_uj.to_string(),
+            t.dma_bursts.to_string(),
+            t.im2col_pieces.to_string(),
         ]);
         w.write_record(&rec).expect("in-memory CSV");
     }
@@ -428,15 +453,114 @@ pub(crate) fn total_cells(t: &ModelTotals) -> [String; 19] {
     ]
 }
 
-/// The energy breakdown of the offloaded run (MAC, SRAM, bus, leakage, CPU) of a model.
-pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 5] {
+/// The energy breakdown of the offloaded run (MAC, SRAM, bus, address generator, DMA
+/// tracking, leakage, CPU) of a model.
+pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 7] {
     [
         ("MAC array", t.mac_uj),
         ("scratchpads (SRAM)", t.sram_uj),
         ("system bus (DMA)", t.bus_uj),
+        ("im2col address generator (AGU)", t.agu_uj),
+        ("DMA burst tracking FIFO", t.dma_track_uj),
         ("leakage", t.leakage_uj),
         ("CPU (CPU-side layers + driver)", t.offload_cpu_uj),
     ]
+}
+
+/// The per-layer "where time and energy go" table: the accelerator's array and DMA, the
+/// CPU (kernel, im2col), the driver, the DMA's bursts and im2col pieces, and every energy
+/// part.
+pub(crate) const BREAKDOWN_HEAD: [&str; 19] = [
+    "#",
+    "op",
+    "target",
+    "array busy us",
+    "DMA busy us",
+    "DMA stall us",
+    "CPU kernel us",
+    "CPU im2col us",
+    "driver us",
+    "DMA bursts",
+    "im2col pieces",
+    "MAC uJ",
+    "SRAM uJ",
+    "bus uJ",
+    "AGU uJ",
+    "DMA track uJ",
+    "leakage uJ",
+    "CPU uJ",
+    "offload uJ",
+];
+
+pub(crate) fn breakdown_cells(l: &LayerRow) -> [String; 19] {
+    [
+        l.index.to_string(),
+        l.op.clone(),
+        l.target.to_string(),
+        f::num(l.array_busy_us),
+        f::num(l.dma_busy_us),
+        f::num(l.dma_stall_us),
+        f::num(l.cpu_kernel_us),
+        f::num(l.cpu_im2col_us),
+        f::num(l.driver_us),
+        f::int(l.dma_bursts),
+        f::int(l.im2col_pieces),
+        f::num(l.mac_uj),
+        f::num(l.sram_uj),
+        f::num(l.bus_uj),
+        f::num(l.agu_uj),
+        f::num(l.dma_track_uj),
+        f::num(l.leakage_uj),
+        f::num(l.offload_cpu_uj),
+        f::num(l.offload_uj),
+    ]
+}
+
+pub(crate) fn breakdown_total_cells(t: &ModelTotals) -> [String; 19] {
+    [
+        String::new(),
+        "**total**".into(),
+        format!("{}/{} accel", t.accel_layers, t.layers),
+        f::num(t.array_busy_us),
+        f::num(t.dma_busy_us),
+        f::num(t.dma_stall_us),
+        f::num(t.cpu_kernel_us),
+        f::num(t.cpu_im2col_us),
+        f::num(t.driver_us),
+        f::int(t.dma_bursts),
+        f::int(t.im2col_pieces),
+        f::num(t.mac_uj),
+        f::num(t.sram_uj),
+        f::num(t.bus_uj),
+        f::num(t.agu_uj),
+        f::num(t.dma_track_uj),
+        f::num(t.leakage_uj),
+        f::num(t.offload_cpu_uj),
+        f::num(t.offload_uj),
+    ]
+}
+
+/// One sentence on the accelerator's hardware im2col unit and DMA tracking FIFO: their
+/// settings and areas (both absent with the features off).
+pub(crate) fn feature_sentence(c: &ConfigSummary) -> String {
+    let agu = if c.im2col {
+        format!(
+            "hardware im2col on (address generator {} um^2)",
+            f::num(c.agu_area_mm2 * 1e6)
+        )
+    } else {
+        "hardware im2col off (no address generator)".to_string()
+    };
+    let dma = if c.dma_outstanding > 1 {
+        format!(
+            "pipelined DMA with {} outstanding bursts (tracking FIFO {} um^2)",
+            c.dma_outstanding,
+            f::num(c.dma_track_area_mm2 * 1e6)
+        )
+    } else {
+        "one DMA burst at a time (no tracking FIFO)".to_string()
+    };
+    format!("{agu}; {dma}; both included in the area above")
 }
 
 fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
@@ -450,6 +574,12 @@ fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; 
 
 /// `report.md` text. `plots` lists the plot files (relative paths) to link.
 pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
+    render_markdown_with(r, None, plots)
+}
+
+/// `report.md` text with the feature ablation's table (written next to it as
+/// `ablation.md/.csv/.json`) after the summary.
+pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[PlotFile]) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# tinyaccel report\n");
     let _ = writeln!(
@@ -462,6 +592,23 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
     let _ = writeln!(o, "## Summary\n");
     md_table(&mut o, SUMMARY_HEAD, &summary_rows(r));
     o.push('\n');
+    if let Some(a) = ablation {
+        let _ = writeln!(
+            o,
+            "## Feature ablation\n\nThe models on `{}` with {} off, each on alone{} \
+             ([ablation.md](ablation.md), [ablation.csv](ablation.csv), \
+             [ablation.json](ablation.json)):\n",
+            a.base_config,
+            a.features
+                .iter()
+                .map(|ft| format!("`{}` (off `{}`, on `{}`)", ft.name, ft.off, ft.on))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if a.features.len() > 1 { ", all on" } else { "" }
+        );
+        o.push_str(&a.table_markdown());
+        o.push('\n');
+    }
     write_provenance_md(&mut o, &r.provenance);
 
     for m in &r.models {
@@ -481,6 +628,7 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
             m.config.area_mm2,
             m.config.tech_node_nm
         );
+        let _ = writeln!(o, "- {}", feature_sentence(&m.config));
         let _ = writeln!(
             o,
             "- CPU profile: `{}` (hash `{}`)\n",
@@ -510,6 +658,17 @@ pub fn render_markdown(r: &Report, plots: &[PlotFile]) -> String {
             f::pct(t.array_utilization),
             f::pct(t.mac_utilization)
         );
+        let _ = writeln!(
+            o,
+            "Where the time and energy of the accelerator run go, per layer (array busy and \
+             DMA busy overlap each other and the compute time; DMA stall, CPU kernel, CPU \
+             im2col and driver time add up with compute to the latency; the energy parts add \
+             up to offload uJ):\n"
+        );
+        let mut rows: Vec<[String; 19]> = m.layers.iter().map(breakdown_cells).collect();
+        rows.push(breakdown_total_cells(&t));
+        md_table(&mut o, BREAKDOWN_HEAD, &rows);
+        o.push('\n');
         let _ = writeln!(o, "Energy of the accelerator run:\n");
         let _ = writeln!(o, "| part | uJ | share |\n|---|---|---|");
         for (name, v) in energy_rows(&t) {
@@ -577,6 +736,20 @@ pub fn write_report(
     opts: &WriteOptions,
     progress: &dyn ProgressSink,
 ) -> Result<WrittenReport, ReportError> {
+    write_report_with_ablation(report, None, dir, opts, progress)
+}
+
+/// [`write_report`], plus, with `ablation`, `ablation.md`, `ablation.csv` and
+/// `ablation.json` in the same atomic set (and the ablation table in `report.md`).
+/// Without one, ablation files a previous run left in `dir` are removed (they would not
+/// belong to this report).
+pub fn write_report_with_ablation(
+    report: &Report,
+    ablation: Option<&Ablation>,
+    dir: &Path,
+    opts: &WriteOptions,
+    progress: &dyn ProgressSink,
+) -> Result<WrittenReport, ReportError> {
     report.check()?;
     let plot_specs = if opts.plots {
         plot::report_plots(report)
@@ -607,14 +780,30 @@ pub fn write_report(
     }
     let files: Vec<PlotFile> = svgs.iter().map(|(f, _)| f.clone()).collect();
 
+    if let Some(a) = ablation {
+        progress.add_length(3);
+        for (name, text) in [
+            ("ablation.md", a.render_markdown()),
+            ("ablation.csv", a.render_csv()),
+            ("ablation.json", a.render_json()),
+        ] {
+            progress.message(name);
+            st.write(name, text.as_bytes())?;
+            progress.inc(1);
+        }
+    }
+
     progress.message("report.md");
-    st.write("report.md", render_markdown(report, &files).as_bytes())?;
+    st.write(
+        "report.md",
+        render_markdown_with(report, ablation, &files).as_bytes(),
+    )?;
     progress.inc(1);
 
     progress.message("index.html");
     st.write(
         "index.html",
-        crate::html::render_html(report, &svgs).as_bytes(),
+        crate::html::render_html_with(report, ablation, &svgs).as_bytes(),
     )?;
     progress.inc(1);
 
@@ -633,6 +822,14 @@ pub fn write_report(
         ],
         &files,
     );
+    if ablation.is_none() {
+        for name in crate::ablation::FILES {
+            let p = dir.join(name);
+            if p.is_file() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
     Ok(WrittenReport {
         dir: dir.to_path_buf(),
         files,

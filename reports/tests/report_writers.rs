@@ -39,6 +39,12 @@ fn layer(
     } else {
         (0.0, 0.0, 0.0, 0.0, cpu_side * 0.03)
     };
+    // Odd layers use the new units (address generator, DMA tracking).
+    let (agu, track) = if accel && index % 2 == 1 {
+        (0.002, 0.001)
+    } else {
+        (0.0, 0.0)
+    };
     LayerRow {
         index,
         op: op.into(),
@@ -56,7 +62,7 @@ fn layer(
         cpu_uj: cpu_us * 0.03,
         accel_cycles,
         offload_us: compute + stall + driver + cpu_side,
-        offload_uj: mac + sram + bus + leak + cpu,
+        offload_uj: mac + sram + bus + agu + track + leak + cpu,
         compute_us: compute,
         dma_stall_us: stall,
         driver_us: driver,
@@ -67,6 +73,14 @@ fn layer(
         leakage_uj: leak,
         offload_cpu_uj: cpu,
         bus_bytes: if accel { macs / 20 + 1 } else { 0 },
+        array_busy_us: compute * 0.9,
+        dma_busy_us: (compute + stall) * 0.5,
+        cpu_kernel_us: cpu_side,
+        cpu_im2col_us: 0.0,
+        agu_uj: agu,
+        dma_track_uj: track,
+        dma_bursts: if accel { 10 + index as u64 } else { 0 },
+        im2col_pieces: if accel && index % 2 == 1 { 40 } else { 0 },
     }
 }
 
@@ -191,6 +205,23 @@ fn inconsistent_breakdown_is_rejected_and_nothing_is_written() {
     r.models[1].layers[0].accel_cycles = 1;
     let err = r.check().unwrap_err().to_string();
     assert!(err.contains("accel_cycles"), "{err}");
+    // The CPU time splits into kernel and im2col; the new energy parts are in the sum.
+    let mut r = sample_report();
+    r.models[0].layers[2].cpu_kernel_us -= 1.0;
+    let err = r.check().unwrap_err().to_string();
+    assert!(err.contains("cpu_side_us"), "{err}");
+    let mut r = sample_report();
+    r.models[1].layers[1].agu_uj += 0.5;
+    let err = r.check().unwrap_err().to_string();
+    assert!(
+        err.contains("offload_uj") && err.contains("agu_uj"),
+        "{err}"
+    );
+    // The array cannot be busy longer than the accelerator runs.
+    let mut r = sample_report();
+    r.models[1].layers[1].array_busy_us = 1e6;
+    let err = r.check().unwrap_err().to_string();
+    assert!(err.contains("array_busy_us"), "{err}");
     // A layer left on the CPU has no accelerator cycles.
     let mut r = sample_report();
     r.models[0].layers[2].accel_cycles = 8000;
@@ -259,7 +290,20 @@ fn csv_numbers_equal_json_numbers() {
         "bus_bytes",
         "speedup",
         "energy_ratio",
+        "array_busy_us",
+        "dma_busy_us",
+        "cpu_kernel_us",
+        "cpu_im2col_us",
+        "agu_uj",
+        "dma_track_uj",
+        "dma_bursts",
+        "im2col_pieces",
     ];
+    assert_eq!(
+        numeric.len() + 12,
+        CSV_COLUMNS.len(),
+        "a CSV column is not checked"
+    );
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
     let mut checked = 0;
     for row in &rows {
@@ -474,4 +518,116 @@ fn degenerate_reports_still_write() {
         &NoProgress,
     )
     .unwrap();
+}
+
+/// `report --ablate`: the ablation table is written with the report (and in report.md),
+/// one row per (model, variant), speedups against the "off" variant; a later report
+/// without an ablation removes the stale files.
+#[test]
+fn ablation_files_are_written_with_the_report() {
+    use reports::ablation::{Ablation, Feature, Variant};
+    let r = sample_report();
+    let features = vec![
+        Feature {
+            name: "im2col".into(),
+            off: "false".into(),
+            on: "true".into(),
+            note: "test".into(),
+        },
+        Feature {
+            name: "dma_outstanding".into(),
+            off: "1".into(),
+            on: "4".into(),
+            note: "test".into(),
+        },
+    ];
+    let variants = Variant::all(&features);
+    // Variant v: every offloaded layer's compute time divided by (1 + v).
+    let runs: Vec<Vec<ModelReport>> = (0..variants.len())
+        .map(|v| {
+            r.models
+                .iter()
+                .map(|m| {
+                    let mut m = m.clone();
+                    m.config.name = format!("edge[{}]", variants[v].name);
+                    m.config.hash = format!("{v:016}");
+                    for l in &mut m.layers {
+                        let cut = l.compute_us - l.compute_us / (1.0 + v as f64);
+                        l.compute_us -= cut;
+                        l.offload_us -= cut;
+                        l.array_busy_us = l.array_busy_us.min(l.compute_us);
+                        l.dma_busy_us = l.dma_busy_us.min(l.compute_us + l.dma_stall_us);
+                    }
+                    m
+                })
+                .collect()
+        })
+        .collect();
+    let a = Ablation::new("edge", features, variants, &runs).unwrap();
+    assert_eq!(a.rows.len(), r.models.len() * 4);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    let opts = WriteOptions {
+        plots: false,
+        png: false,
+    };
+    reports::write_report_with_ablation(&r, Some(&a), &out, &opts, &NoProgress).unwrap();
+    let mut rd = csv::Reader::from_path(out.join("ablation.csv")).unwrap();
+    let head: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(head, a.csv_columns());
+    assert_eq!(
+        &head[..4],
+        ["model", "variant", "im2col", "dma_outstanding"]
+    );
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 8);
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let variants: Vec<&str> = rows[..4].iter().map(|r| &r[col("variant")]).collect();
+    assert_eq!(
+        variants,
+        ["off", "im2col", "dma_outstanding", "im2col+dma_outstanding"]
+    );
+    let values: Vec<(&str, &str)> = rows[..4]
+        .iter()
+        .map(|r| (&r[col("im2col")], &r[col("dma_outstanding")]))
+        .collect();
+    assert_eq!(
+        values,
+        [("false", "1"), ("true", "1"), ("false", "4"), ("true", "4")]
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let m = &runs[i % 4][i / 4];
+        let off = runs[0][i / 4].totals();
+        let t = m.totals();
+        assert_eq!(row[col("model")], m.model);
+        assert_eq!(parse_num(&row[col("offload_us")]), Some(t.offload_us));
+        assert_eq!(
+            parse_num(&row[col("speedup_vs_off")]),
+            Some(off.offload_us / t.offload_us)
+        );
+        assert_eq!(
+            parse_num(&row[col("array_utilization")]),
+            Some(t.array_utilization)
+        );
+        if i % 4 == 0 {
+            assert_eq!(&row[col("speedup_vs_off")], "1");
+        } else {
+            assert!(parse_num(&row[col("speedup_vs_off")]).unwrap() > 1.0);
+        }
+    }
+    let json: Ablation =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ablation.json")).unwrap()).unwrap();
+    assert_eq!(json, a);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Feature ablation") && md.contains("im2col+dma_outstanding"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<h2>Feature ablation</h2>") && html.contains("im2col+dma_outstanding"));
+    assert!(std::fs::read_to_string(out.join("ablation.md"))
+        .unwrap()
+        .contains("| kws | im2col | true | 1 |"));
+    // Without an ablation, the old files go.
+    write_report(&r, &out, &opts, &NoProgress).unwrap();
+    for f in reports::ablation::FILES {
+        assert!(!out.join(f).exists(), "{f} left behind");
+    }
 }

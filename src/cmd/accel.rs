@@ -161,30 +161,43 @@ pub fn columns(
                 (
                     "offload latency".to_string(),
                     json!(format!(
-                        "{:.3} ms = compute {:.3} + DMA stall {:.3} + CPU side (layers, im2col) {:.3} + driver {:.3}",
+                        "{:.3} ms = compute {:.3} + DMA stall {:.3} + CPU side {:.3} (kernels {:.3}, im2col {:.3}) + driver {:.3}; array busy {:.3}, DMA busy {:.3}",
                         t.offload_us / 1000.0,
                         t.compute_us / 1000.0,
                         t.dma_stall_us / 1000.0,
                         t.cpu_side_us / 1000.0,
-                        t.driver_us / 1000.0
+                        t.cpu_kernel_us / 1000.0,
+                        t.cpu_im2col_us / 1000.0,
+                        t.driver_us / 1000.0,
+                        t.array_busy_us / 1000.0,
+                        t.dma_busy_us / 1000.0
                     )),
                 ),
                 (
                     "offload energy".to_string(),
                     json!(format!(
-                        "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + leakage {:.3} + CPU {:.3}",
-                        t.offload_uj, t.mac_uj, t.sram_uj, t.bus_uj, t.leakage_uj, t.offload_cpu_uj
+                        "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + AGU {:.4} + DMA tracking {:.4} + leakage {:.3} + CPU {:.3}",
+                        t.offload_uj,
+                        t.mac_uj,
+                        t.sram_uj,
+                        t.bus_uj,
+                        t.agu_uj,
+                        t.dma_track_uj,
+                        t.leakage_uj,
+                        t.offload_cpu_uj
                     )),
                 ),
                 (
                     "accel counters".to_string(),
                     json!(format!(
-                        "{} accel cycles, {} MACs, array utilization {:.1} %, MAC utilization {:.2} %, {} bus bytes, {} commands",
+                        "{} accel cycles, {} MACs, array utilization {:.1} %, MAC utilization {:.2} %, {} bus bytes, {} DMA bursts, {} im2col pieces, {} commands",
                         t.accel_cycles,
                         t.accel_macs,
                         100.0 * t.array_utilization,
                         100.0 * t.mac_utilization,
                         t.bus_bytes,
+                        t.dma_bursts,
+                        t.im2col_pieces,
                         counters.commands
                     )),
                 ),

@@ -42,6 +42,7 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                         "peak_gops": cfg.peak_gops(),
                         "total_sram_kib": cfg.total_sram_kib(),
                         "area_mm2": cfg.area_mm2(),
+                        "feature_area_um2": cfg.feature_area_um2(),
                         "leakage_uw": cfg.leakage_uw(),
                         "energy_table": e,
                         "area_table": a,
@@ -81,8 +82,45 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
             );
             println!("#   bus                {:.4} pJ/B", e.bus_pj_per_byte);
             println!(
+                "#   im2col AGU         {:.4} pJ/piece{}",
+                e.agu_pj_per_piece,
+                if cfg.im2col {
+                    ""
+                } else {
+                    " (unused: im2col = false)"
+                }
+            );
+            println!(
+                "#   DMA tracking       {:.4} pJ/burst{}",
+                e.dma_slot_pj_per_burst,
+                if cfg.dma_outstanding > 1 {
+                    ""
+                } else {
+                    " (unused: dma_outstanding = 1)"
+                }
+            );
+            println!(
                 "# area table: PE {:.1} um^2, PPU lane {:.1} um^2/column, SRAM {:.1} um^2/KiB, control {:.0} um^2",
                 a.pe_um2, a.ppu_um2_per_col, a.sram_um2_per_kib, a.control_um2
+            );
+            println!(
+                "#   im2col AGU {:.0} um^2{}, DMA tracking {:.0} um^2/slot{}",
+                a.agu_um2,
+                if cfg.im2col {
+                    " (present)"
+                } else {
+                    " (absent)"
+                },
+                a.dma_slot_um2,
+                if cfg.dma_outstanding > 1 {
+                    format!(" x {} slots (present)", cfg.dma_outstanding)
+                } else {
+                    " (absent)".to_string()
+                }
+            );
+            println!(
+                "# im2col / DMA area     {:.0} um^2 (included in the area estimate)",
+                cfg.feature_area_um2()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod ablate;
 pub mod accel;
 pub mod config;
 pub mod cpus;

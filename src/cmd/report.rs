@@ -14,7 +14,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::accel;
+use super::{ablate, accel};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -39,6 +39,12 @@ pub struct ReportArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Feature ablation: FEATURE,... of `im2col`, `dma_outstanding`. Every model also runs
+    /// with the features off, each on alone and all on; the table is printed and written
+    /// as ablation.md/.csv/.json in the report folder. `dma_outstanding` on = the base
+    /// configuration's value if > 1, else 4.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub ablate: Vec<String>,
 }
 
 /// Expands `all` and the default into the built-in names.
@@ -89,6 +95,7 @@ pub fn model_report(
         .map(|(((l, d), info), b)| {
             let [busy, stall, cpu_side, driver] = accel::time_parts(cfg, l);
             let e = &l.device_energy;
+            let c = &l.device_counters;
             let offloaded = d.placement == driver::delegate::Placement::Accel;
             LayerRow {
                 index: l.index,
@@ -122,7 +129,17 @@ pub fn model_report(
                 bus_uj: pj_to_uj(e.bus_pj),
                 leakage_uj: pj_to_uj(e.leakage_pj) + l.device_idle_leakage_uj,
                 offload_cpu_uj: l.cpu_uj,
-                bus_bytes: l.device_counters.bus_bytes(),
+                bus_bytes: c.bus_bytes(),
+                array_busy_us: cfg.cycles_to_us(c.array_busy_cycles),
+                dma_busy_us: cfg.cycles_to_us(c.dma_busy_cycles),
+                // The CPU time of a layer left on the CPU is its kernel; of an offloaded
+                // layer, its CPU im2col (patches, depthwise gathers).
+                cpu_kernel_us: if offloaded { 0.0 } else { cpu_side },
+                cpu_im2col_us: if offloaded { cpu_side } else { 0.0 },
+                agu_uj: pj_to_uj(e.agu_pj),
+                dma_track_uj: pj_to_uj(e.dma_track_pj),
+                dma_bursts: c.dma_bursts,
+                im2col_pieces: c.im2col_pieces,
             }
         })
         .collect();
@@ -155,13 +172,56 @@ pub fn provenance(cfg: &AccelConfig, level: &str) -> Provenance {
                 driver::delegate::DRIVER_SUBMIT_CYCLES,
                 driver::delegate::SLEEP_POWER_FRACTION * 100.0
             ),
-            "im2col runs on the CPU and is counted as CPU-side time of the offloaded layer.".into(),
+            if cfg.im2col {
+                "Conv layers whose geometry fits the im2col unit build their patches in the accelerator's address generator (LOAD_IM2COL, no CPU im2col time); 1x1 stride-1 convs load the input directly; depthwise and the other convs do their im2col on the CPU, counted as CPU-side time (cpu_im2col_us) of the offloaded layer.".into()
+            } else {
+                "im2col runs on the CPU and is counted as CPU-side time of the offloaded layer.".into()
+            },
         ],
     }
 }
 
+/// The reports of every (CPU profile, model) pair on `cfg` (cycle-level simulation).
+fn model_reports(
+    cfg: &AccelConfig,
+    cpus: &[CpuProfile],
+    graphs: &[(String, Graph)],
+    policy: Policy,
+    bar: &dyn reports::ProgressSink,
+) -> Result<Vec<ModelReport>> {
+    let mut out = Vec::new();
+    for cpu in cpus {
+        for (spec, graph) in graphs {
+            bar.message(&format!("{} on {}", graph.name, cfg.name));
+            let input = vec![0u8; runtime::Interpreter::new(graph)?.input_len()];
+            let run = accel::simulate(graph, cfg, cpu, policy, sim::Fidelity::Cycle, &input)?;
+            let name = if cpus.len() > 1 {
+                format!("{}@{}", graph.name, cpu.spec())
+            } else {
+                graph.name.clone()
+            };
+            out.push(model_report(&name, spec, graph, cfg, cpu, &run)?);
+            bar.inc(1);
+        }
+    }
+    Ok(out)
+}
+
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let cfg = AccelConfig::resolve(&args.accel)?;
+    // Ablation features and their configurations first: a bad name fails before anything
+    // runs.
+    let ablation = if args.ablate.is_empty() {
+        None
+    } else {
+        let features = ablate::parse(&args.ablate, &cfg)?;
+        let variants = reports::ablation::Variant::all(&features);
+        let configs = variants
+            .iter()
+            .map(|v| ablate::variant_config(&cfg, &features, v))
+            .collect::<Result<Vec<_>>>()?;
+        Some((features, variants, configs))
+    };
     let cpus: Vec<CpuProfile> = args
         .cpus
         .iter()
@@ -172,34 +232,43 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .iter()
         .map(|s| Ok((s.clone(), models::resolve(s)?)))
         .collect::<Result<_>>()?;
-    let bar = reports::progress_bar((graphs.len() * cpus.len()) as u64, "models", args.quiet);
-    let mut model_reports = Vec::new();
-    for cpu in &cpus {
-        for (spec, graph) in &graphs {
-            bar.set_message(format!("{} on {}", graph.name, cfg.name));
-            let input = vec![0u8; runtime::Interpreter::new(graph)?.input_len()];
-            let run = accel::simulate(graph, &cfg, cpu, args.policy, sim::Fidelity::Cycle, &input)?;
-            let name = if cpus.len() > 1 {
-                format!("{}@{}", graph.name, cpu.spec())
-            } else {
-                graph.name.clone()
-            };
-            model_reports.push(model_report(&name, spec, graph, &cfg, cpu, &run)?);
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
+    let runs_per_config = (graphs.len() * cpus.len()) as u64;
+    let configs = 1 + ablation.as_ref().map_or(0, |(_, _, c)| c.len()) as u64;
+    let bar = reports::progress_bar(runs_per_config * configs, "models", args.quiet);
     let report = Report {
-        models: model_reports,
+        models: model_reports(&cfg, &cpus, &graphs, args.policy, &bar)?,
         provenance: provenance(&cfg, "cycle"),
     };
+    let ablation = match ablation {
+        None => None,
+        Some((features, variants, configs)) => {
+            let runs = configs
+                .iter()
+                .map(|c| model_reports(c, &cpus, &graphs, args.policy, &bar))
+                .collect::<Result<Vec<_>>>()?;
+            Some(reports::Ablation::new(
+                &cfg.name, features, variants, &runs,
+            )?)
+        }
+    };
+    bar.finish_and_clear();
     let opts = reports::WriteOptions {
         plots: true,
         png: !args.no_png,
     };
-    let written = reports::write_report(&report, &args.out, &opts, &reports::NoProgress)
-        .with_context(|| format!("writing the report to {}", args.out.display()))?;
+    let written = reports::write_report_with_ablation(
+        &report,
+        ablation.as_ref(),
+        &args.out,
+        &opts,
+        &reports::NoProgress,
+    )
+    .with_context(|| format!("writing the report to {}", args.out.display()))?;
     println!("{}", summary_table(&report));
+    if let Some(a) = &ablation {
+        println!("Feature ablation of {}:\n", a.base_config);
+        println!("{}", a.table_markdown());
+    }
     println!("report written to {}", written.dir.display());
     Ok(ExitCode::SUCCESS)
 }
