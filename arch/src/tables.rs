@@ -24,8 +24,8 @@
 //! | leakage per KiB of SRAM | **2.0 uW** | assumption: 8192 bit cells x ~0.25 nW (low-power 45 nm cell) |
 //! | im2col address generator, one piece | **0.5 pJ** | ~5 16/32-bit adds and compares (position, tap, bounds, address) at 0.1 pJ each (Horowitz, ISSCC 2014, 32-bit add) |
 //! | DMA request tracking, one bus burst | **0.4 pJ** | write + read of one ~80-bit tracking-FIFO entry (address, length, destination) in flip-flops; first-order estimate, charged only when `dma_outstanding > 1` |
-//! | im2col address generator area | **12,000 um^2** | **assumption** until the RTL address generator is synthesized: a few 16/32-bit adders, comparators and dividers-by-walking at Horowitz's 137 um^2 per 32-bit adder plus registers |
-//! | DMA tracking slot area (per outstanding request) | **400 um^2** | **assumption**: one ~80-bit flip-flop entry (80 x 4.52 um^2 NanGate DFF_X1 = 362 um^2) plus its share of the FIFO pointers; `N x` this when `dma_outstanding = N > 1` |
+//! | im2col address generator area | **9,308 um^2** | yosys 0.23 `synth -flatten` of `hdl/rtl/tinyaccel_im2col_agu.v` (6,652 cells, 86 flip-flops), cells weighted with NanGate 45 nm X1 areas (`tinyaccel hdl area --config edge-8x8-conv`, docs/area.md) |
+//! | DMA tracking slot area (per outstanding request) | **751 um^2** | yosys 0.23 of `hdl/rtl/tinyaccel_dma_track.v` with 4 slots of 90 bits: 3,003 um^2 / 4 (same flow and weights); `N x` this when `dma_outstanding = N > 1` |
 //! | leakage of the AGU and the tracking slots | area x (leakage per PE / PE area) | logic leakage density of a PE (assumption, as for the PE) |
 //!
 //! The last five rows belong to the issue-16 features (hardware im2col, pipelined DMA):
@@ -199,15 +199,15 @@ impl AreaTable {
     /// 1688 um^2 (OS) / 1644 um^2 (WS), 2.6x the first-principles 635 um^2; one PPU lane
     /// (32x32->64 multiply, rounding shift, clamp) is ~15,700 um^2. See docs/area.md.
     /// `control_um2` (controller + DMA) stays an assumption until the system RTL exists.
-    /// `agu_um2` and `dma_slot_um2` are assumptions (module documentation) until the RTL
-    /// address generator and tracking FIFO are synthesized.
+    /// `agu_um2` and `dma_slot_um2` are synthesized from the system RTL's address generator
+    /// and tracking FIFO with the same flow (`hdl area --config edge-8x8-conv`).
     pub const REF_45NM: AreaTable = AreaTable {
         pe_um2: 1670.0,
         ppu_um2_per_col: 15_700.0,
         sram_um2_per_kib: 4050.0,
         control_um2: 20_000.0,
-        agu_um2: 12_000.0,
-        dma_slot_um2: 400.0,
+        agu_um2: 9_308.0,
+        dma_slot_um2: 751.0,
     };
 
     /// The reference table scaled to `node_nm`.

@@ -204,8 +204,8 @@ fn features_on_add_their_terms() {
     let af = (22.0f64 / 45.0).powi(2);
     assert!((e.agu_pj_per_piece - 0.5 * ef).abs() < 1e-12);
     assert!((e.dma_slot_pj_per_burst - 0.4 * ef).abs() < 1e-12);
-    assert!((a.agu_um2 - 12_000.0 * af).abs() < 1e-9);
-    assert!((a.dma_slot_um2 - 400.0 * af).abs() < 1e-9);
+    assert!((a.agu_um2 - 9_308.0 * af).abs() < 1e-9);
+    assert!((a.dma_slot_um2 - 751.0 * af).abs() < 1e-9);
     let b_off = EnergyBreakdown::from_counters(&off, &c);
     let b_on = EnergyBreakdown::from_counters(&on, &c);
     assert_eq!(b_on.agu_pj, 999.0 * e.agu_pj_per_piece);
