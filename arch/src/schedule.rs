@@ -215,7 +215,7 @@ pub fn estimate(cfg: &AccelConfig, t: &Tiling) -> u64 {
 /// With `window = None` and `dma_outstanding = 1` this is the original ranking formula
 /// (bus bytes over the bus width plus one latency per burst, against the core time, plus
 /// the unoverlapped first load and last store), so the tilings of existing designs do not
-/// change. Otherwise ([`estimate_pipelined`]) it follows the steps: every DMA command's
+/// change. Otherwise (`estimate_pipelined`) it follows the steps: every DMA command's
 /// bursts are costed as the pipelined DMA costs them (im2col A loads one burst per piece
 /// of each row, up to `dma_outstanding` bursts sharing their latency), against the
 /// compute of the previous step.
