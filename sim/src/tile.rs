@@ -28,12 +28,13 @@
 //! (O(rows x pieces per row), no per-element work).
 
 use arch::device::Counters;
-use arch::im2col::Window;
+use arch::im2col::{self, PieceSummary, Window};
 use arch::isa::{Compute, ConvGeom, LoadIm2col, LoadParams, Op, Store, PARAM_RECORD_BYTES};
 use arch::schedule::{
     self, GemmProblem, LoadTile, Operand, Output, Step, StepPlan, Tiling, TilingError,
 };
-use arch::{timing, AccelConfig};
+use arch::timing::{self, Burst};
+use arch::AccelConfig;
 
 /// Durations of one reduction step's groups.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,12 +83,44 @@ pub fn im2col_load(w: &Window, l: &LoadTile) -> LoadIm2col {
     }
 }
 
-/// The duration and counts of an A load of window `w` (a `LOAD_IM2COL`).
+/// The duration and counts of an A load of window `w` (a `LOAD_IM2COL`), in one walk
+/// over its pieces: the bursts of [`timing::im2col_bursts`] through
+/// [`timing::pipelined_cycles`] (= [`timing::load_im2col_cycles`]) while the piece counts
+/// of [`arch::im2col::summary`] are taken on the way; the command's other counts come
+/// from [`Counters::add_command`]. (Walking the pieces dominates the tile model's cost on
+/// convolutions; this halves it.)
 fn cost_im2col_load(cfg: &AccelConfig, w: &Window, l: &LoadTile) -> (u64, Counters) {
     let li = im2col_load(w, l);
+    let mut sum = PieceSummary::default();
+    let latency = cfg.bus_latency_cycles as u64;
+    let bursts = im2col::pieces(w, &li).map(|p| {
+        sum.pieces += 1;
+        if p.is_bus() {
+            sum.bus_pieces += 1;
+            sum.bus_bytes += p.len;
+        } else {
+            sum.pad_bytes += p.len;
+        }
+        Burst {
+            latency: if p.is_bus() { latency } else { 0 },
+            beats: timing::bus_beats(cfg, p.len),
+        }
+    });
+    let cycles = timing::pipelined_cycles(cfg.dma_outstanding as u64, 0, bursts);
+    debug_assert_eq!(cycles, timing::load_im2col_cycles(cfg, w, &li));
+    debug_assert_eq!(sum, im2col::summary(w, &li));
     let mut counters = Counters::default();
-    counters.add_command(cfg, &Op::LoadIm2col(li), Some(w));
-    (timing::load_im2col_cycles(cfg, w, &li), counters)
+    // Without the window: the command and its scratchpad writes; the bus counts here.
+    counters.add_command(cfg, &Op::LoadIm2col(li), None);
+    counters.bus_read_bytes += sum.bus_bytes;
+    counters.dma_bursts += sum.bus_pieces;
+    counters.im2col_pieces += sum.pieces;
+    debug_assert_eq!(counters, {
+        let mut c = Counters::default();
+        c.add_command(cfg, &Op::LoadIm2col(li), Some(w));
+        c
+    });
+    (cycles, counters)
 }
 
 /// The durations and counts of one step plan (addresses do not matter: they are left
@@ -187,7 +220,8 @@ pub fn estimate_tiling_with(
     type Class = (u64, u64, u64, bool, bool, bool, bool, bool);
     // Few classes per GEMM (partial tiles x loads x first/last chunk): a linear search;
     // the counts of each class are added once, times its number of steps.
-    let mut memo: Vec<(Class, StepCost, Counters, u64)> = Vec::new();
+    // Per class: its cost, counts, number of steps and (hardware im2col) its A load.
+    let mut memo: Vec<(Class, StepCost, Counters, u64, Option<LoadTile>)> = Vec::new();
     // Hardware im2col: the A load of tile (i, kk) (duration, counts, uses).
     let nk = t.n_k();
     let mut a_memo: Vec<Option<(u64, Counters, u64)>> = match im2col {
@@ -212,13 +246,10 @@ pub fn estimate_tiling_with(
             last = match memo.iter().position(|(k, ..)| *k == class) {
                 Some(i) => i,
                 None => {
-                    let (cost, counters) = cost_plan(
-                        cfg,
-                        &schedule::plan_step(cfg, t, s),
-                        raw_int32,
-                        im2col.is_some(),
-                    );
-                    memo.push((class, cost, counters, 0));
+                    let plan = schedule::plan_step(cfg, t, s);
+                    let (cost, counters) = cost_plan(cfg, &plan, raw_int32, im2col.is_some());
+                    let a = plan.loads.iter().find(|l| l.operand == Operand::A).copied();
+                    memo.push((class, cost, counters, 0, a));
                     memo.len() - 1
                 }
             };
@@ -228,13 +259,15 @@ pub fn estimate_tiling_with(
         if let (Some(w), true) = (im2col, s.load_a) {
             let slot = &mut a_memo[(s.i * nk + s.kk) as usize];
             let entry = slot.get_or_insert_with(|| {
-                let plan = schedule::plan_step(cfg, t, s);
-                let a = plan
-                    .loads
-                    .iter()
-                    .find(|l| l.operand == Operand::A)
-                    .expect("a step with load_a plans an A load");
-                let (cycles, counters) = cost_im2col_load(cfg, w, a);
+                // The class's A load (same extents and transpose) at this step's tile
+                // origin (the scratchpad half does not change the cost).
+                let a = memo[last].4.expect("a step with load_a plans an A load");
+                let a = LoadTile {
+                    row0: s.i * t.tm,
+                    col0: s.kk * t.tk,
+                    ..a
+                };
+                let (cycles, counters) = cost_im2col_load(cfg, w, &a);
                 (cycles, counters, 0)
             });
             entry.2 += 1;
@@ -243,7 +276,7 @@ pub fn estimate_tiling_with(
         costs.push(cost);
     }
     let mut c = Counters::default();
-    for (_, _, counters, n) in &memo {
+    for (_, _, counters, n, _) in &memo {
         c.add(&counters.scaled(*n));
     }
     for (_, counters, n) in a_memo.iter().flatten() {

@@ -470,3 +470,76 @@ fn load_im2col_without_conv_geom_is_an_error() {
     cycle::run(&cfg, &mut m, &mut mem, &[geom_cmd(g), finish()]).unwrap();
     assert!(cycle::run(&cfg, &mut m, &mut mem, &cmds).is_err());
 }
+
+/// Bank conflicts of LOAD_IM2COL beats: while a COMPUTE reads the A tile that a first
+/// LOAD_IM2COL brought in (input lines 0..), a second LOAD_IM2COL writes the other half
+/// of the input scratchpad. With one input bank every beat that meets a core read waits
+/// (the core wins); with the halves in separate banks nothing conflicts. The data are the
+/// functional model's either way; with N = 1 each conflict lengthens the DMA by exactly
+/// one cycle (with N > 1 a stall can hide behind a later piece's latency).
+#[test]
+fn load_im2col_beats_lose_their_bank_to_the_core() {
+    let g = ConvGeom {
+        mem_addr: 0,
+        in_h: 6,
+        in_w: 6,
+        in_c: 3,
+        out_w: 6,
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        pad_t: 1,
+        pad_l: 1,
+    };
+    let w = Window::of(&g);
+    let mem: Vec<u8> = (0..2048u32).map(|i| (i * 7 + 3) as u8).collect();
+    for (banks, n) in [(1u32, 1u32), (1, 4), (2, 1), (2, 4)] {
+        let mut cfg = cfg(Dataflow::OutputStationary, n, 8, 2);
+        cfg.input_sram_banks = banks;
+        cfg.validate().unwrap();
+        let half = Machine::new(&cfg).in_lines as u32 / 2;
+        let (a_tr, _) = cfg.dataflow.rules().load_transposes();
+        let conv = Conv { g, out_h: 6 };
+        let load = |m0: u64, line: u32| conv.load(m0, 0, 8, 27, a_tr, line, -1);
+        let (l1, l2) = (load(0, 0), load(8, half));
+        let mut first = im2col_cmd(l1);
+        first.deps.push_next = true;
+        let mut compute = Command::new(Op::Compute(arch::isa::Compute {
+            accumulate: false,
+            a_line: 0,
+            b_line: 0,
+            c_line: 0,
+            m: 8,
+            k: 27,
+            n: 8,
+        }));
+        compute.deps.pop_prev = true;
+        let cmds = [geom_cmd(g), first, compute, im2col_cmd(l2), finish()];
+        let ((mf, _, cf), (mc, _, cc)) = both(&cfg, &mem, &cmds);
+        let who = format!("{banks} input bank(s), N = {n}");
+        assert_eq!(mf.input, mc.input, "{who}");
+        assert_eq!(mf.acc, mc.acc, "{who}");
+        assert_eq!(counts(&cf), counts(&cc), "{who}");
+        let free = timing::CONV_GEOM_CYCLES
+            + timing::load_im2col_cycles(&cfg, &w, &l1)
+            + timing::load_im2col_cycles(&cfg, &w, &l2);
+        if banks == 1 {
+            assert!(cc.bank_conflict_cycles > 0, "{who}: no conflict");
+            if n == 1 {
+                assert_eq!(cc.dma_busy_cycles, free + cc.bank_conflict_cycles, "{who}");
+            } else {
+                assert!(cc.dma_busy_cycles >= free, "{who}");
+                assert!(
+                    cc.dma_busy_cycles <= free + cc.bank_conflict_cycles,
+                    "{who}"
+                );
+            }
+        } else {
+            assert_eq!(cc.bank_conflict_cycles, 0, "{who}");
+            assert_eq!(cc.dma_busy_cycles, free, "{who}");
+        }
+    }
+}
