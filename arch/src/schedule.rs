@@ -215,9 +215,10 @@ pub fn estimate(cfg: &AccelConfig, t: &Tiling) -> u64 {
 /// With `window = None` and `dma_outstanding = 1` this is the original ranking formula
 /// (bus bytes over the bus width plus one latency per burst, against the core time, plus
 /// the unoverlapped first load and last store), so the tilings of existing designs do not
-/// change. Otherwise ([`estimate_pipelined`]) every burst is costed as the pipelined DMA
-/// costs it: im2col A loads have one burst per piece of each row, and up to
-/// `dma_outstanding` bursts share their latency.
+/// change. Otherwise (`estimate_pipelined`) it follows the steps: every DMA command's
+/// bursts are costed as the pipelined DMA costs them (im2col A loads one burst per piece
+/// of each row, up to `dma_outstanding` bursts sharing their latency), against the
+/// compute of the previous step.
 pub fn estimate_for(cfg: &AccelConfig, t: &Tiling, window: Option<&Window>) -> u64 {
     if window.is_some() || cfg.dma_outstanding > 1 {
         return estimate_pipelined(cfg, t, window);
@@ -240,11 +241,11 @@ pub fn estimate_for(cfg: &AccelConfig, t: &Tiling, window: Option<&Window>) -> u
     bus.max(core) + fill
 }
 
-/// Bus time of a sequence of bursts with up to `N = dma_outstanding` in flight, in units
-/// of `1/N` cycle: each burst of latency `L` and `b` beats costs `max(N b, L + b)` (the bus
-/// is busy `b` cycles; each of the `N` slots is held `L + b`), and each DMA command adds
-/// the `(N - 1) L` of its first burst, whose latency nothing hides. With `N = 1` this is
-/// exactly `sum(L + b)`, today's serial DMA.
+/// The DMA time of one command's bursts with up to `N = dma_outstanding` in flight, in
+/// units of `1/N` cycle: each burst of latency `L` and `b` beats costs `max(N b, L + b)`
+/// (the bus is busy `b` cycles; each of the `N` slots is held `L + b`), plus the
+/// `(N - 1) L` of the command's first burst, whose latency nothing hides. With `N = 1`
+/// this is exactly `sum(L + b)`, the serial DMA.
 #[derive(Debug, Clone, Copy, Default)]
 struct PipelinedBus {
     /// Accumulated time, in `1/N` cycles.
@@ -256,14 +257,12 @@ impl PipelinedBus {
         (n * beats).max(latency + beats)
     }
 
-    /// `count` bursts of `beats` beats each, with latency `latency`.
-    fn bursts(&mut self, n: u64, count: u64, latency: u64, beats: u64) {
-        self.scaled += count * Self::burst_scaled(n, latency, beats);
-    }
-
-    /// `count` DMA commands (their first bursts' unhidden latency).
-    fn commands(&mut self, n: u64, count: u64, latency: u64) {
-        self.scaled += count * (n - 1) * latency;
+    /// A command whose bursts cost `scaled` (in `1/N` cycles), in cycles.
+    fn command(n: u64, latency: u64, scaled: u64) -> u64 {
+        PipelinedBus {
+            scaled: scaled + (n - 1) * latency,
+        }
+        .cycles(n)
     }
 
     fn cycles(&self, n: u64) -> u64 {
@@ -288,69 +287,68 @@ fn im2col_row_pieces(w: &Window, k0: u64, len: u64, mut f: impl FnMut(u64)) {
 }
 
 /// The ranking estimate with the pipelined DMA and/or hardware im2col (see
-/// [`estimate_for`]): bus time of every burst of the schedule (A per piece for im2col, B
-/// and C per row, with the reuse rule's reload counts), against the core time, plus the
-/// unoverlapped first A load and last store.
+/// [`estimate_for`]), step by step over [`steps`]: each DMA command costs its bursts as
+/// [`PipelinedBus`] does (an im2col A load one burst per piece of each row, B loads and
+/// stores one per row), and the load group of step `s` plus the store of step `s - 1`
+/// overlap the compute of step `s - 1` (double buffering):
+///
+/// ```text
+/// loads(0) + sum_{s >= 1} max(loads(s) + store(s-1), compute(s-1)) + compute(last) + store(last)
+/// ```
+///
+/// where `compute(s)` is the dataflow's core estimate shared by volume. This sees what a
+/// whole-GEMM bound misses: one step's large load (a B tile at a change of N tile) that
+/// the previous step's compute cannot hide.
 fn estimate_pipelined(cfg: &AccelConfig, t: &Tiling, window: Option<&Window>) -> u64 {
     let n = (cfg.dma_outstanding as u64).max(1);
     let lat = cfg.bus_latency_cycles as u64;
     let beats = |bytes: u64| timing::bus_beats(cfg, bytes);
-    let (ni, nj, nk) = (t.n_i(), t.n_j(), t.n_k());
-    let (a_reloads, b_reloads) = reload_counts(t);
-    let mut bus = PipelinedBus::default();
-    // The last tile along each dimension may be partial: (count, extent) classes.
-    let classes = |count: u64, full: u64, last: u64| -> [(u64, u64); 2] {
-        if last == full {
-            [(count, full), (0, 0)]
-        } else {
-            [(count - 1, full), (1, last)]
-        }
-    };
-    let n_cls = classes(nj, t.tn, t.tn_at(nj - 1));
-    // The bursts of one A row of reduction chunk `kk`, in 1/N cycles.
-    let a_row = |kk: u64| -> u64 {
-        let (k0, len) = (kk * t.tk, t.tk_at(kk));
-        match window {
-            None => PipelinedBus::burst_scaled(n, lat, beats(len)),
-            Some(w) => {
-                let mut scaled = 0;
-                im2col_row_pieces(w, k0, len, |l| {
-                    scaled += PipelinedBus::burst_scaled(n, lat, beats(l));
-                });
-                scaled
+    // The bursts of one A row of each reduction chunk, in 1/N cycles.
+    let a_rows: Vec<u64> = (0..t.n_k())
+        .map(|kk| {
+            let (k0, len) = (kk * t.tk, t.tk_at(kk));
+            match window {
+                None => PipelinedBus::burst_scaled(n, lat, beats(len)),
+                Some(w) => {
+                    let mut scaled = 0;
+                    im2col_row_pieces(w, k0, len, |l| {
+                        scaled += PipelinedBus::burst_scaled(n, lat, beats(l));
+                    });
+                    scaled
+                }
             }
-        }
+        })
+        .collect();
+    let a_load = |i: u64, kk: u64| PipelinedBus::command(n, lat, t.tm_at(i) * a_rows[kk as usize]);
+    let b_load = |kk: u64, j: u64| {
+        let row = PipelinedBus::burst_scaled(n, lat, beats(t.tn_at(j)));
+        PipelinedBus::command(n, lat, t.tk_at(kk) * row)
     };
-    // A: every A tile (i, kk) is loaded `a_reloads` times; each row of it is the same
-    // bursts (up to padding).
-    for kk in 0..nk {
-        bus.scaled += t.m * a_reloads * a_row(kk);
+    let core = cfg.dataflow.rules().estimate_core(cfg, t) as u128;
+    let volume = (t.m as u128 * t.k as u128 * t.n as u128).max(1);
+    let mut total = 0u64;
+    // The previous step's compute and store.
+    let mut prev: Option<(u64, u64)> = None;
+    for s in steps(t, false) {
+        let (tm, tk, tn) = (t.tm_at(s.i), t.tk_at(s.kk), t.tn_at(s.j));
+        let loads = if s.load_a { a_load(s.i, s.kk) } else { 0 }
+            + if s.load_b { b_load(s.kk, s.j) } else { 0 };
+        let compute = (core * (tm as u128 * tk as u128 * tn as u128) / volume) as u64;
+        let store = if s.last_k {
+            timing::store_cycles(cfg, tm, tn)
+        } else {
+            0
+        };
+        total += match prev {
+            None => loads,
+            Some((c, st)) => (loads + st).max(c),
+        };
+        prev = Some((compute, store));
     }
-    bus.commands(n, ni * nk * a_reloads, lat);
-    // B: tile (kk, j) is tk rows of tn bytes, loaded `b_reloads` times.
-    for (count, tn) in n_cls {
-        bus.bursts(n, t.k * b_reloads * count, lat, beats(tn));
+    if let Some((c, st)) = prev {
+        total += c + st;
     }
-    bus.commands(n, nk * nj * b_reloads, lat);
-    // C: every output row of every N tile is one store burst (int8).
-    for (count, tn) in n_cls {
-        bus.bursts(n, t.m * count, lat, beats(tn));
-    }
-    bus.commands(n, ni * nj, lat);
-    let core = cfg.dataflow.rules().estimate_core(cfg, t);
-    // Pipeline fill: the first A load and the last store are not overlapped.
-    let first_a = match window {
-        None => timing::dma_cycles(cfg, t.tm, t.tk),
-        Some(_) => {
-            let mut one = PipelinedBus {
-                scaled: t.tm * a_row(0),
-            };
-            one.commands(n, 1, lat);
-            one.cycles(n)
-        }
-    };
-    let fill = first_a + timing::store_cycles(cfg, t.tm, t.tn);
-    bus.cycles(n).max(core) + fill
+    total
 }
 
 #[cfg(test)]

@@ -296,8 +296,8 @@ pub fn build(cfg: &AccelConfig, p: &GemmProblem, layout: &MemLayout) -> Result<P
     build_with(cfg, p, layout, t)
 }
 
-/// The `CONV_GEOM` of window `w` with the image at `mem_addr` (the fields were checked by
-/// [`check_problem`]).
+/// The `CONV_GEOM` of window `w` with the image at `mem_addr` (the window must fit the
+/// fields, as [`build_with`] checks).
 pub fn conv_geom(w: &Window, mem_addr: u64) -> ConvGeom {
     ConvGeom {
         mem_addr: mem_addr as u32,
@@ -517,7 +517,7 @@ pub fn reference(p: &GemmProblem, d: &GemmData) -> Result<GemmResult, GemmError>
     reference_padded(p, d, 0)
 }
 
-/// [`reference`] with the implicit A's taps outside the image equal to `pad` (im2col
+/// [`reference()`] with the implicit A's taps outside the image equal to `pad` (im2col
 /// problems; ignored otherwise).
 pub fn reference_padded(p: &GemmProblem, d: &GemmData, pad: i8) -> Result<GemmResult, GemmError> {
     check_data(p, d)?;
