@@ -54,6 +54,26 @@ pub enum ModelError {
     },
     #[error("{spec:?} is neither a built-in model ({}) nor a .tflite file", BUILTIN_NAMES.join(", "))]
     NotFound { spec: String },
+    #[error(
+        "model file {path} is larger than {limit} bytes (MAX_MODEL_BYTES): not a TinyML model"
+    )]
+    TooLarge { path: String, limit: u64 },
+}
+
+/// Largest `.tflite` file read (64 MiB; the MLPerf Tiny models are 17-325 KB and an MCU's
+/// flash a few MB). Checked while reading, so `/dev/zero` or a huge file is refused
+/// without being read whole.
+pub const MAX_MODEL_BYTES: u64 = 64 << 20;
+
+/// Reads at most `limit` bytes of `path`: `Ok(None)` when the file holds more (a device
+/// like `/dev/zero` included), without reading more than `limit + 1` bytes.
+pub fn read_capped(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 impl ModelError {
@@ -76,10 +96,15 @@ pub fn from_tflite_bytes(bytes: &[u8], name: &str) -> Result<Graph, ModelError> 
 
 /// Reads and parses a `.tflite` file. The graph is named after the file stem.
 pub fn load_tflite(path: &Path) -> Result<Graph, ModelError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let bytes = read_capped(path, MAX_MODEL_BYTES)
+        .map_err(|source| ModelError::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+        .ok_or_else(|| ModelError::TooLarge {
+            path: path.display().to_string(),
+            limit: MAX_MODEL_BYTES,
+        })?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -102,4 +127,26 @@ pub fn resolve(spec: &str) -> Result<Graph, ModelError> {
     Err(ModelError::NotFound {
         spec: spec.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_capped() {
+        let dir = std::env::temp_dir().join(format!("tinyaccel-cap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("m.tflite");
+        std::fs::write(&f, [7u8; 100]).unwrap();
+        assert_eq!(read_capped(&f, 100).unwrap(), Some(vec![7u8; 100]));
+        assert_eq!(read_capped(&f, 99).unwrap(), None);
+        // An endless device is refused after limit + 1 bytes, not read whole.
+        if Path::new("/dev/zero").exists() {
+            assert_eq!(read_capped(Path::new("/dev/zero"), 1 << 10).unwrap(), None);
+            let e = load_tflite(Path::new("/dev/zero")).unwrap_err().to_string();
+            assert!(e.contains("larger than") && e.contains("/dev/zero"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -345,6 +345,22 @@ fn read_tensor(
             if let Some(s) = scales.iter().find(|s| !s.is_finite() || **s < 0.0) {
                 return Err(bad(format!("invalid scale {s}")));
             }
+            // A zero point must be a value of the tensor's own type (TFLite's int8
+            // kernels read it as an int32 and assume it fits the dtype).
+            let zp_range: Option<(i64, i64)> = match dtype {
+                DType::I8 => Some((-128, 127)),
+                DType::U8 => Some((0, 255)),
+                DType::I16 => Some((-32768, 32767)),
+                DType::I32 | DType::I64 => Some((i32::MIN as i64, i32::MAX as i64)),
+                _ => None,
+            };
+            if let Some((lo, hi)) = zp_range {
+                if let Some(z) = zps.iter().find(|z| !(lo..=hi).contains(*z)) {
+                    return Err(bad(format!(
+                        "zero point {z} outside the {dtype:?} range {lo}..={hi}"
+                    )));
+                }
+            }
             quant = Some(Quantization {
                 scales,
                 zero_points: zps,

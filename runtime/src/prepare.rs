@@ -597,7 +597,10 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
         OpKind::Concatenation { axis, activation } => {
             let r = y.shape.len() as i32;
             let ax = if *axis < 0 { axis + r } else { *axis };
-            if !(0..r.max(1)).contains(&ax) {
+            if r == 0 {
+                return Err(c.err("CONCATENATION of rank-0 tensors (nothing to concatenate along)"));
+            }
+            if !(0..r).contains(&ax) {
                 return Err(c.err(format!("axis {axis} out of range for rank {r}")));
             }
             let ax = ax as usize;

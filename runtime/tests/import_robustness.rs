@@ -121,3 +121,30 @@ fn hostile_sizes_are_rejected_before_allocating() {
         .to_string()
         .contains("too short"));
 }
+
+#[test]
+fn zero_points_outside_the_dtype_are_rejected() {
+    // Issue 24: an int8 zero point of 2^63-1 was truncated to -1. Patch every
+    // one-entry zero-point vector holding the input's zero point to i64::MAX.
+    let bytes = model("ad01_int8.tflite");
+    let g = models::from_tflite_bytes(&bytes, "ad").unwrap();
+    let zp = g.tensors[g.inputs[0]].quant.as_ref().unwrap().zero_point();
+    let mut pattern = 1u32.to_le_bytes().to_vec();
+    pattern.extend_from_slice(&zp.to_le_bytes());
+    let mut patched = bytes.clone();
+    let mut hits = 0;
+    for at in 0..bytes.len() - pattern.len() {
+        if bytes[at..at + pattern.len()] == pattern[..] && at % 4 == 0 {
+            patched[at + 4..at + 12].copy_from_slice(&i64::MAX.to_le_bytes());
+            hits += 1;
+        }
+    }
+    assert!(hits > 0, "zero point {zp} not found in the file");
+    let e = models::from_tflite_bytes(&patched, "ad")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("zero point 9223372036854775807 outside") && e.contains("-128..=127"),
+        "{e}"
+    );
+}

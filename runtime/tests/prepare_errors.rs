@@ -77,3 +77,38 @@ fn dangling_and_out_of_range_tensors() {
     g.ops.remove(0);
     assert!(err(&g).contains("before any op writes it"));
 }
+
+/// Found by fuzzing (`cargo fuzz run tflite`, issue 24): a CONCATENATION whose output is
+/// a rank-0 tensor indexed its shape out of bounds while being prepared.
+#[test]
+fn concatenation_of_scalars_is_an_error() {
+    let scalar = |name: &str| models::Tensor {
+        name: name.to_string(),
+        shape: vec![],
+        dtype: DType::I8,
+        quant: Some(models::Quantization::per_tensor(0.5, 0)),
+        data: None,
+    };
+    for axis in [0, -1, 3] {
+        let g = models::Graph {
+            name: "concat0".into(),
+            description: String::new(),
+            tensors: vec![scalar("a"), scalar("b"), scalar("y")],
+            ops: vec![models::Op {
+                kind: OpKind::Concatenation {
+                    axis,
+                    activation: models::Activation::None,
+                },
+                inputs: vec![Some(0), Some(1)],
+                outputs: vec![2],
+            }],
+            inputs: vec![0, 1],
+            outputs: vec![2],
+        };
+        let e = err(&g);
+        assert!(
+            e.contains("op 0 (CONCATENATION)") && e.contains("rank-0"),
+            "axis {axis}: {e}"
+        );
+    }
+}

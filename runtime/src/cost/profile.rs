@@ -299,6 +299,9 @@ impl KernelCost {
     }
 }
 
+/// Largest CPU profile file read (1 MiB, like accelerator configurations).
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
 impl CpuProfileData {
     /// Parses and validates a profile. `origin` names the file in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, CostError> {
@@ -313,9 +316,21 @@ impl CpuProfileData {
     /// Reads, parses and validates a profile file.
     pub fn load(path: &Path) -> Result<Self, CostError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CostError::Io {
+        let io = |source| CostError::Io {
             file: origin.clone(),
             source,
+        };
+        let bytes = models::read_capped(path, MAX_PROFILE_BYTES)
+            .map_err(io)?
+            .ok_or_else(|| CostError::Parse {
+                file: origin.clone(),
+                reason: format!(
+                    "file larger than {MAX_PROFILE_BYTES} bytes (MAX_PROFILE_BYTES): not a CPU profile"
+                ),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|e| CostError::Parse {
+            file: origin.clone(),
+            reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
         })?;
         Self::from_toml_str(&text, &origin)
     }
