@@ -93,6 +93,27 @@ impl Window {
         }
     }
 
+    /// The `CONV_GEOM` of this window with the image at `mem_addr` (the inverse of
+    /// [`Window::of`]; the window must fit the command's fields, which
+    /// `Command::check` verifies).
+    pub fn geom(&self, mem_addr: u32) -> ConvGeom {
+        ConvGeom {
+            mem_addr,
+            in_h: self.in_h as u16,
+            in_w: self.in_w as u16,
+            in_c: self.in_c as u16,
+            out_w: self.out_w as u16,
+            kh: self.kh as u8,
+            kw: self.kw as u8,
+            sh: self.sh as u8,
+            sw: self.sw as u8,
+            dh: self.dh as u8,
+            dw: self.dw as u8,
+            pad_t: self.pad_t as u8,
+            pad_l: self.pad_l as u8,
+        }
+    }
+
     /// `K = kh * kw * in_c`: the columns of the implicit matrix.
     pub fn patch_len(&self) -> u64 {
         self.kh as u64 * self.kw as u64 * self.in_c as u64

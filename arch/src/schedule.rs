@@ -700,6 +700,27 @@ pub struct LoadTile {
 }
 
 impl LoadTile {
+    /// The `LOAD_IM2COL` that loads this A tile from the implicit im2col matrix of `w`
+    /// (rows `row0..` are output positions, columns `col0..` taps): same transpose,
+    /// scratchpad line and size as the `LOAD` it replaces, taps outside the image
+    /// `pad_value`. The one origin rule of the program builder and the tile-level model.
+    pub fn im2col_load(&self, w: &Window, pad_value: i8) -> crate::isa::LoadIm2col {
+        let (oy0, ox0) = w.origin(self.row0);
+        let (ky0, kx0, ic0) = w.tap_origin(self.col0);
+        crate::isa::LoadIm2col {
+            transpose: self.transpose,
+            sp_line: self.sp_line as u32,
+            oy0: oy0 as u16,
+            ox0: ox0 as u16,
+            ky0: ky0 as u8,
+            kx0: kx0 as u8,
+            ic0: ic0 as u16,
+            nrows: self.nrows as u16,
+            ncols: self.ncols as u16,
+            pad_value,
+        }
+    }
+
     /// The `LOAD` with the tile's first byte at `mem_addr` and rows `mem_stride` apart.
     pub fn command(&self, mem_addr: u64, mem_stride: u64) -> Command {
         Command {

@@ -15,7 +15,7 @@
 //! (`in_h x in_w x in_c` bytes, [`arch::im2col`]), taps outside the image
 //! `MemLayout::a_pad` (the input zero point, so that the folded bias cancels them). The
 //! program starts with one `CONV_GEOM` and every A load is a `LOAD_IM2COL` of the same
-//! tile ([`im2col_load`]); `m` is the number of output positions (`out_h * out_w`) and
+//! tile ([`LoadTile::im2col_load`]); `m` is the number of output positions (`out_h * out_w`) and
 //! `k` the window's patch length.
 //!
 //! Use [`build`] for the command stream and [`run`] to execute a whole GEMM on any
@@ -25,10 +25,10 @@ use crate::tiling::{self, Tiling, TilingError};
 use arch::device::{Counters, Device, DeviceError};
 use arch::im2col::Window;
 use arch::isa::{
-    self, Command, ConvGeom, LoadIm2col, LoadParams, Op, Store, MAX_GEOM_DIM, MAX_GEOM_KERNEL,
-    MAX_GEOM_PAD, MAX_STRIDE, PARAM_RECORD_BYTES,
+    self, Command, LoadParams, Op, Store, MAX_GEOM_DIM, MAX_GEOM_KERNEL, MAX_GEOM_PAD, MAX_STRIDE,
+    PARAM_RECORD_BYTES,
 };
-use arch::schedule::{self as sched, LoadTile, Operand};
+use arch::schedule::{self as sched, Operand};
 use arch::AccelConfig;
 
 pub use arch::schedule::{plan_step, steps, GemmProblem, Output, Step, StepPlan};
@@ -296,46 +296,6 @@ pub fn build(cfg: &AccelConfig, p: &GemmProblem, layout: &MemLayout) -> Result<P
     build_with(cfg, p, layout, t)
 }
 
-/// The `CONV_GEOM` of window `w` with the image at `mem_addr` (the window must fit the
-/// fields, as [`build_with`] checks).
-pub fn conv_geom(w: &Window, mem_addr: u64) -> ConvGeom {
-    ConvGeom {
-        mem_addr: mem_addr as u32,
-        in_h: w.in_h as u16,
-        in_w: w.in_w as u16,
-        in_c: w.in_c as u16,
-        out_w: w.out_w as u16,
-        kh: w.kh as u8,
-        kw: w.kw as u8,
-        sh: w.sh as u8,
-        sw: w.sw as u8,
-        dh: w.dh as u8,
-        dw: w.dw as u8,
-        pad_t: w.pad_t as u8,
-        pad_l: w.pad_l as u8,
-    }
-}
-
-/// The `LOAD_IM2COL` that replaces the A load `l` of a step plan: the same tile (rows
-/// `row0..` are output positions, columns `col0..` taps of `w`), transpose, scratchpad
-/// line and size, taps outside the image `pad_value`.
-pub fn im2col_load(w: &Window, l: &LoadTile, pad_value: i8) -> LoadIm2col {
-    let (oy0, ox0) = w.origin(l.row0);
-    let (ky0, kx0, ic0) = w.tap_origin(l.col0);
-    LoadIm2col {
-        transpose: l.transpose,
-        sp_line: l.sp_line as u32,
-        oy0: oy0 as u16,
-        ox0: ox0 as u16,
-        ky0: ky0 as u8,
-        kx0: kx0 as u8,
-        ic0: ic0 as u16,
-        nrows: l.nrows as u16,
-        ncols: l.ncols as u16,
-        pad_value,
-    }
-}
-
 /// Builds with a given tiling (it must come from [`tiling::choose`] or satisfy the same
 /// constraints; the commands are checked against `cfg`).
 pub fn build_with(
@@ -348,7 +308,7 @@ pub fn build_with(
     let e = p.out_elem_bytes() as u64;
     let mut cmds: Vec<Command> = Vec::new();
     if let Some(w) = &p.im2col {
-        cmds.push(Command::new(Op::ConvGeom(conv_geom(w, layout.a_addr))));
+        cmds.push(Command::new(Op::ConvGeom(w.geom(layout.a_addr as u32))));
     }
     for s in sched::steps(&t, p.output != Output::Int32) {
         let plan = sched::plan_step(cfg, &t, &s);
@@ -359,7 +319,7 @@ pub fn build_with(
             };
             match (l.operand, &p.im2col) {
                 (Operand::A, Some(w)) => cmds.push(Command {
-                    op: Op::LoadIm2col(im2col_load(w, l, layout.a_pad)),
+                    op: Op::LoadIm2col(l.im2col_load(w, layout.a_pad)),
                     deps: l.deps,
                 }),
                 _ => cmds.push(l.command(base + l.row0 * stride + l.col0, stride)),
@@ -735,13 +695,13 @@ mod tests {
                             }
                             ref o => panic!("first command {o:?}"),
                         }
-                        let want: Vec<LoadIm2col> = sched::steps(&t, true)
+                        let want: Vec<arch::isa::LoadIm2col> = sched::steps(&t, true)
                             .iter()
                             .flat_map(|s| sched::plan_step(&cfg, &t, s).loads)
                             .filter(|l| l.operand == Operand::A)
-                            .map(|l| im2col_load(&w, &l, -5))
+                            .map(|l| l.im2col_load(&w, -5))
                             .collect();
-                        let got: Vec<LoadIm2col> = prog
+                        let got: Vec<arch::isa::LoadIm2col> = prog
                             .commands
                             .iter()
                             .filter_map(|c| match c.op {

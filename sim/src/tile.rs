@@ -16,7 +16,7 @@
 //! [`timing::store_cycles`]). With hardware im2col (`GemmProblem.im2col`) the program
 //! starts with a `CONV_GEOM` (the load queue holds the DMA for
 //! [`timing::CONV_GEOM_CYCLES`] before the first load group) and the A loads are
-//! `LOAD_IM2COL`s ([`im2col_load`]), costed with [`timing::load_im2col_cycles`] and
+//! `LOAD_IM2COL`s ([`LoadTile::im2col_load`]), costed with [`timing::load_im2col_cycles`] and
 //! counted with the window; without bank conflicts every counter equals the cycle-level
 //! model's (tested on random problems and on every MLPerf Tiny layer).
 //!
@@ -29,7 +29,7 @@
 
 use arch::device::Counters;
 use arch::im2col::{self, PieceSummary, Window};
-use arch::isa::{Compute, ConvGeom, LoadIm2col, LoadParams, Op, Store, PARAM_RECORD_BYTES};
+use arch::isa::{Compute, LoadParams, Op, Store, PARAM_RECORD_BYTES};
 use arch::schedule::{
     self, GemmProblem, LoadTile, Operand, Output, Step, StepPlan, Tiling, TilingError,
 };
@@ -63,26 +63,6 @@ pub fn estimate(cfg: &AccelConfig, p: &GemmProblem) -> Result<Counters, TilingEr
     ))
 }
 
-/// The `LOAD_IM2COL` that replaces the A load `l` on window `w` (the driver's rule:
-/// origin of the tile's first row and first column; the pad value does not matter
-/// here).
-pub fn im2col_load(w: &Window, l: &LoadTile) -> LoadIm2col {
-    let (oy0, ox0) = w.origin(l.row0);
-    let (ky0, kx0, ic0) = w.tap_origin(l.col0);
-    LoadIm2col {
-        transpose: l.transpose,
-        sp_line: l.sp_line as u32,
-        oy0: oy0 as u16,
-        ox0: ox0 as u16,
-        ky0: ky0 as u8,
-        kx0: kx0 as u8,
-        ic0: ic0 as u16,
-        nrows: l.nrows as u16,
-        ncols: l.ncols as u16,
-        pad_value: 0,
-    }
-}
-
 /// The duration and counts of an A load of window `w` (a `LOAD_IM2COL`), in one walk
 /// over its pieces: the bursts of [`timing::im2col_bursts`] through
 /// [`timing::pipelined_cycles`] (= [`timing::load_im2col_cycles`]) while the piece counts
@@ -90,7 +70,7 @@ pub fn im2col_load(w: &Window, l: &LoadTile) -> LoadIm2col {
 /// from [`Counters::add_command`]. (Walking the pieces dominates the tile model's cost on
 /// convolutions; this halves it.)
 fn cost_im2col_load(cfg: &AccelConfig, w: &Window, l: &LoadTile) -> (u64, Counters) {
-    let li = im2col_load(w, l);
+    let li = l.im2col_load(w, 0);
     let mut sum = PieceSummary::default();
     let latency = cfg.bus_latency_cycles as u64;
     let bursts = im2col::pieces(w, &li).map(|p| {
@@ -285,7 +265,7 @@ pub fn estimate_tiling_with(
     // The CONV_GEOM first (hardware im2col), FINISH last.
     let geom_cycles = match im2col {
         Some(w) => {
-            c.add_command(cfg, &Op::ConvGeom(geom_of(w)), None);
+            c.add_command(cfg, &Op::ConvGeom(w.geom(0)), None);
             timing::CONV_GEOM_CYCLES
         }
         None => 0,
@@ -299,25 +279,6 @@ pub fn estimate_tiling_with(
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;
     c
-}
-
-/// A `CONV_GEOM` of window `w` (image at address 0).
-fn geom_of(w: &Window) -> ConvGeom {
-    ConvGeom {
-        mem_addr: 0,
-        in_h: w.in_h as u16,
-        in_w: w.in_w as u16,
-        in_c: w.in_c as u16,
-        out_w: w.out_w as u16,
-        kh: w.kh as u8,
-        kw: w.kw as u8,
-        sh: w.sh as u8,
-        sw: w.sw as u8,
-        dh: w.dh as u8,
-        dw: w.dw as u8,
-        pad_t: w.pad_t as u8,
-        pad_l: w.pad_l as u8,
-    }
 }
 
 struct Sched {

@@ -52,7 +52,7 @@ fn program(
         for ld in &plan.loads {
             match ld.operand {
                 Operand::A => {
-                    let mut li = tile::im2col_load(&w, ld);
+                    let mut li = ld.im2col_load(&w, 0);
                     li.pad_value = zp;
                     cmds.push(Command {
                         op: Op::LoadIm2col(li),
