@@ -336,7 +336,7 @@ impl Command {
     }
 
     /// The 128-bit word. Fields wider than their encoding are truncated, so encode only
-    /// commands that [`Command::validate`] accepts (the driver does).
+    /// commands that [`Command::check`] accepts (the driver does).
     pub fn encode_word(&self) -> u128 {
         let mut w = 0u128;
         let d = self.deps;
