@@ -5,6 +5,13 @@
 //! A reader that finds the marker (`report.json` for reports, `summary.md` for sweeps) knows
 //! the set is complete: the old marker is removed before the first new file is moved in,
 //! so an interrupted run leaves no marker rather than a mix that looks complete.
+//!
+//! **Only our own files.** Every committed set is recorded in the folder's manifest
+//! ([`MANIFEST`], one relative path per line). Stale outputs of an earlier run are removed
+//! only if the manifest lists them ([`remove_stale`], [`remove_own`]): a file the user put
+//! in the output folder, whatever its name, is never deleted or overwritten by a removal.
+//! No file is written or removed through a symbolic link inside the output folder (a
+//! symlinked `plots/` is refused, not followed).
 
 use std::fs;
 use std::io::Write;
@@ -48,6 +55,53 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The manifest of an output folder: the files tinyaccel wrote there (relative paths).
+pub const MANIFEST: &str = ".tinyaccel-manifest";
+
+/// The relative paths the manifest of `dir` lists (empty when there is none).
+pub fn read_manifest(dir: &Path) -> Vec<PathBuf> {
+    fs::read_to_string(dir.join(MANIFEST))
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn write_manifest(dir: &Path, files: &[PathBuf]) -> Result<(), ReportError> {
+    let mut text = String::new();
+    for f in files {
+        text.push_str(&f.to_string_lossy());
+        text.push('\n');
+    }
+    atomic_write(&dir.join(MANIFEST), text.as_bytes())
+}
+
+/// Refuses a path below `root` whose directories (between `root` and the file) include a
+/// symbolic link: writing or removing through it would touch files outside the folder.
+fn check_no_symlink(root: &Path, rel: &Path) -> Result<(), ReportError> {
+    let mut p = root.to_path_buf();
+    let comps: Vec<_> = rel.components().collect();
+    for c in comps.iter().take(comps.len().saturating_sub(1)) {
+        p.push(c);
+        if let Ok(m) = fs::symlink_metadata(&p) {
+            if m.file_type().is_symlink() {
+                return Err(ReportError::io(
+                    &p,
+                    "write",
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "is a symbolic link: tinyaccel does not write through links out of its output folder",
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A staging directory for a set of output files (see the module documentation).
@@ -148,7 +202,17 @@ impl Staging {
             .cloned()
             .collect();
         order.push(marker);
+        for rel in &order {
+            check_no_symlink(&self.final_dir, rel)?;
+        }
         let mut done = Vec::new();
+        let mut own = read_manifest(&self.final_dir);
+        for rel in &order {
+            if !own.contains(rel) {
+                own.push(rel.clone());
+            }
+        }
+        write_manifest(&self.final_dir, &own)?;
         for rel in order {
             let from = self.dir.join(&rel);
             let to = self.final_dir.join(&rel);
@@ -181,17 +245,44 @@ impl Drop for Staging {
 
 /// Removes the files of `dir/sub` whose names start with one of `prefixes` and are not in
 /// `keep` (final paths): plots of models or keys that a previous run had and this one has
-/// not. Only names this crate writes are touched.
+/// not. Only files the manifest lists (that tinyaccel wrote) are removed, never through a
+/// symbolic link.
 pub fn remove_stale(dir: &Path, sub: &str, prefixes: &[&str], keep: &[PathBuf]) {
-    let Ok(entries) = fs::read_dir(dir.join(sub)) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let ours = prefixes.iter().any(|p| name.starts_with(p))
-            && (name.ends_with(".svg") || name.ends_with(".png"));
-        if ours && !keep.contains(&e.path()) {
-            let _ = fs::remove_file(e.path());
+    let stale: Vec<PathBuf> = read_manifest(dir)
+        .into_iter()
+        .filter(|rel| {
+            let name = rel
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            rel.parent() == Some(Path::new(sub))
+                && prefixes.iter().any(|p| name.starts_with(p))
+                && (name.ends_with(".svg") || name.ends_with(".png"))
+                && !keep.contains(&dir.join(rel))
+        })
+        .collect();
+    remove_own(dir, &stale);
+}
+
+/// Removes the files `rels` (relative to `dir`) that the manifest of `dir` lists, and
+/// drops them from it; files the manifest does not list, or reached through a symbolic
+/// link, are left alone.
+pub fn remove_own(dir: &Path, rels: &[PathBuf]) {
+    let mut own = read_manifest(dir);
+    let before = own.len();
+    for rel in rels {
+        if !own.contains(rel) || check_no_symlink(dir, rel).is_err() {
+            continue;
         }
+        let p = dir.join(rel);
+        let is_file = fs::symlink_metadata(&p)
+            .map(|m| m.is_file())
+            .unwrap_or(false);
+        if !is_file || fs::remove_file(&p).is_ok() {
+            own.retain(|r| r != rel);
+        }
+    }
+    if own.len() != before {
+        let _ = write_manifest(dir, &own);
     }
 }

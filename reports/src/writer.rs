@@ -823,12 +823,11 @@ pub fn write_report_with_ablation(
         &files,
     );
     if ablation.is_none() {
-        for name in crate::ablation::FILES {
-            let p = dir.join(name);
-            if p.is_file() {
-                let _ = std::fs::remove_file(p);
-            }
-        }
+        let rels: Vec<std::path::PathBuf> = crate::ablation::FILES
+            .iter()
+            .map(std::path::PathBuf::from)
+            .collect();
+        crate::fsutil::remove_own(dir, &rels);
     }
     Ok(WrittenReport {
         dir: dir.to_path_buf(),
