@@ -183,6 +183,10 @@ pub const MAX_BUS_LATENCY: u32 = 100_000;
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Highest clock accepted, in MHz.
 pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
+
+/// Slowest supported clock in MHz (1 kHz): below it latencies overflow into infinities in
+/// reports, and no accelerator runs that slowly.
+pub const MIN_CLOCK_MHZ: f64 = 0.001;
 /// Most DMA requests in flight (`dma_outstanding`).
 pub const MAX_DMA_OUTSTANDING: u32 = 16;
 
@@ -439,12 +443,21 @@ impl AccelConfig {
                 &format!("larger than the supported maximum of {MAX_BUS_LATENCY}"),
             );
         }
-        if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= MAX_CLOCK_MHZ)
+        if !(self.clock_mhz.is_finite()
+            && (MIN_CLOCK_MHZ..=MAX_CLOCK_MHZ).contains(&self.clock_mhz))
         {
             bad(
                 "clock_mhz",
                 self.clock_mhz.to_string(),
-                &format!("must be a positive number of MHz up to {MAX_CLOCK_MHZ}"),
+                &format!("must be between {MIN_CLOCK_MHZ} (1 kHz) and {MAX_CLOCK_MHZ} MHz"),
+            );
+        }
+        if let Some(c) = self.name.chars().find(|c| c.is_control()) {
+            // The name goes into Verilog comments, Markdown tables, CSV and terminals.
+            bad(
+                "name",
+                format!("{:?}", self.name),
+                &format!("contains the control character U+{:04X}", c as u32),
             );
         }
         if !(1..=MAX_DMA_OUTSTANDING).contains(&self.dma_outstanding) {

@@ -170,9 +170,22 @@ fn rule_bus() {
 
 #[test]
 fn rule_clock() {
-    assert_rejects(&with("clock_mhz", "0.0"), "clock_mhz", "positive");
-    assert_rejects(&with("clock_mhz", "-5.0"), "clock_mhz", "positive");
-    assert_rejects(&with("clock_mhz", "nan"), "clock_mhz", "positive");
+    assert_rejects(&with("clock_mhz", "0.0"), "clock_mhz", "between");
+    assert_rejects(&with("clock_mhz", "-5.0"), "clock_mhz", "between");
+    assert_rejects(&with("clock_mhz", "nan"), "clock_mhz", "between");
+    // Issue 24: a subnormal clock validated and made every latency infinite.
+    assert_rejects(&with("clock_mhz", "5e-324"), "clock_mhz", "1 kHz");
+    assert_rejects(&with("clock_mhz", "0.0009"), "clock_mhz", "1 kHz");
+    assert!(arch::AccelConfig::from_toml_str(&with("clock_mhz", "0.001"), "t.toml").is_ok());
+}
+
+#[test]
+fn rule_name_has_no_control_characters() {
+    // Issue 24: a newline in `name` broke the emitted Verilog header and report tables.
+    for bad in ["\"a\\nb\"", "\"esc\\u001b[31m\"", "\"nul\\u0000\""] {
+        let t = with("name", bad);
+        assert_rejects(&t, "name", "control character");
+    }
 }
 
 #[test]
