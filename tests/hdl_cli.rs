@@ -207,3 +207,37 @@ fn emitted_edge_16x16_lints_clean_and_cli_reports_json() {
         ["output-stationary", "weight-stationary", "input-stationary"]
     );
 }
+
+/// Issue 24: `hdl emit` of a 256x256 array ran for over 5 minutes at 1.2 GB; arrays
+/// beyond `hdl::emit::MAX_RTL_PES` are refused up front with a clear error (exit 1).
+#[test]
+fn cli_emit_refuses_arrays_beyond_the_rtl_limit() -> Result<()> {
+    let dir = work_dir("emit-limit");
+    let mut cfg = AccelConfig::preset("edge-8x8").context("preset")?;
+    cfg.rows = 128;
+    cfg.cols = 64;
+    cfg.name = "big".into();
+    for kib in [
+        &mut cfg.input_sram_kib,
+        &mut cfg.weight_sram_kib,
+        &mut cfg.acc_sram_kib,
+    ] {
+        *kib = 1024;
+    }
+    let toml_path = dir.join("big.toml");
+    std::fs::write(&toml_path, toml::to_string(&cfg)?)?;
+    let out = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args(["hdl", "emit", "--config"])
+        .arg(&toml_path)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "exit {:?}: {err}", out.status);
+    ensure!(
+        err.contains("8192 PEs") && err.contains("at most 4096"),
+        "{err}"
+    );
+    ensure!(!dir.join("out").join("tinyaccel_core.v").exists());
+    Ok(())
+}
