@@ -184,6 +184,30 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Highest clock accepted, in MHz.
 pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
 
+/// The dotted name of the TOML key whose `key = value` line holds byte `offset` of `text`
+/// (`energy.mac_pj` inside `[energy]`), for parse errors that point at a value: serde's
+/// type errors name the line, not the field. `None` when the line is not a key/value pair.
+pub fn toml_field_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('#') || key.starts_with('[') {
+        return None;
+    }
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
 /// Slowest supported clock in MHz (1 kHz): below it latencies overflow into infinities in
 /// reports, and no accelerator runs that slowly.
 pub const MIN_CLOCK_MHZ: f64 = 0.001;
@@ -267,7 +291,12 @@ impl AccelConfig {
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let mut cfg: AccelConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_string(),
-            message: e.message().to_string()
+            message: e
+                .span()
+                .and_then(|s| toml_field_at(text, s.start))
+                .map(|f| format!("field `{f}`: "))
+                .unwrap_or_default()
+                + e.message()
                 + &e.span()
                     .map(|s| {
                         let line = text[..s.start.min(text.len())].matches('\n').count() + 1;

@@ -180,6 +180,23 @@ fn rule_clock() {
 }
 
 #[test]
+fn type_errors_name_the_field() {
+    // Issue 24: "invalid type: string \"x\", expected u32 (line 6)" named no field.
+    let e = arch::AccelConfig::from_toml_str(&with("rows", "\"x\""), "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("field `rows`") && e.contains("expected u32"),
+        "{e}"
+    );
+    let t = format!("{BASE}\n[energy]\nmac_pj = \"big\"\n");
+    let e = arch::AccelConfig::from_toml_str(&t, "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("field `energy.mac_pj`"), "{e}");
+}
+
+#[test]
 fn rule_name_has_no_control_characters() {
     // Issue 24: a newline in `name` broke the emitted Verilog header and report tables.
     for bad in ["\"a\\nb\"", "\"esc\\u001b[31m\"", "\"nul\\u0000\""] {
