@@ -241,3 +241,16 @@ fn cli_emit_refuses_arrays_beyond_the_rtl_limit() -> Result<()> {
     ensure!(!dir.join("out").join("tinyaccel_core.v").exists());
     Ok(())
 }
+
+/// Issue 24: `hdl verify --cases 4294967296` aborted allocating the tiles; the count is
+/// checked (`cosim::core_verify::MAX_CASES`) before anything is generated or built.
+#[test]
+fn cli_verify_refuses_absurd_case_counts() -> Result<()> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args(["hdl", "verify", "--cases", "4294967296"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "exit {:?}: {err}", out.status);
+    ensure!(err.contains("at most 10000 tiles"), "{err}");
+    Ok(())
+}

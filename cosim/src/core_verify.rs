@@ -169,8 +169,12 @@ pub fn judge(obs: &Observed, exp: &Expected, sim: &SimTile, t: &Tile) -> (Verdic
     (v, why)
 }
 
-/// Runs `cases` generated tiles (seed `seed`) of `cfg`'s dataflow. `progress` receives
-/// one line per phase.
+/// Most generated tiles one `verify_dataflow` runs: the tiles and their stimulus are held
+/// in memory (up to about 77 KB per tile on a 64x64 array), so 10,000 stay under 1 GiB.
+pub const MAX_CASES: usize = 10_000;
+
+/// Runs `cases` generated tiles (seed `seed`) of `cfg`'s dataflow (at most
+/// [`MAX_CASES`]). `progress` receives one line per phase.
 pub fn verify_dataflow(
     cfg: &AccelConfig,
     cases_n: usize,
@@ -178,6 +182,12 @@ pub fn verify_dataflow(
     work: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<DataflowReport, CosimError> {
+    if cases_n > MAX_CASES {
+        return Err(CosimError::Limit(format!(
+            "--cases {cases_n}: at most {MAX_CASES} tiles per run (they are generated and held \
+             in memory); run several seeds instead"
+        )));
+    }
     let tiles = cases::generate(cfg, cases_n, seed);
     progress(&format!(
         "{} {}: building the Verilator model (cache: {})",

@@ -41,4 +41,7 @@ pub enum CosimError {
     /// The simulator's core model cannot run a core tile.
     #[error("{0}")]
     Simulator(String),
+    /// A request beyond what the tool runs in bounded time and memory.
+    #[error("{0}")]
+    Limit(String),
 }
