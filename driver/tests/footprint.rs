@@ -199,7 +199,7 @@ fn generate_keeps_the_largest_layer_stream_and_charges_cpu_time() {
 
 #[test]
 fn a_design_whose_command_streams_overflow_sram_is_flagged_and_fixed_by_a_policy() {
-    // KWS with every layer on the small 4x4 array: about 470 KB of command streams (one
+    // KWS with every layer on the small 4x4 array: 472 KB of command streams (one
     // GEMM per depthwise channel) push it past the 512 KB of the STM32F767's SRAM; with
     // the streams in flash or generated per layer it fits.
     let cpu = CpuProfile::resolve("cortex-m7").unwrap();
