@@ -232,3 +232,48 @@ fn cmd_streams_parse_and_name_a_bad_value() {
         "{e}"
     );
 }
+
+#[test]
+fn the_sweep_estimate_of_driver_memory_equals_a_real_load() {
+    // Sweeps have no device: their driver memory comes from the GEMM shapes and the
+    // tile-level model's command counts. It must be the load's, part for part.
+    let cpu = cpu();
+    for model in models::BUILTIN_NAMES {
+        let it = Interpreter::new(&models::builtin(model).unwrap()).unwrap();
+        let g = it.graph();
+        let prepared: Vec<&PreparedOp> =
+            (0..g.ops.len()).map(|i| it.prepared(i).unwrap()).collect();
+        let facts = delegate::ModelFacts::new(g, &prepared, &cpu);
+        let cpu_mem = footprint::CpuMemory::new(&it, &cpu, None).unwrap();
+        for config in [
+            "edge-8x8",
+            "edge-16x16",
+            "tiny-4x4",
+            "edge-8x8-conv",
+            "wide-4x16",
+        ] {
+            let cfg = AccelConfig::preset(config).unwrap();
+            let layers = delegate::estimate_model(&facts, &cfg, Policy::All, |c, p| {
+                sim::tile::estimate(c, p).ok()
+            });
+            let placed: Vec<Decision> = decisions(&it, &cfg, Policy::All)
+                .into_iter()
+                .map(|mut d| {
+                    d.placement = layers[d.index].placement;
+                    d
+                })
+                .collect();
+            let real = delegate::driver_memory(&it, &cfg, &cpu, &placed).unwrap();
+            let est = delegate::driver_memory_estimate(&facts, &cfg, &layers);
+            assert_eq!(est, real, "{model} on {config}");
+            let on_accel = |i: usize| layers[i].placement == Placement::Accel;
+            for s in [CmdStreams::Sram, CmdStreams::Flash, CmdStreams::Generate] {
+                assert_eq!(
+                    delegate::footprint_of(&cpu_mem, &on_accel, &est, s, &cpu),
+                    delegate::footprint_from(&it, &cpu, &placed, &real, s, None).unwrap(),
+                    "{model} on {config}, {s}"
+                );
+            }
+        }
+    }
+}
