@@ -111,6 +111,35 @@ impl Fit {
     }
 }
 
+impl std::fmt::Display for Fit {
+    /// `fits (flash 72.5 / 2048.0 KiB, SRAM 21.0 / 640.0 KiB)` or `does not fit: SRAM over
+    /// by 40.9 KiB (flash 72.5 / 2048.0 KiB, SRAM 552.9 / 512.0 KiB)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kib = |b: u64| b as f64 / 1024.0;
+        let s = self.shortfall_bytes();
+        if self.fits() {
+            f.write_str("fits")?;
+        } else {
+            let mut over = Vec::new();
+            if s.flash > 0 {
+                over.push(format!("flash over by {:.1} KiB", kib(s.flash)));
+            }
+            if s.sram > 0 {
+                over.push(format!("SRAM over by {:.1} KiB", kib(s.sram)));
+            }
+            write!(f, "does not fit: {}", over.join(", "))?;
+        }
+        write!(
+            f,
+            " (flash {:.1} / {:.1} KiB, SRAM {:.1} / {:.1} KiB)",
+            kib(self.flash_used),
+            kib(self.flash_cap),
+            kib(self.sram_used),
+            kib(self.sram_cap)
+        )
+    }
+}
+
 /// Estimated code bytes of one kernel (one TFLM op registration), Thumb-2, gcc -Os.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct KernelCode {
