@@ -57,8 +57,24 @@ pub struct AccelDelegate<'d> {
     offloaded: BTreeMap<usize, Offloaded>,
     a_region: u64,
     c_region: u64,
+    cmd_region: u64,
     load: LoadReport,
     runs: BTreeMap<usize, LayerRun>,
+}
+
+/// The device-memory layout of a loaded delegate, bytes (regions are 64-byte aligned and
+/// laid out in this order from address 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceRegions {
+    /// Packed weights and per-channel parameter records of every offloaded layer.
+    pub weights: u64,
+    /// The A operand buffer: the largest patch matrix (written by the CPU's im2col) or
+    /// input image (read in place by the im2col unit) of any offloaded layer.
+    pub a: u64,
+    /// The output buffer: the largest output of any offloaded layer.
+    pub c: u64,
+    /// All command streams, as laid out (each stream 64-byte aligned).
+    pub commands: u64,
 }
 
 impl std::fmt::Debug for AccelDelegate<'_> {
@@ -113,13 +129,23 @@ fn layout_plan(
     let mut a_max = 0u64;
     let mut c_max = 0u64;
     for (l, s) in offloaded_shapes(graph, prepared, decisions) {
-        let jobs = s.gemms() as u64;
-        weights += jobs * align((s.k * s.n) as u64, 64)
-            + jobs * align(s.n as u64 * isa::PARAM_RECORD_BYTES as u64, 64);
-        a_max = a_max.max(align(a_bytes(cfg, &l, &s), 64));
-        c_max = c_max.max(align((s.m * s.n * s.per_image) as u64, 64));
+        let (w, a, c) = layer_regions(cfg, &l, &s);
+        weights += w;
+        a_max = a_max.max(a);
+        c_max = c_max.max(c);
     }
     (weights, a_max, weights + a_max + c_max)
+}
+
+/// Device-memory bytes one offloaded layer needs, as [`AccelDelegate::load`] lays them out
+/// (64-byte aligned): (its packed weights and parameter records, its A operand, its output).
+pub(super) fn layer_regions(cfg: &AccelConfig, l: &Lowering, s: &GemmShape) -> (u64, u64, u64) {
+    let jobs = s.gemms() as u64;
+    let weights = jobs * align((s.k * s.n) as u64, 64)
+        + jobs * align(s.n as u64 * isa::PARAM_RECORD_BYTES as u64, 64);
+    let a = align(a_bytes(cfg, l, s), 64);
+    let c = align((s.m * s.n * s.per_image) as u64, 64);
+    (weights, a, c)
 }
 
 impl<'d> AccelDelegate<'d> {
@@ -140,6 +166,7 @@ impl<'d> AccelDelegate<'d> {
             .max()
             .unwrap_or(0);
         let mut cmd_cursor = align(c_region + c_max, 64);
+        let cmd_region = cmd_cursor;
         let mut w_cursor = 0u64;
         let mut offloaded = BTreeMap::new();
         let mut load = LoadReport::default();
@@ -247,6 +274,7 @@ impl<'d> AccelDelegate<'d> {
             offloaded,
             a_region,
             c_region,
+            cmd_region,
             load,
             runs: BTreeMap::new(),
         })
@@ -260,6 +288,21 @@ impl<'d> AccelDelegate<'d> {
     /// The load-time report.
     pub fn load_report(&self) -> &LoadReport {
         &self.load
+    }
+
+    /// The device-memory layout: weights, A, C and command-stream regions.
+    pub fn regions(&self) -> DeviceRegions {
+        DeviceRegions {
+            weights: self.a_region,
+            a: self.c_region - self.a_region,
+            c: self.cmd_region - self.c_region,
+            commands: self.load.device_mem_bytes - self.cmd_region,
+        }
+    }
+
+    /// Indices of the offloaded ops, ascending.
+    pub fn offloaded_layers(&self) -> Vec<usize> {
+        self.offloaded.keys().copied().collect()
     }
 
     /// The GEMM jobs of an offloaded op (addresses of its commands, weights and params).
