@@ -96,6 +96,7 @@ pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> 
         cpu_us: facts.cpu_us(),
         cpu_uj: facts.cpu_uj(),
         area_mm2: Some(cfg.area_mm2()),
+        memory: None,
     }
 }
 
