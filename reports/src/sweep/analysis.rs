@@ -411,7 +411,15 @@ pub fn render_summary(
             let _ = writeln!(o, "## Best designs for model `{}`\n", sc.name);
         }
         if sc.points.is_empty() {
-            let _ = writeln!(o, "No design ran successfully in this scope.\n");
+            let _ = writeln!(
+                o,
+                "No design ran successfully{} in this scope.\n",
+                if constraints.is_some() {
+                    " and met the requirements"
+                } else {
+                    ""
+                }
+            );
             continue;
         }
         let _ = writeln!(

@@ -340,7 +340,15 @@ impl Constraints {
         cli: &ConstraintArgs,
         cpu_sleep_uw: f64,
     ) -> Result<Option<Constraints>, BudgetError> {
-        if grid.is_empty() && cli.is_empty() {
+        // The accelerator's sleep mode alone constrains nothing (it only matters for the
+        // average power at a rate).
+        let constrains = |a: &ConstraintArgs| {
+            a.rate_hz.is_some()
+                || a.deadline_ms.is_some()
+                || a.battery.is_some()
+                || a.require.is_some()
+        };
+        if !constrains(grid) && !constrains(cli) {
             return Ok(None);
         }
         let (rate, deadline) = if cli.rate_hz.is_some() || cli.deadline_ms.is_some() {
@@ -450,7 +458,8 @@ impl Constraints {
         }
         v.push(format!(
             "CPU sleep {} uW, accelerator {}",
-            self.cpu_sleep_uw, self.accel_sleep
+            crate::fmt::num(self.cpu_sleep_uw),
+            self.accel_sleep
         ));
         if !self.require.is_empty() {
             v.push(format!("required: {}", self.require));
@@ -546,6 +555,11 @@ mod tests {
     fn resolve_rules() {
         let none = ConstraintArgs::default();
         assert_eq!(Constraints::resolve(&none, &none, 1.0).unwrap(), None);
+        let sleep_only = ConstraintArgs {
+            accel_sleep: Some(AccelSleep::Gated),
+            ..Default::default()
+        };
+        assert_eq!(Constraints::resolve(&none, &sleep_only, 1.0).unwrap(), None);
         // A rate gets the default battery.
         let c = Constraints::resolve(&args(Some(2.0), None), &none, 1.5)
             .unwrap()
