@@ -257,3 +257,53 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sweep's footprint (placement rebuilt from the estimate) is the driver's
+    /// footprint of the same placement; moving the command streams to flash moves exactly
+    /// their bytes; without `with_memory` nothing is computed.
+    #[test]
+    fn sweep_footprint_matches_the_driver_and_follows_the_policy() {
+        let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
+        let cfg = arch::AccelConfig::preset("edge-8x8").unwrap();
+        let ms = sweep_models(&["kws".to_string()], &cpu).unwrap();
+        let m = &ms[0];
+        // Under `all` the placement does not depend on the estimator, so `plan` gives the
+        // same decisions as the tile-level estimate.
+        let prepared: Vec<&PreparedOp> = (0..m.interp.graph().ops.len())
+            .map(|i| m.interp.prepared(i).unwrap())
+            .collect();
+        let decisions = delegate::plan(m.interp.graph(), &prepared, &cfg, &cpu, Policy::All);
+        assert!(decisions
+            .iter()
+            .any(|d| d.placement == delegate::Placement::Accel));
+        for streams in [CmdStreams::Sram, CmdStreams::Flash, CmdStreams::Generate] {
+            let got = evaluate_budget(&cfg, m, Policy::All, streams, true)
+                .unwrap()
+                .memory
+                .unwrap();
+            let fp = delegate::footprint(&m.interp, &cfg, &cpu, &decisions, streams, None)
+                .unwrap()
+                .fit(&cpu);
+            assert_eq!(
+                (got.flash_used, got.sram_used, got.flash_cap, got.sram_cap),
+                (fp.flash_used, fp.sram_used, fp.flash_cap, fp.sram_cap),
+                "{streams}"
+            );
+        }
+        let sram = evaluate_budget(&cfg, m, Policy::All, CmdStreams::Sram, true).unwrap();
+        let flash = evaluate_budget(&cfg, m, Policy::All, CmdStreams::Flash, true).unwrap();
+        let (a, b) = (sram.memory.unwrap(), flash.memory.unwrap());
+        let moved = a.sram_used - b.sram_used;
+        assert!(moved > 0);
+        assert_eq!(b.flash_used - a.flash_used, moved);
+        // Same latency and energy: only `generate` costs CPU time.
+        assert_eq!(sram.offload_us, flash.offload_us);
+        let gen = evaluate_budget(&cfg, m, Policy::All, CmdStreams::Generate, false).unwrap();
+        assert!(gen.offload_us > sram.offload_us);
+        assert!(gen.memory.is_none());
+    }
+}
