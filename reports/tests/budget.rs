@@ -368,6 +368,17 @@ fn resume_and_merge_keep_the_constraints() {
         ..Default::default()
     };
     run_sweep(&g, &models(), eval, &opts(&full, cli.clone())).unwrap();
+    // The same constraints resume: a finished directory reruns as a no-op, and a torn
+    // results file is completed to the same bytes.
+    let before = std::fs::read(full.join("results.csv")).unwrap();
+    let o = run_sweep(&g, &models(), eval, &opts(&full, cli.clone())).unwrap();
+    assert_eq!(o.evaluated, 0);
+    let text = String::from_utf8(before.clone()).unwrap();
+    let cut: String = text.split_inclusive('\n').take(5).collect();
+    std::fs::write(full.join("results.csv"), format!("{cut}3,abc")).unwrap();
+    let o = run_sweep(&g, &models(), eval, &opts(&full, cli.clone())).unwrap();
+    assert!(o.dropped_torn_line && o.reused == 4 && o.evaluated == o.rows - 4);
+    assert_eq!(std::fs::read(full.join("results.csv")).unwrap(), before);
     // Other constraints in the same directory are refused, naming them.
     let e = run_sweep(&g, &models(), eval, &opts(&full, rate(5.0)))
         .unwrap_err()
