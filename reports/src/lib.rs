@@ -9,6 +9,7 @@
 //! - [`write_report`]: writes `report.md`, `report.csv`, `report.json`, the plots
 //!   (`plots/*.svg`, `plots/*.png`) and a self-contained `index.html` into an output
 //!   directory, atomically (see [`fsutil`]).
+//! - [`budget`]: deadlines, duty-cycled average power and battery life (docs/budgets.md).
 //! - [`ablation`]: the feature ablation table of `report --ablate` (`ablation.md/.csv/.json`).
 //! - [`sweep`]: the design-space sweep engine, generic over an evaluator closure: grid files,
 //!   parallel evaluation with resume, sharding and merge, Pareto analysis, plots, summary.
@@ -17,6 +18,7 @@
 //! See `docs/reports.md` for the file formats and the CLI wiring.
 
 pub mod ablation;
+pub mod budget;
 pub mod error;
 pub mod fmt;
 pub mod fsutil;
