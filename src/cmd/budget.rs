@@ -1,0 +1,155 @@
+//! The budget flags shared by `run`, `report` and `sweep` (issue 26): `--rate`,
+//! `--deadline`, `--battery`, `--accel-sleep`, `--cmd-streams`, and the memory footprint
+//! of a model, CPU only and offloaded, against the CPU profile's capacities.
+
+use anyhow::{bail, Context, Result};
+use arch::AccelConfig;
+use clap::Args;
+use driver::delegate::{CmdStreams, ModelRun};
+use models::Graph;
+use reports::budget::{AccelSleep, Battery, Deadline};
+use reports::record::{BatterySummary, BudgetSettings, MemoryUse, ModelBudget, TargetMemory};
+use runtime::cost::CpuProfile;
+use runtime::footprint::Footprint;
+
+/// The budget flags (flattened into `run`, `report` and `sweep`).
+#[derive(Debug, Clone, Args)]
+pub struct BudgetArgs {
+    /// Inference rate, Hz (`10` or `10Hz`): the deadline is the period (unless --deadline)
+    /// and the report adds the duty-cycled average power and battery life at this rate.
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<String>,
+    /// Latency deadline of one inference, ms (`50` or `50ms`).
+    #[arg(long, value_name = "MS")]
+    pub deadline: Option<String>,
+    /// Battery of the battery-life figure: a preset (cr2032, cr2450, aa, 2xaa,
+    /// lipo-100mah, lipo-500mah) or MAH@V (`225mAh@3V`). Default with --rate: cr2032.
+    #[arg(long, value_name = "NAME|MAH@V")]
+    pub battery: Option<String>,
+    /// The accelerator between inferences: `gated` (power-gated, 0 uW) or `retention`
+    /// (its scratchpad SRAMs keep their contents and leak).
+    #[arg(long, value_name = "MODE", default_value = "gated")]
+    pub accel_sleep: String,
+    /// Where the driver keeps the command streams: `sram` (today's behaviour), `flash`
+    /// (counted in flash instead of SRAM) or `generate` (built per layer at invoke time
+    /// into one SRAM buffer, costing CPU cycles).
+    #[arg(long, value_name = "POLICY", default_value = "sram")]
+    pub cmd_streams: String,
+}
+
+/// The parsed budget flags.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub rate_hz: Option<f64>,
+    pub deadline_us: Option<f64>,
+    pub battery: Option<Battery>,
+    pub accel_sleep: AccelSleep,
+    pub cmd_streams: CmdStreams,
+}
+
+impl BudgetArgs {
+    /// Parses and checks the flags; errors name the flag and the value.
+    pub fn parse(&self) -> Result<Budget> {
+        let rate_hz = match &self.rate {
+            Some(t) => Deadline::parse_rate(t)
+                .with_context(|| format!("--rate {t}"))?
+                .rate_hz(),
+            None => None,
+        };
+        let deadline_us = match &self.deadline {
+            Some(t) => Some(
+                Deadline::parse_latency_ms(t)
+                    .with_context(|| format!("--deadline {t}"))?
+                    .budget_us(),
+            ),
+            None => None,
+        };
+        let battery = match (&self.battery, rate_hz) {
+            (Some(b), Some(_)) => {
+                Some(Battery::parse(b).with_context(|| format!("--battery {b}"))?)
+            }
+            (Some(b), None) => bail!(
+                "--battery {b}: needs --rate HZ (battery life is computed at an inference rate)"
+            ),
+            (None, Some(_)) => Some(Battery::default_battery()),
+            (None, None) => None,
+        };
+        let accel_sleep: AccelSleep = self
+            .accel_sleep
+            .parse()
+            .with_context(|| format!("--accel-sleep {}", self.accel_sleep))?;
+        let cmd_streams: CmdStreams = self
+            .cmd_streams
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--cmd-streams {}: {e}", self.cmd_streams))?;
+        Ok(Budget {
+            rate_hz,
+            deadline_us,
+            battery,
+            accel_sleep,
+            cmd_streams,
+        })
+    }
+}
+
+impl Budget {
+    /// Whether any budget flag beyond the defaults was given.
+    pub fn any_given(&self) -> bool {
+        self.rate_hz.is_some()
+            || self.deadline_us.is_some()
+            || self.accel_sleep != AccelSleep::Gated
+            || self.cmd_streams != CmdStreams::default()
+    }
+
+    /// The report's settings for CPU `cpu` and accelerator `cfg`.
+    pub fn settings(&self, cpu: &CpuProfile, cfg: &AccelConfig) -> BudgetSettings {
+        BudgetSettings {
+            rate_hz: self.rate_hz,
+            deadline_us: self.deadline_us,
+            battery: self.battery.as_ref().map(|b| BatterySummary {
+                name: b.name.clone(),
+                mah: b.mah,
+                volts: b.volts,
+            }),
+            cpu_sleep_uw: cpu.sleep_uw(),
+            cpu_sleep_mode: cpu.data().power.sleep_mode.clone(),
+            accel_sleep: self.accel_sleep.as_str().to_string(),
+            accel_sleep_uw: self.accel_sleep.power_uw(cfg),
+            cmd_streams: self.cmd_streams.as_str().to_string(),
+        }
+    }
+
+    /// The budget of `graph` on `cpu` (pure-CPU run) and offloaded to `cfg` (the run
+    /// `run` made with this budget's command-stream policy).
+    pub fn model_budget(
+        &self,
+        graph: &Graph,
+        cpu: &CpuProfile,
+        cfg: &AccelConfig,
+        run: &ModelRun,
+    ) -> Result<ModelBudget> {
+        let cpu_fp = cpu_footprint(graph, cpu)?;
+        let off_fp = driver::delegate::footprint(graph, cpu, cfg, run, self.cmd_streams)
+            .with_context(|| format!("memory footprint of {} on {}", graph.name, cfg.name))?;
+        Ok(ModelBudget {
+            settings: self.settings(cpu, cfg),
+            cpu_only: target_memory(&cpu_fp, cpu),
+            offloaded: target_memory(&off_fp, cpu),
+        })
+    }
+}
+
+/// The pure-CPU footprint of `graph` on `cpu`.
+pub fn cpu_footprint(graph: &Graph, cpu: &CpuProfile) -> Result<Footprint> {
+    let interp = runtime::Interpreter::new(graph)?;
+    runtime::footprint::cpu_footprint(graph, &interp, cpu)
+        .with_context(|| format!("memory footprint of {} on {}", graph.name, cpu.spec()))
+}
+
+/// A footprint against the CPU profile's capacities.
+pub fn target_memory(fp: &Footprint, cpu: &CpuProfile) -> TargetMemory {
+    TargetMemory {
+        flash: MemoryUse::new(&fp.flash, cpu.flash_bytes()),
+        sram: MemoryUse::new(&fp.sram, cpu.sram_bytes()),
+    }
+}
