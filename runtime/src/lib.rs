@@ -12,6 +12,7 @@
 
 pub mod cost;
 pub mod error;
+pub mod footprint;
 pub mod geometry;
 pub mod interpreter;
 pub mod kernels;

@@ -57,8 +57,24 @@ pub struct AccelDelegate<'d> {
     offloaded: BTreeMap<usize, Offloaded>,
     a_region: u64,
     c_region: u64,
+    cmd_region: u64,
     load: LoadReport,
     runs: BTreeMap<usize, LayerRun>,
+}
+
+/// The device-memory layout of a loaded delegate, bytes (regions are 64-byte aligned and
+/// laid out in this order from address 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceRegions {
+    /// Packed weights and per-channel parameter records of every offloaded layer.
+    pub weights: u64,
+    /// The A operand buffer: the largest patch matrix (written by the CPU's im2col) or
+    /// input image (read in place by the im2col unit) of any offloaded layer.
+    pub a: u64,
+    /// The output buffer: the largest output of any offloaded layer.
+    pub c: u64,
+    /// All command streams, as laid out (each stream 64-byte aligned).
+    pub commands: u64,
 }
 
 impl std::fmt::Debug for AccelDelegate<'_> {
@@ -140,6 +156,7 @@ impl<'d> AccelDelegate<'d> {
             .max()
             .unwrap_or(0);
         let mut cmd_cursor = align(c_region + c_max, 64);
+        let cmd_region = cmd_cursor;
         let mut w_cursor = 0u64;
         let mut offloaded = BTreeMap::new();
         let mut load = LoadReport::default();
@@ -247,6 +264,7 @@ impl<'d> AccelDelegate<'d> {
             offloaded,
             a_region,
             c_region,
+            cmd_region,
             load,
             runs: BTreeMap::new(),
         })
@@ -260,6 +278,21 @@ impl<'d> AccelDelegate<'d> {
     /// The load-time report.
     pub fn load_report(&self) -> &LoadReport {
         &self.load
+    }
+
+    /// The device-memory layout: weights, A, C and command-stream regions.
+    pub fn regions(&self) -> DeviceRegions {
+        DeviceRegions {
+            weights: self.a_region,
+            a: self.c_region - self.a_region,
+            c: self.cmd_region - self.c_region,
+            commands: self.load.device_mem_bytes - self.cmd_region,
+        }
+    }
+
+    /// Indices of the offloaded ops, ascending.
+    pub fn offloaded_layers(&self) -> Vec<usize> {
+        self.offloaded.keys().copied().collect()
     }
 
     /// The GEMM jobs of an offloaded op (addresses of its commands, weights and params).

@@ -18,7 +18,11 @@
 //!    (none for 1x1 stride-1 convs and fully connected layers, whose activations are used
 //!    in place), a few register writes to start the command stream, a wait for completion,
 //!    and the output read from device memory, i.e. computed by the accelerator.
-//! 4. **Accounting** ([`accounting`]: [`LayerRun`], [`ModelRun`], [`estimate_model`]): the
+//! 4. **Footprint** ([`footprint`](mod@footprint): [`footprint()`], [`CmdStreams`]): the
+//!    flash and SRAM the offloaded model needs (device memory is the MCU's SRAM), with
+//!    the command streams kept in SRAM, stored in flash or generated per layer at invoke
+//!    time ([`apply_cmd_streams`] charges the CPU time of generating them).
+//! 5. **Accounting** ([`accounting`]: [`LayerRun`], [`ModelRun`], [`estimate_model`]): the
 //!    time and energy of each layer on the device, the CPU and the driver, shared by the
 //!    run on a device and the fast estimate used by sweeps; the driver's own cost
 //!    assumptions are documented there.
@@ -28,6 +32,7 @@
 
 pub mod accounting;
 pub mod execution;
+pub mod footprint;
 mod lowering;
 pub mod partition;
 
@@ -40,7 +45,11 @@ pub use accounting::{
     SLEEP_POWER_FRACTION,
 };
 pub use execution::{
-    device_mem_needed, run_model, run_model_with, AccelDelegate, Job, MAX_DEVICE_MEM,
+    device_mem_needed, run_model, run_model_with, AccelDelegate, DeviceRegions, Job, MAX_DEVICE_MEM,
+};
+pub use footprint::{
+    apply_cmd_streams, driver_memory, footprint, footprint_from, CmdStreams, DriverMemory,
+    LayerStream, DRIVER_CODE_BYTES, GENERATE_CYCLES_PER_COMMAND, GENERATE_DESCRIPTOR_BYTES,
 };
 pub use partition::{
     plan, rank_estimate, Decision, GemmEstimator, LayerFacts, ModelFacts, Placement, Policy,

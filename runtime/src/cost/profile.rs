@@ -69,8 +69,13 @@ pub struct CpuProfileData {
     pub notes: String,
     /// Flash (weights and code live there) timing and energy.
     pub flash: FlashSpec,
-    /// Active power as a function of clock.
+    /// On-chip flash and SRAM capacities of the part.
+    pub memory: MemorySpec,
+    /// Active power as a function of clock, and the sleep current between inferences.
     pub power: PowerSpec,
+    /// Code-size density of the ISA relative to the Thumb-2 figures of
+    /// [`crate::footprint::KERNEL_CODE`].
+    pub code: CodeSpec,
     /// Kernel cost tables, one per kernel library (`reference`, `cmsis-nn`, ...).
     pub libraries: BTreeMap<String, KernelLibrary>,
 }
@@ -114,6 +119,29 @@ pub struct FlashSpec {
     pub source: String,
 }
 
+/// The part's on-chip memories (external memories are not assumed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySpec {
+    /// On-chip flash, KiB (code, the model and, by policy, command streams).
+    pub flash_kib: u64,
+    /// On-chip SRAM usable by the application, KiB (arena, scratch, driver buffers).
+    pub sram_kib: u64,
+    /// Where the numbers come from (datasheet, document number, section).
+    pub source: String,
+}
+
+/// Code size of this ISA relative to the Thumb-2 (ARMv7E-M, gcc -Os) figures of the
+/// kernel code table ([`crate::footprint::KERNEL_CODE`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSpec {
+    /// Multiplier applied to the table (1.0 for Thumb-2).
+    pub scale: f64,
+    /// Where the factor comes from (or its derivation when it is an assumption).
+    pub source: String,
+}
+
 /// One point of the run-current curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +164,13 @@ pub struct PowerSpec {
     /// Where the numbers come from.
     #[serde(default)]
     pub source: String,
+    /// Supply current in the deepest low-power mode that keeps all SRAM and wakes on a
+    /// timer (RTC / wake-up timer running), at `supply_v`, uA.
+    pub sleep_ua: f64,
+    /// Name of that mode (`Stop 2`, `Light-sleep`).
+    pub sleep_mode: String,
+    /// Where the sleep current comes from.
+    pub sleep_source: String,
 }
 
 /// The kernel cost table of one library: one entry per op kind, every entry required.
@@ -396,6 +431,37 @@ impl CpuProfileData {
         self.power.supply_v * self.run_current_ma(clock_mhz)
     }
 
+    /// On-chip flash capacity, bytes.
+    pub fn flash_bytes(&self) -> u64 {
+        self.memory.flash_kib * 1024
+    }
+
+    /// On-chip SRAM capacity, bytes.
+    pub fn sram_bytes(&self) -> u64 {
+        self.memory.sram_kib * 1024
+    }
+
+    /// Power in the sleep mode between inferences (`sleep_mode`), uW: supply voltage x
+    /// sleep current.
+    pub fn sleep_uw(&self) -> f64 {
+        self.power.supply_v * self.power.sleep_ua
+    }
+
+    /// Estimated code bytes of the kernel of `op_kind` (a kernel-table entry name:
+    /// `conv`, `conv_1x1`, `depthwise`, ...) in `library` on this ISA: the Thumb-2 figure
+    /// of [`crate::footprint::KERNEL_CODE`] x `code.scale`. `None` for an unknown op kind.
+    /// Libraries other than `cmsis-nn` use the reference column.
+    pub fn code_bytes(&self, op_kind: &str, library: &str) -> Option<u64> {
+        crate::footprint::kernel_code_bytes(op_kind, library)
+            .map(|b| (b as f64 * self.code.scale).ceil() as u64)
+    }
+
+    /// Estimated code bytes of the runtime's fixed part (interpreter, arena planner,
+    /// flatbuffer reader, op resolver) on this ISA.
+    pub fn runtime_code_bytes(&self) -> u64 {
+        (crate::footprint::RUNTIME_CODE_BYTES as f64 * self.code.scale).ceil() as u64
+    }
+
     /// Library names, sorted.
     pub fn library_names(&self) -> Vec<&str> {
         self.libraries.keys().map(String::as_str).collect()
@@ -507,6 +573,31 @@ impl CpuProfileData {
                 ));
             }
             prev = pt.mhz;
+        }
+        if !p.sleep_ua.is_finite() || p.sleep_ua <= 0.0 {
+            return Err(bad(
+                "power.sleep_ua",
+                format!("must be a positive current, got {}", p.sleep_ua),
+            ));
+        }
+        if p.sleep_mode.trim().is_empty() {
+            return Err(bad("power.sleep_mode", "must name the mode".into()));
+        }
+        // Memory and code.
+        for (field, v) in [
+            ("memory.flash_kib", self.memory.flash_kib),
+            ("memory.sram_kib", self.memory.sram_kib),
+        ] {
+            if v == 0 || v > 1 << 22 {
+                return Err(bad(field, format!("must be in 1..=4194304 KiB, got {v}")));
+            }
+        }
+        let c = &self.code;
+        if !c.scale.is_finite() || c.scale <= 0.0 || c.scale > 10.0 {
+            return Err(bad(
+                "code.scale",
+                format!("must be in (0, 10], got {}", c.scale),
+            ));
         }
         // Libraries.
         if self.libraries.is_empty() {
@@ -724,5 +815,30 @@ impl CpuProfile {
     /// Active power at this clock, mW.
     pub fn power_mw(&self) -> f64 {
         self.data.power_mw(self.clock_mhz)
+    }
+
+    /// On-chip flash capacity, bytes.
+    pub fn flash_bytes(&self) -> u64 {
+        self.data.flash_bytes()
+    }
+
+    /// On-chip SRAM capacity, bytes.
+    pub fn sram_bytes(&self) -> u64 {
+        self.data.sram_bytes()
+    }
+
+    /// Sleep power between inferences, uW (see [`CpuProfileData::sleep_uw`]).
+    pub fn sleep_uw(&self) -> f64 {
+        self.data.sleep_uw()
+    }
+
+    /// Estimated code bytes of `op_kind` in `library` (see [`CpuProfileData::code_bytes`]).
+    pub fn code_bytes(&self, op_kind: &str, library: &str) -> Option<u64> {
+        self.data.code_bytes(op_kind, library)
+    }
+
+    /// Estimated code bytes of `op_kind` in this profile's selected library.
+    pub fn kernel_code_bytes(&self, op_kind: &str) -> Option<u64> {
+        self.data.code_bytes(op_kind, &self.library)
     }
 }

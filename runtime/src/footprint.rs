@@ -1,0 +1,321 @@
+//! Memory footprint of a model on a microcontroller: what goes in flash and in SRAM, by
+//! named part, and whether it fits the part's capacities ([`Fit`]).
+//!
+//! CPU-only ([`cpu_only`]):
+//! - **flash** = the model flatbuffer (the whole `.tflite` file when its size is known;
+//!   for a built-in model, the sum of its constant tensor bytes plus an estimated
+//!   flatbuffer overhead, [`flatbuffer_overhead_bytes`]) + code: the runtime's fixed part
+//!   ([`RUNTIME_CODE_BYTES`]) and each distinct kernel used ([`KERNEL_CODE`]), scaled by
+//!   the profile's `code.scale`. Code sizes are estimates; their sources are in
+//!   `docs/cpu-model.md`.
+//! - **SRAM** = the tensor arena ([`Interpreter::arena_bytes`], which holds the graph's
+//!   input and output: they are not counted apart) + the interpreter's persistent state
+//!   ([`interpreter_state_bytes`]) + the largest kernel scratch buffer
+//!   ([`scratch_bytes`]: the CMSIS-NN im2col / patch buffers; the reference kernels need
+//!   none). Scratch buffers of different layers are never alive at once, so the largest
+//!   one is counted; TFLM plans them inside the arena, so counting them apart is an upper
+//!   bound.
+
+use serde::Serialize;
+
+use crate::cost::{graph::op_shape, CostError, CpuProfile, OpShape};
+use crate::Interpreter;
+
+/// A memory footprint: named parts, bytes, in flash and in SRAM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Footprint {
+    /// Flash parts (name, bytes).
+    pub flash: Vec<(String, u64)>,
+    /// SRAM parts (name, bytes).
+    pub sram: Vec<(String, u64)>,
+}
+
+impl Footprint {
+    /// Sum of the flash parts, bytes.
+    pub fn flash_total(&self) -> u64 {
+        self.flash.iter().map(|(_, b)| b).sum()
+    }
+
+    /// Sum of the SRAM parts, bytes.
+    pub fn sram_total(&self) -> u64 {
+        self.sram.iter().map(|(_, b)| b).sum()
+    }
+
+    /// A flash part by name (0 when absent).
+    pub fn flash_part(&self, name: &str) -> u64 {
+        part(&self.flash, name)
+    }
+
+    /// An SRAM part by name (0 when absent).
+    pub fn sram_part(&self, name: &str) -> u64 {
+        part(&self.sram, name)
+    }
+
+    /// This footprint against `cpu`'s on-chip capacities.
+    pub fn fit(&self, cpu: &CpuProfile) -> Fit {
+        Fit {
+            flash_used: self.flash_total(),
+            flash_cap: cpu.flash_bytes(),
+            sram_used: self.sram_total(),
+            sram_cap: cpu.sram_bytes(),
+        }
+    }
+}
+
+fn part(parts: &[(String, u64)], name: &str) -> u64 {
+    parts
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, b)| b)
+        .sum()
+}
+
+/// Used bytes against capacity, per memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fit {
+    pub flash_used: u64,
+    pub flash_cap: u64,
+    pub sram_used: u64,
+    pub sram_cap: u64,
+}
+
+/// Bytes too many, per memory (0 when it fits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Shortfall {
+    pub flash: u64,
+    pub sram: u64,
+}
+
+impl Fit {
+    /// True when both flash and SRAM fit.
+    pub fn fits(&self) -> bool {
+        self.fits_flash() && self.fits_sram()
+    }
+
+    /// True when the flash parts fit the flash.
+    pub fn fits_flash(&self) -> bool {
+        self.flash_used <= self.flash_cap
+    }
+
+    /// True when the SRAM parts fit the SRAM.
+    pub fn fits_sram(&self) -> bool {
+        self.sram_used <= self.sram_cap
+    }
+
+    /// How many bytes too many, per memory (0 for a memory that fits).
+    pub fn shortfall_bytes(&self) -> Shortfall {
+        Shortfall {
+            flash: self.flash_used.saturating_sub(self.flash_cap),
+            sram: self.sram_used.saturating_sub(self.sram_cap),
+        }
+    }
+}
+
+/// Estimated code bytes of one kernel (one TFLM op registration), Thumb-2, gcc -Os.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KernelCode {
+    /// Kernel-table entry name (`conv`, `depthwise`, ...).
+    pub kind: &'static str,
+    /// TFLM portable reference kernel.
+    pub reference: u64,
+    /// TFLM's CMSIS-NN kernel with the CMSIS-NN functions it calls.
+    pub cmsis_nn: u64,
+}
+
+/// Estimated code bytes per kernel, Thumb-2 (see `docs/cpu-model.md`, "Code size", for
+/// the sources and the derivation: these are estimates, not measurements of this
+/// project's kernels). `conv_1x1` is the same TFLM registration as `conv`.
+pub const KERNEL_CODE: [KernelCode; 15] = [
+    kc("conv", 3_000, 6_500),
+    kc("depthwise", 3_000, 7_000),
+    kc("fully_connected", 1_800, 2_600),
+    kc("avg_pool", 1_600, 2_200),
+    kc("max_pool", 1_300, 1_900),
+    kc("add", 2_200, 2_600),
+    kc("mul", 1_800, 2_200),
+    kc("softmax", 2_200, 2_200),
+    kc("reshape", 600, 600),
+    kc("pad", 1_400, 1_400),
+    kc("concat", 1_300, 1_300),
+    kc("mean", 2_000, 2_000),
+    kc("quantize", 1_200, 1_200),
+    kc("logistic", 1_300, 1_300),
+    kc("tanh", 1_300, 1_300),
+];
+
+const fn kc(kind: &'static str, reference: u64, cmsis_nn: u64) -> KernelCode {
+    KernelCode {
+        kind,
+        reference,
+        cmsis_nn,
+    }
+}
+
+/// Estimated code bytes of the runtime's fixed part on Thumb-2: interpreter, allocator and
+/// arena planner, flatbuffer reader, op resolver, error reporting.
+pub const RUNTIME_CODE_BYTES: u64 = 20_000;
+
+/// The Thumb-2 code-size estimate of `op_kind` in `library` (`cmsis-nn`; any other name
+/// is the reference column). `None` for an unknown op kind.
+pub fn kernel_code_bytes(op_kind: &str, library: &str) -> Option<u64> {
+    let kind = if op_kind == "conv_1x1" {
+        "conv"
+    } else {
+        op_kind
+    };
+    KERNEL_CODE.iter().find(|k| k.kind == kind).map(|k| {
+        if library == "cmsis-nn" {
+            k.cmsis_nn
+        } else {
+            k.reference
+        }
+    })
+}
+
+/// The TFLM kernel registration of a kernel form (`conv_1x1` -> `conv`).
+pub fn registration(kernel: &str) -> &str {
+    if kernel == "conv_1x1" {
+        "conv"
+    } else {
+        kernel
+    }
+}
+
+/// Bytes of flatbuffer structure around the constant data of `graph` (estimate for a
+/// built-in model that has no file): per tensor a table with its name, shape, buffer
+/// index and quantization (scale f32 + zero point i64 per channel); per op its input and
+/// output index vectors and options; plus the model header, operator codes and buffer
+/// table. See `docs/cpu-model.md`, "Model flatbuffer".
+pub fn flatbuffer_overhead_bytes(graph: &models::Graph) -> u64 {
+    const HEADER: u64 = 256;
+    const PER_TENSOR: u64 = 48;
+    const PER_BUFFER: u64 = 16;
+    const PER_OP: u64 = 48;
+    let mut b = HEADER;
+    for t in &graph.tensors {
+        b += PER_TENSOR + PER_BUFFER + pad4(t.name.len() as u64) + 4 * t.shape.len() as u64;
+        if let Some(q) = &t.quant {
+            b += 12 * q.scales.len().max(q.zero_points.len()) as u64;
+        }
+    }
+    for op in &graph.ops {
+        b += PER_OP + 4 * (op.inputs.len() + op.outputs.len()) as u64;
+    }
+    b
+}
+
+fn pad4(x: u64) -> u64 {
+    x.div_ceil(4) * 4
+}
+
+/// Flash bytes of the model: `file_bytes` (the `.tflite` size) when given, else the
+/// constant tensor bytes plus [`flatbuffer_overhead_bytes`]. Returns (part name, bytes).
+pub fn model_flash(graph: &models::Graph, file_bytes: Option<u64>) -> (String, u64) {
+    match file_bytes {
+        Some(b) => ("model (.tflite)".to_string(), b),
+        None => (
+            "model (weights + est. flatbuffer)".to_string(),
+            graph.const_bytes() as u64 + flatbuffer_overhead_bytes(graph),
+        ),
+    }
+}
+
+/// Bytes of the interpreter's persistent state in SRAM (outside the planned arena in this
+/// model, inside TFLM's arena tail in TFLM): a 12-byte `TfLiteEvalTensor` per tensor, a
+/// 40-byte node + registration per op, and for conv / depthwise / fully connected layers
+/// the per-channel output multiplier and shift (two `int32` per output channel), as
+/// TFLM's `OpDataConv` keeps them.
+pub fn interpreter_state_bytes(graph: &models::Graph) -> u64 {
+    let mut b = 12 * graph.tensors.len() as u64 + 40 * graph.ops.len() as u64;
+    for i in 0..graph.ops.len() {
+        if let Ok(s) = op_shape(graph, i) {
+            b += 8 * output_channels(&s);
+        }
+    }
+    b
+}
+
+fn output_channels(s: &OpShape) -> u64 {
+    match s {
+        OpShape::Conv(g) | OpShape::Depthwise(g) => g.out_c as u64,
+        OpShape::FullyConnected { out_features, .. } => *out_features,
+        _ => 0,
+    }
+}
+
+/// Scratch bytes the CPU kernel of `shape` asks for in `library`: CMSIS-NN's
+/// `arm_convolve_s8_get_buffer_size` (two im2col columns of q15: `2 x 2 x ic x kh x kw`,
+/// none for 1x1 convs) and `arm_depthwise_conv_s8_opt_get_buffer_size` (one q15 patch:
+/// `2 x ic x kh x kw`); 0 for every reference kernel and other op.
+pub fn scratch_bytes(shape: &OpShape, library: &str) -> u64 {
+    if library != "cmsis-nn" {
+        return 0;
+    }
+    match shape {
+        OpShape::Conv(g) if !g.is_pointwise() => 4 * (g.group_in_c * g.k_h * g.k_w) as u64,
+        OpShape::Depthwise(g) => 2 * (g.in_c * g.k_h * g.k_w) as u64,
+        _ => 0,
+    }
+}
+
+/// The CPU-only footprint of `interp`'s graph on `cpu` (see the module docs).
+/// `file_bytes` is the `.tflite` file size, `None` for a built-in model. Layers are
+/// given by `on_cpu` (true = the CPU kernel runs it); pass `None` for all layers.
+pub fn cpu_only(
+    interp: &Interpreter,
+    cpu: &CpuProfile,
+    file_bytes: Option<u64>,
+) -> Result<Footprint, CostError> {
+    cpu_part(interp, cpu, file_bytes, &|_| true)
+}
+
+/// The CPU side of a footprint: model, runtime code, the kernels of the layers for which
+/// `on_cpu(index)` is true, arena, interpreter state and the largest scratch buffer of
+/// those layers. [`cpu_only`] is this with every layer on the CPU; the driver adds its
+/// own parts for offloaded layers.
+pub fn cpu_part(
+    interp: &Interpreter,
+    cpu: &CpuProfile,
+    file_bytes: Option<u64>,
+    on_cpu: &dyn Fn(usize) -> bool,
+) -> Result<Footprint, CostError> {
+    let graph = interp.graph();
+    let lib = cpu.library_name();
+    let mut kernels: Vec<&'static str> = Vec::new();
+    let mut scratch = 0u64;
+    for i in 0..graph.ops.len() {
+        if !on_cpu(i) {
+            continue;
+        }
+        let shape = op_shape(graph, i)?;
+        let kernel = registration(cpu.layer_cost(&shape).kernel);
+        if !kernels.contains(&kernel) {
+            kernels.push(kernel);
+        }
+        scratch = scratch.max(scratch_bytes(&shape, lib));
+    }
+    let (model_name, model_bytes) = model_flash(graph, file_bytes);
+    let mut flash = vec![
+        (model_name, model_bytes),
+        ("runtime code".to_string(), cpu.data().runtime_code_bytes()),
+    ];
+    for k in kernels {
+        let bytes = cpu.kernel_code_bytes(k).ok_or_else(|| CostError::Layer {
+            layer: 0,
+            op: k.to_string(),
+            reason: format!("no code-size estimate for kernel `{k}`"),
+        })?;
+        flash.push((format!("kernel {k} ({lib})"), bytes));
+    }
+    let mut sram = vec![
+        ("arena".to_string(), interp.arena_bytes() as u64),
+        (
+            "interpreter state".to_string(),
+            interpreter_state_bytes(graph),
+        ),
+    ];
+    if scratch > 0 {
+        sram.push(("kernel scratch (im2col)".to_string(), scratch));
+    }
+    Ok(Footprint { flash, sram })
+}
