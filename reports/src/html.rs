@@ -8,9 +8,9 @@ use crate::fmt as f;
 use crate::plot::PlotFile;
 use crate::record::Report;
 use crate::writer::{
-    budget_rows, budget_sentence, memory_part_rows, BUDGET_HEAD, MEMORY_PART_HEAD,
-    breakdown_cells, breakdown_total_cells, energy_rows, feature_sentence, layer_cells,
-    summary_rows, total_cells, BREAKDOWN_HEAD, LAYER_HEAD, SUMMARY_HEAD,
+    breakdown_cells, breakdown_total_cells, budget_rows, budget_sentence, energy_rows,
+    feature_sentence, layer_cells, memory_part_rows, summary_rows, total_cells, BREAKDOWN_HEAD,
+    BUDGET_HEAD, LAYER_HEAD, MEMORY_PART_HEAD, SUMMARY_HEAD,
 };
 
 /// Inline page style.

@@ -1099,42 +1099,43 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
         x_labels.push(format!("{} offload", m.model));
         targets.push(b.offloaded.clone());
     }
-    let panel = |title: &str, pick: &dyn Fn(&crate::record::TargetBudgetJson) -> &crate::record::MemoryJson| {
-        let mut names: Vec<String> = Vec::new();
-        for t in &targets {
-            for p in &pick(t).memory.parts {
-                if !names.contains(&p.name) {
-                    names.push(p.name.clone());
+    let panel =
+        |title: &str,
+         pick: &dyn Fn(&crate::record::TargetBudgetJson) -> &crate::record::MemoryJson| {
+            let mut names: Vec<String> = Vec::new();
+            for t in &targets {
+                for p in &pick(t).memory.parts {
+                    if !names.contains(&p.name) {
+                        names.push(p.name.clone());
+                    }
                 }
             }
-        }
-        let series = names
-            .iter()
-            .enumerate()
-            .map(|(k, name)| Series {
-                name: name.clone(),
-                color: PALETTE[k % PALETTE.len()],
-                values: targets
-                    .iter()
-                    .map(|t| pick(t).memory.part(name) as f64 / 1024.0)
-                    .collect(),
-            })
-            .collect();
-        CapacityPanel {
-            title: title.to_string(),
-            x_labels: x_labels.clone(),
-            series,
-            capacity: targets
+            let series = names
                 .iter()
-                .map(|t| pick(t).memory.capacity_bytes as f64 / 1024.0)
-                .collect(),
-        }
-    };
+                .enumerate()
+                .map(|(k, name)| Series {
+                    name: name.clone(),
+                    color: PALETTE[k % PALETTE.len()],
+                    values: targets
+                        .iter()
+                        .map(|t| pick(t).memory.part(name) as f64 / 1024.0)
+                        .collect(),
+                })
+                .collect();
+            CapacityPanel {
+                title: title.to_string(),
+                x_labels: x_labels.clone(),
+                series,
+                capacity: targets
+                    .iter()
+                    .map(|t| pick(t).memory.capacity_bytes as f64 / 1024.0)
+                    .collect(),
+            }
+        };
     out.push(PlotSpec {
         file: PlotFile::new("memory footprint against capacity", "memory-footprint"),
         chart: Chart::StackedCapacity {
-            title: "Memory footprint per model and target (dashed red: the part's capacity)"
-                .into(),
+            title: "Memory footprint per model and target (dashed red: the part's capacity)".into(),
             y_label: "KiB".into(),
             panels: vec![panel("flash", &|t| &t.flash), panel("SRAM", &|t| &t.sram)],
         },
@@ -1146,7 +1147,7 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
     // Rates from 1/day to the fastest feasible rate of any target (1 / its latency).
     let fastest = with
         .iter()
-        .flat_map(|(_, b)| [b.cpu_only.latency_us, b.offloaded.latency_us])
+        .flat_map(|(_, b)| [b.cpu_only.inference_us, b.offloaded.inference_us])
         .filter(|l| *l > 0.0)
         .map(|l| 1e6 / l)
         .fold(rate_hz, f64::max);
@@ -1161,11 +1162,14 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
             ("CPU only", &b.cpu_only, true),
             ("offloaded", &b.offloaded, false),
         ] {
-            let sleep = t.power.as_ref().map_or(settings.cpu_sleep_uw, |p| p.sleep_uw);
+            let sleep = t
+                .power
+                .as_ref()
+                .map_or(settings.cpu_sleep_uw, |p| p.sleep_uw);
             let points = rates
                 .iter()
                 .filter_map(|&hz| {
-                    crate::record::power_at(hz, t.latency_us, t.energy_uj, sleep, None)
+                    crate::record::power_at(hz, t.inference_us, t.inference_uj, sleep, None)
                         .avg_power_uw
                         .map(|uw| (hz, uw))
                 })

@@ -892,11 +892,35 @@ pub struct TargetBudgetJson {
     /// Flash and SRAM both fit.
     pub fits: bool,
     /// Latency of one inference, us (`cpu_us` or `offload_us` of the totals).
-    pub latency_us: f64,
+    pub inference_us: f64,
     /// Energy of one inference, uJ (`cpu_uj` or `offload_uj`).
-    pub energy_uj: f64,
+    pub inference_uj: f64,
     pub deadline: Option<DeadlineJson>,
     pub power: Option<PowerJson>,
+}
+
+impl TargetBudgetJson {
+    /// The figures of one target: its memory, and with a rate or deadline in `settings` the
+    /// deadline check and the duty-cycled power of one inference of `latency_us` and
+    /// `energy_uj` with `sleep_uw` between inferences.
+    pub fn new(
+        settings: &BudgetSettings,
+        mem: &TargetMemory,
+        latency_us: f64,
+        energy_uj: f64,
+        sleep_uw: f64,
+    ) -> Self {
+        let (deadline, power) = settings.evaluate(latency_us, energy_uj, sleep_uw);
+        TargetBudgetJson {
+            flash: MemoryJson::new(&mem.flash),
+            sram: MemoryJson::new(&mem.sram),
+            fits: mem.fits(),
+            inference_us: latency_us,
+            inference_uj: energy_uj,
+            deadline,
+            power,
+        }
+    }
 }
 
 /// A model's budgets as written in `report.json` and `run --json` (`budget`).
@@ -944,7 +968,7 @@ impl BudgetSettings {
         let deadline = self.deadline().map(|d| {
             let (met, margin_us) = d.met(latency_us);
             DeadlineJson {
-                deadline_us: d.deadline_us(),
+                deadline_us: d.budget_us(),
                 met,
                 margin_us,
             }
@@ -1002,16 +1026,7 @@ impl ModelBudget {
     pub fn view(&self, totals: &ModelTotals) -> BudgetJson {
         let s = &self.settings;
         let target = |mem: &TargetMemory, latency_us: f64, energy_uj: f64, sleep_uw: f64| {
-            let (deadline, power) = s.evaluate(latency_us, energy_uj, sleep_uw);
-            TargetBudgetJson {
-                flash: MemoryJson::new(&mem.flash),
-                sram: MemoryJson::new(&mem.sram),
-                fits: mem.fits(),
-                latency_us,
-                energy_uj,
-                deadline,
-                power,
-            }
+            TargetBudgetJson::new(s, mem, latency_us, energy_uj, sleep_uw)
         };
         BudgetJson {
             settings: s.clone(),
@@ -1043,7 +1058,10 @@ impl ModelBudget {
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v >= 0.0) {
-                    return Err(bad(field, format!("{v} is not a finite, non-negative number")));
+                    return Err(bad(
+                        field,
+                        format!("{v} is not a finite, non-negative number"),
+                    ));
                 }
             }
         }

@@ -13,7 +13,8 @@ use crate::fsutil::Staging;
 use crate::plot::{self, PlotFile};
 use crate::progress::ProgressSink;
 use crate::record::{
-    BudgetJson, ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance, Report,
+    BudgetJson, ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance,
+    Report,
 };
 use crate::schema::SCHEMA;
 
@@ -934,7 +935,7 @@ pub fn power_texts(t: &crate::record::TargetBudgetJson) -> [String; 2] {
                 format!(
                     "infeasible: {} Hz x {} ms > 1",
                     f::num(p.rate_hz),
-                    f::num(t.latency_us / 1000.0)
+                    f::num(t.inference_us / 1000.0)
                 ),
                 "-".into(),
             ],
@@ -977,7 +978,7 @@ pub fn budget_rows(r: &Report) -> Vec<[String; 9]> {
                     kib(t.sram.memory.capacity_bytes)
                 ),
                 fit_text(t),
-                f::num(t.latency_us / 1000.0),
+                f::num(t.inference_us / 1000.0),
                 deadline_text(t),
                 power,
                 life,

@@ -5,10 +5,12 @@
 use anyhow::{bail, Context, Result};
 use arch::AccelConfig;
 use clap::Args;
-use driver::delegate::{CmdStreams, ModelRun};
+use driver::delegate::{CmdStreams, Decision};
 use models::Graph;
 use reports::budget::{AccelSleep, Battery, Deadline};
-use reports::record::{BatterySummary, BudgetSettings, MemoryUse, ModelBudget, TargetMemory};
+use reports::record::{
+    BatterySummary, BudgetSettings, MemoryUse, ModelBudget, TargetBudgetJson, TargetMemory,
+};
 use runtime::cost::CpuProfile;
 use runtime::footprint::Footprint;
 
@@ -101,8 +103,9 @@ impl Budget {
             || self.cmd_streams != CmdStreams::default()
     }
 
-    /// The report's settings for CPU `cpu` and accelerator `cfg`.
-    pub fn settings(&self, cpu: &CpuProfile, cfg: &AccelConfig) -> BudgetSettings {
+    /// The report's settings for CPU `cpu` and accelerator `cfg` (`None`: no accelerator,
+    /// 0 uW between inferences).
+    pub fn settings(&self, cpu: &CpuProfile, cfg: Option<&AccelConfig>) -> BudgetSettings {
         BudgetSettings {
             rate_hz: self.rate_hz,
             deadline_us: self.deadline_us,
@@ -114,36 +117,102 @@ impl Budget {
             cpu_sleep_uw: cpu.sleep_uw(),
             cpu_sleep_mode: cpu.data().power.sleep_mode.clone(),
             accel_sleep: self.accel_sleep.as_str().to_string(),
-            accel_sleep_uw: self.accel_sleep.power_uw(cfg),
+            accel_sleep_uw: cfg.map_or(0.0, |c| self.accel_sleep.power_uw(c)),
             cmd_streams: self.cmd_streams.as_str().to_string(),
         }
     }
 
-    /// The budget of `graph` on `cpu` (pure-CPU run) and offloaded to `cfg` (the run
-    /// `run` made with this budget's command-stream policy).
+    /// The budget of `graph` (from `source`: a built-in name or a `.tflite` path) on `cpu`
+    /// (pure-CPU run) and offloaded to `cfg` with the partition `decisions` of the
+    /// offloaded run.
     pub fn model_budget(
         &self,
         graph: &Graph,
+        source: &str,
         cpu: &CpuProfile,
         cfg: &AccelConfig,
-        run: &ModelRun,
+        decisions: &[Decision],
     ) -> Result<ModelBudget> {
-        let cpu_fp = cpu_footprint(graph, cpu)?;
-        let off_fp = driver::delegate::footprint(graph, cpu, cfg, run, self.cmd_streams)
-            .with_context(|| format!("memory footprint of {} on {}", graph.name, cfg.name))?;
+        let interp = runtime::Interpreter::new(graph)?;
+        let file = file_bytes(source);
+        let cpu_fp = runtime::footprint::cpu_only(&interp, cpu, file)
+            .with_context(|| format!("memory footprint of {} on {}", graph.name, cpu.spec()))?;
+        let off_fp =
+            driver::delegate::footprint(&interp, cfg, cpu, decisions, self.cmd_streams, file)
+                .with_context(|| {
+                    format!(
+                        "memory footprint of {} offloaded to {}",
+                        graph.name, cfg.name
+                    )
+                })?;
         Ok(ModelBudget {
-            settings: self.settings(cpu, cfg),
+            settings: self.settings(cpu, Some(cfg)),
             cpu_only: target_memory(&cpu_fp, cpu),
             offloaded: target_memory(&off_fp, cpu),
         })
     }
 }
 
-/// The pure-CPU footprint of `graph` on `cpu`.
-pub fn cpu_footprint(graph: &Graph, cpu: &CpuProfile) -> Result<Footprint> {
+/// The pure-CPU budget of `graph` on `cpu` (for `run --cpu` without `--accel`): the
+/// memory against the capacities, and the deadline and power of the CPU baseline.
+pub fn cpu_only_budget(
+    budget: &Budget,
+    graph: &Graph,
+    source: &str,
+    cpu: &CpuProfile,
+) -> Result<(BudgetSettings, TargetBudgetJson)> {
     let interp = runtime::Interpreter::new(graph)?;
-    runtime::footprint::cpu_footprint(graph, &interp, cpu)
-        .with_context(|| format!("memory footprint of {} on {}", graph.name, cpu.spec()))
+    let fp = runtime::footprint::cpu_only(&interp, cpu, file_bytes(source))
+        .with_context(|| format!("memory footprint of {} on {}", graph.name, cpu.spec()))?;
+    let cost = runtime::cost::graph_cost(cpu, graph)
+        .map_err(|e| anyhow::anyhow!("model {}: {e}", graph.name))?;
+    let settings = budget.settings(cpu, None);
+    let t = TargetBudgetJson::new(
+        &settings,
+        &target_memory(&fp, cpu),
+        cost.cycles as f64 / cost.clock_mhz,
+        cost.energy_uj(),
+        settings.cpu_sleep_uw,
+    );
+    Ok((settings, t))
+}
+
+/// Terminal lines of one target's budget: memory, deadline, power.
+pub fn target_lines(name: &str, t: &TargetBudgetJson) -> Vec<(String, serde_json::Value)> {
+    use reports::writer::{deadline_text, fit_text, kib, power_texts};
+    let [power, life] = power_texts(t);
+    vec![
+        (
+            format!("{name} memory"),
+            serde_json::json!(format!(
+                "flash {} / {}, SRAM {} / {}: {}",
+                kib(t.flash.used_bytes),
+                kib(t.flash.memory.capacity_bytes),
+                kib(t.sram.used_bytes),
+                kib(t.sram.memory.capacity_bytes),
+                fit_text(t)
+            )),
+        ),
+        (
+            format!("{name} deadline"),
+            serde_json::json!(deadline_text(t)),
+        ),
+        (
+            format!("{name} power"),
+            serde_json::json!(format!("{power}, battery life {life}")),
+        ),
+    ]
+}
+
+/// The size of the `.tflite` file `source`, or `None` for a built-in model (the footprint
+/// then uses the model's constant bytes plus a stated overhead, runtime::footprint).
+pub fn file_bytes(source: &str) -> Option<u64> {
+    let p = std::path::Path::new(source);
+    if p.is_file() {
+        std::fs::metadata(p).ok().map(|m| m.len())
+    } else {
+        None
+    }
 }
 
 /// A footprint against the CPU profile's capacities.
