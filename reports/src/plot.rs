@@ -352,7 +352,7 @@ where
             ))
             .map_err(e2s)?;
             let n = panels.len().max(1);
-            let areas = rest.split_evenly((1, n));
+            let areas = rest.split_evenly((n, 1));
             for (area, p) in areas.iter().zip(panels) {
                 draw_capacity(area, p, y_label)?;
             }
@@ -385,27 +385,25 @@ where
             .sum();
         top = top.max(s).max(p.capacity.get(i).copied().unwrap_or(0.0));
     }
-    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let top = if top > 0.0 { top * 1.2 } else { 1.0 };
+    // Empty room on the right for the legend (a third of the width).
+    let room = (n as f64 / 2.0).ceil();
     let mut chart = ChartBuilder::on(root)
         .caption(&p.title, (FONT, 18))
-        .margin(12)
-        .x_label_area_size(70)
+        .margin(8)
+        .x_label_area_size(30)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0.0..top)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5 + room), 0.0..top)
         .map_err(e2s)?;
     let labels = &p.x_labels;
     chart
         .configure_mesh()
         .label_style((FONT, 12))
         .disable_x_mesh()
-        .x_labels(n + 1)
+        .x_labels(n + room as usize + 1)
         .x_label_formatter(&|x| cat_label(labels, *x))
-        .x_label_style(
-            (FONT, 12)
-                .into_font()
-                .transform(FontTransform::Rotate90)
-                .color(&BLACK),
-        )
+        .y_labels(6)
+        .light_line_style(RGBColor(240, 240, 240))
         .y_desc(y_label)
         .y_label_formatter(&|y| f::axis(*y))
         .draw()
@@ -439,7 +437,7 @@ where
         let x = i as f64;
         let s = chart
             .draw_series(DashedLineSeries::new(
-                vec![(x - 0.48, c), (x + 0.48, c)],
+                vec![(x - 0.45, c), (x + 0.45, c)],
                 6,
                 3,
                 red.stroke_width(3),
@@ -454,8 +452,8 @@ where
         if base.get(i).is_some_and(|&used| used > c) {
             chart
                 .draw_series(std::iter::once(Text::new(
-                    "does not fit",
-                    (x - 0.35, base[i]),
+                    format!("does not fit (+{} KiB)", f::num(base[i] - c)),
+                    (x - 0.45, base[i] + 0.09 * top),
                     (FONT, 12).into_font().color(&red),
                 )))
                 .map_err(e2s)?;
@@ -520,12 +518,15 @@ where
         chart
             .draw_series(LineSeries::new(
                 vec![(r, ylo), (r, yhi)],
-                BLACK.mix(0.5).stroke_width(1),
+                RGBColor(200, 0, 0).stroke_width(2),
             ))
             .map_err(e2s)?
             .label(format!("chosen rate {} Hz", f::num(r)))
             .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 14, y)], BLACK.mix(0.5).stroke_width(1))
+                PathElement::new(
+                    vec![(x, y), (x + 14, y)],
+                    RGBColor(200, 0, 0).stroke_width(2),
+                )
             });
     }
     for l in lines {
@@ -1102,11 +1103,20 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
     let panel =
         |title: &str,
          pick: &dyn Fn(&crate::record::TargetBudgetJson) -> &crate::record::MemoryJson| {
+            // The per-kernel code parts are one segment here (the tables list them).
+            let group = |name: &str| -> String {
+                if name.starts_with("kernel ") && !name.starts_with("kernel scratch") {
+                    "CPU kernels' code".to_string()
+                } else {
+                    name.to_string()
+                }
+            };
             let mut names: Vec<String> = Vec::new();
             for t in &targets {
                 for p in &pick(t).memory.parts {
-                    if !names.contains(&p.name) {
-                        names.push(p.name.clone());
+                    let g = group(&p.name);
+                    if !names.contains(&g) {
+                        names.push(g);
                     }
                 }
             }
@@ -1118,7 +1128,16 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
                     color: PALETTE[k % PALETTE.len()],
                     values: targets
                         .iter()
-                        .map(|t| pick(t).memory.part(name) as f64 / 1024.0)
+                        .map(|t| {
+                            pick(t)
+                                .memory
+                                .parts
+                                .iter()
+                                .filter(|p| group(&p.name) == *name)
+                                .map(|p| p.bytes as f64)
+                                .sum::<f64>()
+                                / 1024.0
+                        })
                         .collect(),
                 })
                 .collect();
