@@ -36,6 +36,7 @@ fn analytic(cfg: &AccelConfig, m: usize) -> Result<Metrics, EvalError> {
         cpu_us: macs / 80.0,
         cpu_uj: macs * 30.0 / 1e6,
         area_mm2: None,
+        memory: None,
     })
 }
 
@@ -61,6 +62,7 @@ fn bench(c: &mut Criterion) {
                         shard: None,
                         quiet: true,
                         png,
+                        ..SweepOptions::new("")
                     };
                     let o = run_sweep(&grid, &models, analytic, &opts).unwrap();
                     assert_eq!(o.rows as u64, rows);

@@ -46,6 +46,7 @@ fn eval(cfg: &AccelConfig, m: usize) -> Result<Metrics, EvalError> {
         cpu_us: macs / 80.0,
         cpu_uj: macs * 30.0 / 1e6,
         area_mm2: None,
+        memory: None,
     })
 }
 
@@ -70,6 +71,7 @@ fn opts(dir: &Path, jobs: usize) -> SweepOptions {
         shard: None,
         quiet: true,
         png: true,
+        ..SweepOptions::new("")
     }
 }
 

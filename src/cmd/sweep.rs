@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use driver::delegate::{self, ModelFacts, Policy};
+use driver::delegate::{self, CmdStreams, Decision, LayerRun, ModelFacts, Policy};
 use reports::schema;
-use reports::sweep::{EvalError, Grid, MergeOptions, Metrics, Shard, SweepOptions};
+use reports::sweep::{EvalError, Grid, MemoryUse, MergeOptions, Metrics, Shard, SweepOptions};
 use runtime::cost::CpuProfile;
 use runtime::{Interpreter, PreparedOp};
 use std::path::PathBuf;
@@ -63,8 +63,16 @@ pub enum SweepCmd {
     },
 }
 
-/// Design-independent facts of every model (computed once, shared by all designs).
-pub fn model_facts(specs: &[String], cpu: &CpuProfile) -> Result<Vec<ModelFacts>> {
+/// A model of a sweep: its design-independent facts, and what the memory footprint needs
+/// (the prepared interpreter and the `.tflite` size; `None` for a built-in model).
+pub struct SweepModel {
+    pub facts: ModelFacts,
+    pub interp: Interpreter,
+    pub file_bytes: Option<u64>,
+}
+
+/// The models of a sweep (loaded and prepared once, shared by all designs).
+pub fn sweep_models(specs: &[String], cpu: &CpuProfile) -> Result<Vec<SweepModel>> {
     specs
         .iter()
         .map(|s| {
@@ -73,16 +81,98 @@ pub fn model_facts(specs: &[String], cpu: &CpuProfile) -> Result<Vec<ModelFacts>
             let prepared: Vec<&PreparedOp> = (0..graph.ops.len())
                 .map(|i| interp.prepared(i).context("op not prepared"))
                 .collect::<Result<_>>()?;
-            Ok(ModelFacts::new(&graph, &prepared, cpu))
+            let facts = ModelFacts::new(&graph, &prepared, cpu);
+            let path = std::path::Path::new(s);
+            let file_bytes = if path.is_file() {
+                Some(std::fs::metadata(path)?.len())
+            } else {
+                None
+            };
+            Ok(SweepModel {
+                facts,
+                interp,
+                file_bytes,
+            })
         })
         .collect()
 }
 
-/// The metrics of one design on one model (tile-level model), under the result schema's
-/// names (docs/results-schema.md).
-pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> Metrics {
-    let layers =
+/// The per-layer tile-level estimate of one design on one model, with the CPU cost of the
+/// command-stream policy (`CmdStreams::Generate` adds CPU cycles per command).
+pub fn estimate(
+    cfg: &arch::AccelConfig,
+    facts: &ModelFacts,
+    policy: Policy,
+    streams: CmdStreams,
+) -> Vec<LayerRun> {
+    let mut layers =
         delegate::estimate_model(facts, cfg, policy, |c, p| sim::tile::estimate(c, p).ok());
+    delegate::apply_cmd_streams(&mut layers, cfg, &facts.cpu, streams);
+    layers
+}
+
+/// The metrics of one design on one model (tile-level model), under the result schema's
+/// names (docs/results-schema.md), with the command-stream policy and, when `with_memory`, the memory
+/// footprint of the offloaded deployment (`driver::delegate::footprint` of the layers the
+/// estimate placed on the accelerator) against the CPU profile's capacities. A model
+/// whose driver layout fails (device memory exhausted) is `infeasible`.
+pub fn evaluate_budget(
+    cfg: &arch::AccelConfig,
+    model: &SweepModel,
+    policy: Policy,
+    streams: CmdStreams,
+    with_memory: bool,
+) -> Result<Metrics, EvalError> {
+    let layers = estimate(cfg, &model.facts, policy, streams);
+    let mut m = metrics(cfg, &model.facts, &layers);
+    if with_memory {
+        m.memory = Some(memory_use(cfg, model, &layers, streams)?);
+    }
+    Ok(m)
+}
+
+/// The footprint of the placement of `layers` (an estimate's) against the capacities.
+pub fn memory_use(
+    cfg: &arch::AccelConfig,
+    model: &SweepModel,
+    layers: &[LayerRun],
+    streams: CmdStreams,
+) -> Result<MemoryUse, EvalError> {
+    let decisions: Vec<Decision> = layers
+        .iter()
+        .zip(&model.facts.layers)
+        .map(|(l, f)| Decision {
+            index: l.index,
+            op: f.op,
+            placement: l.placement,
+            reason: String::new(),
+            gemms: if l.placement == delegate::Placement::Accel {
+                f.gemms()
+            } else {
+                0
+            },
+        })
+        .collect();
+    let cpu = &model.facts.cpu;
+    let fp = delegate::footprint(
+        &model.interp,
+        cfg,
+        cpu,
+        &decisions,
+        streams,
+        model.file_bytes,
+    )
+    .map_err(|e| EvalError::Infeasible(format!("memory footprint: {e}")))?;
+    let fit = fp.fit(cpu);
+    Ok(MemoryUse {
+        flash_used: fit.flash_used,
+        flash_cap: fit.flash_cap,
+        sram_used: fit.sram_used,
+        sram_cap: fit.sram_cap,
+    })
+}
+
+fn metrics(cfg: &arch::AccelConfig, facts: &ModelFacts, layers: &[LayerRun]) -> Metrics {
     let offload_us: f64 = layers.iter().map(|l| l.total_us).sum();
     let offload_uj: f64 = layers.iter().map(|l| l.total_uj).sum();
     let accel_macs: u64 = layers.iter().map(|l| l.device_counters.macs).sum();
@@ -96,6 +186,7 @@ pub fn evaluate(cfg: &arch::AccelConfig, facts: &ModelFacts, policy: Policy) -> 
         cpu_us: facts.cpu_us(),
         cpu_uj: facts.cpu_uj(),
         area_mm2: Some(cfg.area_mm2()),
+        memory: None,
     }
 }
 
@@ -133,18 +224,22 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let grid = Grid::load(grid_path)?;
     let cpu = CpuProfile::resolve(&args.cpu)?;
     let specs = super::report::model_specs(&args.models);
-    let facts = model_facts(&specs, &cpu)?;
+    let sweep_models = sweep_models(&specs, &cpu)?;
     let policy = args.policy;
+    let streams = CmdStreams::Sram;
     let mut opts = SweepOptions::new(&args.out);
     opts.jobs = args.jobs;
     opts.shard = args.shard;
     opts.quiet = args.quiet;
     opts.png = !args.no_png;
+    opts.cpu_sleep_uw = Some(cpu.sleep_uw());
+    // The footprint is computed only when the sweep has constraints (budget columns).
+    let with_memory = opts.resolve_constraints(&grid)?.is_some();
     let t0 = std::time::Instant::now();
     let o = reports::sweep::run_sweep(
         &grid,
         &specs,
-        |cfg, m| -> Result<Metrics, EvalError> { Ok(evaluate(cfg, &facts[m], policy)) },
+        |cfg, m| evaluate_budget(cfg, &sweep_models[m], policy, streams, with_memory),
         &opts,
     )?;
     println!(
@@ -161,4 +256,54 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         o.dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sweep's footprint (placement rebuilt from the estimate) is the driver's
+    /// footprint of the same placement; moving the command streams to flash moves exactly
+    /// their bytes; without `with_memory` nothing is computed.
+    #[test]
+    fn sweep_footprint_matches_the_driver_and_follows_the_policy() {
+        let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
+        let cfg = arch::AccelConfig::preset("edge-8x8").unwrap();
+        let ms = sweep_models(&["kws".to_string()], &cpu).unwrap();
+        let m = &ms[0];
+        // Under `all` the placement does not depend on the estimator, so `plan` gives the
+        // same decisions as the tile-level estimate.
+        let prepared: Vec<&PreparedOp> = (0..m.interp.graph().ops.len())
+            .map(|i| m.interp.prepared(i).unwrap())
+            .collect();
+        let decisions = delegate::plan(m.interp.graph(), &prepared, &cfg, &cpu, Policy::All);
+        assert!(decisions
+            .iter()
+            .any(|d| d.placement == delegate::Placement::Accel));
+        for streams in [CmdStreams::Sram, CmdStreams::Flash, CmdStreams::Generate] {
+            let got = evaluate_budget(&cfg, m, Policy::All, streams, true)
+                .unwrap()
+                .memory
+                .unwrap();
+            let fp = delegate::footprint(&m.interp, &cfg, &cpu, &decisions, streams, None)
+                .unwrap()
+                .fit(&cpu);
+            assert_eq!(
+                (got.flash_used, got.sram_used, got.flash_cap, got.sram_cap),
+                (fp.flash_used, fp.sram_used, fp.flash_cap, fp.sram_cap),
+                "{streams}"
+            );
+        }
+        let sram = evaluate_budget(&cfg, m, Policy::All, CmdStreams::Sram, true).unwrap();
+        let flash = evaluate_budget(&cfg, m, Policy::All, CmdStreams::Flash, true).unwrap();
+        let (a, b) = (sram.memory.unwrap(), flash.memory.unwrap());
+        let moved = a.sram_used - b.sram_used;
+        assert!(moved > 0);
+        assert_eq!(b.flash_used - a.flash_used, moved);
+        // Same latency and energy: only `generate` costs CPU time.
+        assert_eq!(sram.offload_us, flash.offload_us);
+        let gen = evaluate_budget(&cfg, m, Policy::All, CmdStreams::Generate, false).unwrap();
+        assert!(gen.offload_us > sram.offload_us);
+        assert!(gen.memory.is_none());
+    }
 }

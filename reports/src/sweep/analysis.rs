@@ -5,10 +5,16 @@
 //! models** (so each model weighs the same whatever its absolute size) and the design's
 //! area. A design is on a front when no other design of the scope is at least as good in
 //! latency, energy and area and better in one.
+//!
+//! With budget constraints ([`super::constraints`]) only *feasible* rows (every
+//! requirement met) take part in the scopes, fronts and best-design tables; `summary.md`
+//! then has a "Budget constraints" section with the counts and the lowest-power feasible
+//! design per model.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::constraints::Constraints;
 use super::grid::{value_text, Grid};
 use super::pareto::pareto_front;
 use super::results::{csv_line, ResultRow, Status};
@@ -57,13 +63,19 @@ fn geomean(v: &[f64]) -> f64 {
     (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
 }
 
-/// The scopes (each model, then [`ALL`]) of rows sorted by (design, model order).
+/// Whether a row takes part in the analysis: `ok` and, with constraints, feasible.
+pub fn usable(r: &ResultRow) -> bool {
+    r.status == Status::Ok && r.budget.map_or(true, |b| b.feasible)
+}
+
+/// The scopes (each model, then [`ALL`]) of rows sorted by (design, model order); only
+/// [`usable`] rows count.
 pub fn scopes(models: &[String], rows: &[ResultRow]) -> Vec<Scope> {
     let mut out = Vec::new();
     for m in models {
         let points: Vec<Point> = rows
             .iter()
-            .filter(|r| &r.model == m)
+            .filter(|r| &r.model == m && usable(r))
             .filter_map(|r| {
                 r.metrics.map(|x| Point {
                     design: r.design,
@@ -79,7 +91,7 @@ pub fn scopes(models: &[String], rows: &[ResultRow]) -> Vec<Scope> {
     }
     let mut all = Vec::new();
     for group in rows.chunk_by(|a, b| a.design == b.design) {
-        if group.len() == models.len() && group.iter().all(|r| r.status == Status::Ok) {
+        if group.len() == models.len() && group.iter().all(usable) {
             let lat: Vec<f64> = group
                 .iter()
                 .filter_map(|r| r.metrics.map(|m| m.offload_us))
@@ -273,11 +285,75 @@ fn params_text(keys: &[String], params: &[String]) -> String {
 /// A figure of merit to minimise.
 pub type Criterion = fn(&Point) -> f64;
 
+/// The "Budget constraints" section of `summary.md`.
+fn render_constraints(o: &mut String, c: &Constraints, models: &[String], rows: &[ResultRow]) {
+    let keys_note = "columns `meets_deadline`, `margin_us`, `avg_power_uw`, `battery_days`, \
+                     `sram_bytes`, `flash_bytes`, `fits_sram`, `fits_flash`, `feasible` of \
+                     `results.csv`";
+    let _ = writeln!(o, "## Budget constraints\n");
+    let _ = writeln!(o, "- {}", c.describe());
+    let ok: Vec<&ResultRow> = rows.iter().filter(|r| r.status == Status::Ok).collect();
+    let n = |f: &dyn Fn(&ResultRow) -> bool| ok.iter().filter(|r| f(r)).count();
+    let b = |r: &ResultRow| r.budget.unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "- of {} ok evaluations: {} meet the deadline, {} fit SRAM, {} fit flash, {} have an average power (rate x latency <= 1); {} are feasible",
+        ok.len(),
+        n(&|r| b(r).meets_deadline == Some(true)),
+        n(&|r| b(r).fits_sram == Some(true)),
+        n(&|r| b(r).fits_flash == Some(true)),
+        n(&|r| b(r).avg_power_uw.is_some()),
+        n(&|r| b(r).feasible),
+    );
+    let _ = writeln!(
+        o,
+        "- the Pareto fronts and best designs below use only the feasible evaluations ({keys_note})\n"
+    );
+    let with_power: Vec<&ResultRow> = ok
+        .iter()
+        .copied()
+        .filter(|r| usable(r) && b(r).avg_power_uw.is_some())
+        .collect();
+    if with_power.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "| model | lowest-power feasible design | id | avg power uW | battery days | offload_us | margin_us |\n|---|---|---|---|---|---|---|"
+    );
+    for m in models {
+        let best = with_power.iter().filter(|r| &r.model == m).min_by(|x, y| {
+            b(x).avg_power_uw
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b(y).avg_power_uw.unwrap_or(f64::INFINITY))
+                .then(x.design.cmp(&y.design))
+        });
+        let Some(r) = best else {
+            let _ = writeln!(o, "| {m} | none | | | | | |");
+            continue;
+        };
+        let bb = b(r);
+        let cell = |v: Option<f64>| v.map_or(String::new(), f::num);
+        let _ = writeln!(
+            o,
+            "| {m} | {} | `{}` | {} | {} | {} | {} |",
+            r.design,
+            r.design_id,
+            cell(bb.avg_power_uw),
+            cell(bb.battery_days),
+            r.metrics.map_or(String::new(), |x| f::num(x.offload_us)),
+            cell(bb.margin_us),
+        );
+    }
+    o.push('\n');
+}
+
 /// `summary.md` text.
 pub fn render_summary(
     grid: &Grid,
     models: &[String],
     rows: &[ResultRow],
+    constraints: Option<&Constraints>,
     scopes: &[Scope],
     plots: &[PlotFile],
 ) -> String {
@@ -313,6 +389,9 @@ pub fn render_summary(
         "- aggregate over models (`all`): geometric mean of latency and of energy over the \
          models; only designs that run every model count.\n"
     );
+    if let Some(c) = constraints {
+        render_constraints(&mut o, c, models, rows);
+    }
 
     let criteria: [(&str, Criterion); 4] = [
         ("lowest latency", |p| p.offload_us),
@@ -332,7 +411,15 @@ pub fn render_summary(
             let _ = writeln!(o, "## Best designs for model `{}`\n", sc.name);
         }
         if sc.points.is_empty() {
-            let _ = writeln!(o, "No design ran successfully in this scope.\n");
+            let _ = writeln!(
+                o,
+                "No design ran successfully{} in this scope.\n",
+                if constraints.is_some() {
+                    " and met the requirements"
+                } else {
+                    ""
+                }
+            );
             continue;
         }
         let _ = writeln!(
@@ -437,6 +524,7 @@ pub fn write_analysis(
     grid: &Grid,
     models: &[String],
     rows: &[ResultRow],
+    constraints: Option<&Constraints>,
     png: bool,
     quiet: bool,
 ) -> Result<Vec<PathBuf>, SweepError> {
@@ -466,7 +554,7 @@ pub fn write_analysis(
     let files: Vec<PlotFile> = plots.iter().map(|p| p.file.clone()).collect();
     st.write(
         "summary.md",
-        render_summary(grid, models, rows, &scopes, &files).as_bytes(),
+        render_summary(grid, models, rows, constraints, &scopes, &files).as_bytes(),
     )?;
     ProgressSink::inc(&pb, 1);
     let written = st.commit("summary.md")?;

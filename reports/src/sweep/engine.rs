@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use arch::AccelConfig;
 
 use super::analysis;
+use super::constraints::{ConstraintArgs, Constraints, MemoryUse};
 use super::grid::Grid;
 use super::results::{self, ResultRow, RowMetrics, Status};
 use super::SweepError;
@@ -35,6 +36,10 @@ pub struct Metrics {
     pub cpu_uj: f64,
     /// Accelerator area in mm^2; `None` = `AccelConfig::area_mm2()`.
     pub area_mm2: Option<f64>,
+    /// Flash and SRAM use of the offloaded deployment against the part's capacities
+    /// (`driver::delegate::footprint`); `None` = not computed (the `fits_*` columns stay
+    /// empty, and requiring `fits` aborts the sweep).
+    pub memory: Option<MemoryUse>,
 }
 
 /// An evaluator's failure.
@@ -113,6 +118,12 @@ pub struct SweepOptions {
     pub quiet: bool,
     /// Write PNG versions of the plots too.
     pub png: bool,
+    /// Command-line constraints, each overriding the grid's `[constraints]` key
+    /// ([`Constraints::resolve`]); default none.
+    pub constraints: ConstraintArgs,
+    /// The CPU's sleep power in uW (the profile's `sleep_uw()`): needed when the
+    /// constraints give a rate (average power); `None` with a rate is an error.
+    pub cpu_sleep_uw: Option<f64>,
 }
 
 impl SweepOptions {
@@ -124,7 +135,26 @@ impl SweepOptions {
             shard: None,
             quiet: false,
             png: true,
+            constraints: ConstraintArgs::default(),
+            cpu_sleep_uw: None,
         }
+    }
+
+    /// The effective constraints of a sweep of `grid` with these options.
+    pub fn resolve_constraints(&self, grid: &Grid) -> Result<Option<Constraints>, SweepError> {
+        let g = grid.constraints();
+        let bad = |e: crate::budget::BudgetError| SweepError::Options(e.to_string());
+        let c = Constraints::resolve(&g, &self.constraints, self.cpu_sleep_uw.unwrap_or(0.0))
+            .map_err(bad)?;
+        if let Some(c) = &c {
+            if c.rate_hz.is_some() && self.cpu_sleep_uw.is_none() {
+                return Err(SweepError::Options(
+                    "a rate is given but not the CPU's sleep power (SweepOptions::cpu_sleep_uw): the average power needs it"
+                        .into(),
+                ));
+            }
+        }
+        Ok(c)
     }
 }
 
@@ -162,13 +192,21 @@ pub struct SweepMeta {
     pub designs: u64,
     /// The shard this directory holds (`None` = the whole grid).
     pub shard: Option<Shard>,
+    /// The effective budget constraints (`None` = none: no budget columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Constraints>,
 }
 
 /// The schema name of `sweep.json`.
 pub const SWEEP_SCHEMA: &str = "tinyaccel-sweep/2";
 
 impl SweepMeta {
-    fn new(grid: &Grid, models: &[String], shard: Option<Shard>) -> Self {
+    fn new(
+        grid: &Grid,
+        models: &[String],
+        shard: Option<Shard>,
+        constraints: Option<Constraints>,
+    ) -> Self {
         SweepMeta {
             schema: SWEEP_SCHEMA.into(),
             results_schema: crate::SCHEMA.into(),
@@ -177,6 +215,7 @@ impl SweepMeta {
             models: models.to_vec(),
             designs: grid.len(),
             shard,
+            constraints,
         }
     }
 
@@ -328,7 +367,9 @@ where
     check_models(models)?;
     let dir = &opts.out_dir;
     std::fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
-    let meta = SweepMeta::new(grid, models, opts.shard);
+    let constraints = opts.resolve_constraints(grid)?;
+    let budget = constraints.is_some();
+    let meta = SweepMeta::new(grid, models, opts.shard, constraints);
     let meta_path = dir.join("sweep.json");
     if meta_path.exists() {
         let old = SweepMeta::read(dir)?;
@@ -337,6 +378,14 @@ where
                 format!("grid {} (now {})", old.grid_hash, meta.grid_hash)
             } else if old.models != meta.models {
                 format!("models {:?} (now {:?})", old.models, meta.models)
+            } else if old.constraints != meta.constraints {
+                let d =
+                    |c: &Option<Constraints>| c.as_ref().map_or("none".into(), |c| c.describe());
+                format!(
+                    "constraints {} (now {})",
+                    d(&old.constraints),
+                    d(&meta.constraints)
+                )
             } else {
                 format!(
                     "shard {} (now {})",
@@ -371,6 +420,16 @@ where
     if results_path.exists() {
         let read = results::read_results(&results_path, &keys)?;
         torn = read.torn;
+        if read.valid_len > 0 && read.budget != budget {
+            return Err(SweepError::Mismatch {
+                path: results_path.clone(),
+                message: format!(
+                    "the results {} budget columns but this sweep {} constraints; use another output directory",
+                    if read.budget { "have" } else { "lack" },
+                    if budget { "has" } else { "has no" }
+                ),
+            });
+        }
         let mut ids: HashMap<u64, String> = HashMap::new();
         for (n, r) in read.rows.iter().enumerate() {
             let bad = |message: String| SweepError::Results {
@@ -408,7 +467,7 @@ where
         if read.valid_len == 0 {
             atomic_write(
                 &results_path,
-                results::csv_line(&results::header(&keys)).as_bytes(),
+                results::csv_line(&results::header_with(&keys, budget)).as_bytes(),
             )?;
         } else if torn {
             let f = OpenOptions::new()
@@ -422,7 +481,7 @@ where
     } else {
         atomic_write(
             &results_path,
-            results::csv_line(&results::header(&keys)).as_bytes(),
+            results::csv_line(&results::header_with(&keys, budget)).as_bytes(),
         )?;
     }
 
@@ -439,7 +498,7 @@ where
     let stop = AtomicBool::new(false);
 
     let write_row = |row: &ResultRow| -> Result<(), SweepError> {
-        let line = row.line();
+        let line = row.line(budget);
         let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
         f.write_all(line.as_bytes())
             .map_err(io(&results_path, "append"))?;
@@ -471,6 +530,7 @@ where
                 model: model.clone(),
                 status: Status::Invalid,
                 metrics: None,
+                budget: None,
                 note: String::new(),
             };
             match &design.config {
@@ -508,6 +568,21 @@ where
                             cpu_us: m.cpu_us,
                             cpu_uj: m.cpu_uj,
                         });
+                        if let Some(c) = &meta.constraints {
+                            let accel = c.accel_sleep().power_uw(cfg);
+                            match c.evaluate(m.offload_us, m.offload_uj, accel, m.memory) {
+                                Ok(b) => row.budget = Some(b),
+                                Err(message) => {
+                                    stop.store(true, Ordering::Relaxed);
+                                    return Err(SweepError::Aborted {
+                                        design: index,
+                                        design_id: design.id.clone(),
+                                        model: model.clone(),
+                                        message,
+                                    });
+                                }
+                            }
+                        }
                     }
                     Err(EvalError::Infeasible(reason)) => {
                         row.status = Status::Infeasible;
@@ -622,11 +697,19 @@ fn finalize(
     }
     atomic_write(
         &results_path,
-        results::render_results(&grid.keys(), &out).as_bytes(),
+        results::render_results(&grid.keys(), &out, meta.constraints.is_some()).as_bytes(),
     )?;
     let count = |s: Status| out.iter().filter(|r| r.status == s).count();
     let files = if meta.shard.is_none() {
-        analysis::write_analysis(dir, grid, models, &out, png, quiet)?
+        analysis::write_analysis(
+            dir,
+            grid,
+            models,
+            &out,
+            meta.constraints.as_ref(),
+            png,
+            quiet,
+        )?
     } else {
         Vec::new()
     };
@@ -667,6 +750,12 @@ pub fn merge(
             path: dir.join("sweep.json"),
             message,
         };
+        if m.constraints != meta0.constraints {
+            return Err(mismatch(format!(
+                "constraints differ from {}'s",
+                first.display()
+            )));
+        }
         if m.grid_hash != meta0.grid_hash || m.models != meta0.models {
             return Err(mismatch(format!(
                 "grid {} / models {:?} differ from {}'s grid {} / models {:?}",
@@ -735,7 +824,7 @@ pub fn merge(
         )));
     }
     std::fs::create_dir_all(out).map_err(io(out, "create directory"))?;
-    let meta = SweepMeta::new(&grid, &meta0.models, None);
+    let meta = SweepMeta::new(&grid, &meta0.models, None, meta0.constraints.clone());
     atomic_write(&out.join("sweep.json"), meta.render().as_bytes())?;
     let n = rows.len();
     let mut outcome = finalize(out, &grid, &meta0.models, &meta, rows, opts.png, opts.quiet)?;

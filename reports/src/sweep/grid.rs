@@ -9,6 +9,9 @@
 //! "energy.mac_pj" = [0.1, 0.2]     # dotted keys address the nested [energy]/[area] tables
 //! ```
 //!
+//! An optional `[constraints]` table (rate or deadline, battery, accelerator sleep mode,
+//! requirements) is described in [`super::constraints`]; it is part of the canonical grid.
+//!
 //! `base` may also be an inline table (the whole configuration); the canonical form of a
 //! grid ([`Grid::canonical_toml`], stored in `sweep.json`) always uses an inline table, so a
 //! sweep can be merged and analysed without the original files.
@@ -22,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use arch::AccelConfig;
 
+use super::constraints::{parse_table, ConstraintArgs};
 use super::SweepError;
 use crate::record::sha256_16;
 
@@ -46,6 +50,8 @@ pub struct Grid {
     base_canonical: String,
     params: Vec<Param>,
     len: u64,
+    /// The `[constraints]` table as written, and parsed.
+    constraints: Option<(toml::Table, ConstraintArgs)>,
 }
 
 /// One point of the grid.
@@ -188,12 +194,17 @@ impl Grid {
         };
         let doc: toml::Table = toml::from_str(text).map_err(|e| gerr(e.message().to_string()))?;
         for k in doc.keys() {
-            if k != "base" && k != "sweep" {
+            if k != "base" && k != "sweep" && k != "constraints" {
                 return Err(gerr(format!(
-                    "unknown top-level key `{k}` (expected `base` and `[sweep]`)"
+                    "unknown top-level key `{k}` (expected `base`, `[sweep]` and optionally `[constraints]`)"
                 )));
             }
         }
+        let constraints = match doc.get("constraints") {
+            None => None,
+            Some(toml::Value::Table(t)) => Some((t.clone(), parse_table(t, origin)?)),
+            Some(_) => return Err(gerr("`constraints` must be a table".into())),
+        };
         let (base, base_name) = match doc.get("base") {
             None => {
                 return Err(gerr(
@@ -302,6 +313,7 @@ impl Grid {
             base_canonical,
             params,
             len,
+            constraints,
         })
     }
 
@@ -313,6 +325,14 @@ impl Grid {
     /// The base configuration's name.
     pub fn base_name(&self) -> &str {
         &self.base_name
+    }
+
+    /// The `[constraints]` of the grid file (empty when it has none).
+    pub fn constraints(&self) -> ConstraintArgs {
+        self.constraints
+            .as_ref()
+            .map(|(_, a)| a.clone())
+            .unwrap_or_default()
     }
 
     /// The swept keys, sorted by name.
@@ -394,6 +414,9 @@ impl Grid {
             sweep.insert(p.key.clone(), toml::Value::Array(p.values.clone()));
         }
         doc.insert("sweep".into(), toml::Value::Table(sweep));
+        if let Some((t, _)) = &self.constraints {
+            doc.insert("constraints".into(), toml::Value::Table(t.clone()));
+        }
         toml::to_string(&doc).expect("a TOML table always serializes")
     }
 

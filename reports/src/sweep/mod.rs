@@ -7,6 +7,8 @@
 //!   resumable, shardable ([`Shard`]); finishes with the sorted results and the analysis.
 //! - [`merge`]: combines shard directories into one result set and one analysis.
 //! - [`analysis`]: Pareto fronts (`pareto.csv`), plots, `summary.md`.
+//! - [`constraints`]: budget constraints (rate/deadline, battery, requirements): extra
+//!   `results.csv` columns and a feasible-only Pareto analysis.
 //!
 //! Output files of a sweep directory: `sweep.json` (what was swept: canonical grid, models,
 //! shard), `results.csv` (see [`results`]), and for unsharded runs and merges
@@ -14,11 +16,13 @@
 //! analysis is complete).
 
 pub mod analysis;
+pub mod constraints;
 pub mod engine;
 pub mod grid;
 pub mod pareto;
 pub mod results;
 
+pub use constraints::{BudgetCols, ConstraintArgs, Constraints, MemoryUse, Require};
 pub use engine::{
     merge, run_sweep, EvalError, MergeOptions, Metrics, Shard, SweepMeta, SweepOptions,
     SweepOutcome,

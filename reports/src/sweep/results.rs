@@ -5,13 +5,18 @@
 //! design, `invalid`: the design is not a valid configuration), the metrics under their
 //! result-schema names (docs/results-schema.md) `offload_us`, `offload_uj`, `area_mm2`,
 //! `array_utilization`, `mac_utilization`, `speedup`, `energy_ratio`, `cpu_us`, `cpu_uj`
-//! (empty unless `ok`), and `note` (the reason for `infeasible`/`invalid`).
+//! (empty unless `ok`), then, when the sweep has constraints, the budget columns
+//! [`BUDGET_COLUMNS`] (`meets_deadline`, `margin_us`, `avg_power_uw`, `battery_days`,
+//! `sram_bytes`, `flash_bytes`, `fits_sram`, `fits_flash`, `feasible`; empty unless `ok`,
+//! and individually empty when not applicable), and `note` (the reason for
+//! `infeasible`/`invalid`).
 //!
 //! During a run rows are appended in completion order, each with one `write` call; the
 //! final file is sorted by (design, model order). Floats use the shortest round-trip form.
 
 use std::path::Path;
 
+use super::constraints::{BudgetCols, BUDGET_COLUMNS};
 use super::SweepError;
 
 /// Status of one (design, model) evaluation.
@@ -65,6 +70,9 @@ pub struct ResultRow {
     pub status: Status,
     /// `Some` exactly when `status` is `ok`.
     pub metrics: Option<RowMetrics>,
+    /// The budget columns: `Some` exactly when `status` is `ok` and the sweep has
+    /// constraints.
+    pub budget: Option<BudgetCols>,
     pub note: String,
 }
 
@@ -81,13 +89,21 @@ pub const METRIC_COLUMNS: [&str; 9] = [
     "cpu_uj",
 ];
 
-/// The header of `results.csv` for these swept keys.
+/// The header of `results.csv` for these swept keys (without budget columns).
 pub fn header(keys: &[String]) -> Vec<String> {
+    header_with(keys, false)
+}
+
+/// The header of `results.csv`, with the budget columns when `budget`.
+pub fn header_with(keys: &[String], budget: bool) -> Vec<String> {
     let mut h = vec!["design".to_string(), "design_id".to_string()];
     h.extend(keys.iter().cloned());
     h.push("model".into());
     h.push("status".into());
     h.extend(METRIC_COLUMNS.iter().map(|s| s.to_string()));
+    if budget {
+        h.extend(BUDGET_COLUMNS.iter().map(|s| s.to_string()));
+    }
     h.push("note".into());
     h
 }
@@ -102,8 +118,8 @@ pub fn csv_line(fields: &[String]) -> String {
 }
 
 impl ResultRow {
-    /// The row's fields, in [`header`] order.
-    pub fn fields(&self) -> Vec<String> {
+    /// The row's fields, in [`header_with`]`(keys, budget)` order.
+    pub fn fields(&self, budget: bool) -> Vec<String> {
         let mut f = vec![self.design.to_string(), self.design_id.clone()];
         f.extend(self.params.iter().cloned());
         f.push(self.model.clone());
@@ -126,14 +142,20 @@ impl ResultRow {
             ),
             None => f.extend(std::iter::repeat(String::new()).take(METRIC_COLUMNS.len())),
         }
+        if budget {
+            match &self.budget {
+                Some(b) => f.extend(b.fields()),
+                None => f.extend(std::iter::repeat(String::new()).take(BUDGET_COLUMNS.len())),
+            }
+        }
         // One row is one line: newlines in a reason become spaces.
         f.push(self.note.replace(['\n', '\r'], " "));
         f
     }
 
-    /// The row as one CSV line.
-    pub fn line(&self) -> String {
-        csv_line(&self.fields())
+    /// The row as one CSV line (`budget`: the sweep has budget columns).
+    pub fn line(&self, budget: bool) -> String {
+        csv_line(&self.fields(budget))
     }
 }
 
@@ -144,9 +166,12 @@ pub struct ReadResults {
     pub valid_len: u64,
     /// True when a torn last line was found (and is not part of `rows`).
     pub torn: bool,
+    /// The header has the budget columns.
+    pub budget: bool,
 }
 
-/// Reads `results.csv`: checks the header against `keys`, drops a torn last line (one
+/// Reads `results.csv`: checks the header against `keys` (with or without the budget
+/// columns; [`ReadResults::budget`] says which), drops a torn last line (one
 /// without its newline), and fails on any other malformed line, naming it.
 pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepError> {
     let bytes = std::fs::read(path).map_err(|source| SweepError::Io {
@@ -165,7 +190,8 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
         .has_headers(false)
         .flexible(true)
         .from_reader(&bytes[..valid_len]);
-    let expected = header(keys);
+    let mut expected = header(keys);
+    let mut budget = false;
     let mut rows = Vec::new();
     let mut saw_header = false;
     for (i, rec) in rd.records().enumerate() {
@@ -173,7 +199,11 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
         let rec = rec.map_err(|e| bad(line, e.to_string()))?;
         if !saw_header {
             let got: Vec<&str> = rec.iter().collect();
-            if got != expected {
+            let with_budget = header_with(keys, true);
+            if got == with_budget {
+                expected = with_budget;
+                budget = true;
+            } else if got != expected {
                 return Err(bad(
                     line,
                     format!(
@@ -220,6 +250,14 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
         } else {
             None
         };
+        let nb = BUDGET_COLUMNS.len();
+        let first = 4 + k + METRIC_COLUMNS.len();
+        let budget_cols = if budget && status == Status::Ok {
+            let f: Vec<&str> = (first..first + nb).map(|j| &rec[j]).collect();
+            Some(BudgetCols::parse(&f).map_err(|m| bad(line, m))?)
+        } else {
+            None
+        };
         rows.push(ResultRow {
             design,
             design_id: rec[1].to_string(),
@@ -227,6 +265,7 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
             model: rec[2 + k].to_string(),
             status,
             metrics,
+            budget: budget_cols,
             note: rec[rec.len() - 1].to_string(),
         });
     }
@@ -237,14 +276,15 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
         rows,
         valid_len: valid_len as u64,
         torn,
+        budget,
     })
 }
 
-/// The whole sorted file text.
-pub fn render_results(keys: &[String], rows: &[ResultRow]) -> String {
-    let mut s = csv_line(&header(keys));
+/// The whole sorted file text (`budget`: with the budget columns).
+pub fn render_results(keys: &[String], rows: &[ResultRow], budget: bool) -> String {
+    let mut s = csv_line(&header_with(keys, budget));
     for r in rows {
-        s.push_str(&r.line());
+        s.push_str(&r.line(budget));
     }
     s
 }
