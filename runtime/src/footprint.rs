@@ -111,6 +111,35 @@ impl Fit {
     }
 }
 
+impl std::fmt::Display for Fit {
+    /// `fits (flash 72.5 / 2048.0 KiB, SRAM 21.0 / 640.0 KiB)` or `does not fit: SRAM over
+    /// by 40.9 KiB (flash 72.5 / 2048.0 KiB, SRAM 552.9 / 512.0 KiB)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kib = |b: u64| b as f64 / 1024.0;
+        let s = self.shortfall_bytes();
+        if self.fits() {
+            f.write_str("fits")?;
+        } else {
+            let mut over = Vec::new();
+            if s.flash > 0 {
+                over.push(format!("flash over by {:.1} KiB", kib(s.flash)));
+            }
+            if s.sram > 0 {
+                over.push(format!("SRAM over by {:.1} KiB", kib(s.sram)));
+            }
+            write!(f, "does not fit: {}", over.join(", "))?;
+        }
+        write!(
+            f,
+            " (flash {:.1} / {:.1} KiB, SRAM {:.1} / {:.1} KiB)",
+            kib(self.flash_used),
+            kib(self.flash_cap),
+            kib(self.sram_used),
+            kib(self.sram_cap)
+        )
+    }
+}
+
 /// Estimated code bytes of one kernel (one TFLM op registration), Thumb-2, gcc -Os.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct KernelCode {
@@ -276,63 +305,121 @@ pub fn scratch_bytes(shape: &OpShape, library: &str) -> u64 {
 }
 
 /// The CPU-only footprint of `interp`'s graph on `cpu` (see the module docs).
-/// `file_bytes` is the `.tflite` file size, `None` for a built-in model. Layers are
-/// given by `on_cpu` (true = the CPU kernel runs it); pass `None` for all layers.
+/// `file_bytes` is the `.tflite` file size, `None` for a built-in model.
 pub fn cpu_only(
     interp: &Interpreter,
     cpu: &CpuProfile,
     file_bytes: Option<u64>,
 ) -> Result<Footprint, CostError> {
-    cpu_part(interp, cpu, file_bytes, &|_| true)
+    Ok(CpuMemory::new(interp, cpu, file_bytes)?.footprint(&|_| true))
 }
 
-/// The CPU side of a footprint: model, runtime code, the kernels of the layers for which
-/// `on_cpu(index)` is true, arena, interpreter state and the largest scratch buffer of
-/// those layers. [`cpu_only`] is this with every layer on the CPU; the driver adds its
-/// own parts for offloaded layers.
+/// The CPU side of a footprint for the layers with `on_cpu(index)` true (see
+/// [`CpuMemory::footprint`]).
 pub fn cpu_part(
     interp: &Interpreter,
     cpu: &CpuProfile,
     file_bytes: Option<u64>,
     on_cpu: &dyn Fn(usize) -> bool,
 ) -> Result<Footprint, CostError> {
-    let graph = interp.graph();
-    let lib = cpu.library_name();
-    let mut kernels: Vec<&'static str> = Vec::new();
-    let mut scratch = 0u64;
-    for i in 0..graph.ops.len() {
-        if !on_cpu(i) {
-            continue;
+    Ok(CpuMemory::new(interp, cpu, file_bytes)?.footprint(on_cpu))
+}
+
+/// What one op needs on the CPU side when its CPU kernel runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerMemory {
+    /// TFLM kernel registration (`conv`, `depthwise`, ...).
+    pub kernel: &'static str,
+    /// Estimated code bytes of that kernel in the profile's library.
+    pub code: u64,
+    /// Scratch bytes the kernel asks for ([`scratch_bytes`]).
+    pub scratch: u64,
+}
+
+/// The CPU-side memory facts of a model on one profile, computed once and reused for any
+/// split of its layers between CPU and accelerator (sweeps evaluate many designs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CpuMemory {
+    /// Flash part of the model: (name, bytes) from [`model_flash`].
+    pub model: (String, u64),
+    /// Runtime code bytes on this ISA.
+    pub runtime_code: u64,
+    /// Kernel library of the profile.
+    pub library: String,
+    /// Tensor arena bytes.
+    pub arena: u64,
+    /// Interpreter state bytes ([`interpreter_state_bytes`]).
+    pub interpreter_state: u64,
+    /// One entry per op, in graph order.
+    pub layers: Vec<LayerMemory>,
+}
+
+impl CpuMemory {
+    /// The facts of `interp`'s graph on `cpu`; `file_bytes` as in [`cpu_only`].
+    pub fn new(
+        interp: &Interpreter,
+        cpu: &CpuProfile,
+        file_bytes: Option<u64>,
+    ) -> Result<Self, CostError> {
+        let graph = interp.graph();
+        let lib = cpu.library_name();
+        let layers = (0..graph.ops.len())
+            .map(|i| {
+                let shape = op_shape(graph, i)?;
+                let kernel = registration(cpu.layer_cost(&shape).kernel);
+                let code = cpu
+                    .kernel_code_bytes(kernel)
+                    .ok_or_else(|| CostError::Layer {
+                        layer: i,
+                        op: graph.ops[i].name().to_string(),
+                        reason: format!("no code-size estimate for kernel `{kernel}`"),
+                    })?;
+                Ok(LayerMemory {
+                    kernel,
+                    code,
+                    scratch: scratch_bytes(&shape, lib),
+                })
+            })
+            .collect::<Result<Vec<_>, CostError>>()?;
+        Ok(CpuMemory {
+            model: model_flash(graph, file_bytes),
+            runtime_code: cpu.data().runtime_code_bytes(),
+            library: lib.to_string(),
+            arena: interp.arena_bytes() as u64,
+            interpreter_state: interpreter_state_bytes(graph),
+            layers,
+        })
+    }
+
+    /// The footprint with the layers for which `on_cpu(index)` is true run by the CPU
+    /// kernels: flash = model + runtime code + each distinct kernel of those layers; SRAM =
+    /// arena + interpreter state + the largest scratch buffer of those layers (omitted when
+    /// 0). With every layer on the CPU this is [`cpu_only`]; the driver adds its parts for
+    /// the others.
+    pub fn footprint(&self, on_cpu: &dyn Fn(usize) -> bool) -> Footprint {
+        let mut flash = vec![
+            self.model.clone(),
+            ("runtime code".to_string(), self.runtime_code),
+        ];
+        let mut seen: Vec<&str> = Vec::new();
+        let mut scratch = 0;
+        for (i, l) in self.layers.iter().enumerate() {
+            if !on_cpu(i) {
+                continue;
+            }
+            scratch = scratch.max(l.scratch);
+            if !seen.contains(&l.kernel) {
+                seen.push(l.kernel);
+                flash.push((format!("kernel {} ({})", l.kernel, self.library), l.code));
+            }
         }
-        let shape = op_shape(graph, i)?;
-        let kernel = registration(cpu.layer_cost(&shape).kernel);
-        if !kernels.contains(&kernel) {
-            kernels.push(kernel);
+        let mut sram = vec![
+            ("arena".to_string(), self.arena),
+            ("interpreter state".to_string(), self.interpreter_state),
+        ];
+        if scratch > 0 {
+            sram.push(("kernel scratch (im2col)".to_string(), scratch));
         }
-        scratch = scratch.max(scratch_bytes(&shape, lib));
+        Footprint { flash, sram }
     }
-    let (model_name, model_bytes) = model_flash(graph, file_bytes);
-    let mut flash = vec![
-        (model_name, model_bytes),
-        ("runtime code".to_string(), cpu.data().runtime_code_bytes()),
-    ];
-    for k in kernels {
-        let bytes = cpu.kernel_code_bytes(k).ok_or_else(|| CostError::Layer {
-            layer: 0,
-            op: k.to_string(),
-            reason: format!("no code-size estimate for kernel `{k}`"),
-        })?;
-        flash.push((format!("kernel {k} ({lib})"), bytes));
-    }
-    let mut sram = vec![
-        ("arena".to_string(), interp.arena_bytes() as u64),
-        (
-            "interpreter state".to_string(),
-            interpreter_state_bytes(graph),
-        ),
-    ];
-    if scratch > 0 {
-        sram.push(("kernel scratch (im2col)".to_string(), scratch));
-    }
-    Ok(Footprint { flash, sram })
 }

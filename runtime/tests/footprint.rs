@@ -167,4 +167,23 @@ fn a_model_too_big_for_the_part_is_flagged_with_the_shortfall() {
     };
     assert!(edge.fits_flash() && !edge.fits_sram());
     assert_eq!(edge.shortfall_bytes().sram, 1);
+    // The one-line summary names what does not fit and by how much.
+    let big = Fit {
+        flash_used: 1024,
+        flash_cap: 2048,
+        sram_used: 3 * 1024 + 512,
+        sram_cap: 2048,
+    };
+    assert_eq!(
+        big.to_string(),
+        "does not fit: SRAM over by 1.5 KiB (flash 1.0 / 2.0 KiB, SRAM 3.5 / 2.0 KiB)"
+    );
+    let ok = Fit {
+        sram_used: 1024,
+        ..big
+    };
+    assert_eq!(
+        ok.to_string(),
+        "fits (flash 1.0 / 2.0 KiB, SRAM 1.0 / 2.0 KiB)"
+    );
 }

@@ -129,13 +129,23 @@ fn layout_plan(
     let mut a_max = 0u64;
     let mut c_max = 0u64;
     for (l, s) in offloaded_shapes(graph, prepared, decisions) {
-        let jobs = s.gemms() as u64;
-        weights += jobs * align((s.k * s.n) as u64, 64)
-            + jobs * align(s.n as u64 * isa::PARAM_RECORD_BYTES as u64, 64);
-        a_max = a_max.max(align(a_bytes(cfg, &l, &s), 64));
-        c_max = c_max.max(align((s.m * s.n * s.per_image) as u64, 64));
+        let (w, a, c) = layer_regions(cfg, &l, &s);
+        weights += w;
+        a_max = a_max.max(a);
+        c_max = c_max.max(c);
     }
     (weights, a_max, weights + a_max + c_max)
+}
+
+/// Device-memory bytes one offloaded layer needs, as [`AccelDelegate::load`] lays them out
+/// (64-byte aligned): (its packed weights and parameter records, its A operand, its output).
+pub(super) fn layer_regions(cfg: &AccelConfig, l: &Lowering, s: &GemmShape) -> (u64, u64, u64) {
+    let jobs = s.gemms() as u64;
+    let weights = jobs * align((s.k * s.n) as u64, 64)
+        + jobs * align(s.n as u64 * isa::PARAM_RECORD_BYTES as u64, 64);
+    let a = align(a_bytes(cfg, l, s), 64);
+    let c = align((s.m * s.n * s.per_image) as u64, 64);
+    (weights, a, c)
 }
 
 impl<'d> AccelDelegate<'d> {

@@ -20,13 +20,13 @@ use arch::device::{Counters, Device, DeviceError};
 use arch::isa::COMMAND_BYTES;
 use arch::AccelConfig;
 use runtime::cost::CpuProfile;
-use runtime::footprint::{cpu_part, Footprint};
+use runtime::footprint::{CpuMemory, Footprint};
 use runtime::{Interpreter, PreparedOp};
 use serde::Serialize;
 
 use super::accounting::LayerRun;
-use super::execution::AccelDelegate;
-use super::partition::{Decision, Placement};
+use super::execution::{layer_regions, AccelDelegate};
+use super::partition::{Decision, ModelFacts, Placement};
 use super::{DriverError, MAX_DEVICE_MEM};
 
 /// Where the command streams live.
@@ -251,18 +251,31 @@ pub fn footprint_from(
     streams: CmdStreams,
     file_bytes: Option<u64>,
 ) -> Result<Footprint, DriverError> {
+    let cpu_mem = CpuMemory::new(interp, cpu, file_bytes).map_err(|e| DriverError::Run {
+        model: interp.graph().name.clone(),
+        reason: e.to_string(),
+    })?;
     let on_accel = |i: usize| {
         decisions
             .iter()
             .any(|d| d.index == i && d.placement == Placement::Accel)
     };
-    let mut fp =
-        cpu_part(interp, cpu, file_bytes, &|i| !on_accel(i)).map_err(|e| DriverError::Run {
-            model: interp.graph().name.clone(),
-            reason: e.to_string(),
-        })?;
+    Ok(footprint_of(&cpu_mem, &on_accel, mem, streams, cpu))
+}
+
+/// The footprint from the model's CPU-side facts (computed once per model and profile),
+/// which layers are offloaded (`on_accel(index)`) and the driver's memory (a real load's
+/// [`driver_memory`] or a sweep's [`driver_memory_estimate`]).
+pub fn footprint_of(
+    cpu_mem: &CpuMemory,
+    on_accel: &dyn Fn(usize) -> bool,
+    mem: &DriverMemory,
+    streams: CmdStreams,
+    cpu: &CpuProfile,
+) -> Footprint {
+    let mut fp = cpu_mem.footprint(&|i| !on_accel(i));
     if mem.layers.is_empty() {
-        return Ok(fp);
+        return fp;
     }
     fp.flash
         .push(("driver code".to_string(), scaled(cpu, DRIVER_CODE_BYTES)));
@@ -286,7 +299,51 @@ pub fn footprint_from(
             ));
         }
     }
-    Ok(fp)
+    fp
+}
+
+/// The driver's memory for the offloaded layers of an estimate (`layers` from
+/// [`super::estimate_model`] on `facts`), without building anything: the regions from each
+/// layer's GEMM shapes as [`AccelDelegate::load`] lays them out, the streams from the
+/// commands the tile-level model counts (`device_counters.commands`; each GEMM's stream
+/// 64-byte aligned, the layer's commands shared evenly by its GEMMs). Equal to
+/// [`driver_memory`] for the same placement when the estimate's command counts are the
+/// programs' (tested).
+pub fn driver_memory_estimate(
+    facts: &ModelFacts,
+    cfg: &AccelConfig,
+    layers: &[LayerRun],
+) -> DriverMemory {
+    let mut mem = DriverMemory {
+        weights: 0,
+        a_buffer: 0,
+        c_buffer: 0,
+        commands: 0,
+        layers: Vec::new(),
+    };
+    for l in layers.iter().filter(|l| l.placement == Placement::Accel) {
+        let Some(Ok((lowering, shape))) = facts.layers.get(l.index).map(|f| &f.lowering) else {
+            continue;
+        };
+        let (w, a, c) = layer_regions(cfg, lowering, shape);
+        mem.weights += w;
+        mem.a_buffer = mem.a_buffer.max(a);
+        mem.c_buffer = mem.c_buffer.max(c);
+        let gemms = shape.gemms() as u64;
+        let commands = l.device_counters.commands;
+        if let Some(per) = commands.checked_div(gemms) {
+            let extra = commands % gemms;
+            let bytes = |n: u64| (n * COMMAND_BYTES as u64).div_ceil(64) * 64;
+            mem.commands += extra * bytes(per + 1) + (gemms - extra) * bytes(per);
+        }
+        mem.layers.push(LayerStream {
+            index: l.index,
+            gemms,
+            commands,
+            bytes: commands * COMMAND_BYTES as u64,
+        });
+    }
+    mem
 }
 
 fn scaled(cpu: &CpuProfile, thumb2_bytes: u64) -> u64 {

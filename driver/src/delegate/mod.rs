@@ -48,8 +48,9 @@ pub use execution::{
     device_mem_needed, run_model, run_model_with, AccelDelegate, DeviceRegions, Job, MAX_DEVICE_MEM,
 };
 pub use footprint::{
-    apply_cmd_streams, driver_memory, footprint, footprint_from, CmdStreams, DriverMemory,
-    LayerStream, DRIVER_CODE_BYTES, GENERATE_CYCLES_PER_COMMAND, GENERATE_DESCRIPTOR_BYTES,
+    apply_cmd_streams, driver_memory, driver_memory_estimate, footprint, footprint_from,
+    footprint_of, CmdStreams, DriverMemory, LayerStream, DRIVER_CODE_BYTES,
+    GENERATE_CYCLES_PER_COMMAND, GENERATE_DESCRIPTOR_BYTES,
 };
 pub use partition::{
     plan, rank_estimate, Decision, GemmEstimator, LayerFacts, ModelFacts, Placement, Policy,
