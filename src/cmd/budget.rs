@@ -28,15 +28,15 @@ pub struct BudgetArgs {
     /// lipo-100mah, lipo-500mah) or MAH@V (`225mAh@3V`). Default with --rate: cr2032.
     #[arg(long, value_name = "NAME|MAH@V")]
     pub battery: Option<String>,
-    /// The accelerator between inferences: `gated` (power-gated, 0 uW) or `retention`
-    /// (its scratchpad SRAMs keep their contents and leak).
-    #[arg(long, value_name = "MODE", default_value = "gated")]
-    pub accel_sleep: String,
-    /// Where the driver keeps the command streams: `sram` (today's behaviour), `flash`
-    /// (counted in flash instead of SRAM) or `generate` (built per layer at invoke time
-    /// into one SRAM buffer, costing CPU cycles).
-    #[arg(long, value_name = "POLICY", default_value = "sram")]
-    pub cmd_streams: String,
+    /// The accelerator between inferences: `gated` (power-gated, 0 uW; the default) or
+    /// `retention` (its scratchpad SRAMs keep their contents and leak).
+    #[arg(long, value_name = "MODE")]
+    pub accel_sleep: Option<String>,
+    /// Where the driver keeps the command streams: `sram` (today's behaviour, the
+    /// default), `flash` (counted in flash instead of SRAM) or `generate` (built per layer
+    /// at invoke time into one SRAM buffer, costing CPU cycles).
+    #[arg(long, value_name = "POLICY")]
+    pub cmd_streams: Option<String>,
 }
 
 /// The parsed budget flags.
@@ -76,14 +76,8 @@ impl BudgetArgs {
             (None, Some(_)) => Some(Battery::default_battery()),
             (None, None) => None,
         };
-        let accel_sleep: AccelSleep = self
-            .accel_sleep
-            .parse()
-            .with_context(|| format!("--accel-sleep {}", self.accel_sleep))?;
-        let cmd_streams: CmdStreams = self
-            .cmd_streams
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--cmd-streams {}: {e}", self.cmd_streams))?;
+        let accel_sleep = self.accel_sleep()?.unwrap_or_default();
+        let cmd_streams = self.cmd_streams()?.unwrap_or_default();
         Ok(Budget {
             rate_hz,
             deadline_us,
@@ -91,6 +85,30 @@ impl BudgetArgs {
             accel_sleep,
             cmd_streams,
         })
+    }
+}
+
+impl BudgetArgs {
+    /// `--accel-sleep`, parsed (`None` when not given).
+    pub fn accel_sleep(&self) -> Result<Option<AccelSleep>> {
+        self.accel_sleep
+            .as_deref()
+            .map(|t| {
+                t.parse::<AccelSleep>()
+                    .with_context(|| format!("--accel-sleep {t}"))
+            })
+            .transpose()
+    }
+
+    /// `--cmd-streams`, parsed (`None` when not given).
+    pub fn cmd_streams(&self) -> Result<Option<CmdStreams>> {
+        self.cmd_streams
+            .as_deref()
+            .map(|t| {
+                t.parse::<CmdStreams>()
+                    .map_err(|e| anyhow::anyhow!("--cmd-streams {t}: {e}"))
+            })
+            .transpose()
     }
 }
 

@@ -250,10 +250,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let runs_per_config = (graphs.len() * cpus.len()) as u64;
     let configs = 1 + ablation.as_ref().map_or(0, |(_, _, c)| c.len()) as u64;
     let bar = reports::progress_bar(runs_per_config * configs, "models", args.quiet);
-    let report = Report {
+    let mut report = Report {
         models: model_reports(&cfg, &cpus, &graphs, args.policy, &budget, &bar)?,
         provenance: provenance(&cfg, "cycle"),
     };
+    report.provenance.notes.extend(budget_notes(&budget));
     let ablation = match ablation {
         None => None,
         Some((features, variants, configs)) => {
@@ -311,6 +312,23 @@ pub fn summary_table(r: &Report) -> String {
         ));
     }
     s
+}
+
+/// How the budget figures were made (provenance notes).
+pub fn budget_notes(b: &Budget) -> Vec<String> {
+    let mut v = vec![format!(
+        "Memory footprint (runtime::footprint, driver::delegate::footprint): flash = model (the .tflite file, or for a built-in model its constant bytes plus an estimated flatbuffer overhead) + runtime and kernel code (estimates, docs/cpu-model.md) + driver code when offloading; SRAM = arena + interpreter state + CPU kernel scratch, plus the driver's packed weights, A/C buffers and command streams ({}). Capacities: the CPU profile's on-chip flash and SRAM.",
+        match b.cmd_streams {
+            driver::delegate::CmdStreams::Sram => "kept in SRAM",
+            driver::delegate::CmdStreams::Flash =>
+                "kept in flash; the model ignores flash's slower reads by the accelerator",
+            driver::delegate::CmdStreams::Generate => "generated per layer at invoke time into one SRAM buffer of the largest layer's streams, charging the CPU cycles per command",
+        }
+    )];
+    if b.rate_hz.is_some() || b.deadline_us.is_some() {
+        v.push("Duty cycle (reports::budget, docs/budgets.md): average power = energy per inference x rate + (CPU sleep power + accelerator sleep power) x (1 - rate x latency); infeasible when rate x latency > 1. Battery life = mAh x V / average power, ignoring self-discharge, regulator losses and the capacity's dependence on load and temperature.".into());
+    }
+    v
 }
 
 /// The budgets table printed on the terminal (memory fit per model and target, and with
