@@ -229,5 +229,6 @@ pub fn render_html_with(
     // Sources quoted in the text (CPU profile sources may cite web pages) keep their
     // address, with the scheme's colon as a character reference: the page shows the same
     // text and holds no URL a browser or checker could take for a resource to fetch.
-    o.replace("https:", "https&#58;").replace("http:", "http&#58;")
+    o.replace("https:", "https&#58;")
+        .replace("http:", "http&#58;")
 }
