@@ -287,3 +287,43 @@ fn infeasible_rate_and_deadline_are_flags_not_nan() {
         f(&r["offloaded"]["power"]["avg_power_uw"]) > f(&g["offloaded"]["power"]["avg_power_uw"])
     );
 }
+
+#[test]
+fn sweep_takes_the_budget_flags() {
+    // One design (edge-8x8) and vww: its command streams in SRAM overflow the L4R5's
+    // 640 KiB, in flash they fit; `--require fits` makes the first infeasible.
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("grid.toml");
+    std::fs::write(&grid, "base = \"edge-8x8\"\n[sweep]\nrows = [8]\n").unwrap();
+    let mut rows = Vec::new();
+    for policy in ["sram", "flash"] {
+        let out = tmp.path().join(policy);
+        ok(tinyaccel()
+            .args(["sweep", "--quiet", "--no-png", "--model", "vww", "--grid"])
+            .arg(&grid)
+            .args(["--rate", "1", "--require", "fits", "--cmd-streams", policy])
+            .arg("--out")
+            .arg(&out));
+        let text = std::fs::read_to_string(out.join("results.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let head: Vec<&str> = lines[0].split(',').collect();
+        let row: Vec<&str> = lines[1].split(',').collect();
+        let cell = |k: &str| {
+            row[head
+                .iter()
+                .position(|h| *h == k)
+                .unwrap_or_else(|| panic!("no column {k} in {text}"))]
+            .to_string()
+        };
+        rows.push((
+            cell("sram_bytes").parse::<u64>().unwrap(),
+            cell("fits_sram"),
+            cell("feasible"),
+        ));
+    }
+    assert!(rows[1].0 < rows[0].0, "{rows:?}");
+    assert_eq!(rows[0].1, "false");
+    assert_eq!(rows[0].2, "false");
+    assert_eq!(rows[1].1, "true");
+}

@@ -509,7 +509,7 @@ where
         chart
             .draw_series(std::iter::once(Text::new(
                 label.clone(),
-                (xlo * 1.15, *uw * 1.08),
+                (xlo * 1.15, *uw * 1.45),
                 (FONT, 13).into_font().color(&grey),
             )))
             .map_err(e2s)?;
