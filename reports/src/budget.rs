@@ -88,9 +88,9 @@ pub const BATTERY_PRESETS: &[BatteryPreset] = &[
         name: "cr2032",
         mah: 225.0,
         volts: 3.0,
-        source: "Li-MnO2 coin cell, 225 mAh typical to 2.0 V (Panasonic CR2032 nominal \
-                 capacity; IEC 60086 CR2032 / ANSI 5004LC table of en.wikipedia.org/wiki/\
-                 CR2032_battery); the issue fixes 225 mAh at 3 V",
+        source: "Li-MnO2 coin cell, 225 mAh typical to 2.0 V (IEC 60086 CR2032 / ANSI \
+                 5004LC column of the table in en.wikipedia.org/wiki/CR2032_battery; other \
+                 sources give 235 mAh); the issue fixes 225 mAh at 3 V",
     },
     BatteryPreset {
         name: "cr2450",

@@ -194,6 +194,9 @@ fn budget_columns_follow_the_formulas_and_pareto_keeps_only_feasible_rows() {
         summary.contains("lowest-power feasible design"),
         "{summary}"
     );
+    // At 2 kHz the CPU-only kws (33,750 us) cannot keep up: no average power, missed.
+    let kws = summary.lines().find(|l| l.starts_with("| kws |")).unwrap();
+    assert!(kws.ends_with("|  |  | no |"), "{kws}");
     let meta = std::fs::read_to_string(t.path().join("sweep.json")).unwrap();
     assert!(meta.contains("\"constraints\""), "{meta}");
     assert!(meta.contains("\"accel_sleep\": \"retention\""), "{meta}");
@@ -265,6 +268,15 @@ fn grid_constraints_and_command_line_overrides() {
             "{r:?}"
         );
     }
+    // The CPU-only baseline at 1 Hz, by hand: kws takes 2.7e6 / 80 = 33,750 us and
+    // 2.7e6 x 30 pJ = 81 uJ; 81 x 1 + 2.5 x (1 - 0.03375) = 83.4 uW; 675,000 uWh / 83.4 uW
+    // / 24 = 337 days; the 1 s period is met.
+    let summary = std::fs::read_to_string(t.path().join("summary.md")).unwrap();
+    let kws = summary
+        .lines()
+        .find(|l| l.starts_with("| kws |"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(kws.ends_with("| 83.4 | 337 | yes |"), "{kws}");
     // A battery life of 1000 years cannot be met: nothing feasible, empty fronts.
     let t2 = tempfile::tempdir().unwrap();
     let o4 = opts(
@@ -356,6 +368,17 @@ fn resume_and_merge_keep_the_constraints() {
         ..Default::default()
     };
     run_sweep(&g, &models(), eval, &opts(&full, cli.clone())).unwrap();
+    // The same constraints resume: a finished directory reruns as a no-op, and a torn
+    // results file is completed to the same bytes.
+    let before = std::fs::read(full.join("results.csv")).unwrap();
+    let o = run_sweep(&g, &models(), eval, &opts(&full, cli.clone())).unwrap();
+    assert_eq!(o.evaluated, 0);
+    let text = String::from_utf8(before.clone()).unwrap();
+    let cut: String = text.split_inclusive('\n').take(5).collect();
+    std::fs::write(full.join("results.csv"), format!("{cut}3,abc")).unwrap();
+    let o = run_sweep(&g, &models(), eval, &opts(&full, cli.clone())).unwrap();
+    assert!(o.dropped_torn_line && o.reused == 4 && o.evaluated == o.rows - 4);
+    assert_eq!(std::fs::read(full.join("results.csv")).unwrap(), before);
     // Other constraints in the same directory are refused, naming them.
     let e = run_sweep(&g, &models(), eval, &opts(&full, rate(5.0)))
         .unwrap_err()

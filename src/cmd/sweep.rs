@@ -4,10 +4,11 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use driver::delegate::{self, CmdStreams, Decision, LayerRun, ModelFacts, Policy};
+use driver::delegate::{self, CmdStreams, LayerRun, ModelFacts, Placement, Policy};
 use reports::schema;
 use reports::sweep::{EvalError, Grid, MemoryUse, MergeOptions, Metrics, Shard, SweepOptions};
 use runtime::cost::CpuProfile;
+use runtime::footprint::CpuMemory;
 use runtime::{Interpreter, PreparedOp};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,12 +72,11 @@ pub enum SweepCmd {
     },
 }
 
-/// A model of a sweep: its design-independent facts, and what the memory footprint needs
-/// (the prepared interpreter and the `.tflite` size; `None` for a built-in model).
+/// A model of a sweep: its design-independent facts and its design-independent memory
+/// facts (model flash, runtime and kernel code, arena, CPU scratch buffers).
 pub struct SweepModel {
     pub facts: ModelFacts,
-    pub interp: Interpreter,
-    pub file_bytes: Option<u64>,
+    pub cpu_mem: CpuMemory,
 }
 
 /// The models of a sweep (loaded and prepared once, shared by all designs).
@@ -96,11 +96,9 @@ pub fn sweep_models(specs: &[String], cpu: &CpuProfile) -> Result<Vec<SweepModel
             } else {
                 None
             };
-            Ok(SweepModel {
-                facts,
-                interp,
-                file_bytes,
-            })
+            let cpu_mem = CpuMemory::new(&interp, cpu, file_bytes)
+                .with_context(|| format!("memory facts of {s}"))?;
+            Ok(SweepModel { facts, cpu_mem })
         })
         .collect()
 }
@@ -120,10 +118,9 @@ pub fn estimate(
 }
 
 /// The metrics of one design on one model (tile-level model), under the result schema's
-/// names (docs/results-schema.md), with the command-stream policy and, when `with_memory`, the memory
-/// footprint of the offloaded deployment (`driver::delegate::footprint` of the layers the
-/// estimate placed on the accelerator) against the CPU profile's capacities. A model
-/// whose driver layout fails (device memory exhausted) is `infeasible`.
+/// names (docs/results-schema.md), with the command-stream policy and, when
+/// `with_memory`, the memory footprint of the offloaded deployment against the CPU
+/// profile's capacities ([`memory_use`]).
 pub fn evaluate_budget(
     cfg: &arch::AccelConfig,
     model: &SweepModel,
@@ -134,50 +131,35 @@ pub fn evaluate_budget(
     let layers = estimate(cfg, &model.facts, policy, streams);
     let mut m = metrics(cfg, &model.facts, &layers);
     if with_memory {
-        m.memory = Some(memory_use(cfg, model, &layers, streams)?);
+        m.memory = Some(memory_use(cfg, model, &layers, streams));
     }
     Ok(m)
 }
 
-/// The footprint of the placement of `layers` (an estimate's) against the capacities.
+/// The footprint of the placement of `layers` (an estimate's) against the capacities:
+/// `driver::delegate::footprint_of` with the driver's regions and streams from the
+/// estimate (`driver_memory_estimate`, equal to a real load of the delegate; nothing is
+/// packed or built, so it is cheap enough for every design x model).
 pub fn memory_use(
     cfg: &arch::AccelConfig,
     model: &SweepModel,
     layers: &[LayerRun],
     streams: CmdStreams,
-) -> Result<MemoryUse, EvalError> {
-    let decisions: Vec<Decision> = layers
-        .iter()
-        .zip(&model.facts.layers)
-        .map(|(l, f)| Decision {
-            index: l.index,
-            op: f.op,
-            placement: l.placement,
-            reason: String::new(),
-            gemms: if l.placement == delegate::Placement::Accel {
-                f.gemms()
-            } else {
-                0
-            },
-        })
-        .collect();
+) -> MemoryUse {
     let cpu = &model.facts.cpu;
-    let fp = delegate::footprint(
-        &model.interp,
-        cfg,
-        cpu,
-        &decisions,
-        streams,
-        model.file_bytes,
-    )
-    .map_err(|e| EvalError::Infeasible(format!("memory footprint: {e}")))?;
-    let fit = fp.fit(cpu);
-    Ok(MemoryUse {
+    let mem = delegate::driver_memory_estimate(&model.facts, cfg, layers);
+    let on_accel = |i: usize| {
+        layers
+            .get(i)
+            .is_some_and(|l| l.index == i && l.placement == Placement::Accel)
+    };
+    let fit = delegate::footprint_of(&model.cpu_mem, &on_accel, &mem, streams, cpu).fit(cpu);
+    MemoryUse {
         flash_used: fit.flash_used,
         flash_cap: fit.flash_cap,
         sram_used: fit.sram_used,
         sram_cap: fit.sram_cap,
-    })
+    }
 }
 
 fn metrics(cfg: &arch::AccelConfig, facts: &ModelFacts, layers: &[LayerRun]) -> Metrics {
@@ -297,8 +279,8 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
 mod tests {
     use super::*;
 
-    /// The sweep's footprint (placement rebuilt from the estimate) is the driver's
-    /// footprint of the same placement; moving the command streams to flash moves exactly
+    /// The sweep's footprint (from the estimate, nothing built) is the driver's footprint
+    /// of a real load with the same placement; moving the command streams to flash moves exactly
     /// their bytes; without `with_memory` nothing is computed.
     #[test]
     fn sweep_footprint_matches_the_driver_and_follows_the_policy() {
@@ -308,19 +290,18 @@ mod tests {
         let m = &ms[0];
         // Under `all` the placement does not depend on the estimator, so `plan` gives the
         // same decisions as the tile-level estimate.
-        let prepared: Vec<&PreparedOp> = (0..m.interp.graph().ops.len())
-            .map(|i| m.interp.prepared(i).unwrap())
+        let interp = Interpreter::new(&models::resolve("kws").unwrap()).unwrap();
+        let prepared: Vec<&PreparedOp> = (0..interp.graph().ops.len())
+            .map(|i| interp.prepared(i).unwrap())
             .collect();
-        let decisions = delegate::plan(m.interp.graph(), &prepared, &cfg, &cpu, Policy::All);
-        assert!(decisions
-            .iter()
-            .any(|d| d.placement == delegate::Placement::Accel));
+        let decisions = delegate::plan(interp.graph(), &prepared, &cfg, &cpu, Policy::All);
+        assert!(decisions.iter().any(|d| d.placement == Placement::Accel));
         for streams in [CmdStreams::Sram, CmdStreams::Flash, CmdStreams::Generate] {
             let got = evaluate_budget(&cfg, m, Policy::All, streams, true)
                 .unwrap()
                 .memory
                 .unwrap();
-            let fp = delegate::footprint(&m.interp, &cfg, &cpu, &decisions, streams, None)
+            let fp = delegate::footprint(&interp, &cfg, &cpu, &decisions, streams, None)
                 .unwrap()
                 .fit(&cpu);
             assert_eq!(

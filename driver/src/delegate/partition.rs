@@ -100,12 +100,6 @@ pub struct LayerFacts {
 }
 
 impl LayerFacts {
-    /// GEMMs the layer lowers to (0 when it cannot be offloaded): the `gemms` of its
-    /// [`Decision`] when placed on the accelerator.
-    pub fn gemms(&self) -> usize {
-        self.lowering.as_ref().map_or(0, |(_, s)| s.gemms())
-    }
-
     /// CPU im2col cycles of the layer offloaded to `cfg`: none when the accelerator's
     /// im2col unit generates the patches.
     pub(super) fn cpu_im2col_cycles(&self, cfg: &AccelConfig) -> u64 {

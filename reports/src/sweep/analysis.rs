@@ -19,6 +19,7 @@ use super::grid::{value_text, Grid};
 use super::pareto::pareto_front;
 use super::results::{csv_line, ResultRow, Status};
 use super::SweepError;
+use crate::budget::duty_cycle;
 use crate::fmt as f;
 use crate::fsutil::Staging;
 use crate::plot::{Chart, PlotFile, PlotSpec, Series, PALETTE};
@@ -309,19 +310,43 @@ fn render_constraints(o: &mut String, c: &Constraints, models: &[String], rows: 
         o,
         "- the Pareto fronts and best designs below use only the feasible evaluations ({keys_note})\n"
     );
+    let Some(rate) = c.rate_hz else {
+        return;
+    };
     let with_power: Vec<&ResultRow> = ok
         .iter()
         .copied()
         .filter(|r| usable(r) && b(r).avg_power_uw.is_some())
         .collect();
-    if with_power.is_empty() {
-        return;
-    }
     let _ = writeln!(
         o,
-        "| model | lowest-power feasible design | id | avg power uW | battery days | offload_us | margin_us |\n|---|---|---|---|---|---|---|"
+        "Per model: the lowest-power feasible design, and the CPU-only baseline at the same \
+         rate (CPU sleep power only between inferences).\n"
     );
+    let _ = writeln!(
+        o,
+        "| model | lowest-power feasible design | id | avg power uW | battery days | offload_us | margin_us | CPU-only avg power uW | CPU-only battery days | CPU-only meets deadline |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let cell = |v: Option<f64>| v.map_or(String::new(), f::num);
     for m in models {
+        // The CPU-only baseline is the same in every `ok` row of the model.
+        let cpu = ok.iter().find(|r| &r.model == m).and_then(|r| r.metrics);
+        let (cpu_p, cpu_days, cpu_met) = match cpu {
+            Some(x) => {
+                let dc = duty_cycle(x.cpu_uj, x.cpu_us, rate, c.cpu_sleep_uw, 0.0).ok();
+                let days = dc.and_then(|d| c.battery().map(|bat| d.battery_days(&bat)));
+                let met = c.deadline().map(|d| d.met(x.cpu_us).0);
+                (
+                    cell(dc.map(|d| d.avg_power_uw)),
+                    cell(days),
+                    met.map_or(
+                        String::new(),
+                        |v| if v { "yes".into() } else { "no".into() },
+                    ),
+                )
+            }
+            None => Default::default(),
+        };
         let best = with_power.iter().filter(|r| &r.model == m).min_by(|x, y| {
             b(x).avg_power_uw
                 .unwrap_or(f64::INFINITY)
@@ -329,14 +354,16 @@ fn render_constraints(o: &mut String, c: &Constraints, models: &[String], rows: 
                 .then(x.design.cmp(&y.design))
         });
         let Some(r) = best else {
-            let _ = writeln!(o, "| {m} | none | | | | | |");
+            let _ = writeln!(
+                o,
+                "| {m} | none | | | | | | {cpu_p} | {cpu_days} | {cpu_met} |"
+            );
             continue;
         };
         let bb = b(r);
-        let cell = |v: Option<f64>| v.map_or(String::new(), f::num);
         let _ = writeln!(
             o,
-            "| {m} | {} | `{}` | {} | {} | {} | {} |",
+            "| {m} | {} | `{}` | {} | {} | {} | {} | {cpu_p} | {cpu_days} | {cpu_met} |",
             r.design,
             r.design_id,
             cell(bb.avg_power_uw),

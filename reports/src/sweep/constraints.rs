@@ -23,8 +23,10 @@ use crate::budget::{duty_cycle, AccelSleep, Battery, BudgetError, Deadline};
 /// What must hold for a design to be feasible.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Require {
-    /// Flash and SRAM use within the part's capacities.
-    pub fits: bool,
+    /// SRAM use within the part's capacity (`fits` sets both).
+    pub fits_sram: bool,
+    /// Flash use within the part's capacity.
+    pub fits_flash: bool,
     /// The deadline (or the period of the rate) is met.
     pub deadline: bool,
     /// Battery life of at least this many hours at the rate.
@@ -34,10 +36,11 @@ pub struct Require {
 impl Require {
     /// No requirement.
     pub fn is_empty(&self) -> bool {
-        !self.fits && !self.deadline && self.battery_hours.is_none()
+        !self.fits_sram && !self.fits_flash && !self.deadline && self.battery_hours.is_none()
     }
 
-    /// Parses `fits,deadline,battery>=H` (any subset, comma-separated; `H` in hours, or
+    /// Parses `fits,deadline,battery>=H` (any subset, comma-separated; `fits` = `fits_sram`
+    /// and `fits_flash`, which may be given alone; `H` in hours, or
     /// with a unit `h`, `d` (days) or `y` (365-day years)).
     pub fn parse(text: &str) -> Result<Require, BudgetError> {
         let mut r = Require::default();
@@ -55,12 +58,17 @@ impl Require {
         };
         let lower = item.to_ascii_lowercase();
         match lower.as_str() {
-            "fits" => self.fits = true,
+            "fits" => {
+                self.fits_sram = true;
+                self.fits_flash = true;
+            }
+            "fits_sram" => self.fits_sram = true,
+            "fits_flash" => self.fits_flash = true,
             "deadline" => self.deadline = true,
             _ => {
                 let Some(h) = lower.strip_prefix("battery>=") else {
                     return Err(bad(
-                        "expected `fits`, `deadline` or `battery>=HOURS` (e.g. battery>=8760, battery>=365d)"
+                        "expected `fits`, `fits_sram`, `fits_flash`, `deadline` or `battery>=HOURS` (e.g. battery>=8760, battery>=365d)"
                             .into(),
                     ));
                 };
@@ -89,8 +97,11 @@ impl Require {
 impl std::fmt::Display for Require {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut v = Vec::new();
-        if self.fits {
-            v.push("fits".to_string());
+        match (self.fits_sram, self.fits_flash) {
+            (true, true) => v.push("fits".to_string()),
+            (true, false) => v.push("fits_sram".to_string()),
+            (false, true) => v.push("fits_flash".to_string()),
+            (false, false) => {}
         }
         if self.deadline {
             v.push("deadline".to_string());
@@ -506,12 +517,14 @@ impl Constraints {
             c.fits_flash = Some(m.fits_flash());
         }
         let r = &self.require;
-        if r.fits && memory.is_none() {
-            return Err(
-                "`fits` is required but the evaluator gave no memory footprint".to_string(),
-            );
+        if (r.fits_sram || r.fits_flash) && memory.is_none() {
+            return Err(format!(
+                "`{}` is required but the evaluator gave no memory footprint",
+                r
+            ));
         }
-        c.feasible = (!r.fits || (c.fits_sram == Some(true) && c.fits_flash == Some(true)))
+        c.feasible = (!r.fits_sram || c.fits_sram == Some(true))
+            && (!r.fits_flash || c.fits_flash == Some(true))
             && (!r.deadline || c.meets_deadline == Some(true))
             && r.battery_hours
                 .map_or(true, |h| c.battery_days.is_some_and(|d| d * 24.0 >= h));
@@ -534,7 +547,14 @@ mod tests {
     #[test]
     fn require_parser() {
         let r = Require::parse("fits, deadline,battery>=8760").unwrap();
-        assert!(r.fits && r.deadline);
+        assert!(r.fits_sram && r.fits_flash && r.deadline);
+        let sram = Require::parse("fits_sram").unwrap();
+        assert!(sram.fits_sram && !sram.fits_flash && !sram.is_empty());
+        assert_eq!(sram.to_string(), "fits_sram");
+        assert_eq!(
+            Require::parse("fits_flash,fits_sram").unwrap().to_string(),
+            "fits"
+        );
         assert_eq!(r.battery_hours, Some(8760.0));
         assert_eq!(
             Require::parse("battery>=2d").unwrap().battery_hours,
@@ -630,6 +650,15 @@ mod tests {
                 .unwrap()
                 .feasible
         );
+        // Requiring only the flash to fit accepts it.
+        let flash_only = Constraints {
+            require: Require::parse("fits_flash").unwrap(),
+            ..c.clone()
+        };
+        let b2 = flash_only
+            .evaluate(10_000.0, 100.0, 0.0, Some(big))
+            .unwrap();
+        assert!(b2.feasible && b2.fits_sram == Some(false));
         // 0.5 J per inference: 500,000 uW -> 1.35 h < 1000 h.
         assert!(
             !c.evaluate(10_000.0, 500_000.0, 0.0, Some(mem))
