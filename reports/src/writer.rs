@@ -13,7 +13,8 @@ use crate::fsutil::Staging;
 use crate::plot::{self, PlotFile};
 use crate::progress::ProgressSink;
 use crate::record::{
-    ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance, Report,
+    BudgetJson, ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, ModelTotals, Provenance,
+    Report,
 };
 use crate::schema::SCHEMA;
 
@@ -86,6 +87,10 @@ pub struct ModelJson {
     pub layers: Vec<LayerJson>,
     /// [`ModelReport::totals`], written for readers; checked on reading back.
     pub totals: ModelTotals,
+    /// [`ModelReport::budget_view`]: memory fit, deadline, power and battery life per
+    /// target (absent without a budget); its derived figures are checked on reading back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetJson>,
 }
 
 /// The whole `report.json`.
@@ -113,6 +118,7 @@ impl ReportJson {
                     cpu_profile: m.cpu_profile.clone(),
                     layers: m.layers.iter().map(|l| LayerJson::new(m, l)).collect(),
                     totals: m.totals(),
+                    budget: m.budget_view(),
                 })
                 .collect(),
         }
@@ -144,6 +150,7 @@ impl ReportJson {
                 config: m.config,
                 cpu_profile: m.cpu_profile,
                 layers: written.iter().map(|l| l.row.clone()).collect(),
+                budget: m.budget.as_ref().map(BudgetJson::stored),
             };
             for l in &written {
                 if *l != LayerJson::new(&mr, &l.row) {
@@ -161,6 +168,15 @@ impl ReportJson {
                     "totals".into(),
                     "totals",
                     "differ from the sums over the layers".into(),
+                ));
+            }
+            if mr.budget_view() != m.budget {
+                return Err(bad(
+                    &mr.model,
+                    "budget".into(),
+                    "budget",
+                    "differs from the figures recomputed from its parts, capacities and settings"
+                        .into(),
                 ));
             }
             models.push(mr);
@@ -592,6 +608,16 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
     let _ = writeln!(o, "## Summary\n");
     md_table(&mut o, SUMMARY_HEAD, &summary_rows(r));
     o.push('\n');
+    if let Some(sentence) = budget_sentence(r) {
+        let _ = writeln!(
+            o,
+            "## Budgets: memory fit, deadline, battery life\n\n{sentence}. Capacities are the \
+             CPU part's on-chip flash and SRAM (docs/cpu-model.md); average power = energy x \
+             rate + sleep power x (1 - rate x latency).\n"
+        );
+        md_table(&mut o, BUDGET_HEAD, &budget_rows(r));
+        o.push('\n');
+    }
     if let Some(a) = ablation {
         let _ = writeln!(
             o,
@@ -669,6 +695,12 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
         rows.push(breakdown_total_cells(&t));
         md_table(&mut o, BREAKDOWN_HEAD, &rows);
         o.push('\n');
+        let parts = memory_part_rows(m);
+        if !parts.is_empty() {
+            let _ = writeln!(o, "Memory footprint (bytes):\n");
+            md_table(&mut o, MEMORY_PART_HEAD, &parts);
+            o.push('\n');
+        }
         let _ = writeln!(o, "Energy of the accelerator run:\n");
         let _ = writeln!(o, "| part | uJ | share |\n|---|---|---|");
         for (name, v) in energy_rows(&t) {
@@ -819,6 +851,8 @@ pub fn write_report_with_ablation(
             "energy-breakdown",
             "roofline-",
             "speedup-energy",
+            "memory-footprint",
+            "power-vs-rate",
         ],
         &files,
     );
@@ -834,3 +868,193 @@ pub fn write_report_with_ablation(
         files,
     })
 }
+
+/// Bytes as KiB with 1 decimal (`12.3 KiB`).
+pub fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// A battery life in hours as text: hours below two days, days below a year, then years
+/// (with the days).
+pub fn life(hours: f64) -> String {
+    if !hours.is_finite() {
+        return "n/a".into();
+    }
+    let days = hours / 24.0;
+    if hours < 48.0 {
+        format!("{} h", f::num(hours))
+    } else if days < 365.25 {
+        format!("{} days", f::num(days))
+    } else {
+        format!("{} years ({} days)", f::num(days / 365.25), f::num(days))
+    }
+}
+
+/// The fit of one target: `fits` or `does not fit: SRAM over by N KiB, ...`.
+pub fn fit_text(t: &crate::record::TargetBudgetJson) -> String {
+    if t.fits {
+        return "fits".into();
+    }
+    let mut over = Vec::new();
+    for (name, m) in [("flash", &t.flash), ("SRAM", &t.sram)] {
+        if !m.fits {
+            over.push(format!("{name} by {}", kib(m.shortfall_bytes)));
+        }
+    }
+    format!("does not fit: {}", over.join(", "))
+}
+
+/// The deadline of one target: `met, margin N ms` / `missed by N ms` / `-`.
+pub fn deadline_text(t: &crate::record::TargetBudgetJson) -> String {
+    match &t.deadline {
+        None => "-".into(),
+        Some(d) if d.met => format!(
+            "met ({} ms, margin {} ms)",
+            f::num(d.deadline_us / 1000.0),
+            f::num(d.margin_us / 1000.0)
+        ),
+        Some(d) => format!(
+            "missed ({} ms, by {} ms)",
+            f::num(d.deadline_us / 1000.0),
+            f::num(-d.margin_us / 1000.0)
+        ),
+    }
+}
+
+/// Average power and battery life of one target at the rate.
+pub fn power_texts(t: &crate::record::TargetBudgetJson) -> [String; 2] {
+    match &t.power {
+        None => ["-".into(), "-".into()],
+        Some(p) => match (p.avg_power_uw, p.battery_hours) {
+            (Some(uw), h) => [
+                format!("{} uW", f::num(uw)),
+                h.map(life).unwrap_or_else(|| "-".into()),
+            ],
+            (None, _) => [
+                format!(
+                    "infeasible: {} Hz x {} ms > 1",
+                    f::num(p.rate_hz),
+                    f::num(t.inference_us / 1000.0)
+                ),
+                "-".into(),
+            ],
+        },
+    }
+}
+
+/// The budgets table (two rows per model: CPU only and offloaded), shared by Markdown,
+/// HTML and the terminal.
+pub const BUDGET_HEAD: [&str; 9] = [
+    "model",
+    "target",
+    "flash used / capacity",
+    "SRAM used / capacity",
+    "memory fit",
+    "latency ms",
+    "deadline",
+    "avg power",
+    "battery life",
+];
+
+/// The rows of [`BUDGET_HEAD`] (models without a budget are skipped).
+pub fn budget_rows(r: &Report) -> Vec<[String; 9]> {
+    let mut rows = Vec::new();
+    for m in &r.models {
+        let Some(b) = m.budget_view() else { continue };
+        for (name, t) in [("CPU only", &b.cpu_only), ("offloaded", &b.offloaded)] {
+            let [power, life] = power_texts(t);
+            rows.push([
+                m.model.clone(),
+                name.to_string(),
+                format!(
+                    "{} / {}",
+                    kib(t.flash.used_bytes),
+                    kib(t.flash.memory.capacity_bytes)
+                ),
+                format!(
+                    "{} / {}",
+                    kib(t.sram.used_bytes),
+                    kib(t.sram.memory.capacity_bytes)
+                ),
+                fit_text(t),
+                f::num(t.inference_us / 1000.0),
+                deadline_text(t),
+                power,
+                life,
+            ]);
+        }
+    }
+    rows
+}
+
+/// One sentence on the budget settings of a report (the first model's; every model of a
+/// report shares them).
+pub fn budget_sentence(r: &Report) -> Option<String> {
+    let s = &r.models.iter().find_map(|m| m.budget.as_ref())?.settings;
+    let mut parts = Vec::new();
+    match (s.rate_hz, s.deadline_us) {
+        (Some(hz), Some(d)) => parts.push(format!(
+            "{} inferences per second, deadline {} ms",
+            f::num(hz),
+            f::num(d / 1000.0)
+        )),
+        (Some(hz), None) => parts.push(format!(
+            "{} inferences per second (deadline = period, {} ms)",
+            f::num(hz),
+            f::num(1000.0 / hz)
+        )),
+        (None, Some(d)) => parts.push(format!("deadline {} ms", f::num(d / 1000.0))),
+        (None, None) => parts.push("no rate or deadline given (memory fit only)".into()),
+    }
+    if let Some(b) = &s.battery {
+        parts.push(format!(
+            "battery {} ({} mAh at {} V; no self-discharge or regulator loss)",
+            b.name,
+            f::num(b.mah),
+            f::num(b.volts)
+        ));
+    }
+    parts.push(format!(
+        "between inferences the CPU is in {} ({} uW) and the accelerator is {} ({} uW)",
+        s.cpu_sleep_mode,
+        f::num(s.cpu_sleep_uw),
+        if s.accel_sleep == "retention" {
+            "in retention (scratchpad SRAM leakage)"
+        } else {
+            "power-gated"
+        },
+        f::num(s.accel_sleep_uw)
+    ));
+    parts.push(format!("command streams: {}", s.cmd_streams));
+    Some(parts.join("; "))
+}
+
+/// The memory parts of one model: `(target, memory, part, bytes)` rows, shared by Markdown
+/// and HTML.
+pub fn memory_part_rows(m: &ModelReport) -> Vec<[String; 4]> {
+    let Some(b) = &m.budget else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for (target, t) in [("CPU only", &b.cpu_only), ("offloaded", &b.offloaded)] {
+        for (mem, u) in [("flash", &t.flash), ("SRAM", &t.sram)] {
+            for p in &u.parts {
+                rows.push([
+                    target.to_string(),
+                    mem.to_string(),
+                    p.name.clone(),
+                    f::int(p.bytes),
+                ]);
+            }
+            rows.push([
+                target.to_string(),
+                mem.to_string(),
+                format!("**total** (capacity {})", f::int(u.capacity_bytes)),
+                f::int(u.used_bytes()),
+            ]);
+        }
+    }
+    rows
+}
+
+pub(crate) const MEMORY_PART_HEAD: [&str; 4] = ["target", "memory", "part", "bytes"];

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use reports::record::{ConfigSummary, CpuProfileSummary, LayerRow, ModelReport, Provenance};
+use reports::record::{
+    BatterySummary, BudgetSettings, ConfigSummary, CpuProfileSummary, LayerRow, MemoryUse,
+    ModelBudget, ModelReport, Provenance, TargetMemory,
+};
 use reports::writer::{read_report_json, render_csv, CSV_COLUMNS};
 use reports::{write_report, NoProgress, Report, Target, WriteOptions};
 
@@ -84,6 +87,54 @@ fn layer(
     }
 }
 
+/// A budget at 2 Hz on a CR2032 with a 64 KiB SRAM the offloaded run overflows.
+fn sample_budget() -> ModelBudget {
+    let mem = |flash: &[(&str, u64)], sram: &[(&str, u64)]| TargetMemory {
+        flash: MemoryUse::new(
+            &flash
+                .iter()
+                .map(|(n, b)| (n.to_string(), *b))
+                .collect::<Vec<_>>(),
+            1 << 20,
+        ),
+        sram: MemoryUse::new(
+            &sram
+                .iter()
+                .map(|(n, b)| (n.to_string(), *b))
+                .collect::<Vec<_>>(),
+            64 << 10,
+        ),
+    };
+    ModelBudget {
+        settings: BudgetSettings {
+            rate_hz: Some(2.0),
+            deadline_us: None,
+            battery: Some(BatterySummary {
+                name: "cr2032".into(),
+                mah: 225.0,
+                volts: 3.0,
+            }),
+            cpu_sleep_uw: 8.4,
+            cpu_sleep_mode: "Stop 2".into(),
+            accel_sleep: "retention".into(),
+            accel_sleep_uw: 1.5,
+            cmd_streams: "sram".into(),
+        },
+        cpu_only: mem(
+            &[("model", 50_000), ("runtime code", 20_000)],
+            &[("arena", 16_000)],
+        ),
+        offloaded: mem(
+            &[
+                ("model", 50_000),
+                ("runtime code", 20_000),
+                ("driver code", 8_000),
+            ],
+            &[("arena", 16_000), ("command streams", 60_000)],
+        ),
+    }
+}
+
 fn sample_report() -> Report {
     let cfg = arch::AccelConfig::default();
     let config = ConfigSummary::from_config(&cfg);
@@ -102,6 +153,7 @@ fn sample_report() -> Report {
             layer(3, "FULLY_CONNECTED", 768, Target::Cpu, 12.25, 12.25),
             layer(4, "SOFTMAX", 0, Target::Cpu, 3.0, 3.0),
         ],
+        budget: Some(sample_budget()),
     };
     let m2 = ModelReport {
         model: "ad".into(),
@@ -120,6 +172,7 @@ fn sample_report() -> Report {
                 )
             })
             .collect(),
+        budget: None,
     };
     Report {
         models: vec![m1, m2],
@@ -420,7 +473,9 @@ fn plots_and_html_are_valid_and_self_contained() {
     ] {
         assert!(!lower.contains(bad), "index.html contains `{bad}`");
     }
-    assert_eq!(html.matches("<svg").count(), 5);
+    // 2 latency, energy breakdown, roofline, speedup; memory footprint and power vs rate
+    // (the first model has a budget with a rate).
+    assert_eq!(html.matches("<svg").count(), 7);
     assert!(html.contains("kws") && html.contains("FULLY_CONNECTED"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains(hash) && md.contains(&r.models[0].cpu_profile.hash));
@@ -630,4 +685,83 @@ fn ablation_files_are_written_with_the_report() {
     for f in reports::ablation::FILES {
         assert!(!out.join(f).exists(), "{f} left behind");
     }
+}
+
+/// The budget: derived figures by their formulas, the not-fit flag in every format, the
+/// two budget plots, and a tampered figure rejected on reading back.
+#[test]
+fn budget_figures_formats_and_round_trip() {
+    let r = sample_report();
+    let m = &r.models[0];
+    let t = m.totals();
+    let b = m.budget_view().unwrap();
+    // Memory: sums, fit, shortfall.
+    assert_eq!(b.cpu_only.sram.used_bytes, 16_000);
+    assert!(b.cpu_only.fits);
+    assert_eq!(b.offloaded.sram.used_bytes, 76_000);
+    assert!(!b.offloaded.sram.fits && !b.offloaded.fits && b.offloaded.flash.fits);
+    assert_eq!(b.offloaded.sram.shortfall_bytes, 76_000 - 65_536);
+    // Deadline = the 500 ms period at 2 Hz; margins by definition.
+    let d = b.offloaded.deadline.as_ref().unwrap();
+    assert_eq!(d.deadline_us, 500_000.0);
+    assert_eq!(d.margin_us, 500_000.0 - t.offload_us);
+    // Power: E x rate + sleep x (1 - rate x latency); sleep of the offloaded target
+    // includes the accelerator's retention power, the CPU-only one does not.
+    let p = b.offloaded.power.as_ref().unwrap();
+    let want = t.offload_uj * 2.0 + (8.4 + 1.5) * (1.0 - 2.0 * t.offload_us * 1e-6);
+    assert!((p.avg_power_uw.unwrap() - want).abs() <= 1e-9 * want);
+    assert!((p.battery_hours.unwrap() - 225.0 * 3.0 * 1000.0 / want).abs() < 1e-6);
+    let pc = b.cpu_only.power.as_ref().unwrap();
+    assert_eq!(pc.sleep_uw, 8.4);
+    let want_cpu = t.cpu_uj * 2.0 + 8.4 * (1.0 - 2.0 * t.cpu_us * 1e-6);
+    assert!((pc.avg_power_uw.unwrap() - want_cpu).abs() <= 1e-9 * want_cpu);
+    // An infeasible rate is a flag, never NaN.
+    let mut fast = m.budget.clone().unwrap();
+    fast.settings.rate_hz = Some(1e6 / t.cpu_us * 1.5);
+    let v = fast.view(&t);
+    let p = v.cpu_only.power.unwrap();
+    assert!(!p.feasible && p.avg_power_uw.is_none() && p.battery_hours.is_none());
+    assert!(!v.cpu_only.deadline.unwrap().met);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rep");
+    let w = write_report(&r, &dir, &WriteOptions::default(), &reports::NoProgress).unwrap();
+    for f in ["memory-footprint.svg", "power-vs-rate.svg"] {
+        assert!(
+            w.files
+                .iter()
+                .any(|p| p.ends_with(Path::new("plots").join(f))),
+            "{f} not written"
+        );
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("## Budgets"), "{md}");
+    assert!(md.contains("does not fit: SRAM by 10.2 KiB"), "{md}");
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("does not fit: SRAM by 10.2 KiB"));
+    // Read back: equal records; a tampered derived figure is rejected.
+    let back = reports::writer::read_report_json(&dir.join("report.json")).unwrap();
+    assert_eq!(back, r);
+    let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    let mut j: serde_json::Value = serde_json::from_str(&text).unwrap();
+    j["models"][0]["budget"]["offloaded"]["sram"]["fits"] = serde_json::json!(true);
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_string(&j).unwrap()).unwrap();
+    let e = reports::writer::read_report_json(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("budget"), "{e}");
+    // Without a rate: memory only, no power plot.
+    let mut r2 = r.clone();
+    r2.models[0].budget.as_mut().unwrap().settings.rate_hz = None;
+    r2.models[0].budget.as_mut().unwrap().settings.battery = None;
+    let plots = reports::plot::report_plots(&r2);
+    assert!(plots
+        .iter()
+        .any(|p| p.file.svg.ends_with("memory-footprint.svg")));
+    assert!(!plots
+        .iter()
+        .any(|p| p.file.svg.ends_with("power-vs-rate.svg")));
+    let v = r2.models[0].budget_view().unwrap();
+    assert!(v.offloaded.power.is_none() && v.offloaded.deadline.is_none());
 }

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use arch::schedule::GemmProblem;
 use arch::AccelConfig;
-use driver::delegate::{self, ModelRun, Policy};
+use driver::delegate::{self, CmdStreams, ModelRun, Policy};
 use models::Graph;
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
@@ -23,7 +23,9 @@ pub fn sim_model(name: &str) -> Result<sim::Fidelity> {
     }
 }
 
-/// Runs one inference of `graph` with offload to a simulated `cfg`.
+/// Runs one inference of `graph` with offload to a simulated `cfg`, with the driver's
+/// command streams kept as `streams` says (`Generate` adds the CPU cycles of building them
+/// at invoke time, [`delegate::apply_cmd_streams`]; `Sram` and `Flash` change no time).
 pub fn simulate(
     graph: &Graph,
     cfg: &AccelConfig,
@@ -31,12 +33,15 @@ pub fn simulate(
     policy: Policy,
     model: sim::Fidelity,
     input: &[u8],
+    streams: CmdStreams,
 ) -> Result<ModelRun> {
     let mut interp = Interpreter::new(graph)?;
     let mut dev = sim::SimDevice::new(cfg, model, sim::device::DEFAULT_MEM_BYTES);
     let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
-    delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input)
-        .with_context(|| format!("model {} on accelerator {}", graph.name, cfg.name))
+    let mut run = delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input)
+        .with_context(|| format!("model {} on accelerator {}", graph.name, cfg.name))?;
+    delegate::apply_cmd_streams(&mut run.layers, cfg, cpu, streams);
+    Ok(run)
 }
 
 /// Runs one inference with offload to the system RTL of `cfg` (Verilator, built or taken
@@ -47,6 +52,7 @@ pub fn simulate_rtl(
     cpu: &CpuProfile,
     policy: Policy,
     input: &[u8],
+    streams: CmdStreams,
 ) -> Result<ModelRun> {
     let mut interp = Interpreter::new(graph)?;
     eprintln!(
@@ -57,12 +63,15 @@ pub fn simulate_rtl(
     let mut dev = hdl::rtl_device::RtlDevice::new(cfg, sim::device::DEFAULT_MEM_BYTES)
         .with_context(|| format!("the system RTL of accelerator {}", cfg.name))?;
     let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
-    delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input).with_context(|| {
-        format!(
-            "model {} on the RTL of accelerator {}",
-            graph.name, cfg.name
-        )
-    })
+    let mut run = delegate::run_model_with(&mut interp, &mut dev, cpu, policy, &tile, input)
+        .with_context(|| {
+            format!(
+                "model {} on the RTL of accelerator {}",
+                graph.name, cfg.name
+            )
+        })?;
+    delegate::apply_cmd_streams(&mut run.layers, cfg, cpu, streams);
+    Ok(run)
 }
 
 /// Microseconds of one layer by where they go: accelerator busy (compute, overlapped

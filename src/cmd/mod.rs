@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 pub mod ablate;
 pub mod accel;
+pub mod budget;
 pub mod config;
 pub mod cpus;
 pub mod hdl;

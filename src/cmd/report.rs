@@ -14,6 +14,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::budget::{Budget, BudgetArgs};
 use super::{ablate, accel};
 
 #[derive(Debug, Args)]
@@ -45,6 +46,8 @@ pub struct ReportArgs {
     /// configuration's value if > 1, else 4.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub ablate: Vec<String>,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// Expands `all` and the default into the built-in names.
@@ -83,6 +86,7 @@ pub fn model_report(
     cfg: &AccelConfig,
     cpu: &CpuProfile,
     run: &ModelRun,
+    budget: &Budget,
 ) -> Result<ModelReport> {
     let base = graph_cost(cpu, graph).map_err(|e| anyhow::anyhow!("model {name}: {e}"))?;
     let interp = runtime::Interpreter::new(graph)?;
@@ -149,6 +153,7 @@ pub fn model_report(
         config: ConfigSummary::from_config(cfg),
         cpu_profile: cpu_summary(cpu)?,
         layers,
+        budget: Some(budget.model_budget(graph, source, cpu, cfg, &run.decisions)?),
     })
 }
 
@@ -187,6 +192,7 @@ fn model_reports(
     cpus: &[CpuProfile],
     graphs: &[(String, Graph)],
     policy: Policy,
+    budget: &Budget,
     bar: &dyn reports::ProgressSink,
 ) -> Result<Vec<ModelReport>> {
     let mut out = Vec::new();
@@ -194,13 +200,21 @@ fn model_reports(
         for (spec, graph) in graphs {
             bar.message(&format!("{} on {}", graph.name, cfg.name));
             let input = vec![0u8; runtime::Interpreter::new(graph)?.input_len()];
-            let run = accel::simulate(graph, cfg, cpu, policy, sim::Fidelity::Cycle, &input)?;
+            let run = accel::simulate(
+                graph,
+                cfg,
+                cpu,
+                policy,
+                sim::Fidelity::Cycle,
+                &input,
+                budget.cmd_streams,
+            )?;
             let name = if cpus.len() > 1 {
                 format!("{}@{}", graph.name, cpu.spec())
             } else {
                 graph.name.clone()
             };
-            out.push(model_report(&name, spec, graph, cfg, cpu, &run)?);
+            out.push(model_report(&name, spec, graph, cfg, cpu, &run, budget)?);
             bar.inc(1);
         }
     }
@@ -208,6 +222,7 @@ fn model_reports(
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let budget = args.budget.parse()?;
     let cfg = AccelConfig::resolve(&args.accel)?;
     // Ablation features and their configurations first: a bad name fails before anything
     // runs.
@@ -235,16 +250,17 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let runs_per_config = (graphs.len() * cpus.len()) as u64;
     let configs = 1 + ablation.as_ref().map_or(0, |(_, _, c)| c.len()) as u64;
     let bar = reports::progress_bar(runs_per_config * configs, "models", args.quiet);
-    let report = Report {
-        models: model_reports(&cfg, &cpus, &graphs, args.policy, &bar)?,
+    let mut report = Report {
+        models: model_reports(&cfg, &cpus, &graphs, args.policy, &budget, &bar)?,
         provenance: provenance(&cfg, "cycle"),
     };
+    report.provenance.notes.extend(budget_notes(&budget));
     let ablation = match ablation {
         None => None,
         Some((features, variants, configs)) => {
             let runs = configs
                 .iter()
-                .map(|c| model_reports(c, &cpus, &graphs, args.policy, &bar))
+                .map(|c| model_reports(c, &cpus, &graphs, args.policy, &budget, &bar))
                 .collect::<Result<Vec<_>>>()?;
             Some(reports::Ablation::new(
                 &cfg.name, features, variants, &runs,
@@ -265,6 +281,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     )
     .with_context(|| format!("writing the report to {}", args.out.display()))?;
     println!("{}", summary_table(&report));
+    if let Some(b) = budget_table(&report) {
+        println!("{b}");
+    }
     if let Some(a) = &ablation {
         println!("Feature ablation of {}:\n", a.base_config);
         println!("{}", a.table_markdown());
@@ -293,6 +312,38 @@ pub fn summary_table(r: &Report) -> String {
         ));
     }
     s
+}
+
+/// How the budget figures were made (provenance notes).
+pub fn budget_notes(b: &Budget) -> Vec<String> {
+    let mut v = vec![format!(
+        "Memory footprint (runtime::footprint, driver::delegate::footprint): flash = model (the .tflite file, or for a built-in model its constant bytes plus an estimated flatbuffer overhead) + runtime and kernel code (estimates, docs/cpu-model.md) + driver code when offloading; SRAM = arena + interpreter state + CPU kernel scratch, plus the driver's packed weights, A/C buffers and command streams ({}). Capacities: the CPU profile's on-chip flash and SRAM.",
+        match b.cmd_streams {
+            driver::delegate::CmdStreams::Sram => "kept in SRAM",
+            driver::delegate::CmdStreams::Flash =>
+                "kept in flash; the model ignores flash's slower reads by the accelerator",
+            driver::delegate::CmdStreams::Generate => "generated per layer at invoke time into one SRAM buffer of the largest layer's streams, charging the CPU cycles per command",
+        }
+    )];
+    if b.rate_hz.is_some() || b.deadline_us.is_some() {
+        v.push("Duty cycle (reports::budget, docs/budgets.md): average power = energy per inference x rate + (CPU sleep power + accelerator sleep power) x (1 - rate x latency); infeasible when rate x latency > 1. Battery life = mAh x V / average power, ignoring self-discharge, regulator losses and the capacity's dependence on load and temperature.".into());
+    }
+    v
+}
+
+/// The budgets table printed on the terminal (memory fit per model and target, and with
+/// a rate or deadline the deadline, average power and battery life), or `None` when no
+/// model has a budget.
+pub fn budget_table(r: &Report) -> Option<String> {
+    let sentence = reports::writer::budget_sentence(r)?;
+    let head = reports::writer::BUDGET_HEAD;
+    let mut s = format!("Budgets: {sentence}.\n\n| {} |\n|", head.join(" | "));
+    s.push_str(&"---|".repeat(head.len()));
+    s.push('\n');
+    for row in reports::writer::budget_rows(r) {
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    Some(s)
 }
 
 /// The command line, without the output folder (so that the same report written to two

@@ -45,6 +45,8 @@ pub struct RunArgs {
     /// or `rtl` (the whole accelerator's RTL in Verilator, one process per command buffer).
     #[arg(long, default_value = "sim")]
     pub backend: String,
+    #[command(flatten)]
+    pub budget: super::budget::BudgetArgs,
 }
 
 /// One row of the per-layer table.
@@ -328,6 +330,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if args.backend != "sim" && args.accel.is_none() {
         bail!("--backend {}: needs --accel CONFIG", args.backend);
     }
+    let budget = args.budget.parse()?;
     let (mut report, interp) = execute(&args)?;
     if let Some(spec) = &args.cpu {
         let (columns, summary) = super::cpus::cpu_columns(interp.graph(), spec, args.json)?;
@@ -344,7 +347,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let accel_run = match args.backend.as_str() {
             "sim" => {
                 let sim_model = super::accel::sim_model(&args.sim)?;
-                super::accel::simulate(interp.graph(), &cfg, &cpu, args.policy, sim_model, &input)?
+                super::accel::simulate(
+                    interp.graph(),
+                    &cfg,
+                    &cpu,
+                    args.policy,
+                    sim_model,
+                    &input,
+                    budget.cmd_streams,
+                )?
             }
             "rtl" => {
                 if args.sim != "cycle" {
@@ -353,7 +364,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                         args.sim
                     );
                 }
-                super::accel::simulate_rtl(interp.graph(), &cfg, &cpu, args.policy, &input)?
+                super::accel::simulate_rtl(
+                    interp.graph(),
+                    &cfg,
+                    &cpu,
+                    args.policy,
+                    &input,
+                    budget.cmd_streams,
+                )?
             }
             o => bail!("--backend: unknown backend `{o}` (sim, rtl)"),
         };
@@ -377,6 +395,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 &cfg,
                 &cpu,
                 &accel_run,
+                &budget,
             )?)
         } else {
             None
@@ -393,7 +412,34 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 .extend(columns.get(l.index).cloned().unwrap_or_default());
         }
         report.extra.extend(summary);
+        // Memory fit, deadline, power and battery life of both targets (timed runs).
+        if let Some(b) = model_report.as_ref().and_then(|m| m.budget_view()) {
+            if args.json {
+                report
+                    .extra
+                    .push(("budget".into(), serde_json::to_value(&b)?));
+            } else {
+                for (name, t) in [("CPU only", &b.cpu_only), ("offloaded", &b.offloaded)] {
+                    report.extra.extend(super::budget::target_lines(name, t));
+                }
+            }
+        }
         report.output_bytes = accel_run.output;
+    } else if budget.any_given() {
+        // No accelerator: the pure-CPU budget (the profile of --cpu, default cortex-m4f).
+        let cpu = runtime::cost::CpuProfile::resolve(args.cpu.as_deref().unwrap_or("cortex-m4f"))?;
+        let (settings, t) =
+            super::budget::cpu_only_budget(&budget, interp.graph(), &args.model, &cpu)?;
+        if args.json {
+            report.extra.push((
+                "budget".into(),
+                json!({"settings": settings, "cpu_only": t}),
+            ));
+        } else {
+            report
+                .extra
+                .extend(super::budget::target_lines("CPU only", &t));
+        }
     }
     if let Some(p) = &args.output {
         std::fs::write(p, &report.output_bytes)

@@ -45,6 +45,14 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Budget constraints and the command-stream policy (`--rate`/`--deadline`,
+    /// `--battery`, `--accel-sleep` override the grid's `[constraints]` key by key).
+    #[command(flatten)]
+    pub budget: super::budget::BudgetArgs,
+    /// Keep only designs meeting these: `fits` (flash and SRAM), `fits_sram`,
+    /// `fits_flash`, `deadline`, `battery>=HOURS` (e.g. `fits,deadline,battery>=8760`).
+    #[arg(long, value_name = "LIST")]
+    pub require: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +180,32 @@ fn metrics(cfg: &arch::AccelConfig, facts: &ModelFacts, layers: &[LayerRun]) -> 
     }
 }
 
+/// The command-line constraints of a sweep (each given flag overrides the grid's value).
+pub fn constraint_args(args: &SweepArgs) -> Result<reports::sweep::ConstraintArgs> {
+    use reports::budget::Deadline;
+    let b = &args.budget;
+    Ok(reports::sweep::ConstraintArgs {
+        rate_hz: match b.rate.as_deref() {
+            Some(t) => Deadline::parse_rate(t)
+                .with_context(|| format!("--rate {t}"))?
+                .rate_hz(),
+            None => None,
+        },
+        deadline_ms: b
+            .deadline
+            .as_deref()
+            .map(|t| {
+                Deadline::parse_latency_ms(t)
+                    .map(|d| d.budget_us() / 1000.0)
+                    .with_context(|| format!("--deadline {t}"))
+            })
+            .transpose()?,
+        battery: b.battery.clone(),
+        accel_sleep: b.accel_sleep()?,
+        require: args.require.clone(),
+    })
+}
+
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     if let Some(SweepCmd::Merge {
         dirs,
@@ -208,13 +242,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let specs = super::report::model_specs(&args.models);
     let sweep_models = sweep_models(&specs, &cpu)?;
     let policy = args.policy;
-    let streams = CmdStreams::Sram;
+    let streams = args.budget.cmd_streams()?.unwrap_or_default();
     let mut opts = SweepOptions::new(&args.out);
     opts.jobs = args.jobs;
     opts.shard = args.shard;
     opts.quiet = args.quiet;
     opts.png = !args.no_png;
     opts.cpu_sleep_uw = Some(cpu.sleep_uw());
+    opts.constraints = constraint_args(&args)?;
     // The footprint is computed only when the sweep has constraints (budget columns).
     let with_memory = opts.resolve_constraints(&grid)?.is_some();
     let t0 = std::time::Instant::now();
