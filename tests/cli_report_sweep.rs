@@ -686,3 +686,48 @@ fn sweep_takes_im2col_and_dma_outstanding_axes() {
     }
     assert!(us("4", "true") < us("4", "false") && us("4", "true") < us("1", "true"));
 }
+
+/// Resuming a sweep folder with another CPU profile, offload policy or command-stream
+/// policy would mix rows of two evaluations; `sweep.json` records them and the resume is
+/// refused, naming both.
+#[test]
+fn sweep_resume_with_other_evaluation_settings_is_refused() {
+    let out = std::env::temp_dir().join(format!("tinyaccel-sweep-eval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let grid = concat!(env!("CARGO_MANIFEST_DIR"), "/sweeps/conv-features.toml");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep", "--grid", grid, "--model", "ad", "--quiet", "--no-png",
+        ];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let first = sweep(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for extra in [
+        &["--cpu", "cortex-m7"][..],
+        &["--policy", "all"][..],
+        &["--cmd-streams", "generate"][..],
+    ] {
+        let r = sweep(extra);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains("evaluation settings"), "{extra:?}: {err}");
+    }
+    // The same settings resume.
+    let again = sweep(&[]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -249,6 +249,12 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     opts.quiet = args.quiet;
     opts.png = !args.no_png;
     opts.cpu_sleep_uw = Some(cpu.sleep_uw());
+    let cpu_hash = reports::record::CpuProfileSummary::from_serialize(cpu.name(), cpu.data())?.hash;
+    opts.evaluation = format!(
+        "cpu {} (profile {cpu_hash}), policy {:?}, cmd-streams {streams}",
+        cpu.spec(),
+        policy
+    );
     opts.constraints = constraint_args(&args)?;
     // The footprint is computed only when the sweep has constraints (budget columns).
     let with_memory = opts.resolve_constraints(&grid)?.is_some();

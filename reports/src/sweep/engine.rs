@@ -124,6 +124,11 @@ pub struct SweepOptions {
     /// The CPU's sleep power in uW (the profile's `sleep_uw()`): needed when the
     /// constraints give a rate (average power); `None` with a rate is an error.
     pub cpu_sleep_uw: Option<f64>,
+    /// What the evaluator depends on besides the grid and the models (the CLI records the
+    /// CPU profile spec and hash, the offload policy and the command-stream policy),
+    /// recorded in `sweep.json`: resuming or merging with other settings is refused,
+    /// so rows of different evaluations are never mixed.
+    pub evaluation: String,
 }
 
 impl SweepOptions {
@@ -137,6 +142,7 @@ impl SweepOptions {
             png: true,
             constraints: ConstraintArgs::default(),
             cpu_sleep_uw: None,
+            evaluation: String::new(),
         }
     }
 
@@ -195,6 +201,11 @@ pub struct SweepMeta {
     /// The effective budget constraints (`None` = none: no budget columns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constraints: Option<Constraints>,
+    /// The evaluator's settings besides the grid and the models ([`SweepOptions::evaluation`]:
+    /// CPU profile and its hash, offload policy, command-stream policy); empty in
+    /// directories written before it was recorded.
+    #[serde(default)]
+    pub evaluation: String,
 }
 
 /// The schema name of `sweep.json`.
@@ -206,6 +217,7 @@ impl SweepMeta {
         models: &[String],
         shard: Option<Shard>,
         constraints: Option<Constraints>,
+        evaluation: &str,
     ) -> Self {
         SweepMeta {
             schema: SWEEP_SCHEMA.into(),
@@ -216,6 +228,7 @@ impl SweepMeta {
             designs: grid.len(),
             shard,
             constraints,
+            evaluation: evaluation.to_string(),
         }
     }
 
@@ -369,7 +382,7 @@ where
     std::fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
     let constraints = opts.resolve_constraints(grid)?;
     let budget = constraints.is_some();
-    let meta = SweepMeta::new(grid, models, opts.shard, constraints);
+    let meta = SweepMeta::new(grid, models, opts.shard, constraints, &opts.evaluation);
     let meta_path = dir.join("sweep.json");
     if meta_path.exists() {
         let old = SweepMeta::read(dir)?;
@@ -378,6 +391,19 @@ where
                 format!("grid {} (now {})", old.grid_hash, meta.grid_hash)
             } else if old.models != meta.models {
                 format!("models {:?} (now {:?})", old.models, meta.models)
+            } else if old.evaluation != meta.evaluation {
+                let d = |e: &str| {
+                    if e.is_empty() {
+                        "not recorded".to_string()
+                    } else {
+                        e.to_string()
+                    }
+                };
+                format!(
+                    "evaluation settings {} (now {})",
+                    d(&old.evaluation),
+                    d(&meta.evaluation)
+                )
             } else if old.constraints != meta.constraints {
                 let d =
                     |c: &Option<Constraints>| c.as_ref().map_or("none".into(), |c| c.describe());
@@ -756,6 +782,14 @@ pub fn merge(
                 first.display()
             )));
         }
+        if m.evaluation != meta0.evaluation {
+            return Err(mismatch(format!(
+                "evaluation settings `{}` differ from {}'s `{}`",
+                m.evaluation,
+                first.display(),
+                meta0.evaluation
+            )));
+        }
         if m.grid_hash != meta0.grid_hash || m.models != meta0.models {
             return Err(mismatch(format!(
                 "grid {} / models {:?} differ from {}'s grid {} / models {:?}",
@@ -824,7 +858,13 @@ pub fn merge(
         )));
     }
     std::fs::create_dir_all(out).map_err(io(out, "create directory"))?;
-    let meta = SweepMeta::new(&grid, &meta0.models, None, meta0.constraints.clone());
+    let meta = SweepMeta::new(
+        &grid,
+        &meta0.models,
+        None,
+        meta0.constraints.clone(),
+        &meta0.evaluation,
+    );
     atomic_write(&out.join("sweep.json"), meta.render().as_bytes())?;
     let n = rows.len();
     let mut outcome = finalize(out, &grid, &meta0.models, &meta, rows, opts.png, opts.quiet)?;
