@@ -109,6 +109,26 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
         },
         im2col: None,
     };
+    // Sizes are checked before anything is allocated: the operands must fit the device's
+    // 32-bit address space (every model), and the models that carry data (cycle,
+    // functional) hold them at most MAX_SIM_DATA_BYTES. The tile model allocates no
+    // operands and builds no program.
+    let data_bytes = operand_bytes(&p);
+    if data_bytes > DEVICE_ADDRESS_SPACE {
+        bail!(
+            "--m {} --k {} --n {}: the operands (A {}x{}, B {}x{}, C {}x{}) need {data_bytes} bytes, more than the device's 32-bit address space ({DEVICE_ADDRESS_SPACE} bytes)",
+            p.m, p.k, p.n, p.m, p.k, p.k, p.n, p.m, p.n
+        );
+    }
+    if a.model == "tile" {
+        return tile_cmd(&a, &cfg, &p);
+    }
+    if data_bytes > MAX_SIM_DATA_BYTES {
+        bail!(
+            "--m {} --k {} --n {}: the operands need {data_bytes} bytes, more than the {MAX_SIM_DATA_BYTES} bytes (MAX_SIM_DATA_BYTES) the {} model simulates with data; use --model tile for the counters of a larger GEMM",
+            p.m, p.k, p.n, a.model
+        );
+    }
     let mut r = Rng(a.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let av: Vec<i8> = (0..p.m * p.k).map(|_| r.next() as i8).collect();
     let bv: Vec<i8> = (0..p.k * p.n).map(|_| r.next() as i8).collect();
@@ -128,7 +148,6 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
     let prog = gemm::build(&cfg, &p, &layout).context("building the GEMM program")?;
     let t = prog.tiling;
     let (counters, check) = match a.model.as_str() {
-        "tile" => (sim::tile::estimate(&cfg, &p)?, None),
         "cycle" | "functional" => {
             let model = if a.model == "cycle" {
                 Fidelity::Cycle
@@ -143,6 +162,60 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
         }
         other => bail!("--model `{other}`: expected cycle, functional or tile"),
     };
+    print_report(&a, &cfg, &p, &t, prog.commands.len(), &counters, check)
+}
+
+/// The device's address space: every operand of a GEMM program lives below 4 GiB.
+pub const DEVICE_ADDRESS_SPACE: u128 = 1 << 32;
+
+/// Largest operand footprint (A + B + C + requantization parameters, bytes) of the models
+/// that simulate with data (`--model cycle|functional`): 256 MiB, so that the operands,
+/// the device memory holding them and the reference output stay well under 1 GiB.
+pub const MAX_SIM_DATA_BYTES: u128 = 256 << 20;
+
+/// Most reduction steps the tile model estimates (`--model tile`): 2^22, about 480 MB
+/// of schedule at ~115 bytes per step.
+pub const MAX_TILE_STEPS: u64 = 1 << 22;
+
+/// The bytes of A, B, C and the requantization parameters, without overflow.
+fn operand_bytes(p: &GemmProblem) -> u128 {
+    let (m, k, n) = (p.m as u128, p.k as u128, p.n as u128);
+    (m * k)
+        .saturating_add(k * n)
+        .saturating_add((m * n).saturating_mul(p.out_elem_bytes() as u128))
+        .saturating_add(n * arch::isa::PARAM_RECORD_BYTES as u128)
+}
+
+/// `--model tile`: the counters from the tiling alone, no operands, no program (its
+/// command count is the `commands` counter).
+fn tile_cmd(a: &GemmArgs, cfg: &AccelConfig, p: &GemmProblem) -> Result<ExitCode> {
+    let t = arch::schedule::choose_problem(cfg, p)
+        .with_context(|| format!("tiling the {}x{}x{} GEMM", p.m, p.k, p.n))?;
+    // The tile model keeps a few words per reduction step (about 115 bytes, measured):
+    // the step count is checked before it allocates them.
+    let steps = t
+        .n_i()
+        .saturating_mul(t.n_j())
+        .saturating_mul(t.n_k());
+    if steps > MAX_TILE_STEPS {
+        bail!(
+            "--m {} --k {} --n {}: {steps} reduction steps of {}x{}x{} tiles on {}, more than the {MAX_TILE_STEPS} (MAX_TILE_STEPS) the tile model estimates",
+            p.m, p.k, p.n, t.tm, t.tk, t.tn, cfg.name
+        );
+    }
+    let counters = sim::tile::estimate(cfg, p)?;
+    print_report(a, cfg, p, &t, counters.commands as usize, &counters, None)
+}
+
+fn print_report(
+    a: &GemmArgs,
+    cfg: &AccelConfig,
+    p: &GemmProblem,
+    t: &arch::schedule::Tiling,
+    commands: usize,
+    counters: &arch::device::Counters,
+    check: Option<bool>,
+) -> Result<ExitCode> {
     let report = GemmRunReport::new(&cfg, &counters);
     // The functional model is untimed: no timing or energy figures, no timed bounds.
     let timed = a.model != "functional";
@@ -159,7 +232,7 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
             "problem": {"m": p.m, "k": p.k, "n": p.n, "output": if a.int32 {"int32"} else {"int8"}},
             "simulator_level": a.model,
             "tiling": {"tm": t.tm, "tk": t.tk, "tn": t.tn, "order": format!("{:?}", t.order),
-                       "commands": prog.commands.len()},
+                       "commands": commands},
             "config": cfg.name,
             "config_hash": cfg.hash(),
             "dataflow": cfg.dataflow.as_str(),
@@ -213,7 +286,7 @@ fn gemm_cmd(a: GemmArgs) -> Result<ExitCode> {
             t.tk,
             t.tn,
             t.order,
-            prog.commands.len()
+            commands
         );
         if timed {
             println!("accel_cycles  {:>14}", report.accel_cycles);
