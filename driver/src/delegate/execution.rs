@@ -232,8 +232,9 @@ impl<'d> AccelDelegate<'d> {
                     gemm::build(&cfg, &problem, &layout).map_err(|e| layer_err(e.to_string()))?;
                 let bytes = prog.encode();
                 let need = cmd_cursor + bytes.len() as u64;
-                if need > dev.mem_size() {
-                    return Err(DriverError::Memory { need });
+                let limit = dev.mem_size();
+                if need > limit {
+                    return Err(DriverError::Memory { need, limit });
                 }
                 let b_bytes: Vec<u8> = col.weights.iter().map(|&x| x as u8).collect();
                 dev.write_mem(b_addr, &b_bytes)?;

@@ -72,8 +72,41 @@ pub enum DriverError {
     Run { model: String, reason: String },
     #[error("device: {0}")]
     Device(#[from] DeviceError),
-    #[error("the offloaded layers need {need} bytes of device memory, more than the limit of {MAX_DEVICE_MEM}")]
-    Memory { need: u64 },
+    /// The offloaded layers do not fit the device's memory; `limit` is that device's
+    /// memory size (`Device::mem_size`, 16 MiB for the simulator's default device), the
+    /// bound the check used.
+    #[error("the offloaded layers need {need} bytes of device memory, more than the device's {limit} bytes")]
+    Memory { need: u64, limit: u64 },
     #[error(transparent)]
     Gemm(#[from] gemm::GemmError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 24 item 10: the limit the memory check used and the one the message names
+    /// are the device's memory size (not a fixed 1 GiB).
+    #[test]
+    fn memory_error_names_the_devices_size() {
+        let graph = models::builtin("ad").expect("built-in ad");
+        let cfg = arch::AccelConfig::resolve("edge-8x8").expect("preset");
+        let cpu = runtime::cost::CpuProfile::resolve("cortex-m4f").expect("profile");
+        let small = 64 << 10;
+        let mut dev = sim::SimDevice::new(&cfg, sim::Fidelity::Functional, small);
+        let mut interp = runtime::Interpreter::new(&graph).expect("interpreter");
+        let input = vec![0u8; interp.input_len()];
+        let err = run_model(&mut interp, &mut dev, &cpu, Policy::All, &input)
+            .expect_err("the ad model's weights do not fit 64 KiB");
+        match &err {
+            DriverError::Memory { need, limit } => {
+                assert_eq!(*limit, small as u64);
+                assert!(*need > *limit);
+            }
+            other => panic!("expected DriverError::Memory, got {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("more than the device's {small} bytes")), "{msg}");
+        assert!(!msg.contains(&MAX_DEVICE_MEM.to_string()), "{msg}");
+    }
 }
