@@ -48,40 +48,40 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                         "area_table": a,
                     }
                 });
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("# {} (hash {})", cfg.name, cfg.hash());
-            print!("{}", cfg.to_toml());
-            println!();
-            println!("# derived");
-            println!("# peak MACs/cycle      {}", cfg.peak_macs_per_cycle());
-            println!("# peak GOPS            {:.1}", cfg.peak_gops());
-            println!("# total SRAM           {} KiB", cfg.total_sram_kib());
-            println!("# area estimate        {:.4} mm^2", cfg.area_mm2());
-            println!("# leakage              {:.1} uW", cfg.leakage_uw());
-            println!(
+            outln!("# {} (hash {})", cfg.name, cfg.hash());
+            out!("{}", cfg.to_toml());
+            outln!();
+            outln!("# derived");
+            outln!("# peak MACs/cycle      {}", cfg.peak_macs_per_cycle());
+            outln!("# peak GOPS            {:.1}", cfg.peak_gops());
+            outln!("# total SRAM           {} KiB", cfg.total_sram_kib());
+            outln!("# area estimate        {:.4} mm^2", cfg.area_mm2());
+            outln!("# leakage              {:.1} uW", cfg.leakage_uw());
+            outln!(
                 "# energy table ({} nm, see arch::tables for sources)",
                 cfg.tech_node_nm
             );
-            println!("#   MAC                {:.4} pJ", e.mac_pj);
-            println!(
+            outln!("#   MAC                {:.4} pJ", e.mac_pj);
+            outln!(
                 "#   input SRAM read    {:.4} pJ/B   write {:.4} pJ/B",
                 e.sram_read_pj_per_byte(cfg.input_sram_kib as u64),
                 e.sram_write_pj_per_byte(cfg.input_sram_kib as u64)
             );
-            println!(
+            outln!(
                 "#   weight SRAM read   {:.4} pJ/B   write {:.4} pJ/B",
                 e.sram_read_pj_per_byte(cfg.weight_sram_kib as u64),
                 e.sram_write_pj_per_byte(cfg.weight_sram_kib as u64)
             );
-            println!(
+            outln!(
                 "#   acc SRAM read      {:.4} pJ/B   write {:.4} pJ/B",
                 e.sram_read_pj_per_byte(cfg.acc_sram_kib as u64),
                 e.sram_write_pj_per_byte(cfg.acc_sram_kib as u64)
             );
-            println!("#   bus                {:.4} pJ/B", e.bus_pj_per_byte);
-            println!(
+            outln!("#   bus                {:.4} pJ/B", e.bus_pj_per_byte);
+            outln!(
                 "#   im2col AGU         {:.4} pJ/piece{}",
                 e.agu_pj_per_piece,
                 if cfg.im2col {
@@ -90,7 +90,7 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                     " (unused: im2col = false)"
                 }
             );
-            println!(
+            outln!(
                 "#   DMA tracking       {:.4} pJ/burst{}",
                 e.dma_slot_pj_per_burst,
                 if cfg.dma_outstanding > 1 {
@@ -99,11 +99,11 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                     " (unused: dma_outstanding = 1)"
                 }
             );
-            println!(
+            outln!(
                 "# area table: PE {:.1} um^2, PPU lane {:.1} um^2/column, SRAM {:.1} um^2/KiB, control {:.0} um^2",
                 a.pe_um2, a.ppu_um2_per_col, a.sram_um2_per_kib, a.control_um2
             );
-            println!(
+            outln!(
                 "#   im2col AGU {:.0} um^2{}, DMA tracking {:.0} um^2/slot{}",
                 a.agu_um2,
                 if cfg.im2col {
@@ -118,7 +118,7 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                     " (absent)".to_string()
                 }
             );
-            println!(
+            outln!(
                 "# im2col / DMA area     {:.0} um^2 (included in the area estimate)",
                 cfg.feature_area_um2()
             );
@@ -128,7 +128,7 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
             let mut ok = true;
             for f in &files {
                 match AccelConfig::load(std::path::Path::new(f)) {
-                    Ok(_) => println!("{f}: ok"),
+                    Ok(_) => outln!("{f}: ok"),
                     Err(e) => {
                         ok = false;
                         for line in e.lines() {

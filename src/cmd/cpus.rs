@@ -145,16 +145,16 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         let all = CpuProfileData::builtins();
         if args.json {
             let v: Vec<_> = all.iter().map(summary_json).collect();
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
+        outln!(
             "{:<14} {:<32} {:<12} {:>9} {:<20} {:<5} {:>3} {:>8} {:>7}",
             "profile", "core", "device", "clock", "libraries", "SIMD", "WS", "power", "uA/MHz"
         );
         for d in &all {
             let clock = d.default_clock_mhz;
-            println!(
+            outln!(
                 "{:<14} {:<32} {:<12} {:>6} MHz {:<20} {:<5} {:>3} {:>5.1} mW {:>7.0}",
                 d.name,
                 d.core,
@@ -167,9 +167,9 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
                 1000.0 * d.run_current_ma(clock) / clock
             );
         }
-        println!();
-        println!("Select with --cpu NAME[@CLOCK][:LIBRARY] (e.g. cortex-m7@216MHz:cmsis-nn) or a .toml file;");
-        println!(
+        outln!();
+        outln!("Select with --cpu NAME[@CLOCK][:LIBRARY] (e.g. cortex-m7@216MHz:cmsis-nn) or a .toml file;");
+        outln!(
             "default {}. Model and sources: docs/cpu-model.md.",
             runtime::cost::profile::DEFAULT_SPEC
         );
@@ -187,38 +187,38 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         v["flash"] = serde_json::to_value(&d.flash)?;
         v["power"] = serde_json::to_value(&d.power)?;
         v["kernels"] = serde_json::to_value(p.kernels())?;
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}  ({} on {}, {})", p.spec(), d.core, d.device, d.isa);
-    println!(
+    outln!("{}  ({} on {}, {})", p.spec(), d.core, d.device, d.isa);
+    outln!(
         "clock {} MHz (max {}), flash wait states {}, SIMD {}",
         p.clock_mhz(),
         d.max_clock_mhz,
         p.wait_states(),
         if d.simd { "yes (DSP extension)" } else { "no" }
     );
-    println!(
+    outln!(
         "power {:.2} mW = {} V x {:.3} mA ({:.0} uA/MHz)",
         p.power_mw(),
         d.power.supply_v,
         d.run_current_ma(p.clock_mhz()),
         1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz()
     );
-    println!(
+    outln!(
         "flash: {} B per access, {} B data cache for weights, {:.0}% of stalls hidden by prefetch",
         d.flash.line_bytes,
         d.flash.data_cache_bytes,
         100.0 * d.flash.prefetch_hidden
     );
-    println!(
+    outln!(
         "library `{}`: {}",
         p.library_name(),
         p.kernels().description
     );
-    println!("kernel costs (cycles):");
+    outln!("kernel costs (cycles):");
     for (op, k) in p.kernels().entries() {
-        println!("{}", kernel_line(op, k));
+        outln!("{}", kernel_line(op, k));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -105,7 +105,7 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
         let mut j = r.to_json();
         j["table_core_um2_node"] =
             serde_json::json!(cfg.logic_area_um2() - cfg.area_table().control_um2);
-        println!("{}", serde_json::to_string_pretty(&j)?);
+        outln!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(ExitCode::SUCCESS);
     }
     let how = match &r.method {
@@ -126,11 +126,11 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
             fit.per_col_um2
         ),
     };
-    println!(
+    outln!(
         "{} {}x{} {} core: {:.0} cells, {:.0} flip-flops, {:.0} NAND2-eq, {:.0} um^2 at 45 nm, {:.4} mm^2 at {} nm; {how}",
         r.config, r.rows, r.cols, r.dataflow, r.cells, r.flip_flops, r.nand2_eq(), r.um2_45nm, r.mm2_node(), r.node_nm
     );
-    println!(
+    outln!(
         "  timing: longest path {} gates (yosys ltp -noff) ~ {:.0} MHz at 45 nm ({:.0} ps/gate + {:.0} ps flip-flop, no wires; a first-order estimate)",
         r.logic_depth,
         hdl::area::fmax_mhz_45nm(r.logic_depth),
@@ -143,9 +143,9 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
-        println!("  cells: {}", types.join(", "));
+        outln!("  cells: {}", types.join(", "));
         if let Some(t) = s.transistors {
-            println!("  yosys stat -tech cmos: {t}+ transistors");
+            outln!("  yosys stat -tech cmos: {t}+ transistors");
         }
     }
     for (what, b) in [
@@ -154,7 +154,7 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
     ] {
         if let Some(b) = b {
             let params: Vec<String> = b.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!(
+            outln!(
                 "  {what} ({}{}, synthesized alone, not in the core figures): {} cells, {} flip-flops, {:.0} um^2 at 45 nm, longest path {} gates",
                 b.module,
                 if params.is_empty() { String::new() } else { format!(" {}", params.join(" ")) },
@@ -166,7 +166,7 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let t = cfg.area_table();
-    println!(
+    outln!(
         "  area table (arch::tables, {} nm): {:.4} mm^2 for PEs + PPU lanes ({:.0} um^2/PE, {:.0} um^2/PPU lane; controller, DMA and SRAM are not in the core)",
         cfg.tech_node_nm,
         (cfg.logic_area_um2() - t.control_um2) / 1e6,
@@ -182,7 +182,7 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
         cfg.dataflow = d;
     }
     let e = hdl::emit::emit(&cfg, &a.out)?;
-    println!(
+    outln!(
         "{}: {}x{} {} core, config hash {}, {} bytes",
         e.verilog.display(),
         cfg.rows,
@@ -191,14 +191,14 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
         e.hash,
         e.verilog_bytes
     );
-    println!("{}: config copy", e.config_json.display());
+    outln!("{}: config copy", e.config_json.display());
     match &e.system {
-        Ok((path, bytes)) => println!(
+        Ok((path, bytes)) => outln!(
             "{}: the whole accelerator (controller, scratchpads, DMA, MMIO + core), top {}, {bytes} bytes",
             path.display(),
             hdl::system::TOP_MODULE
         ),
-        Err(why) => println!("no system RTL for this config: {why}"),
+        Err(why) => outln!("no system RTL for this config: {why}"),
     }
     if a.check {
         if let Ok((path, _)) = &e.system {
@@ -210,7 +210,7 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("verilator --lint-only -Wall (system): {} warnings", w.len());
                 return Ok(ExitCode::from(1));
             }
-            println!(
+            outln!(
                 "verilator --lint-only -Wall (system, {}): clean",
                 path.display()
             );
@@ -218,7 +218,7 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
         let r = hdl::emit::lint(&e.verilog).context("linting the emitted Verilog")?;
         let waived: Vec<&str> = hdl::emit::VERILATOR_WAIVERS.iter().map(|w| w.0).collect();
         if r.verilator_warnings.is_empty() {
-            println!(
+            outln!(
                 "verilator --lint-only -Wall: clean ({:.1} s; waived: {})",
                 r.verilator_seconds,
                 waived.join(", ")
@@ -233,7 +233,7 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::from(1));
         }
-        println!(
+        outln!(
             "yosys hierarchy -check; proc: ok, {} latches ({:.1} s)",
             r.latches, r.yosys_seconds
         );
@@ -285,20 +285,20 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 j
             }).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for (c, r) in &reports {
-            println!(
+            outln!(
                 "{} {}x{} {} (hash {}): {} tiles, {} bit-exact, {} cycle-exact; simulator core model agrees with the reference on {}",
                 c.name, c.rows, c.cols, r.dataflow, c.hash(), r.cases, r.bit_exact, r.cycle_exact, r.sim_agrees
             );
-            println!(
+            outln!(
                 "  speed: Verilator {:.0} cycles/s ({} cycles in {:.3} s, file I/O included), simulator core model {:.0} cycles/s ({} cycles in {:.3} s)",
                 r.verilator_cycles_per_s(), r.verilator_cycles, r.verilator_seconds,
                 r.sim_cycles_per_s(), r.sim_cycles, r.sim_seconds
             );
             for f in &r.failures {
-                println!("  MISMATCH {f}");
+                outln!("  MISMATCH {f}");
             }
         }
     }
@@ -364,9 +364,9 @@ fn verify_system(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let r = cosim::system::verify_system(&cfg, &opts)
         .with_context(|| format!("system verification of config `{}`", cfg.name))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r.to_json())?);
+        outln!("{}", serde_json::to_string_pretty(&r.to_json())?);
     } else {
-        print!("{}", r.to_text());
+        out!("{}", r.to_text());
     }
     Ok(if r.all_ok() {
         ExitCode::SUCCESS

@@ -63,3 +63,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(a) => sweep::run(a),
     }
 }
+
+/// Whether `a` and `b` name the same existing file or folder (same device and inode:
+/// through symbolic links, hard links and `./` spellings alike). A path that does not
+/// exist is nobody's file.
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                x.dev() == y.dev() && x.ino() == y.ino()
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = (x, y);
+                matches!((a.canonicalize(), b.canonicalize()), (Ok(p), Ok(q)) if p == q)
+            }
+        }
+        _ => false,
+    }
+}

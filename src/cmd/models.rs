@@ -29,19 +29,19 @@ pub fn run(args: ModelsArgs) -> Result<ExitCode> {
         }));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let s = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         v => v.to_string(),
     };
-    println!(
+    outln!(
         "{:<5} {:<16} {:<10} {:>11} {:>4} {:>8}  description",
         "name", "input", "output", "MACs", "ops", "weights"
     );
     for r in &rows {
-        println!(
+        outln!(
             "{:<5} {:<16} {:<10} {:>11} {:>4} {:>8}  {}",
             s(&r["name"]),
             s(&r["input_shape"]),
@@ -52,6 +52,6 @@ pub fn run(args: ModelsArgs) -> Result<ExitCode> {
             s(&r["description"])
         );
     }
-    println!("\nRun one with `tinyaccel run NAME` (or give a .tflite path instead of a name).");
+    outln!("\nRun one with `tinyaccel run NAME` (or give a .tflite path instead of a name).");
     Ok(ExitCode::SUCCESS)
 }

@@ -280,15 +280,15 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         &reports::NoProgress,
     )
     .with_context(|| format!("writing the report to {}", args.out.display()))?;
-    println!("{}", summary_table(&report));
+    outln!("{}", summary_table(&report));
     if let Some(b) = budget_table(&report) {
-        println!("{b}");
+        outln!("{b}");
     }
     if let Some(a) = &ablation {
-        println!("Feature ablation of {}:\n", a.base_config);
-        println!("{}", a.table_markdown());
+        outln!("Feature ablation of {}:\n", a.base_config);
+        outln!("{}", a.table_markdown());
     }
-    println!("report written to {}", written.dir.display());
+    outln!("report written to {}", written.dir.display());
     Ok(ExitCode::SUCCESS)
 }
 

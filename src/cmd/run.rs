@@ -21,9 +21,14 @@ pub struct RunArgs {
     /// Input file: raw bytes in the model's input dtype, NHWC (default: all zeros).
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Write the output tensor's raw bytes to this file.
+    /// Write the output tensor's raw bytes to this file (never the model or input file).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Print every value of the output tensor (table and JSON `output`). Without it an
+    /// output of more than PRINT_OUTPUT_MAX_ELEMENTS (64) values is summarised: shape,
+    /// min/max and an FNV-1a checksum of its bytes (JSON `output_summary`).
+    #[arg(long)]
+    pub print_output: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +81,9 @@ pub struct RunReport {
     pub arena_bytes: usize,
     pub planner: String,
     pub output_bytes: Vec<u8>,
+    /// Print every output value (`--print-output`, or an output of at most
+    /// [`PRINT_OUTPUT_MAX_ELEMENTS`] values); otherwise an [`OutputSummary`].
+    pub print_output: bool,
     pub layers: Vec<LayerRecord>,
     /// Whole-run values added by other flags (e.g. total CPU latency).
     pub extra: Vec<(String, Value)>,
@@ -86,14 +94,27 @@ pub fn load_model(spec: &str) -> Result<Graph> {
     Ok(models::resolve(spec)?)
 }
 
-/// Reads the input file (checked against the model's input size) or returns zeros.
+/// Outputs of at most this many values are printed whole by `run` (table and JSON);
+/// larger ones only with `--print-output`, otherwise as an [`OutputSummary`].
+pub const PRINT_OUTPUT_MAX_ELEMENTS: usize = 64;
+
+/// Reads the input file (checked against the model's input size) or returns zeros. The
+/// read is capped at the model's input size (at most the 256 MiB tensor arena): a larger
+/// file, `/dev/zero` included, is refused after `want + 1` bytes.
 pub fn load_input(interp: &Interpreter, path: Option<&PathBuf>) -> Result<Vec<u8>> {
     let want = interp.input_len();
     let Some(p) = path else {
         return Ok(vec![0; want]);
     };
-    let bytes =
-        std::fs::read(p).with_context(|| format!("cannot read input file {}", p.display()))?;
+    let bytes = models::read_capped(p, want as u64)
+        .with_context(|| format!("cannot read input file {}", p.display()))?
+        .with_context(|| {
+            format!(
+                "input file {} is larger than the {want} bytes model {} expects (read capped at the model's input size)",
+                p.display(),
+                interp.graph().name
+            )
+        })?;
     if bytes.len() != want {
         let t = interp
             .graph()
@@ -131,6 +152,69 @@ pub fn decode(bytes: &[u8], dtype: DType) -> Vec<Value> {
     }
 }
 
+/// The number of values [`decode`] makes of `len` bytes of `dtype`.
+fn decode_len(len: usize, dtype: DType) -> usize {
+    match dtype {
+        DType::I16 => len / 2,
+        DType::I32 | DType::F32 => len / 4,
+        _ => len,
+    }
+}
+
+/// A large output in one line: its values' count, min, max and a checksum of its bytes
+/// (FNV-1a 64), computed without decoding the tensor into a list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutputSummary {
+    pub elements: usize,
+    pub min: f64,
+    pub max: f64,
+    /// FNV-1a 64 of the raw output bytes, `0x` and 16 hex digits.
+    pub fnv1a64: String,
+}
+
+impl OutputSummary {
+    pub fn of(bytes: &[u8], dtype: DType) -> OutputSummary {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        let values: Box<dyn Iterator<Item = f64>> = match dtype {
+            DType::I8 => Box::new(bytes.iter().map(|&b| b as i8 as f64)),
+            DType::I16 => Box::new(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]) as f64),
+            ),
+            DType::I32 => Box::new(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64),
+            ),
+            DType::F32 => Box::new(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64),
+            ),
+            _ => Box::new(bytes.iter().map(|&b| b as f64)),
+        };
+        let (mut elements, mut min, mut max) = (0usize, f64::INFINITY, f64::NEG_INFINITY);
+        for v in values {
+            elements += 1;
+            min = min.min(v);
+            max = max.max(v);
+        }
+        if elements == 0 {
+            (min, max) = (0.0, 0.0);
+        }
+        OutputSummary {
+            elements,
+            min,
+            max,
+            fnv1a64: format!("{h:#018x}"),
+        }
+    }
+}
+
 /// Loads the model, runs one inference and collects the report.
 pub fn execute(args: &RunArgs) -> Result<(RunReport, Interpreter)> {
     let graph = load_model(&args.model)?;
@@ -148,6 +232,9 @@ pub fn execute(args: &RunArgs) -> Result<(RunReport, Interpreter)> {
         macs: interp.macs(),
         arena_bytes: interp.arena_bytes(),
         planner: interp.planner().to_string(),
+        print_output: args.print_output
+            || decode_len(output_bytes.len(), out.map_or(DType::I8, |t| t.dtype))
+                <= PRINT_OUTPUT_MAX_ELEMENTS,
         output_bytes,
         layers: interp
             .layers()
@@ -268,16 +355,29 @@ pub fn print_table(r: &RunReport) -> String {
     for (k, v) in &r.extra {
         out.push_str(&format!("{k}: {}\n", value_str(v)));
     }
-    let vals: Vec<String> = decode(&r.output_bytes, r.output_dtype)
-        .iter()
-        .map(value_str)
-        .collect();
-    out.push_str(&format!(
-        "\noutput ({} {}): {}\n",
-        shape_str(&r.output_shape),
-        r.output_dtype,
-        vals.join(" ")
-    ));
+    if r.print_output {
+        let vals: Vec<String> = decode(&r.output_bytes, r.output_dtype)
+            .iter()
+            .map(value_str)
+            .collect();
+        out.push_str(&format!(
+            "\noutput ({} {}): {}\n",
+            shape_str(&r.output_shape),
+            r.output_dtype,
+            vals.join(" ")
+        ));
+    } else {
+        let s = OutputSummary::of(&r.output_bytes, r.output_dtype);
+        out.push_str(&format!(
+            "\noutput ({} {}): {} values, min {}, max {}, FNV-1a {} (--print-output prints them)\n",
+            shape_str(&r.output_shape),
+            r.output_dtype,
+            s.elements,
+            s.min,
+            s.max,
+            s.fnv1a64
+        ));
+    }
     out
 }
 
@@ -315,10 +415,22 @@ pub fn to_json(r: &RunReport) -> Value {
         "macs": r.macs,
         "arena_bytes": r.arena_bytes,
         "planner": r.planner,
-        "output": decode(&r.output_bytes, r.output_dtype),
         "layers": layers,
     });
     if let Value::Object(m) = &mut o {
+        // `output` (every value) when printed, else `output_summary` (docs/errors.md).
+        if r.print_output {
+            m.insert(
+                "output".into(),
+                Value::Array(decode(&r.output_bytes, r.output_dtype)),
+            );
+        } else {
+            m.insert(
+                "output_summary".into(),
+                serde_json::to_value(OutputSummary::of(&r.output_bytes, r.output_dtype))
+                    .unwrap_or(Value::Null),
+            );
+        }
         for (k, v) in &r.extra {
             m.insert(k.clone(), v.clone());
         }
@@ -329,6 +441,21 @@ pub fn to_json(r: &RunReport) -> Value {
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     if args.backend != "sim" && args.accel.is_none() {
         bail!("--backend {}: needs --accel CONFIG", args.backend);
+    }
+    if let Some(out) = &args.output {
+        // `--output` truncates its file: never the model's or the input's.
+        let model_file = models::builtin_description(&args.model)
+            .is_none()
+            .then(|| std::path::Path::new(&args.model));
+        for (what, p) in [("model", model_file), ("input", args.input.as_deref())] {
+            if let Some(p) = p.filter(|p| super::same_file(p, out)) {
+                bail!(
+                    "--output {}: is the {what} file {}; refusing to overwrite an input",
+                    out.display(),
+                    p.display()
+                );
+            }
+        }
     }
     let budget = args.budget.parse()?;
     let (mut report, interp) = execute(&args)?;
@@ -446,9 +573,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write output file {}", p.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string(&to_json(&report))?);
+        outln!("{}", serde_json::to_string(&to_json(&report))?);
     } else {
-        print!("{}", print_table(&report));
+        out!("{}", print_table(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

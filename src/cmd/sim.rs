@@ -266,9 +266,9 @@ fn print_report(
                 o.extend(t);
             }
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "GEMM {}x{}x{} ({}) on {} ({}, {}x{}), {} model",
             p.m,
             p.k,
@@ -280,7 +280,7 @@ fn print_report(
             cfg.cols,
             a.model
         );
-        println!(
+        outln!(
             "tiling: tm={} tk={} tn={} ({:?}), {} commands",
             t.tm,
             t.tk,
@@ -289,22 +289,22 @@ fn print_report(
             commands
         );
         if timed {
-            println!("accel_cycles  {:>14}", report.accel_cycles);
-            println!(
+            outln!("accel_cycles  {:>14}", report.accel_cycles);
+            outln!(
                 "offload_us    {:>14.3} us at {} MHz",
                 report.offload_us, cfg.clock_mhz
             );
         }
-        println!("macs          {:>14}", report.macs);
+        outln!("macs          {:>14}", report.macs);
         if timed {
-            println!("array_util    {:>14.4}", array_utilization);
+            outln!("array_util    {:>14.4}", array_utilization);
         }
         for (name, v) in value_counters(&counters, timed) {
-            println!("  {name:<22}{v:>14}");
+            outln!("  {name:<22}{v:>14}");
         }
         if timed {
             let e = &report.energy;
-            println!("offload_uj    {:>14.6} uJ", pj_to_uj(e.total_pj));
+            outln!("offload_uj    {:>14.6} uJ", pj_to_uj(e.total_pj));
             for (name, v) in [
                 ("mac", e.mac_pj),
                 ("input sram", e.input_sram_pj),
@@ -313,24 +313,24 @@ fn print_report(
                 ("bus", e.bus_pj),
                 ("leakage", e.leakage_pj),
             ] {
-                println!("  {name:<22}{v:>14.1} pJ");
+                outln!("  {name:<22}{v:>14.1} pJ");
             }
         } else {
-            println!("timing and energy: not modelled by the functional model (use --model cycle or tile)");
+            outln!("timing and energy: not modelled by the functional model (use --model cycle or tile)");
         }
-        println!("area          {:>14.4} mm^2", report.area_mm2);
+        outln!("area          {:>14.4} mm^2", report.area_mm2);
         match check {
-            Some(true) => println!(
+            Some(true) => outln!(
                 "output: identical to the naive GEMM ({} elements)",
                 p.m * p.n
             ),
-            Some(false) => println!("output: DIFFERS from the naive GEMM"),
-            None => println!("output: not computed (tile-level model)"),
+            Some(false) => outln!("output: DIFFERS from the naive GEMM"),
+            None => outln!("output: not computed (tile-level model)"),
         }
         match &bounds {
             Ok(()) if !timed => {}
-            Ok(()) => println!("bounds: ok (cycles >= MACs/PEs, >= bus bytes/width; utilization <= 1; energy >= MACs x E_mac)"),
-            Err(v) => println!("bounds: VIOLATED: {}", v.join("; ")),
+            Ok(()) => outln!("bounds: ok (cycles >= MACs/PEs, >= bus bytes/width; utilization <= 1; energy >= MACs x E_mac)"),
+            Err(v) => outln!("bounds: VIOLATED: {}", v.join("; ")),
         }
     }
     if check == Some(false) || bounds.is_err() {

@@ -206,6 +206,22 @@ pub fn constraint_args(args: &SweepArgs) -> Result<reports::sweep::ConstraintArg
     })
 }
 
+/// Most `--jobs` threads: four per core, at most [`MAX_JOBS`] (more threads than that
+/// only add scheduling and memory; 100000 threads took minutes to start).
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs N` within 0 (one per core, the default) ..= min(4 x cores, [`MAX_JOBS`]).
+pub fn check_jobs(jobs: Option<usize>) -> Result<Option<usize>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = (4 * cores).min(MAX_JOBS);
+    match jobs {
+        Some(n) if n > max => anyhow::bail!(
+            "--jobs {n}: at most {max} worker threads (4 per core on {cores} cores, at most {MAX_JOBS})"
+        ),
+        other => Ok(other),
+    }
+}
+
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     if let Some(SweepCmd::Merge {
         dirs,
@@ -214,6 +230,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         quiet,
     }) = args.merge
     {
+        // The merged output is written into --out: never onto one of the shards it reads.
+        if let Some(d) = dirs.iter().find(|d| super::same_file(d, &out)) {
+            anyhow::bail!(
+                "sweep merge --out {}: is the shard folder {}; give a new folder for the merged result",
+                out.display(),
+                d.display()
+            );
+        }
         let o = reports::sweep::merge(
             &dirs,
             &out,
@@ -222,7 +246,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 png: !no_png,
             },
         )?;
-        println!(
+        outln!(
             "merged {} shards: {} rows ({} ok, {} infeasible, {} invalid) into {}",
             dirs.len(),
             o.rows,
@@ -244,7 +268,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let policy = args.policy;
     let streams = args.budget.cmd_streams()?.unwrap_or_default();
     let mut opts = SweepOptions::new(&args.out);
-    opts.jobs = args.jobs;
+    opts.jobs = check_jobs(args.jobs)?;
     opts.shard = args.shard;
     opts.quiet = args.quiet;
     opts.png = !args.no_png;
@@ -265,7 +289,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         |cfg, m| evaluate_budget(cfg, &sweep_models[m], policy, streams, with_memory),
         &opts,
     )?;
-    println!(
+    outln!(
         "{} designs x {} models: {} rows ({} evaluated now, {} resumed; {} ok, {} infeasible, {} invalid) in {:.2} s -> {}",
         o.designs,
         specs.len(),
