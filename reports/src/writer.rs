@@ -727,7 +727,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
     if !plots.is_empty() {
         let _ = writeln!(o, "## Plots\n");
         for p in plots {
-            let _ = writeln!(o, "- {}: [{}]({})", p.title, p.svg, p.svg);
+            let _ = writeln!(o, "- {}: [{}]({})", f::md_text(&p.title), p.svg, p.svg);
         }
         o.push('\n');
     }

@@ -547,7 +547,7 @@ pub fn render_summary(
     if !plots.is_empty() {
         let _ = writeln!(o, "## Plots\n");
         for p in plots {
-            let _ = writeln!(o, "- {}: [{}]({})", p.title, p.svg, p.svg);
+            let _ = writeln!(o, "- {}: [{}]({})", f::md_text(&p.title), p.svg, p.svg);
         }
     }
     o
