@@ -274,7 +274,11 @@ impl Ablation {
     /// `ablation.md` text: what was ablated, the table, the variants' configurations.
     pub fn render_markdown(&self) -> String {
         let mut o = String::new();
-        let _ = writeln!(o, "# Feature ablation of `{}`\n", self.base_config);
+        let _ = writeln!(
+            o,
+            "# Feature ablation of {}\n",
+            f::md_code(&self.base_config)
+        );
         let _ = writeln!(
             o,
             "Each model with the features off, each feature on alone{}; everything else as in \
@@ -291,8 +295,11 @@ impl Ablation {
         for ft in &self.features {
             let _ = writeln!(
                 o,
-                "- `{}`: off = `{}`, on = `{}` ({})",
-                ft.name, ft.off, ft.on, ft.note
+                "- {}: off = {}, on = {} ({})",
+                f::md_code(&ft.name),
+                f::md_code(&ft.off),
+                f::md_code(&ft.on),
+                f::md_text(&ft.note)
             );
         }
         o.push('\n');
@@ -305,8 +312,10 @@ impl Ablation {
                 seen.push(&r.config_hash);
                 let _ = writeln!(
                     o,
-                    "- variant `{}`: `{}` (hash `{}`)",
-                    r.variant, r.config, r.config_hash
+                    "- variant {}: {} (hash `{}`)",
+                    f::md_code(&r.variant),
+                    f::md_code(&r.config),
+                    r.config_hash
                 );
             }
         }

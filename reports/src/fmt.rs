@@ -72,9 +72,54 @@ pub fn shape(s: &[usize]) -> String {
         .join("x")
 }
 
-/// Escapes text for a Markdown table cell.
+/// Escapes text for a Markdown table cell: `|` escaped, line breaks and other control
+/// characters become spaces (a cell is one line).
 pub fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|")
+}
+
+/// Text from an input (a model, configuration or profile name) in running Markdown: one
+/// line (control characters become spaces), backticks escaped (no stray code span), `<`
+/// as `&lt;` (no raw HTML). Pipes are left to [`md_cell`] for table cells.
+pub fn md_text(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            c if c.is_control() => o.push(' '),
+            '`' => o.push_str("\\`"),
+            '<' => o.push_str("&lt;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Text from an input as a Markdown code span, delimiters included: `` `name` ``, or with a
+/// longer backtick fence when the text holds backticks; control characters become spaces.
+pub fn md_code(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    if longest == 0 {
+        format!("{fence}{s}{fence}")
+    } else {
+        format!("{fence} {s} {fence}")
+    }
 }
 
 /// Escapes text for HTML.

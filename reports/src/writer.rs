@@ -353,14 +353,16 @@ pub fn render_csv(r: &Report) -> String {
 }
 
 /// The whole-run summary table (one row per model), shared by Markdown and HTML.
-pub(crate) fn summary_rows(r: &Report) -> Vec<[String; 10]> {
+/// `name` escapes the model and configuration names for the output format (Markdown: [`f::md_text`];
+/// HTML escapes every cell later).
+pub(crate) fn summary_rows(r: &Report, name: fn(&str) -> String) -> Vec<[String; 10]> {
     r.models
         .iter()
         .map(|m| {
             let t = m.totals();
             [
-                m.model.clone(),
-                format!("{} (`{}`)", m.config.name, m.config.hash),
+                name(&m.model),
+                format!("{} (`{}`)", name(&m.config.name), m.config.hash),
                 f::int(t.macs),
                 format!("{}/{}", t.accel_layers, t.layers),
                 f::num(t.cpu_us / 1000.0),
@@ -606,7 +608,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
          CPU energy / accelerator-run energy.\n"
     );
     let _ = writeln!(o, "## Summary\n");
-    md_table(&mut o, SUMMARY_HEAD, &summary_rows(r));
+    md_table(&mut o, SUMMARY_HEAD, &summary_rows(r, f::md_text));
     o.push('\n');
     if let Some(sentence) = budget_sentence(r) {
         let _ = writeln!(
@@ -615,19 +617,30 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
              CPU part's on-chip flash and SRAM (docs/cpu-model.md); average power = energy x \
              rate + sleep power x (1 - rate x latency).\n"
         );
-        md_table(&mut o, BUDGET_HEAD, &budget_rows(r));
+        let mut rows = budget_rows(r);
+        for row in &mut rows {
+            row[0] = f::md_text(&row[0]);
+        }
+        md_table(&mut o, BUDGET_HEAD, &rows);
         o.push('\n');
     }
     if let Some(a) = ablation {
         let _ = writeln!(
             o,
-            "## Feature ablation\n\nThe models on `{}` with {} off, each on alone{} \
+            "## Feature ablation\n\nThe models on {} with {} off, each on alone{} \
              ([ablation.md](ablation.md), [ablation.csv](ablation.csv), \
              [ablation.json](ablation.json)):\n",
-            a.base_config,
+            f::md_code(&a.base_config),
             a.features
                 .iter()
-                .map(|ft| format!("`{}` (off `{}`, on `{}`)", ft.name, ft.off, ft.on))
+                .map(|ft| {
+                    format!(
+                        "{} (off {}, on {})",
+                        f::md_code(&ft.name),
+                        f::md_code(&ft.off),
+                        f::md_code(&ft.on)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             if a.features.len() > 1 { ", all on" } else { "" }
@@ -639,12 +652,12 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
 
     for m in &r.models {
         let t = m.totals();
-        let _ = writeln!(o, "## Model `{}`\n", m.model);
-        let _ = writeln!(o, "- source: `{}`", m.source);
+        let _ = writeln!(o, "## Model {}\n", f::md_code(&m.model));
+        let _ = writeln!(o, "- source: {}", f::md_code(&m.source));
         let _ = writeln!(
             o,
-            "- accelerator: `{}` (hash `{}`), {}x{} {}, {} MHz, bus {} B/cycle, area {:.3} mm^2 at {} nm (arch::tables, PE and PPU calibrated from yosys: docs/area.md)",
-            m.config.name,
+            "- accelerator: {} (hash `{}`), {}x{} {}, {} MHz, bus {} B/cycle, area {:.3} mm^2 at {} nm (arch::tables, PE and PPU calibrated from yosys: docs/area.md)",
+            f::md_code(&m.config.name),
             m.config.hash,
             m.config.rows,
             m.config.cols,
@@ -657,8 +670,9 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
         let _ = writeln!(o, "- {}", feature_sentence(&m.config));
         let _ = writeln!(
             o,
-            "- CPU profile: `{}` (hash `{}`)\n",
-            m.cpu_profile.name, m.cpu_profile.hash
+            "- CPU profile: {} (hash `{}`)\n",
+            f::md_code(&m.cpu_profile.name),
+            m.cpu_profile.hash
         );
         let mut rows: Vec<[String; 19]> = m.layers.iter().map(|l| layer_cells(m, l)).collect();
         rows.push(total_cells(&t));
@@ -713,7 +727,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
     if !plots.is_empty() {
         let _ = writeln!(o, "## Plots\n");
         for p in plots {
-            let _ = writeln!(o, "- {}: [{}]({})", p.title, p.svg, p.svg);
+            let _ = writeln!(o, "- {}: [{}]({})", f::md_text(&p.title), p.svg, p.svg);
         }
         o.push('\n');
     }
@@ -724,23 +738,50 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
         if seen.insert(("cfg", m.config.hash.clone())) {
             let _ = writeln!(
                 o,
-                "### Accelerator `{}` (hash `{}`)\n\n```toml\n{}```\n",
-                m.config.name, m.config.hash, m.config.toml
+                "### Accelerator {} (hash `{}`)\n\n{}\n",
+                f::md_code(&m.config.name),
+                m.config.hash,
+                md_fenced("toml", &m.config.toml)
             );
         }
         if seen.insert(("cpu", m.cpu_profile.hash.clone())) {
             let _ = writeln!(
                 o,
-                "### CPU profile `{}` (hash `{}`)\n\n| parameter | value |\n|---|---|",
-                m.cpu_profile.name, m.cpu_profile.hash
+                "### CPU profile {} (hash `{}`)\n\n| parameter | value |\n|---|---|",
+                f::md_code(&m.cpu_profile.name),
+                m.cpu_profile.hash
             );
             for (k, v) in &m.cpu_profile.spec {
-                let _ = writeln!(o, "| {} | {} |", f::md_cell(k), f::md_cell(v));
+                let _ = writeln!(
+                    o,
+                    "| {} | {} |",
+                    f::md_cell(&f::md_text(k)),
+                    f::md_cell(&f::md_text(v))
+                );
             }
             o.push('\n');
         }
     }
     o
+}
+
+/// A fenced code block around `text` (which ends with a newline, as TOML from the
+/// serializer does): the fence is longer than any backtick run in the text, so a string
+/// value holding "```" cannot close it early.
+fn md_fenced(lang: &str, text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    let nl = if text.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{lang}\n{text}{nl}{fence}")
 }
 
 fn write_provenance_md(o: &mut String, p: &Provenance) {
@@ -750,7 +791,7 @@ fn write_provenance_md(o: &mut String, p: &Provenance) {
     let _ = writeln!(o, "- CPU baseline cost model: {}", p.cpu_cost_model);
     let _ = writeln!(o, "- tool version: {}", p.tool_version);
     if !p.command.is_empty() {
-        let _ = writeln!(o, "- command: `{}`", p.command);
+        let _ = writeln!(o, "- command: {}", f::md_code(&p.command));
     }
     for n in &p.notes {
         let _ = writeln!(o, "- note: {n}");

@@ -765,3 +765,55 @@ fn budget_figures_formats_and_round_trip() {
     let v = r2.models[0].budget_view().unwrap();
     assert!(v.offloaded.power.is_none() && v.offloaded.deadline.is_none());
 }
+
+/// Names from inputs (model, configuration, CPU profile, CPU-profile keys) holding Markdown
+/// syntax and line breaks stay inside their cell / code span in report.md.
+#[test]
+fn names_from_inputs_are_escaped_in_markdown() {
+    let mut r = sample_report();
+    let hostile = "evil|name\nline2`tick``<b>\r";
+    for m in &mut r.models {
+        m.model = format!("model {hostile}");
+        m.source = format!("src {hostile}");
+        m.config.name = format!("cfg {hostile}");
+        m.cpu_profile.name = format!("cpu {hostile}");
+    }
+    r.models[0]
+        .cpu_profile
+        .spec
+        .insert(format!("key {hostile}"), format!("value {hostile}"));
+    let md = reports::writer::render_markdown(&r, &[]);
+    let unescaped = |l: &str, c: u8| {
+        let b = l.as_bytes();
+        (0..b.len())
+            .filter(|&i| b[i] == c && (i == 0 || b[i - 1] != b'\\'))
+            .count()
+    };
+    let mut block_pipes: Option<usize> = None;
+    let mut rows_with_names = 0;
+    for line in md.lines() {
+        assert!(!line.starts_with("line2"), "input line break survived: {line:?}");
+        assert!(!line.contains('\r'), "carriage return in {line:?}");
+        if line.starts_with('|') {
+            // Every row of a table has the header's number of cell separators.
+            let n = unescaped(line, b'|');
+            assert_eq!(*block_pipes.get_or_insert(n), n, "row {line:?}");
+            if line.contains("evil") {
+                rows_with_names += 1;
+                assert!(line.contains("evil\\|name"), "{line}");
+                // Backticks pair up: no code span runs into the next cell.
+                assert_eq!(unescaped(line, b'`') % 2, 0, "{line}");
+                assert!(!line.contains("<b>"), "raw HTML in {line}");
+            }
+        } else {
+            block_pipes = None;
+        }
+    }
+    assert!(rows_with_names >= 3, "{md}");
+    // Code spans holding backticks get a longer fence.
+    assert!(
+        md.contains("## Model ``` model evil|name line2`tick``<b>  ```\n"),
+        "{md}"
+    );
+    assert!(md.contains("- CPU profile: ``` cpu evil|name line2`tick``<b>  ``` (hash"));
+}

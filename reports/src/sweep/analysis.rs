@@ -278,7 +278,7 @@ pub fn sweep_plots(grid: &Grid, scopes: &[Scope]) -> Vec<PlotSpec> {
 fn params_text(keys: &[String], params: &[String]) -> String {
     keys.iter()
         .zip(params)
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", f::md_text(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -329,6 +329,7 @@ fn render_constraints(o: &mut String, c: &Constraints, models: &[String], rows: 
     );
     let cell = |v: Option<f64>| v.map_or(String::new(), f::num);
     for m in models {
+        let mname = f::md_cell(&f::md_text(m));
         // The CPU-only baseline is the same in every `ok` row of the model.
         let cpu = ok.iter().find(|r| &r.model == m).and_then(|r| r.metrics);
         let (cpu_p, cpu_days, cpu_met) = match cpu {
@@ -356,14 +357,14 @@ fn render_constraints(o: &mut String, c: &Constraints, models: &[String], rows: 
         let Some(r) = best else {
             let _ = writeln!(
                 o,
-                "| {m} | none | | | | | | {cpu_p} | {cpu_days} | {cpu_met} |"
+                "| {mname} | none | | | | | | {cpu_p} | {cpu_days} | {cpu_met} |"
             );
             continue;
         };
         let bb = b(r);
         let _ = writeln!(
             o,
-            "| {m} | {} | `{}` | {} | {} | {} | {} | {cpu_p} | {cpu_days} | {cpu_met} |",
+            "| {mname} | {} | `{}` | {} | {} | {} | {} | {cpu_p} | {cpu_days} | {cpu_met} |",
             r.design,
             r.design_id,
             cell(bb.avg_power_uw),
@@ -389,15 +390,23 @@ pub fn render_summary(
     let _ = writeln!(o, "# Design-space sweep summary\n");
     let _ = writeln!(
         o,
-        "- grid hash `{}` (canonical grid in `sweep.json`), base configuration `{}`",
+        "- grid hash `{}` (canonical grid in `sweep.json`), base configuration {}",
         grid.hash(),
-        grid.base_name()
+        f::md_code(grid.base_name())
     );
     for p in grid.params() {
-        let vals: Vec<String> = p.values.iter().map(value_text).collect();
-        let _ = writeln!(o, "- swept `{}`: {}", p.key, vals.join(", "));
+        let vals: Vec<String> = p.values.iter().map(|v| f::md_text(&value_text(v))).collect();
+        let _ = writeln!(o, "- swept {}: {}", f::md_code(&p.key), vals.join(", "));
     }
-    let _ = writeln!(o, "- models: {}", models.join(", "));
+    let _ = writeln!(
+        o,
+        "- models: {}",
+        models
+            .iter()
+            .map(|m| f::md_text(m))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let invalid_designs = rows
         .chunk_by(|a, b| a.design == b.design)
         .filter(|g| g[0].status == Status::Invalid)
@@ -435,7 +444,7 @@ pub fn render_summary(
         if sc.name == ALL {
             let _ = writeln!(o, "## Best designs over all models (geometric means)\n");
         } else {
-            let _ = writeln!(o, "## Best designs for model `{}`\n", sc.name);
+            let _ = writeln!(o, "## Best designs for model {}\n", f::md_code(&sc.name));
         }
         if sc.points.is_empty() {
             let _ = writeln!(
@@ -538,7 +547,7 @@ pub fn render_summary(
     if !plots.is_empty() {
         let _ = writeln!(o, "## Plots\n");
         for p in plots {
-            let _ = writeln!(o, "- {}: [{}]({})", p.title, p.svg, p.svg);
+            let _ = writeln!(o, "- {}: [{}]({})", f::md_text(&p.title), p.svg, p.svg);
         }
     }
     o

@@ -380,6 +380,7 @@ where
     check_models(models)?;
     let dir = &opts.out_dir;
     std::fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
+    let _lock = super::DirLock::acquire(dir)?;
     let constraints = opts.resolve_constraints(grid)?;
     let budget = constraints.is_some();
     let meta = SweepMeta::new(grid, models, opts.shard, constraints, &opts.evaluation);
@@ -858,6 +859,7 @@ pub fn merge(
         )));
     }
     std::fs::create_dir_all(out).map_err(io(out, "create directory"))?;
+    let _lock = super::DirLock::acquire(out)?;
     let meta = SweepMeta::new(
         &grid,
         &meta0.models,

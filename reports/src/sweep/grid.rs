@@ -88,11 +88,22 @@ fn numeric(v: &toml::Value) -> Option<f64> {
     }
 }
 
-fn same_value(a: &toml::Value, b: &toml::Value) -> bool {
-    match (numeric(a), numeric(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// The canonical form of a scalar for the duplicate check: two values have the same key
+/// exactly when they are equal, numbers compared as f64 (so `1` and `1.0` are one value;
+/// NaN equals nothing, so it has no key).
+fn canonical_key(v: &toml::Value) -> Option<CanonicalValue> {
+    match numeric(v) {
+        Some(x) if x.is_nan() => None,
+        // -0.0 == 0.0: one key for both.
+        Some(x) => Some(CanonicalValue::Number(if x == 0.0 { 0 } else { x.to_bits() })),
+        None => Some(CanonicalValue::Other(v.to_string())),
     }
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum CanonicalValue {
+    Number(u64),
+    Other(String),
 }
 
 /// Sets a dotted key in a TOML table, creating intermediate tables.
@@ -263,12 +274,17 @@ impl Grid {
             if values.is_empty() {
                 return Err(perr("the list of values is empty".into()));
             }
-            for (i, a) in values.iter().enumerate() {
+            // Linear-time duplicate check: a hash set of canonical values (numbers by their
+            // f64 value, so `1` and `1.0` are the same design).
+            let mut seen = std::collections::HashSet::with_capacity(values.len());
+            for a in values.iter() {
                 if matches!(a, toml::Value::Array(_) | toml::Value::Table(_)) {
                     return Err(perr(format!("value {a} is not a scalar")));
                 }
-                if values[..i].iter().any(|b| same_value(a, b)) {
-                    return Err(perr(format!("value {a} appears twice")));
+                if let Some(key) = canonical_key(a) {
+                    if !seen.insert(key) {
+                        return Err(perr(format!("value {a} appears twice")));
+                    }
                 }
             }
             // Unknown keys: AccelConfig denies unknown fields, so setting the key alone on

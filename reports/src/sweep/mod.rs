@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod constraints;
 pub mod engine;
 pub mod grid;
+pub mod lock;
 pub mod pareto;
 pub mod results;
 
@@ -28,6 +29,7 @@ pub use engine::{
     SweepOutcome,
 };
 pub use grid::{Design, Grid, Param, MAX_GRID_DESIGNS};
+pub use lock::{DirLock, LOCK_FILE};
 pub use results::{ResultRow, RowMetrics, Status};
 
 use std::path::PathBuf;
@@ -65,6 +67,11 @@ pub enum SweepError {
         model: String,
         message: String,
     },
+    /// Another sweep or merge is writing to the output directory.
+    #[error(
+        "{path}: the output directory is in use by {holder} (another sweep or merge); wait for it to finish or use another --out (if no such process runs, delete the lock file)"
+    )]
+    Locked { path: PathBuf, holder: String },
     /// Bad options (e.g. no models, a shard index out of range).
     #[error("{0}")]
     Options(String),
