@@ -91,7 +91,15 @@ fn cli_run_ad_on_the_rtl_writes_the_golden_output() -> Result<()> {
     // both backends.
     let json = |backend: &str| -> Result<serde_json::Value> {
         let o = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-            .args(["run", "ad", "--json", "--print-output", "--policy", "all", "--accel"])
+            .args([
+                "run",
+                "ad",
+                "--json",
+                "--print-output",
+                "--policy",
+                "all",
+                "--accel",
+            ])
             .arg(&cfg)
             .args(["--backend", backend])
             .output()?;

@@ -57,6 +57,62 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     result
 }
 
+/// A file written in a stream and put in place atomically: the bytes go to a temporary
+/// file in the same directory; [`AtomicFile::commit`] fsyncs and renames it over the
+/// target. Dropped without a commit (an error on the way), the temporary file is removed
+/// and the target is untouched.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    w: Option<std::io::BufWriter<fs::File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile, ReportError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
+        let f = fs::File::create(&tmp).map_err(|e| ReportError::io(&tmp, "create", e))?;
+        Ok(AtomicFile {
+            w: Some(std::io::BufWriter::with_capacity(1 << 16, f)),
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        let w = self.w.as_mut().expect("not committed");
+        w.write_all(bytes)
+            .map_err(|e| ReportError::io(&self.tmp, "write", e))
+    }
+
+    /// Flushes, fsyncs and renames the file over its target.
+    pub fn commit(mut self) -> Result<(), ReportError> {
+        let w = self.w.take().expect("not committed");
+        let f = w
+            .into_inner()
+            .map_err(|e| ReportError::io(&self.tmp, "write", e.into_error()))?;
+        f.sync_all()
+            .map_err(|e| ReportError::io(&self.tmp, "fsync", e))?;
+        fs::rename(&self.tmp, &self.path)
+            .map_err(|e| ReportError::io(&self.path, "rename into place", e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.w.is_some() || self.tmp.exists() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// The manifest of an output folder: the files tinyaccel wrote there (relative paths).
 pub const MANIFEST: &str = ".tinyaccel-manifest";
 

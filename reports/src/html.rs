@@ -84,7 +84,12 @@ pub fn render_html_with(
          accelerator-run energy.</p>\n"
     );
     o.push_str("<h2>Summary</h2>\n");
-    table(&mut o, SUMMARY_HEAD, &summary_rows(r, |s| s.to_string()), &[0, 1]);
+    table(
+        &mut o,
+        SUMMARY_HEAD,
+        &summary_rows(r, |s| s.to_string()),
+        &[0, 1],
+    );
     if let Some(sentence) = budget_sentence(r) {
         let _ = write!(
             o,

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use arch::AccelConfig;
-use reports::sweep::{run_sweep, DirLock, EvalError, Grid, Metrics, SweepError, SweepOptions, LOCK_FILE};
+use reports::sweep::{
+    run_sweep, DirLock, EvalError, Grid, Metrics, SweepError, SweepOptions, LOCK_FILE,
+};
 
 fn eval(cfg: &AccelConfig, m: usize) -> Result<Metrics, EvalError> {
     let macs = 1.0e6 * (m + 1) as f64;
@@ -58,12 +60,18 @@ fn duplicate_check_is_linear_and_exact() {
     let e = Grid::from_toml_str(&dup, "big.toml", Path::new("."))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("`energy.mac_pj`") && e.contains("17.5 appears twice"), "{e}");
+    assert!(
+        e.contains("`energy.mac_pj`") && e.contains("17.5 appears twice"),
+        "{e}"
+    );
     // Numbers compare by value: 8 and 8.0 are one design; -0.0 and 0.0 too.
     for (list, twice) in [
         ("rows = [4, 8, 8.0]", "8.0 appears twice"),
         ("\"energy.mac_pj\" = [0.0, 0.1, -0.0]", "-0.0 appears twice"),
-        ("dataflow = [\"output-stationary\", \"output-stationary\"]", "appears twice"),
+        (
+            "dataflow = [\"output-stationary\", \"output-stationary\"]",
+            "appears twice",
+        ),
     ] {
         let text = format!("base = \"edge-8x8\"\n[sweep]\n{list}\n");
         let e = Grid::from_toml_str(&text, "g.toml", Path::new("."))
@@ -73,7 +81,12 @@ fn duplicate_check_is_linear_and_exact() {
     }
     // Different types or values are not duplicates.
     let text = "base = \"edge-8x8\"\n[sweep]\nrows = [4, 8, 16]\n\"energy.mac_pj\" = [0.1, 0.10000000000000002]\n";
-    assert_eq!(Grid::from_toml_str(text, "g.toml", Path::new(".")).unwrap().len(), 6);
+    assert_eq!(
+        Grid::from_toml_str(text, "g.toml", Path::new("."))
+            .unwrap()
+            .len(),
+        6
+    );
 }
 
 #[test]
@@ -85,14 +98,20 @@ fn a_second_writer_is_refused_naming_the_holder_and_stale_locks_are_taken_over()
     let models = vec!["m".to_string()];
 
     // A live holder: a child process.
-    let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("10")
+        .spawn()
+        .unwrap();
     std::fs::write(dir.join(LOCK_FILE), format!("{}\n", child.id())).unwrap();
     let e = run_sweep(&grid, &models, eval, &opts(&dir)).unwrap_err();
     assert!(matches!(e, SweepError::Locked { .. }), "{e}");
     let msg = e.to_string();
     assert!(msg.contains(&format!("process {}", child.id())), "{msg}");
     assert!(msg.contains(LOCK_FILE), "{msg}");
-    assert!(!dir.join("results.csv").exists(), "the refused sweep wrote results");
+    assert!(
+        !dir.join("results.csv").exists(),
+        "the refused sweep wrote results"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -148,7 +167,10 @@ fn model_and_base_names_are_escaped_in_summary_md() {
     };
     let mut block: Option<usize> = None;
     for line in md.lines() {
-        assert!(!line.starts_with("line2"), "input line break survived: {line:?}");
+        assert!(
+            !line.starts_with("line2"),
+            "input line break survived: {line:?}"
+        );
         if line.starts_with('|') {
             let n = unescaped(line, b'|');
             assert_eq!(*block.get_or_insert(n), n, "row {line:?}");
@@ -160,5 +182,8 @@ fn model_and_base_names_are_escaped_in_summary_md() {
             assert!(!line.contains("<i>"), "raw HTML: {line}");
         }
     }
-    assert!(md.contains("## Best designs for model `` a|b`c<i> line2 ``"), "{md}");
+    assert!(
+        md.contains("## Best designs for model `` a|b`c<i> line2 ``"),
+        "{md}"
+    );
 }

@@ -792,7 +792,10 @@ fn names_from_inputs_are_escaped_in_markdown() {
     let mut block_pipes: Option<usize> = None;
     let mut rows_with_names = 0;
     for line in md.lines() {
-        assert!(!line.starts_with("line2"), "input line break survived: {line:?}");
+        assert!(
+            !line.starts_with("line2"),
+            "input line break survived: {line:?}"
+        );
         assert!(!line.contains('\r'), "carriage return in {line:?}");
         if line.starts_with('|') {
             // Every row of a table has the header's number of cell separators.

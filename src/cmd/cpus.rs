@@ -150,7 +150,15 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         }
         outln!(
             "{:<14} {:<32} {:<12} {:>9} {:<20} {:<5} {:>3} {:>8} {:>7}",
-            "profile", "core", "device", "clock", "libraries", "SIMD", "WS", "power", "uA/MHz"
+            "profile",
+            "core",
+            "device",
+            "clock",
+            "libraries",
+            "SIMD",
+            "WS",
+            "power",
+            "uA/MHz"
         );
         for d in &all {
             let clock = d.default_clock_mhz;

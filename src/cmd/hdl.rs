@@ -235,7 +235,8 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
         }
         outln!(
             "yosys hierarchy -check; proc: ok, {} latches ({:.1} s)",
-            r.latches, r.yosys_seconds
+            r.latches,
+            r.yosys_seconds
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -38,7 +38,12 @@ pub fn run(args: ModelsArgs) -> Result<ExitCode> {
     };
     outln!(
         "{:<5} {:<16} {:<10} {:>11} {:>4} {:>8}  description",
-        "name", "input", "output", "MACs", "ops", "weights"
+        "name",
+        "input",
+        "output",
+        "MACs",
+        "ops",
+        "weights"
     );
     for r in &rows {
         outln!(

@@ -193,10 +193,7 @@ fn tile_cmd(a: &GemmArgs, cfg: &AccelConfig, p: &GemmProblem) -> Result<ExitCode
         .with_context(|| format!("tiling the {}x{}x{} GEMM", p.m, p.k, p.n))?;
     // The tile model keeps a few words per reduction step (about 115 bytes, measured):
     // the step count is checked before it allocates them.
-    let steps = t
-        .n_i()
-        .saturating_mul(t.n_j())
-        .saturating_mul(t.n_k());
+    let steps = t.n_i().saturating_mul(t.n_j()).saturating_mul(t.n_k());
     if steps > MAX_TILE_STEPS {
         bail!(
             "--m {} --k {} --n {}: {steps} reduction steps of {}x{}x{} tiles on {}, more than the {MAX_TILE_STEPS} (MAX_TILE_STEPS) the tile model estimates",
@@ -292,7 +289,8 @@ fn print_report(
             outln!("accel_cycles  {:>14}", report.accel_cycles);
             outln!(
                 "offload_us    {:>14.3} us at {} MHz",
-                report.offload_us, cfg.clock_mhz
+                report.offload_us,
+                cfg.clock_mhz
             );
         }
         outln!("macs          {:>14}", report.macs);

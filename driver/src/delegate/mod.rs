@@ -106,7 +106,10 @@ mod tests {
             other => panic!("expected DriverError::Memory, got {other:?}"),
         }
         let msg = err.to_string();
-        assert!(msg.contains(&format!("more than the device's {small} bytes")), "{msg}");
+        assert!(
+            msg.contains(&format!("more than the device's {small} bytes")),
+            "{msg}"
+        );
         assert!(!msg.contains(&MAX_DEVICE_MEM.to_string()), "{msg}");
     }
 }

@@ -15,8 +15,9 @@ use super::analysis;
 use super::constraints::{ConstraintArgs, Constraints, MemoryUse};
 use super::grid::Grid;
 use super::results::{self, ResultRow, RowMetrics, Status};
+use super::sorted::{self, SortedRows};
 use super::SweepError;
-use crate::fsutil::atomic_write;
+use crate::fsutil::{atomic_write, AtomicFile};
 use crate::progress::progress_bar;
 
 /// What the evaluator measured for one design and one model.
@@ -440,12 +441,19 @@ where
         .map(|(i, m)| (m.as_str(), i))
         .collect();
 
-    // Resume: what is already done.
-    let mut done: HashMap<u64, Vec<bool>> = HashMap::new();
+    // Resume: what is already done, one bit per (design in the shard, model), streamed
+    // from the file (memory: the bits, not the rows).
+    let in_scope = shard.len_of(grid.len());
+    let nm = models.len();
+    let mut done = vec![0u64; (in_scope as usize * nm).div_ceil(64)];
+    let bit = |design: u64, m: usize| {
+        ((design - shard.index as u64) / shard.count as u64) as usize * nm + m
+    };
+    let is_done = |done: &[u64], i: usize| done[i / 64] >> (i % 64) & 1 == 1;
     let mut reused = 0usize;
     let mut torn = false;
     if results_path.exists() {
-        let read = results::read_results(&results_path, &keys)?;
+        let mut read = results::ResultsReader::open(&results_path, &keys)?;
         torn = read.torn;
         if read.valid_len > 0 && read.budget != budget {
             return Err(SweepError::Mismatch {
@@ -457,11 +465,12 @@ where
                 ),
             });
         }
-        let mut ids: HashMap<u64, String> = HashMap::new();
-        for (n, r) in read.rows.iter().enumerate() {
+        // The id of the last design seen (rows of one design are adjacent).
+        let mut last_id: Option<(u64, String)> = None;
+        while let Some((line, r)) = read.next_row()? {
             let bad = |message: String| SweepError::Results {
                 path: results_path.clone(),
-                line: n + 2,
+                line,
                 message,
             };
             if r.design >= grid.len() || !shard.contains(r.design) {
@@ -471,9 +480,10 @@ where
                     grid.len()
                 )));
             }
-            let id = ids
-                .entry(r.design)
-                .or_insert_with(|| grid.design_id(r.design));
+            if last_id.as_ref().map_or(true, |(d, _)| *d != r.design) {
+                last_id = Some((r.design, grid.design_id(r.design)));
+            }
+            let id = &last_id.as_ref().expect("set above").1;
             if *id != r.design_id {
                 return Err(bad(format!(
                     "design {} has id {} but the grid gives {id}",
@@ -483,11 +493,9 @@ where
             let m = *model_index
                 .get(r.model.as_str())
                 .ok_or_else(|| bad(format!("unknown model `{}`", r.model)))?;
-            let slot = done
-                .entry(r.design)
-                .or_insert_with(|| vec![false; models.len()]);
-            if !slot[m] {
-                slot[m] = true;
+            let i = bit(r.design, m);
+            if !is_done(&done, i) {
+                done[i / 64] |= 1 << (i % 64);
                 reused += 1;
             }
         }
@@ -512,7 +520,6 @@ where
         )?;
     }
 
-    let in_scope = shard.len_of(grid.len());
     let total = in_scope as usize * models.len();
     let pending = total - reused;
     let file = OpenOptions::new()
@@ -537,14 +544,14 @@ where
             return Ok(());
         }
         let index = shard.index as u64 + k as u64 * shard.count as u64;
-        let have = done.get(&index);
-        if have.is_some_and(|h| h.iter().all(|&d| d)) {
+        let have = |m: usize| is_done(&done, k * nm + m);
+        if (0..nm).all(have) {
             return Ok(());
         }
         let design = grid.design(index);
         let params = grid.value_texts(index);
         for (mi, model) in models.iter().enumerate() {
-            if have.is_some_and(|h| h[mi]) {
+            if have(mi) {
                 continue;
             }
             if stop.load(Ordering::Relaxed) {
@@ -646,46 +653,72 @@ where
     synced?;
     drop(f);
 
-    let read = results::read_results(&results_path, &keys)?;
-    let mut outcome = finalize(dir, grid, models, &meta, read.rows, opts.png, opts.quiet)?;
+    let mut outcome = finalize(
+        dir,
+        grid,
+        models,
+        &meta,
+        std::slice::from_ref(&results_path),
+        opts.png,
+        opts.quiet,
+    )?;
     outcome.evaluated = evaluated.into_inner();
     outcome.reused = reused;
     outcome.dropped_torn_line = torn;
     Ok(outcome)
 }
 
-/// Sorts, deduplicates and checks the rows of the scope of `meta`, rewrites
-/// `results.csv` atomically and (for a whole grid) writes the analysis.
+/// Sorts (in bounded memory, [`SortedRows`]), deduplicates and checks the rows of
+/// `sources` against the scope of `meta`, rewrites `results.csv` atomically and (for a
+/// whole grid) writes the analysis, streaming the rows through it.
 fn finalize(
     dir: &Path,
     grid: &Grid,
     models: &[String],
     meta: &SweepMeta,
-    mut rows: Vec<ResultRow>,
+    sources: &[PathBuf],
     png: bool,
     quiet: bool,
 ) -> Result<SweepOutcome, SweepError> {
     let results_path = dir.join("results.csv");
-    let model_index: HashMap<&str, usize> = models
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.as_str(), i))
-        .collect();
-    let key = |r: &ResultRow| {
+    let keys = grid.keys();
+    let budget = meta.constraints.is_some();
+    let shard = meta.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let designs = shard.len_of(grid.len());
+    let nm = models.len();
+    let expected = designs as usize * nm;
+    let mut sorted =
+        SortedRows::with_batch(sources, &keys, models, dir, sorted::batch_for(expected))?;
+    // The expected keys in order: design shard.index + j * count, model m.
+    let expected_key = |n: usize| {
         (
-            r.design,
-            model_index
-                .get(r.model.as_str())
-                .copied()
-                .unwrap_or(usize::MAX),
+            shard.index as u64 + (n / nm) as u64 * shard.count as u64,
+            n % nm,
         )
     };
-    rows.sort_by_key(key);
-    let mut out: Vec<ResultRow> = Vec::with_capacity(rows.len());
-    for r in rows {
-        if let Some(last) = out.last() {
-            if key(last) == key(&r) {
-                if *last != r {
+    let mut next = 0usize; // index of the next expected key
+    let mut missing: Vec<String> = Vec::new();
+    let mut n_missing = 0usize;
+    let mut note_missing = |upto: usize, next: &mut usize| {
+        while *next < upto {
+            let (d, m) = expected_key(*next);
+            n_missing += 1;
+            if missing.len() < 5 {
+                missing.push(format!("design {d} model `{}`", models[m]));
+            }
+            *next += 1;
+        }
+    };
+    let mut out = AtomicFile::create(&results_path)?;
+    out.write(results::csv_line(&results::header_with(&keys, budget)).as_bytes())?;
+    let mut an = analysis::Analyzer::new(grid, models);
+    let mut last: Option<ResultRow> = None;
+    let mut rows = 0usize;
+    while let Some(r) = sorted.next_row()? {
+        let k = sorted.key(&r);
+        if let Some(prev) = &last {
+            if sorted.key(prev) == k {
+                if *prev != r {
                     return Err(SweepError::Results {
                         path: results_path.clone(),
                         line: 0,
@@ -698,41 +731,53 @@ fn finalize(
                 continue;
             }
         }
-        out.push(r);
+        // Where the key falls among the expected ones (a row outside them is an error).
+        let pos = (k.1 < nm && k.0 >= shard.index as u64 && shard.contains(k.0))
+            .then(|| ((k.0 - shard.index as u64) / shard.count as u64) as usize * nm + k.1)
+            .filter(|&p| p < expected && p >= next);
+        let Some(pos) = pos else {
+            return Err(SweepError::Results {
+                path: results_path.clone(),
+                line: 0,
+                message: format!(
+                    "design {} model `{}` is not part of this sweep (grid of {} designs, shard {shard})",
+                    r.design,
+                    r.model,
+                    grid.len()
+                ),
+            });
+        };
+        note_missing(pos, &mut next);
+        next = pos + 1;
+        out.write(r.line(budget).as_bytes())?;
+        rows += 1;
+        if let Some(prev) = last.replace(r) {
+            an.push(prev);
+        }
     }
-    let shard = meta.shard.unwrap_or(Shard { index: 0, count: 1 });
-    let designs = shard.len_of(grid.len());
-    let expected = designs as usize * models.len();
-    if out.len() != expected {
-        let have: std::collections::HashSet<(u64, usize)> = out.iter().map(key).collect();
-        let missing: Vec<String> = (0..designs)
-            .map(|k| shard.index as u64 + k * shard.count as u64)
-            .flat_map(|d| (0..models.len()).map(move |m| (d, m)))
-            .filter(|p| !have.contains(p))
-            .take(5)
-            .map(|(d, m)| format!("design {d} model `{}`", models[m]))
-            .collect();
+    note_missing(expected, &mut next);
+    if let Some(prev) = last.take() {
+        an.push(prev);
+    }
+    an.finish();
+    drop(sorted);
+    if n_missing > 0 {
         return Err(SweepError::Results {
             path: results_path,
             line: 0,
             message: format!(
-                "{} of {expected} rows present; missing e.g. {}",
-                out.len(),
+                "{rows} of {expected} rows present; missing e.g. {}",
                 missing.join(", ")
             ),
         });
     }
-    atomic_write(
-        &results_path,
-        results::render_results(&grid.keys(), &out, meta.constraints.is_some()).as_bytes(),
-    )?;
-    let count = |s: Status| out.iter().filter(|r| r.status == s).count();
+    out.commit()?;
     let files = if meta.shard.is_none() {
         analysis::write_analysis(
             dir,
             grid,
             models,
-            &out,
+            &an,
             meta.constraints.as_ref(),
             png,
             quiet,
@@ -743,13 +788,13 @@ fn finalize(
     Ok(SweepOutcome {
         dir: dir.to_path_buf(),
         designs,
-        rows: out.len(),
+        rows,
         evaluated: 0,
         reused: 0,
         dropped_torn_line: false,
-        ok: count(Status::Ok),
-        infeasible: count(Status::Infeasible),
-        invalid: count(Status::Invalid),
+        ok: an.ok as usize,
+        infeasible: an.infeasible as usize,
+        invalid: an.invalid as usize,
         files,
     })
 }
@@ -769,7 +814,8 @@ pub fn merge(
     let grid = meta0.grid(first)?;
     let count = meta0.shard.map_or(1, |s| s.count);
     let mut seen: Vec<Option<&PathBuf>> = vec![None; count as usize];
-    let mut rows = Vec::new();
+    let mut sources: Vec<PathBuf> = Vec::new();
+    let mut total = 0usize;
     let keys = grid.keys();
     for dir in shard_dirs {
         let m = SweepMeta::read(dir)?;
@@ -816,27 +862,27 @@ pub fn merge(
         }
         seen[s.index as usize] = Some(dir);
         let path = dir.join("results.csv");
-        let read = results::read_results(&path, &keys)?;
+        let mut read = results::ResultsReader::open(&path, &keys)?;
         if read.torn {
             return Err(mismatch(format!(
                 "shard {s} was interrupted (torn last line in results.csv): rerun it"
             )));
         }
         let expected = s.len_of(grid.len()) as usize * m.models.len();
-        if read.rows.len() < expected {
-            return Err(mismatch(format!(
-                "shard {s} is incomplete ({} of {expected} rows): rerun it",
-                read.rows.len()
-            )));
-        }
-        for (n, r) in read.rows.iter().enumerate() {
-            if r.design >= grid.len()
-                || !s.contains(r.design)
-                || r.design_id != grid.design_id(r.design)
-            {
+        let mut n = 0usize;
+        let mut last_id: Option<(u64, String)> = None;
+        while let Some((line, r)) = read.next_row()? {
+            n += 1;
+            let belongs = r.design < grid.len() && s.contains(r.design) && {
+                if last_id.as_ref().map_or(true, |(d, _)| *d != r.design) {
+                    last_id = Some((r.design, grid.design_id(r.design)));
+                }
+                last_id.as_ref().is_some_and(|(_, id)| *id == r.design_id)
+            };
+            if !belongs {
                 return Err(SweepError::Results {
                     path: path.clone(),
-                    line: n + 2,
+                    line,
                     message: format!(
                         "design {} ({}) does not belong to shard {s} of this grid",
                         r.design, r.design_id
@@ -844,7 +890,13 @@ pub fn merge(
                 });
             }
         }
-        rows.extend(read.rows);
+        if n < expected {
+            return Err(mismatch(format!(
+                "shard {s} is incomplete ({n} of {expected} rows): rerun it"
+            )));
+        }
+        sources.push(path);
+        total += n;
     }
     let missing: Vec<String> = seen
         .iter()
@@ -868,8 +920,15 @@ pub fn merge(
         &meta0.evaluation,
     );
     atomic_write(&out.join("sweep.json"), meta.render().as_bytes())?;
-    let n = rows.len();
-    let mut outcome = finalize(out, &grid, &meta0.models, &meta, rows, opts.png, opts.quiet)?;
-    outcome.reused = n;
+    let mut outcome = finalize(
+        out,
+        &grid,
+        &meta0.models,
+        &meta,
+        &sources,
+        opts.png,
+        opts.quiet,
+    )?;
+    outcome.reused = total;
     Ok(outcome)
 }

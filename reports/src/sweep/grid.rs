@@ -95,7 +95,11 @@ fn canonical_key(v: &toml::Value) -> Option<CanonicalValue> {
     match numeric(v) {
         Some(x) if x.is_nan() => None,
         // -0.0 == 0.0: one key for both.
-        Some(x) => Some(CanonicalValue::Number(if x == 0.0 { 0 } else { x.to_bits() })),
+        Some(x) => Some(CanonicalValue::Number(if x == 0.0 {
+            0
+        } else {
+            x.to_bits()
+        })),
         None => Some(CanonicalValue::Other(v.to_string())),
     }
 }

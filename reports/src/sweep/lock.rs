@@ -86,8 +86,10 @@ impl DirLock {
             }
         }
         Err(SweepError::Locked {
-            holder: holder(&path)
-                .map_or_else(|| "an unknown process".to_string(), |h| format!("process {h}")),
+            holder: holder(&path).map_or_else(
+                || "an unknown process".to_string(),
+                |h| format!("process {h}"),
+            ),
             path,
         })
     }

@@ -22,6 +22,7 @@ pub mod grid;
 pub mod lock;
 pub mod pareto;
 pub mod results;
+pub mod sorted;
 
 pub use constraints::{BudgetCols, ConstraintArgs, Constraints, MemoryUse, Require};
 pub use engine::{

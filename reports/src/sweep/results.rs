@@ -14,6 +14,7 @@
 //! During a run rows are appended in completion order, each with one `write` call; the
 //! final file is sorted by (design, model order). Floats use the shortest round-trip form.
 
+use std::io::Read as _;
 use std::path::Path;
 
 use super::constraints::{BudgetCols, BUDGET_COLUMNS};
@@ -170,71 +171,158 @@ pub struct ReadResults {
     pub budget: bool,
 }
 
-/// Reads `results.csv`: checks the header against `keys` (with or without the budget
-/// columns; [`ReadResults::budget`] says which), drops a torn last line (one
-/// without its newline), and fails on any other malformed line, naming it.
+/// Reads the whole of `results.csv` into memory ([`ResultsReader`] streams it; the sweep
+/// engine only streams, this is for tests and small files).
 pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepError> {
-    let bytes = std::fs::read(path).map_err(|source| SweepError::Io {
-        path: path.to_path_buf(),
-        op: "read",
-        source,
-    })?;
-    let valid_len = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let torn = valid_len < bytes.len();
-    let bad = |line: usize, message: String| SweepError::Results {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let mut rd = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&bytes[..valid_len]);
-    let mut expected = header(keys);
-    let mut budget = false;
+    let mut rd = ResultsReader::open(path, keys)?;
     let mut rows = Vec::new();
-    let mut saw_header = false;
-    for (i, rec) in rd.records().enumerate() {
-        let line = i + 1;
-        let rec = rec.map_err(|e| bad(line, e.to_string()))?;
-        if !saw_header {
-            let got: Vec<&str> = rec.iter().collect();
-            let with_budget = header_with(keys, true);
-            if got == with_budget {
-                expected = with_budget;
-                budget = true;
-            } else if got != expected {
-                return Err(bad(
-                    line,
-                    format!(
-                        "header `{}` does not match this sweep's `{}`: the directory holds another sweep's results; use another output directory",
-                        got.join(","),
-                        expected.join(",")
-                    ),
-                ));
-            }
-            saw_header = true;
-            continue;
+    while let Some((_, r)) = rd.next_row()? {
+        rows.push(r);
+    }
+    Ok(ReadResults {
+        rows,
+        valid_len: rd.valid_len,
+        torn: rd.torn,
+        budget: rd.budget,
+    })
+}
+
+/// The length of the prefix of `file` that ends with its last newline (0 without one),
+/// found by reading backwards from the end in blocks.
+fn whole_lines_len(file: &mut std::fs::File) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(i) = buf[..n].iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
         }
-        if rec.len() != expected.len() {
-            return Err(bad(
+        end = start;
+    }
+    Ok(0)
+}
+
+/// A streaming reader of `results.csv`: checks the header against `keys` (with or
+/// without the budget columns; [`ResultsReader::budget`] says which), stops before a torn
+/// last line (one without its newline), and fails on any other malformed line, naming
+/// it. Memory is one record, whatever the file's size.
+pub struct ResultsReader {
+    path: std::path::PathBuf,
+    rd: csv::Reader<std::io::Take<std::io::BufReader<std::fs::File>>>,
+    rec: csv::StringRecord,
+    keys: usize,
+    expected: usize,
+    /// The next line number (1-based, the header is line 1).
+    line: usize,
+    /// Length of the valid prefix (everything after it is a torn last line).
+    pub valid_len: u64,
+    /// True when a torn last line was found (it is never returned).
+    pub torn: bool,
+    /// The header has the budget columns.
+    pub budget: bool,
+}
+
+impl ResultsReader {
+    pub fn open(path: &Path, keys: &[String]) -> Result<ResultsReader, SweepError> {
+        use std::io::{Seek, SeekFrom};
+        let ioerr = |op: &'static str| {
+            move |source| SweepError::Io {
+                path: path.to_path_buf(),
+                op,
+                source,
+            }
+        };
+        let mut file = std::fs::File::open(path).map_err(ioerr("open"))?;
+        let valid_len = whole_lines_len(&mut file).map_err(ioerr("read"))?;
+        let torn = valid_len < file.metadata().map_err(ioerr("read"))?.len();
+        file.seek(SeekFrom::Start(0)).map_err(ioerr("read"))?;
+        let rd = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(std::io::BufReader::with_capacity(1 << 16, file).take(valid_len));
+        let mut me = ResultsReader {
+            path: path.to_path_buf(),
+            rd,
+            rec: csv::StringRecord::new(),
+            keys: keys.len(),
+            expected: header(keys).len(),
+            line: 1,
+            valid_len,
+            torn,
+            budget: false,
+        };
+        let has_header = me
+            .rd
+            .read_record(&mut me.rec)
+            .map_err(|e| me.bad(1, e.to_string()))?;
+        if !has_header {
+            if valid_len > 0 {
+                return Err(me.bad(1, "no header".into()));
+            }
+            return Ok(me);
+        }
+        let got: Vec<&str> = me.rec.iter().collect();
+        let plain = header(keys);
+        let with_budget = header_with(keys, true);
+        if got == with_budget {
+            me.expected = with_budget.len();
+            me.budget = true;
+        } else if got != plain {
+            let msg = format!(
+                "header `{}` does not match this sweep's `{}`: the directory holds another sweep's results; use another output directory",
+                got.join(","),
+                plain.join(",")
+            );
+            return Err(me.bad(1, msg));
+        }
+        me.line = 2;
+        Ok(me)
+    }
+
+    fn bad(&self, line: usize, message: String) -> SweepError {
+        SweepError::Results {
+            path: self.path.clone(),
+            line,
+            message,
+        }
+    }
+
+    /// The next row and its line number, `None` at the end of the whole lines.
+    pub fn next_row(&mut self) -> Result<Option<(usize, ResultRow)>, SweepError> {
+        let line = self.line;
+        let more = self
+            .rd
+            .read_record(&mut self.rec)
+            .map_err(|e| self.bad(line, e.to_string()))?;
+        if !more {
+            return Ok(None);
+        }
+        self.line += 1;
+        let rec = &self.rec;
+        if rec.len() != self.expected {
+            return Err(self.bad(
                 line,
-                format!("{} fields, expected {}", rec.len(), expected.len()),
+                format!("{} fields, expected {}", rec.len(), self.expected),
             ));
         }
-        let k = keys.len();
+        let k = self.keys;
         let design = rec[0]
             .parse::<u64>()
-            .map_err(|e| bad(line, format!("design `{}`: {e}", &rec[0])))?;
+            .map_err(|e| self.bad(line, format!("design `{}`: {e}", &rec[0])))?;
         let status = Status::parse(&rec[3 + k])
-            .ok_or_else(|| bad(line, format!("unknown status `{}`", &rec[3 + k])))?;
+            .ok_or_else(|| self.bad(line, format!("unknown status `{}`", &rec[3 + k])))?;
         let metrics = if status == Status::Ok {
             let mut v = [0.0; METRIC_COLUMNS.len()];
             for (j, slot) in v.iter_mut().enumerate() {
                 let s = &rec[4 + k + j];
                 *slot = s
                     .parse::<f64>()
-                    .map_err(|e| bad(line, format!("{} `{s}`: {e}", METRIC_COLUMNS[j])))?;
+                    .map_err(|e| self.bad(line, format!("{} `{s}`: {e}", METRIC_COLUMNS[j])))?;
             }
             Some(RowMetrics {
                 offload_us: v[0],
@@ -252,32 +340,26 @@ pub fn read_results(path: &Path, keys: &[String]) -> Result<ReadResults, SweepEr
         };
         let nb = BUDGET_COLUMNS.len();
         let first = 4 + k + METRIC_COLUMNS.len();
-        let budget_cols = if budget && status == Status::Ok {
+        let budget_cols = if self.budget && status == Status::Ok {
             let f: Vec<&str> = (first..first + nb).map(|j| &rec[j]).collect();
-            Some(BudgetCols::parse(&f).map_err(|m| bad(line, m))?)
+            Some(BudgetCols::parse(&f).map_err(|m| self.bad(line, m))?)
         } else {
             None
         };
-        rows.push(ResultRow {
-            design,
-            design_id: rec[1].to_string(),
-            params: (0..k).map(|j| rec[2 + j].to_string()).collect(),
-            model: rec[2 + k].to_string(),
-            status,
-            metrics,
-            budget: budget_cols,
-            note: rec[rec.len() - 1].to_string(),
-        });
+        Ok(Some((
+            line,
+            ResultRow {
+                design,
+                design_id: rec[1].to_string(),
+                params: (0..k).map(|j| rec[2 + j].to_string()).collect(),
+                model: rec[2 + k].to_string(),
+                status,
+                metrics,
+                budget: budget_cols,
+                note: rec[rec.len() - 1].to_string(),
+            },
+        )))
     }
-    if !saw_header && valid_len > 0 {
-        return Err(bad(1, "no header".into()));
-    }
-    Ok(ReadResults {
-        rows,
-        valid_len: valid_len as u64,
-        torn,
-        budget,
-    })
 }
 
 /// The whole sorted file text (`budget`: with the budget columns).
