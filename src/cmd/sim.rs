@@ -213,11 +213,11 @@ fn print_report(
     counters: &arch::device::Counters,
     check: Option<bool>,
 ) -> Result<ExitCode> {
-    let report = GemmRunReport::new(&cfg, &counters);
+    let report = GemmRunReport::new(cfg, counters);
     // The functional model is untimed: no timing or energy figures, no timed bounds.
     let timed = a.model != "functional";
     let bounds = if timed {
-        check_bounds(&cfg, &counters)
+        check_bounds(cfg, counters)
     } else {
         Ok(())
     };
@@ -239,7 +239,7 @@ fn print_report(
             "macs": report.macs,
             "bus_bytes": report.bus_bytes,
             "area_mm2": report.area_mm2,
-            "counters": value_counters(&counters, timed)
+            "counters": value_counters(counters, timed)
                 .into_iter()
                 .collect::<std::collections::BTreeMap<_, _>>(),
             "output_matches_naive": check,
@@ -297,7 +297,7 @@ fn print_report(
         if timed {
             outln!("array_util    {:>14.4}", array_utilization);
         }
-        for (name, v) in value_counters(&counters, timed) {
+        for (name, v) in value_counters(counters, timed) {
             outln!("  {name:<22}{v:>14}");
         }
         if timed {
