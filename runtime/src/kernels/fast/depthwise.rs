@@ -1,0 +1,176 @@
+//! Fast DEPTHWISE_CONV_2D: per output pixel, 16 channels at a time over the taps inside
+//! the input (so padding needs no folding), `(x - zp_in) * w` exact in i16 lanes
+//! (|x - zp_in| <= 255, |w| <= 128, so |product| <= 32,640) and summed in i32 lanes.
+//! A depth multiplier > 1 first expands the input so that output channel `c` reads
+//! expanded channel `c` (`input[.., c / multiplier]`), then runs the same loop.
+
+use super::requant::Requant;
+use super::{Isa, Scratch};
+use crate::geometry::ConvGeometry;
+use crate::kernels::QuantParams;
+
+/// Channels per vector block.
+const CB: usize = 16;
+
+/// A depthwise filter widened to i16, per tap, channels padded to a multiple of 16.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedDepthwise {
+    cpad: usize,
+    w: Vec<i16>,
+    rq: Requant,
+}
+
+impl PackedDepthwise {
+    pub(super) fn new(g: &ConvGeometry, q: &QuantParams, filter: &[i8]) -> Self {
+        let (taps, out_d) = (g.k_h * g.k_w, g.out_c);
+        assert_eq!(filter.len(), taps * out_d, "depthwise filter length");
+        let cpad = out_d.div_ceil(CB) * CB;
+        let mut w = vec![0i16; taps * cpad];
+        for t in 0..taps {
+            for c in 0..out_d {
+                w[t * cpad + c] = filter[t * out_d + c] as i16;
+            }
+        }
+        let rq = Requant::new(q, q.bias[..out_d].to_vec(), out_d);
+        PackedDepthwise { cpad, w, rq }
+    }
+}
+
+/// DEPTHWISE_CONV_2D with packed weights: same contract and result as
+/// [`crate::kernels::depthwise::depthwise_conv2d`].
+pub fn depthwise_conv2d(
+    p: &PackedDepthwise,
+    g: &ConvGeometry,
+    q: &QuantParams,
+    isa: Isa,
+    input: &[i8],
+    output: &mut [i8],
+    scratch: &mut Scratch,
+) {
+    let out_d = g.out_c;
+    let mult = g.depth_multiplier;
+    let src: &[i8] = if mult == 1 {
+        input
+    } else {
+        let pixels = g.batch * g.in_h * g.in_w;
+        let e = &mut scratch.bytes;
+        e.clear();
+        e.reserve(pixels * out_d);
+        for px in input.chunks_exact(g.in_c).take(pixels) {
+            for c in 0..out_d {
+                e.push(px[c / mult]);
+            }
+        }
+        &scratch.bytes
+    };
+    let in_off = q.input_zero_point.wrapping_neg();
+    let full = out_d / CB * CB;
+    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(g.k_h * g.k_w);
+    let mut acc = [0i32; CB];
+    for b in 0..g.batch {
+        for oy in 0..g.out_h {
+            let iy0 = (oy * g.stride_h) as isize - g.pad_top as isize;
+            for ox in 0..g.out_w {
+                let ix0 = (ox * g.stride_w) as isize - g.pad_left as isize;
+                taps.clear();
+                for fy in 0..g.k_h {
+                    let iy = iy0 + (fy * g.dilation_h) as isize;
+                    if iy < 0 || iy >= g.in_h as isize {
+                        continue;
+                    }
+                    for fx in 0..g.k_w {
+                        let ix = ix0 + (fx * g.dilation_w) as isize;
+                        if ix < 0 || ix >= g.in_w as isize {
+                            continue;
+                        }
+                        let pix = (b * g.in_h + iy as usize) * g.in_w + ix as usize;
+                        taps.push(((fy * g.k_w + fx) * p.cpad, pix * out_d));
+                    }
+                }
+                let ob = ((b * g.out_h + oy) * g.out_w + ox) * out_d;
+                let out = &mut output[ob..ob + out_d];
+                let mut c0 = 0;
+                while c0 < out_d {
+                    let len = if c0 < full { CB } else { out_d - c0 };
+                    block(isa, p, src, &taps, c0, len, in_off, &mut acc);
+                    for h in (0..len).step_by(8) {
+                        let a: &[i32; 8] = acc[h..h + 8].try_into().expect("8 lanes");
+                        let n = (len - h).min(8);
+                        let c = c0 + h;
+                        p.rq.row8(isa.has_avx2(), a, 0, c, &mut out[c..c + n]);
+                    }
+                    c0 += len;
+                }
+            }
+        }
+    }
+}
+
+/// Accumulates channels `c0..c0 + len` (len <= 16) of one output pixel over `taps`
+/// (weight offset, input pixel offset) into `acc[..len]`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn block(
+    isa: Isa,
+    p: &PackedDepthwise,
+    src: &[i8],
+    taps: &[(usize, usize)],
+    c0: usize,
+    len: usize,
+    in_off: i32,
+    acc: &mut [i32; CB],
+) {
+    if len == CB && isa.has_avx2() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            for &(wo, xo) in taps {
+                assert!(xo + c0 + CB <= src.len() && wo + c0 + CB <= p.w.len());
+            }
+            // SAFETY: AVX2 was detected (`has_avx2`); every tap's 16 input bytes and 16
+            // weights are in bounds (asserted above).
+            unsafe { x86::block_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc) };
+            return;
+        }
+    }
+    acc[..len].fill(0);
+    for &(wo, xo) in taps {
+        let xs = &src[xo + c0..xo + c0 + len];
+        let ws = &p.w[wo + c0..wo + c0 + len];
+        for ((a, &x), &w) in acc.iter_mut().zip(xs).zip(ws) {
+            *a = a.wrapping_add((x as i32 + in_off) * w as i32);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::CB;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// AVX2 must be available; for every tap `(wo, xo)`, `w[wo + c0..][..16]` and
+    /// `x[xo + c0..][..16]` must be in bounds.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn block_avx2(
+        w: *const i16,
+        x: *const i8,
+        taps: &[(usize, usize)],
+        c0: usize,
+        in_off: i32,
+        acc: &mut [i32; CB],
+    ) {
+        let off = _mm256_set1_epi16(in_off as i16);
+        let mut lo = _mm256_setzero_si256();
+        let mut hi = _mm256_setzero_si256();
+        for &(wo, xo) in taps {
+            let xv = _mm256_cvtepi8_epi16(_mm_loadu_si128(x.add(xo + c0) as *const __m128i));
+            let xv = _mm256_add_epi16(xv, off);
+            let wv = _mm256_loadu_si256(w.add(wo + c0) as *const __m256i);
+            let prod = _mm256_mullo_epi16(xv, wv);
+            lo = _mm256_add_epi32(lo, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(prod)));
+            hi = _mm256_add_epi32(hi, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(prod, 1)));
+        }
+        _mm256_storeu_si256(acc.as_mut_ptr() as *mut __m256i, lo);
+        _mm256_storeu_si256(acc.as_mut_ptr().add(8) as *mut __m256i, hi);
+    }
+}
