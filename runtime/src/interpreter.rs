@@ -503,26 +503,47 @@ impl Interpreter {
                 }
             }
         }
-        let fast = match (*kernels, &packed[index]) {
-            (Kernels::Fast, Some(pk)) => Some((pk, *isa, scratch)),
-            _ => None,
+        let fast = match *kernels {
+            Kernels::Fast => Some((packed[index].as_ref(), *isa, scratch)),
+            Kernels::Reference => None,
         };
         run_kernel(p, fast, &inputs, out);
         Ok(false)
     }
 }
 
-/// Dispatches one prepared op to its CPU kernel: the fast kernel when `fast` holds its
-/// packed weights, else the reference kernel.
+/// Dispatches one prepared op to its CPU kernel: with `fast`, the fast kernel of a conv,
+/// depthwise or fully connected op (its packed weights) or of a same-shape ADD; else, and
+/// for every other op, the reference kernel.
 fn run_kernel(
     p: &PreparedOp,
-    fast: Option<(&Packed, Isa, &mut Scratch)>,
+    fast: Option<(Option<&Packed>, Isa, &mut Scratch)>,
     inputs: &[Option<&[u8]>],
     out: &mut [u8],
 ) {
     use kernels::*;
     let inp = |i: usize| -> &[u8] { inputs.get(i).copied().flatten().unwrap_or(&[]) };
-    if let Some((pk, isa, scratch)) = fast {
+    if let (
+        Some((_, isa, _)),
+        PreparedOp::Add {
+            params,
+            a,
+            b,
+            out: so,
+        },
+    ) = (&fast, p)
+    {
+        if a == b && a == so {
+            return fast::add_same_shape(
+                params,
+                *isa,
+                as_i8(inp(0)),
+                as_i8(inp(1)),
+                as_i8_mut(out),
+            );
+        }
+    }
+    if let Some((Some(pk), isa, scratch)) = fast {
         let (x, y) = (as_i8(inp(0)), as_i8_mut(out));
         match (p, pk) {
             (PreparedOp::Conv { geom, quant }, Packed::Conv(w)) => {

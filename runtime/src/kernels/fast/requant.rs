@@ -124,6 +124,53 @@ pub(super) mod x86 {
         store8(v, out);
     }
 
+    /// TFLite's int8 ADD on 8-element chunks of equal-length `a`, `b`, `out`.
+    ///
+    /// # Safety
+    /// AVX2 must be available; `0 <= p.left_shift <= 31`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn add8s(
+        p: &crate::kernels::elementwise::AddParams,
+        a: &[i8],
+        b: &[i8],
+        out: &mut [i8],
+    ) {
+        let sh = |s: i32| {
+            (
+                _mm256_set1_epi32(s.clamp(0, 31)),
+                _mm256_set1_epi32((-s).clamp(0, 31)),
+            )
+        };
+        let (l1, r1) = sh(p.input1_shift);
+        let (l2, r2) = sh(p.input2_shift);
+        let (lo, ro) = sh(p.output_shift);
+        let (m1, m2, mo) = (
+            _mm256_set1_epi32(p.input1_multiplier),
+            _mm256_set1_epi32(p.input2_multiplier),
+            _mm256_set1_epi32(p.output_multiplier),
+        );
+        let (o1, o2, oo) = (
+            _mm256_set1_epi32(p.input1_offset),
+            _mm256_set1_epi32(p.input2_offset),
+            _mm256_set1_epi32(p.output_offset),
+        );
+        let ls = _mm256_set1_epi32(p.left_shift);
+        let (amin, amax) = (_mm256_set1_epi32(p.act_min), _mm256_set1_epi32(p.act_max));
+        for ((ca, cb), co) in a
+            .chunks_exact(8)
+            .zip(b.chunks_exact(8))
+            .zip(out.chunks_exact_mut(8))
+        {
+            let xa = _mm256_cvtepi8_epi32(_mm_loadl_epi64(ca.as_ptr() as *const __m128i));
+            let xb = _mm256_cvtepi8_epi32(_mm_loadl_epi64(cb.as_ptr() as *const __m128i));
+            let xa = _mm256_sllv_epi32(_mm256_add_epi32(xa, o1), ls);
+            let xb = _mm256_sllv_epi32(_mm256_add_epi32(xb, o2), ls);
+            let s = _mm256_add_epi32(mbqm8(xa, m1, l1, r1), mbqm8(xb, m2, l2, r2));
+            let v = _mm256_add_epi32(mbqm8(s, mo, lo, ro), oo);
+            store8(_mm256_min_epi32(_mm256_max_epi32(v, amin), amax), co);
+        }
+    }
+
     /// Stores the low `out.len() <= 8` lanes of `v` (each within -128..=127) as bytes.
     #[target_feature(enable = "avx2")]
     #[inline]
