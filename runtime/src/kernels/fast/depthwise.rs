@@ -47,6 +47,24 @@ pub fn depthwise_conv2d(
     output: &mut [i8],
     scratch: &mut Scratch,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if isa.has_avx2() {
+        // SAFETY: AVX2 was detected (`Isa`).
+        return unsafe { x86::depthwise(p, g, q, isa, input, output, scratch) };
+    }
+    body(p, g, q, isa, input, output, scratch)
+}
+
+#[inline(always)]
+fn body(
+    p: &PackedDepthwise,
+    g: &ConvGeometry,
+    q: &QuantParams,
+    isa: Isa,
+    input: &[i8],
+    output: &mut [i8],
+    scratch: &mut Scratch,
+) {
     let out_d = g.out_c;
     let mult = g.depth_multiplier;
     let src: &[i8] = if mult == 1 {
@@ -109,7 +127,7 @@ pub fn depthwise_conv2d(
 /// Accumulates channels `c0..c0 + len` (len <= 16) of one output pixel over `taps`
 /// (weight offset, input pixel offset) into `acc[..len]`.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn block(
     isa: Isa,
     p: &PackedDepthwise,
@@ -120,15 +138,34 @@ fn block(
     in_off: i32,
     acc: &mut [i32; CB],
 ) {
-    if len == CB && isa.has_avx2() {
+    if len >= 8 && isa.has_avx2() {
         #[cfg(target_arch = "x86_64")]
         {
+            let n = if len == CB { CB } else { 8 };
             for &(wo, xo) in taps {
-                assert!(xo + c0 + CB <= src.len() && wo + c0 + CB <= p.w.len());
+                assert!(xo + c0 + n <= src.len() && wo + c0 + n <= p.w.len());
             }
-            // SAFETY: AVX2 was detected (`has_avx2`); every tap's 16 input bytes and 16
+            // SAFETY: AVX2 was detected (`has_avx2`); every tap's `n` input bytes and
             // weights are in bounds (asserted above).
-            unsafe { x86::block_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc) };
+            unsafe {
+                if n == CB {
+                    x86::block_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);
+                } else {
+                    x86::block8_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);
+                }
+            }
+            if n == len {
+                return;
+            }
+            // The remaining channels of a block of 9..15 (the last block only).
+            acc[8..len].fill(0);
+            for &(wo, xo) in taps {
+                let xs = &src[xo + c0 + 8..xo + c0 + len];
+                let ws = &p.w[wo + c0 + 8..wo + c0 + len];
+                for ((a, &x), &w) in acc[8..].iter_mut().zip(xs).zip(ws) {
+                    *a = a.wrapping_add((x as i32 + in_off) * w as i32);
+                }
+            }
             return;
         }
     }
@@ -144,13 +181,54 @@ fn block(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::CB;
+    use super::*;
     use std::arch::x86_64::*;
+
+    /// The whole kernel compiled with AVX2 (the block and requantization inline).
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn depthwise(
+        p: &PackedDepthwise,
+        g: &ConvGeometry,
+        q: &QuantParams,
+        isa: Isa,
+        input: &[i8],
+        output: &mut [i8],
+        scratch: &mut Scratch,
+    ) {
+        body(p, g, q, isa, input, output, scratch)
+    }
+
+    /// As [`block_avx2`] for 8 channels (into `acc[..8]`).
+    ///
+    /// # Safety
+    /// AVX2 must be available; for every tap `(wo, xo)`, `w[wo + c0..][..8]` and
+    /// `x[xo + c0..][..8]` must be in bounds.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub unsafe fn block8_avx2(
+        w: *const i16,
+        x: *const i8,
+        taps: &[(usize, usize)],
+        c0: usize,
+        in_off: i32,
+        acc: &mut [i32; CB],
+    ) {
+        let off = _mm_set1_epi16(in_off as i16);
+        let mut sum = _mm256_setzero_si256();
+        for &(wo, xo) in taps {
+            let xv = _mm_cvtepi8_epi16(_mm_loadl_epi64(x.add(xo + c0) as *const __m128i));
+            let wv = _mm_loadu_si128(w.add(wo + c0) as *const __m128i);
+            let prod = _mm_mullo_epi16(_mm_add_epi16(xv, off), wv);
+            sum = _mm256_add_epi32(sum, _mm256_cvtepi16_epi32(prod));
+        }
+        _mm256_storeu_si256(acc.as_mut_ptr() as *mut __m256i, sum);
+    }
 
     /// # Safety
     /// AVX2 must be available; for every tap `(wo, xo)`, `w[wo + c0..][..16]` and
     /// `x[xo + c0..][..16]` must be in bounds.
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub unsafe fn block_avx2(
         w: *const i16,
         x: *const i8,

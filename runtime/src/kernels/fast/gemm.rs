@@ -68,7 +68,8 @@ pub type Tile = [[i32; 2 * NB]; MR];
 /// Computes `rows` (1..=MR) rows of `a` (stride `lda` i16) against blocks `blk` and (when
 /// `two`) `blk + 1` of `b`, over the whole reduction, into `t[..rows]`; columns of a
 /// missing second block are left 0.
-#[inline]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_block(
     isa: Isa,
     a: &[i16],
@@ -149,6 +150,7 @@ mod x86 {
     /// AVX2 must be available; `a` must hold `R` rows of `2 * pairs` i16 at stride
     /// `lda`, `b0` (and `b1` when `TWO`) `pairs * 16` i16.
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub unsafe fn kernel_avx2<const R: usize, const TWO: bool>(
         a: *const i16,
         lda: usize,

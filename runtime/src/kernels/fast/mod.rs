@@ -128,6 +128,7 @@ impl Packed {
 /// `out` (row `r` at `out[r * out_stride + chan0 ..]`, `b.n` channels; `row_add[r]` added
 /// to every accumulator of row `r`).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn gemm_requant(
     isa: Isa,
     rq: &Requant,
@@ -230,6 +231,24 @@ pub fn conv2d(
     output: &mut [i8],
     scratch: &mut Scratch,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if isa.has_avx2() {
+        // SAFETY: AVX2 was detected (`Isa`).
+        return unsafe { x86::conv2d(p, g, q, isa, input, output, scratch) };
+    }
+    conv2d_body(p, g, q, isa, input, output, scratch)
+}
+
+#[inline(always)]
+fn conv2d_body(
+    p: &PackedConv,
+    g: &ConvGeometry,
+    q: &QuantParams,
+    isa: Isa,
+    input: &[i8],
+    output: &mut [i8],
+    scratch: &mut Scratch,
+) {
     let fd = g.group_in_c;
     let k = g.k_h * g.k_w * fd;
     let kp = k + (k & 1);
@@ -262,7 +281,7 @@ pub fn conv2d(
 /// Fills `row` (length `kp`) with the patch of output pixel `m` for input channels
 /// `c0..c0 + group_in_c`, taps outside the input set to the input zero point, the even
 /// padding column to 0.
-#[inline]
+#[inline(always)]
 fn im2col_row(g: &ConvGeometry, input: &[i8], m: usize, c0: usize, zp: i16, row: &mut [i16]) {
     let fd = g.group_in_c;
     let per_image = g.out_h * g.out_w;
@@ -310,7 +329,7 @@ fn im2col_row(g: &ConvGeometry, input: &[i8], m: usize, c0: usize, zp: i16, row:
     }
 }
 
-#[inline]
+#[inline(always)]
 fn widen(src: &[i8], dst: &mut [i16]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s as i16;
@@ -357,6 +376,23 @@ pub fn fully_connected(
     output: &mut [i8],
     scratch: &mut Scratch,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if isa.has_avx2() {
+        // SAFETY: AVX2 was detected (`Isa`).
+        return unsafe { x86::fully_connected(p, g, isa, input, output, scratch) };
+    }
+    fully_connected_body(p, g, isa, input, output, scratch)
+}
+
+#[inline(always)]
+fn fully_connected_body(
+    p: &PackedFc,
+    g: &FcGeometry,
+    isa: Isa,
+    input: &[i8],
+    output: &mut [i8],
+    scratch: &mut Scratch,
+) {
     let (k, kp) = (g.depth, p.b.kp);
     let mut row_add = [0i32; CHUNK];
     scratch.a.resize(CHUNK * kp, 0);
@@ -389,6 +425,38 @@ pub fn fully_connected(
 }
 
 pub use depthwise::{depthwise_conv2d, PackedDepthwise};
+
+/// The fast kernels compiled with AVX2 enabled, so that the micro-kernels, the
+/// requantization and the im2col loops inline into one AVX2 function per kernel.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn conv2d(
+        p: &PackedConv,
+        g: &ConvGeometry,
+        q: &QuantParams,
+        isa: Isa,
+        input: &[i8],
+        output: &mut [i8],
+        scratch: &mut Scratch,
+    ) {
+        conv2d_body(p, g, q, isa, input, output, scratch)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn fully_connected(
+        p: &PackedFc,
+        g: &FcGeometry,
+        isa: Isa,
+        input: &[i8],
+        output: &mut [i8],
+        scratch: &mut Scratch,
+    ) {
+        fully_connected_body(p, g, isa, input, output, scratch)
+    }
+}
 
 /// ADD of two int8 tensors of the same shape (no broadcasting; the caller checks): same
 /// result as [`super::elementwise::add`]. AVX2: the three `MultiplyByQuantizedMultiplier`

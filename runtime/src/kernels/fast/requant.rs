@@ -111,6 +111,7 @@ pub(super) mod x86 {
 
     /// [`Requant::row8`] with AVX2.
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub unsafe fn row8(rq: &Requant, acc: &[i32; 8], add: i32, c0: usize, out: &mut [i8]) {
         let ld = |v: &[i32]| _mm256_loadu_si256(v.as_ptr().add(c0) as *const __m256i);
         let a = _mm256_loadu_si256(acc.as_ptr() as *const __m256i);
@@ -183,6 +184,67 @@ pub(super) mod x86 {
             let mut tmp = [0i8; 16];
             _mm_storeu_si128(tmp.as_mut_ptr() as *mut __m128i, p8);
             out.copy_from_slice(&tmp[..out.len()]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::fast::Isa;
+
+    /// The 8-lane path equals `arch::quant::requantize` on extreme and random values,
+    /// including the saturating `i32::MIN * i32::MIN` case and every shift.
+    #[test]
+    fn row8_equals_scalar_requantize() {
+        let mut rng = models::rng::SplitMix64::new(7);
+        let specials = [
+            i32::MIN,
+            i32::MIN + 1,
+            -1,
+            0,
+            1,
+            i32::MAX,
+            1 << 30,
+            -(1 << 30),
+        ];
+        let mut any = |rng: &mut models::rng::SplitMix64| {
+            if rng.next_f64() < 0.3 {
+                specials[rng.range_i64(0, 7) as usize]
+            } else {
+                rng.range_i64(i32::MIN as i64, i32::MAX as i64) as i32
+            }
+        };
+        for round in 0..4000 {
+            let n = 8;
+            let q = QuantParams {
+                input_zero_point: 0,
+                filter_zero_point: 0,
+                output_zero_point: rng.range_i64(-128, 127) as i32,
+                act_min: rng.range_i64(-128, 0) as i32,
+                act_max: rng.range_i64(0, 127) as i32,
+                multipliers: (0..n).map(|_| any(&mut rng)).collect(),
+                shifts: (0..n).map(|_| rng.range_i64(-40, 40) as i32).collect(),
+                bias: (0..n).map(|_| any(&mut rng)).collect(),
+            };
+            let rq = Requant::new(&q, q.bias.clone(), n);
+            let acc: [i32; 8] = std::array::from_fn(|_| any(&mut rng));
+            let add = if round % 3 == 0 { any(&mut rng) } else { 0 };
+            for isa in Isa::available() {
+                let len = 1 + round % 8;
+                let mut got = [0i8; 8];
+                rq.row8(isa.has_avx2(), &acc, add, 0, &mut got[..len]);
+                for j in 0..len {
+                    let want = q.requantize(acc[j].wrapping_add(add), j);
+                    assert_eq!(
+                        got[j],
+                        want,
+                        "{} lane {j}: acc {} {q:?}",
+                        isa.name(),
+                        acc[j]
+                    );
+                }
+            }
         }
     }
 }
