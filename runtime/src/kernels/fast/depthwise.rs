@@ -138,37 +138,36 @@ fn block(
     in_off: i32,
     acc: &mut [i32; CB],
 ) {
+    #[cfg(target_arch = "x86_64")]
     if len >= 8 && isa.has_avx2() {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let n = if len == CB { CB } else { 8 };
-            for &(wo, xo) in taps {
-                assert!(xo + c0 + n <= src.len() && wo + c0 + n <= p.w.len());
+        let n = if len == CB { CB } else { 8 };
+        for &(wo, xo) in taps {
+            assert!(xo + c0 + n <= src.len() && wo + c0 + n <= p.w.len());
+        }
+        // SAFETY: AVX2 was detected (`has_avx2`); every tap's `n` input bytes and
+        // weights are in bounds (asserted above).
+        unsafe {
+            if n == CB {
+                x86::block_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);
+            } else {
+                x86::block8_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);
             }
-            // SAFETY: AVX2 was detected (`has_avx2`); every tap's `n` input bytes and
-            // weights are in bounds (asserted above).
-            unsafe {
-                if n == CB {
-                    x86::block_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);
-                } else {
-                    x86::block8_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);
-                }
-            }
-            if n == len {
-                return;
-            }
-            // The remaining channels of a block of 9..15 (the last block only).
-            acc[8..len].fill(0);
-            for &(wo, xo) in taps {
-                let xs = &src[xo + c0 + 8..xo + c0 + len];
-                let ws = &p.w[wo + c0 + 8..wo + c0 + len];
-                for ((a, &x), &w) in acc[8..].iter_mut().zip(xs).zip(ws) {
-                    *a = a.wrapping_add((x as i32 + in_off) * w as i32);
-                }
-            }
+        }
+        if n == len {
             return;
         }
+        // The remaining channels of a block of 9..15 (the last block only).
+        acc[8..len].fill(0);
+        for &(wo, xo) in taps {
+            let xs = &src[xo + c0 + 8..xo + c0 + len];
+            let ws = &p.w[wo + c0 + 8..wo + c0 + len];
+            for ((a, &x), &w) in acc[8..].iter_mut().zip(xs).zip(ws) {
+                *a = a.wrapping_add((x as i32 + in_off) * w as i32);
+            }
+        }
+        return;
     }
+    let _ = isa;
     acc[..len].fill(0);
     for &(wo, xo) in taps {
         let xs = &src[xo + c0..xo + c0 + len];

@@ -90,8 +90,8 @@ pub fn gemm_block(
     } else {
         b0
     };
+    #[cfg(target_arch = "x86_64")]
     if isa.has_avx2() {
-        #[cfg(target_arch = "x86_64")]
         // SAFETY: `has_avx2` is true only after runtime detection of AVX2; the slice
         // bounds were asserted above (A: `rows` rows of kp at stride lda, B: pairs x 16
         // i16 per block).
@@ -110,6 +110,7 @@ pub fn gemm_block(
             return;
         }
     }
+    let _ = isa;
     kernel_portable(a, lda, rows, [b0, b1], two, pairs, t)
 }
 

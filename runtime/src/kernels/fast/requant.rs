@@ -208,7 +208,7 @@ mod tests {
             1 << 30,
             -(1 << 30),
         ];
-        let mut any = |rng: &mut models::rng::SplitMix64| {
+        let any = |rng: &mut models::rng::SplitMix64| {
             if rng.next_f64() < 0.3 {
                 specials[rng.range_i64(0, 7) as usize]
             } else {
