@@ -7,9 +7,12 @@
 //! ```sh
 //! cargo run --release -p runtime --example host_bench -- [--models kws,vww,ic,ad]
 //!     [--iters N] [--rounds R] [--input rand_seed0] [--reference] [--portable] [--per-op]
+//!     [--json]
 //! ```
 //! `--reference` runs the reference kernels (the oracle), `--portable` the fast kernels
-//! without SIMD, `--per-op` adds the time per op (mean over the iterations).
+//! without SIMD, `--per-op` adds the time per op (mean over the iterations), `--json`
+//! prints one JSON object per model instead (what `scripts/bench_tflite.py --tinyaccel`
+//! reads).
 
 use runtime::{Interpreter, Isa, Kernels};
 use std::time::Instant;
@@ -25,7 +28,7 @@ fn run() -> Result<(), String> {
     let mut models_arg = "kws,vww,ic,ad".to_string();
     let (mut iters, mut rounds) = (100usize, 5usize);
     let mut input_name = "rand_seed0".to_string();
-    let (mut reference, mut portable, mut per_op) = (false, false, false);
+    let (mut reference, mut portable, mut per_op, mut json) = (false, false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |what: &str| args.next().ok_or(format!("{what} needs a value"));
@@ -45,6 +48,7 @@ fn run() -> Result<(), String> {
             "--reference" => reference = true,
             "--portable" => portable = true,
             "--per-op" => per_op = true,
+            "--json" => json = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -91,6 +95,17 @@ fn run() -> Result<(), String> {
         } else {
             format!("fast/{}", interp.isa().name())
         };
+        if json {
+            println!(
+                "{{\"model\": \"{name}\", \"kernels\": \"{kernels}\", \"min_us\": {:.3}, \"median_us\": {:.3}, \"max_us\": {:.3}, \"inferences_per_s\": {:.3}, \"matches_golden\": {}}}",
+                times[0] * 1e6,
+                med * 1e6,
+                times[times.len() - 1] * 1e6,
+                1.0 / med,
+                got == want
+            );
+            continue;
+        }
         println!(
             "{name}: tinyaccel {kernels} median {:.1} us (min {:.1}, max {:.1}), {:.1} inferences/s, output {}",
             med * 1e6,

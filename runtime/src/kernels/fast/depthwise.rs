@@ -15,6 +15,9 @@ const CB: usize = 16;
 /// A depthwise filter widened to i16, per tap, channels padded to a multiple of 16.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackedDepthwise {
+    /// Taps and output channels of the geometry packed for (checked at run time).
+    taps: usize,
+    out_d: usize,
     cpad: usize,
     w: Vec<i16>,
     rq: Requant,
@@ -32,7 +35,13 @@ impl PackedDepthwise {
             }
         }
         let rq = Requant::new(q, q.bias[..out_d].to_vec(), out_d);
-        PackedDepthwise { cpad, w, rq }
+        PackedDepthwise {
+            taps,
+            out_d,
+            cpad,
+            w,
+            rq,
+        }
     }
 }
 
@@ -67,10 +76,15 @@ fn body(
 ) {
     let out_d = g.out_c;
     let mult = g.depth_multiplier;
+    let pixels = g.batch * g.in_h * g.in_w;
+    assert!(
+        p.taps == g.k_h * g.k_w && p.out_d == out_d && out_d == g.in_c * mult,
+        "depthwise weights packed for another geometry"
+    );
+    assert!(input.len() >= pixels * g.in_c && output.len() >= g.outputs());
     let src: &[i8] = if mult == 1 {
         input
     } else {
-        let pixels = g.batch * g.in_h * g.in_w;
         let e = &mut scratch.bytes;
         e.clear();
         e.reserve(pixels * out_d);
@@ -81,6 +95,10 @@ fn body(
         }
         &scratch.bytes
     };
+    // Every tap below is (t * cpad, pix * out_d) with t < taps and pix < pixels, and every
+    // block reads channels c0..c0 + n with c0 + n <= out_d <= cpad: in bounds of `p.w`
+    // and of `src` (checked here once).
+    assert!(src.len() >= pixels * out_d && p.w.len() >= p.taps * p.cpad);
     let in_off = q.input_zero_point.wrapping_neg();
     let full = out_d / CB * CB;
     let mut taps: Vec<(usize, usize)> = Vec::with_capacity(g.k_h * g.k_w);
@@ -141,11 +159,8 @@ fn block(
     #[cfg(target_arch = "x86_64")]
     if len >= 8 && isa.has_avx2() {
         let n = if len == CB { CB } else { 8 };
-        for &(wo, xo) in taps {
-            assert!(xo + c0 + n <= src.len() && wo + c0 + n <= p.w.len());
-        }
         // SAFETY: AVX2 was detected (`has_avx2`); every tap's `n` input bytes and
-        // weights are in bounds (asserted above).
+        // weights are in bounds (`body` checked the lengths the taps are built from).
         unsafe {
             if n == CB {
                 x86::block_avx2(p.w.as_ptr(), src.as_ptr(), taps, c0, in_off, acc);

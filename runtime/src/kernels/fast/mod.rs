@@ -187,6 +187,9 @@ fn fold_bias(q: &QuantParams, filter: &[i8], n: usize, k: usize) -> Vec<i32> {
 /// A CONV_2D's filter packed per group for the GEMM, with the folded bias.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackedConv {
+    /// Reduction length and output channels of the geometry packed for.
+    k: usize,
+    out_c: usize,
     groups: usize,
     per_group: usize,
     b: Vec<PackedB>,
@@ -213,6 +216,8 @@ impl PackedConv {
             .collect();
         let rq = Requant::new(q, fold_bias(q, filter, g.out_c, k), g.out_c);
         PackedConv {
+            k,
+            out_c: g.out_c,
             groups,
             per_group,
             b,
@@ -253,6 +258,10 @@ fn conv2d_body(
     let k = g.k_h * g.k_w * fd;
     let kp = k + (k & 1);
     let pixels = g.out_pixels();
+    assert!(
+        p.k == k && p.out_c == g.out_c && p.groups * fd == g.in_c,
+        "conv weights packed for another geometry"
+    );
     let zp = q.input_zero_point as i16;
     let zero_rows = [0i32; CHUNK];
     scratch.a.resize(CHUNK * kp, 0);
@@ -394,6 +403,10 @@ fn fully_connected_body(
     scratch: &mut Scratch,
 ) {
     let (k, kp) = (g.depth, p.b.kp);
+    assert!(
+        p.b.k == k && p.b.n == g.units,
+        "fully connected weights packed for another geometry"
+    );
     let mut row_add = [0i32; CHUNK];
     scratch.a.resize(CHUNK * kp, 0);
     for m0 in (0..g.batches).step_by(CHUNK) {
