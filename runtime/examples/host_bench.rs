@@ -6,11 +6,11 @@
 //!
 //! ```sh
 //! cargo run --release -p runtime --example host_bench -- [--models kws,vww,ic,ad]
-//!     [--iters N] [--rounds R] [--input rand_seed0] [--reference] [--portable] [--per-op]
+//!     [--iters N] [--rounds R] [--input rand_seed0] [--reference] [--isa NAME] [--per-op]
 //!     [--json]
 //! ```
-//! `--reference` runs the reference kernels (the oracle), `--portable` the fast kernels
-//! without SIMD, `--per-op` adds the time per op (mean over the iterations), `--json`
+//! `--reference` runs the reference kernels (the oracle), `--isa` the fast kernels on one
+//! instruction set (`portable`, `avx2`, `avx2+vnni`; default: the best detected), `--per-op` adds the time per op (mean over the iterations), `--json`
 //! prints one JSON object per model instead (what `scripts/bench_tflite.py --tinyaccel`
 //! reads).
 
@@ -28,7 +28,8 @@ fn run() -> Result<(), String> {
     let mut models_arg = "kws,vww,ic,ad".to_string();
     let (mut iters, mut rounds) = (100usize, 5usize);
     let mut input_name = "rand_seed0".to_string();
-    let (mut reference, mut portable, mut per_op, mut json) = (false, false, false, false);
+    let (mut reference, mut per_op, mut json) = (false, false, false);
+    let mut isa = Isa::detect();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |what: &str| args.next().ok_or(format!("{what} needs a value"));
@@ -46,7 +47,19 @@ fn run() -> Result<(), String> {
             }
             "--input" => input_name = val("--input")?,
             "--reference" => reference = true,
-            "--portable" => portable = true,
+            "--isa" => {
+                let n = val("--isa")?;
+                isa = *Isa::available()
+                    .iter()
+                    .find(|i| i.name() == n)
+                    .ok_or(format!(
+                        "--isa {n}: this CPU runs {:?}",
+                        Isa::available()
+                            .iter()
+                            .map(|i| i.name())
+                            .collect::<Vec<_>>()
+                    ))?;
+            }
             "--per-op" => per_op = true,
             "--json" => json = true,
             other => return Err(format!("unknown argument {other:?}")),
@@ -64,9 +77,7 @@ fn run() -> Result<(), String> {
         if reference {
             interp.set_kernels(Kernels::Reference);
         }
-        if portable {
-            interp.set_isa(Isa::PORTABLE);
-        }
+        interp.set_isa(isa);
         let gold = root.join("golden").join(name);
         let rd =
             |p: std::path::PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));

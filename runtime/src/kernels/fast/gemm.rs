@@ -92,20 +92,30 @@ pub fn gemm_block(
     };
     #[cfg(target_arch = "x86_64")]
     if isa.has_avx2() {
-        // SAFETY: `has_avx2` is true only after runtime detection of AVX2; the slice
+        // SAFETY: `has_avx2` (`has_vnni`) is true only after runtime detection of AVX2
+        // (and AVX-VNNI); the slice
         // bounds were asserted above (A: `rows` rows of kp at stride lda, B: pairs x 16
         // i16 per block).
         unsafe {
             let (a, b0, b1) = (a.as_ptr(), b0.as_ptr(), b1.as_ptr());
-            match (rows, two) {
-                (4, true) => x86::kernel_avx2::<4, true>(a, lda, b0, b1, pairs, t),
-                (4, false) => x86::kernel_avx2::<4, false>(a, lda, b0, b1, pairs, t),
-                (1, true) => x86::kernel_avx2::<1, true>(a, lda, b0, b1, pairs, t),
-                (1, false) => x86::kernel_avx2::<1, false>(a, lda, b0, b1, pairs, t),
-                (2, true) => x86::kernel_avx2::<2, true>(a, lda, b0, b1, pairs, t),
-                (2, false) => x86::kernel_avx2::<2, false>(a, lda, b0, b1, pairs, t),
-                (_, true) => x86::kernel_avx2::<3, true>(a, lda, b0, b1, pairs, t),
-                (_, false) => x86::kernel_avx2::<3, false>(a, lda, b0, b1, pairs, t),
+            macro_rules! call {
+                ($k:ident) => {
+                    match (rows, two) {
+                        (4, true) => x86::$k::<4, true>(a, lda, b0, b1, pairs, t),
+                        (4, false) => x86::$k::<4, false>(a, lda, b0, b1, pairs, t),
+                        (1, true) => x86::$k::<1, true>(a, lda, b0, b1, pairs, t),
+                        (1, false) => x86::$k::<1, false>(a, lda, b0, b1, pairs, t),
+                        (2, true) => x86::$k::<2, true>(a, lda, b0, b1, pairs, t),
+                        (2, false) => x86::$k::<2, false>(a, lda, b0, b1, pairs, t),
+                        (_, true) => x86::$k::<3, true>(a, lda, b0, b1, pairs, t),
+                        (_, false) => x86::$k::<3, false>(a, lda, b0, b1, pairs, t),
+                    }
+                };
+            }
+            if isa.has_vnni() {
+                call!(kernel_vnni)
+            } else {
+                call!(kernel_avx2)
             }
             return;
         }
@@ -145,14 +155,15 @@ mod x86 {
     use super::{Tile, NB};
     use std::arch::x86_64::*;
 
-    /// The AVX2 micro-kernel: `R` rows x 8 or 16 channels, accumulators in registers.
+    /// The micro-kernel: `R` rows x 8 or 16 channels, accumulators in registers; with
+    /// `VNNI`, `vpdpwssd` (multiply pairs, add to the accumulator, no saturation) instead
+    /// of `vpmaddwd` + `vpaddd` (the same i32 sums).
     ///
     /// # Safety
-    /// AVX2 must be available; `a` must hold `R` rows of `2 * pairs` i16 at stride
-    /// `lda`, `b0` (and `b1` when `TWO`) `pairs * 16` i16.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    pub unsafe fn kernel_avx2<const R: usize, const TWO: bool>(
+    /// AVX2 (and AVX-VNNI when `VNNI`) must be available; `a` must hold `R` rows of
+    /// `2 * pairs` i16 at stride `lda`, `b0` (and `b1` when `TWO`) `pairs * 16` i16.
+    #[inline(always)]
+    unsafe fn body<const R: usize, const TWO: bool, const VNNI: bool>(
         a: *const i16,
         lda: usize,
         b0: *const i16,
@@ -166,6 +177,13 @@ mod x86 {
         for (r, p) in ap.iter_mut().enumerate() {
             *p = a.add(r * lda);
         }
+        let mac = |acc: __m256i, x: __m256i, w: __m256i| {
+            if VNNI {
+                _mm256_dpwssd_avx_epi32(acc, x, w)
+            } else {
+                _mm256_add_epi32(acc, _mm256_madd_epi16(x, w))
+            }
+        };
         for p in 0..pairs {
             let w0 = _mm256_loadu_si256(b0.add(p * 2 * NB) as *const __m256i);
             let w1 = if TWO {
@@ -175,9 +193,9 @@ mod x86 {
             };
             for r in 0..R {
                 let x = _mm256_set1_epi32((ap[r].add(2 * p) as *const i32).read_unaligned());
-                c[r][0] = _mm256_add_epi32(c[r][0], _mm256_madd_epi16(x, w0));
+                c[r][0] = mac(c[r][0], x, w0);
                 if TWO {
-                    c[r][1] = _mm256_add_epi32(c[r][1], _mm256_madd_epi16(x, w1));
+                    c[r][1] = mac(c[r][1], x, w1);
                 }
             }
         }
@@ -187,5 +205,39 @@ mod x86 {
                 _mm256_storeu_si256(t[r].as_mut_ptr().add(NB) as *mut __m256i, c[r][1]);
             }
         }
+    }
+
+    /// [`body`] with `vpmaddwd` + `vpaddd`.
+    ///
+    /// # Safety
+    /// As [`body`], AVX2 available.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub unsafe fn kernel_avx2<const R: usize, const TWO: bool>(
+        a: *const i16,
+        lda: usize,
+        b0: *const i16,
+        b1: *const i16,
+        pairs: usize,
+        t: &mut Tile,
+    ) {
+        body::<R, TWO, false>(a, lda, b0, b1, pairs, t)
+    }
+
+    /// [`body`] with `vpdpwssd`.
+    ///
+    /// # Safety
+    /// As [`body`], AVX2 and AVX-VNNI available.
+    #[target_feature(enable = "avx2,avxvnni")]
+    #[inline]
+    pub unsafe fn kernel_vnni<const R: usize, const TWO: bool>(
+        a: *const i16,
+        lda: usize,
+        b0: *const i16,
+        b1: *const i16,
+        pairs: usize,
+        t: &mut Tile,
+    ) {
+        body::<R, TWO, true>(a, lda, b0, b1, pairs, t)
     }
 }

@@ -11,8 +11,9 @@
 //!   as `zp_in` (contributing exactly 0), so every output uses the same folded constant;
 //! - conv = im2col (in chunks of 64 output pixels, into a reused i16 buffer) + GEMM;
 //!   fully connected = GEMM with the batch rows as A;
-//! - explicit AVX2 (`std::arch`, `pmaddwd`: 16 multiply-accumulates per instruction) when
-//!   the CPU has it ([`Isa::detect`]), else a portable path over the same packed data.
+//! - explicit AVX2 (`std::arch`, `pmaddwd`: 16 multiply-accumulates per instruction; with
+//!   AVX-VNNI, `vpdpwssd` fuses the accumulation) when the CPU has it ([`Isa::detect`]),
+//!   else a portable path over the same packed data.
 //!
 //! All arithmetic is i32 with wrapping, like the reference kernels: the sums are equal
 //! modulo 2^32 whatever the order, so the outputs are equal bit for bit.
@@ -43,34 +44,48 @@ pub enum Kernels {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Isa {
     avx2: bool,
+    /// AVX-VNNI on top of AVX2: the GEMM micro-kernel fuses multiply and add.
+    vnni: bool,
 }
 
 impl Isa {
     /// Plain Rust, any CPU.
-    pub const PORTABLE: Isa = Isa { avx2: false };
+    pub const PORTABLE: Isa = Isa {
+        avx2: false,
+        vnni: false,
+    };
 
-    /// The best instruction set of this CPU (AVX2 on x86_64 when detected at run time).
+    /// The best instruction set of this CPU (on x86_64, AVX2, with AVX-VNNI when present,
+    /// detected at run time).
     pub fn detect() -> Isa {
-        Isa {
-            avx2: avx2_detected(),
-        }
+        *Isa::available().last().unwrap_or(&Isa::PORTABLE)
     }
 
-    /// Every instruction set this CPU can run, portable first.
+    /// Every instruction set this CPU can run, portable first, best last.
     pub fn available() -> Vec<Isa> {
         let mut v = vec![Isa::PORTABLE];
-        if avx2_detected() {
-            v.push(Isa { avx2: true });
+        let (avx2, vnni) = detected();
+        if avx2 {
+            v.push(Isa {
+                avx2: true,
+                vnni: false,
+            });
+            if vnni {
+                v.push(Isa {
+                    avx2: true,
+                    vnni: true,
+                });
+            }
         }
         v
     }
 
-    /// "avx2" or "portable".
+    /// "avx2+vnni", "avx2" or "portable".
     pub fn name(&self) -> &'static str {
-        if self.avx2 {
-            "avx2"
-        } else {
-            "portable"
+        match (self.avx2, self.vnni) {
+            (true, true) => "avx2+vnni",
+            (true, false) => "avx2",
+            _ => "portable",
         }
     }
 
@@ -78,16 +93,23 @@ impl Isa {
     pub(crate) fn has_avx2(&self) -> bool {
         self.avx2
     }
+
+    #[inline]
+    pub(crate) fn has_vnni(&self) -> bool {
+        self.vnni
+    }
 }
 
-fn avx2_detected() -> bool {
+/// (AVX2, AVX-VNNI) of the running CPU.
+fn detected() -> (bool, bool) {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2")
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        (avx2, avx2 && std::is_x86_feature_detected!("avxvnni"))
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        (false, false)
     }
 }
 
@@ -237,7 +259,10 @@ pub fn conv2d(
     scratch: &mut Scratch,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa.has_avx2() {
+    if isa.has_vnni() {
+        // SAFETY: AVX2 and AVX-VNNI were detected (`Isa`).
+        return unsafe { x86::conv2d_vnni(p, g, q, isa, input, output, scratch) };
+    } else if isa.has_avx2() {
         // SAFETY: AVX2 was detected (`Isa`).
         return unsafe { x86::conv2d(p, g, q, isa, input, output, scratch) };
     }
@@ -386,7 +411,10 @@ pub fn fully_connected(
     scratch: &mut Scratch,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa.has_avx2() {
+    if isa.has_vnni() {
+        // SAFETY: AVX2 and AVX-VNNI were detected (`Isa`).
+        return unsafe { x86::fully_connected_vnni(p, g, isa, input, output, scratch) };
+    } else if isa.has_avx2() {
         // SAFETY: AVX2 was detected (`Isa`).
         return unsafe { x86::fully_connected(p, g, isa, input, output, scratch) };
     }
@@ -439,8 +467,8 @@ fn fully_connected_body(
 
 pub use depthwise::{depthwise_conv2d, PackedDepthwise};
 
-/// The fast kernels compiled with AVX2 enabled, so that the micro-kernels, the
-/// requantization and the im2col loops inline into one AVX2 function per kernel.
+/// The fast kernels compiled with AVX2 (and AVX-VNNI) enabled, so that the micro-kernels,
+/// the requantization and the im2col loops inline into one function per kernel.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
@@ -456,6 +484,31 @@ mod x86 {
         scratch: &mut Scratch,
     ) {
         conv2d_body(p, g, q, isa, input, output, scratch)
+    }
+
+    #[target_feature(enable = "avx2,avxvnni")]
+    pub(super) unsafe fn conv2d_vnni(
+        p: &PackedConv,
+        g: &ConvGeometry,
+        q: &QuantParams,
+        isa: Isa,
+        input: &[i8],
+        output: &mut [i8],
+        scratch: &mut Scratch,
+    ) {
+        conv2d_body(p, g, q, isa, input, output, scratch)
+    }
+
+    #[target_feature(enable = "avx2,avxvnni")]
+    pub(super) unsafe fn fully_connected_vnni(
+        p: &PackedFc,
+        g: &FcGeometry,
+        isa: Isa,
+        input: &[i8],
+        output: &mut [i8],
+        scratch: &mut Scratch,
+    ) {
+        fully_connected_body(p, g, isa, input, output, scratch)
     }
 
     #[target_feature(enable = "avx2")]
