@@ -1,9 +1,13 @@
 //! The interpreter: prepares every op, plans the tensor arena, runs the kernels in graph
 //! order. An [`OpExecutor`] can take over any op (the accelerator driver offloads conv and
-//! fully connected ops this way); the rest runs on the CPU kernels.
+//! fully connected ops this way); the rest runs on the CPU kernels: by default the fast
+//! kernels ([`crate::kernels::fast`]) for conv, depthwise and fully connected, with their
+//! weights packed here once; [`Interpreter::set_kernels`] selects the reference kernels
+//! (the oracle; same bytes).
 
 use crate::error::RuntimeError;
 use crate::kernels;
+use crate::kernels::fast::{Isa, Kernels, Packed, Scratch};
 use crate::planner::{BufferReq, GreedyBySize, MemoryPlanner};
 use crate::prepare::{prepare, PreparedOp};
 use models::{Graph, Op, Tensor};
@@ -56,6 +60,11 @@ pub struct Interpreter {
     arena_bytes: usize,
     planner: &'static str,
     layers: Vec<LayerInfo>,
+    kernels: Kernels,
+    isa: Isa,
+    /// Weights of each conv, depthwise and fully connected op packed for the fast kernels.
+    packed: Vec<Option<Packed>>,
+    scratch: Scratch,
 }
 
 impl std::fmt::Debug for Interpreter {
@@ -233,9 +242,34 @@ impl Interpreter {
                 }
             })
             .collect();
+        let packed = prepared
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let w = g.ops[i]
+                    .input(1)
+                    .and_then(|t| g.tensors.get(t))
+                    .and_then(|t| t.data.as_deref())
+                    .map(kernels::as_i8)?;
+                match p {
+                    PreparedOp::Conv { geom, quant } => Some(Packed::conv(geom, quant, w)),
+                    PreparedOp::Depthwise { geom, quant } => {
+                        Some(Packed::depthwise(geom, quant, w))
+                    }
+                    PreparedOp::FullyConnected { geom, quant } => {
+                        Some(Packed::fully_connected(geom, quant, w))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
         Ok(Interpreter {
             graph: g.clone(),
             prepared,
+            kernels: Kernels::default(),
+            isa: Isa::detect(),
+            packed,
+            scratch: Scratch::default(),
             offsets,
             clobbered,
             arena: vec![0; plan.arena_bytes],
@@ -247,6 +281,27 @@ impl Interpreter {
 
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// Selects the kernels of conv, depthwise and fully connected ops: [`Kernels::Fast`]
+    /// (the default) or [`Kernels::Reference`] (the oracle; same output bytes, slower).
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels;
+    }
+
+    /// The kernels conv, depthwise and fully connected ops run on.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// The instruction set of the fast kernels (detected at construction).
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Runs the fast kernels on `isa` instead of the detected one (tests compare them).
+    pub fn set_isa(&mut self, isa: Isa) {
+        self.isa = isa;
     }
 
     /// Peak tensor-arena bytes of the memory plan.
@@ -381,6 +436,10 @@ impl Interpreter {
             prepared,
             offsets,
             arena,
+            kernels,
+            isa,
+            packed,
+            scratch,
             ..
         } = self;
         let op = graph
@@ -444,15 +503,61 @@ impl Interpreter {
                 }
             }
         }
-        run_kernel(p, &inputs, out);
+        let fast = match *kernels {
+            Kernels::Fast => Some((packed[index].as_ref(), *isa, scratch)),
+            Kernels::Reference => None,
+        };
+        run_kernel(p, fast, &inputs, out);
         Ok(false)
     }
 }
 
-/// Dispatches one prepared op to its CPU kernel.
-fn run_kernel(p: &PreparedOp, inputs: &[Option<&[u8]>], out: &mut [u8]) {
+/// Dispatches one prepared op to its CPU kernel: with `fast`, the fast kernel of a conv,
+/// depthwise or fully connected op (its packed weights) or of a same-shape ADD; else, and
+/// for every other op, the reference kernel.
+fn run_kernel(
+    p: &PreparedOp,
+    fast: Option<(Option<&Packed>, Isa, &mut Scratch)>,
+    inputs: &[Option<&[u8]>],
+    out: &mut [u8],
+) {
     use kernels::*;
     let inp = |i: usize| -> &[u8] { inputs.get(i).copied().flatten().unwrap_or(&[]) };
+    if let (
+        Some((_, isa, _)),
+        PreparedOp::Add {
+            params,
+            a,
+            b,
+            out: so,
+        },
+    ) = (&fast, p)
+    {
+        if a == b && a == so {
+            return fast::add_same_shape(
+                params,
+                *isa,
+                as_i8(inp(0)),
+                as_i8(inp(1)),
+                as_i8_mut(out),
+            );
+        }
+    }
+    if let Some((Some(pk), isa, scratch)) = fast {
+        let (x, y) = (as_i8(inp(0)), as_i8_mut(out));
+        match (p, pk) {
+            (PreparedOp::Conv { geom, quant }, Packed::Conv(w)) => {
+                return fast::conv2d(w, geom, quant, isa, x, y, scratch)
+            }
+            (PreparedOp::Depthwise { geom, quant }, Packed::Depthwise(w)) => {
+                return fast::depthwise_conv2d(w, geom, quant, isa, x, y, scratch)
+            }
+            (PreparedOp::FullyConnected { geom, .. }, Packed::FullyConnected(w)) => {
+                return fast::fully_connected(w, geom, isa, x, y, scratch)
+            }
+            _ => {}
+        }
+    }
     match p {
         PreparedOp::Conv { geom, quant } => {
             conv::conv2d(geom, quant, as_i8(inp(0)), as_i8(inp(1)), as_i8_mut(out))

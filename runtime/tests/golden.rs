@@ -5,7 +5,7 @@
 
 mod common;
 
-use runtime::{Interpreter, NoReuse};
+use runtime::{Interpreter, Isa, Kernels, NoReuse};
 use std::path::Path;
 
 use common::mlperf_tiny_dir as golden_root;
@@ -93,6 +93,54 @@ fn all_golden_runs_are_bit_exact() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The interpreter runs the fast kernels by default; the reference kernels (the oracle)
+/// and the fast kernels on every instruction set of this CPU (portable, AVX2) all give
+/// the golden outputs and intermediate tensors of all 13 runs.
+#[test]
+fn every_kernel_set_is_bit_exact() {
+    let root = golden_root();
+    let mut variants = vec![(Kernels::Reference, Isa::PORTABLE)];
+    variants.extend(Isa::available().into_iter().map(|i| (Kernels::Fast, i)));
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for (name, file) in MODELS {
+        let graph = models::load_tflite(&root.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let mut interp =
+            Interpreter::with_planner(&graph, &NoReuse).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(interp.kernels(), Kernels::Fast, "default kernels");
+        assert_eq!(interp.isa(), Isa::detect(), "default instruction set");
+        let dir = root.join("golden").join(name);
+        for (kernels, isa) in &variants {
+            interp.set_kernels(*kernels);
+            interp.set_isa(*isa);
+            for r in golden_runs(&dir).unwrap_or_else(|e| panic!("{e}")) {
+                let got = interp
+                    .invoke(&r.input)
+                    .unwrap_or_else(|e| panic!("{name}/{}: {e}", r.name));
+                total += 1;
+                let layer = first_difference(
+                    &interp,
+                    &dir.join(format!("intermediates_{}_tflm.npz", r.name)),
+                );
+                if got != r.output || layer.is_some() {
+                    failures.push(format!(
+                        "{name}/{} with {kernels:?} kernels on {}: first differing layer: {}",
+                        r.name,
+                        isa.name(),
+                        layer.unwrap_or_else(|| "none (output only)".into())
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        total,
+        13 * variants.len(),
+        "expected 13 golden runs per kernel set"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The default greedy planner gives the same outputs as the no-reuse planner, in less

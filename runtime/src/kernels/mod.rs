@@ -2,11 +2,16 @@
 //! (`tensorflow/lite/kernels/internal/reference/integer_ops/*`). Pure functions over
 //! slices: no allocation in the hot loops, no global state. All fixed-point
 //! requantization goes through `arch::quant`.
+//!
+//! [`fast`] holds the packed, SIMD versions of conv, depthwise and fully connected that
+//! the interpreter runs by default; they give the same bytes as the reference kernels
+//! here, which stay the oracle ([`fast::Kernels::Reference`] selects them).
 
 pub mod activations;
 pub mod conv;
 pub mod depthwise;
 pub mod elementwise;
+pub mod fast;
 pub mod fixedpoint;
 pub mod fully_connected;
 pub mod pool;
