@@ -593,6 +593,9 @@ fn op_kind(
         40 => OpKind::Mean {
             keep_dims: i8f(0, "keep_dims", 0)? != 0,
         },
+        74 => OpKind::Sum {
+            keep_dims: i8f(0, "keep_dims", 0)? != 0,
+        },
         114 => OpKind::Quantize,
         6 => OpKind::Dequantize,
         14 => OpKind::Logistic,
@@ -610,7 +613,11 @@ fn op_kind(
 fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
     let (min_in, max_in) = match op.kind {
         OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) | OpKind::FullyConnected { .. } => (2, 3),
-        OpKind::Add { .. } | OpKind::Mul { .. } | OpKind::Pad | OpKind::Mean { .. } => (2, 2),
+        OpKind::Add { .. }
+        | OpKind::Mul { .. }
+        | OpKind::Pad
+        | OpKind::Mean { .. }
+        | OpKind::Sum { .. } => (2, 2),
         OpKind::Reshape => (1, 2),
         OpKind::Concatenation { .. } => (1, usize::MAX),
         _ => (1, 1),
