@@ -2,8 +2,8 @@
 """Op goldens: small int8 .tflite models written directly as flatbuffers, run by
 TFLite-Micro's own interpreter (the `tflite-micro` Python package: its reference kernels),
 on seeded random and extreme inputs. Writes tests/data/ops/<case>.tflite and
-tests/data/ops/<case>.json (description, input and output bytes in hex of every run);
-`tests/op_goldens.rs` runs every case through tinyaccel's
+tests/data/ops/<case>.json (description, input and output bytes in hex of every run),
+and the models tinyaccel must refuse at import to tests/data/import/; `tests/op_goldens.rs` runs every case through tinyaccel's
 runtime (and the offloaded path) and compares bit for bit. The tests need no Python: the
 fixtures are committed. Re-generate with
 
@@ -39,6 +39,13 @@ class Model:
         self.description = description
         self.tensors, self.ops, self.codes, self.buffers = [], [], [], [fb.BufferT()]
         self.inputs, self.outputs = [], []
+        self.more_subgraphs = []  # (tensors, ops, inputs, outputs) of subgraphs 1, 2, ...
+
+    def subgraph(self):
+        """Starts the next subgraph: later tensors and ops go there (operator codes and
+        buffers are shared)."""
+        self.more_subgraphs.append((self.tensors, self.ops, self.inputs, self.outputs))
+        self.tensors, self.ops, self.inputs, self.outputs = [], [], [], []
 
     def tensor(self, name, shape, dtype=INT8, scale=None, zp=None, data=None, per_channel=None):
         t = fb.TensorT()
@@ -79,10 +86,12 @@ class Model:
             oc.deprecatedBuiltinCode = min(c, 127)
             oc.version = 1
             m.operatorCodes = (m.operatorCodes or []) + [oc]
-        sg = fb.SubGraphT()
-        sg.tensors, sg.operators = self.tensors, self.ops
-        sg.inputs, sg.outputs = self.inputs, self.outputs
-        m.subgraphs, m.buffers = [sg], self.buffers
+        m.subgraphs, m.buffers = [], self.buffers
+        for tensors, ops, inputs, outputs in self.more_subgraphs + [
+                (self.tensors, self.ops, self.inputs, self.outputs)]:
+            sg = fb.SubGraphT()
+            sg.tensors, sg.operators, sg.inputs, sg.outputs = tensors, ops, inputs, outputs
+            m.subgraphs.append(sg)
         b = flatbuffers.Builder(1024)
         b.Finish(m.Pack(b), file_identifier=b"TFL3")
         return bytes(b.Output())
@@ -133,6 +142,68 @@ def conv_then_reduce(rng, code, axes, keep):
     return m
 
 
+def two_subgraphs(code):
+    """Subgraph 0 reduces; subgraph 1 (never called: no control-flow op) is a RESHAPE.
+    TFLite-Micro prepares both and invokes subgraph 0. (A MEAN or SUM in subgraph 1
+    crashes the tflite-micro 0.dev20261023 interpreter while it is created, hence the
+    RESHAPE.)"""
+    m = Model("two subgraphs; subgraph 0 is MEAN over [1] of [1, 6, 10], subgraph 1 unused")
+    x = m.tensor("x", [1, 6, 10], INT8, 0.04, -5)
+    y = reducer(m, code, x, [1, 6, 10], [1], False, (0.03, 6), "y")
+    m.inputs, m.outputs = [x], [y]
+    m.subgraph()
+    x = m.tensor("x1", [2, 3], INT8, 0.1, 0)
+    shape = m.tensor("shape", [1], INT32, data=np.array([6], dtype="<i4"))
+    y = m.tensor("y1", [6], INT8, 0.1, 0)
+    m.op(OP.RESHAPE, [x, shape], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def refused_models():
+    """Models tinyaccel must refuse at import, by name (tests/data/import/)."""
+    out = {}
+    # Two unsupported ops: both are named in one error.
+    m = Model("PADV2 then HARD_SWISH")
+    x = m.tensor("x", [1, 4, 4, 2], INT8, 0.05, 0)
+    pads = m.tensor("pads", [4, 2], INT32, data=np.array([0, 0, 1, 1, 1, 1, 0, 0], dtype="<i4"))
+    v = m.tensor("v", [], INT8, 0.05, 0, data=np.array([3], dtype=np.int8))
+    p = m.tensor("p", [1, 6, 6, 2], INT8, 0.05, 0)
+    m.op(OP.PADV2, [x, pads, v], [p])
+    h = m.tensor("h", [1, 6, 6, 2], INT8, 0.05, 0)
+    m.op(OP.HARD_SWISH, [p], [h])
+    m.inputs, m.outputs = [x], [h]
+    out["padv2_hard_swish"] = m
+    # WHILE in subgraph 0 calling subgraphs 1 (cond) and 2 (body): control flow.
+    m = Model("WHILE loop: subgraph 0 calls subgraphs 1 and 2")
+    cond_sg, body_sg = 1, 2
+    c_in = m.tensor("c_in", [1], INT32)
+    lim = m.tensor("limit", [1], INT32, data=np.array([3], dtype="<i4"))
+    c_out = m.tensor("c_out", [1], fb.TensorType.BOOL)
+    m.op(OP.LESS, [c_in, lim], [c_out])
+    m.inputs, m.outputs = [c_in], [c_out]
+    cond = (m.tensors, m.ops, m.inputs, m.outputs)
+    m.tensors, m.ops, m.inputs, m.outputs = [], [], [], []
+    b_in = m.tensor("b_in", [1], INT32)
+    one = m.tensor("one", [1], INT32, data=np.array([1], dtype="<i4"))
+    b_out = m.tensor("b_out", [1], INT32)
+    m.op(OP.ADD, [b_in, one], [b_out])
+    m.inputs, m.outputs = [b_in], [b_out]
+    body = (m.tensors, m.ops, m.inputs, m.outputs)
+    m.tensors, m.ops, m.inputs, m.outputs = [], [], [], []
+    x = m.tensor("x", [1], INT32)
+    y = m.tensor("y", [1], INT32)
+    opt = fb.WhileOptionsT()
+    opt.condSubgraphIndex, opt.bodySubgraphIndex = cond_sg, body_sg
+    m.op(OP.WHILE, [x], [y], OPT.WhileOptions, opt)
+    m.inputs, m.outputs = [x], [y]
+    main = (m.tensors, m.ops, m.inputs, m.outputs)
+    m.more_subgraphs = [main, cond]
+    m.tensors, m.ops, m.inputs, m.outputs = body
+    out["while_loop"] = m
+    return out
+
+
 def cases():
     rng = np.random.default_rng(20)
     MEAN, SUM = OP.MEAN, OP.SUM
@@ -171,6 +242,8 @@ def cases():
     # Mixed with an offloadable layer (the accelerator runs the conv, the CPU the reduction).
     c["conv_mean_hw"] = conv_then_reduce(rng, MEAN, [1, 2], True)
     c["conv_sum_w"] = conv_then_reduce(rng, SUM, [2], False)
+    # Several subgraphs, only subgraph 0 used.
+    c["two_subgraphs_mean"] = two_subgraphs(MEAN)
     return c
 
 
@@ -194,7 +267,8 @@ def main():
         data = m.bytes()
         seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
         rng = np.random.default_rng(seed)
-        shape = m.tensors[m.inputs[0]].shape
+        tensors, _, ins, _ = (m.more_subgraphs + [(m.tensors, m.ops, m.inputs, m.outputs)])[0]
+        shape = tensors[ins[0]].shape  # subgraph 0's input
         inputs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(RUNS)]
         inputs += [np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)]
         outputs = run_tflm(data, inputs)
@@ -212,6 +286,11 @@ def main():
             json.dump(case, f, indent=1)
             f.write("\n")
         print(f"{name}: {len(data)} bytes, {len(inputs)} runs, output {list(outputs[0].shape)}")
+    refused = os.path.join(args.out, "..", "import")
+    os.makedirs(refused, exist_ok=True)
+    for name, m in refused_models().items():
+        with open(os.path.join(refused, name + ".tflite"), "wb") as f:
+            f.write(m.bytes())
     print(f"{len(cases())} cases written to {os.path.normpath(args.out)} (tflite-micro {version})")
 
 
