@@ -20,10 +20,15 @@ struct Case {
 }
 
 fn hex(s: &str, what: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "{what}: odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|e| panic!("{what}: {e}")))
+    s.as_bytes()
+        .chunks(2)
+        .map(|c| {
+            std::str::from_utf8(c)
+                .ok()
+                .filter(|c| c.len() == 2)
+                .and_then(|c| u8::from_str_radix(c, 16).ok())
+                .unwrap_or_else(|| panic!("{what}: bad hex {c:?}"))
+        })
         .collect()
 }
 
