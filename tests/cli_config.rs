@@ -183,3 +183,129 @@ fn conv_preset_shows_its_units_and_bad_outstanding_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("dma_outstanding"), "{err}");
 }
+
+/// Issue 20: a config of two lines (`base` + one key) validates and runs.
+#[test]
+fn a_two_line_config_validates_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = dir.path().join("that.toml");
+    std::fs::write(&two, "base = \"edge-8x8\"\ndataflow = \"ws\"\n").unwrap();
+    let p = two.to_str().unwrap();
+    let out = tinyaccel()
+        .args(["config", "validate", p])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tinyaccel()
+        .args(["config", "show", p, "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["config"]["dataflow"], "weight-stationary");
+    assert_eq!(v["config"]["name"], "that");
+    assert_eq!(v["config"]["rows"], 8);
+    let run = |accel: &str| {
+        let out = tinyaccel()
+            .args(["run", "kws", "--accel", accel, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let a = run(p);
+    let b = run("edge-8x8");
+    assert_eq!(a["output"], b["output"]);
+    assert_ne!(a["output"], serde_json::Value::Null);
+}
+
+#[test]
+fn config_init_writes_a_commented_file_that_validates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mine.toml");
+    let p = f.to_str().unwrap();
+    let out = tinyaccel()
+        .args(["config", "init", "wide-4x16", "--out", p])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(
+        text.contains("name = \"mine\"") && text.contains("\ncols = 16\n"),
+        "{text}"
+    );
+    assert!(text.contains("# Processing-element rows"), "{text}");
+    let out = tinyaccel()
+        .args(["config", "validate", p])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The same fields as the preset.
+    let show = |spec: &str| {
+        let out = tinyaccel()
+            .args(["config", "show", spec, "--json"])
+            .output()
+            .unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["config"]["name"] = serde_json::Value::Null;
+        v["config"].clone()
+    };
+    assert_eq!(show(p), show("wide-4x16"));
+    // No overwrite without --force; the file is untouched.
+    std::fs::write(&f, "rows = 1\n").unwrap();
+    let out = tinyaccel()
+        .args(["config", "init", "--out", p])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "rows = 1\n");
+    let out = tinyaccel()
+        .args(["config", "init", "--out", p, "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&f)
+        .unwrap()
+        .contains("\nrows = 8\n"));
+    // Without --out it prints the file.
+    let out = tinyaccel().args(["config", "init"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(arch::AccelConfig::from_toml_str(&text, "stdout.toml").is_ok());
+}
+
+#[test]
+fn an_unknown_preset_lists_the_presets_and_suggests_the_closest() {
+    for args in [
+        vec!["run", "kws", "--accel", "edge-8x9"],
+        vec!["config", "show", "edge-8x9"],
+        vec!["config", "init", "edge-8x9"],
+    ] {
+        let out = tinyaccel().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("neither a configuration file nor a preset")
+                && err.contains("tiny-4x4, edge-16x16")
+                && err.contains("did you mean `edge-8x8`?"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("No such file"), "{err}");
+    }
+}

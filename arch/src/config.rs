@@ -12,19 +12,26 @@ use std::path::{Path, PathBuf};
 
 use crate::tables::{AreaTable, EnergyTable, NODE_TABLE};
 
+mod layers;
+mod template;
+pub use layers::{preset_names, suggestion, MAX_BASE_DEPTH, REQUIRED_FIELDS};
+
 /// How operands move through the array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dataflow {
     /// Each PE owns one output element; activations flow right, weights flow down, the
     /// int32 partial sum stays in the PE for the whole reduction.
+    #[serde(alias = "os")]
     OutputStationary,
     /// Each PE holds one weight; activations flow right, partial sums flow down and are
     /// accumulated in the accumulator scratchpad across reduction tiles.
+    #[serde(alias = "ws")]
     WeightStationary,
     /// Each PE holds one activation (SCALE-Sim's input-stationary): weights flow down,
     /// partial sums flow right into per-row line collectors, accumulated in the
     /// accumulator scratchpad across reduction tiles (`docs/architecture.md` 3.3).
+    #[serde(alias = "is")]
     InputStationary,
 }
 
@@ -246,6 +253,16 @@ pub enum ConfigError {
     },
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
+    /// A `base` chain that is a cycle or too long (named from its first file).
+    #[error("{origin}: {message}")]
+    BaseChain { origin: String, message: String },
+    /// A name that is neither a file nor a preset.
+    #[error(
+        "`{spec}` is neither a configuration file nor a preset (presets: {}){}",
+        preset_names(),
+        suggestion(spec).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
+    UnknownPreset { spec: String },
     #[error("{origin}: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid {
         origin: String,
@@ -287,29 +304,28 @@ impl Default for AccelConfig {
 }
 
 impl AccelConfig {
-    /// Parses TOML text, then validates it. `origin` names the source in errors.
+    /// Parses TOML text, then validates it. `origin` names the source in errors; a
+    /// relative `base` file is looked up beside `origin`.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let mut cfg: AccelConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            origin: origin.to_string(),
-            message: e
-                .span()
-                .and_then(|s| toml_field_at(text, s.start))
-                .map(|f| format!("field `{f}`: "))
-                .unwrap_or_default()
-                + e.message()
-                + &e.span()
-                    .map(|s| {
-                        let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                        format!(" (line {line})")
-                    })
-                    .unwrap_or_default(),
-        })?;
-        if cfg.name.is_empty() {
-            cfg.name = Path::new(origin)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "config".into());
-        }
+        let dir = Path::new(origin).parent().unwrap_or(Path::new(""));
+        Self::from_toml_str_in(text, origin, dir)
+    }
+
+    /// [`Self::from_toml_str`] with relative `base` files looked up in `dir`. A file
+    /// without `name` is named after the stem of `origin`; a base's name is not
+    /// inherited.
+    pub fn from_toml_str_in(text: &str, origin: &str, dir: &Path) -> Result<Self, ConfigError> {
+        let key = std::fs::canonicalize(origin)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| origin.to_string());
+        let mut chain = vec![(key, origin.to_string())];
+        let layer = layers::Layer::parse(text, origin)?.resolve(origin, dir, &mut chain)?;
+        let stem = Path::new(origin)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "config".into());
+        let cfg = layer.finish(origin, &stem)?;
         cfg.validate().map_err(|issues| ConfigError::Invalid {
             origin: origin.to_string(),
             issues,
@@ -338,7 +354,8 @@ impl AccelConfig {
                 ),
             });
         }
-        Self::from_toml_str(&text, &path.display().to_string())
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Self::from_toml_str_in(&text, &path.display().to_string(), dir)
     }
 
     /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`,
@@ -351,12 +368,19 @@ impl AccelConfig {
             .and_then(Result::ok)
     }
 
-    /// A preset name or a path to a TOML file.
+    /// A preset name or a path to a TOML file. A bare name that is neither lists the
+    /// presets and suggests the closest.
     pub fn resolve(spec: &str) -> Result<Self, ConfigError> {
         let path = Path::new(spec);
         if !path.exists() {
             if let Some(cfg) = Self::preset(spec.trim_end_matches(".toml")) {
                 return Ok(cfg);
+            }
+            let path_like = spec.contains(['/', '\\']) || spec.ends_with(".toml");
+            if !path_like {
+                return Err(ConfigError::UnknownPreset {
+                    spec: spec.to_string(),
+                });
             }
         }
         Self::load(path)

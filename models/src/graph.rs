@@ -253,6 +253,9 @@ pub enum OpKind {
     Mean {
         keep_dims: bool,
     },
+    Sum {
+        keep_dims: bool,
+    },
     Quantize,
     Dequantize,
     Logistic,
@@ -275,6 +278,7 @@ impl OpKind {
             OpKind::Pad => "PAD",
             OpKind::Concatenation { .. } => "CONCATENATION",
             OpKind::Mean { .. } => "MEAN",
+            OpKind::Sum { .. } => "SUM",
             OpKind::Quantize => "QUANTIZE",
             OpKind::Dequantize => "DEQUANTIZE",
             OpKind::Logistic => "LOGISTIC",
@@ -331,7 +335,9 @@ impl OpKind {
             OpKind::Concatenation { axis, activation } => {
                 format!("axis {axis} {}", activation.name())
             }
-            OpKind::Mean { keep_dims } => format!("keep_dims {keep_dims}"),
+            OpKind::Mean { keep_dims } | OpKind::Sum { keep_dims } => {
+                format!("keep_dims {keep_dims}")
+            }
             k => k
                 .activation()
                 .map(|a| a.name().to_string())

@@ -38,8 +38,29 @@ pub enum ImportError {
         op: String,
         reason: String,
     },
-    #[error("op {index} ({op}) is not supported by tinyaccel")]
-    UnsupportedOp { index: usize, op: String },
+    #[error(
+        "op {index} ({op}) is not supported by tinyaccel{}; supported ops: {}",
+        if also.is_empty() { String::new() } else { format!(" (also unsupported: {also})") },
+        tflite::SUPPORTED_OPS.join(", ")
+    )]
+    UnsupportedOp {
+        index: usize,
+        op: String,
+        /// The other unsupported ops of the model, `op I (NAME), ...` (empty if none).
+        also: String,
+    },
+    #[error("not a TFLite model: file identifier {found} at bytes 4..8, expected \"TFL3\"{hint}")]
+    NotTflite { found: String, hint: &'static str },
+    #[error(
+        "op {index} ({op}) runs other subgraphs (the model has {subgraphs}): control flow is \
+         not supported by tinyaccel, which runs subgraph 0 only (TFLite-Micro invokes \
+         subgraph 0 and reaches the others only through IF, WHILE and CALL_ONCE)"
+    )]
+    ControlFlow {
+        index: usize,
+        op: String,
+        subgraphs: usize,
+    },
 }
 
 /// An import error together with the model it came from.

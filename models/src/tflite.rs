@@ -141,7 +141,143 @@ const BUILTIN_NAMES: &[&str] = &[
     "DENSIFY",
     "SEGMENT_SUM",
     "BATCH_MATMUL",
+    "PLACEHOLDER_FOR_GREATER_OP_CODES",
+    "CUMSUM",
+    "CALL_ONCE",
+    "BROADCAST_TO",
+    "RFFT2D",
+    "CONV_3D",
+    "IMAG",
+    "REAL",
+    "COMPLEX_ABS",
+    "HASHTABLE",
+    "HASHTABLE_FIND",
+    "HASHTABLE_IMPORT",
+    "HASHTABLE_SIZE",
+    "REDUCE_ALL",
+    "CONV_3D_TRANSPOSE",
+    "VAR_HANDLE",
+    "READ_VARIABLE",
+    "ASSIGN_VARIABLE",
+    "BROADCAST_ARGS",
+    "RANDOM_STANDARD_NORMAL",
+    "BUCKETIZE",
+    "RANDOM_UNIFORM",
+    "MULTINOMIAL",
+    "GELU",
+    "DYNAMIC_UPDATE_SLICE",
+    "RELU_0_TO_1",
+    "UNSORTED_SEGMENT_PROD",
+    "UNSORTED_SEGMENT_MAX",
+    "UNSORTED_SEGMENT_SUM",
+    "ATAN2",
+    "UNSORTED_SEGMENT_MIN",
+    "SIGN",
+    "BITCAST",
+    "BITWISE_XOR",
+    "RIGHT_SHIFT",
+    "STABLEHLO_LOGISTIC",
+    "STABLEHLO_ADD",
+    "STABLEHLO_DIVIDE",
+    "STABLEHLO_MULTIPLY",
+    "STABLEHLO_MAXIMUM",
+    "STABLEHLO_RESHAPE",
+    "STABLEHLO_CLAMP",
+    "STABLEHLO_CONCATENATE",
+    "STABLEHLO_BROADCAST_IN_DIM",
+    "STABLEHLO_CONVOLUTION",
+    "STABLEHLO_SLICE",
+    "STABLEHLO_CUSTOM_CALL",
+    "STABLEHLO_REDUCE",
+    "STABLEHLO_ABS",
+    "STABLEHLO_AND",
+    "STABLEHLO_COSINE",
+    "STABLEHLO_EXPONENTIAL",
+    "STABLEHLO_FLOOR",
+    "STABLEHLO_LOG",
+    "STABLEHLO_MINIMUM",
+    "STABLEHLO_NEGATE",
+    "STABLEHLO_OR",
+    "STABLEHLO_POWER",
+    "STABLEHLO_REMAINDER",
+    "STABLEHLO_RSQRT",
+    "STABLEHLO_SELECT",
+    "STABLEHLO_SUBTRACT",
+    "STABLEHLO_TANH",
+    "STABLEHLO_SCATTER",
+    "STABLEHLO_COMPARE",
+    "STABLEHLO_CONVERT",
+    "STABLEHLO_DYNAMIC_SLICE",
+    "STABLEHLO_DYNAMIC_UPDATE_SLICE",
+    "STABLEHLO_PAD",
+    "STABLEHLO_IOTA",
+    "STABLEHLO_DOT_GENERAL",
+    "STABLEHLO_REDUCE_WINDOW",
+    "STABLEHLO_SORT",
+    "STABLEHLO_WHILE",
+    "STABLEHLO_GATHER",
+    "STABLEHLO_TRANSPOSE",
+    "DILATE",
+    "STABLEHLO_RNG_BIT_GENERATOR",
+    "REDUCE_WINDOW",
+    "STABLEHLO_COMPOSITE",
+    "STABLEHLO_SHIFT_LEFT",
+    "STABLEHLO_CBRT",
+    "STABLEHLO_CASE",
 ];
+
+/// The builtin operators tinyaccel runs (the importer maps exactly these codes to an
+/// [`OpKind`]; every other code is refused by name). Which tensor types each accepts is
+/// checked when the graph is prepared (README, "Supported ops").
+pub const SUPPORTED_OPS: &[&str] = &[
+    "ADD",
+    "AVERAGE_POOL_2D",
+    "CONCATENATION",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "DEQUANTIZE",
+    "FULLY_CONNECTED",
+    "LOGISTIC",
+    "MAX_POOL_2D",
+    "MEAN",
+    "MUL",
+    "PAD",
+    "QUANTIZE",
+    "RESHAPE",
+    "SOFTMAX",
+    "SUM",
+    "TANH",
+];
+
+/// Builtin codes of the ops that run other subgraphs (CALL, IF, WHILE, CALL_ONCE).
+const CONTROL_FLOW_OPS: [i32; 4] = [31, 118, 119, 129];
+
+/// The FlatBuffers file identifier of `.tflite` files (bytes 4..8).
+pub const FILE_IDENTIFIER: &[u8; 4] = b"TFL3";
+
+/// What a file that is not a `.tflite` model looks like, for the error message.
+fn sniff(bytes: &[u8]) -> &'static str {
+    let head = &bytes[..bytes.len().min(512)];
+    if head.starts_with(b"\x89PNG") {
+        " (it is a PNG image)"
+    } else if head.starts_with(b"\xff\xd8\xff") {
+        " (it is a JPEG image)"
+    } else if head.starts_with(b"PK\x03\x04") {
+        " (it is a ZIP archive, e.g. a .npz or a saved Keras model)"
+    } else if head.starts_with(b"\x93NUMPY") {
+        " (it is a NumPy .npy array)"
+    } else if head.starts_with(b"\x7fELF") {
+        " (it is an executable)"
+    } else if std::str::from_utf8(head).is_ok_and(|t| {
+        t.chars()
+            .all(|c| !c.is_control() || c.is_ascii_whitespace())
+    }) || head.len() == 512 && std::str::from_utf8(&head[..508]).is_ok()
+    {
+        " (it looks like a text file: a CSV, a config or a script?)"
+    } else {
+        ""
+    }
+}
 
 /// Name of a builtin operator code.
 pub fn builtin_name(code: i32) -> String {
@@ -155,6 +291,17 @@ pub fn builtin_name(code: i32) -> String {
 /// Parses a `.tflite` file's bytes into a [`Graph`] named `name`.
 pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
     let buf = Buf::new(bytes);
+    if bytes.len() >= 8 && &bytes[4..8] != FILE_IDENTIFIER {
+        let id = &bytes[4..8];
+        let found = match std::str::from_utf8(id) {
+            Ok(text) => format!("{text:?}"),
+            Err(_) => format!("{id:02x?}"),
+        };
+        return Err(ImportError::NotTflite {
+            found,
+            hint: sniff(bytes),
+        });
+    }
     let model = buf.root("Model")?;
     let version = model.u32(0, "version", 0)?;
     if version != 3 {
@@ -184,6 +331,11 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
         .vector(2, "subgraphs", 4)?
         .filter(|v| v.len > 0)
         .ok_or_else(|| buf.err(model.loc("subgraphs"), model.pos, "model has no subgraph"))?;
+    // TFLite-Micro invokes subgraph 0; the others run only when an op of subgraph 0
+    // (IF, WHILE, CALL_ONCE) calls them. tinyaccel runs subgraph 0 and has no such op, so
+    // a model whose subgraph 0 calls another is refused below; unreachable subgraphs are
+    // ignored.
+    let n_subgraphs = subgraphs.len;
     let sg = model.table_elem(subgraphs, 0, "SubGraph")?;
 
     // Tensors.
@@ -220,8 +372,9 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
     let inputs = index_list(&sg, 1, "inputs")?;
     let outputs = index_list(&sg, 2, "outputs")?;
 
-    // Operators.
+    // Operators. Every unsupported op is collected and all are named in one error.
     let mut ops = Vec::new();
+    let mut unsupported: Vec<(usize, String)> = Vec::new();
     if let Some(ov) = sg.vector(3, "operators", 4)? {
         for i in 0..ov.len {
             let t = sg.table_elem(ov, i, "Operator")?;
@@ -251,8 +404,21 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
                 })
                 .collect::<Result<_, _>>()?;
             let outs = index_list(&t, 2, "outputs")?;
+            if CONTROL_FLOW_OPS.contains(&code) {
+                return Err(ImportError::ControlFlow {
+                    index: i,
+                    op: builtin_name(code),
+                    subgraphs: n_subgraphs,
+                });
+            }
             let opts = t.table(4, "builtin_options", "BuiltinOptions")?;
-            let kind = op_kind(code, &custom, opts, i)?;
+            let kind = match op_kind(code, &custom, opts, i) {
+                Err(ImportError::UnsupportedOp { index, op, .. }) => {
+                    unsupported.push((index, op));
+                    continue;
+                }
+                k => k?,
+            };
             let op = Op {
                 kind,
                 inputs: ins,
@@ -263,6 +429,17 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
         }
     }
 
+    if let Some(((index, op), rest)) = unsupported.split_first() {
+        return Err(ImportError::UnsupportedOp {
+            index: *index,
+            op: op.clone(),
+            also: rest
+                .iter()
+                .map(|(i, o)| format!("op {i} ({o})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let graph = Graph {
         name: name.to_string(),
         description,
@@ -593,6 +770,9 @@ fn op_kind(
         40 => OpKind::Mean {
             keep_dims: i8f(0, "keep_dims", 0)? != 0,
         },
+        74 => OpKind::Sum {
+            keep_dims: i8f(0, "keep_dims", 0)? != 0,
+        },
         114 => OpKind::Quantize,
         6 => OpKind::Dequantize,
         14 => OpKind::Logistic,
@@ -601,16 +781,27 @@ fn op_kind(
             return Err(ImportError::UnsupportedOp {
                 index,
                 op: format!("CUSTOM({custom})"),
+                also: String::new(),
             })
         }
-        _ => return Err(ImportError::UnsupportedOp { index, op: name }),
+        _ => {
+            return Err(ImportError::UnsupportedOp {
+                index,
+                op: name,
+                also: String::new(),
+            })
+        }
     })
 }
 
 fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
     let (min_in, max_in) = match op.kind {
         OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) | OpKind::FullyConnected { .. } => (2, 3),
-        OpKind::Add { .. } | OpKind::Mul { .. } | OpKind::Pad | OpKind::Mean { .. } => (2, 2),
+        OpKind::Add { .. }
+        | OpKind::Mul { .. }
+        | OpKind::Pad
+        | OpKind::Mean { .. }
+        | OpKind::Sum { .. } => (2, 2),
         OpKind::Reshape => (1, 2),
         OpKind::Concatenation { .. } => (1, usize::MAX),
         _ => (1, 1),
@@ -643,4 +834,34 @@ fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
         return Err(bad(format!("has {} outputs, expected 1", op.outputs.len())));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supported_ops_are_exactly_the_imported_codes() {
+        for code in 0..BUILTIN_NAMES.len() as i32 {
+            let name = builtin_name(code);
+            let r = op_kind(code, "", None, 0);
+            let supported = !matches!(r, Err(ImportError::UnsupportedOp { .. }));
+            assert_eq!(supported, SUPPORTED_OPS.contains(&name.as_str()), "{name}");
+            if let Ok(k) = r {
+                assert_eq!(k.name(), name);
+            }
+        }
+    }
+
+    #[test]
+    fn text_and_images_are_recognised() {
+        assert!(sniff(b"a,b,c\n1,2,3\n").contains("text"));
+        assert!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").contains("PNG"));
+        assert_eq!(sniff(&[0u8, 1, 2, 200, 201, 3]), "");
+        let e = parse(b"rows = 8\ncols = 8\n", "c").unwrap_err().to_string();
+        assert!(
+            e.starts_with("not a TFLite model: file identifier \" = 8\"") && e.contains("text"),
+            "{e}"
+        );
+    }
 }

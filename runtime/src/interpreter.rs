@@ -627,7 +627,7 @@ fn run_kernel(
                 .collect();
             shape::concatenate(&parts, *axis, as_i8_mut(out));
         }
-        PreparedOp::Mean(mp) => reduce::mean(mp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::Reduce(rp) => reduce::reduce(rp, as_i8(inp(0)), as_i8_mut(out)),
         PreparedOp::QuantizeF32 { scale, zero_point } => {
             let x: Vec<f32> = inp(0)
                 .chunks_exact(4)

@@ -7,7 +7,7 @@ use crate::kernels::activations::SigmoidParams;
 use crate::kernels::elementwise::{AddParams, MulParams};
 use crate::kernels::fully_connected::FcGeometry;
 use crate::kernels::pool::PoolParams;
-use crate::kernels::reduce::MeanParams;
+use crate::kernels::reduce::{ReduceParams, Reducer};
 use crate::kernels::softmax::SoftmaxParams;
 use crate::kernels::QuantParams;
 use models::{Activation, DType, Graph, Op, OpKind, Tensor};
@@ -57,7 +57,8 @@ pub enum PreparedOp {
         axis: usize,
         shapes: Vec<Vec<usize>>,
     },
-    Mean(MeanParams),
+    /// MEAN or SUM.
+    Reduce(ReduceParams),
     QuantizeF32 {
         scale: f32,
         zero_point: i32,
@@ -638,7 +639,7 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             }
             PreparedOp::Concat { axis: ax, shapes }
         }
-        OpKind::Mean { keep_dims } => {
+        OpKind::Mean { keep_dims } | OpKind::Sum { keep_dims } => {
             let (_, x) = c.input(0)?;
             let (_, a) = c.input(1)?;
             c.dtype(x, "input", DType::I8)?;
@@ -667,7 +668,13 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             if y.elements() != want.iter().product::<usize>() {
                 return Err(c.err(format!("output shape {:?}, expected {want:?}", y.shape)));
             }
-            PreparedOp::Mean(MeanParams::new(
+            let reducer = if matches!(op.kind, OpKind::Sum { .. }) {
+                Reducer::Sum
+            } else {
+                Reducer::Mean
+            };
+            PreparedOp::Reduce(ReduceParams::new(
+                reducer,
                 x.shape.clone(),
                 reduced,
                 c.sz(x, "input")?,

@@ -13,7 +13,7 @@ use runtime::kernels::depthwise::depthwise_conv2d;
 use runtime::kernels::elementwise::{add, mul, AddParams, MulParams};
 use runtime::kernels::fully_connected::{fully_connected, FcGeometry};
 use runtime::kernels::pool::{average_pool, max_pool, PoolParams};
-use runtime::kernels::reduce::{mean, MeanParams};
+use runtime::kernels::reduce::{reduce, ReduceParams, Reducer};
 use runtime::kernels::softmax::{softmax, SoftmaxParams};
 use runtime::QuantParams;
 
@@ -316,17 +316,20 @@ proptest! {
     }
 
     #[test]
-    fn mean_tracks_float(h in 1usize..=6, w in 1usize..=6, c in 1usize..=4, si in 0.01f32..0.5, so in 0.01f32..0.5,
+    fn mean_and_sum_track_float(h in 1usize..=6, w in 1usize..=6, c in 1usize..=4, si in 0.01f32..0.5, so in 0.01f32..0.5,
                          zi in -128i32..=127, zo in -128i32..=127, seed in any::<u64>()) {
         let mut rng = models::rng::SplitMix64::new(seed);
         let x: Vec<i8> = (0..h * w * c).map(|_| rng.range_i64(-128, 127) as i8).collect();
-        let p = MeanParams::new(vec![1, h, w, c], vec![false, true, true, false], (si, zi), (so, zo));
-        let mut out = vec![0i8; c];
-        mean(&p, &x, &mut out);
-        for ch in 0..c {
-            let s: f64 = (0..h * w).map(|k| si as f64 * (x[k * c + ch] as i32 - zi) as f64).sum();
-            let want = round_clamp(s / (h * w) as f64 / so as f64 + zo as f64, -128, 127);
-            prop_assert!((out[ch] as i32 - want).abs() <= 1, "mean {} vs {}", out[ch], want);
+        for reducer in [Reducer::Mean, Reducer::Sum] {
+            let p = ReduceParams::new(reducer, vec![1, h, w, c], vec![false, true, true, false], (si, zi), (so, zo));
+            let mut out = vec![0i8; c];
+            reduce(&p, &x, &mut out);
+            let n = if reducer == Reducer::Mean { (h * w) as f64 } else { 1.0 };
+            for ch in 0..c {
+                let s: f64 = (0..h * w).map(|k| si as f64 * (x[k * c + ch] as i32 - zi) as f64).sum();
+                let want = round_clamp(s / n / so as f64 + zo as f64, -128, 127);
+                prop_assert!((out[ch] as i32 - want).abs() <= 1, "{:?} {} vs {}", reducer, out[ch], want);
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `tinyaccel config show|validate`.
+//! `tinyaccel config show|validate|init`.
 
 use arch::AccelConfig;
 use clap::Subcommand;
@@ -21,6 +21,20 @@ pub enum ConfigCmd {
         /// Config files to check.
         #[arg(required = true)]
         files: Vec<String>,
+    },
+    /// Write a complete, commented starting configuration: every field with a one-line
+    /// comment (meaning, unit, range), the values of PRESET (or of a config file, its
+    /// `base` chain resolved). Prints to stdout unless --out is given.
+    Init {
+        /// Preset name or config file to start from (default: edge-8x8).
+        preset: Option<String>,
+        /// Write to FILE (its stem becomes the configuration's name); refuses to
+        /// overwrite an existing file unless --force.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Overwrite FILE if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
 }
 
@@ -122,6 +136,65 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 "# im2col / DMA area     {:.0} um^2 (included in the area estimate)",
                 cfg.feature_area_um2()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCmd::Init { preset, out, force } => {
+            let spec = preset.unwrap_or_else(|| arch::config::DEFAULT_PRESET.to_string());
+            let mut cfg = AccelConfig::resolve(&spec)?;
+            if let Some(stem) = out
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+            {
+                cfg.name = stem;
+            }
+            let header = vec![
+                format!(
+                    "{}: accelerator configuration for tinyaccel, started from `{spec}` \
+                     (tinyaccel config init).",
+                    cfg.name
+                ),
+                "Check it with `tinyaccel config validate FILE`; see the resolved values and \
+                 derived numbers with `tinyaccel config show FILE`."
+                    .to_string(),
+            ];
+            let text = cfg.to_commented_toml(&header);
+            // The written text must mean exactly this configuration.
+            let back = AccelConfig::from_toml_str(&text, &format!("{}.toml", cfg.name))?;
+            anyhow::ensure!(
+                back == cfg,
+                "internal: the commented form of `{spec}` does not read back to the same configuration"
+            );
+            match out {
+                None => print!("{text}"),
+                Some(path) => {
+                    use std::io::Write;
+                    let mut opts = std::fs::OpenOptions::new();
+                    opts.write(true);
+                    if force {
+                        opts.create(true).truncate(true);
+                    } else {
+                        opts.create_new(true);
+                    }
+                    let mut f = opts.open(&path).map_err(|e| {
+                        if e.kind() == std::io::ErrorKind::AlreadyExists {
+                            anyhow::anyhow!(
+                                "{}: already exists (use --force to overwrite it)",
+                                path.display()
+                            )
+                        } else {
+                            anyhow::anyhow!("{}: cannot write: {e}", path.display())
+                        }
+                    })?;
+                    f.write_all(text.as_bytes())
+                        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+                    println!(
+                        "wrote {} (from `{spec}`, hash {})",
+                        path.display(),
+                        cfg.hash()
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         ConfigCmd::Validate { files } => {

@@ -246,7 +246,8 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
         OpKind::Concatenation { .. } => OpShape::Concat {
             bytes: out_bytes()?,
         },
-        OpKind::Mean { .. } => OpShape::Mean {
+        // SUM is MEAN without the division folded into the multiplier: the same kernel cost.
+        OpKind::Mean { .. } | OpKind::Sum { .. } => OpShape::Mean {
             in_elems: tensor(op.input(0), "input")?.elements() as u64,
             out_elems: out_elems()?,
         },

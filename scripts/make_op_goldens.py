@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Op goldens: small int8 .tflite models written directly as flatbuffers, run by
+TFLite-Micro's own interpreter (the `tflite-micro` Python package: its reference kernels),
+on seeded random and extreme inputs. Writes tests/data/ops/<case>.tflite and
+tests/data/ops/<case>.json (description, input and output bytes in hex of every run),
+and the models tinyaccel must refuse at import to tests/data/import/; `tests/op_goldens.rs` runs every case through tinyaccel's
+runtime (and the offloaded path) and compares bit for bit. The tests need no Python: the
+fixtures are committed. Re-generate with
+
+    python3 -m venv /tmp/venv && /tmp/venv/bin/pip install tflite-micro numpy
+    /tmp/venv/bin/python scripts/make_op_goldens.py            # writes tests/data/ops/
+
+The same seed gives the same files (the models are deterministic, the inputs come from
+numpy's PCG64 with a fixed seed per case).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import flatbuffers
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime as tflm
+from tflite_micro.python.tflite_micro import _version as tflm_version
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+INT8, INT32 = fb.TensorType.INT8, fb.TensorType.INT32
+OP = fb.BuiltinOperator
+OPT = fb.BuiltinOptions
+RUNS = 5  # random runs per case; plus one all -128 and one all 127 input
+
+
+class Model:
+    """One subgraph; tensors, operators and buffers appended in order."""
+
+    def __init__(self, description):
+        self.description = description
+        self.tensors, self.ops, self.codes, self.buffers = [], [], [], [fb.BufferT()]
+        self.inputs, self.outputs = [], []
+        self.more_subgraphs = []  # (tensors, ops, inputs, outputs) of subgraphs 1, 2, ...
+
+    def subgraph(self):
+        """Starts the next subgraph: later tensors and ops go there (operator codes and
+        buffers are shared)."""
+        self.more_subgraphs.append((self.tensors, self.ops, self.inputs, self.outputs))
+        self.tensors, self.ops, self.inputs, self.outputs = [], [], [], []
+
+    def tensor(self, name, shape, dtype=INT8, scale=None, zp=None, data=None, per_channel=None):
+        t = fb.TensorT()
+        t.name, t.shape, t.type = name, list(shape), dtype
+        if scale is not None:
+            q = fb.QuantizationParametersT()
+            if per_channel is not None:
+                q.scale = [float(s) for s in scale]
+                q.zeroPoint = [int(z) for z in zp]
+                q.quantizedDimension = per_channel
+            else:
+                q.scale, q.zeroPoint = [float(scale)], [int(zp)]
+            t.quantization = q
+        if data is not None:
+            b = fb.BufferT()
+            b.data = list(np.asarray(data).tobytes())
+            self.buffers.append(b)
+            t.buffer = len(self.buffers) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def op(self, code, inputs, outputs, opt_type=0, opt=None):
+        if code not in self.codes:
+            self.codes.append(code)
+        o = fb.OperatorT()
+        o.opcodeIndex = self.codes.index(code)
+        o.inputs, o.outputs = list(inputs), list(outputs)
+        o.builtinOptionsType, o.builtinOptions = opt_type, opt
+        self.ops.append(o)
+
+    def bytes(self):
+        m = fb.ModelT()
+        m.version = 3
+        m.description = self.description
+        for c in self.codes:
+            oc = fb.OperatorCodeT()
+            oc.builtinCode = c
+            oc.deprecatedBuiltinCode = min(c, 127)
+            oc.version = 1
+            m.operatorCodes = (m.operatorCodes or []) + [oc]
+        m.subgraphs, m.buffers = [], self.buffers
+        for tensors, ops, inputs, outputs in self.more_subgraphs + [
+                (self.tensors, self.ops, self.inputs, self.outputs)]:
+            sg = fb.SubGraphT()
+            sg.tensors, sg.operators, sg.inputs, sg.outputs = tensors, ops, inputs, outputs
+            m.subgraphs.append(sg)
+        b = flatbuffers.Builder(1024)
+        b.Finish(m.Pack(b), file_identifier=b"TFL3")
+        return bytes(b.Output())
+
+
+def reducer(m, code, x, in_shape, axes, keep, out_q, name):
+    """Appends MEAN or SUM of tensor x over `axes`; returns the output tensor."""
+    r = len(in_shape)
+    red = {a % r for a in axes}
+    out_shape = [1 if d in red else s for d, s in enumerate(in_shape) if keep or d not in red]
+    a = m.tensor(name + "/axis", [len(axes)], INT32, data=np.array(axes, dtype="<i4"))
+    y = m.tensor(name, out_shape, INT8, *out_q)
+    opt = fb.ReducerOptionsT()
+    opt.keepDims = keep
+    m.op(code, [x, a], [y], OPT.ReducerOptions, opt)
+    return y
+
+
+def reduce_case(code, in_shape, axes, keep, in_q, out_q):
+    m = Model(f"{'MEAN' if code == OP.MEAN else 'SUM'} over {axes} keep_dims={keep} "
+              f"of {in_shape}, input (scale, zp) {in_q}, output {out_q}")
+    x = m.tensor("x", in_shape, INT8, *in_q)
+    y = reducer(m, code, x, in_shape, axes, keep, out_q, "y")
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def conv_then_reduce(rng, code, axes, keep):
+    """CONV_2D 3x3 SAME (per-channel int8 weights, offloadable) then MEAN/SUM."""
+    h, w, ci, co = 6, 5, 4, 8
+    m = Model(f"CONV_2D 3x3 then {'MEAN' if code == OP.MEAN else 'SUM'} over {axes} "
+              f"keep_dims={keep}")
+    in_q, conv_q = (0.05, -3), (0.11, 7)
+    x = m.tensor("x", [1, h, w, ci], INT8, *in_q)
+    wq = rng.uniform(0.002, 0.02, co)
+    wt = m.tensor("w", [co, 3, 3, ci], INT8, wq, [0] * co,
+                  data=rng.integers(-127, 128, (co, 3, 3, ci), dtype=np.int8), per_channel=0)
+    bias = m.tensor("b", [co], INT32, [in_q[0] * s for s in wq], [0] * co,
+                    data=rng.integers(-2000, 2000, co).astype("<i4"), per_channel=0)
+    c = m.tensor("conv", [1, h, w, co], INT8, *conv_q)
+    opt = fb.Conv2DOptionsT()
+    opt.padding, opt.strideW, opt.strideH = fb.Padding.SAME, 1, 1
+    opt.dilationWFactor = opt.dilationHFactor = 1
+    opt.fusedActivationFunction = fb.ActivationFunctionType.RELU
+    m.op(OP.CONV_2D, [x, wt, bias], [c], OPT.Conv2DOptions, opt)
+    y = reducer(m, code, c, [1, h, w, co], axes, keep, (0.07, -11), "y")
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def two_subgraphs(code):
+    """Subgraph 0 reduces; subgraph 1 (never called: no control-flow op) is a RESHAPE.
+    TFLite-Micro prepares both and invokes subgraph 0. (A MEAN or SUM in subgraph 1
+    crashes the tflite-micro 0.dev20261023 interpreter while it is created, hence the
+    RESHAPE.)"""
+    m = Model("two subgraphs; subgraph 0 is MEAN over [1] of [1, 6, 10], subgraph 1 unused")
+    x = m.tensor("x", [1, 6, 10], INT8, 0.04, -5)
+    y = reducer(m, code, x, [1, 6, 10], [1], False, (0.03, 6), "y")
+    m.inputs, m.outputs = [x], [y]
+    m.subgraph()
+    x = m.tensor("x1", [2, 3], INT8, 0.1, 0)
+    shape = m.tensor("shape", [1], INT32, data=np.array([6], dtype="<i4"))
+    y = m.tensor("y1", [6], INT8, 0.1, 0)
+    m.op(OP.RESHAPE, [x, shape], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def refused_models():
+    """Models tinyaccel must refuse at import, by name (tests/data/import/)."""
+    out = {}
+    # Two unsupported ops: both are named in one error.
+    m = Model("PADV2 then HARD_SWISH")
+    x = m.tensor("x", [1, 4, 4, 2], INT8, 0.05, 0)
+    pads = m.tensor("pads", [4, 2], INT32, data=np.array([0, 0, 1, 1, 1, 1, 0, 0], dtype="<i4"))
+    v = m.tensor("v", [], INT8, 0.05, 0, data=np.array([3], dtype=np.int8))
+    p = m.tensor("p", [1, 6, 6, 2], INT8, 0.05, 0)
+    m.op(OP.PADV2, [x, pads, v], [p])
+    h = m.tensor("h", [1, 6, 6, 2], INT8, 0.05, 0)
+    m.op(OP.HARD_SWISH, [p], [h])
+    m.inputs, m.outputs = [x], [h]
+    out["padv2_hard_swish"] = m
+    # WHILE in subgraph 0 calling subgraphs 1 (cond) and 2 (body): control flow.
+    m = Model("WHILE loop: subgraph 0 calls subgraphs 1 and 2")
+    cond_sg, body_sg = 1, 2
+    c_in = m.tensor("c_in", [1], INT32)
+    lim = m.tensor("limit", [1], INT32, data=np.array([3], dtype="<i4"))
+    c_out = m.tensor("c_out", [1], fb.TensorType.BOOL)
+    m.op(OP.LESS, [c_in, lim], [c_out])
+    m.inputs, m.outputs = [c_in], [c_out]
+    cond = (m.tensors, m.ops, m.inputs, m.outputs)
+    m.tensors, m.ops, m.inputs, m.outputs = [], [], [], []
+    b_in = m.tensor("b_in", [1], INT32)
+    one = m.tensor("one", [1], INT32, data=np.array([1], dtype="<i4"))
+    b_out = m.tensor("b_out", [1], INT32)
+    m.op(OP.ADD, [b_in, one], [b_out])
+    m.inputs, m.outputs = [b_in], [b_out]
+    body = (m.tensors, m.ops, m.inputs, m.outputs)
+    m.tensors, m.ops, m.inputs, m.outputs = [], [], [], []
+    x = m.tensor("x", [1], INT32)
+    y = m.tensor("y", [1], INT32)
+    opt = fb.WhileOptionsT()
+    opt.condSubgraphIndex, opt.bodySubgraphIndex = cond_sg, body_sg
+    m.op(OP.WHILE, [x], [y], OPT.WhileOptions, opt)
+    m.inputs, m.outputs = [x], [y]
+    main = (m.tensors, m.ops, m.inputs, m.outputs)
+    m.more_subgraphs = [main, cond]
+    m.tensors, m.ops, m.inputs, m.outputs = body
+    out["while_loop"] = m
+    return out
+
+
+def cases():
+    rng = np.random.default_rng(20)
+    MEAN, SUM = OP.MEAN, OP.SUM
+    c = {}
+    # MEAN: the shapes of TinyML models (global average pooling, one axis of a sequence),
+    # every axis set and keep_dims, quantization equal / different / extreme.
+    c["mean_hw_keep_same_q"] = reduce_case(MEAN, [1, 4, 5, 8], [1, 2], True, (0.05, 3), (0.05, 3))
+    c["mean_hw_keep"] = reduce_case(MEAN, [1, 4, 5, 8], [1, 2], True, (0.05, 3), (0.04, -7))
+    c["mean_hw_nokeep"] = reduce_case(MEAN, [1, 7, 9, 6], [2, 1], False, (0.1, -20), (0.03, 10))
+    c["mean_axis1_131"] = reduce_case(MEAN, [1, 5, 131], [1], False, (0.0235, -4), (0.0191, 2))
+    c["mean_axis1_131_same_q"] = reduce_case(MEAN, [1, 5, 131], [1], False, (0.02, -4), (0.02, -4))
+    c["mean_last_axis_neg"] = reduce_case(MEAN, [2, 3, 17], [-1], True, (0.3, 0), (0.25, 1))
+    c["mean_axis0"] = reduce_case(MEAN, [6, 4, 3], [0], False, (0.12, 5), (0.08, -2))
+    c["mean_axes_0_2"] = reduce_case(MEAN, [3, 4, 5], [0, 2], True, (0.5, -1), (0.45, 0))
+    c["mean_all_scalar"] = reduce_case(MEAN, [2, 3, 4, 5], [0, 1, 2, 3], False, (0.02, 1), (0.01, -3))
+    c["mean_dup_axes"] = reduce_case(MEAN, [1, 6, 6, 3], [1, 1, 2], True, (0.06, 0), (0.05, 0))
+    c["mean_size1_axis"] = reduce_case(MEAN, [1, 1, 9, 4], [1], True, (0.04, 2), (0.1, -5))
+    c["mean_rank2"] = reduce_case(MEAN, [10, 13], [1], False, (0.01, 0), (0.011, 0))
+    c["mean_zp_ends"] = reduce_case(MEAN, [1, 3, 3, 16], [1, 2], True, (0.05, -128), (0.05, 127))
+    c["mean_zp_ends_rev"] = reduce_case(MEAN, [1, 3, 3, 16], [1, 2], False, (0.05, 127), (0.07, -128))
+    c["mean_tiny_ratio"] = reduce_case(MEAN, [1, 8, 8, 4], [1, 2], True, (1e-4, 0), (0.5, 0))
+    c["mean_tiny_ratio_zp"] = reduce_case(MEAN, [1, 4, 4, 4], [1, 2], True, (2e-5, -100), (0.2, 100))
+    c["mean_large_ratio"] = reduce_case(MEAN, [1, 4, 4, 4], [1, 2], True, (3.0, 0), (0.01, 0))
+    c["mean_huge_ratio"] = reduce_case(MEAN, [1, 2, 3, 4], [2], False, (5000.0, 2), (1e-3, -1))
+    c["mean_large_count"] = reduce_case(MEAN, [1, 24, 20, 2], [1, 2], False, (0.05, -9), (0.06, 4))
+    c["mean_pow2_count"] = reduce_case(MEAN, [1, 8, 4, 3], [1, 2], True, (0.08, 0), (0.02, 0))
+    # SUM: the same reduction without the division.
+    c["sum_hw_keep"] = reduce_case(SUM, [1, 4, 5, 8], [1, 2], True, (0.01, 3), (0.2, -7))
+    c["sum_axis1_131"] = reduce_case(SUM, [1, 5, 131], [1], False, (0.0235, -4), (0.09, 2))
+    c["sum_same_q"] = reduce_case(SUM, [2, 3, 7], [2], True, (0.05, 0), (0.05, 0))
+    c["sum_last_axis_neg"] = reduce_case(SUM, [3, 4, 6], [-1, 0], False, (0.02, 10), (0.3, -20))
+    c["sum_all_scalar"] = reduce_case(SUM, [4, 5], [0, 1], False, (0.01, -1), (0.5, 0))
+    c["sum_zp_ends"] = reduce_case(SUM, [1, 3, 3, 8], [1, 2], True, (0.01, -128), (0.4, 127))
+    c["sum_tiny_ratio"] = reduce_case(SUM, [1, 6, 6, 2], [1, 2], True, (1e-5, 5), (0.3, 0))
+    c["sum_large_ratio"] = reduce_case(SUM, [1, 2, 2, 3], [1], False, (40.0, 0), (0.02, 0))
+    # Mixed with an offloadable layer (the accelerator runs the conv, the CPU the reduction).
+    c["conv_mean_hw"] = conv_then_reduce(rng, MEAN, [1, 2], True)
+    c["conv_sum_w"] = conv_then_reduce(rng, SUM, [2], False)
+    # Several subgraphs, only subgraph 0 used.
+    c["two_subgraphs_mean"] = two_subgraphs(MEAN)
+    return c
+
+
+def run_tflm(model_bytes, inputs):
+    interp = tflm.Interpreter.from_bytes(model_bytes, arena_size=1 << 20)
+    outs = []
+    for x in inputs:
+        interp.set_input(x, 0)
+        interp.invoke()
+        outs.append(interp.get_output(0).copy())
+    return outs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data", "ops"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    version = tflm_version.__version__
+    for name, m in cases().items():
+        data = m.bytes()
+        seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
+        rng = np.random.default_rng(seed)
+        tensors, _, ins, _ = (m.more_subgraphs + [(m.tensors, m.ops, m.inputs, m.outputs)])[0]
+        shape = tensors[ins[0]].shape  # subgraph 0's input
+        inputs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(RUNS)]
+        inputs += [np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)]
+        outputs = run_tflm(data, inputs)
+        with open(os.path.join(args.out, name + ".tflite"), "wb") as f:
+            f.write(data)
+        case = {
+            "generator": "scripts/make_op_goldens.py",
+            "tflite_micro": version,
+            "model": name + ".tflite",
+            "description": m.description,
+            "runs": [{"input": x.tobytes().hex(), "output": y.tobytes().hex()}
+                     for x, y in zip(inputs, outputs)],
+        }
+        with open(os.path.join(args.out, name + ".json"), "w") as f:
+            json.dump(case, f, indent=1)
+            f.write("\n")
+        print(f"{name}: {len(data)} bytes, {len(inputs)} runs, output {list(outputs[0].shape)}")
+    refused = os.path.join(args.out, "..", "import")
+    os.makedirs(refused, exist_ok=True)
+    for name, m in refused_models().items():
+        with open(os.path.join(refused, name + ".tflite"), "wb") as f:
+            f.write(m.bytes())
+    print(f"{len(cases())} cases written to {os.path.normpath(args.out)} (tflite-micro {version})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
