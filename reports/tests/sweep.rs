@@ -537,3 +537,28 @@ fn a_grid_of_only_invalid_designs_is_reported() {
     );
     assert!(s.contains("No design ran successfully"));
 }
+
+/// A grid's base file may itself inherit (`base = "tiny-4x4"` plus changed keys).
+#[test]
+fn a_grid_base_file_that_inherits_is_resolved() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("mine.toml"),
+        "base = \"tiny-4x4\"\nbus_latency_cycles = 7\n",
+    )
+    .unwrap();
+    let grid = reports::sweep::Grid::from_toml_str(
+        "base = \"mine.toml\"\n[sweep]\nrows = [2, 4]\n",
+        "g.toml",
+        t.path(),
+    )
+    .unwrap();
+    let tiny = arch::AccelConfig::resolve("tiny-4x4").unwrap();
+    for (i, rows) in [(0, 2), (1, 4)] {
+        let cfg = grid.design(i).config.unwrap();
+        assert_eq!(cfg.rows, rows);
+        assert_eq!(cfg.bus_latency_cycles, 7);
+        assert_eq!(cfg.cols, tiny.cols);
+        assert_eq!(cfg.input_sram_kib, tiny.input_sram_kib);
+    }
+}

@@ -166,29 +166,19 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 "internal: the commented form of `{spec}` does not read back to the same configuration"
             );
             match out {
-                None => print!("{text}"),
+                None => out!("{text}"),
                 Some(path) => {
-                    use std::io::Write;
-                    let mut opts = std::fs::OpenOptions::new();
-                    opts.write(true);
-                    if force {
-                        opts.create(true).truncate(true);
-                    } else {
-                        opts.create_new(true);
+                    // Written atomically (temporary file + rename); never over an
+                    // existing file without --force.
+                    if !force && std::fs::symlink_metadata(&path).is_ok() {
+                        anyhow::bail!(
+                            "{}: already exists (use --force to overwrite it)",
+                            path.display()
+                        );
                     }
-                    let mut f = opts.open(&path).map_err(|e| {
-                        if e.kind() == std::io::ErrorKind::AlreadyExists {
-                            anyhow::anyhow!(
-                                "{}: already exists (use --force to overwrite it)",
-                                path.display()
-                            )
-                        } else {
-                            anyhow::anyhow!("{}: cannot write: {e}", path.display())
-                        }
-                    })?;
-                    f.write_all(text.as_bytes())
+                    reports::fsutil::atomic_write(&path, text.as_bytes())
                         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
-                    println!(
+                    outln!(
                         "wrote {} (from `{spec}`, hash {})",
                         path.display(),
                         cfg.hash()

@@ -467,6 +467,20 @@ fn resolve_base(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "base".into());
+        // A base file that inherits (`base = ...`) is resolved by the configuration
+        // loader, then used as the whole table it stands for.
+        let t = if t.contains_key("base") {
+            let cfg = arch::AccelConfig::load(path).map_err(|e| SweepError::Grid {
+                origin: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            toml::Table::try_from(&cfg).map_err(|e| SweepError::Grid {
+                origin: path.display().to_string(),
+                message: e.to_string(),
+            })?
+        } else {
+            t
+        };
         let name = t
             .get("name")
             .and_then(|v| v.as_str())
