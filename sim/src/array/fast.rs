@@ -41,10 +41,16 @@ pub struct FastTile {
     slots: u64,
     /// Cycles of the tile (`arch::timing::compute_cycles`).
     total: u64,
-    /// Input lines read, by offset from `a_line` (`rows` bytes each).
+    /// Input lines read, by offset `x` from `a_line`: line-major (`a[x * rows + lane]`,
+    /// WS) or lane-major (`a[lane * na + x]`, OS and IS), so that every output value is a
+    /// dot product of two contiguous runs.
     a: Vec<i8>,
-    /// Weight lines read, by offset from `b_line` (`cols` bytes each).
+    /// Weight lines read, by offset `y` from `b_line`: line-major (`b[y * cols + lane]`,
+    /// IS) or lane-major (`b[lane * nb + y]`, OS and WS).
     b: Vec<i8>,
+    /// Input and weight lines the tile reads.
+    na: usize,
+    nb: usize,
     /// Cycles `0 .. synced` have had their reads copied.
     synced: u64,
     /// Write events `0 .. written` have been performed.
@@ -74,6 +80,8 @@ impl FastTile {
             total: 0,
             a: Vec::new(),
             b: Vec::new(),
+            na: 0,
+            nb: 0,
             synced: 0,
             written: 0,
             line: Vec::new(),
@@ -90,6 +98,7 @@ impl FastTile {
         self.period = timing::is_block_period_of(rows as u64, cols as u64);
         self.slots = (blocks(cmd.n as u64, cols as u64) - 1) * self.period + cols as u64;
         let (na, nb) = self.operand_lines();
+        (self.na, self.nb) = (na, nb);
         self.a.clear();
         self.a.resize(na * rows, 0);
         self.b.clear();
@@ -201,6 +210,17 @@ impl FastTile {
         }
     }
 
+    /// The last cycle with a scratchpad read (OS: the `k` stream cycles; WS: preload and
+    /// `m` input vectors; IS: preload and the stream slots).
+    fn last_read_cycle(&self) -> u64 {
+        let (rows, cols) = (self.rows as u64, self.cols as u64);
+        match self.df() {
+            Dataflow::OutputStationary => self.cmd.k as u64 - 1,
+            Dataflow::WeightStationary => rows + self.cmd.m as u64 - 1,
+            Dataflow::InputStationary => cols + self.slots - 1,
+        }
+    }
+
     fn last_write_cycle(&self) -> u64 {
         self.event(self.write_events() - 1).0 + ACC_PIPE_DEPTH
     }
@@ -256,16 +276,31 @@ impl FastTile {
     /// before anything else writes the input or weight scratchpad in cycle `t`.
     pub fn sync_reads(&mut self, m: &Machine, t: u64) {
         let (rows, cols) = (self.rows, self.cols);
-        let last = t.min(self.total - 1);
+        let last = t.min(self.last_read_cycle());
         while self.synced <= last {
             let (a, b) = self.reads_at(self.synced);
+            let df = self.df();
             if let Some(x) = a {
                 let (x, src) = (x as usize, self.cmd.a_line as usize + x as usize);
-                self.a[x * rows..(x + 1) * rows].copy_from_slice(&m.input[src * rows..][..rows]);
+                let line = &m.input[src * rows..][..rows];
+                if df == Dataflow::WeightStationary {
+                    self.a[x * rows..(x + 1) * rows].copy_from_slice(line);
+                } else {
+                    for (lane, &v) in line.iter().enumerate() {
+                        self.a[lane * self.na + x] = v;
+                    }
+                }
             }
             if let Some(y) = b {
                 let (y, src) = (y as usize, self.cmd.b_line as usize + y as usize);
-                self.b[y * cols..(y + 1) * cols].copy_from_slice(&m.weight[src * cols..][..cols]);
+                let line = &m.weight[src * cols..][..cols];
+                if df == Dataflow::InputStationary {
+                    self.b[y * cols..(y + 1) * cols].copy_from_slice(line);
+                } else {
+                    for (lane, &v) in line.iter().enumerate() {
+                        self.b[lane * self.nb + y] = v;
+                    }
+                }
             }
             self.synced += 1;
         }
@@ -313,49 +348,48 @@ impl FastTile {
         let df = self.df();
         let out = &mut self.line[..cols];
         out.fill(0);
+        let (na, nbl) = (self.na, self.nb);
         match df {
             Dataflow::OutputStationary => {
-                // C[i][j] = sum_x A[i][x] B[x][j]: input line x lane i, weight line x lane j.
+                // C[i][j] = sum_x A[i][x] B[x][j]: lane i of input lines 0..k, lane j of
+                // weight lines 0..k.
                 let i = m - 1 - e as usize;
-                for x in 0..k {
-                    let a = self.a[x * rows + i] as i32;
-                    mac_row(&mut out[..n], a, &self.b[x * cols..x * cols + n]);
+                let ai = &self.a[i * na..(i + 1) * na];
+                for (j, o) in out.iter_mut().enumerate().take(n) {
+                    *o = dot(ai, &self.b[j * nbl..(j + 1) * nbl]);
                 }
             }
             Dataflow::WeightStationary => {
-                // C[v][j] = sum_{i<k} A[v][i] B[i][j]: input line v lane i, weight line i
-                // lane j (the preloaded rows >= k are zero).
+                // C[v][j] = sum_{i<k} A[v][i] B[i][j]: lanes 0..k of input line v, lane j of
+                // weight lines 0..k (the preloaded rows >= k are zero).
                 let v = e as usize;
-                let av = &self.a[v * rows..(v + 1) * rows];
-                for (i, &a) in av.iter().enumerate().take(k) {
-                    mac_row(&mut out[..n], a as i32, &self.b[i * cols..i * cols + n]);
+                let av = &self.a[v * rows..v * rows + k];
+                for (j, o) in out.iter_mut().enumerate().take(n) {
+                    *o = dot(av, &self.b[j * nbl..(j + 1) * nbl]);
                 }
             }
             Dataflow::InputStationary => {
-                // C[i][c] = sum_{j<k} A[i][j] B[j][c]: input line j lane i, weight line c
-                // lane j, for c = nb*cols + l < n.
-                let (nb, i) = (e as usize / rows, e as usize % rows);
-                let c0 = nb * cols;
+                // C[i][c] = sum_{j<k} A[i][j] B[j][c]: lane i of input lines 0..k, lanes
+                // 0..k of weight line c, for c = nb*cols + l < n.
+                let (blk, i) = (e as usize / rows, e as usize % rows);
+                let c0 = blk * cols;
                 let lanes = n.saturating_sub(c0).min(cols);
+                let ai = &self.a[i * na..(i + 1) * na];
                 for (l, o) in out.iter_mut().enumerate().take(lanes) {
-                    let w = &self.b[(c0 + l) * cols..(c0 + l) * cols + k];
-                    let mut s: i32 = 0;
-                    for (j, &wj) in w.iter().enumerate() {
-                        s = s.wrapping_add(self.a[j * rows + i] as i32 * wj as i32);
-                    }
-                    *o = s;
+                    *o = dot(ai, &self.b[(c0 + l) * cols..(c0 + l) * cols + k]);
                 }
             }
         }
     }
 }
 
-/// `out[j] += a * b[j]` (wrapping int32).
+/// `sum_x a[x] * b[x]` (int8 x int8 -> int32, wrapping; equal lengths).
 #[inline]
-fn mac_row(out: &mut [i32], a: i32, b: &[i8]) {
-    for (o, &bj) in out.iter_mut().zip(b) {
-        *o = o.wrapping_add(a * bj as i32);
-    }
+fn dot(a: &[i8], b: &[i8]) -> i32 {
+    debug_assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
 impl Default for FastTile {
