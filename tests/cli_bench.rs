@@ -37,6 +37,10 @@ fn bench_cpu_runtime() {
     spread_ok(&v["inference_ms"]);
     assert!(v["inferences_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["device_ms"].is_null() && v["accel_cycles"].is_null());
+    // Linux: the thread's CPU time over the timed loop (10 ms resolution, may be 0).
+    if cfg!(target_os = "linux") {
+        assert!(v["cpu_ms_per_inference"].as_f64().unwrap() >= 0.0, "{v}");
+    }
 }
 
 #[test]

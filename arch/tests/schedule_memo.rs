@@ -56,7 +56,7 @@ fn memoized_choice_equals_full_ranking_and_ignores_non_timing_fields() {
         let other = other_non_timing(&cfg);
         assert_eq!(TimingKey::of(&cfg), TimingKey::of(&other));
         let (m, k, n) = (r.next() % 800 + 1, r.next() % 300 + 1, r.next() % 300 + 1);
-        let window = (r.next() % 3 == 0).then(|| {
+        let window = (r.next().is_multiple_of(3)).then(|| {
             let g = ConvGeom {
                 mem_addr: 0,
                 in_h: 12,

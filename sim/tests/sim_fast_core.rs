@@ -53,7 +53,7 @@ fn random_tile(r: &mut Rng, mach: &Machine, df: Dataflow) -> Option<Compute> {
         Dataflow::InputStationary => (r.range(1, rows), r.range(1, cols), r.range(1, 3 * cols + 3)),
     };
     let cmd = Compute {
-        accumulate: r.next() % 2 == 0,
+        accumulate: r.next().is_multiple_of(2),
         a_line: r.range(0, 6) as u32,
         b_line: r.range(0, 6) as u32,
         c_line: r.range(0, 6) as u32,
@@ -121,7 +121,7 @@ fn event_model_equals_register_model_cycle_by_cycle() {
                         continue;
                     };
                     let mut ev = reg.clone();
-                    let scribble_on = r.next() % 2 == 0;
+                    let scribble_on = r.next().is_multiple_of(2);
                     let mut job = CoreJob::new(cmd, df, &reg);
                     fast.start(cmd, df, &ev);
                     let mut t = 0u64;
@@ -149,7 +149,7 @@ fn event_model_equals_register_model_cycle_by_cycle() {
                             t + 1 < fast.cycles(),
                             "{rows}x{cols} {df} {cmd:?}: event model ends early"
                         );
-                        if scribble_on && r.next() % 4 == 0 {
+                        if scribble_on && r.next().is_multiple_of(4) {
                             // A load completing in cycle t: the tile's reads up to t see
                             // the old lines.
                             fast.sync_reads(&ev, t);

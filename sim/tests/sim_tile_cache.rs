@@ -32,12 +32,12 @@ fn random_cfg(r: &mut Rng) -> AccelConfig {
     c.bus_bytes_per_cycle = pick(r, &[1, 4, 8]).min(c.cols);
     c.bus_latency_cycles = pick(r, &[0, 3, 20]);
     c.dma_outstanding = pick(r, &[1, 2, 4]);
-    c.im2col = r.next() % 2 == 0;
+    c.im2col = r.next().is_multiple_of(2);
     c
 }
 
 fn random_problem(r: &mut Rng, cfg: &AccelConfig) -> GemmProblem {
-    let output = if r.next() % 4 == 0 {
+    let output = if r.next().is_multiple_of(4) {
         Output::Int32
     } else {
         Output::Int8 {
@@ -46,7 +46,7 @@ fn random_problem(r: &mut Rng, cfg: &AccelConfig) -> GemmProblem {
             act_max: 127,
         }
     };
-    if cfg.im2col && r.next() % 2 == 0 {
+    if cfg.im2col && r.next().is_multiple_of(2) {
         let g = ConvGeom {
             mem_addr: 0,
             in_h: r.range(3, 12) as u16,

@@ -7,6 +7,12 @@
 //! the CPU-side work of the offloaded inference: the layers left on the CPU, im2col, the
 //! driver), with the simulated accelerator cycles per second of simulator time.
 //!
+//! Wall-clock figures are only as good as the machine is quiet; the bench also reports the
+//! CPU time of the whole timed loop (the thread's user + system time from
+//! `/proc/thread-self/stat`, Linux only, 10 ms resolution: use enough iterations), which
+//! other processes on a loaded machine disturb much less, and the accelerator cycles per
+//! CPU-second of the whole offloaded inference (a lower bound of the simulator's own rate).
+//!
 //! Every inference must give the same output as the first (the runs are deterministic);
 //! a difference is an internal error.
 
@@ -132,6 +138,22 @@ struct Measured {
     /// With --accel: accelerator cycles of one inference (0 with --fidelity functional).
     accel_cycles: Option<u64>,
     load_ms: f64,
+    /// CPU time of the thread over all timed inferences, ms (Linux).
+    cpu_ms: Option<f64>,
+}
+
+/// User + system CPU time of the calling thread, in ms (`/proc/thread-self/stat`, in
+/// clock ticks of 1/100 s: Linux's `USER_HZ`, fixed at 100 in its user ABI); `None` where
+/// the file is missing or unreadable.
+fn thread_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) in parentheses: state is
+    // field 3 of the file, utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 * 10.0)
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
@@ -147,6 +169,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
             let first = interp.invoke(&input)?;
             let mut times = Vec::with_capacity(args.iters as usize);
+            let cpu0 = thread_cpu_ms();
             for i in 0..args.iters {
                 let t0 = Instant::now();
                 let out = interp.invoke(&input)?;
@@ -158,6 +181,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 device: None,
                 accel_cycles: None,
                 load_ms,
+                cpu_ms: cpu0.zip(thread_cpu_ms()).map(|(a, b)| b - a),
             }
         }
         Some(spec) => {
@@ -189,6 +213,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             };
             let (first, cycles) = invoke(&mut interp)?;
             let (mut times, mut device) = (Vec::new(), Vec::new());
+            let cpu0 = thread_cpu_ms();
             for i in 0..args.iters {
                 spent.set(Duration::ZERO);
                 let t0 = Instant::now();
@@ -205,6 +230,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 device: Some(Spread::of(&device)),
                 accel_cycles: Some(cycles),
                 load_ms,
+                cpu_ms: cpu0.zip(thread_cpu_ms()).map(|(a, b)| b - a),
             }
         }
     };
@@ -214,6 +240,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         _ => None,
     };
     let per_s = 1e3 / m.inference.median_ms.max(1e-9);
+    // CPU time per inference, and accelerator cycles per CPU-second of whole inferences.
+    let cpu_per_inference = m.cpu_ms.map(|c| c / args.iters as f64);
+    let cycles_per_cpu_s = match (m.accel_cycles, m.cpu_ms) {
+        (Some(c), Some(ms)) if c > 0 && ms > 0.0 => Some(c as f64 * args.iters as f64 / (ms / 1e3)),
+        _ => None,
+    };
     if args.json {
         let v = json!({
             "model": graph.name,
@@ -227,6 +259,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "device_ms": m.device.map(|d| d.json()),
             "accel_cycles": m.accel_cycles,
             "sim_cycles_per_s": sim_rate,
+            "cpu_ms_per_inference": cpu_per_inference,
+            "accel_cycles_per_cpu_s": cycles_per_cpu_s,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -257,6 +291,20 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         println!(
             "  {:<22} {:.2} M (accelerator cycles / median simulator time)",
             "simulated cycles/s",
+            r / 1e6
+        );
+    }
+    if let Some(c) = cpu_per_inference {
+        println!(
+            "  {:<22} {c:.3} ms per inference (thread user + system time, 10 ms resolution over all {} inferences)",
+            "CPU time",
+            args.iters
+        );
+    }
+    if let Some(r) = cycles_per_cpu_s {
+        println!(
+            "  {:<22} {:.2} M (accelerator cycles / CPU time of whole inferences)",
+            "cycles per CPU-second",
             r / 1e6
         );
     }
