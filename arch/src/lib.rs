@@ -18,6 +18,7 @@
 pub mod config;
 pub mod dataflow;
 pub mod device;
+pub mod fasthash;
 pub mod hostcheck;
 pub mod im2col;
 pub mod isa;

@@ -32,7 +32,7 @@ use crate::{timing, AccelConfig};
 pub const MAX_FIELD: u64 = u16::MAX as u64;
 
 /// What a GEMM writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Output {
     /// int8 through the PPU.
     Int8 {
@@ -45,7 +45,7 @@ pub enum Output {
 }
 
 /// Shape and output of one GEMM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemmProblem {
     pub m: usize,
     pub k: usize,
@@ -141,22 +141,28 @@ pub enum TilingError {
 
 impl Tiling {
     /// Number of tiles along M, N, K.
+    #[inline]
     pub fn n_i(&self) -> u64 {
         self.m.div_ceil(self.tm)
     }
+    #[inline]
     pub fn n_j(&self) -> u64 {
         self.n.div_ceil(self.tn)
     }
+    #[inline]
     pub fn n_k(&self) -> u64 {
         self.k.div_ceil(self.tk)
     }
     /// Actual extent of tile `i` along M (the last one may be partial).
+    #[inline]
     pub fn tm_at(&self, i: u64) -> u64 {
         self.tm.min(self.m - i * self.tm)
     }
+    #[inline]
     pub fn tn_at(&self, j: u64) -> u64 {
         self.tn.min(self.n - j * self.tn)
     }
+    #[inline]
     pub fn tk_at(&self, kk: u64) -> u64 {
         self.tk.min(self.k - kk * self.tk)
     }
@@ -485,6 +491,67 @@ mod estimate_tests {
     }
 }
 
+/// The configuration fields the schedule, the timing closed forms and the command counts
+/// read (`choose_for`, `estimate_for`, `steps`, `plan_step`, `arch::timing`,
+/// `Counters::add_command`): two configurations with the same key have the same tilings
+/// and the same tile-level counters. Left out: the name (only in error messages), the
+/// clock, the technology node and the energy and area tables (they scale cycles and
+/// counts into time, energy and area, after the schedule). The bank counts and `acc_bits`
+/// are kept although the schedule does not read them (cheap, and safe if it ever does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimingKey {
+    pub rows: u32,
+    pub cols: u32,
+    pub dataflow: crate::Dataflow,
+    pub acc_bits: u32,
+    pub input_sram_kib: u32,
+    pub input_sram_banks: u32,
+    pub weight_sram_kib: u32,
+    pub weight_sram_banks: u32,
+    pub acc_sram_kib: u32,
+    pub acc_sram_banks: u32,
+    pub bus_bytes_per_cycle: u32,
+    pub bus_latency_cycles: u32,
+    pub im2col: bool,
+    pub dma_outstanding: u32,
+}
+
+impl TimingKey {
+    /// The key of `cfg`.
+    pub fn of(cfg: &AccelConfig) -> Self {
+        TimingKey {
+            rows: cfg.rows,
+            cols: cfg.cols,
+            dataflow: cfg.dataflow,
+            acc_bits: cfg.acc_bits,
+            input_sram_kib: cfg.input_sram_kib,
+            input_sram_banks: cfg.input_sram_banks,
+            weight_sram_kib: cfg.weight_sram_kib,
+            weight_sram_banks: cfg.weight_sram_banks,
+            acc_sram_kib: cfg.acc_sram_kib,
+            acc_sram_banks: cfg.acc_sram_banks,
+            bus_bytes_per_cycle: cfg.bus_bytes_per_cycle,
+            bus_latency_cycles: cfg.bus_latency_cycles,
+            im2col: cfg.im2col,
+            dma_outstanding: cfg.dma_outstanding,
+        }
+    }
+}
+
+/// Most tilings a thread keeps in its [`choose_for`] memo (then the memo starts over).
+pub const CHOICE_MEMO_ENTRIES: usize = 1 << 16;
+
+type ChoiceKey = (TimingKey, u64, u64, u64, Option<Window>);
+
+thread_local! {
+    /// Per-thread memo of [`choose_for`]'s successful choices. The choice is a pure
+    /// function of the key, and a design sweep, the partitioner (which tiles every layer
+    /// to check that it fits) and the tile-level model ask for the same layer shapes on
+    /// the same scratchpads many times: the candidate tilings are then ranked once.
+    static CHOICES: std::cell::RefCell<crate::fasthash::FastMap<ChoiceKey, Tiling>> =
+        std::cell::RefCell::new(crate::fasthash::FastMap::default());
+}
+
 /// Chooses the tiling of an `m x k x n` GEMM on `cfg` whose A operand is read from memory.
 pub fn choose(cfg: &AccelConfig, m: u64, k: u64, n: u64) -> Result<Tiling, TilingError> {
     choose_for(cfg, m, k, n, None)
@@ -497,8 +564,32 @@ pub fn choose_problem(cfg: &AccelConfig, p: &GemmProblem) -> Result<Tiling, Tili
     choose_for(cfg, p.m as u64, p.k as u64, p.n as u64, p.im2col.as_ref())
 }
 
-/// [`choose`] ranked by [`estimate_for`] with `window`.
+/// [`choose`] ranked by [`estimate_for`] with `window` (memoized per thread by
+/// [`TimingKey`] and shape; errors are not memoized, their message names `cfg`).
 pub fn choose_for(
+    cfg: &AccelConfig,
+    m: u64,
+    k: u64,
+    n: u64,
+    window: Option<&Window>,
+) -> Result<Tiling, TilingError> {
+    let key: ChoiceKey = (TimingKey::of(cfg), m, k, n, window.copied());
+    if let Some(t) = CHOICES.with(|c| c.borrow().get(&key).copied()) {
+        return Ok(t);
+    }
+    let t = choose_uncached(cfg, m, k, n, window)?;
+    CHOICES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CHOICE_MEMO_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, t);
+    });
+    Ok(t)
+}
+
+/// [`choose_for`] without the memo: every candidate tiling ranked.
+pub fn choose_uncached(
     cfg: &AccelConfig,
     m: u64,
     k: u64,
@@ -612,6 +703,7 @@ pub struct Step {
 
 impl Step {
     /// Whether the step has a load group.
+    #[inline]
     pub fn has_load(&self) -> bool {
         self.load_a || self.load_b
     }
@@ -620,6 +712,7 @@ impl Step {
 /// The reuse rule: a step `(i, j, kk)` loads its A tile `(i, kk)` and its B tile
 /// `(kk, j)` unless the previous step `prev` used the same one (it is still in the
 /// scratchpad). Returns `(load_a, load_b)`.
+#[inline]
 pub fn reuse(prev: Option<(u64, u64, u64)>, i: u64, j: u64, kk: u64) -> (bool, bool) {
     match prev {
         None => (true, true),
@@ -630,9 +723,17 @@ pub fn reuse(prev: Option<(u64, u64, u64)>, i: u64, j: u64, kk: u64) -> (bool, b
 /// The steps of a tiling in execution order (`params`: int8 output, the store groups
 /// load the PPU parameters).
 pub fn steps(t: &Tiling, params: bool) -> Vec<Step> {
+    let mut out = Vec::new();
+    steps_into(t, params, &mut out);
+    out
+}
+
+/// [`steps`] into `out` (cleared first; no allocation once it has grown).
+pub fn steps_into(t: &Tiling, params: bool, out: &mut Vec<Step>) {
     let nk = t.n_k();
     let n_tiles = t.n_i() * t.n_j();
-    let mut out: Vec<Step> = Vec::with_capacity((n_tiles * nk) as usize);
+    out.clear();
+    out.reserve((n_tiles * nk) as usize);
     let mut prev = None;
     let mut params_j = None;
     let (mut a_half, mut b_half, mut acc_half) = (1u64, 1u64, 1u64);
@@ -672,7 +773,6 @@ pub fn steps(t: &Tiling, params: bool) -> Vec<Step> {
     for s in 0..out.len() {
         out[s].compute_frees_load = out.get(s + 2).is_some_and(Step::has_load);
     }
-    out
 }
 
 /// Which GEMM operand a `LOAD` brings in.

@@ -1,10 +1,17 @@
 //! Speed of the simulator models:
 //! - `cycle/...`: the cycle-level model, throughput in simulated cycles per second (the
 //!   presets in their own dataflow, and edge-8x8 in input-stationary);
+//! - `core_model/{event,register}/...`: the same GEMM program with the cycle-level
+//!   executor's default event-level core and with the register-level PE array stepped
+//!   every cycle (the core the executor used before; the tests' oracle): the speed-up of
+//!   the event-level core, measured in one run;
 //! - `layer/cycle` vs `layer/tile`: one MLPerf Tiny layer (kws pointwise conv, 125x64x64)
 //!   evaluated by each model (the ratio is the tile-level speed-up);
 //! - `tile/all_layers`: every conv/dw/FC layer of the four MLPerf Tiny models by the
-//!   tile-level model (layer evaluations per second), as a design sweep uses it;
+//!   tile-level model (layer evaluations per second; the tiling choice comes from the
+//!   per-thread memo of `arch::schedule::choose_for` after the first iteration), and
+//!   `tile/all_layers_cached` through `sim::tile::TileCache` as a design sweep uses it
+//!   (one design: every layer shape costed once, then from the memo);
 //! - `im2col/...`: ic's first conv (32x32x3, 3x3, 16 filters: 1024x27x16) as the driver
 //!   runs it on edge-8x8-conv (hardware im2col, 4 DMA requests in flight) by the
 //!   cycle-level and the tile-level model, and the tile-level model over the driver's
@@ -58,6 +65,40 @@ fn benches(c: &mut Criterion) {
     }
     g.finish();
 
+    let mut g = c.benchmark_group("core_model");
+    g.sample_size(10);
+    for preset in ["edge-8x8", "edge-16x16"] {
+        let cfg = AccelConfig::preset(preset).unwrap();
+        let p = GemmProblem::int8(64, 256, 64, 0);
+        let layout = MemLayout::packed(&p, 0);
+        let prog = gemm::build(&cfg, &p, &layout).unwrap();
+        let mut mem = vec![0u8; 1 << 20];
+        let run = |core: sim::cycle::CoreModel, mem: &mut [u8]| {
+            let mut m = Machine::new(&cfg);
+            sim::cycle::run_with_core(
+                &cfg,
+                &mut m,
+                mem,
+                &prog.commands,
+                sim::cycle::MAX_CYCLES,
+                core,
+            )
+            .unwrap()
+            .cycles
+        };
+        let cycles = run(sim::cycle::CoreModel::Event, &mut mem);
+        g.throughput(Throughput::Elements(cycles));
+        for (name, core) in [
+            ("event", sim::cycle::CoreModel::Event),
+            ("register", sim::cycle::CoreModel::Register),
+        ] {
+            g.bench_function(BenchmarkId::new(name, preset), |b| {
+                b.iter(|| run(core, &mut mem))
+            });
+        }
+    }
+    g.finish();
+
     let cfg = AccelConfig::preset("edge-8x8").unwrap();
     let p = GemmProblem::int8(125, 64, 64, 0);
     let mut g = c.benchmark_group("layer");
@@ -90,6 +131,17 @@ fn benches(c: &mut Criterion) {
                     let c =
                         sim::tile::estimate_gemm(&cfg, l.m as u64, l.k as u64, l.n as u64).unwrap();
                     total += c.cycles * l.repeat;
+                }
+                black_box(total)
+            })
+        });
+        g.bench_function(BenchmarkId::new("all_layers_cached", preset), |b| {
+            b.iter(|| {
+                let mut cache = sim::tile::TileCache::new(1 << 12);
+                let mut total = 0u64;
+                for l in &layers {
+                    let p = GemmProblem::int8(l.m, l.k, l.n, 0);
+                    total += cache.estimate(&cfg, &p).unwrap().cycles * l.repeat;
                 }
                 black_box(total)
             })

@@ -1,8 +1,14 @@
 //! Cycle-level execution of a command stream: the load, compute and store engines, the
 //! dependency-token FIFOs, the shared DMA engine, scratchpad bank arbitration (the core
-//! wins, a LOAD / LOAD_IM2COL beat waits) and the register-level array model
-//! ([`crate::array`]), advanced one clock cycle at a time. Data moves for real: the
-//! outputs are bit-exact, and a missing dependency token shows up as a wrong result.
+//! wins, a LOAD / LOAD_IM2COL beat waits) and the core, advanced one clock cycle at a
+//! time. Data moves for real: the outputs are bit-exact, and a missing dependency token
+//! shows up as a wrong result.
+//!
+//! The core is the event-level tile model [`FastTile`] by default (every scratchpad read
+//! and accumulator write at its exact cycle, the values computed per output line instead
+//! of stepping every PE; [`CoreModel::Event`]) or the register-level array
+//! ([`CoreJob`], [`CoreModel::Register`]), which the tests use as the oracle: both give
+//! the same counters and the same memory on every program.
 //!
 //! The DMA engine (`docs/architecture.md`, pipelined DMA) runs one command at a time
 //! (sticky arbitration between the load and store queues). A command is a sequence of
@@ -17,6 +23,7 @@
 //! `dma_outstanding = 1` it is the non-pipelined engine (latency + beats per row).
 //! `dma_bursts` and `im2col_pieces` count the pieces actually issued.
 
+use crate::array::fast::FastTile;
 use crate::array::{CoreAccess, CoreJob};
 use crate::machine::{self, ExecError, Machine};
 use arch::device::Counters;
@@ -158,6 +165,26 @@ fn load_line(transpose: bool, sp_line: u64, nrows: u64, ncols: u64, w: u64, r: u
 /// naming the running command instead of simulating for hours.
 pub const MAX_CYCLES: u64 = 1 << 32;
 
+/// The core model of a cycle-level run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CoreModel {
+    /// [`FastTile`]: reads, accumulator reads and writes at their exact cycles, values per
+    /// output line (the default).
+    #[default]
+    Event,
+    /// [`CoreJob`]: the register-level PE array, stepped every cycle (the tests' oracle).
+    Register,
+}
+
+/// The compute command in progress.
+struct CoreRun {
+    index: usize,
+    /// Cycle it started in.
+    t0: u64,
+    /// The register-level array ([`CoreModel::Register`]); `None`: the run's [`FastTile`].
+    job: Option<CoreJob>,
+}
+
 /// Runs `cmds` (already checked against `cfg`) cycle by cycle over `mem`, at most
 /// [`MAX_CYCLES`] cycles.
 pub fn run(
@@ -177,6 +204,18 @@ pub fn run_with_limit(
     mem: &mut [u8],
     cmds: &[Command],
     max_cycles: u64,
+) -> Result<Counters, ExecError> {
+    run_with_core(cfg, m, mem, cmds, max_cycles, CoreModel::Event)
+}
+
+/// [`run_with_limit`] with a choice of core model.
+pub fn run_with_core(
+    cfg: &AccelConfig,
+    m: &mut Machine,
+    mem: &mut [u8],
+    cmds: &[Command],
+    max_cycles: u64,
+    core_model: CoreModel,
 ) -> Result<Counters, ExecError> {
     let bus = cfg.bus_bytes_per_cycle as u64;
     let latency = cfg.bus_latency_cycles as u64;
@@ -211,7 +250,8 @@ pub fn run_with_limit(
     // Byte, MAC and command counts: per completed command (`Counters::add_command`);
     // the timing counters are this model's own.
     let mut c = Counters::default();
-    let mut core: Option<(usize, CoreJob)> = None;
+    let mut core: Option<CoreRun> = None;
+    let mut fast = FastTile::new();
     let mut dma: Option<DmaJob> = None;
     let mut owner = Queue::Load;
     let mut t: u64 = 0;
@@ -223,7 +263,18 @@ pub fn run_with_limit(
             if ready(&tokens, cmd) {
                 pop(&mut tokens, cmd);
                 if let Op::Compute(cp) = cmd.op {
-                    core = Some((idx, CoreJob::new(cp, cfg.dataflow, m)));
+                    let job = match core_model {
+                        CoreModel::Event => {
+                            fast.start(cp, cfg.dataflow, m);
+                            None
+                        }
+                        CoreModel::Register => Some(CoreJob::new(cp, cfg.dataflow, m)),
+                    };
+                    core = Some(CoreRun {
+                        index: idx,
+                        t0: t,
+                        job,
+                    });
                 }
                 heads[1] += 1;
             } else {
@@ -307,20 +358,41 @@ pub fn run_with_limit(
                 "deadlock: waits for a dependency token that is never pushed",
             ));
         }
-        let mut pushes: Vec<usize> = Vec::new();
-        // Core.
-        let access = if let Some((idx, job)) = core.as_mut() {
+        // Tokens pushed in this cycle (visible in the next one): at most two per engine.
+        let mut pushes = [0usize; 4];
+        let mut n_pushes = 0;
+        // Core. `fast_t`: the cycle of the event-level tile running in this cycle.
+        let mut reg_access = CoreAccess::default();
+        let mut fast_t: Option<u64> = None;
+        if let Some(run) = core.as_mut() {
             c.array_busy_cycles += 1;
-            let (done, access) = job.step(m);
+            let done = match run.job.as_mut() {
+                Some(job) => {
+                    let (done, access) = job.step(m);
+                    reg_access = access;
+                    done
+                }
+                None => {
+                    let rel = t - run.t0;
+                    fast_t = Some(rel);
+                    rel + 1 == fast.cycles() && fast.flush_writes(m, rel)
+                }
+            };
             if done {
-                c.add_command(cfg, &cmds[*idx].op, None);
-                let (_, push) = token_use(&cmds[*idx]);
-                pushes.extend(push.iter().flatten());
+                let idx = run.index;
+                c.add_command(cfg, &cmds[idx].op, None);
+                let (_, push) = token_use(&cmds[idx]);
+                for &f in push.iter().flatten() {
+                    pushes[n_pushes] = f;
+                    n_pushes += 1;
+                }
                 core = None;
             }
-            access
-        } else {
-            CoreAccess::default()
+        }
+        // The banks the core uses in this cycle (the event-level tile's on demand).
+        let access = |m: &Machine| match fast_t {
+            Some(rel) => fast.access(m, rel),
+            None => reg_access,
         };
         // DMA.
         if let Some(job) = dma.as_mut() {
@@ -347,6 +419,7 @@ pub fn run_with_limit(
                     // The bank of the line of the beat's first element.
                     let conflict = match job.kind {
                         DmaKind::Load(l) => {
+                            let access = access(m);
                             let (sp, w, core_bank) = match l.sp {
                                 Scratchpad::Input => (0, rows, access.input_read),
                                 Scratchpad::Weight => (1, cols, access.weight_read),
@@ -364,7 +437,7 @@ pub fn run_with_limit(
                         }
                         DmaKind::Im2col(li) => {
                             let (line, _) = im2col::placement(&li, rows, row, col + off);
-                            access.input_read == Some(m.bank(0, line as usize))
+                            access(m).input_read == Some(m.bank(0, line as usize))
                         }
                         // The STORE reads the accumulators through their own read port
                         // (the core's read-modify-write uses the other): no conflict.
@@ -386,6 +459,18 @@ pub fn run_with_limit(
                 let idx = job.index;
                 let cmd = &cmds[idx];
                 let mut win = None;
+                // The event-level tile running in this cycle reads and writes lazily:
+                // its reads up to now before a load overwrites a scratchpad, its writes up
+                // to now before a store reads the accumulators.
+                if let Some(rel) = fast_t {
+                    match job.kind {
+                        DmaKind::Load(_) | DmaKind::Im2col(_) => fast.sync_reads(m, rel),
+                        DmaKind::Store(_) => {
+                            fast.flush_writes(m, rel);
+                        }
+                        DmaKind::Params(_) | DmaKind::ConvGeom(_) => {}
+                    }
+                }
                 match job.kind {
                     DmaKind::Load(l) => {
                         machine::exec_load(m, mem, &l).map_err(|e| ExecError::new(idx, cmd, e))?;
@@ -405,18 +490,21 @@ pub fn run_with_limit(
                 }
                 c.add_command(cfg, &cmd.op, win.as_ref());
                 let (_, push) = token_use(cmd);
-                pushes.extend(push.iter().flatten());
+                for &f in push.iter().flatten() {
+                    pushes[n_pushes] = f;
+                    n_pushes += 1;
+                }
                 dma = None;
             }
         }
-        for f in pushes {
+        for &f in &pushes[..n_pushes] {
             tokens[f] += 1;
         }
         t += 1;
         if t >= max_cycles {
             let busy = core
                 .as_ref()
-                .map(|(i, _)| *i)
+                .map(|r| r.index)
                 .or(dma.as_ref().map(|j| j.index))
                 .unwrap_or(end.min(cmds.len() - 1));
             return Err(ExecError::new(

@@ -28,10 +28,11 @@
 //! (O(rows x pieces per row), no per-element work).
 
 use arch::device::Counters;
+use arch::fasthash::FastMap;
 use arch::im2col::{self, PieceSummary, Window};
 use arch::isa::{Compute, LoadParams, Op, Store, PARAM_RECORD_BYTES};
 use arch::schedule::{
-    self, GemmProblem, LoadTile, Operand, Output, Step, StepPlan, Tiling, TilingError,
+    self, GemmProblem, LoadTile, Operand, Output, Step, StepPlan, Tiling, TilingError, TimingKey,
 };
 use arch::timing::{self, Burst};
 use arch::AccelConfig;
@@ -61,6 +62,75 @@ pub fn estimate(cfg: &AccelConfig, p: &GemmProblem) -> Result<Counters, TilingEr
         p.output == Output::Int32,
         p.im2col.as_ref(),
     ))
+}
+
+/// A memo of [`estimate`] for design sweeps: the counters are a pure function of the
+/// problem's shape, window and output type (int8 or int32; not its zero point or
+/// activation range) and of the configuration's [`TimingKey`] (the clock, technology node
+/// and energy and area tables scale them afterwards), so layers of the same shape, designs that differ only in those, and the
+/// partitioner and the accounting asking for the same layer, cost each GEMM once. Keeps
+/// at most `capacity` entries (then starts over); a problem that does not fit is kept as
+/// `None` (the error is not: its message names a configuration).
+#[derive(Debug, Clone)]
+pub struct TileCache {
+    map: FastMap<(TimingKey, GemmProblem), Option<Counters>>,
+    scratch: Scratch,
+    capacity: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl TileCache {
+    /// An empty cache of at most `capacity` entries.
+    pub fn new(capacity: usize) -> Self {
+        TileCache {
+            map: FastMap::default(),
+            scratch: Scratch::default(),
+            capacity: capacity.max(1),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// [`estimate`]`(cfg, p).ok()`, from the memo when the same problem was estimated on a
+    /// configuration with the same [`TimingKey`].
+    pub fn estimate(&mut self, cfg: &AccelConfig, p: &GemmProblem) -> Option<Counters> {
+        // The counters depend on the output only through int8 vs int32 (the zero point
+        // and activation range change values, not counts or timing).
+        let output = match p.output {
+            Output::Int8 { .. } => Output::Int8 {
+                zp_out: 0,
+                act_min: -128,
+                act_max: 127,
+            },
+            Output::Int32 => Output::Int32,
+        };
+        let key = (TimingKey::of(cfg), GemmProblem { output, ..*p });
+        if let Some(c) = self.map.get(&key) {
+            self.hits += 1;
+            return *c;
+        }
+        self.misses += 1;
+        let c = schedule::choose_problem(cfg, p).ok().map(|t| {
+            estimate_tiling_scratch(
+                cfg,
+                &t,
+                p.output == Output::Int32,
+                p.im2col.as_ref(),
+                &mut self.scratch,
+            )
+        });
+        if self.map.len() >= self.capacity {
+            self.map.clear();
+        }
+        self.map.insert(key, c);
+        c
+    }
+
+    /// `(hits, misses)` so far.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.hits, self.misses)
+    }
 }
 
 /// The duration and counts of an A load of window `w` (a `LOAD_IM2COL`), in one walk
@@ -196,21 +266,53 @@ pub fn estimate_tiling_with(
     raw_int32: bool,
     im2col: Option<&Window>,
 ) -> Counters {
-    let steps = schedule::steps(t, !raw_int32);
-    type Class = (u64, u64, u64, bool, bool, bool, bool, bool);
+    estimate_tiling_scratch(cfg, t, raw_int32, im2col, &mut Scratch::default())
+}
+
+/// A step class: tile extents, loads, parameters, first/last reduction chunk.
+type Class = (u64, u64, u64, bool, bool, bool, bool, bool);
+
+/// The buffers of one estimate, reused across estimates by [`TileCache`] (no allocation
+/// once they have grown to the largest GEMM).
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    steps: Vec<Step>,
+    /// Per class: its cost, counts, number of steps and (hardware im2col) its A load.
+    memo: Vec<(Class, StepCost, Counters, u64, Option<LoadTile>)>,
+    /// Hardware im2col: the A load of tile (i, kk) (duration, counts, uses).
+    a_memo: Vec<Option<(u64, Counters, u64)>>,
+    costs: Vec<StepCost>,
+    place: PlaceScratch,
+}
+
+/// [`estimate_tiling_with`] with reusable buffers.
+fn estimate_tiling_scratch(
+    cfg: &AccelConfig,
+    t: &Tiling,
+    raw_int32: bool,
+    im2col: Option<&Window>,
+    scratch: &mut Scratch,
+) -> Counters {
+    let Scratch {
+        steps,
+        memo,
+        a_memo,
+        costs,
+        place: place_scratch,
+    } = scratch;
+    schedule::steps_into(t, !raw_int32, steps);
     // Few classes per GEMM (partial tiles x loads x first/last chunk): a linear search;
     // the counts of each class are added once, times its number of steps.
-    // Per class: its cost, counts, number of steps and (hardware im2col) its A load.
-    let mut memo: Vec<(Class, StepCost, Counters, u64, Option<LoadTile>)> = Vec::new();
-    // Hardware im2col: the A load of tile (i, kk) (duration, counts, uses).
+    memo.clear();
     let nk = t.n_k();
-    let mut a_memo: Vec<Option<(u64, Counters, u64)>> = match im2col {
-        Some(_) => vec![None; (t.n_i() * nk) as usize],
-        None => Vec::new(),
-    };
+    a_memo.clear();
+    if im2col.is_some() {
+        a_memo.resize((t.n_i() * nk) as usize, None);
+    }
     let mut last = 0;
-    let mut costs = Vec::with_capacity(steps.len());
-    for s in &steps {
+    costs.clear();
+    costs.reserve(steps.len());
+    for s in steps.iter() {
         let class = (
             t.tm_at(s.i),
             t.tk_at(s.kk),
@@ -256,7 +358,7 @@ pub fn estimate_tiling_with(
         costs.push(cost);
     }
     let mut c = Counters::default();
-    for (_, _, counters, n, _) in &memo {
+    for (_, _, counters, n, _) in memo.iter() {
         c.add(&counters.scaled(*n));
     }
     for (_, counters, n) in a_memo.iter().flatten() {
@@ -273,7 +375,13 @@ pub fn estimate_tiling_with(
     c.add_command(cfg, &Op::Finish, None);
 
     // Timing: the group recurrence.
-    let sched = place(&steps, &costs, (t.n_i() * t.n_j()) as usize, geom_cycles);
+    let sched = place(
+        steps,
+        costs,
+        (t.n_i() * t.n_j()) as usize,
+        geom_cycles,
+        place_scratch,
+    );
     c.cycles = sched.cycles;
     c.array_busy_cycles = sched.compute_busy;
     c.dma_busy_cycles = sched.dma_busy;
@@ -290,20 +398,46 @@ struct Sched {
 
 const UNKNOWN: u64 = u64::MAX;
 
+/// The buffers of [`place`].
+#[derive(Debug, Clone, Default)]
+struct PlaceScratch {
+    tile_end: Vec<usize>,
+    l_end: Vec<u64>,
+    c_end: Vec<u64>,
+    s_end: Vec<u64>,
+}
+
 /// Places the load groups, compute steps and store groups in time with the cycle model's
 /// rules: in-order engines, the steps' dependency tokens, one DMA shared by the load and
 /// store engines with sticky arbitration (the last owner wins ties). `head`: cycles the
 /// load queue holds the DMA before the first load group (the `CONV_GEOM` of hardware
 /// im2col: the load queue owns the DMA at the start and no store is ready).
-fn place(steps: &[Step], costs: &[StepCost], n_tiles: usize, head: u64) -> Sched {
+fn place(
+    steps: &[Step],
+    costs: &[StepCost],
+    n_tiles: usize,
+    head: u64,
+    scratch: &mut PlaceScratch,
+) -> Sched {
     let n_steps = steps.len();
+    let PlaceScratch {
+        tile_end,
+        l_end,
+        c_end,
+        s_end,
+    } = scratch;
     // The step that ends each output tile (it carries the store group).
-    let mut tile_end: Vec<usize> = Vec::with_capacity(n_tiles);
+    tile_end.clear();
     tile_end.extend((0..n_steps).filter(|&s| steps[s].last_k));
     debug_assert_eq!(tile_end.len(), n_tiles);
-    let mut l_end = vec![UNKNOWN; n_steps];
-    let mut c_end = vec![UNKNOWN; n_steps];
-    let mut s_end = vec![UNKNOWN; n_tiles];
+    for (v, n) in [
+        (&mut *l_end, n_steps),
+        (&mut *c_end, n_steps),
+        (&mut *s_end, n_tiles),
+    ] {
+        v.clear();
+        v.resize(n, UNKNOWN);
+    }
     let (mut nl, mut nt, mut nc) = (0usize, 0usize, 0usize);
     let mut dma_free = head;
     let mut owner_store = false;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 pub mod ablate;
 pub mod accel;
+pub mod bench;
 pub mod budget;
 pub mod config;
 pub mod cpus;
@@ -26,6 +27,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// In-process timings: load once, time N inferences on the CPU kernels or, with
+    /// --accel, on the simulated accelerator (min, median, max; simulated cycles/s).
+    Bench(bench::BenchArgs),
     /// Show or validate accelerator configurations.
     #[command(subcommand)]
     Config(config::ConfigCmd),
@@ -53,6 +57,7 @@ pub enum Command {
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Bench(a) => bench::run(a),
         Command::Config(c) => config::run(c),
         Command::Cpus(a) => cpus::run(a),
         Command::Hdl(c) => hdl::run(c),

@@ -103,6 +103,17 @@ pub fn sweep_models(specs: &[String], cpu: &CpuProfile) -> Result<Vec<SweepModel
         .collect()
 }
 
+/// Entries of each sweep thread's tile-level memo (a few MB; then it starts over).
+const TILE_CACHE_ENTRIES: usize = 1 << 16;
+
+thread_local! {
+    /// Each sweep thread's memo of the tile-level model: designs that differ only in
+    /// clock, technology node or energy/area tables, and the partitioner and the
+    /// accounting of one evaluation, cost each GEMM once (`sim::tile::TileCache`).
+    static TILE_CACHE: std::cell::RefCell<sim::tile::TileCache> =
+        std::cell::RefCell::new(sim::tile::TileCache::new(TILE_CACHE_ENTRIES));
+}
+
 /// The per-layer tile-level estimate of one design on one model, with the CPU cost of the
 /// command-stream policy (`CmdStreams::Generate` adds CPU cycles per command).
 pub fn estimate(
@@ -111,8 +122,9 @@ pub fn estimate(
     policy: Policy,
     streams: CmdStreams,
 ) -> Vec<LayerRun> {
-    let mut layers =
-        delegate::estimate_model(facts, cfg, policy, |c, p| sim::tile::estimate(c, p).ok());
+    let mut layers = delegate::estimate_model(facts, cfg, policy, |c, p| {
+        TILE_CACHE.with(|cache| cache.borrow_mut().estimate(c, p))
+    });
     delegate::apply_cmd_streams(&mut layers, cfg, &facts.cpu, streams);
     layers
 }

@@ -443,6 +443,55 @@ pub fn run_model(
     run_model_with(interp, dev, cpu, policy, &rank_estimate, input)
 }
 
+/// The prepared ops of `interp`'s graph, in order.
+fn prepared_ops(interp: &runtime::Interpreter) -> Result<Vec<&PreparedOp>, DriverError> {
+    let graph = interp.graph();
+    (0..graph.ops.len())
+        .map(|i| {
+            interp.prepared(i).ok_or_else(|| DriverError::Layer {
+                model: graph.name.clone(),
+                index: i,
+                op: graph.ops[i].name(),
+                reason: "not prepared".into(),
+            })
+        })
+        .collect()
+}
+
+/// The partition decision of every layer.
+fn decide_all(
+    facts: &ModelFacts,
+    cfg: &AccelConfig,
+    cpu: &CpuProfile,
+    policy: Policy,
+    est: GemmEstimator,
+) -> Vec<Decision> {
+    facts
+        .layers
+        .iter()
+        .map(|f| decide(f, cfg, cpu.clock_mhz(), policy, est))
+        .collect()
+}
+
+/// Plans and loads the delegate of `interp`'s graph on `dev` exactly as
+/// [`run_model_with`] does before its inference, for callers that invoke many times
+/// with one load (`tinyaccel bench`): `begin_invoke` then
+/// `interp.invoke_with(input, &mut delegate)` per inference.
+pub fn load_delegate<'d>(
+    interp: &runtime::Interpreter,
+    dev: &'d mut dyn Device,
+    cpu: &CpuProfile,
+    policy: Policy,
+    est: GemmEstimator,
+) -> Result<AccelDelegate<'d>, DriverError> {
+    let graph = interp.graph();
+    let prepared = prepared_ops(interp)?;
+    let cfg = dev.config().clone();
+    let facts = ModelFacts::new(graph, &prepared, cpu);
+    let decisions = decide_all(&facts, &cfg, cpu, policy, est);
+    AccelDelegate::load(graph, &prepared, decisions, dev, cpu)
+}
+
 /// [`run_model`] with the GEMM estimator the `auto` policy decides by (pass the
 /// simulator's tile-level model for the same decisions as [`super::estimate_model`]).
 pub fn run_model_with(
@@ -454,23 +503,10 @@ pub fn run_model_with(
     input: &[u8],
 ) -> Result<ModelRun, DriverError> {
     let graph = interp.graph().clone();
-    let prepared: Vec<&PreparedOp> = (0..graph.ops.len())
-        .map(|i| {
-            interp.prepared(i).ok_or_else(|| DriverError::Layer {
-                model: graph.name.clone(),
-                index: i,
-                op: graph.ops[i].name(),
-                reason: "not prepared".into(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let prepared = prepared_ops(interp)?;
     let cfg = dev.config().clone();
     let facts = ModelFacts::new(&graph, &prepared, cpu);
-    let decisions: Vec<Decision> = facts
-        .layers
-        .iter()
-        .map(|f| decide(f, &cfg, cpu.clock_mhz(), policy, est))
-        .collect();
+    let decisions = decide_all(&facts, &cfg, cpu, policy, est);
     let prepared_owned: Vec<PreparedOp> = prepared.iter().map(|p| (*p).clone()).collect();
     let prepared: Vec<&PreparedOp> = prepared_owned.iter().collect();
     let mut delegate = AccelDelegate::load(&graph, &prepared, decisions, dev, cpu)?;

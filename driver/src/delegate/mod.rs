@@ -45,7 +45,8 @@ pub use accounting::{
     SLEEP_POWER_FRACTION,
 };
 pub use execution::{
-    device_mem_needed, run_model, run_model_with, AccelDelegate, DeviceRegions, Job, MAX_DEVICE_MEM,
+    device_mem_needed, load_delegate, run_model, run_model_with, AccelDelegate, DeviceRegions, Job,
+    MAX_DEVICE_MEM,
 };
 pub use footprint::{
     apply_cmd_streams, driver_memory, driver_memory_estimate, footprint, footprint_from,

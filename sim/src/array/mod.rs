@@ -9,6 +9,7 @@
 //! One module per dataflow ([`os`], [`ws`], [`is`]), each a [`PeArray`]; this module holds
 //! what they share: the scratchpad read ports, the write-back pipeline and the counts.
 
+pub mod fast;
 pub mod is;
 pub mod os;
 pub mod ws;
