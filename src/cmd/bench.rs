@@ -262,19 +262,19 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "cpu_ms_per_inference": cpu_per_inference,
             "accel_cycles_per_cpu_s": cycles_per_cpu_s,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
     let target = match &args.accel {
         Some(a) => format!("offloaded to {a} ({} simulator)", args.fidelity),
         None => "on the CPU reference kernels".to_string(),
     };
-    println!(
+    outln!(
         "{}: {} timed inferences {target} (load {:.1} ms, 1 warm-up)",
         graph.name, args.iters, m.load_ms
     );
     let row = |name: &str, s: &Spread| {
-        println!(
+        outln!(
             "  {name:<22} min {:>10.3} ms  median {:>10.3} ms  max {:>10.3} ms",
             s.min_ms, s.median_ms, s.max_ms
         )
@@ -283,26 +283,26 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if let Some(d) = &m.device {
         row("inside the simulator", d);
     }
-    println!("  {:<22} {per_s:.1} (median)", "inferences/s");
+    outln!("  {:<22} {per_s:.1} (median)", "inferences/s");
     if let Some(c) = m.accel_cycles {
-        println!("  {:<22} {c}", "accelerator cycles");
+        outln!("  {:<22} {c}", "accelerator cycles");
     }
     if let Some(r) = sim_rate {
-        println!(
+        outln!(
             "  {:<22} {:.2} M (accelerator cycles / median simulator time)",
             "simulated cycles/s",
             r / 1e6
         );
     }
     if let Some(c) = cpu_per_inference {
-        println!(
+        outln!(
             "  {:<22} {c:.3} ms per inference (thread user + system time, 10 ms resolution over all {} inferences)",
             "CPU time",
             args.iters
         );
     }
     if let Some(r) = cycles_per_cpu_s {
-        println!(
+        outln!(
             "  {:<22} {:.2} M (accelerator cycles / CPU time of whole inferences)",
             "cycles per CPU-second",
             r / 1e6
