@@ -271,12 +271,16 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     };
     outln!(
         "{}: {} timed inferences {target} (load {:.1} ms, 1 warm-up)",
-        graph.name, args.iters, m.load_ms
+        graph.name,
+        args.iters,
+        m.load_ms
     );
     let row = |name: &str, s: &Spread| {
         outln!(
             "  {name:<22} min {:>10.3} ms  median {:>10.3} ms  max {:>10.3} ms",
-            s.min_ms, s.median_ms, s.max_ms
+            s.min_ms,
+            s.median_ms,
+            s.max_ms
         )
     };
     row("inference", &m.inference);
