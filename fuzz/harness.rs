@@ -205,11 +205,11 @@ pub fn fuzz_invoke(data: &[u8]) {
         }
     };
     // The CPU baseline of `run --cpu`: cost model and memory footprint.
-    let cpu = runtime::cost::CpuProfile::resolve("cortex-m4f").expect("built-in CPU profile");
-    if let Err(e) = runtime::cost::graph_cost(&cpu, &graph) {
+    let cpu = fuzz_cpu();
+    if let Err(e) = runtime::cost::graph_cost(cpu, &graph) {
         let _ = e.to_string();
     }
-    if let Err(e) = runtime::footprint::CpuMemory::new(&interp, &cpu, Some(model.len() as u64)) {
+    if let Err(e) = runtime::footprint::CpuMemory::new(&interp, cpu, Some(model.len() as u64)) {
         let _ = e.to_string();
     }
     let want = interp.input_len();
@@ -286,8 +286,18 @@ pub fn fuzz_offload_config(sel: u8, flags: u8) -> arch::AccelConfig {
 
 /// Device memory of the simulated accelerator in the offload harness.
 pub const FUZZ_OFFLOAD_MEM: usize = 1 << 20;
-/// Largest model (MACs) the offload harness builds.
-pub const FUZZ_OFFLOAD_MACS: u64 = 200_000;
+/// Largest model (MACs) the offload harness builds (a 1x1 array simulated cycle by cycle
+/// takes about a cycle per MAC: larger models only make the fuzzer slow).
+pub const FUZZ_OFFLOAD_MACS: u64 = 50_000;
+
+/// The CPU profile of the run-level harnesses (`cortex-m4f`, the CLI's default), resolved
+/// once.
+pub fn fuzz_cpu() -> &'static runtime::cost::CpuProfile {
+    static CPU: std::sync::OnceLock<runtime::cost::CpuProfile> = std::sync::OnceLock::new();
+    CPU.get_or_init(|| {
+        runtime::cost::CpuProfile::resolve("cortex-m4f").expect("built-in CPU profile")
+    })
+}
 
 /// The small model of an offload input: an int8 NHWC input, then 1..3 layers (CONV_2D,
 /// DEPTHWISE_CONV_2D, FULLY_CONNECTED after a flattening RESHAPE, AVERAGE_POOL_2D),
@@ -386,7 +396,12 @@ pub fn fuzz_offload(data: &[u8]) {
     let input: Vec<u8> = if bytes.is_empty() {
         vec![0; interp.input_len()]
     } else {
-        bytes.iter().copied().cycle().take(interp.input_len()).collect()
+        bytes
+            .iter()
+            .copied()
+            .cycle()
+            .take(interp.input_len())
+            .collect()
     };
     let want = match interp.invoke(&input) {
         Ok(o) => o,
@@ -395,10 +410,9 @@ pub fn fuzz_offload(data: &[u8]) {
             return;
         }
     };
-    let cpu = runtime::cost::CpuProfile::resolve("cortex-m4f").expect("built-in CPU profile");
     let mut dev = sim::SimDevice::new(&cfg, fidelity, FUZZ_OFFLOAD_MEM);
     let mut interp = runtime::Interpreter::new(&graph).expect("prepared once already");
-    match delegate::run_model(&mut interp, &mut dev, &cpu, policy, &input) {
+    match delegate::run_model(&mut interp, &mut dev, fuzz_cpu(), policy, &input) {
         Ok(run) => {
             assert_eq!(
                 run.output, want,
@@ -546,7 +560,12 @@ pub fn fuzz_sweep(data: &[u8]) {
         for policy in [Policy::Auto, Policy::All] {
             for streams in [CmdStreams::Sram, CmdStreams::Flash, CmdStreams::Generate] {
                 let m = fuzz_sweep_evaluate(cfg, policy, streams);
-                let what = || format!("design {i} ({policy:?}, {streams:?}): {m:?}\n{}", cfg.to_toml());
+                let what = || {
+                    format!(
+                        "design {i} ({policy:?}, {streams:?}): {m:?}\n{}",
+                        cfg.to_toml()
+                    )
+                };
                 for v in [m.offload_us, m.offload_uj, m.cpu_us, m.cpu_uj] {
                     assert!(v.is_finite() && v > 0.0, "non-positive metric, {}", what());
                 }
