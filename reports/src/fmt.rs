@@ -97,15 +97,9 @@ pub fn md_text(s: &str) -> String {
     o
 }
 
-/// Text from an input as a Markdown code span, delimiters included: `` `name` ``, or with a
-/// longer backtick fence when the text holds backticks; control characters become spaces.
-pub fn md_code(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let mut longest = 0;
-    let mut run = 0;
+/// The longest run of consecutive backticks in `s` (a fence must be longer).
+pub fn longest_backtick_run(s: &str) -> usize {
+    let (mut longest, mut run) = (0, 0);
     for c in s.chars() {
         if c == '`' {
             run += 1;
@@ -114,6 +108,17 @@ pub fn md_code(s: &str) -> String {
             run = 0;
         }
     }
+    longest
+}
+
+/// Text from an input as a Markdown code span, delimiters included: `` `name` ``, or with a
+/// longer backtick fence when the text holds backticks; control characters become spaces.
+pub fn md_code(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let longest = longest_backtick_run(&s);
     let fence = "`".repeat(longest + 1);
     if longest == 0 {
         format!("{fence}{s}{fence}")

@@ -769,16 +769,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
 /// serializer does): the fence is longer than any backtick run in the text, so a string
 /// value holding "```" cannot close it early.
 fn md_fenced(lang: &str, text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        if c == '`' {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
+    let longest = f::longest_backtick_run(text);
     let fence = "`".repeat((longest + 1).max(3));
     let nl = if text.ends_with('\n') { "" } else { "\n" };
     format!("{fence}{lang}\n{text}{nl}{fence}")

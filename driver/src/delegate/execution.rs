@@ -444,7 +444,7 @@ pub fn run_model(
 }
 
 /// The prepared ops of `interp`'s graph, in order.
-fn prepared_ops(interp: &runtime::Interpreter) -> Result<Vec<&PreparedOp>, DriverError> {
+pub(super) fn prepared_ops(interp: &runtime::Interpreter) -> Result<Vec<&PreparedOp>, DriverError> {
     let graph = interp.graph();
     (0..graph.ops.len())
         .map(|i| {

@@ -21,11 +21,11 @@ use arch::isa::COMMAND_BYTES;
 use arch::AccelConfig;
 use runtime::cost::CpuProfile;
 use runtime::footprint::{CpuMemory, Footprint};
-use runtime::{Interpreter, PreparedOp};
+use runtime::Interpreter;
 use serde::Serialize;
 
 use super::accounting::LayerRun;
-use super::execution::{layer_regions, AccelDelegate};
+use super::execution::{layer_regions, prepared_ops, AccelDelegate};
 use super::partition::{Decision, ModelFacts, Placement};
 use super::{DriverError, MAX_DEVICE_MEM};
 
@@ -175,20 +175,6 @@ impl Device for LayoutDevice {
     fn wait(&mut self) -> Result<Counters, DeviceError> {
         Err(DeviceError::Buffer("the layout device cannot run".into()))
     }
-}
-
-fn prepared_ops(interp: &Interpreter) -> Result<Vec<&PreparedOp>, DriverError> {
-    let graph = interp.graph();
-    (0..graph.ops.len())
-        .map(|i| {
-            interp.prepared(i).ok_or_else(|| DriverError::Layer {
-                model: graph.name.clone(),
-                index: i,
-                op: graph.ops[i].name(),
-                reason: "not prepared".into(),
-            })
-        })
-        .collect()
 }
 
 /// Loads the offloaded layers of `decisions` as [`AccelDelegate::load`] does (packing,
