@@ -1,7 +1,8 @@
 //! `tinyaccel bench MODEL`: in-process timings. The model is loaded once (and, with
 //! `--accel`, the delegate planned and its weights and command streams written to the
 //! simulated device once); then `--iters` inferences are timed one by one, after one
-//! untimed warm-up inference. Without `--accel` they run on the CPU reference kernels;
+//! untimed warm-up inference. Without `--accel` they run on the CPU (the fast host kernels,
+//! or the reference kernels with `--reference`);
 //! with it the conv/depthwise/FC layers run on the simulator (`--fidelity cycle` or
 //! `functional`), and the time spent inside the simulator is measured apart (the rest is
 //! the CPU-side work of the offloaded inference: the layers left on the CPU, im2col, the
@@ -52,6 +53,9 @@ pub struct BenchArgs {
     /// Input file: raw bytes in the model's input dtype, NHWC (default: all zeros).
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// Time the reference kernels (the oracle) instead of the fast host kernels.
+    #[arg(long)]
+    pub reference: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -163,6 +167,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let t_load = Instant::now();
     let graph = super::run::load_model(&args.model)?;
     let mut interp = Interpreter::new(&graph)?;
+    if args.reference {
+        interp.set_kernels(runtime::Kernels::Reference);
+    }
+    let kernels = if args.reference {
+        "reference kernels".to_string()
+    } else {
+        format!("fast host kernels, {}", interp.isa().name())
+    };
     let input = super::run::load_input(&interp, args.input.as_ref())?;
     let m = match &args.accel {
         None => {
@@ -267,7 +279,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     let target = match &args.accel {
         Some(a) => format!("offloaded to {a} ({} simulator)", args.fidelity),
-        None => "on the CPU reference kernels".to_string(),
+        None => format!("on the CPU ({kernels})"),
     };
     outln!(
         "{}: {} timed inferences {target} (load {:.1} ms, 1 warm-up)",
