@@ -43,6 +43,11 @@ fn u32le(b: &[u8], at: usize, what: &str) -> Result<usize, NpzError> {
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
+/// Most bytes the members of one `.npz` archive may decompress to, all together: 256 MiB
+/// (the golden archives hold under 1 MB). Checked against the headers' sizes before any
+/// member is decompressed, so a "zip bomb" is refused without allocating.
+pub const MAX_NPZ_UNCOMPRESSED_BYTES: u64 = 256 << 20;
+
 /// Reads every member of an `.npz` archive, keyed by name without the `.npy` suffix.
 pub fn read_npz(bytes: &[u8]) -> Result<BTreeMap<String, NpyArray>, NpzError> {
     // End of central directory: search backwards for its signature.
@@ -55,6 +60,26 @@ pub fn read_npz(bytes: &[u8]) -> Result<BTreeMap<String, NpyArray>, NpzError> {
         })?;
     let entries = u16le(bytes, eocd + 10, "EOCD entry count")?;
     let mut at = u32le(bytes, eocd + 16, "EOCD directory offset")?;
+    // First pass over the central directory: the claimed sizes, before decompressing.
+    let mut total: u64 = 0;
+    let mut p = at;
+    for _ in 0..entries {
+        if get(bytes, p, 4, "central directory")? != [0x50, 0x4b, 0x01, 0x02] {
+            return err(format!("bad central directory signature at {p}"));
+        }
+        total += u32le(bytes, p + 24, "uncompressed size")? as u64;
+        let nlen = u16le(bytes, p + 28, "name length")?;
+        if total > MAX_NPZ_UNCOMPRESSED_BYTES {
+            let name = String::from_utf8_lossy(get(bytes, p + 46, nlen, "name")?).into_owned();
+            return err(format!(
+                "{name}: the members decompress to more than {MAX_NPZ_UNCOMPRESSED_BYTES} bytes (MAX_NPZ_UNCOMPRESSED_BYTES)"
+            ));
+        }
+        p += 46
+            + nlen
+            + u16le(bytes, p + 30, "extra length")?
+            + u16le(bytes, p + 32, "comment length")?;
+    }
     let mut out = BTreeMap::new();
     for _ in 0..entries {
         if get(bytes, at, 4, "central directory")? != [0x50, 0x4b, 0x01, 0x02] {
