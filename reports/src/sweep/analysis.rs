@@ -402,11 +402,12 @@ pub fn sweep_plots(grid: &Grid, an: &Analyzer) -> Vec<PlotSpec> {
         } else {
             format!("model {}", sc.name)
         };
+        // A sampled scope says so under its x axis (the title has no room left).
         let shown = if sc.count as usize > sc.sample.len() {
             format!(
-                " ({} of {} designs shown, a uniform sample; front complete)",
-                sc.sample.len(),
-                sc.count
+                "; {} of {} designs shown (uniform sample), front complete",
+                f::int(sc.sample.len() as u64),
+                f::int(sc.count)
             )
         } else {
             String::new()
@@ -425,8 +426,8 @@ pub fn sweep_plots(grid: &Grid, an: &Analyzer) -> Vec<PlotSpec> {
                 &format!("pareto-{}", sc.name),
             ),
             chart: Chart::ParetoScatter {
-                title: format!("Designs, {what}{shown}"),
-                x_label: "offload latency (us, log)".into(),
+                title: format!("Designs, {what}"),
+                x_label: format!("offload latency (us, log){shown}"),
                 y_label: "energy (uJ, log)".into(),
                 c_label: "area mm2".into(),
                 points,
