@@ -465,7 +465,8 @@ where
                 ),
             });
         }
-        // The id of the last design seen (rows of one design are adjacent).
+        // The id of the last design seen, recomputed when the design changes (a design's
+        // rows are written together, so mostly adjacent; interleaving only costs time).
         let mut last_id: Option<(u64, String)> = None;
         while let Some((line, r)) = read.next_row()? {
             let bad = |message: String| SweepError::Results {
