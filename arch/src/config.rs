@@ -123,6 +123,18 @@ pub struct AccelConfig {
     /// without pipelining; `docs/architecture.md` section 4). Omitted when 1.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub dma_outstanding: u32,
+    /// The vector unit's `MAC` mode: depthwise convolutions channel-parallel on `rows`
+    /// lanes (`docs/architecture.md` section 3.5). Default `false` (omitted when false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub depthwise: bool,
+    /// The vector unit's `SUM` (with average pooling's divide) and `MAX` modes. Default
+    /// `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pooling: bool,
+    /// The vector unit's `ADD` mode (int8 residual add with TFLite's rescale). Default
+    /// `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub eltwise: bool,
     /// Overrides of the node's default energy table (any subset of fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<EnergyOverride>,
@@ -162,6 +174,10 @@ pub struct EnergyOverride {
     pub agu_pj_per_piece: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dma_slot_pj_per_burst: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpu_reduce_pj_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpu_add_pj_per_op: Option<f64>,
 }
 
 /// Optional per-field overrides of [`AreaTable`].
@@ -176,6 +192,12 @@ pub struct AreaOverride {
     pub agu_um2: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dma_slot_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpu_mac_lane_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpu_pool_lane_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpu_add_lane_um2: Option<f64>,
 }
 
 /// Largest array side accepted (a 256x256 array is already 64k PEs).
@@ -292,6 +314,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         "edge-8x8-conv",
         include_str!("../../configs/edge-8x8-conv.toml"),
     ),
+    (
+        "edge-8x8-tinyml",
+        include_str!("../../configs/edge-8x8-tinyml.toml"),
+    ),
 ];
 
 /// The name of the default preset.
@@ -359,7 +385,7 @@ impl AccelConfig {
     }
 
     /// A built-in preset by name (`edge-8x8`, `tiny-4x4`, `edge-16x16`, `wide-4x16`,
-    /// `edge-8x8-conv`).
+    /// `edge-8x8-conv`, `edge-8x8-tinyml`).
     pub fn preset(name: &str) -> Option<Self> {
         PRESETS
             .iter()
@@ -513,6 +539,24 @@ impl AccelConfig {
                 &format!("contains the control character U+{:04X}", c as u32),
             );
         }
+        if self.has_vpu() && self.rows > self.cols {
+            let field = if self.depthwise {
+                "depthwise"
+            } else if self.pooling {
+                "pooling"
+            } else {
+                "eltwise"
+            };
+            bad(
+                field,
+                "true".into(),
+                &format!(
+                    "the vector unit needs rows <= cols (it has one lane per input-line byte, \
+                     rows = {}, and writes them into accumulator lines of cols = {} lanes)",
+                    self.rows, self.cols
+                ),
+            );
+        }
         if !(1..=MAX_DMA_OUTSTANDING).contains(&self.dma_outstanding) {
             bad(
                 "dma_outstanding",
@@ -546,6 +590,8 @@ impl AccelConfig {
                 ("energy.leakage_uw_per_kib", e.leakage_uw_per_kib),
                 ("energy.agu_pj_per_piece", e.agu_pj_per_piece),
                 ("energy.dma_slot_pj_per_burst", e.dma_slot_pj_per_burst),
+                ("energy.vpu_reduce_pj_per_op", e.vpu_reduce_pj_per_op),
+                ("energy.vpu_add_pj_per_op", e.vpu_add_pj_per_op),
             ];
             for (field, v) in fields {
                 if let Some(v) = v {
@@ -570,6 +616,9 @@ impl AccelConfig {
                 ("area.control_um2", a.control_um2),
                 ("area.agu_um2", a.agu_um2),
                 ("area.dma_slot_um2", a.dma_slot_um2),
+                ("area.vpu_mac_lane_um2", a.vpu_mac_lane_um2),
+                ("area.vpu_pool_lane_um2", a.vpu_pool_lane_um2),
+                ("area.vpu_add_lane_um2", a.vpu_add_lane_um2),
             ] {
                 if let Some(v) = v {
                     if !(0.0..1e12).contains(&v) {
@@ -647,6 +696,8 @@ impl AccelConfig {
             ov!(leakage_uw_per_kib);
             ov!(agu_pj_per_piece);
             ov!(dma_slot_pj_per_burst);
+            ov!(vpu_reduce_pj_per_op);
+            ov!(vpu_add_pj_per_op);
         }
         t
     }
@@ -672,6 +723,15 @@ impl AccelConfig {
             }
             if let Some(v) = o.dma_slot_um2 {
                 t.dma_slot_um2 = v;
+            }
+            if let Some(v) = o.vpu_mac_lane_um2 {
+                t.vpu_mac_lane_um2 = v;
+            }
+            if let Some(v) = o.vpu_pool_lane_um2 {
+                t.vpu_pool_lane_um2 = v;
+            }
+            if let Some(v) = o.vpu_add_lane_um2 {
+                t.vpu_add_lane_um2 = v;
             }
         }
         t
@@ -705,7 +765,40 @@ impl AccelConfig {
         if self.dma_outstanding > 1 {
             v += self.dma_outstanding as f64 * a.dma_slot_um2;
         }
-        v
+        v + self.vpu_area_um2()
+    }
+
+    /// Whether the compute engine has the vector unit (`depthwise`, `pooling` or
+    /// `eltwise`).
+    pub fn has_vpu(&self) -> bool {
+        self.depthwise || self.pooling || self.eltwise
+    }
+
+    /// Lanes of the vector unit (`rows`; 0 without the unit).
+    pub fn vpu_lanes(&self) -> u64 {
+        if self.has_vpu() {
+            self.rows as u64
+        } else {
+            0
+        }
+    }
+
+    /// Area of the vector unit: `rows` lanes, each with the datapath of the modes present
+    /// (`vpu_mac_lane_um2` for `depthwise`, `vpu_pool_lane_um2` for `pooling`,
+    /// `vpu_add_lane_um2` for `eltwise`); 0 without the unit.
+    pub fn vpu_area_um2(&self) -> f64 {
+        let a = self.area_table();
+        let mut lane = 0.0;
+        if self.depthwise {
+            lane += a.vpu_mac_lane_um2;
+        }
+        if self.pooling {
+            lane += a.vpu_pool_lane_um2;
+        }
+        if self.eltwise {
+            lane += a.vpu_add_lane_um2;
+        }
+        lane * self.vpu_lanes() as f64
     }
 
     /// Estimated silicon area in mm^2: logic ([`Self::logic_area_um2`]) plus SRAM.

@@ -5,7 +5,7 @@
 
 use crate::config::AccelConfig;
 use crate::im2col::{self, Window};
-use crate::isa::{self, Op, Scratchpad, COMMAND_BYTES, PARAM_RECORD_BYTES};
+use crate::isa::{self, Op, Scratchpad, VMode, VSet, COMMAND_BYTES, PARAM_RECORD_BYTES};
 use serde::{Deserialize, Serialize};
 
 /// Register offsets (bytes).
@@ -62,10 +62,19 @@ pub struct Counters {
     pub dma_bursts: u64,
     /// Pieces (bus + pad) of `LOAD_IM2COL` commands walked by the address generator.
     pub im2col_pieces: u64,
+    /// Cycles with a `VCOMPUTE` in progress (the vector unit busy).
+    #[serde(default)]
+    pub vpu_busy_cycles: u64,
+    /// Lane operations of `VCOMPUTE`s in `SUM` and `MAX` mode (`m*k*n` each).
+    #[serde(default)]
+    pub vpu_reduce_ops: u64,
+    /// Lane operations of `VCOMPUTE`s in `ADD` mode (`m*n` each).
+    #[serde(default)]
+    pub vpu_add_ops: u64,
 }
 
 /// Number of hardware counters.
-pub const NUM_COUNTERS: usize = 17;
+pub const NUM_COUNTERS: usize = 20;
 
 /// Names of the counters, in register order.
 pub const COUNTER_NAMES: [&str; NUM_COUNTERS] = [
@@ -86,6 +95,9 @@ pub const COUNTER_NAMES: [&str; NUM_COUNTERS] = [
     "commands",
     "dma_bursts",
     "im2col_pieces",
+    "vpu_busy_cycles",
+    "vpu_reduce_ops",
+    "vpu_add_ops",
 ];
 
 impl Counters {
@@ -109,6 +121,9 @@ impl Counters {
             self.commands,
             self.dma_bursts,
             self.im2col_pieces,
+            self.vpu_busy_cycles,
+            self.vpu_reduce_ops,
+            self.vpu_add_ops,
         ]
     }
 
@@ -132,6 +147,9 @@ impl Counters {
             commands: a[14],
             dma_bursts: a[15],
             im2col_pieces: a[16],
+            vpu_busy_cycles: a[17],
+            vpu_reduce_ops: a[18],
+            vpu_add_ops: a[19],
         }
     }
 
@@ -159,6 +177,20 @@ impl Counters {
     /// and scratchpad writes are counted: the devices reject such a command before
     /// counting it). Other commands ignore it.
     pub fn add_command(&mut self, cfg: &AccelConfig, op: &Op, window: Option<&Window>) {
+        self.add_command_regs(cfg, op, window, None)
+    }
+
+    /// [`Counters::add_command`] with the vector unit's mode registers too (`vset`: the
+    /// last `VSET`), which a `VCOMPUTE`'s counts depend on (without one, only the command
+    /// and its accumulator writes are counted: the devices reject such a command before
+    /// counting it).
+    pub fn add_command_regs(
+        &mut self,
+        cfg: &AccelConfig,
+        op: &Op,
+        window: Option<&Window>,
+        vset: Option<&VSet>,
+    ) {
         let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         self.commands += 1;
         match op {
@@ -202,7 +234,28 @@ impl Counters {
                     self.im2col_pieces += p.pieces;
                 }
             }
-            Op::ConvGeom(_) | Op::Finish => {}
+            Op::VCompute(v) => {
+                let (m, k, n) = (v.m as u64, v.k as u64, v.n as u64);
+                self.acc_sp_write_bytes += m * 4 * cols;
+                if let Some(set) = vset {
+                    self.input_sp_read_bytes += m * k * rows;
+                    if v.accumulate {
+                        self.acc_sp_read_bytes += m * 4 * cols;
+                    }
+                    match set.mode {
+                        VMode::Mac => {
+                            self.macs += m * k * n;
+                            self.weight_sp_read_bytes += m * k * cols;
+                        }
+                        VMode::Sum | VMode::Max => self.vpu_reduce_ops += m * k * n,
+                        VMode::Add => {
+                            self.vpu_add_ops += m * k * n;
+                            self.weight_sp_read_bytes += m * cols;
+                        }
+                    }
+                }
+            }
+            Op::ConvGeom(_) | Op::VSet(_) | Op::Finish => {}
         }
     }
 
@@ -244,6 +297,11 @@ pub struct EnergyBreakdown {
     /// `dma_outstanding > 1`, else 0).
     #[serde(default)]
     pub dma_track_pj: f64,
+    /// The vector unit's `SUM`/`MAX`/`ADD` lane operations (`vpu_reduce_ops x
+    /// vpu_reduce_pj_per_op + vpu_add_ops x vpu_add_pj_per_op`); its depthwise MACs are in
+    /// `mac_pj`. 0 without the unit.
+    #[serde(default)]
+    pub vpu_pj: f64,
     pub total_pj: f64,
 }
 
@@ -276,11 +334,13 @@ impl EnergyBreakdown {
         } else {
             0.0
         };
+        let vpu_pj = c.vpu_reduce_ops as f64 * e.vpu_reduce_pj_per_op
+            + c.vpu_add_ops as f64 * e.vpu_add_pj_per_op;
         let mut total_pj =
             mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj;
         // Added only when non-zero, so the total of a run without the features is the
         // same sum as before.
-        for extra in [agu_pj, dma_track_pj] {
+        for extra in [agu_pj, dma_track_pj, vpu_pj] {
             if extra != 0.0 {
                 total_pj += extra;
             }
@@ -294,6 +354,7 @@ impl EnergyBreakdown {
             leakage_pj,
             agu_pj,
             dma_track_pj,
+            vpu_pj,
             total_pj,
         }
     }

@@ -14,6 +14,7 @@
 //!   commands: the image of a `CONV_GEOM` inside the device memory; a `LOAD_IM2COL`
 //!   against the window of the last `CONV_GEOM` (present, start inside the window, last
 //!   tap inside `K`, lines inside the input scratchpad);
+//! - [`check_vcompute`]: a `VCOMPUTE` against the mode registers of the last `VSET`;
 //! - [`check_buffer`]: all of them over a decoded buffer, in the order the simulator makes
 //!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
 //!   order, as `sim::functional` does, tracking the last `CONV_GEOM`), without executing
@@ -22,6 +23,7 @@
 use crate::im2col::Window;
 use crate::isa::Store;
 use crate::isa::{self, Command, Compute, ConvGeom, Load, LoadIm2col, LoadParams, Op, Scratchpad};
+use crate::isa::{VCompute, VMode, VSet};
 use crate::isa::{COMMAND_BYTES, PARAM_RECORD_BYTES, PPU_PARAM_ENTRIES_PER_COL};
 use crate::{AccelConfig, Dataflow};
 use std::ops::Range;
@@ -115,6 +117,23 @@ pub enum Violation {
          columns of the last CONV_GEOM"
     )]
     Im2colTaps { first: u64, last: u64, k: u64 },
+    /// A `VCOMPUTE` with no `VSET` before it in the buffer.
+    #[error(
+        "no VSET before this VCOMPUTE in the command buffer (the vector unit's mode \
+         registers are reset at every start)"
+    )]
+    VectorNoMode,
+    /// A `VCOMPUTE` the mode of the last `VSET` does not allow.
+    #[error("{reason} (mode {mode} of the last VSET)")]
+    VectorMode { mode: &'static str, reason: String },
+    /// A `VCOMPUTE` operand runs past its scratchpad.
+    #[error("{field}: lines up to {end} exceed the {lines}-line {sp} scratchpad")]
+    VectorLines {
+        field: &'static str,
+        end: u64,
+        lines: u64,
+        sp: &'static str,
+    },
 }
 
 /// The sizes the checks need: the array, the lines of each scratchpad and the PPU
@@ -392,6 +411,61 @@ pub fn check_compute(sp: &Scratchpads, c: &Compute, dataflow: Dataflow) -> Resul
     Ok(())
 }
 
+/// Every check of a `VCOMPUTE` against the mode registers of the last `VSET` (`None`:
+/// there was none): `ADD` has `k = 1`, a divisor excludes `ACCUMULATE`, and the input lines
+/// `a_line + (k-1)*tap_stride + m` and (`MAC`: `b_line + k`, `ADD`: `b_line + m`) weight
+/// lines lie inside their scratchpads. (The lanes and the accumulator lines are
+/// [`Command::check`]'s.)
+pub fn check_vcompute(
+    sp: &Scratchpads,
+    vset: Option<&VSet>,
+    c: &VCompute,
+) -> Result<(), Violation> {
+    let set = vset.ok_or(Violation::VectorNoMode)?;
+    let mode = set.mode.name();
+    let (m, k) = (c.m as u64, c.k as u64);
+    if set.mode == VMode::Add && k != 1 {
+        return Err(Violation::VectorMode {
+            mode,
+            reason: format!("k = {k}: ADD takes one tap per position"),
+        });
+    }
+    if set.divisor != 0 && c.accumulate {
+        return Err(Violation::VectorMode {
+            mode,
+            reason: format!(
+                "ACCUMULATE with divisor {}: the divide applies to a whole window",
+                set.divisor
+            ),
+        });
+    }
+    let in_end = c.a_line as u64 + (k - 1) * set.tap_stride as u64 + m;
+    if in_end > sp.in_lines as u64 {
+        return Err(Violation::VectorLines {
+            field: "a_line",
+            end: in_end,
+            lines: sp.in_lines as u64,
+            sp: "input",
+        });
+    }
+    let w_end = match set.mode {
+        VMode::Mac => Some(c.b_line as u64 + k),
+        VMode::Add => Some(c.b_line as u64 + m),
+        VMode::Sum | VMode::Max => None,
+    };
+    if let Some(end) = w_end {
+        if end > sp.w_lines as u64 {
+            return Err(Violation::VectorLines {
+                field: "b_line",
+                end,
+                lines: sp.w_lines as u64,
+                sp: "weight",
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Decodes a command buffer and checks it against `cfg`: every command decodes and
 /// passes [`Command::check`], and the last one is `FINISH`.
 pub fn decode_checked(cfg: &AccelConfig, bytes: &[u8]) -> Result<Vec<Command>, ExecError> {
@@ -478,10 +552,15 @@ fn written_by(stores: &[(usize, Store)], range: &Range<u64>) -> Option<usize> {
 pub fn check_buffer(cfg: &AccelConfig, mem: &[u8], cmds: &[Command]) -> Result<(), ExecError> {
     let sp = Scratchpads::of(cfg);
     let cmds = before_finish(cmds);
+    let mut vset: Option<VSet> = None;
     for (i, c) in cmds.iter().enumerate() {
-        if let Op::Compute(cp) = &c.op {
-            check_compute(&sp, cp, cfg.dataflow)
-                .map_err(|e| ExecError::new(i, c, e.to_string()))?;
+        match &c.op {
+            Op::Compute(cp) => check_compute(&sp, cp, cfg.dataflow)
+                .map_err(|e| ExecError::new(i, c, e.to_string()))?,
+            Op::VSet(v) => vset = Some(*v),
+            Op::VCompute(v) => check_vcompute(&sp, vset.as_ref(), v)
+                .map_err(|e| ExecError::new(i, c, e.to_string()))?,
+            _ => {}
         }
     }
     let mut stores: Vec<(usize, Store)> = Vec::new();
@@ -515,7 +594,7 @@ pub fn check_buffer(cfg: &AccelConfig, mem: &[u8], cmds: &[Command]) -> Result<(
             }
             Op::ConvGeom(g) => window = Some(check_conv_geom(mem.len(), g).map_err(fail)?),
             Op::LoadIm2col(l) => check_load_im2col(&sp, window.as_ref(), l).map_err(fail)?,
-            Op::Compute(_) | Op::Finish => {}
+            Op::Compute(_) | Op::VSet(_) | Op::VCompute(_) | Op::Finish => {}
         }
     }
     Ok(())

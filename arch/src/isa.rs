@@ -174,6 +174,128 @@ pub struct LoadIm2col {
     pub pad_value: i8,
 }
 
+/// The vector unit's operation (`docs/architecture.md` section 3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum VMode {
+    /// Depthwise: `sum_t x_t * w_t` per lane (`depthwise = true`).
+    #[default]
+    Mac,
+    /// Sum of the taps, optionally divided with average pooling's rounding
+    /// (`pooling = true`).
+    Sum,
+    /// Largest tap (`pooling = true`).
+    Max,
+    /// TFLite's int8 ADD rescale of two operands (`eltwise = true`).
+    Add,
+}
+
+impl VMode {
+    /// The 2-bit encoding.
+    pub fn code(self) -> u8 {
+        match self {
+            VMode::Mac => 0,
+            VMode::Sum => 1,
+            VMode::Max => 2,
+            VMode::Add => 3,
+        }
+    }
+
+    /// From the 2-bit encoding.
+    pub fn from_code(c: u8) -> Option<VMode> {
+        match c {
+            0 => Some(VMode::Mac),
+            1 => Some(VMode::Sum),
+            2 => Some(VMode::Max),
+            3 => Some(VMode::Add),
+            _ => None,
+        }
+    }
+
+    /// The mnemonic.
+    pub fn name(self) -> &'static str {
+        match self {
+            VMode::Mac => "MAC",
+            VMode::Sum => "SUM",
+            VMode::Max => "MAX",
+            VMode::Add => "ADD",
+        }
+    }
+
+    /// The configuration field that gives the vector unit this mode.
+    pub fn feature(self) -> &'static str {
+        match self {
+            VMode::Mac => "depthwise",
+            VMode::Sum | VMode::Max => "pooling",
+            VMode::Add => "eltwise",
+        }
+    }
+
+    /// Whether `cfg` has this mode.
+    pub fn enabled(self, cfg: &AccelConfig) -> bool {
+        match self {
+            VMode::Mac => cfg.depthwise,
+            VMode::Sum | VMode::Max => cfg.pooling,
+            VMode::Add => cfg.eltwise,
+        }
+    }
+}
+
+/// The `ADD` mode's rescale of both operands (TFLite-Micro's int8 ADD:
+/// `mbqm((off + x) << left_shift, m, s)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AddRescale {
+    /// `-zero_point` of operand 1, -256..=255 (9-bit signed field).
+    pub off1: i16,
+    /// `-zero_point` of operand 2.
+    pub off2: i16,
+    /// 0..=31 (TFLite uses 20).
+    pub left_shift: u8,
+    pub m1: i32,
+    /// -32..=31 (6-bit signed field).
+    pub s1: i8,
+    pub m2: i32,
+    pub s2: i8,
+}
+
+/// Largest magnitude range of the 9-bit offsets of [`AddRescale`].
+pub const VSET_OFF_MIN: i16 = -256;
+pub const VSET_OFF_MAX: i16 = 255;
+
+/// `VSET`: the vector unit's mode registers. Modes `MAC`, `SUM`, `MAX` use `tap_stride`
+/// and (`SUM` only) `divisor`; `ADD` uses `add`. Fields a mode does not use must be zero
+/// (they are not encoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct VSet {
+    pub mode: VMode,
+    /// Input lines between consecutive taps (24-bit field).
+    pub tap_stride: u32,
+    /// `SUM`: divide the sum by this with average pooling's rounding (0 = no divide).
+    pub divisor: u16,
+    pub add: AddRescale,
+}
+
+/// `VCOMPUTE`: `m` positions of `k` taps on `n <= rows` lanes, with the mode of the last
+/// `VSET` (`docs/architecture.md` section 3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VCompute {
+    /// Add into (`MAX`: take the larger of) the accumulator lines instead of overwriting.
+    pub accumulate: bool,
+    /// Input line of position 0, tap 0; tap `t` of position `p` is at
+    /// `a_line + t * tap_stride + p`.
+    pub a_line: u32,
+    /// `MAC`: weight line of tap 0 (tap `t` at `b_line + t`); `ADD`: operand 2 of
+    /// position 0 (position `p` at `b_line + p`); unused by `SUM` and `MAX`.
+    pub b_line: u32,
+    /// Accumulator line of position 0.
+    pub c_line: u32,
+    /// Positions, >= 1.
+    pub m: u16,
+    /// Taps, >= 1 (`ADD`: 1).
+    pub k: u16,
+    /// Lanes, `1..=rows`.
+    pub n: u16,
+}
+
 /// The operation of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -183,6 +305,8 @@ pub enum Op {
     Store(Store),
     ConvGeom(ConvGeom),
     LoadIm2col(LoadIm2col),
+    VSet(VSet),
+    VCompute(VCompute),
     Finish,
 }
 
@@ -201,6 +325,8 @@ pub mod opcode {
     pub const STORE: u8 = 4;
     pub const CONV_GEOM: u8 = 5;
     pub const LOAD_IM2COL: u8 = 6;
+    pub const VSET: u8 = 7;
+    pub const VCOMPUTE: u8 = 8;
     pub const FINISH: u8 = 15;
 }
 
@@ -301,6 +427,24 @@ const LOAD_IM2COL_FIELDS: &[(u32, u32)] = &[
     (120, 8),
 ];
 
+const VSET_REDUCE_FIELDS: &[(u32, u32)] = &[(0, 8), (8, 2), (16, 24), (40, 16)];
+const VSET_ADD_FIELDS: &[(u32, u32)] = &[
+    (0, 8),
+    (8, 2),
+    (16, 9),
+    (25, 9),
+    (34, 6),
+    (40, 32),
+    (72, 6),
+    (80, 32),
+    (112, 6),
+];
+
+fn sign_extend(v: u128, bits: u32) -> i64 {
+    let v = v as i64;
+    (v << (64 - bits)) >> (64 - bits)
+}
+
 impl Op {
     /// The mnemonic.
     pub fn name(&self) -> &'static str {
@@ -311,6 +455,8 @@ impl Op {
             Op::Store(_) => "STORE",
             Op::ConvGeom(_) => "CONV_GEOM",
             Op::LoadIm2col(_) => "LOAD_IM2COL",
+            Op::VSet(_) => "VSET",
+            Op::VCompute(_) => "VCOMPUTE",
             Op::Finish => "FINISH",
         }
     }
@@ -319,7 +465,7 @@ impl Op {
     pub fn queue(&self) -> Option<Queue> {
         match self {
             Op::Load(_) | Op::ConvGeom(_) | Op::LoadIm2col(_) => Some(Queue::Load),
-            Op::Compute(_) => Some(Queue::Compute),
+            Op::Compute(_) | Op::VSet(_) | Op::VCompute(_) => Some(Queue::Compute),
             Op::LoadParams(_) | Op::Store(_) => Some(Queue::Store),
             Op::Finish => None,
         }
@@ -417,6 +563,33 @@ impl Command {
                 put(&mut w, 88, 16, l.nrows as u128);
                 put(&mut w, 104, 16, l.ncols as u128);
                 put(&mut w, 120, 8, l.pad_value as u8 as u128);
+            }
+            Op::VSet(v) => {
+                put(&mut w, 0, 4, opcode::VSET as u128);
+                put(&mut w, 8, 2, v.mode.code() as u128);
+                if v.mode == VMode::Add {
+                    let a = v.add;
+                    put(&mut w, 16, 9, (a.off1 as u16 & 0x1FF) as u128);
+                    put(&mut w, 25, 9, (a.off2 as u16 & 0x1FF) as u128);
+                    put(&mut w, 34, 6, (a.left_shift & 0x3F) as u128);
+                    put(&mut w, 40, 32, a.m1 as u32 as u128);
+                    put(&mut w, 72, 6, (a.s1 as u8 & 0x3F) as u128);
+                    put(&mut w, 80, 32, a.m2 as u32 as u128);
+                    put(&mut w, 112, 6, (a.s2 as u8 & 0x3F) as u128);
+                } else {
+                    put(&mut w, 16, 24, (v.tap_stride & MAX_LINE) as u128);
+                    put(&mut w, 40, 16, v.divisor as u128);
+                }
+            }
+            Op::VCompute(c) => {
+                put(&mut w, 0, 4, opcode::VCOMPUTE as u128);
+                put(&mut w, 8, 1, c.accumulate as u128);
+                put(&mut w, 16, 24, (c.a_line & MAX_LINE) as u128);
+                put(&mut w, 40, 24, (c.b_line & MAX_LINE) as u128);
+                put(&mut w, 64, 24, (c.c_line & MAX_LINE) as u128);
+                put(&mut w, 88, 16, c.m as u128);
+                put(&mut w, 104, 16, c.k as u128);
+                put(&mut w, 120, 8, (c.n.clamp(1, 256) - 1) as u128);
             }
             Op::Finish => put(&mut w, 0, 4, opcode::FINISH as u128),
         }
@@ -552,6 +725,48 @@ impl Command {
                     pad_value: get(w, 120, 8) as u8 as i8,
                 })
             }
+            opcode::VSET => {
+                const OP: &str = "VSET";
+                let mode = VMode::from_code(get(w, 8, 2) as u8).expect("2-bit mode");
+                if mode == VMode::Add {
+                    reserved(OP, VSET_ADD_FIELDS)?;
+                    Op::VSet(VSet {
+                        mode,
+                        tap_stride: 0,
+                        divisor: 0,
+                        add: AddRescale {
+                            off1: sign_extend(get(w, 16, 9), 9) as i16,
+                            off2: sign_extend(get(w, 25, 9), 9) as i16,
+                            left_shift: get(w, 34, 6) as u8,
+                            m1: get(w, 40, 32) as u32 as i32,
+                            s1: sign_extend(get(w, 72, 6), 6) as i8,
+                            m2: get(w, 80, 32) as u32 as i32,
+                            s2: sign_extend(get(w, 112, 6), 6) as i8,
+                        },
+                    })
+                } else {
+                    reserved(OP, VSET_REDUCE_FIELDS)?;
+                    Op::VSet(VSet {
+                        mode,
+                        tap_stride: get(w, 16, 24) as u32,
+                        divisor: get(w, 40, 16) as u16,
+                        add: AddRescale::default(),
+                    })
+                }
+            }
+            opcode::VCOMPUTE => {
+                const OP: &str = "VCOMPUTE";
+                reserved(OP, COMPUTE_FIELDS)?;
+                Op::VCompute(VCompute {
+                    accumulate: get(w, 8, 1) == 1,
+                    a_line: get(w, 16, 24) as u32,
+                    b_line: get(w, 40, 24) as u32,
+                    c_line: get(w, 64, 24) as u32,
+                    m: nonzero(OP, "m", get(w, 88, 16))? as u16,
+                    k: nonzero(OP, "k", get(w, 104, 16))? as u16,
+                    n: get(w, 120, 8) as u16 + 1,
+                })
+            }
             opcode::FINISH => {
                 reserved("FINISH", FINISH_FIELDS)?;
                 if deps != Deps::NONE {
@@ -636,6 +851,22 @@ impl Command {
                         _ => opcode::LOAD_IM2COL,
                     } as u64,
                     "this configuration has no im2col unit (im2col = false)".into(),
+                ))
+            }
+        };
+        let no_vpu = || {
+            if cfg.has_vpu() {
+                Ok(())
+            } else {
+                Err(err(
+                    "opcode",
+                    match self.op {
+                        Op::VSet(_) => opcode::VSET,
+                        _ => opcode::VCOMPUTE,
+                    } as u64,
+                    "this configuration has no vector unit (depthwise, pooling and eltwise \
+                     are all false)"
+                        .into(),
                 ))
             }
         };
@@ -830,6 +1061,96 @@ impl Command {
                     "input",
                 )?;
             }
+            Op::VSet(v) => {
+                no_vpu()?;
+                if !v.mode.enabled(cfg) {
+                    return Err(err(
+                        "mode",
+                        v.mode.code() as u64,
+                        format!(
+                            "this configuration's vector unit has no {} mode ({} = false)",
+                            v.mode.name(),
+                            v.mode.feature()
+                        ),
+                    ));
+                }
+                if v.mode == VMode::Add {
+                    if v.tap_stride != 0 || v.divisor != 0 {
+                        return Err(err(
+                            "tap_stride/divisor",
+                            v.tap_stride.max(v.divisor as u32) as u64,
+                            "must be 0 in ADD mode (not encoded)".into(),
+                        ));
+                    }
+                    let a = v.add;
+                    for (field, off) in [("off1", a.off1), ("off2", a.off2)] {
+                        if !(VSET_OFF_MIN..=VSET_OFF_MAX).contains(&off) {
+                            return Err(err(
+                                field,
+                                off as i64 as u64,
+                                format!("must be {VSET_OFF_MIN}..={VSET_OFF_MAX} (9-bit field)"),
+                            ));
+                        }
+                    }
+                    if a.left_shift > 31 {
+                        return Err(err(
+                            "left_shift",
+                            a.left_shift as u64,
+                            "must be 0..=31".into(),
+                        ));
+                    }
+                    for (field, sh) in [("s1", a.s1), ("s2", a.s2)] {
+                        if !(-31..=31).contains(&sh) {
+                            return Err(err(
+                                field,
+                                sh as i64 as u64,
+                                "must be -31..=31 (TFLite's shift range)".into(),
+                            ));
+                        }
+                    }
+                } else {
+                    if v.add != AddRescale::default() {
+                        return Err(err(
+                            "add",
+                            0,
+                            format!("the ADD rescale must be zero in {} mode", v.mode.name()),
+                        ));
+                    }
+                    if v.tap_stride > MAX_LINE {
+                        return Err(err(
+                            "tap_stride",
+                            v.tap_stride as u64,
+                            "exceeds the 24-bit field".into(),
+                        ));
+                    }
+                    if v.divisor != 0 && v.mode != VMode::Sum {
+                        return Err(err(
+                            "divisor",
+                            v.divisor as u64,
+                            "only SUM mode divides".into(),
+                        ));
+                    }
+                }
+            }
+            Op::VCompute(c) => {
+                no_vpu()?;
+                if c.m == 0 || c.k == 0 {
+                    return Err(err("m/k", 0, "must not be zero".into()));
+                }
+                if c.n == 0 || c.n as u64 > rows {
+                    return Err(err(
+                        "n",
+                        c.n as u64,
+                        format!("must be 1..={rows} (one lane per input-line byte)"),
+                    ));
+                }
+                for (field, v) in [("a_line", c.a_line), ("b_line", c.b_line)] {
+                    if v > MAX_LINE {
+                        return Err(err(field, v as u64, "exceeds the 24-bit line field".into()));
+                    }
+                }
+                range("c_line", c.c_line, c.m as u64, acc_lines, "accumulator")?;
+            }
             Op::Finish => {}
         }
         Ok(())
@@ -961,6 +1282,32 @@ impl fmt::Display for Command {
                 l.nrows,
                 l.ncols,
                 l.pad_value
+            )?,
+            Op::VSet(v) => {
+                if v.mode == VMode::Add {
+                    let a = v.add;
+                    write!(
+                        f,
+                        "VSET ADD off=({},{}) ls={} m1={} s1={} m2={} s2={}",
+                        a.off1, a.off2, a.left_shift, a.m1, a.s1, a.m2, a.s2
+                    )?
+                } else {
+                    write!(f, "VSET {} tap_stride={}", v.mode.name(), v.tap_stride)?;
+                    if v.divisor != 0 {
+                        write!(f, " div={}", v.divisor)?;
+                    }
+                }
+            }
+            Op::VCompute(c) => write!(
+                f,
+                "VCOMPUTE{} a={} b={} c={} {}x{}x{}",
+                if c.accumulate { " ACC" } else { "" },
+                c.a_line,
+                c.b_line,
+                c.c_line,
+                c.m,
+                c.k,
+                c.n
             )?,
             Op::Finish => write!(f, "FINISH")?,
         }
@@ -1214,8 +1561,8 @@ mod tests {
                 Err(DecodeError::BadDep { queue: "load", .. })
             ));
         }
-        // Opcodes 7..=14 stay unknown.
-        for op in 7..=14u8 {
+        // Opcodes 9..=14 stay unknown (7, 8: VSET, VCOMPUTE).
+        for op in 9..=14u8 {
             assert_eq!(
                 Command::decode_word(op as u128),
                 Err(DecodeError::UnknownOpcode(op))
@@ -1332,6 +1679,182 @@ mod tests {
             },
         };
         assert_eq!(deps.check(&cfg).unwrap_err().field, "deps");
+    }
+
+    fn vector_samples() -> Vec<Command> {
+        vec![
+            Command::new(Op::VSet(VSet {
+                mode: VMode::Mac,
+                tap_stride: MAX_LINE,
+                ..VSet::default()
+            })),
+            Command::new(Op::VSet(VSet {
+                mode: VMode::Sum,
+                tap_stride: 3,
+                divisor: 65535,
+                ..VSet::default()
+            })),
+            Command::new(Op::VSet(VSet {
+                mode: VMode::Max,
+                tap_stride: 0,
+                ..VSet::default()
+            })),
+            Command {
+                op: Op::VSet(VSet {
+                    mode: VMode::Add,
+                    add: AddRescale {
+                        off1: -256,
+                        off2: 255,
+                        left_shift: 31,
+                        m1: i32::MIN,
+                        s1: -32,
+                        m2: i32::MAX,
+                        s2: 31,
+                    },
+                    ..VSet::default()
+                }),
+                deps: Deps {
+                    pop_prev: true,
+                    push_next: true,
+                    ..Deps::NONE
+                },
+            },
+            Command::new(Op::VCompute(VCompute {
+                accumulate: true,
+                a_line: MAX_LINE,
+                b_line: 7,
+                c_line: 0xABCDE,
+                m: 65535,
+                k: 1,
+                n: 256,
+            })),
+        ]
+    }
+
+    #[test]
+    fn vector_commands_roundtrip_and_reject_reserved_bits() {
+        for c in vector_samples() {
+            let w = c.encode_word();
+            assert_eq!(Command::decode_word(w), Ok(c), "{c}");
+            // Every bit outside the mode's fields is reserved.
+            let fields = match c.op {
+                Op::VSet(VSet {
+                    mode: VMode::Add, ..
+                }) => VSET_ADD_FIELDS,
+                Op::VSet(_) => VSET_REDUCE_FIELDS,
+                _ => COMPUTE_FIELDS,
+            };
+            let free = !mask(fields);
+            let bit = free.trailing_zeros();
+            assert!(bit < 128);
+            assert!(matches!(
+                Command::decode_word(w | (1u128 << bit)),
+                Err(DecodeError::ReservedBits { .. })
+            ));
+        }
+        // m = 0 and k = 0 are caught by the decoder.
+        let v = VCompute {
+            accumulate: false,
+            a_line: 0,
+            b_line: 0,
+            c_line: 0,
+            m: 1,
+            k: 1,
+            n: 1,
+        };
+        let w = Command::new(Op::VCompute(v)).encode_word();
+        assert!(matches!(
+            Command::decode_word(w & !(0xFFFFu128 << 88)),
+            Err(DecodeError::Zero { field: "m", .. })
+        ));
+        assert!(matches!(
+            Command::decode_word(w & !(0xFFFFu128 << 104)),
+            Err(DecodeError::Zero { field: "k", .. })
+        ));
+        // Both go to the compute queue.
+        for c in vector_samples() {
+            assert_eq!(c.op.queue(), Some(Queue::Compute));
+        }
+    }
+
+    #[test]
+    fn check_rejects_vector_commands_without_their_feature() {
+        let base = AccelConfig::preset("edge-8x8").unwrap();
+        let vc = Command::new(Op::VCompute(VCompute {
+            accumulate: false,
+            a_line: 0,
+            b_line: 0,
+            c_line: 0,
+            m: 4,
+            k: 9,
+            n: 8,
+        }));
+        let e = vc.check(&base).unwrap_err();
+        assert!(e.reason.contains("no vector unit"), "{e}");
+        for (mode, field) in [
+            (VMode::Mac, "depthwise"),
+            (VMode::Sum, "pooling"),
+            (VMode::Max, "pooling"),
+            (VMode::Add, "eltwise"),
+        ] {
+            let set = Command::new(Op::VSet(VSet {
+                mode,
+                ..VSet::default()
+            }));
+            let mut cfg = base.clone();
+            cfg.depthwise = mode != VMode::Mac;
+            cfg.pooling = !matches!(mode, VMode::Sum | VMode::Max);
+            cfg.eltwise = mode != VMode::Add;
+            let e = set.check(&cfg).unwrap_err();
+            assert!(e.reason.contains(field), "{mode:?}: {e}");
+            match field {
+                "depthwise" => cfg.depthwise = true,
+                "pooling" => cfg.pooling = true,
+                _ => cfg.eltwise = true,
+            }
+            set.check(&cfg).unwrap();
+            vc.check(&cfg).unwrap();
+        }
+        let mut cfg = base.clone();
+        cfg.pooling = true;
+        // Lanes beyond rows, accumulator lines past the end, a divisor outside SUM.
+        let mut v = VCompute {
+            accumulate: false,
+            a_line: 0,
+            b_line: 0,
+            c_line: 0,
+            m: 1,
+            k: 1,
+            n: 9,
+        };
+        assert_eq!(
+            Command::new(Op::VCompute(v)).check(&cfg).unwrap_err().field,
+            "n"
+        );
+        v.n = 8;
+        v.c_line = (cfg.acc_sram_bytes() / 32) as u32;
+        assert_eq!(
+            Command::new(Op::VCompute(v)).check(&cfg).unwrap_err().field,
+            "c_line"
+        );
+        let max_div = Command::new(Op::VSet(VSet {
+            mode: VMode::Max,
+            divisor: 4,
+            ..VSet::default()
+        }));
+        assert_eq!(max_div.check(&cfg).unwrap_err().field, "divisor");
+        // A vector unit needs rows <= cols.
+        let mut wide = AccelConfig::preset("wide-4x16").unwrap();
+        wide.rows = 16;
+        wide.cols = 4;
+        wide.depthwise = true;
+        let issues = wide.validate().unwrap_err();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.to_string().contains("rows <= cols")),
+            "{issues:?}"
+        );
     }
 
     #[test]

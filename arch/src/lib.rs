@@ -12,6 +12,7 @@
 //!   [`dataflow::DataflowRules`] trait: shape limits, operand layouts, timing, tiling rules.
 //! - [`schedule`]: the one schedule of a GEMM (tiling, reduction steps, reuse rule, the
 //!   commands of each step), shared by the driver's program builder and the simulator.
+//! - [`vpu`]: the vector unit's lane arithmetic (depthwise MAC, pooling, residual ADD).
 //! - [`device`]: the [`device::Device`] trait through which a driver talks to an
 //!   accelerator (the simulator now, the RTL later).
 
@@ -26,6 +27,7 @@ pub mod quant;
 pub mod schedule;
 pub mod tables;
 pub mod timing;
+pub mod vpu;
 
 pub use config::{AccelConfig, ConfigError, ConfigIssue, Dataflow};
 pub use dataflow::DataflowRules;

@@ -28,7 +28,11 @@
 //! | DMA tracking slot area (per outstanding request) | **751 um^2** | yosys 0.23 of `hdl/rtl/tinyaccel_dma_track.v` with 4 slots of 90 bits: 3,003 um^2 / 4 (same flow and weights); `N x` this when `dma_outstanding = N > 1` |
 //! | leakage of the AGU and the tracking slots | area x (leakage per PE / PE area) | logic leakage density of a PE (assumption, as for the PE) |
 //!
-//! The last five rows belong to the issue-16 features (hardware im2col, pipelined DMA):
+//! | vector unit `SUM`/`MAX` lane op | **0.1 pJ** | one 32-bit add or compare (Horowitz, ISSCC 2014) |
+//! | vector unit `ADD` lane op | **6.4 pJ** | two 32-bit multiplies (3.1 pJ each, Horowitz, ISSCC 2014) and two adds; the depthwise `MAC` lane is a MAC (`mac_pj`) |
+//! | vector unit lane areas (`MAC` / `SUM`+`MAX`+divide / `ADD`) | **1,670 / 2,500 / 31,400 um^2** | first-order: a PE (multiplier, adder, registers); a 32-bit compare, adder and a 32/16 divider; two PPU-like 32x32 rescale multipliers (2 x the PPU lane) — superseded by synthesis when the system RTL's unit is synthesized (docs/area.md) |
+//!
+//! The im2col/DMA rows belong to the issue-16 features (hardware im2col, pipelined DMA):
 //! with `im2col = false` and `dma_outstanding = 1` they contribute nothing.
 //!
 //! ## Scaling to other nodes
@@ -124,6 +128,10 @@ pub struct EnergyTable {
     /// Tracking one bus burst in the DMA's outstanding-request FIFO (charged only when
     /// `dma_outstanding > 1`).
     pub dma_slot_pj_per_burst: f64,
+    /// One `SUM` or `MAX` lane operation of the vector unit (one tap of one lane).
+    pub vpu_reduce_pj_per_op: f64,
+    /// One `ADD` lane operation of the vector unit (two operand rescales and the add).
+    pub vpu_add_pj_per_op: f64,
 }
 
 impl EnergyTable {
@@ -138,6 +146,8 @@ impl EnergyTable {
         leakage_uw_per_kib: 2.0,
         agu_pj_per_piece: 0.5,
         dma_slot_pj_per_burst: 0.4,
+        vpu_reduce_pj_per_op: 0.1,
+        vpu_add_pj_per_op: 6.4,
     };
 
     /// The reference table scaled to `node_nm`.
@@ -154,6 +164,8 @@ impl EnergyTable {
             leakage_uw_per_kib: r.leakage_uw_per_kib * f,
             agu_pj_per_piece: r.agu_pj_per_piece * f,
             dma_slot_pj_per_burst: r.dma_slot_pj_per_burst * f,
+            vpu_reduce_pj_per_op: r.vpu_reduce_pj_per_op * f,
+            vpu_add_pj_per_op: r.vpu_add_pj_per_op * f,
         }
     }
 
@@ -172,6 +184,11 @@ impl EnergyTable {
     }
 }
 
+/// Vector-unit lane areas at 45 nm (see the module documentation).
+const VPU_MAC_LANE_UM2: f64 = 1670.0;
+const VPU_POOL_LANE_UM2: f64 = 2500.0;
+const VPU_ADD_LANE_UM2: f64 = 31_400.0;
+
 /// Area per component, in um^2.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AreaTable {
@@ -188,6 +205,12 @@ pub struct AreaTable {
     /// One DMA outstanding-request tracking slot (`dma_outstanding` of them when it is
     /// greater than 1).
     pub dma_slot_um2: f64,
+    /// One lane of the vector unit's `MAC` datapath (`depthwise`).
+    pub vpu_mac_lane_um2: f64,
+    /// One lane of the `SUM`/`MAX` datapath with the divider (`pooling`).
+    pub vpu_pool_lane_um2: f64,
+    /// One lane of the `ADD` datapath (two 32x32 rescales) (`eltwise`).
+    pub vpu_add_lane_um2: f64,
 }
 
 impl AreaTable {
@@ -208,6 +231,9 @@ impl AreaTable {
         control_um2: 20_000.0,
         agu_um2: 9_308.0,
         dma_slot_um2: 751.0,
+        vpu_mac_lane_um2: VPU_MAC_LANE_UM2,
+        vpu_pool_lane_um2: VPU_POOL_LANE_UM2,
+        vpu_add_lane_um2: VPU_ADD_LANE_UM2,
     };
 
     /// The reference table scaled to `node_nm`.
@@ -221,6 +247,9 @@ impl AreaTable {
             control_um2: r.control_um2 * f,
             agu_um2: r.agu_um2 * f,
             dma_slot_um2: r.dma_slot_um2 * f,
+            vpu_mac_lane_um2: r.vpu_mac_lane_um2 * f,
+            vpu_pool_lane_um2: r.vpu_pool_lane_um2 * f,
+            vpu_add_lane_um2: r.vpu_add_lane_um2 * f,
         }
     }
 }

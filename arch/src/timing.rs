@@ -31,6 +31,29 @@ pub const ACC_READ_LATENCY: u64 = 1;
 /// clamp and int8 saturation. Raw int32 stores bypass it but keep the same latency.
 pub const PPU_DEPTH: u64 = 3;
 
+/// Pipeline depth of the vector unit (`docs/architecture.md` section 3.5): the lane
+/// operation, the reduction over taps, and the divide/output register. The result of a
+/// position whose last tap is read in cycle `tau` leaves the unit in cycle
+/// `tau + EDGE_LATENCY + VPU_DEPTH`.
+pub const VPU_DEPTH: u64 = 3;
+
+/// Cycles of a `VSET` in the compute engine.
+pub const VSET_CYCLES: u64 = 1;
+
+/// Cycles of a `VCOMPUTE` of `m` positions and `k` taps: one tap of one position read per
+/// cycle, then the unit's pipeline and the write-back of the last position:
+/// `m*k + EDGE_LATENCY + VPU_DEPTH + ACC_PIPE_DEPTH`. (`m = 0` or `k = 0` is not a legal
+/// command; it is costed as 1.)
+pub fn vcompute_cycles(m: u64, k: u64) -> u64 {
+    m.max(1) * k.max(1) + EDGE_LATENCY + VPU_DEPTH + ACC_PIPE_DEPTH
+}
+
+/// The cycle (relative to the `VCOMPUTE`'s start) in which the result of position `p`
+/// leaves the vector unit; it is written at the end of cycle `+ ACC_PIPE_DEPTH`.
+pub fn vcompute_leave_cycle(p: u64, k: u64) -> u64 {
+    (p + 1) * k.max(1) - 1 + EDGE_LATENCY + VPU_DEPTH
+}
+
 /// Fill/drain skew of the array: row `i` is delayed `i` cycles and column `j` `j` cycles,
 /// so the last PE sees a vector `(rows - 1) + (cols - 1)` cycles after the first.
 pub fn skew_cycles(cfg: &AccelConfig) -> u64 {

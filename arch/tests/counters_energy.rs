@@ -41,15 +41,23 @@ fn tile() -> LoadIm2col {
 }
 
 #[test]
-fn counter_registers_hold_seventeen_counters() {
+fn counter_registers_hold_twenty_counters() {
     assert_eq!(COUNTER_NAMES.len(), NUM_COUNTERS);
-    assert_eq!(NUM_COUNTERS, 17);
+    assert_eq!(NUM_COUNTERS, 20);
     assert_eq!(COUNTER_NAMES[15], "dma_bursts");
     assert_eq!(COUNTER_NAMES[16], "im2col_pieces");
+    assert_eq!(
+        &COUNTER_NAMES[17..],
+        &["vpu_busy_cycles", "vpu_reduce_ops", "vpu_add_ops"]
+    );
     let a: [u64; NUM_COUNTERS] = std::array::from_fn(|i| 100 + i as u64);
     let c = Counters::from_array(a);
     assert_eq!(c.to_array(), a);
     assert_eq!((c.dma_bursts, c.im2col_pieces), (115, 116));
+    assert_eq!(
+        (c.vpu_busy_cycles, c.vpu_reduce_ops, c.vpu_add_ops),
+        (117, 118, 119)
+    );
     assert_eq!(c.commands, 114);
 }
 
@@ -155,6 +163,7 @@ fn old_energy(cfg: &AccelConfig, c: &Counters) -> (EnergyBreakdown, f64, f64) {
         leakage_pj,
         agu_pj: 0.0,
         dma_track_pj: 0.0,
+        vpu_pj: 0.0,
         total_pj: mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj,
     };
     (b, leakage_uw, area)
@@ -163,7 +172,7 @@ fn old_energy(cfg: &AccelConfig, c: &Counters) -> (EnergyBreakdown, f64, f64) {
 fn fixed_counters() -> Counters {
     let a: [u64; NUM_COUNTERS] = [
         123_457, 98_765, 1_234, 45_678, 5_000_003, 77_777, 33_333, 1_111_111, 222_222, 333_331,
-        44_444, 555_557, 666_661, 17, 4_321, 2_345, 0,
+        44_444, 555_557, 666_661, 17, 4_321, 2_345, 0, 0, 0, 0,
     ];
     Counters::from_array(a)
 }
@@ -232,4 +241,86 @@ fn features_on_add_their_terms() {
     let mut slots = off.clone();
     slots.dma_outstanding = 2;
     assert!((slots.feature_area_um2() - 2.0 * a.dma_slot_um2).abs() < 1e-9);
+}
+
+#[test]
+fn vector_unit_adds_its_terms_and_counts_by_mode() {
+    use arch::isa::{VCompute, VMode, VSet};
+    let off = AccelConfig::preset("edge-8x8-conv").unwrap();
+    let on = AccelConfig::preset("edge-8x8-tinyml").unwrap();
+    assert!(on.has_vpu() && !off.has_vpu());
+    let a = on.area_table();
+    let lane = a.vpu_mac_lane_um2 + a.vpu_pool_lane_um2 + a.vpu_add_lane_um2;
+    assert!((on.vpu_area_um2() - 8.0 * lane).abs() < 1e-9);
+    assert!((on.area_mm2() - off.area_mm2() - 8.0 * lane / 1e6).abs() < 1e-12);
+    assert!(on.leakage_uw() > off.leakage_uw());
+    // Each feature alone adds its own lane area.
+    for (field, want) in [
+        ("depthwise", a.vpu_mac_lane_um2),
+        ("pooling", a.vpu_pool_lane_um2),
+        ("eltwise", a.vpu_add_lane_um2),
+    ] {
+        let mut cfg = off.clone();
+        match field {
+            "depthwise" => cfg.depthwise = true,
+            "pooling" => cfg.pooling = true,
+            _ => cfg.eltwise = true,
+        }
+        assert!((cfg.vpu_area_um2() - 8.0 * want).abs() < 1e-9, "{field}");
+    }
+    // Counts per mode: m = 3 positions, k = 9 taps, n = 5 lanes.
+    let v = VCompute {
+        accumulate: true,
+        a_line: 0,
+        b_line: 0,
+        c_line: 0,
+        m: 3,
+        k: 9,
+        n: 5,
+    };
+    let count = |mode: VMode, v: VCompute| {
+        let mut c = Counters::default();
+        let set = VSet {
+            mode,
+            ..VSet::default()
+        };
+        c.add_command_regs(&on, &Op::VCompute(v), None, Some(&set));
+        c
+    };
+    let mac = count(VMode::Mac, v);
+    assert_eq!(mac.macs, 3 * 9 * 5);
+    assert_eq!(mac.input_sp_read_bytes, 3 * 9 * 8);
+    assert_eq!(mac.weight_sp_read_bytes, 3 * 9 * 8);
+    assert_eq!(mac.acc_sp_write_bytes, 3 * 32);
+    assert_eq!(mac.acc_sp_read_bytes, 3 * 32);
+    let sum = count(
+        VMode::Sum,
+        VCompute {
+            accumulate: false,
+            ..v
+        },
+    );
+    assert_eq!((sum.macs, sum.vpu_reduce_ops), (0, 3 * 9 * 5));
+    assert_eq!((sum.weight_sp_read_bytes, sum.acc_sp_read_bytes), (0, 0));
+    let add = count(VMode::Add, VCompute { k: 1, ..v });
+    assert_eq!(add.vpu_add_ops, 3 * 5);
+    assert_eq!(add.weight_sp_read_bytes, 3 * 8);
+    // Energy: reduce and add operations at their table entries; MACs at mac_pj.
+    let mut c = fixed_counters();
+    c.vpu_reduce_ops = 1000;
+    c.vpu_add_ops = 10;
+    let e = on.energy_table();
+    let b = EnergyBreakdown::from_counters(&on, &c);
+    let want = 1000.0 * e.vpu_reduce_pj_per_op + 10.0 * e.vpu_add_pj_per_op;
+    assert!((b.vpu_pj - want).abs() < 1e-9);
+    let parts = b.mac_pj
+        + b.input_sram_pj
+        + b.weight_sram_pj
+        + b.acc_sram_pj
+        + b.bus_pj
+        + b.leakage_pj
+        + b.agu_pj
+        + b.dma_track_pj
+        + b.vpu_pj;
+    assert!((b.total_pj - parts).abs() < 1e-6 * parts);
 }

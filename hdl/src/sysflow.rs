@@ -356,7 +356,7 @@ pub fn command_extent(c: &Command) -> u64 {
         ),
         // The image the window reads (every LOAD_IM2COL tap lies inside it).
         Op::ConvGeom(g) => g.mem_addr as u64 + g.in_h as u64 * g.in_w as u64 * g.in_c as u64,
-        Op::LoadIm2col(_) | Op::Compute(_) | Op::Finish => 0,
+        Op::LoadIm2col(_) | Op::Compute(_) | Op::VSet(_) | Op::VCompute(_) | Op::Finish => 0,
     }
 }
 
@@ -434,6 +434,10 @@ pub fn cycle_budget(cfg: &AccelConfig, cmds: &[Command]) -> u64 {
                 // The contract's cycles of this COMPUTE, plus the fill, drain and
                 // control slack of one array pass (a valid OS or WS COMPUTE is one pass).
                 arch::timing::compute_cycles(cfg, m, k, n) + m + k + 2 * (r + c) + 32
+            }
+            Op::VSet(_) => arch::timing::VSET_CYCLES + 16,
+            Op::VCompute(v) => {
+                arch::timing::vcompute_cycles(v.m as u64, v.k as u64) + v.m as u64 + 32
             }
             Op::Finish => 16,
         })

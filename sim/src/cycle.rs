@@ -241,8 +241,18 @@ pub fn run_with_core(
             Some(Queue::Store) => queues[2].push(i),
             None => {}
         }
-        if let Op::Compute(cp) = &c.op {
-            machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError::new(i, c, e))?;
+        match &c.op {
+            Op::Compute(cp) => {
+                machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError::new(i, c, e))?;
+            }
+            Op::VSet(_) | Op::VCompute(_) => {
+                return Err(ExecError::new(
+                    i,
+                    c,
+                    "the cycle-level model does not run the vector unit yet",
+                ));
+            }
+            _ => {}
         }
     }
     let mut heads = [0usize; 3];

@@ -1,7 +1,7 @@
 //! Functional (untimed) execution of a command stream: each command's data semantics in
 //! program order. Bit-exact with the cycle-level model (tested) and fast; the counters it
 //! returns have every count except the timing ones (`cycles`, busy and stall cycles are 0),
-//! derived by [`Counters::add_command`].
+//! derived by [`Counters::add_command_regs`].
 
 use crate::machine::{self, ExecError, Machine};
 use arch::device::Counters;
@@ -39,13 +39,17 @@ pub fn execute(
             Op::Store(s) => {
                 machine::exec_store(m, mem, s).map_err(|e| ExecError::new(i, cmd, e))?;
             }
+            Op::VSet(v) => m.vset = Some(*v),
+            Op::VCompute(v) => {
+                machine::exec_vcompute(m, v).map_err(|e| ExecError::new(i, cmd, e))?;
+            }
             Op::Finish => {}
         }
         let window = match cmd.op {
             Op::LoadIm2col(_) => m.window().ok().map(|(w, _)| w),
             _ => None,
         };
-        c.add_command(cfg, &cmd.op, window.as_ref());
+        c.add_command_regs(cfg, &cmd.op, window.as_ref(), m.vset.as_ref());
         if let Op::Finish = cmd.op {
             break;
         }

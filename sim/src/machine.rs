@@ -4,7 +4,8 @@
 use arch::hostcheck::{self, Scratchpads};
 use arch::im2col::{self, Window};
 use arch::isa::{
-    self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, PARAM_RECORD_BYTES,
+    self, ConvGeom, Load, LoadIm2col, LoadParams, Scratchpad, Store, VCompute, VSet,
+    PARAM_RECORD_BYTES,
 };
 use arch::quant;
 use arch::{AccelConfig, Dataflow};
@@ -34,6 +35,9 @@ pub struct Machine {
     /// The load engine's window registers: the last `CONV_GEOM` of the running command
     /// buffer (`None` before the first one; [`Machine::reset_window`] at every start).
     pub geom: Option<ConvGeom>,
+    /// The vector unit's mode registers: the last `VSET` of the running command buffer
+    /// (`None` before the first one; reset with the window at every start).
+    pub vset: Option<VSet>,
 }
 
 impl Machine {
@@ -63,12 +67,15 @@ impl Machine {
                 cfg.acc_sram_banks as usize,
             ],
             geom: None,
+            vset: None,
         }
     }
 
-    /// Clears the window registers: a command buffer starts without a `CONV_GEOM`.
+    /// Clears the window registers and the vector unit's mode registers: a command
+    /// buffer starts without a `CONV_GEOM` and without a `VSET`.
     pub fn reset_window(&mut self) {
         self.geom = None;
+        self.vset = None;
     }
 
     /// The window of the last `CONV_GEOM` and its image address, or the error of a
@@ -220,6 +227,15 @@ pub fn check_compute(
     dataflow: Dataflow,
 ) -> Result<(), String> {
     hostcheck::check_compute(&m.scratchpads(), c, dataflow).map_err(|e| e.to_string())
+}
+
+/// Checks a `VCOMPUTE` against the mode registers ([`hostcheck::check_vcompute`]) and
+/// executes it ([`arch::vpu::execute`]); returns the `VSET` it ran with.
+pub fn exec_vcompute(m: &mut Machine, c: &VCompute) -> Result<VSet, String> {
+    hostcheck::check_vcompute(&m.scratchpads(), m.vset.as_ref(), c).map_err(|e| e.to_string())?;
+    let set = m.vset.expect("checked above");
+    arch::vpu::execute(&set, c, m.rows, m.cols, &m.input, &m.weight, &mut m.acc);
+    Ok(set)
 }
 
 /// The direct (non-systolic) semantics of a `COMPUTE`: `C[i][j] (+)= sum_x A[i][x] B[x][j]`

@@ -115,7 +115,7 @@ fn random_cfg(r: &mut Rng, case: usize) -> AccelConfig {
 }
 
 /// The timing and count counters the tile-level model must reproduce exactly.
-fn all(c: &Counters) -> [u64; 17] {
+fn all(c: &Counters) -> [u64; arch::device::NUM_COUNTERS] {
     c.to_array()
 }
 

@@ -56,6 +56,9 @@ pub(super) struct Layer {
     tech_node_nm: Option<u32>,
     im2col: Option<bool>,
     dma_outstanding: Option<u32>,
+    depthwise: Option<bool>,
+    pooling: Option<bool>,
+    eltwise: Option<bool>,
     energy: Option<EnergyOverride>,
     area: Option<AreaOverride>,
 }
@@ -107,7 +110,10 @@ impl Layer {
             clock_mhz,
             tech_node_nm,
             im2col,
-            dma_outstanding
+            dma_outstanding,
+            depthwise,
+            pooling,
+            eltwise
         );
         self.energy = match (self.energy.take(), base.energy) {
             (Some(mut c), Some(b)) => {
@@ -122,7 +128,9 @@ impl Layer {
                     leakage_uw_per_pe,
                     leakage_uw_per_kib,
                     agu_pj_per_piece,
-                    dma_slot_pj_per_burst
+                    dma_slot_pj_per_burst,
+                    vpu_reduce_pj_per_op,
+                    vpu_add_pj_per_op
                 );
                 Some(c)
             }
@@ -138,7 +146,10 @@ impl Layer {
                     sram_um2_per_kib,
                     control_um2,
                     agu_um2,
-                    dma_slot_um2
+                    dma_slot_um2,
+                    vpu_mac_lane_um2,
+                    vpu_pool_lane_um2,
+                    vpu_add_lane_um2
                 );
                 Some(c)
             }
@@ -259,6 +270,9 @@ impl Layer {
             tech_node_nm: self.tech_node_nm.unwrap_or_default(),
             im2col: self.im2col.unwrap_or(false),
             dma_outstanding: self.dma_outstanding.unwrap_or(1),
+            depthwise: self.depthwise.unwrap_or(false),
+            pooling: self.pooling.unwrap_or(false),
+            eltwise: self.eltwise.unwrap_or(false),
             energy: self.energy,
             area: self.area,
         })

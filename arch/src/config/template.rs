@@ -28,6 +28,9 @@ fn field_comments() -> Vec<(&'static str, String)> {
         ("tech_node_nm", format!("Technology node; selects the energy and area tables (nm: {}).", nodes.join(", "))),
         ("im2col", "Hardware im2col address generator in the load engine (true or false; adds area and energy).".into()),
         ("dma_outstanding", format!("DMA bus requests in flight (count, 1..={MAX_DMA_OUTSTANDING}; 1 = one burst at a time).")),
+        ("depthwise", "Vector unit with the depthwise MAC mode: depthwise convs channel-parallel on `rows` lanes (true or false; needs rows <= cols).".into()),
+        ("pooling", "Vector unit with the SUM/MAX modes: average and max pooling on the accelerator (true or false; needs rows <= cols).".into()),
+        ("eltwise", "Vector unit with the ADD mode: int8 residual add with TFLite's rescale (true or false; needs rows <= cols).".into()),
     ]
 }
 
@@ -58,6 +61,9 @@ impl AccelConfig {
                 (_, Some(v)) => value_text(v),
                 ("im2col", None) => self.im2col.to_string(),
                 ("dma_outstanding", None) => self.dma_outstanding.to_string(),
+                ("depthwise", None) => self.depthwise.to_string(),
+                ("pooling", None) => self.pooling.to_string(),
+                ("eltwise", None) => self.eltwise.to_string(),
                 (_, None) => continue,
             };
             out.push_str(&format!("{key} = {value}\n"));
@@ -105,6 +111,16 @@ impl AccelConfig {
                 e.dma_slot_pj_per_burst,
                 "DMA tracking slot, per burst (pJ, >= 0)",
             ),
+            (
+                "vpu_reduce_pj_per_op",
+                e.vpu_reduce_pj_per_op,
+                "vector unit SUM/MAX lane operation (pJ, >= 0)",
+            ),
+            (
+                "vpu_add_pj_per_op",
+                e.vpu_add_pj_per_op,
+                "vector unit ADD lane operation (pJ, >= 0)",
+            ),
         ];
         let a = self.area_table();
         let area_defaults = [
@@ -133,6 +149,21 @@ impl AccelConfig {
                 "dma_slot_um2",
                 a.dma_slot_um2,
                 "one DMA tracking slot (um^2, >= 0)",
+            ),
+            (
+                "vpu_mac_lane_um2",
+                a.vpu_mac_lane_um2,
+                "vector unit depthwise MAC lane (um^2, >= 0)",
+            ),
+            (
+                "vpu_pool_lane_um2",
+                a.vpu_pool_lane_um2,
+                "vector unit SUM/MAX/divide lane (um^2, >= 0)",
+            ),
+            (
+                "vpu_add_lane_um2",
+                a.vpu_add_lane_um2,
+                "vector unit ADD lane (um^2, >= 0)",
             ),
         ];
         for (section, defaults) in [
