@@ -11,6 +11,8 @@
 //! - [`gen`]: the GEMM programs (coverage set, seeded random ones) and their operands;
 //! - [`gemm`]: GEMM programs through a tee, checked against `driver::gemm::reference`;
 //! - [`layers`]: model layers offloaded by `driver::delegate` through a tee;
+//! - [`vpu`]: vector-unit programs (`VSET`/`VCOMPUTE`, hand-built: coverage set and
+//!   seeded random ones) through a tee, checked against `arch::vpu`;
 //! - [`report`]: the per-program, per-model and whole-run results (text and JSON);
 //! - [`system`]: `tinyaccel hdl verify --system`: all of the above on the system RTL
 //!   (`hdl::rtl_device::RtlDevice`) vs the cycle-level simulator.
@@ -24,6 +26,7 @@ pub mod layers;
 pub mod report;
 pub mod system;
 pub mod tee;
+pub mod vpu;
 
 /// Errors of the co-simulation flows.
 #[derive(Debug, thiserror::Error)]
@@ -44,4 +47,7 @@ pub enum CosimError {
     /// A request beyond what the tool runs in bounded time and memory.
     #[error("{0}")]
     Limit(String),
+    /// A program set could not be generated for the configuration.
+    #[error("{0}")]
+    Programs(String),
 }

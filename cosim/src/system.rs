@@ -15,12 +15,16 @@
 //!   ([`crate::layers`]; every conv, depthwise and FC layer offloaded): by default the
 //!   whole anomaly-detection autoencoder, the first offloaded layer of kws and ic and the
 //!   first two of vww (a conv and a depthwise layer); the rest of a model runs on the
-//!   simulator only, and the model's output is compared with the CPU interpreter's.
+//!   simulator only, and the model's output is compared with the CPU interpreter's;
+//! - with the vector unit (`depthwise`, `pooling` or `eltwise`), hand-built `VSET` /
+//!   `VCOMPUTE` programs ([`crate::vpu`]): a coverage set of every mode the configuration
+//!   has and `--programs` random ones, checked against `arch::vpu` too.
 
 use crate::gemm::verify_gemms;
 use crate::gen::{coverage_cases, random_cases};
 use crate::layers::{verify_model, ModelSpec};
 use crate::report::SystemReport;
+use crate::vpu::{coverage_vpu_cases, random_vpu_cases, verify_vpu};
 use crate::CosimError;
 use arch::AccelConfig;
 use hdl::rtl_device::RtlDevice;
@@ -88,7 +92,16 @@ pub fn verify_system(cfg: &AccelConfig, opts: &Options) -> Result<SystemReport, 
         cases.extend(coverage_cases(cfg));
     }
     cases.extend(random_cases(cfg, opts.random_programs, opts.seed));
-    let total = (cases.len() + opts.models.len()) as u64;
+    let mut vcases = Vec::new();
+    if cfg.has_vpu() {
+        if opts.coverage {
+            vcases.extend(coverage_vpu_cases(cfg).map_err(CosimError::Programs)?);
+        }
+        vcases.extend(
+            random_vpu_cases(cfg, opts.random_programs, opts.seed).map_err(CosimError::Programs)?,
+        );
+    }
+    let total = (cases.len() + vcases.len() + opts.models.len()) as u64;
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
@@ -102,6 +115,8 @@ pub fn verify_system(cfg: &AccelConfig, opts: &Options) -> Result<SystemReport, 
         bar.inc(1);
     };
     let (mut programs, rtl) = verify_gemms(cfg, rtl, &cases, opts.seed, opts.mem_bytes, &mut tick);
+    let (vreps, rtl) = verify_vpu(cfg, rtl, &vcases, opts.mem_bytes, &mut tick);
+    programs.extend(vreps);
     let (mut runs, mut cycles, mut wall) = rtl.rtl_totals();
     drop(rtl);
     let mut models = Vec::new();

@@ -29,6 +29,14 @@
 // - IM2COL = 1: CONV_GEOM (opcode 5) sets the window registers in one DMA cycle,
 //   LOAD_IM2COL (opcode 6) loads a tile of the implicit im2col matrix; with IM2COL = 0
 //   both are rejected like an unknown opcode.
+// - Vector unit (docs/architecture.md 3.5) when any of DEPTHWISE (MAC), POOLING (SUM,
+//   MAX) and ELTWISE (ADD) is 1: VSET (opcode 7) and VCOMPUTE (opcode 8) go to the
+//   compute queue; VSET writes the unit's mode registers in one compute-engine cycle
+//   (they are reset at every start); VCOMPUTE reads one input line (MAC: and one weight
+//   line; ADD: one weight line per position) per cycle through the core's read ports
+//   (bank conflicts with LOAD beats as for COMPUTE), and the unit's results go through
+//   the accumulator write-back (ACCUMULATE: add, MAX mode: the larger). Without the
+//   unit both opcodes are rejected like an unknown opcode.
 module tinyaccel_system #(
     parameter ROWS = 4,
     parameter COLS = 4,
@@ -45,7 +53,10 @@ module tinyaccel_system #(
     parameter QW = 14,
     parameter PENTRIES = 64,
     parameter IM2COL = 0,
-    parameter OUTSTANDING = 1
+    parameter OUTSTANDING = 1,
+    parameter DEPTHWISE = 0,
+    parameter POOLING = 0,
+    parameter ELTWISE = 0
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -69,7 +80,9 @@ module tinyaccel_system #(
     localparam L2C = 0, C2L = 1, C2S = 2, S2C = 3;
     localparam PH_IDLE = 2'd0, PH_FETCH = 2'd1, PH_EXEC = 2'd2;
     localparam K_LOAD = 3'd0, K_PARAMS = 3'd1, K_STORE = 3'd2, K_IM2COL = 3'd3, K_GEOM = 3'd4;
-    localparam NCNT = 17;
+    localparam NCNT = 20;
+    localparam VPU = (DEPTHWISE != 0 || POOLING != 0 || ELTWISE != 0) ? 1 : 0;
+    localparam V_MAC = 2'd0, V_SUM = 2'd1, V_MAX = 2'd2, V_ADD = 2'd3;
     localparam TW = 90;                      // tracking FIFO entry (tinyaccel_dma_track)
     localparam [31:0] ID_VALUE = 32'h7A1A_0001;
 
@@ -173,6 +186,8 @@ module tinyaccel_system #(
     // ------------------------------------------------------------------ compute engine
     reg        c_busy;
     reg [31:0] c_tau, c_outcnt, c_written;
+    reg [8*ROWS-1:0] isp_q;                  // registered scratchpad reads (below)
+    reg [8*COLS-1:0] wsp_q;
     reg [127:0] c_cmdr;
     wire        c_start = phase == PH_EXEC && !c_busy && c_ready;
     wire        c_stall = phase == PH_EXEC && !c_busy && c_has && !c_ready;
@@ -186,6 +201,40 @@ module tinyaccel_system #(
     wire [31:0] c_m = {16'd0, cc[103:88]};
     wire [31:0] c_k = {16'd0, cc[119:104]};
     wire [31:0] c_n = {24'd0, cc[127:120]} + 32'd1;
+    // The command's kind: COMPUTE (the array), VSET, VCOMPUTE (the vector unit).
+    wire        c_arr = cc[3:0] == 4'd3;
+    wire        c_vset = cc[3:0] == 4'd7;
+    wire        c_vcomp = cc[3:0] == 4'd8;
+
+    // The vector unit: its read requests (in the cycle they are made), its results (in
+    // the cycle they leave it) and its mode (for MAX's accumulate and the counters).
+    wire        v_in_rd, v_w_rd, v_out_valid;
+    wire [31:0] v_in_line, v_w_line;
+    wire [32*ROWS-1:0] v_out_vec;
+    wire [1:0]  v_mode;
+    generate
+        if (VPU != 0) begin : g_vpu
+            tinyaccel_vpu #(
+                .LANES(ROWS), .DEPTHWISE(DEPTHWISE), .POOLING(POOLING), .ELTWISE(ELTWISE)
+            ) u_vpu (
+                .clk(clk), .rst(rst), .clear(start_req),
+                .vset(c_start && c_vset), .set_cmd(cc),
+                .start(c_start && c_vcomp),
+                .c_aline(cc[39:16]), .c_bline(cc[63:40]), .c_m(cc[103:88]), .c_k(cc[119:104]),
+                .in_rd(v_in_rd), .in_line(v_in_line), .w_rd(v_w_rd), .w_line(v_w_line),
+                .a_vec(isp_q), .b_vec(wsp_q[8*ROWS-1:0]),
+                .out_valid(v_out_valid), .out_vec(v_out_vec), .mode_out(v_mode)
+            );
+        end else begin : g_no_vpu
+            assign v_in_rd = 1'b0;
+            assign v_w_rd = 1'b0;
+            assign v_in_line = 32'd0;
+            assign v_w_line = 32'd0;
+            assign v_out_valid = 1'b0;
+            assign v_out_vec = {32*ROWS{1'b0}};
+            assign v_mode = 2'd0;
+        end
+    endgenerate
 
     // Input-stationary stream (docs/architecture.md 3.3): block period P, NB output blocks
     // of COLS lanes, S slots; slot s = nb*P + l reads weight line b_line + nb*COLS + l
@@ -202,7 +251,11 @@ module tinyaccel_system #(
     always @(*) begin
         in_rd = 1'b0; w_rd = 1'b0; w_slot = 1'b0; feed = 1'b0; feed_last = 1'b0;
         in_line = 32'd0; w_line = 32'd0;
-        if (ca) begin
+        if (ca && c_vcomp) begin
+            in_rd = v_in_rd; in_line = v_in_line;
+            w_rd = v_w_rd; w_line = v_w_line;
+        end
+        if (ca && c_arr) begin
             if (IS != 0) begin
                 if (tau < COLS) begin
                     w_slot = 1'b1;
@@ -240,8 +293,6 @@ module tinyaccel_system #(
     wire [31:0] core_w_bank = bank_of(W_LINES, W_BANKS, w_line);
 
     // Registered scratchpad reads (EDGE_LATENCY = 1) and the feed controls of the next cycle.
-    reg [8*ROWS-1:0] isp_q;
-    reg [8*COLS-1:0] wsp_q;
     reg r_in_valid, r_in_last, r_w_load, r_w_rd, r_in_rd;
     integer q;
     always @(posedge clk) begin
@@ -289,9 +340,17 @@ module tinyaccel_system #(
     reg [31:0] out_row, out_off, out_col0;
     reg        out_wr;
     reg [32*COLS-1:0] out_masked;
+    reg [32*COLS-1:0] v_out_pad;
     integer oj;
     always @(*) begin
-        if (IS != 0) begin
+        v_out_pad = {32*COLS{1'b0}};
+        v_out_pad[32*ROWS-1:0] = v_out_vec;
+        if (c_vcomp) begin
+            // Vector unit: position p (the p-th result) goes to c_line + p.
+            out_row = c_outcnt;
+            out_off = c_outcnt;
+            out_col0 = 32'd0;
+        end else if (IS != 0) begin
             out_row = c_outcnt % ROWS;
             out_off = (c_outcnt / ROWS) * c_m + out_row;
             out_col0 = (c_outcnt / ROWS) * COLS;
@@ -300,22 +359,29 @@ module tinyaccel_system #(
             out_off = out_row;
             out_col0 = 32'd0;
         end
-        out_wr = core_out_valid && out_row < c_m;
+        out_wr = c_vcomp ? v_out_valid : (core_out_valid && out_row < c_m);
         for (oj = 0; oj < COLS; oj = oj + 1)
-            out_masked[32*oj +: 32] = (out_col0 + oj < c_n) ? core_out_acc[32*oj +: 32] : 32'd0;
+            out_masked[32*oj +: 32] = (out_col0 + oj >= c_n) ? 32'd0
+                : (c_vcomp ? v_out_pad[32*oj +: 32] : core_out_acc[32*oj +: 32]);
     end
     reg        wb1_v, wb2_v, wb1_end, wb2_end;
     reg [31:0] wb1_line, wb2_line;
     reg [32*COLS-1:0] wb1_data, wb2_data, acc_old;
     wire       wb_rd = wb1_v && c_accum;
     // IS: done with the write-back slot of the last array row's line (rows >= m included).
-    wire       c_done = (IS != 0) ? wb2_end : (wb2_v && (c_written + 1 == c_m));
+    // VSET: done in its first (only) cycle.
+    wire       c_done = (ca && c_vset) ||
+                        (c_busy && ((IS != 0 && c_arr) ? wb2_end : (wb2_v && (c_written + 1 == c_m))));
     reg [32*COLS-1:0] wb_value;
     integer wj;
     always @(*) begin
         for (wj = 0; wj < COLS; wj = wj + 1)
-            wb_value[32*wj +: 32] = c_accum ? acc_old[32*wj +: 32] + wb2_data[32*wj +: 32]
-                                            : wb2_data[32*wj +: 32];
+            // VCOMPUTE: lanes >= n are written with 0, also with ACCUMULATE (3.5).
+            wb_value[32*wj +: 32] = (!c_accum || (c_vcomp && wj >= c_n)) ? wb2_data[32*wj +: 32]
+                : (c_vcomp && v_mode == V_MAX)
+                    ? (($signed(acc_old[32*wj +: 32]) > $signed(wb2_data[32*wj +: 32]))
+                       ? acc_old[32*wj +: 32] : wb2_data[32*wj +: 32])
+                    : acc_old[32*wj +: 32] + wb2_data[32*wj +: 32];
     end
 
     // ------------------------------------------------------------------ DMA engine
@@ -533,10 +599,11 @@ module tinyaccel_system #(
         for (ci = 0; ci < NCNT; ci = ci + 1) inc[ci] = 64'd0;
         if (phase == PH_EXEC && !exec_idle) begin
             inc[0] = 1;                                         // cycles
-            inc[1] = ca ? 1 : 0;                                // array_busy_cycles
+            inc[1] = (ca && c_arr) ? 1 : 0;                     // array_busy_cycles
             inc[2] = c_stall ? 1 : 0;                           // dma_stall_cycles
             inc[3] = da ? 1 : 0;                                // dma_busy_cycles
-            inc[4] = c_done ? c_m * c_n * c_k : 0;              // macs
+            inc[4] = (c_done && (c_arr || (c_vcomp && v_mode == V_MAC)))
+                     ? c_m * c_n * c_k : 0;                     // macs
             inc[5] = (beat && !h_pad && d_kind != K_STORE) ? {32'd0, nb} : 64'd0;  // bus_read_bytes
             inc[6] = (beat && d_kind == K_STORE) ? {32'd0, nb} : 64'd0;  // bus_write_bytes
             inc[7] = in_rd ? ROWS : 0;                          // input_sp_read_bytes
@@ -548,6 +615,11 @@ module tinyaccel_system #(
             inc[13] = conflict ? 1 : 0;                         // bank_conflict_cycles
             inc[15] = (iss && !i_pad) ? 1 : 0;                  // dma_bursts
             inc[16] = (iss && k_im2col) ? 1 : 0;                // im2col_pieces
+            inc[17] = (ca && c_vcomp) ? 1 : 0;                  // vpu_busy_cycles
+            inc[18] = (c_done && c_vcomp && (v_mode == V_SUM || v_mode == V_MAX))
+                      ? c_m * c_n * c_k : 0;                    // vpu_reduce_ops
+            inc[19] = (c_done && c_vcomp && v_mode == V_ADD)
+                      ? c_m * c_n * c_k : 0;                    // vpu_add_ops
         end
     end
 
@@ -556,6 +628,8 @@ module tinyaccel_system #(
     wire [3:0] fop = f_cmd[3:0];
     // Load-queue opcodes: LOAD; CONV_GEOM and LOAD_IM2COL only with the im2col unit.
     wire f_ldq = fop == 4'd1 || (IM2COL != 0 && (fop == 4'd5 || fop == 4'd6));
+    // Compute-queue opcodes: COMPUTE; VSET and VCOMPUTE only with the vector unit.
+    wire f_cq = fop == 4'd3 || (VPU != 0 && (fop == 4'd7 || fop == 4'd8));
     always @(posedge clk) begin
         if (rst) begin
             phase <= PH_IDLE;
@@ -607,16 +681,16 @@ module tinyaccel_system #(
                         f_idx <= f_idx + 1;
                         if (f_ldq) begin
                             lq[lqn[QI-1:0]] <= f_cmd; lqi[lqn[QI-1:0]] <= f_idx; lqn <= lqn + 1;
-                        end else if (fop == 4'd3) begin
+                        end else if (f_cq) begin
                             cq[cqn[QI-1:0]] <= f_cmd; cqi[cqn[QI-1:0]] <= f_idx; cqn <= cqn + 1;
                         end else if (fop == 4'd2 || fop == 4'd4) begin
                             sq[sqn[QI-1:0]] <= f_cmd; sqi[sqn[QI-1:0]] <= f_idx; sqn <= sqn + 1;
                         end
-                        if (!f_ldq && fop != 4'd2 && fop != 4'd3 && fop != 4'd4 && fop != 4'd15) begin
+                        if (!f_ldq && !f_cq && fop != 4'd2 && fop != 4'd4 && fop != 4'd15) begin
                             phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
                             err_code <= 8'd1; err_index <= f_idx;
                         end else if ((f_ldq && lqn == QDEPTH - 1) ||
-                                     (fop == 4'd3 && cqn == QDEPTH - 1) ||
+                                     (f_cq && cqn == QDEPTH - 1) ||
                                      ((fop == 4'd2 || fop == 4'd4) && sqn == QDEPTH - 1)) begin
                             phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
                             err_code <= 8'd2; err_index <= f_idx;
@@ -643,10 +717,10 @@ module tinyaccel_system #(
                 // Compute engine.
                 if (c_start) begin
                     c_cmdr <= chead; ch <= ch + 1;
-                    c_busy <= 1'b1; c_outcnt <= 32'd0; c_written <= 32'd0;
+                    c_busy <= chead[3:0] != 4'd7; c_outcnt <= 32'd0; c_written <= 32'd0;
                 end
                 if (ca) c_tau <= tau + 1;
-                if (core_out_valid) c_outcnt <= c_outcnt + 1;
+                if (core_out_valid || v_out_valid) c_outcnt <= c_outcnt + 1;
                 wb1_v <= out_wr;
                 wb1_line <= c_cline + out_off;
                 wb1_end <= core_out_valid && core_out_last;
@@ -753,9 +827,9 @@ module tinyaccel_system #(
                 tok[L2C] <= tok[L2C] - ((c_start && chead[4]) ? 1 : 0)
                                      + ((d_finish && k_ldq && dc[7]) ? 1 : 0);
                 tok[C2L] <= tok[C2L] - ((pick_load && lhead[5]) ? 1 : 0)
-                                     + ((c_done && c_cmdr[6]) ? 1 : 0);
+                                     + ((c_done && cc[6]) ? 1 : 0);
                 tok[C2S] <= tok[C2S] - ((pick_store && shead[4]) ? 1 : 0)
-                                     + ((c_done && c_cmdr[7]) ? 1 : 0);
+                                     + ((c_done && cc[7]) ? 1 : 0);
                 tok[S2C] <= tok[S2C] - ((c_start && chead[5]) ? 1 : 0)
                                      + ((d_finish && !k_ldq && dc[6]) ? 1 : 0);
             end

@@ -21,6 +21,12 @@ pub const SYSTEM_RTL: &str = include_str!("../rtl/tinyaccel_system.v");
 pub const AGU_RTL: &str = include_str!("../rtl/tinyaccel_im2col_agu.v");
 /// Top module of [`AGU_RTL`].
 pub const AGU_MODULE: &str = "tinyaccel_im2col_agu";
+/// The vector unit (`tinyaccel_vpu`, parameters `LANES`, `DEPTHWISE`, `POOLING`,
+/// `ELTWISE`), instantiated by the system when the configuration has any of the three
+/// features; synthesized alone by `hdl area`.
+pub const VPU_RTL: &str = include_str!("../rtl/tinyaccel_vpu.v");
+/// Top module of [`VPU_RTL`].
+pub const VPU_MODULE: &str = "tinyaccel_vpu";
 /// The DMA engine's FIFO of outstanding pieces (`tinyaccel_dma_track`, parameters `N`
 /// slots of `W` bits).
 pub const DMA_TRACK_RTL: &str = include_str!("../rtl/tinyaccel_dma_track.v");
@@ -56,6 +62,13 @@ pub fn check_supported(cfg: &AccelConfig) -> Result<(), HdlError> {
             cfg.name, cfg.dma_outstanding
         )));
     }
+    if cfg.has_vpu() && cfg.rows > cfg.cols {
+        return Err(HdlError::Config(format!(
+            "config `{}`: rows = {} > cols = {}: the vector unit's {} lanes write int32 \
+             lanes of an accumulator line, which has only cols = {} lanes",
+            cfg.name, cfg.rows, cfg.cols, cfg.rows, cfg.cols
+        )));
+    }
     if cfg.bus_bytes_per_cycle > cfg.cols {
         return Err(HdlError::Config(format!(
             "config `{}`: bus_bytes_per_cycle = {} > cols = {}: the system RTL's STORE path \
@@ -82,6 +95,7 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     // The (OS, IS) parameters of the controller: the dataflow's paths in hdl/rtl.
     let mode = crate::core::array_of(cfg.dataflow).mode_params();
     let (im2col, outstanding) = feature_params(cfg);
+    let (dw, pool, elt) = vpu_params(cfg);
     let mut w = String::new();
     let _ = writeln!(
         w,
@@ -107,7 +121,8 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
         .IN_LINES({in_lines}), .W_LINES({w_lines}), .ACC_LINES({acc_lines}),
         .IN_BANKS({ib}), .W_BANKS({wb}),
         .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe}),
-        .IM2COL({im2col}), .OUTSTANDING({outstanding})
+        .IM2COL({im2col}), .OUTSTANDING({outstanding}),
+        .DEPTHWISE({dw}), .POOLING({pool}), .ELTWISE({elt})
     ) u_sys (
         .clk(clk), .rst(rst), .mmio_we(mmio_we), .mmio_addr(mmio_addr),
         .mmio_wdata(mmio_wdata), .mmio_rdata(mmio_rdata), .bus_req(bus_req),
@@ -136,8 +151,18 @@ pub fn feature_params(cfg: &AccelConfig) -> (u32, u32) {
     (u32::from(cfg.im2col), cfg.dma_outstanding)
 }
 
+/// The `(DEPTHWISE, POOLING, ELTWISE)` parameters of the system for `cfg`: the vector
+/// unit's modes (MAC; SUM and MAX; ADD). The unit exists when any is 1.
+pub fn vpu_params(cfg: &AccelConfig) -> (u32, u32, u32) {
+    (
+        u32::from(cfg.depthwise),
+        u32::from(cfg.pooling),
+        u32::from(cfg.eltwise),
+    )
+}
+
 /// The complete system Verilog for `cfg`: the rust-hdl core, the address generator, the
-/// tracking FIFO, `tinyaccel_system` and the `tinyaccel_accel` top.
+/// tracking FIFO, the vector unit, `tinyaccel_system` and the `tinyaccel_accel` top.
 pub fn system_verilog(cfg: &AccelConfig) -> Result<String, HdlError> {
     check_supported(cfg)?;
     let mut v = emit::core_verilog(cfg)?;
@@ -151,6 +176,11 @@ pub fn system_verilog(cfg: &AccelConfig) -> Result<String, HdlError> {
         "\n// ---- tinyaccel_dma_track: outstanding DMA pieces (hdl/rtl/tinyaccel_dma_track.v)"
     );
     v.push_str(DMA_TRACK_RTL);
+    let _ = writeln!(
+        v,
+        "\n// ---- tinyaccel_vpu: the vector unit, VSET / VCOMPUTE (hdl/rtl/tinyaccel_vpu.v)"
+    );
+    v.push_str(VPU_RTL);
     let _ = writeln!(
         v,
         "\n// ---- tinyaccel_system: controller, scratchpads, DMA, MMIO (hdl/rtl/tinyaccel_system.v)"
@@ -191,9 +221,17 @@ mod tests {
         let conv = AccelConfig::preset("edge-8x8-conv").unwrap();
         assert!(top_verilog(&plain).contains(".IM2COL(0), .OUTSTANDING(1)"));
         assert!(top_verilog(&conv).contains(".IM2COL(1), .OUTSTANDING(4)"));
+        assert!(top_verilog(&conv).contains(".DEPTHWISE(0), .POOLING(0), .ELTWISE(0)"));
+        let tiny = AccelConfig::preset("edge-8x8-tinyml").unwrap();
+        assert!(top_verilog(&tiny).contains(".DEPTHWISE(1), .POOLING(1), .ELTWISE(1)"));
+        let mut pool = plain.clone();
+        pool.pooling = true;
+        assert!(top_verilog(&pool).contains(".DEPTHWISE(0), .POOLING(1), .ELTWISE(0)"));
         assert!(tb_params(&plain, 1 << 20).contains(&"-GOUT=1".to_string()));
         assert!(tb_params(&conv, 1 << 20).contains(&"-GOUT=4".to_string()));
-        assert!(tb_params(&conv, 1 << 20).contains(&"-GNCNT=17".to_string()));
+        assert!(
+            tb_params(&conv, 1 << 20).contains(&format!("-GNCNT={}", arch::device::NUM_COUNTERS))
+        );
         let mut two = plain.clone();
         two.dma_outstanding = 2;
         assert_ne!(top_verilog(&two), top_verilog(&plain));
@@ -206,9 +244,19 @@ mod tests {
     #[test]
     fn the_system_verilog_holds_the_new_blocks() {
         let v = system_verilog(&AccelConfig::preset("tiny-4x4").unwrap()).unwrap();
-        for m in [AGU_MODULE, DMA_TRACK_MODULE, "tinyaccel_system", TOP_MODULE] {
+        for m in [
+            AGU_MODULE,
+            DMA_TRACK_MODULE,
+            VPU_MODULE,
+            "tinyaccel_system",
+            TOP_MODULE,
+        ] {
             assert!(v.contains(&format!("module {m}")), "{m}");
         }
         assert!(SYSTEM_RTL.contains(&format!("localparam TW = {DMA_TRACK_ENTRY_BITS};")));
+        assert!(SYSTEM_RTL.contains(&format!(
+            "localparam NCNT = {};",
+            arch::device::NUM_COUNTERS
+        )));
     }
 }
