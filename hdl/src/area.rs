@@ -472,6 +472,27 @@ pub fn synth_dma_track(slots: u32, root: &Path) -> Result<BlockStats, HdlError> 
     )
 }
 
+/// The vector unit (`tinyaccel_vpu`) with `lanes` lanes and the modes of `features`
+/// (`depthwise` -> MAC, `pooling` -> SUM/MAX, `eltwise` -> ADD), alone: its mode
+/// registers, the `VCOMPUTE` read sequencer and the lanes.
+pub fn synth_vpu(
+    lanes: u32,
+    (depthwise, pooling, eltwise): (bool, bool, bool),
+    root: &Path,
+) -> Result<BlockStats, HdlError> {
+    synth_block(
+        crate::system::VPU_MODULE,
+        crate::system::VPU_RTL,
+        &[
+            ("LANES", lanes as u64),
+            ("DEPTHWISE", u64::from(depthwise)),
+            ("POOLING", u64::from(pooling)),
+            ("ELTWISE", u64::from(eltwise)),
+        ],
+        root,
+    )
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -563,6 +584,9 @@ pub struct AreaReport {
     /// The DMA tracking FIFO with `cfg.dma_outstanding` slots, synthesized alone
     /// (`dma_outstanding > 1`; not in the core's figures).
     pub dma_track: Option<BlockStats>,
+    /// The vector unit with `rows` lanes and the config's modes, synthesized alone (any
+    /// of `depthwise`, `pooling`, `eltwise`; not in the core's figures).
+    pub vpu: Option<BlockStats>,
 }
 
 impl AreaReport {
@@ -608,6 +632,13 @@ impl AreaReport {
                 let slots = b.params.iter().find(|(k, _)| k == "N").map(|p| p.1).unwrap_or(1);
                 j["slots"] = serde_json::json!(slots);
                 j["um2_45nm_per_slot"] = serde_json::json!(b.um2_45nm / slots.max(1) as f64);
+                j
+            }),
+            "vpu": self.vpu.as_ref().map(|b| {
+                let mut j = b.to_json();
+                let lanes = b.params.iter().find(|(k, _)| k == "LANES").map(|p| p.1).unwrap_or(1);
+                j["lanes"] = serde_json::json!(lanes);
+                j["um2_45nm_per_lane"] = serde_json::json!(b.um2_45nm / lanes.max(1) as f64);
                 j
             }),
         })
@@ -676,6 +707,19 @@ pub fn estimate(
     } else {
         None
     };
+    let vpu = if cfg.has_vpu() {
+        progress(&format!(
+            "vector unit ({} lanes): yosys synthesis (or cached result)",
+            cfg.rows
+        ));
+        Some(synth_vpu(
+            cfg.rows,
+            (cfg.depthwise, cfg.pooling, cfg.eltwise),
+            root,
+        )?)
+    } else {
+        None
+    };
     Ok(AreaReport {
         config: cfg.name.clone(),
         rows: r,
@@ -690,6 +734,7 @@ pub fn estimate(
         method,
         agu,
         dma_track,
+        vpu,
     })
 }
 

@@ -202,3 +202,47 @@ fn agu_and_dma_track_synthesize_alone() {
         "{j}"
     );
 }
+
+/// The vector unit synthesizes alone per feature (2 lanes here; `hdl area` uses `rows`),
+/// with at least its state registers (per lane the 32-bit reduction and output
+/// registers, plus the tap and position counters), and `estimate` reports it with the
+/// config's lanes and modes for a config with any of the features, not without.
+#[test]
+fn vpu_synthesizes_alone_per_feature() {
+    let work = tempfile::tempdir().expect("temporary folder");
+    let lanes = 2u32;
+    let mac = hdl::area::synth_vpu(lanes, (true, false, false), work.path()).expect("MAC");
+    let pool = hdl::area::synth_vpu(lanes, (false, true, false), work.path()).expect("SUM/MAX");
+    let both = hdl::area::synth_vpu(lanes, (true, true, false), work.path()).expect("both");
+    for b in [&mac, &pool, &both] {
+        assert_eq!(b.unknown_cells, 0, "{:?}", b.cell_types);
+        assert!(
+            b.flip_flops >= 64 * lanes as u64 + 64,
+            "{} flip-flops: {:?}",
+            b.flip_flops,
+            b.params
+        );
+    }
+    // The divider makes pooling the larger; both modes together need more than either.
+    assert!(pool.um2_45nm > mac.um2_45nm, "{pool:?} vs {mac:?}");
+    assert!(both.um2_45nm > pool.um2_45nm, "{both:?} vs {pool:?}");
+
+    let mut cfg = AccelConfig::preset("tiny-4x4").expect("preset");
+    cfg.rows = 2;
+    cfg.cols = 2;
+    let off = estimate(&cfg, false, work.path(), &mut |_| {}).expect("estimate");
+    assert!(off.vpu.is_none());
+    cfg.depthwise = true;
+    let on = estimate(&cfg, false, work.path(), &mut |_| {}).expect("estimate");
+    assert_eq!(on.vpu.as_ref().map(|b| b.cells), Some(mac.cells));
+    assert_eq!(
+        on.um2_45nm, off.um2_45nm,
+        "the core's figures are unchanged"
+    );
+    let j = on.to_json();
+    assert_eq!(j["vpu"]["lanes"], 2, "{j}");
+    assert!(
+        j["vpu"]["um2_45nm_per_lane"].as_f64().unwrap_or(0.0) > 0.0,
+        "{j}"
+    );
+}

@@ -151,6 +151,7 @@ fn area(a: AreaArgs) -> anyhow::Result<ExitCode> {
     for (what, b) in [
         ("im2col address generator", &r.agu),
         ("DMA tracking FIFO", &r.dma_track),
+        ("vector unit", &r.vpu),
     ] {
         if let Some(b) = b {
             let params: Vec<String> = b.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
