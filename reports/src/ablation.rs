@@ -94,6 +94,9 @@ pub struct AblationRow {
     pub im2col_pieces: u64,
     /// Pure-CPU baseline latency / `offload_us`.
     pub speedup: Option<f64>,
+    /// The variant's accelerator area estimate, mm^2 (`AccelConfig::area_mm2`).
+    #[serde(default)]
+    pub area_mm2: f64,
 }
 
 /// The whole ablation: the features, the variants and one row per (model, variant),
@@ -194,6 +197,7 @@ impl Ablation {
                     dma_bursts: t.dma_bursts,
                     im2col_pieces: t.im2col_pieces,
                     speedup: t.speedup,
+                    area_mm2: m.config.area_mm2,
                 });
             }
         }
@@ -271,6 +275,72 @@ impl Ablation {
         o
     }
 
+    /// What each feature costs and buys: one row per feature (its single-feature variant)
+    /// with the area it adds over the `off` variant and, per model, the latency speedup and
+    /// energy ratio it buys alone. Header and cells, as [`Ablation::table_cells`].
+    pub fn cost_benefit_cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut models: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !models.contains(&r.model.as_str()) {
+                models.push(&r.model);
+            }
+        }
+        let mut head: Vec<String> = vec![
+            "feature".into(),
+            "area added mm^2".into(),
+            "area added".into(),
+        ];
+        for m in &models {
+            head.push(format!("{m} speedup"));
+            head.push(format!("{m} energy ratio"));
+        }
+        let row_of = |model: &str, variant: &str| {
+            self.rows
+                .iter()
+                .find(|r| r.model == model && r.variant == variant)
+        };
+        let Some(first) = models.first() else {
+            return (head, Vec::new());
+        };
+        let off_area = row_of(first, "off").map(|r| r.area_mm2).unwrap_or(0.0);
+        let mut rows = Vec::new();
+        for ft in &self.features {
+            let Some(on) = row_of(first, &ft.name) else {
+                continue;
+            };
+            let added = on.area_mm2 - off_area;
+            let mut cells = vec![
+                ft.name.clone(),
+                f::num(added),
+                if off_area > 0.0 {
+                    f::pct(added / off_area)
+                } else {
+                    "-".into()
+                },
+            ];
+            for m in &models {
+                let r = row_of(m, &ft.name);
+                cells.push(f::times(r.and_then(|r| r.speedup_vs_off)));
+                cells.push(f::times(r.and_then(|r| r.energy_ratio_vs_off)));
+            }
+            rows.push(cells);
+        }
+        (head, rows)
+    }
+
+    /// [`Ablation::cost_benefit_cells`] as a Markdown table.
+    pub fn cost_benefit_markdown(&self) -> String {
+        let (head, rows) = self.cost_benefit_cells();
+        let mut o = String::new();
+        let _ = writeln!(o, "| {} |", head.join(" | "));
+        let _ = writeln!(o, "|---|{}", "---:|".repeat(head.len() - 1));
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| f::md_cell(c)).collect();
+            let _ = writeln!(o, "| {} |", cells.join(" | "));
+        }
+        o
+    }
+
     /// `ablation.md` text: what was ablated, the table, the variants' configurations.
     pub fn render_markdown(&self) -> String {
         let mut o = String::new();
@@ -304,6 +374,13 @@ impl Ablation {
         }
         o.push('\n');
         o.push_str(&self.table_markdown());
+        o.push('\n');
+        let _ = writeln!(
+            o,
+            "What each feature costs and buys (alone, against every feature off; area from \
+             `AccelConfig::area_mm2`):\n"
+        );
+        o.push_str(&self.cost_benefit_markdown());
         o.push('\n');
         let _ = writeln!(o, "Configurations:\n");
         let mut seen = Vec::new();
@@ -343,6 +420,7 @@ impl Ablation {
                 "dma_bursts",
                 "im2col_pieces",
                 "speedup",
+                "area_mm2",
             ]
             .map(String::from),
         );
@@ -372,6 +450,7 @@ impl Ablation {
                 r.dma_bursts.to_string(),
                 r.im2col_pieces.to_string(),
                 f::csv_opt(r.speedup),
+                r.area_mm2.to_string(),
             ]);
             w.write_record(&rec).expect("in-memory CSV");
         }

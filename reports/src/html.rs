@@ -132,6 +132,25 @@ pub fn render_html_with(
             o.push_str("</tr>\n");
         }
         o.push_str("</table>\n");
+        let (head, rows) = a.cost_benefit_cells();
+        o.push_str(
+            "<p>What each feature costs in area and buys in latency and energy (alone, against \
+             every feature off):</p>\n<table><tr>",
+        );
+        for (i, h) in head.iter().enumerate() {
+            let cls = if i == 0 { " class=\"l\"" } else { "" };
+            let _ = write!(o, "<th{cls}>{}</th>", f::html(h));
+        }
+        o.push_str("</tr>\n");
+        for r in &rows {
+            o.push_str("<tr>");
+            for (i, c) in r.iter().enumerate() {
+                let cls = if i == 0 { " class=\"l\"" } else { "" };
+                let _ = write!(o, "<td{cls}>{}</td>", f::html(c));
+            }
+            o.push_str("</tr>\n");
+        }
+        o.push_str("</table>\n");
     }
     let p = &r.provenance;
     let _ = write!(
@@ -168,7 +187,7 @@ pub fn render_html_with(
         rows.push(total_cells(&t));
         table(&mut o, LAYER_HEAD, &rows, &[1, 2, 4, 18]);
         o.push_str("<p>Where the time and energy go, per layer:</p>\n");
-        let mut rows: Vec<[String; 19]> = m.layers.iter().map(breakdown_cells).collect();
+        let mut rows: Vec<[String; 21]> = m.layers.iter().map(breakdown_cells).collect();
         rows.push(breakdown_total_cells(&t));
         table(&mut o, BREAKDOWN_HEAD, &rows, &[1, 2]);
         let parts = memory_part_rows(m);

@@ -967,14 +967,16 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
         "bus (DMA)",
         "leakage",
         "CPU",
-        "AGU + DMA tracking",
+        "AGU, DMA tracking, vector unit",
     ];
     let colors = [
         PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3], PALETTE[5], PALETTE[4],
     ];
-    // The address generator and DMA tracking part only when a model has it (features off:
-    // the plot of earlier versions, unchanged).
-    let new_units = totals.iter().any(|t| t.agu_uj + t.dma_track_uj > 0.0);
+    // The address generator, DMA tracking and vector-unit part only when a model has it
+    // (features off: the plot of earlier versions, unchanged).
+    let new_units = totals
+        .iter()
+        .any(|t| t.agu_uj + t.dma_track_uj + t.vpu_uj > 0.0);
     let series = (0..if new_units { 6 } else { 5 })
         .map(|k| Series {
             name: parts[k].into(),
@@ -988,7 +990,7 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                         t.bus_uj,
                         t.leakage_uj,
                         t.offload_cpu_uj,
-                        t.agu_uj + t.dma_track_uj,
+                        t.agu_uj + t.dma_track_uj + t.vpu_uj,
                     ][k];
                     crate::record::ratio(v, t.offload_uj).unwrap_or(0.0) * 100.0
                 })

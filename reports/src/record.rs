@@ -132,6 +132,15 @@ pub struct LayerRow {
     /// Pieces (bus and pad) of the `LOAD_IM2COL` commands (`Counters::im2col_pieces`).
     #[serde(default)]
     pub im2col_pieces: u64,
+    /// Energy part: the vector unit's `SUM`/`MAX`/`ADD` lane operations
+    /// (`EnergyBreakdown::vpu_pj`; its depthwise MACs are in `mac_uj`), uJ; 0 without the
+    /// unit.
+    #[serde(default)]
+    pub vpu_uj: f64,
+    /// Detail (not a part of the sum): cycles the vector unit computed
+    /// (`vpu_busy_cycles`), us. At most `compute_us + dma_stall_us`.
+    #[serde(default)]
+    pub vpu_busy_us: f64,
 }
 
 /// Relative tolerance of the sum checks (breakdowns versus totals).
@@ -172,14 +181,15 @@ impl LayerRow {
     }
 
     /// The energy breakdown in uJ: MAC, SRAM, bus, address generator, DMA tracking,
-    /// leakage, CPU.
-    pub fn energy_parts(&self) -> [f64; 7] {
+    /// vector unit, leakage, CPU.
+    pub fn energy_parts(&self) -> [f64; 8] {
         [
             self.mac_uj,
             self.sram_uj,
             self.bus_uj,
             self.agu_uj,
             self.dma_track_uj,
+            self.vpu_uj,
             self.leakage_uj,
             self.offload_cpu_uj,
         ]
@@ -214,6 +224,8 @@ impl LayerRow {
             ("cpu_im2col_us", self.cpu_im2col_us),
             ("agu_uj", self.agu_uj),
             ("dma_track_uj", self.dma_track_uj),
+            ("vpu_uj", self.vpu_uj),
+            ("vpu_busy_us", self.vpu_busy_us),
         ];
         for (field, v) in floats {
             if !(v.is_finite() && v >= 0.0) {
@@ -247,7 +259,7 @@ impl LayerRow {
             return Err(bad(
                 "offload_uj",
                 format!(
-                    "{} differs from mac_uj + sram_uj + bus_uj + agu_uj + dma_track_uj + leakage_uj + offload_cpu_uj = {e}",
+                    "{} differs from mac_uj + sram_uj + bus_uj + agu_uj + dma_track_uj + vpu_uj + leakage_uj + offload_cpu_uj = {e}",
                     self.offload_uj
                 ),
             ));
@@ -266,6 +278,7 @@ impl LayerRow {
         for (field, v) in [
             ("array_busy_us", self.array_busy_us),
             ("dma_busy_us", self.dma_busy_us),
+            ("vpu_busy_us", self.vpu_busy_us),
         ] {
             if v > device_us && !close(v, device_us) {
                 return Err(bad(
@@ -328,6 +341,18 @@ pub struct ConfigSummary {
     /// burst at a time); part of `area_mm2`.
     #[serde(default)]
     pub dma_track_area_mm2: f64,
+    /// The vector unit's depthwise mode is present.
+    #[serde(default)]
+    pub depthwise: bool,
+    /// The vector unit's pooling modes are present.
+    #[serde(default)]
+    pub pooling: bool,
+    /// The vector unit's residual-ADD mode is present.
+    #[serde(default)]
+    pub eltwise: bool,
+    /// Area of the vector unit in mm^2 (0 without it); part of `area_mm2`.
+    #[serde(default)]
+    pub vpu_area_mm2: f64,
 }
 
 fn one() -> u32 {
@@ -350,7 +375,7 @@ impl ConfigSummary {
             toml: cfg.to_toml(),
             im2col: cfg.im2col,
             dma_outstanding: cfg.dma_outstanding,
-            // The two terms of `AccelConfig::feature_area_um2`.
+            // The terms of `AccelConfig::feature_area_um2`.
             agu_area_mm2: if cfg.im2col {
                 cfg.area_table().agu_um2 / 1e6
             } else {
@@ -361,6 +386,10 @@ impl ConfigSummary {
             } else {
                 0.0
             },
+            depthwise: cfg.depthwise,
+            pooling: cfg.pooling,
+            eltwise: cfg.eltwise,
+            vpu_area_mm2: cfg.vpu_area_um2() / 1e6,
         }
     }
 
@@ -516,6 +545,10 @@ pub struct ModelTotals {
     pub dma_bursts: u64,
     #[serde(default)]
     pub im2col_pieces: u64,
+    #[serde(default)]
+    pub vpu_uj: f64,
+    #[serde(default)]
+    pub vpu_busy_us: f64,
     /// `cpu_us / offload_us` of the whole model.
     pub speedup: Option<f64>,
     /// `cpu_uj / offload_uj` of the whole model.
@@ -561,6 +594,8 @@ impl ModelReport {
             dma_track_uj: 0.0,
             dma_bursts: 0,
             im2col_pieces: 0,
+            vpu_uj: 0.0,
+            vpu_busy_us: 0.0,
             speedup: None,
             energy_ratio: None,
         };
@@ -590,6 +625,8 @@ impl ModelReport {
             t.dma_track_uj += l.dma_track_uj;
             t.dma_bursts += l.dma_bursts;
             t.im2col_pieces += l.im2col_pieces;
+            t.vpu_uj += l.vpu_uj;
+            t.vpu_busy_us += l.vpu_busy_us;
             if l.target == Target::Accel {
                 t.accel_layers += 1;
                 t.accel_macs += l.macs;

@@ -18,17 +18,19 @@ pub const CPU_SIDE_PARTS: [&str; 2] = ["cpu_kernel_us", "cpu_im2col_us"];
 
 /// Time details that overlap the parts (each at most the accelerator's time
 /// `compute_us + dma_stall_us`): the array computing, the DMA engine busy.
-pub const TIME_DETAILS: [&str; 2] = ["array_busy_us", "dma_busy_us"];
+pub const TIME_DETAILS: [&str; 3] = ["array_busy_us", "dma_busy_us", "vpu_busy_us"];
 
 /// The energy parts of the offloaded run, by name: they add up to `offload_uj`
 /// ([`crate::LayerRow::energy_parts`], same order). `agu_uj` (im2col address generator)
-/// and `dma_track_uj` (DMA burst tracking FIFO) are 0 with the features off.
-pub const ENERGY_PARTS: [&str; 7] = [
+/// `dma_track_uj` (DMA burst tracking FIFO) and `vpu_uj` (the vector unit's pooling and ADD
+/// lanes) are 0 with the features off.
+pub const ENERGY_PARTS: [&str; 8] = [
     "mac_uj",
     "sram_uj",
     "bus_uj",
     "agu_uj",
     "dma_track_uj",
+    "vpu_uj",
     "leakage_uj",
     "offload_cpu_uj",
 ];

@@ -249,6 +249,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "dma_track_uj",
     "dma_bursts",
     "im2col_pieces",
+    "vpu_uj",
+    "vpu_busy_us",
 ];
 
 /// `report.csv` text: one row per model and layer (`row` = `layer`) and one total row per
@@ -304,6 +306,8 @@ pub fn render_csv(r: &Report) -> String {
                 l.dma_track_uj.to_string(),
                 l.dma_bursts.to_string(),
                 l.im2col_pieces.to_string(),
+                l.vpu_uj.to_string(),
+                l.vpu_busy_us.to_string(),
             ]);
             w.write_record(&rec).expect("in-memory CSV");
         }
@@ -346,6 +350,8 @@ pub fn render_csv(r: &Report) -> String {
             t.dma_track_uj.to_string(),
             t.dma_bursts.to_string(),
             t.im2col_pieces.to_string(),
+            t.vpu_uj.to_string(),
+            t.vpu_busy_us.to_string(),
         ]);
         w.write_record(&rec).expect("in-memory CSV");
     }
@@ -472,14 +478,15 @@ pub(crate) fn total_cells(t: &ModelTotals) -> [String; 19] {
 }
 
 /// The energy breakdown of the offloaded run (MAC, SRAM, bus, address generator, DMA
-/// tracking, leakage, CPU) of a model.
-pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 7] {
+/// tracking, vector unit, leakage, CPU) of a model.
+pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 8] {
     [
-        ("MAC array", t.mac_uj),
+        ("MACs (array and depthwise lanes)", t.mac_uj),
         ("scratchpads (SRAM)", t.sram_uj),
         ("system bus (DMA)", t.bus_uj),
         ("im2col address generator (AGU)", t.agu_uj),
         ("DMA burst tracking FIFO", t.dma_track_uj),
+        ("vector unit (pooling, ADD lanes)", t.vpu_uj),
         ("leakage", t.leakage_uj),
         ("CPU (CPU-side layers + driver)", t.offload_cpu_uj),
     ]
@@ -488,11 +495,12 @@ pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 7] {
 /// The per-layer "where time and energy go" table: the accelerator's array and DMA, the
 /// CPU (kernel, im2col), the driver, the DMA's bursts and im2col pieces, and every energy
 /// part.
-pub(crate) const BREAKDOWN_HEAD: [&str; 19] = [
+pub(crate) const BREAKDOWN_HEAD: [&str; 21] = [
     "#",
     "op",
     "target",
     "array busy us",
+    "VPU busy us",
     "DMA busy us",
     "DMA stall us",
     "CPU kernel us",
@@ -505,17 +513,19 @@ pub(crate) const BREAKDOWN_HEAD: [&str; 19] = [
     "bus uJ",
     "AGU uJ",
     "DMA track uJ",
+    "VPU uJ",
     "leakage uJ",
     "CPU uJ",
     "offload uJ",
 ];
 
-pub(crate) fn breakdown_cells(l: &LayerRow) -> [String; 19] {
+pub(crate) fn breakdown_cells(l: &LayerRow) -> [String; 21] {
     [
         l.index.to_string(),
         l.op.clone(),
         l.target.to_string(),
         f::num(l.array_busy_us),
+        f::num(l.vpu_busy_us),
         f::num(l.dma_busy_us),
         f::num(l.dma_stall_us),
         f::num(l.cpu_kernel_us),
@@ -528,18 +538,20 @@ pub(crate) fn breakdown_cells(l: &LayerRow) -> [String; 19] {
         f::num(l.bus_uj),
         f::num(l.agu_uj),
         f::num(l.dma_track_uj),
+        f::num(l.vpu_uj),
         f::num(l.leakage_uj),
         f::num(l.offload_cpu_uj),
         f::num(l.offload_uj),
     ]
 }
 
-pub(crate) fn breakdown_total_cells(t: &ModelTotals) -> [String; 19] {
+pub(crate) fn breakdown_total_cells(t: &ModelTotals) -> [String; 21] {
     [
         String::new(),
         "**total**".into(),
         format!("{}/{} accel", t.accel_layers, t.layers),
         f::num(t.array_busy_us),
+        f::num(t.vpu_busy_us),
         f::num(t.dma_busy_us),
         f::num(t.dma_stall_us),
         f::num(t.cpu_kernel_us),
@@ -552,6 +564,7 @@ pub(crate) fn breakdown_total_cells(t: &ModelTotals) -> [String; 19] {
         f::num(t.bus_uj),
         f::num(t.agu_uj),
         f::num(t.dma_track_uj),
+        f::num(t.vpu_uj),
         f::num(t.leakage_uj),
         f::num(t.offload_cpu_uj),
         f::num(t.offload_uj),
@@ -578,7 +591,26 @@ pub(crate) fn feature_sentence(c: &ConfigSummary) -> String {
     } else {
         "one DMA burst at a time (no tracking FIFO)".to_string()
     };
-    format!("{agu}; {dma}; both included in the area above")
+    let modes: Vec<&str> = [
+        (c.depthwise, "depthwise"),
+        (c.pooling, "pooling"),
+        (c.eltwise, "eltwise ADD"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| *n)
+    .collect();
+    let vpu = if modes.is_empty() {
+        "no vector unit".to_string()
+    } else {
+        format!(
+            "vector unit with {} ({} lanes, {} um^2)",
+            modes.join(", "),
+            c.rows,
+            f::num(c.vpu_area_mm2 * 1e6)
+        )
+    };
+    format!("{agu}; {dma}; {vpu}; all included in the area above")
 }
 
 fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
@@ -646,6 +678,12 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
             if a.features.len() > 1 { ", all on" } else { "" }
         );
         o.push_str(&a.table_markdown());
+        let _ = writeln!(
+            o,
+            "\nWhat each feature costs in area and buys in latency and energy (alone, against \
+             every feature off):\n"
+        );
+        o.push_str(&a.cost_benefit_markdown());
         o.push('\n');
     }
     write_provenance_md(&mut o, &r.provenance);
@@ -705,7 +743,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
              im2col and driver time add up with compute to the latency; the energy parts add \
              up to offload uJ):\n"
         );
-        let mut rows: Vec<[String; 19]> = m.layers.iter().map(breakdown_cells).collect();
+        let mut rows: Vec<[String; 21]> = m.layers.iter().map(breakdown_cells).collect();
         rows.push(breakdown_total_cells(&t));
         md_table(&mut o, BREAKDOWN_HEAD, &rows);
         o.push('\n');

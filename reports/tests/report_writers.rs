@@ -42,11 +42,11 @@ fn layer(
     } else {
         (0.0, 0.0, 0.0, 0.0, cpu_side * 0.03)
     };
-    // Odd layers use the new units (address generator, DMA tracking).
-    let (agu, track) = if accel && index % 2 == 1 {
-        (0.002, 0.001)
+    // Odd layers use the new units (address generator, DMA tracking, vector unit).
+    let (agu, track, vpu) = if accel && index % 2 == 1 {
+        (0.002, 0.001, 0.004)
     } else {
-        (0.0, 0.0)
+        (0.0, 0.0, 0.0)
     };
     LayerRow {
         index,
@@ -65,7 +65,7 @@ fn layer(
         cpu_uj: cpu_us * 0.03,
         accel_cycles,
         offload_us: compute + stall + driver + cpu_side,
-        offload_uj: mac + sram + bus + agu + track + leak + cpu,
+        offload_uj: mac + sram + bus + agu + track + vpu + leak + cpu,
         compute_us: compute,
         dma_stall_us: stall,
         driver_us: driver,
@@ -84,6 +84,8 @@ fn layer(
         dma_track_uj: track,
         dma_bursts: if accel { 10 + index as u64 } else { 0 },
         im2col_pieces: if accel && index % 2 == 1 { 40 } else { 0 },
+        vpu_uj: vpu,
+        vpu_busy_us: if vpu > 0.0 { compute * 0.2 } else { 0.0 },
     }
 }
 
@@ -351,6 +353,8 @@ fn csv_numbers_equal_json_numbers() {
         "dma_track_uj",
         "dma_bursts",
         "im2col_pieces",
+        "vpu_uj",
+        "vpu_busy_us",
     ];
     assert_eq!(
         numeric.len() + 12,

@@ -1,13 +1,19 @@
-//! `tinyaccel report --ablate FEATURE,...`: the accelerator features of issue 16 (hardware
-//! im2col, pipelined DMA) off, each on alone, all on, on every model of the report
-//! (`reports::ablation`).
+//! `tinyaccel report --ablate FEATURE,...`: the accelerator features (hardware im2col,
+//! pipelined DMA, the vector unit's depthwise, pooling and eltwise modes) off, each on
+//! alone, all on, on every model of the report (`reports::ablation`).
 
 use anyhow::{bail, Context, Result};
 use arch::AccelConfig;
 use reports::ablation::{Feature, Variant};
 
 /// The features `--ablate` accepts, in the order of the table's columns.
-pub const FEATURES: [&str; 2] = ["im2col", "dma_outstanding"];
+pub const FEATURES: [&str; 5] = [
+    "im2col",
+    "dma_outstanding",
+    "depthwise",
+    "pooling",
+    "eltwise",
+];
 
 /// `dma_outstanding` "on" when the base configuration has 1 (no pipelining): 4 bursts in
 /// flight, the value of the `edge-8x8-conv` preset.
@@ -55,6 +61,17 @@ pub fn parse(names: &[String], base: &AccelConfig) -> Result<Vec<Feature>> {
                     },
                 }
             }
+            "depthwise" | "pooling" | "eltwise" => Feature {
+                name: name.into(),
+                off: "false".into(),
+                on: "true".into(),
+                note: match name {
+                    "depthwise" => "the vector unit's depthwise MAC lanes instead of one M x taps x 1 GEMM per channel with CPU gathers",
+                    "pooling" => "average and max pooling in the vector unit instead of the CPU kernels",
+                    _ => "the int8 residual ADD in the vector unit instead of the CPU kernel",
+                }
+                .into(),
+            },
             other => bail!("--ablate: unknown feature `{other}` (accepted: {accepted})"),
         };
         out.push(f);
@@ -77,6 +94,9 @@ pub fn variant_config(
         let on = v.on.contains(&f.name);
         match f.name.as_str() {
             "im2col" => cfg.im2col = on,
+            "depthwise" => cfg.depthwise = on,
+            "pooling" => cfg.pooling = on,
+            "eltwise" => cfg.eltwise = on,
             "dma_outstanding" => {
                 cfg.dma_outstanding = if on {
                     f.on.parse().context("dma_outstanding on value")?
@@ -125,6 +145,28 @@ mod tests {
         let off = variant_config(&eight, &f, &vs[0]).unwrap();
         let on = variant_config(&eight, &f, &vs[1]).unwrap();
         assert_eq!((off.dma_outstanding, on.dma_outstanding), (1, 8));
+    }
+
+    #[test]
+    fn vector_unit_features_switch_their_field() {
+        let base = AccelConfig::preset("edge-8x8-tinyml").unwrap();
+        let f = parse(&names(&["depthwise", "pooling", "eltwise"]), &base).unwrap();
+        let vs = Variant::all(&f);
+        let off = variant_config(&base, &f, &vs[0]).unwrap();
+        assert!(!off.has_vpu());
+        let dw = variant_config(&base, &f, &vs[1]).unwrap();
+        assert!(dw.depthwise && !dw.pooling && !dw.eltwise);
+        let all = variant_config(&base, &f, &vs[4]).unwrap();
+        assert!(all.depthwise && all.pooling && all.eltwise);
+        assert!(all.area_mm2() > dw.area_mm2() && dw.area_mm2() > off.area_mm2());
+        // A base whose rows exceed its columns cannot have the unit: a clear error.
+        let mut tall = base.clone();
+        (tall.rows, tall.cols) = (16, 4);
+        tall.depthwise = false;
+        tall.pooling = false;
+        tall.eltwise = false;
+        let e = variant_config(&tall, &f, &vs[1]).unwrap_err().to_string();
+        assert!(e.contains("rows <= cols"), "{e}");
     }
 
     #[test]

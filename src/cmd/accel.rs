@@ -170,7 +170,7 @@ pub fn columns(
                 (
                     "offload latency".to_string(),
                     json!(format!(
-                        "{:.3} ms = compute {:.3} + DMA stall {:.3} + CPU side {:.3} (kernels {:.3}, im2col {:.3}) + driver {:.3}; array busy {:.3}, DMA busy {:.3}",
+                        "{:.3} ms = compute {:.3} + DMA stall {:.3} + CPU side {:.3} (kernels {:.3}, im2col {:.3}) + driver {:.3}; array busy {:.3}{}, DMA busy {:.3}",
                         t.offload_us / 1000.0,
                         t.compute_us / 1000.0,
                         t.dma_stall_us / 1000.0,
@@ -179,19 +179,31 @@ pub fn columns(
                         t.cpu_im2col_us / 1000.0,
                         t.driver_us / 1000.0,
                         t.array_busy_us / 1000.0,
+                        // The vector unit only on configurations that have one (the
+                        // line of a configuration without it reads as before).
+                        if cfg.has_vpu() {
+                            format!(", vector unit busy {:.3}", t.vpu_busy_us / 1000.0)
+                        } else {
+                            String::new()
+                        },
                         t.dma_busy_us / 1000.0
                     )),
                 ),
                 (
                     "offload energy".to_string(),
                     json!(format!(
-                        "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + AGU {:.4} + DMA tracking {:.4} + leakage {:.3} + CPU {:.3}",
+                        "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + AGU {:.4} + DMA tracking {:.4}{} + leakage {:.3} + CPU {:.3}",
                         t.offload_uj,
                         t.mac_uj,
                         t.sram_uj,
                         t.bus_uj,
                         t.agu_uj,
                         t.dma_track_uj,
+                        if cfg.has_vpu() {
+                            format!(" + vector unit {:.4}", t.vpu_uj)
+                        } else {
+                            String::new()
+                        },
                         t.leakage_uj,
                         t.offload_cpu_uj
                     )),

@@ -114,6 +114,16 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 }
             );
             outln!(
+                "#   vector unit        {:.4} pJ/SUM-MAX lane op, {:.4} pJ/ADD lane op{}",
+                e.vpu_reduce_pj_per_op,
+                e.vpu_add_pj_per_op,
+                if cfg.has_vpu() {
+                    " (depthwise lanes: MAC above)"
+                } else {
+                    " (unused: no vector unit)"
+                }
+            );
+            outln!(
                 "# area table: PE {:.1} um^2, PPU lane {:.1} um^2/column, SRAM {:.1} um^2/KiB, control {:.0} um^2",
                 a.pe_um2, a.ppu_um2_per_col, a.sram_um2_per_kib, a.control_um2
             );
@@ -133,7 +143,18 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 }
             );
             outln!(
-                "# im2col / DMA area     {:.0} um^2 (included in the area estimate)",
+                "#   vector unit lanes: MAC {:.0} um^2{}, SUM/MAX {:.0} um^2{}, ADD {:.0} um^2{}; {} lanes = {:.0} um^2",
+                a.vpu_mac_lane_um2,
+                if cfg.depthwise { " (present)" } else { " (absent)" },
+                a.vpu_pool_lane_um2,
+                if cfg.pooling { " (present)" } else { " (absent)" },
+                a.vpu_add_lane_um2,
+                if cfg.eltwise { " (present)" } else { " (absent)" },
+                cfg.vpu_lanes(),
+                cfg.vpu_area_um2()
+            );
+            outln!(
+                "# feature area          {:.0} um^2 (im2col, DMA tracking, vector unit; included in the area estimate)",
                 cfg.feature_area_um2()
             );
             Ok(ExitCode::SUCCESS)

@@ -40,7 +40,8 @@ pub struct ReportArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Feature ablation: FEATURE,... of `im2col`, `dma_outstanding`. Every model also runs
+    /// Feature ablation: FEATURE,... of `im2col`, `dma_outstanding`, `depthwise`,
+    /// `pooling`, `eltwise`. Every model also runs
     /// with the features off, each on alone and all on; the table is printed and written
     /// as ablation.md/.csv/.json in the report folder. `dma_outstanding` on = the base
     /// configuration's value if > 1, else 4.
@@ -144,6 +145,8 @@ pub fn model_report(
                 dma_track_uj: pj_to_uj(e.dma_track_pj),
                 dma_bursts: c.dma_bursts,
                 im2col_pieces: c.im2col_pieces,
+                vpu_uj: pj_to_uj(e.vpu_pj),
+                vpu_busy_us: cfg.cycles_to_us(c.vpu_busy_cycles),
             }
         })
         .collect();
