@@ -340,11 +340,21 @@ module tinyaccel_system #(
     reg [31:0] out_row, out_off, out_col0;
     reg        out_wr;
     reg [32*COLS-1:0] out_masked;
-    reg [32*COLS-1:0] v_out_pad;
+    // The unit's ROWS lanes widened to the COLS lanes of an accumulator line (ROWS <= COLS
+    // when the unit exists; configurations without it may have ROWS > COLS).
+    wire [32*COLS-1:0] v_out_pad;
+    genvar gv;
+    generate
+        for (gv = 0; gv < COLS; gv = gv + 1) begin : g_vpad
+            if (gv < ROWS) begin : g_lane
+                assign v_out_pad[32*gv +: 32] = v_out_vec[32*gv +: 32];
+            end else begin : g_zero
+                assign v_out_pad[32*gv +: 32] = 32'd0;
+            end
+        end
+    endgenerate
     integer oj;
     always @(*) begin
-        v_out_pad = {32*COLS{1'b0}};
-        v_out_pad[32*ROWS-1:0] = v_out_vec;
         if (c_vcomp) begin
             // Vector unit: position p (the p-th result) goes to c_line + p.
             out_row = c_outcnt;
