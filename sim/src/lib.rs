@@ -6,6 +6,8 @@
 //! - [`SimDevice`]: the simulator behind `arch::device::Device` (cycle-level or functional).
 //! - [`cycle::run`], [`functional::execute`]: the two executors of a command stream.
 //! - [`array`]: the register-level model of the systolic array (one core tile).
+//! - [`vpu`]: the vector unit in the cycle-level model (one `VCOMPUTE`, event-level and
+//!   cycle-stepped).
 //! - [`tile`]: the tile-level model: `estimate_gemm(cfg, m, k, n) -> Counters`,
 //!   `estimate(cfg, &GemmProblem)` (hardware im2col problems included).
 //! - [`machine`]: the architectural state (scratchpads, PPU parameters, the im2col window
@@ -19,6 +21,7 @@ pub mod functional;
 pub mod machine;
 pub mod report;
 pub mod tile;
+pub mod vpu;
 
 pub use device::{Fidelity, SimDevice};
 pub use machine::ExecError;
