@@ -27,6 +27,7 @@ pub mod quant;
 pub mod schedule;
 pub mod tables;
 pub mod timing;
+pub mod vplan;
 pub mod vpu;
 
 pub use config::{AccelConfig, ConfigError, ConfigIssue, Dataflow};
