@@ -35,6 +35,7 @@ pub mod execution;
 pub mod footprint;
 mod lowering;
 pub mod partition;
+mod vector;
 
 use arch::device::DeviceError;
 
@@ -46,7 +47,7 @@ pub use accounting::{
 };
 pub use execution::{
     device_mem_needed, load_delegate, run_model, run_model_with, AccelDelegate, DeviceRegions, Job,
-    MAX_DEVICE_MEM,
+    VectorJob, MAX_DEVICE_MEM,
 };
 pub use footprint::{
     apply_cmd_streams, driver_memory, driver_memory_estimate, footprint, footprint_from,
