@@ -22,6 +22,9 @@ use runtime::{ConvGeometry, PreparedOp};
 
 use crate::lower;
 
+/// Per-channel PPU parameters: biases, multipliers, shifts.
+pub(super) type ParamRecords = (Vec<i32>, Vec<i32>, Vec<i32>);
+
 /// A layer in the vector unit's form (design-independent).
 #[derive(Debug, Clone)]
 pub(super) enum VectorLayer {
@@ -416,7 +419,7 @@ impl VectorLayer {
         &self,
         prepared: &PreparedOp,
         filter: Option<&[i8]>,
-    ) -> Result<(Vec<i32>, Vec<i32>, Vec<i32>), String> {
+    ) -> Result<ParamRecords, String> {
         let (_, t, c) = self.dims();
         match self {
             VectorLayer::Depthwise { .. } => {
