@@ -10,6 +10,7 @@
 //!   cycle-stepped).
 //! - [`tile`]: the tile-level model: `estimate_gemm(cfg, m, k, n) -> Counters`,
 //!   `estimate(cfg, &GemmProblem)` (hardware im2col problems included).
+//! - [`vtile`]: the tile-level model of vector-unit programs: `estimate(cfg, &VProblem)`.
 //! - [`machine`]: the architectural state (scratchpads, PPU parameters, the im2col window
 //!   registers of `CONV_GEOM`) and each command's data semantics.
 //! - [`report`]: energy, derived figures and the analytic bounds every run satisfies.
@@ -22,6 +23,7 @@ pub mod machine;
 pub mod report;
 pub mod tile;
 pub mod vpu;
+pub mod vtile;
 
 pub use device::{Fidelity, SimDevice};
 pub use machine::ExecError;
