@@ -112,6 +112,63 @@ fn golden_runs_with_the_vector_unit_match_tflm() {
     eprintln!("vector-unit golden runs: {runs_done}");
 }
 
+/// The 13 golden runs on the cycle-level model (the RTL's timing contract, with its lazy
+/// event-level vector unit) on edge-8x8-tinyml and two other designs with the features
+/// (a weight-stationary 16x16 without the im2col unit, a 4x16 with it), policy `all`:
+/// bit-exact with TFLite-Micro, and the cycle-level counters pass the analytic bounds.
+#[test]
+fn golden_runs_on_the_cycle_level_model() {
+    let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
+    let root = models::mlperf_tiny::locate(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let tile = |c: &AccelConfig, p: &GemmProblem| sim::tile::estimate(c, p).ok();
+    let mut configs = vec![AccelConfig::preset("edge-8x8-tinyml").unwrap()];
+    for (preset, im2col) in [("edge-16x16", false), ("wide-4x16", true)] {
+        let mut c = AccelConfig::preset(preset).unwrap();
+        c.im2col = im2col;
+        c.depthwise = true;
+        c.pooling = true;
+        c.eltwise = true;
+        c.name = format!("{preset}-vpu");
+        configs.push(c);
+    }
+    let mut runs_done = 0usize;
+    for (model, file) in MODELS {
+        let graph = models::load_tflite(&root.join(file)).unwrap();
+        let runs = models::mlperf_tiny::golden_runs(&root.join("golden").join(model))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for cfg in &configs {
+            for r in &runs {
+                let mut dev = SimDevice::new(cfg, Fidelity::Cycle, sim::device::DEFAULT_MEM_BYTES);
+                let mut interp = Interpreter::new(&graph).unwrap();
+                let run = delegate::run_model_with(
+                    &mut interp,
+                    &mut dev,
+                    &cpu,
+                    Policy::All,
+                    &tile,
+                    &r.input,
+                )
+                .unwrap_or_else(|e| panic!("{model}/{} on {}: {e}", r.name, cfg.name));
+                assert_eq!(
+                    run.output, r.output,
+                    "{model}/{} on {} (cycle-level): output differs from TFLM",
+                    r.name, cfg.name
+                );
+                for l in &run.layers {
+                    sim::report::check_bounds(cfg, &l.device_counters).unwrap_or_else(|e| {
+                        panic!("{model} on {} layer {}: {e:?}", cfg.name, l.index)
+                    });
+                }
+                if model != "ad" {
+                    assert!(run.device_counters().vpu_busy_cycles > 0);
+                }
+                runs_done += 1;
+            }
+        }
+    }
+    assert_eq!(runs_done, 13 * 3);
+}
+
 /// Floats as recorded (shortest round-trip text through Python): equal to the last
 /// couple of bits.
 fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {

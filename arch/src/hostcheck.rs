@@ -16,9 +16,9 @@
 //!   tap inside `K`, lines inside the input scratchpad);
 //! - [`check_vcompute`]: a `VCOMPUTE` against the mode registers of the last `VSET`;
 //! - [`check_buffer`]: all of them over a decoded buffer, in the order the simulator makes
-//!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
-//!   order, as `sim::functional` does, tracking the last `CONV_GEOM`), without executing
-//!   anything.
+//!   them (every `COMPUTE` and `VCOMPUTE` first, tracking the last `VSET`, as `sim::cycle`
+//!   does, then the transfers in program order, as `sim::functional` does, tracking the
+//!   last `CONV_GEOM`), without executing anything.
 
 use crate::im2col::Window;
 use crate::isa::Store;
