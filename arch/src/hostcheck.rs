@@ -16,9 +16,9 @@
 //!   tap inside `K`, lines inside the input scratchpad);
 //! - [`check_vcompute`]: a `VCOMPUTE` against the mode registers of the last `VSET`;
 //! - [`check_buffer`]: all of them over a decoded buffer, in the order the simulator makes
-//!   them (every `COMPUTE` first, as `sim::cycle` does, then the transfers in program
-//!   order, as `sim::functional` does, tracking the last `CONV_GEOM`), without executing
-//!   anything.
+//!   them (every `COMPUTE` and `VCOMPUTE` first, tracking the last `VSET`, as `sim::cycle`
+//!   does, then the transfers in program order, as `sim::functional` does, tracking the
+//!   last `CONV_GEOM`), without executing anything.
 
 use crate::im2col::Window;
 use crate::isa::Store;
@@ -869,6 +869,144 @@ mod tests {
         let e = decode_checked(&cfg, &bytes).unwrap_err();
         assert_eq!(e.index, 0);
         assert!(e.reason.contains("im2col = false"), "{}", e.reason);
+    }
+
+    fn vset(mode: VMode, tap_stride: u32, divisor: u16) -> VSet {
+        VSet {
+            mode,
+            tap_stride,
+            divisor,
+            ..VSet::default()
+        }
+    }
+
+    fn vcompute(accumulate: bool, a_line: u32, b_line: u32, m: u16, k: u16) -> VCompute {
+        VCompute {
+            accumulate,
+            a_line,
+            b_line,
+            c_line: 0,
+            m,
+            k,
+            n: 4,
+        }
+    }
+
+    #[test]
+    fn vcompute_is_checked_against_the_last_vset() {
+        let sp = Scratchpads::of(&cfg());
+        let (in_lines, w_lines) = (sp.in_lines as u32, sp.w_lines as u32);
+        let ok = vcompute(false, 0, 0, 4, 3);
+        // No VSET before it.
+        assert_eq!(
+            check_vcompute(&sp, None, &ok).unwrap_err().to_string(),
+            "no VSET before this VCOMPUTE in the command buffer (the vector unit's mode \
+             registers are reset at every start)"
+        );
+        for mode in [VMode::Mac, VMode::Sum, VMode::Max, VMode::Add] {
+            let k = if mode == VMode::Add { 1 } else { 3 };
+            let c = vcompute(mode != VMode::Sum, 0, 0, 4, k);
+            assert_eq!(check_vcompute(&sp, Some(&vset(mode, 4, 0)), &c), Ok(()));
+        }
+        // ADD takes one tap per position.
+        let add = vset(VMode::Add, 0, 0);
+        assert_eq!(
+            check_vcompute(&sp, Some(&add), &ok)
+                .unwrap_err()
+                .to_string(),
+            "k = 3: ADD takes one tap per position (mode ADD of the last VSET)"
+        );
+        // A divisor excludes ACCUMULATE (SUM without a divisor accumulates).
+        let avg = vset(VMode::Sum, 4, 9);
+        assert_eq!(
+            check_vcompute(&sp, Some(&avg), &vcompute(true, 0, 0, 4, 3))
+                .unwrap_err()
+                .to_string(),
+            "ACCUMULATE with divisor 9: the divide applies to a whole window (mode SUM of the \
+             last VSET)"
+        );
+        assert_eq!(check_vcompute(&sp, Some(&avg), &ok), Ok(()));
+        // Input lines: the last one read is a_line + (k-1)*tap_stride + m - 1.
+        let max = vset(VMode::Max, 100, 0);
+        let last_fit = vcompute(false, in_lines - 2 * 100 - 4, 0, 4, 3);
+        assert_eq!(check_vcompute(&sp, Some(&max), &last_fit), Ok(()));
+        let past = VCompute {
+            a_line: last_fit.a_line + 1,
+            ..last_fit
+        };
+        assert_eq!(
+            check_vcompute(&sp, Some(&max), &past)
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "a_line: lines up to {} exceed the {in_lines}-line input scratchpad",
+                in_lines + 1
+            )
+        );
+        // Weight lines: MAC reads b_line .. b_line + k, ADD b_line .. b_line + m, SUM and
+        // MAX none.
+        let mac = vset(VMode::Mac, 4, 0);
+        let w = |b_line: u32, m: u16, k: u16| vcompute(false, 0, b_line, m, k);
+        assert_eq!(
+            check_vcompute(&sp, Some(&mac), &w(w_lines - 3, 8, 3)),
+            Ok(())
+        );
+        assert_eq!(
+            check_vcompute(&sp, Some(&mac), &w(w_lines - 2, 8, 3))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "b_line: lines up to {} exceed the {w_lines}-line weight scratchpad",
+                w_lines + 1
+            )
+        );
+        assert_eq!(
+            check_vcompute(&sp, Some(&add), &w(w_lines - 8, 8, 1)),
+            Ok(())
+        );
+        let e = check_vcompute(&sp, Some(&add), &w(w_lines - 7, 8, 1)).unwrap_err();
+        assert_eq!(
+            e,
+            Violation::VectorLines {
+                field: "b_line",
+                end: w_lines as u64 + 1,
+                lines: w_lines as u64,
+                sp: "weight",
+            }
+        );
+        let far = w(u32::MAX >> 8, 8, 3);
+        assert_eq!(check_vcompute(&sp, Some(&max), &far), Ok(()));
+        assert_eq!(check_vcompute(&sp, Some(&avg), &far), Ok(()));
+    }
+
+    #[test]
+    fn check_buffer_tracks_the_last_vset_before_the_transfers() {
+        let mut cfg = cfg();
+        cfg.depthwise = true;
+        cfg.pooling = true;
+        cfg.eltwise = true;
+        let mem = vec![0u8; 4096];
+        let vs = |s: VSet| Command::new(Op::VSet(s));
+        let vc = |c: VCompute| Command::new(Op::VCompute(c));
+        let three_taps = vcompute(false, 0, 0, 2, 3);
+        let (add, max) = (vset(VMode::Add, 0, 0), vset(VMode::Max, 1, 0));
+        assert!(check_buffer(&cfg, &mem, &[vs(add), vs(max), vc(three_taps), fin()]).is_ok());
+        let e = check_buffer(&cfg, &mem, &[vs(max), vs(add), vc(three_taps), fin()]).unwrap_err();
+        assert_eq!(e.index, 2);
+        assert!(e.reason.contains("mode ADD"), "{}", e.reason);
+        let e = check_buffer(&cfg, &mem, &[vc(three_taps), vs(max), fin()]).unwrap_err();
+        assert_eq!(e.index, 0);
+        assert!(e.reason.starts_with("no VSET"), "{}", e.reason);
+        // The compute queue is checked first: the VCOMPUTE's error is reported before
+        // that of a LOAD earlier in the buffer.
+        let bad_load = load(4094, 4, 1, 4);
+        let e = check_buffer(&cfg, &mem, &[bad_load, vs(add), vc(three_taps), fin()]).unwrap_err();
+        assert_eq!(e.index, 2);
+        let e = check_buffer(&cfg, &mem, &[bad_load, vs(max), vc(three_taps), fin()]).unwrap_err();
+        assert_eq!(e.index, 0);
+        assert!(e.reason.starts_with("memory access"), "{}", e.reason);
+        // After FINISH nothing is checked.
+        assert!(check_buffer(&cfg, &mem, &[fin(), vc(three_taps)]).is_ok());
     }
 
     #[test]

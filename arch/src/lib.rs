@@ -12,6 +12,8 @@
 //!   [`dataflow::DataflowRules`] trait: shape limits, operand layouts, timing, tiling rules.
 //! - [`schedule`]: the one schedule of a GEMM (tiling, reduction steps, reuse rule, the
 //!   commands of each step), shared by the driver's program builder and the simulator.
+//! - [`vplan`]: the one plan of a vector-unit program (depthwise, pooling, ADD): tiling,
+//!   commands and tokens, shared by the driver and the simulator's `vtile` model.
 //! - [`vpu`]: the vector unit's lane arithmetic (depthwise MAC, pooling, residual ADD).
 //! - [`device`]: the [`device::Device`] trait through which a driver talks to an
 //!   accelerator (the simulator now, the RTL later).
@@ -27,6 +29,7 @@ pub mod quant;
 pub mod schedule;
 pub mod tables;
 pub mod timing;
+pub mod vplan;
 pub mod vpu;
 
 pub use config::{AccelConfig, ConfigError, ConfigIssue, Dataflow};

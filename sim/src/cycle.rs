@@ -10,6 +10,13 @@
 //! ([`CoreJob`], [`CoreModel::Register`]), which the tests use as the oracle: both give
 //! the same counters and the same memory on every program.
 //!
+//! The compute engine also runs the vector unit's commands (`docs/architecture.md`
+//! section 3.5): a `VSET` holds it [`timing::VSET_CYCLES`] cycles and sets the mode
+//! registers when it completes; a `VCOMPUTE` runs on the event-level [`VpuTile`] (or, with
+//! [`CoreModel::Register`], the cycle-stepped [`VpuJob`]), its input and weight reads
+//! arbitrated against LOAD beats like the array's, and counts `vpu_busy_cycles` (not
+//! `array_busy_cycles`).
+//!
 //! The DMA engine (`docs/architecture.md`, pipelined DMA) runs one command at a time
 //! (sticky arbitration between the load and store queues). A command is a sequence of
 //! *pieces*: LOAD and STORE one per row, LOAD_PARAMS one, LOAD_IM2COL the pieces of its
@@ -26,6 +33,7 @@
 use crate::array::fast::FastTile;
 use crate::array::{CoreAccess, CoreJob};
 use crate::machine::{self, ExecError, Machine};
+use crate::vpu::{VpuJob, VpuTile};
 use arch::device::Counters;
 use arch::im2col::{self, Piece, Window};
 use arch::isa::{
@@ -172,8 +180,30 @@ pub enum CoreModel {
     /// output line (the default).
     #[default]
     Event,
-    /// [`CoreJob`]: the register-level PE array, stepped every cycle (the tests' oracle).
+    /// [`CoreJob`]: the register-level PE array, stepped every cycle (the tests' oracle);
+    /// the vector unit as the cycle-stepped [`VpuJob`].
     Register,
+}
+
+/// What the compute engine is executing.
+enum Engine {
+    /// A `COMPUTE` on the run's [`FastTile`].
+    Tile,
+    /// A `COMPUTE` on the register-level array.
+    TileReg(Box<CoreJob>),
+    /// A `VCOMPUTE` on the run's [`VpuTile`].
+    Vector,
+    /// A `VCOMPUTE` on the cycle-stepped vector unit.
+    VectorReg(Box<VpuJob>),
+    /// A `VSET` (sets the mode registers when it completes).
+    VSet(arch::isa::VSet),
+}
+
+/// The lazy (event-level) model running in a cycle, with the cycle relative to its start.
+#[derive(Clone, Copy)]
+enum Lazy {
+    Tile(u64),
+    Vector(u64),
 }
 
 /// The compute command in progress.
@@ -181,8 +211,7 @@ struct CoreRun {
     index: usize,
     /// Cycle it started in.
     t0: u64,
-    /// The register-level array ([`CoreModel::Register`]); `None`: the run's [`FastTile`].
-    job: Option<CoreJob>,
+    engine: Engine,
 }
 
 /// Runs `cmds` (already checked against `cfg`) cycle by cycle over `mem`, at most
@@ -234,6 +263,9 @@ pub fn run_with_core(
         .iter()
         .position(|c| matches!(c.op, Op::Finish))
         .unwrap_or(cmds.len());
+    // The host checks of the compute queue first, in program order, tracking the mode
+    // registers of the last VSET (as `arch::hostcheck::check_buffer`).
+    let mut vset_seen = None;
     for (i, c) in cmds[..end].iter().enumerate() {
         match c.op.queue() {
             Some(Queue::Load) => queues[0].push(i),
@@ -245,12 +277,10 @@ pub fn run_with_core(
             Op::Compute(cp) => {
                 machine::check_compute(m, cp, cfg.dataflow).map_err(|e| ExecError::new(i, c, e))?;
             }
-            Op::VSet(_) | Op::VCompute(_) => {
-                return Err(ExecError::new(
-                    i,
-                    c,
-                    "the cycle-level model does not run the vector unit yet",
-                ));
+            Op::VSet(v) => vset_seen = Some(*v),
+            Op::VCompute(v) => {
+                machine::check_vcompute(m, vset_seen.as_ref(), v)
+                    .map_err(|e| ExecError::new(i, c, e))?;
             }
             _ => {}
         }
@@ -262,6 +292,7 @@ pub fn run_with_core(
     let mut c = Counters::default();
     let mut core: Option<CoreRun> = None;
     let mut fast = FastTile::new();
+    let mut vfast = VpuTile::new();
     let mut dma: Option<DmaJob> = None;
     let mut owner = Queue::Load;
     let mut t: u64 = 0;
@@ -272,20 +303,44 @@ pub fn run_with_core(
             let cmd = &cmds[idx];
             if ready(&tokens, cmd) {
                 pop(&mut tokens, cmd);
-                if let Op::Compute(cp) = cmd.op {
-                    let job = match core_model {
+                let engine = match cmd.op {
+                    Op::Compute(cp) => match core_model {
                         CoreModel::Event => {
                             fast.start(cp, cfg.dataflow, m);
-                            None
+                            Engine::Tile
                         }
-                        CoreModel::Register => Some(CoreJob::new(cp, cfg.dataflow, m)),
-                    };
-                    core = Some(CoreRun {
-                        index: idx,
-                        t0: t,
-                        job,
-                    });
-                }
+                        CoreModel::Register => {
+                            Engine::TileReg(Box::new(CoreJob::new(cp, cfg.dataflow, m)))
+                        }
+                    },
+                    Op::VCompute(v) => {
+                        // The mode registers of the last VSET, which completed before
+                        // this command started (the compute queue runs in order).
+                        let set = m.vset.ok_or_else(|| {
+                            ExecError::new(
+                                idx,
+                                cmd,
+                                arch::hostcheck::Violation::VectorNoMode.to_string(),
+                            )
+                        })?;
+                        match core_model {
+                            CoreModel::Event => {
+                                vfast.start(v, set, m);
+                                Engine::Vector
+                            }
+                            CoreModel::Register => {
+                                Engine::VectorReg(Box::new(VpuJob::new(v, set, m)))
+                            }
+                        }
+                    }
+                    Op::VSet(v) => Engine::VSet(v),
+                    _ => unreachable!("only compute commands are in the compute queue"),
+                };
+                core = Some(CoreRun {
+                    index: idx,
+                    t0: t,
+                    engine,
+                });
                 heads[1] += 1;
             } else {
                 c.dma_stall_cycles += 1;
@@ -371,26 +426,46 @@ pub fn run_with_core(
         // Tokens pushed in this cycle (visible in the next one): at most two per engine.
         let mut pushes = [0usize; 4];
         let mut n_pushes = 0;
-        // Core. `fast_t`: the cycle of the event-level tile running in this cycle.
+        // Core. `lazy`: the event-level model running in this cycle and its cycle.
         let mut reg_access = CoreAccess::default();
-        let mut fast_t: Option<u64> = None;
+        let mut lazy: Option<Lazy> = None;
         if let Some(run) = core.as_mut() {
-            c.array_busy_cycles += 1;
-            let done = match run.job.as_mut() {
-                Some(job) => {
+            let rel = t - run.t0;
+            let done = match &mut run.engine {
+                Engine::Tile => {
+                    c.array_busy_cycles += 1;
+                    lazy = Some(Lazy::Tile(rel));
+                    rel + 1 == fast.cycles() && fast.flush_writes(m, rel)
+                }
+                Engine::TileReg(job) => {
+                    c.array_busy_cycles += 1;
                     let (done, access) = job.step(m);
                     reg_access = access;
                     done
                 }
-                None => {
-                    let rel = t - run.t0;
-                    fast_t = Some(rel);
-                    rel + 1 == fast.cycles() && fast.flush_writes(m, rel)
+                Engine::Vector => {
+                    c.vpu_busy_cycles += 1;
+                    lazy = Some(Lazy::Vector(rel));
+                    rel + 1 == vfast.cycles() && vfast.flush_writes(m, rel)
+                }
+                Engine::VectorReg(job) => {
+                    c.vpu_busy_cycles += 1;
+                    let (done, access) = job.step(m);
+                    reg_access = access;
+                    done
+                }
+                Engine::VSet(v) => {
+                    let done = rel + 1 == timing::VSET_CYCLES;
+                    if done {
+                        m.vset = Some(*v);
+                    }
+                    done
                 }
             };
             if done {
                 let idx = run.index;
-                c.add_command(cfg, &cmds[idx].op, None);
+                // The mode registers in force (a VSET's own, set above).
+                c.add_command_regs(cfg, &cmds[idx].op, None, m.vset.as_ref());
                 let (_, push) = token_use(&cmds[idx]);
                 for &f in push.iter().flatten() {
                     pushes[n_pushes] = f;
@@ -399,9 +474,10 @@ pub fn run_with_core(
                 core = None;
             }
         }
-        // The banks the core uses in this cycle (the event-level tile's on demand).
-        let access = |m: &Machine| match fast_t {
-            Some(rel) => fast.access(m, rel),
+        // The banks the core uses in this cycle (the event-level models' on demand).
+        let access = |m: &Machine| match lazy {
+            Some(Lazy::Tile(rel)) => fast.access(m, rel),
+            Some(Lazy::Vector(rel)) => vfast.access(m, rel),
             None => reg_access,
         };
         // DMA.
@@ -469,17 +545,23 @@ pub fn run_with_core(
                 let idx = job.index;
                 let cmd = &cmds[idx];
                 let mut win = None;
-                // The event-level tile running in this cycle reads and writes lazily:
+                // The event-level model running in this cycle reads and writes lazily:
                 // its reads up to now before a load overwrites a scratchpad, its writes up
                 // to now before a store reads the accumulators.
-                if let Some(rel) = fast_t {
-                    match job.kind {
-                        DmaKind::Load(_) | DmaKind::Im2col(_) => fast.sync_reads(m, rel),
-                        DmaKind::Store(_) => {
-                            fast.flush_writes(m, rel);
-                        }
-                        DmaKind::Params(_) | DmaKind::ConvGeom(_) => {}
+                match (lazy, job.kind) {
+                    (Some(Lazy::Tile(rel)), DmaKind::Load(_) | DmaKind::Im2col(_)) => {
+                        fast.sync_reads(m, rel)
                     }
+                    (Some(Lazy::Tile(rel)), DmaKind::Store(_)) => {
+                        fast.flush_writes(m, rel);
+                    }
+                    (Some(Lazy::Vector(rel)), DmaKind::Load(_) | DmaKind::Im2col(_)) => {
+                        vfast.sync_reads(m, rel)
+                    }
+                    (Some(Lazy::Vector(rel)), DmaKind::Store(_)) => {
+                        vfast.flush_writes(m, rel);
+                    }
+                    _ => {}
                 }
                 match job.kind {
                     DmaKind::Load(l) => {

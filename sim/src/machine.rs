@@ -229,6 +229,12 @@ pub fn check_compute(
     hostcheck::check_compute(&m.scratchpads(), c, dataflow).map_err(|e| e.to_string())
 }
 
+/// Checks a `VCOMPUTE` against the mode registers `vset` of the last `VSET` before it
+/// ([`hostcheck::check_vcompute`]), without executing it.
+pub fn check_vcompute(m: &Machine, vset: Option<&VSet>, c: &VCompute) -> Result<(), String> {
+    hostcheck::check_vcompute(&m.scratchpads(), vset, c).map_err(|e| e.to_string())
+}
+
 /// Checks a `VCOMPUTE` against the mode registers ([`hostcheck::check_vcompute`]) and
 /// executes it ([`arch::vpu::execute`]); returns the `VSET` it ran with.
 pub fn exec_vcompute(m: &mut Machine, c: &VCompute) -> Result<VSet, String> {

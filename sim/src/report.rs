@@ -50,7 +50,7 @@ impl GemmRunReport {
 
 /// The bounds of a timed run: `cycles >= MACs / (rows*cols)`, `cycles >= bus bytes /
 /// bus_bytes_per_cycle`, utilization `<= 1`, energy `>= MACs * E_mac`, busy counters
-/// `<= cycles`. Returns every violated bound.
+/// (and the compute engine's array + vector-unit busy cycles together) `<= cycles`. Returns every violated bound.
 pub fn check_bounds(cfg: &AccelConfig, c: &Counters) -> Result<(), Vec<String>> {
     let mut bad = Vec::new();
     let peak = cfg.peak_macs_per_cycle();
@@ -82,6 +82,12 @@ pub fn check_bounds(cfg: &AccelConfig, c: &Counters) -> Result<(), Vec<String>> 
     }
     for (name, v) in [
         ("array_busy_cycles", c.array_busy_cycles),
+        ("vpu_busy_cycles", c.vpu_busy_cycles),
+        // The array and the vector unit share the compute engine.
+        (
+            "array_busy_cycles + vpu_busy_cycles",
+            c.array_busy_cycles + c.vpu_busy_cycles,
+        ),
         ("dma_busy_cycles", c.dma_busy_cycles),
         ("dma_stall_cycles", c.dma_stall_cycles),
     ] {

@@ -19,7 +19,9 @@ use arch::AccelConfig;
 use runtime::cost::CpuProfile;
 use serde::Serialize;
 
-use super::partition::{decide, Decision, LayerFacts, ModelFacts, Placement, Policy};
+use super::partition::{
+    decide, vector_counters, Decision, LayerFacts, ModelFacts, Placement, Policy,
+};
 
 /// CPU cycles of the driver per offloaded layer.
 pub const DRIVER_LAYER_CYCLES: u64 = 200;
@@ -137,7 +139,8 @@ pub(super) fn cpu_layer(cfg: &AccelConfig, f: &LayerFacts) -> LayerRun {
 /// The fast estimate of one offloaded inference for a design: the same partition and
 /// accounting as a run on a device, with each GEMM's counters from `gemm_counters`
 /// (the simulator's tile-level model, given each GEMM's problem: its `im2col` window is
-/// set when the layer uses the accelerator's im2col unit). Used by sweeps.
+/// set when the layer uses the accelerator's im2col unit) and each vector program's from
+/// the simulator's tile-level model of vector programs (`sim::vtile`). Used by sweeps.
 pub fn estimate_model(
     facts: &ModelFacts,
     cfg: &AccelConfig,
@@ -149,6 +152,16 @@ pub fn estimate_model(
         .iter()
         .map(|f| {
             let d = decide(f, cfg, facts.cpu.clock_mhz(), policy, &gemm_counters);
+            if let (Some(v), Placement::Accel) = (f.vector_on(cfg), d.placement) {
+                return match vector_counters(cfg, v) {
+                    Ok(c) => {
+                        let n = v.batch() as u64;
+                        let gather = f.cpu_im2col_cycles(cfg);
+                        account(cfg, &facts.cpu, f.index, c.scaled(n), gather, n)
+                    }
+                    Err(_) => cpu_layer(cfg, f),
+                };
+            }
             match (&f.lowering, f.problem(cfg), d.placement) {
                 (Ok((_, s)), Some(p), Placement::Accel) => match gemm_counters(cfg, &p) {
                     Some(c) => {

@@ -17,9 +17,11 @@ use super::lowering::{
     hw_window, im2col_cpu_cycles, lowering_of, pack_columns, problem_of, GemmShape, Lowering,
 };
 use super::partition::{decide, rank_estimate, Decision, GemmEstimator, ModelFacts, Placement};
+use super::vector::{vector_of, VectorLayer};
 use super::{DriverError, Policy};
 use crate::gemm::{self, GemmProblem, MemLayout, Output};
 use crate::lower;
+use arch::vplan::{self, VLayout, VProblem};
 
 /// Largest device memory the delegate will ask for.
 pub const MAX_DEVICE_MEM: u64 = 1 << 30;
@@ -30,6 +32,25 @@ pub struct Job {
     pub problem: GemmProblem,
     pub layout: MemLayout,
     pub commands: u32,
+}
+
+/// A vector-unit program prepared at load time (one per image).
+#[derive(Debug, Clone)]
+pub struct VectorJob {
+    pub problem: VProblem,
+    pub layout: VLayout,
+    pub cmd_addr: u64,
+    pub commands: u32,
+}
+
+/// A layer offloaded to the vector unit.
+#[derive(Debug, Clone)]
+struct VectorOffload {
+    layer: VectorLayer,
+    pad_value: i8,
+    /// `ADD`: where operand 2 goes (in the A region, after operand 1).
+    b2_addr: u64,
+    jobs: Vec<VectorJob>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +76,7 @@ pub struct AccelDelegate<'d> {
     model: String,
     decisions: Vec<Decision>,
     offloaded: BTreeMap<usize, Offloaded>,
+    vectors: BTreeMap<usize, VectorOffload>,
     a_region: u64,
     c_region: u64,
     cmd_region: u64,
@@ -97,16 +119,39 @@ pub fn device_mem_needed(
     layout_plan(cfg, graph, prepared, decisions).2
 }
 
-/// The lowerings and GEMM shapes of the offloaded layers of `decisions`.
-fn offloaded_shapes<'a>(
+/// How an offloaded layer runs on `cfg`: on the vector unit (it has a vector form and
+/// `cfg` its mode, as the partition decides) or as GEMMs.
+pub(super) enum Form {
+    Gemm(Lowering, GemmShape),
+    Vector(VectorLayer),
+}
+
+/// The form of op `index` on `cfg` (an error names why it cannot be offloaded).
+pub(super) fn form_of(
+    cfg: &AccelConfig,
+    graph: &Graph,
+    prepared: &PreparedOp,
+    index: usize,
+) -> Result<Form, String> {
+    if let Some((mode, Ok(v))) = vector_of(graph, prepared, index) {
+        if mode.enabled(cfg) {
+            return Ok(Form::Vector(v));
+        }
+    }
+    lowering_of(graph, prepared, index).map(|(l, s)| Form::Gemm(l, s))
+}
+
+/// The forms of the offloaded layers of `decisions`.
+fn offloaded_forms<'a>(
+    cfg: &'a AccelConfig,
     graph: &'a Graph,
     prepared: &'a [&PreparedOp],
     decisions: &'a [Decision],
-) -> impl Iterator<Item = (Lowering, GemmShape)> + 'a {
+) -> impl Iterator<Item = Form> + 'a {
     decisions
         .iter()
         .filter(|d| d.placement == Placement::Accel)
-        .filter_map(|d| lowering_of(graph, prepared[d.index], d.index).ok())
+        .filter_map(|d| form_of(cfg, graph, prepared[d.index], d.index).ok())
 }
 
 /// Bytes of one image's A operand in device memory: the patch matrix, or the image itself
@@ -128,13 +173,36 @@ fn layout_plan(
     let mut weights = 0u64;
     let mut a_max = 0u64;
     let mut c_max = 0u64;
-    for (l, s) in offloaded_shapes(graph, prepared, decisions) {
-        let (w, a, c) = layer_regions(cfg, &l, &s);
+    for form in offloaded_forms(cfg, graph, prepared, decisions) {
+        let (w, a, c) = form_regions(cfg, &form);
         weights += w;
         a_max = a_max.max(a);
         c_max = c_max.max(c);
     }
     (weights, a_max, weights + a_max + c_max)
+}
+
+/// [`layer_regions`] or [`vector_regions`] of a form.
+pub(super) fn form_regions(cfg: &AccelConfig, form: &Form) -> (u64, u64, u64) {
+    match form {
+        Form::Gemm(l, s) => layer_regions(cfg, l, s),
+        Form::Vector(v) => vector_regions(cfg, v),
+    }
+}
+
+/// Device-memory bytes of a layer on the vector unit, as [`AccelDelegate::load`] lays
+/// them out: its weights (depthwise) and `channels` parameter records, shared by its
+/// images; its input (image or gathered matrix; ADD: both operands, operand 2 64-byte
+/// aligned after operand 1); one image's output.
+pub(super) fn vector_regions(cfg: &AccelConfig, v: &VectorLayer) -> (u64, u64, u64) {
+    let p = v.problem(cfg);
+    let weights = align(p.b_bytes(), 64) * u64::from(p.mode == arch::isa::VMode::Mac)
+        + align(p.param_records() * isa::PARAM_RECORD_BYTES as u64, 64);
+    let a = match p.mode {
+        arch::isa::VMode::Add => align(p.a_bytes(), 64) + align(p.b_bytes(), 64),
+        _ => align(p.a_bytes(), 64),
+    };
+    (weights, a, align(p.c_bytes(), 64))
 }
 
 /// Device-memory bytes one offloaded layer needs, as [`AccelDelegate::load`] lays them out
@@ -161,14 +229,15 @@ impl<'d> AccelDelegate<'d> {
         let (weights_end, a_max, _) = layout_plan(&cfg, graph, prepared, &decisions);
         let a_region = align(weights_end, 64);
         let c_region = align(a_region + a_max, 64);
-        let c_max = offloaded_shapes(graph, prepared, &decisions)
-            .map(|(_, s)| align((s.m * s.n * s.per_image) as u64, 64))
+        let c_max = offloaded_forms(&cfg, graph, prepared, &decisions)
+            .map(|f| form_regions(&cfg, &f).2)
             .max()
             .unwrap_or(0);
         let mut cmd_cursor = align(c_region + c_max, 64);
         let cmd_region = cmd_cursor;
         let mut w_cursor = 0u64;
         let mut offloaded = BTreeMap::new();
+        let mut vectors = BTreeMap::new();
         let mut load = LoadReport::default();
         let model = graph.name.clone();
         for d in decisions.iter().filter(|d| d.placement == Placement::Accel) {
@@ -180,7 +249,79 @@ impl<'d> AccelDelegate<'d> {
                 reason,
             };
             let p = prepared[d.index];
-            let (lowering, shape) = lowering_of(graph, p, d.index).map_err(&layer_err)?;
+            let (lowering, shape) = match form_of(&cfg, graph, p, d.index).map_err(&layer_err)? {
+                Form::Gemm(l, s) => (l, s),
+                Form::Vector(v) => {
+                    let filter: Option<Vec<i8>> = match v {
+                        VectorLayer::Depthwise { .. } => Some(
+                            op.input(1)
+                                .and_then(|t| graph.tensors[t].data.as_ref())
+                                .ok_or_else(|| layer_err("weights have no data".into()))?
+                                .iter()
+                                .map(|&b| b as i8)
+                                .collect(),
+                        ),
+                        _ => None,
+                    };
+                    let problem = v.problem(&cfg);
+                    let (bias, mult, shift) = v.params(p, filter.as_deref()).map_err(&layer_err)?;
+                    let b_addr = w_cursor;
+                    if let Some(f) = &filter {
+                        let bytes: Vec<u8> = f.iter().map(|&x| x as u8).collect();
+                        dev.write_mem(b_addr, &bytes)?;
+                        load.packed_bytes += bytes.len() as u64;
+                        w_cursor = align(w_cursor + bytes.len() as u64, 64);
+                    }
+                    let params_addr = w_cursor;
+                    let params = gemm::pack_params(&bias, &mult, &shift)?;
+                    dev.write_mem(params_addr, &params)?;
+                    load.packed_bytes += params.len() as u64;
+                    w_cursor = align(w_cursor + params.len() as u64, 64);
+                    let pad_value = v.pad_value(p);
+                    let (zp_out, act_min, act_max) = v.output(p);
+                    let b2_addr = a_region + align(problem.a_bytes(), 64);
+                    let layout = VLayout {
+                        a_addr: a_region,
+                        a_pad: pad_value,
+                        b_addr: if filter.is_some() { b_addr } else { b2_addr },
+                        params_addr,
+                        c_addr: c_region,
+                        zp_out,
+                        act_min,
+                        act_max,
+                    };
+                    let plan = vplan::plan(&cfg, &problem, &layout)
+                        .map_err(|e| layer_err(e.to_string()))?;
+                    let bytes = isa::encode_all(&plan.commands());
+                    let mut jobs = Vec::with_capacity(v.batch());
+                    for _ in 0..v.batch() {
+                        let need = cmd_cursor + bytes.len() as u64;
+                        let limit = dev.mem_size();
+                        if need > limit {
+                            return Err(DriverError::Memory { need, limit });
+                        }
+                        dev.write_mem(cmd_cursor, &bytes)?;
+                        load.command_bytes += bytes.len() as u64;
+                        jobs.push(VectorJob {
+                            problem,
+                            layout,
+                            cmd_addr: cmd_cursor,
+                            commands: (bytes.len() / COMMAND_BYTES) as u32,
+                        });
+                        cmd_cursor = align(need, 64);
+                    }
+                    vectors.insert(
+                        d.index,
+                        VectorOffload {
+                            layer: v,
+                            pad_value,
+                            b2_addr,
+                            jobs,
+                        },
+                    );
+                    continue;
+                }
+            };
             let quant = p
                 .quant()
                 .ok_or_else(|| layer_err("no quantization parameters".into()))?;
@@ -273,6 +414,7 @@ impl<'d> AccelDelegate<'d> {
             model,
             decisions,
             offloaded,
+            vectors,
             a_region,
             c_region,
             cmd_region,
@@ -303,12 +445,37 @@ impl<'d> AccelDelegate<'d> {
 
     /// Indices of the offloaded ops, ascending.
     pub fn offloaded_layers(&self) -> Vec<usize> {
-        self.offloaded.keys().copied().collect()
+        let mut v: Vec<usize> = self
+            .offloaded
+            .keys()
+            .chain(self.vectors.keys())
+            .copied()
+            .collect();
+        v.sort_unstable();
+        v
     }
 
-    /// The GEMM jobs of an offloaded op (addresses of its commands, weights and params).
+    /// The GEMM jobs of an op offloaded as GEMMs (addresses of its commands, weights and
+    /// params); `None` for other ops.
     pub fn jobs(&self, index: usize) -> Option<&[Job]> {
         self.offloaded.get(&index).map(|o| o.jobs.as_slice())
+    }
+
+    /// The vector programs of an op offloaded to the vector unit (one per image); `None`
+    /// for other ops.
+    pub fn vector_jobs(&self, index: usize) -> Option<&[VectorJob]> {
+        self.vectors.get(&index).map(|o| o.jobs.as_slice())
+    }
+
+    /// The command count of each submission of an offloaded op (its GEMMs or vector
+    /// programs); `None` for an op not offloaded.
+    pub fn stream_commands(&self, index: usize) -> Option<Vec<u32>> {
+        if let Some(o) = self.offloaded.get(&index) {
+            return Some(o.jobs.iter().map(|j| j.commands).collect());
+        }
+        self.vectors
+            .get(&index)
+            .map(|o| o.jobs.iter().map(|j| j.commands).collect())
     }
 
     /// The device (for tests that inspect or corrupt device memory).
@@ -327,12 +494,74 @@ impl<'d> AccelDelegate<'d> {
     }
 
     fn run_job(&mut self, job: &Job) -> Result<Counters, DeviceError> {
-        let base = u32::try_from(job.layout.cmd_addr)
+        self.start(job.layout.cmd_addr, job.commands)
+    }
+
+    fn start(&mut self, cmd_addr: u64, commands: u32) -> Result<Counters, DeviceError> {
+        let base = u32::try_from(cmd_addr)
             .map_err(|_| DeviceError::Buffer("command buffer above 4 GiB".into()))?;
         self.dev.write_reg(reg::CMD_BASE, base)?;
-        self.dev.write_reg(reg::CMD_COUNT, job.commands)?;
+        self.dev.write_reg(reg::CMD_COUNT, commands)?;
         self.dev.write_reg(reg::CTRL, reg::CTRL_START)?;
         self.dev.wait()
+    }
+
+    /// Runs a layer offloaded to the vector unit: per image, its input (as it is, or the
+    /// windows gathered on the CPU) and for ADD operand 2 to device memory, one program,
+    /// the output read back.
+    fn execute_vector(
+        &mut self,
+        index: usize,
+        input: &[u8],
+        input2: Option<&[u8]>,
+        output: &mut [u8],
+    ) -> Result<LayerRun, String> {
+        let off = self.vectors.get(&index).cloned().ok_or("not offloaded")?;
+        let images = off.jobs.len().max(1);
+        let (img_in, img_out) = (input.len() / images, output.len() / images);
+        let gathers = off.layer.cpu_gathers(&self.cfg);
+        let mut counters = Counters::default();
+        for (b, job) in off.jobs.iter().enumerate() {
+            let x = &input[b * img_in..(b + 1) * img_in];
+            if gathers {
+                let image: Vec<i8> = x.iter().map(|&v| v as i8).collect();
+                let a = off.layer.gather(&image, off.pad_value);
+                self.write_a(&a).map_err(|e| e.to_string())?;
+            } else {
+                self.write_a_bytes(x).map_err(|e| e.to_string())?;
+            }
+            if let VectorLayer::Add { .. } = off.layer {
+                let y = input2.ok_or("ADD without its second operand")?;
+                if y.len() != x.len() {
+                    return Err(format!("ADD operands of {} and {} bytes", x.len(), y.len()));
+                }
+                self.dev
+                    .write_mem(off.b2_addr, y)
+                    .map_err(|e| e.to_string())?;
+            }
+            counters.add(
+                &self
+                    .start(job.cmd_addr, job.commands)
+                    .map_err(|e| e.to_string())?,
+            );
+            let out = &mut output[b * img_out..(b + 1) * img_out];
+            self.dev
+                .read_mem(self.c_region, out)
+                .map_err(|e| e.to_string())?;
+        }
+        let gather_cycles = if gathers {
+            off.layer.gather_cpu_cycles(&self.cpu)
+        } else {
+            0
+        };
+        Ok(account(
+            &self.cfg,
+            &self.cpu,
+            index,
+            counters,
+            gather_cycles,
+            off.jobs.len() as u64,
+        ))
     }
 
     fn execute_offloaded(
@@ -414,7 +643,8 @@ impl<'d> AccelDelegate<'d> {
 
 impl OpExecutor for AccelDelegate<'_> {
     fn execute(&mut self, ctx: &OpContext<'_>, output: &mut [u8]) -> Result<bool, String> {
-        if !self.offloaded.contains_key(&ctx.index) {
+        let vector = self.vectors.contains_key(&ctx.index);
+        if !vector && !self.offloaded.contains_key(&ctx.index) {
             return Ok(false);
         }
         let input = ctx
@@ -423,9 +653,13 @@ impl OpExecutor for AccelDelegate<'_> {
             .copied()
             .flatten()
             .ok_or("missing input")?;
-        let run = self
-            .execute_offloaded(ctx.index, input, output)
-            .map_err(|e| format!("accelerator, layer {} ({}): {e}", ctx.index, ctx.op.name()))?;
+        let run = if vector {
+            let input2 = ctx.inputs.get(1).copied().flatten();
+            self.execute_vector(ctx.index, input, input2, output)
+        } else {
+            self.execute_offloaded(ctx.index, input, output)
+        }
+        .map_err(|e| format!("accelerator, layer {} ({}): {e}", ctx.index, ctx.op.name()))?;
         self.runs.insert(ctx.index, run);
         Ok(true)
     }

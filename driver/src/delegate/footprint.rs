@@ -25,7 +25,7 @@ use runtime::Interpreter;
 use serde::Serialize;
 
 use super::accounting::LayerRun;
-use super::execution::{layer_regions, prepared_ops, AccelDelegate};
+use super::execution::{layer_regions, prepared_ops, vector_regions, AccelDelegate};
 use super::partition::{Decision, ModelFacts, Placement};
 use super::{DriverError, MAX_DEVICE_MEM};
 
@@ -194,8 +194,8 @@ pub fn driver_memory(
         .offloaded_layers()
         .into_iter()
         .map(|index| {
-            let jobs = d.jobs(index).unwrap_or(&[]);
-            let commands: u64 = jobs.iter().map(|j| j.commands as u64).sum();
+            let jobs = d.stream_commands(index).unwrap_or_default();
+            let commands: u64 = jobs.iter().map(|&j| j as u64).sum();
             LayerStream {
                 index,
                 gemms: jobs.len() as u64,
@@ -308,14 +308,20 @@ pub fn driver_memory_estimate(
         layers: Vec::new(),
     };
     for l in layers.iter().filter(|l| l.placement == Placement::Accel) {
-        let Some(Ok((lowering, shape))) = facts.layers.get(l.index).map(|f| &f.lowering) else {
+        let Some(f) = facts.layers.get(l.index) else {
             continue;
         };
-        let (w, a, c) = layer_regions(cfg, lowering, shape);
+        let (regions, gemms) = match (f.vector_on(cfg), &f.lowering) {
+            (Some(v), _) => (vector_regions(cfg, v), v.batch() as u64),
+            (None, Ok((lowering, shape))) => {
+                (layer_regions(cfg, lowering, shape), shape.gemms() as u64)
+            }
+            (None, Err(_)) => continue,
+        };
+        let (w, a, c) = regions;
         mem.weights += w;
         mem.a_buffer = mem.a_buffer.max(a);
         mem.c_buffer = mem.c_buffer.max(c);
-        let gemms = shape.gemms() as u64;
         let commands = l.device_counters.commands;
         if let Some(per) = commands.checked_div(gemms) {
             let extra = commands % gemms;

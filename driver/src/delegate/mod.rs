@@ -4,13 +4,18 @@
 //! 1. **Partition** ([`partition`]: [`plan`], [`Decision`], [`Placement`]): every op of the
 //!    graph is placed on the CPU or the accelerator, with the reason. The accelerator takes
 //!    CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with int8 activations, int8 weights
-//!    with zero weight zero point and int32 bias; under [`Policy::Auto`] a layer is kept on
-//!    the CPU when the CPU kernel is estimated to be faster than accelerator + driver.
+//!    with zero weight zero point and int32 bias; with the vector unit (`depthwise`,
+//!    `pooling`, `eltwise`) also AVERAGE_POOL_2D, MAX_POOL_2D and same-shape ADD, and
+//!    depthwise layers of multiplier 1 run on that unit (`vector`); under
+//!    [`Policy::Auto`] a layer is kept on the CPU when the CPU kernel is estimated to be
+//!    faster than accelerator + driver.
 //! 2. **Lowering** (`lowering`, with the data transforms of [`crate::lower`]): a layer
 //!    becomes GEMM problems (conv via im2col, depthwise as one single-column GEMM per
 //!    channel, fully connected directly) from the runtime's one
 //!    [`runtime::ConvGeometry`]; weights are packed into the accelerator's `K x N` layout
-//!    with the input zero point folded into the bias.
+//!    with the input zero point folded into the bias. Vector layers become one
+//!    `arch::vplan` program per image (`vector`: the windows from the im2col unit, read in
+//!    place, or gathered on the CPU; costed by `sim::vtile`).
 //! 3. **Execution** ([`execution`]: [`AccelDelegate`], [`run_model`]): at load, the packed
 //!    weights and every GEMM's command stream are written to device memory (the CPU cost of
 //!    packing is reported apart, [`LoadReport`]); at invoke, as the runtime's
@@ -35,6 +40,7 @@ pub mod execution;
 pub mod footprint;
 mod lowering;
 pub mod partition;
+mod vector;
 
 use arch::device::DeviceError;
 
@@ -46,7 +52,7 @@ pub use accounting::{
 };
 pub use execution::{
     device_mem_needed, load_delegate, run_model, run_model_with, AccelDelegate, DeviceRegions, Job,
-    MAX_DEVICE_MEM,
+    VectorJob, MAX_DEVICE_MEM,
 };
 pub use footprint::{
     apply_cmd_streams, driver_memory, driver_memory_estimate, footprint, footprint_from,

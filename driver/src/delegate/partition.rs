@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use super::accounting::{DRIVER_LAYER_CYCLES, DRIVER_SUBMIT_CYCLES};
 use super::lowering::{hw_window, im2col_cpu_cycles, lowering_of, problem_of, GemmShape, Lowering};
+use super::vector::{vector_of, VectorLayer};
 use crate::tiling;
+use arch::isa::VMode;
 
 /// Which layers to offload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -97,21 +99,46 @@ pub struct LayerFacts {
     pub(super) lowering: Result<(Lowering, GemmShape), String>,
     /// im2col cycles on the CPU when offloaded without the accelerator's im2col unit.
     pub(super) im2col_cycles: u64,
+    /// The vector-unit form of the op (depthwise, pools, ADD): the mode it needs and the
+    /// form or why it has none; `None` for ops without one.
+    pub(super) vector: Option<(VMode, Result<VectorLayer, String>)>,
+    /// CPU cycles of the vector path's gather of the implicit matrix, when the CPU does
+    /// it (no im2col unit on the design; [`VectorLayer::cpu_gathers`]).
+    pub(super) vector_gather_cycles: u64,
 }
 
 impl LayerFacts {
     /// CPU im2col cycles of the layer offloaded to `cfg`: none when the accelerator's
     /// im2col unit generates the patches.
     pub(super) fn cpu_im2col_cycles(&self, cfg: &AccelConfig) -> u64 {
+        if let Some(v) = self.vector_on(cfg) {
+            return if v.cpu_gathers(cfg) {
+                self.vector_gather_cycles
+            } else {
+                0
+            };
+        }
         match &self.lowering {
             Ok((l, _)) if hw_window(cfg, l).is_some() => 0,
             _ => self.im2col_cycles,
         }
     }
 
+    /// The vector form the layer runs in on `cfg`: it has one and `cfg` has its mode.
+    pub(super) fn vector_on(&self, cfg: &AccelConfig) -> Option<&VectorLayer> {
+        match &self.vector {
+            Some((mode, Ok(v))) if mode.enabled(cfg) => Some(v),
+            _ => None,
+        }
+    }
+
     /// The GEMM problem each of the layer's GEMMs is judged by on `cfg` (int8 output,
-    /// full activation range), if the layer can be lowered.
+    /// full activation range), if the layer can be lowered to GEMMs (and does not run on
+    /// the vector unit).
     pub(super) fn problem(&self, cfg: &AccelConfig) -> Option<GemmProblem> {
+        if self.vector_on(cfg).is_some() {
+            return None;
+        }
         let (l, s) = self.lowering.as_ref().ok()?;
         Some(problem_of(
             cfg,
@@ -146,6 +173,7 @@ impl ModelFacts {
                     Ok((l, s)) => im2col_cpu_cycles(cpu, l, s),
                     Err(_) => 0,
                 };
+                let vector = vector_of(graph, prepared[i], i);
                 LayerFacts {
                     index: i,
                     op: graph.ops[i].name(),
@@ -154,6 +182,11 @@ impl ModelFacts {
                     cpu_uj: c.as_ref().map_or(0.0, |c| c.energy_uj),
                     lowering,
                     im2col_cycles,
+                    vector_gather_cycles: match &vector {
+                        Some((_, Ok(v))) => v.gather_cpu_cycles(cpu),
+                        _ => 0,
+                    },
+                    vector,
                 }
             })
             .collect();
@@ -206,6 +239,18 @@ pub(super) fn decide(
         reason,
         gemms: 0,
     };
+    // The vector unit, when the design has the layer's mode.
+    let mut vector_note = None;
+    if let Some((mode, form)) = &f.vector {
+        if mode.enabled(cfg) {
+            match form {
+                Ok(v) => return decide_vector(f, v, cfg, cpu_mhz, policy),
+                // Depthwise without a vector form keeps the GEMM path (noted below).
+                Err(why) if *mode == VMode::Mac => vector_note = Some(why.clone()),
+                Err(why) => return cpu_dec(why.clone()),
+            }
+        }
+    }
     let (lowering, shape) = match &f.lowering {
         Ok(x) => x,
         Err(reason) => return cpu_dec(reason.clone()),
@@ -265,11 +310,83 @@ pub(super) fn decide(
         }
         Lowering::Fc => "fully connected as GEMM".to_string(),
     };
+    let why = match vector_note {
+        Some(note) => format!("{why}; not on the vector unit: {note}"),
+        None => why,
+    };
     Decision {
         index: f.index,
         op: f.op,
         placement: Placement::Accel,
         reason: why,
         gemms,
+    }
+}
+
+/// Counters of one vector program of `v` on `cfg` from the simulator's tile-level model
+/// (`sim::vtile`), or why it does not fit.
+pub(super) fn vector_counters(cfg: &AccelConfig, v: &VectorLayer) -> Result<Counters, String> {
+    sim::vtile::estimate(cfg, &v.problem(cfg)).map_err(|e| e.to_string())
+}
+
+/// The partition decision of a layer that has a vector form on `cfg`.
+fn decide_vector(
+    f: &LayerFacts,
+    v: &VectorLayer,
+    cfg: &AccelConfig,
+    cpu_mhz: f64,
+    policy: Policy,
+) -> Decision {
+    let cpu_dec = |reason: String| Decision {
+        index: f.index,
+        op: f.op,
+        placement: Placement::Cpu,
+        reason,
+        gemms: 0,
+    };
+    if policy == Policy::None {
+        return cpu_dec("offload disabled (policy none)".into());
+    }
+    let c = match vector_counters(cfg, v) {
+        Ok(c) => c,
+        Err(e) => return cpu_dec(format!("does not fit the accelerator: {e}")),
+    };
+    let programs = v.batch();
+    if policy == Policy::Auto {
+        let device_cycles = c.cycles * programs as u64;
+        let cpu_side =
+            f.cpu_im2col_cycles(cfg) + DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * programs as u64;
+        let offloaded_us = cfg.cycles_to_us(device_cycles) + cpu_side as f64 / cpu_mhz;
+        if offloaded_us >= f.cpu_us {
+            return cpu_dec(format!(
+                "cheaper on CPU (estimated {:.1} us on CPU vs {offloaded_us:.1} us offloaded)",
+                f.cpu_us
+            ));
+        }
+    }
+    let (_, taps, channels) = v.dims();
+    let feed = if v.in_place() {
+        "input read in place"
+    } else if v.hw_window(cfg).is_some() {
+        "windows from the im2col unit"
+    } else {
+        "windows gathered on the CPU"
+    };
+    let what = match v {
+        VectorLayer::Depthwise { .. } => format!("depthwise on the vector unit ({taps} taps)"),
+        VectorLayer::Pool { max: true, .. } => {
+            format!("max pool on the vector unit (MAX of {taps} taps)")
+        }
+        VectorLayer::Pool { max: false, .. } => {
+            format!("average pool on the vector unit (SUM of {taps} taps, divided by {taps})")
+        }
+        VectorLayer::Add { .. } => "ADD on the vector unit (rescale and add per lane)".into(),
+    };
+    Decision {
+        index: f.index,
+        op: f.op,
+        placement: Placement::Accel,
+        reason: format!("{what}: {channels} channels on {} lanes, {feed}", cfg.rows),
+        gemms: programs,
     }
 }
