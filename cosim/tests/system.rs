@@ -147,6 +147,32 @@ fn co_simulate_cfg(cfg: &AccelConfig, random: usize, ad_layers: Option<usize>) -
             );
         }
     }
+    if cfg.has_vpu() {
+        // The vector-unit programs: exact (above), the output the contract's, the unit
+        // busy, every mode of the configuration.
+        let vpu: Vec<_> = r.programs.iter().filter(|p| p.kind == "vpu").collect();
+        ensure!(
+            vpu.len() > random,
+            "{preset}: {} vector-unit programs",
+            vpu.len()
+        );
+        for p in &vpu {
+            ensure!(
+                p.reference_ok == Some(true) && p.rtl_counters.vpu_busy_cycles > 0,
+                "{}: {:?} {:?}",
+                p.name,
+                p.reference_ok,
+                p.rtl_counters
+            );
+        }
+        for m in cosim::vpu::modes_of(&cfg) {
+            ensure!(
+                vpu.iter().any(|p| p.shape.contains(m.name())),
+                "{preset}: no {} program",
+                m.name()
+            );
+        }
+    }
     if cfg.dma_outstanding > 1 {
         // The same program (a forced tiling) with one request at a time keeps the DMA
         // engine busy longer (on the simulator).
@@ -231,6 +257,48 @@ fn edge_8x8_conv_system_exact() -> Result<()> {
 /// pipelined DMA everywhere): every offloaded layer's command buffer on the RTL and the
 /// simulator, byte- and counter-exact, and the output equal to the CPU interpreter's.
 /// (About 2 s of RTL each; `tinyaccel run ic --accel edge-8x8-conv --backend rtl`.)
+/// The vector unit against the cycle-level simulator: edge-8x8-tinyml (all three modes,
+/// im2col, 4 requests in flight): coverage + 8 random GEMMs, the vector-unit coverage set
+/// and 8 random vector-unit programs, two ad layers; byte- and counter-exact.
+#[test]
+fn edge_8x8_tinyml_system_exact() -> Result<()> {
+    let cfg = AccelConfig::preset("edge-8x8-tinyml").context("preset edge-8x8-tinyml")?;
+    ensure!(cfg.depthwise && cfg.pooling && cfg.eltwise);
+    co_simulate_cfg(&cfg, 8, Some(2))
+}
+
+/// The vector unit in the weight- and input-stationary systems with one bank per input
+/// and weight scratchpad (the loads of a program's second phase lose bank conflicts to
+/// the unit's reads; the simulator must count the same cycles), exact.
+#[test]
+fn vpu_single_bank_ws_and_is_system_exact() -> Result<()> {
+    for (df, f) in [
+        (Dataflow::WeightStationary, (true, true, true)),
+        (Dataflow::InputStationary, (false, true, true)),
+    ] {
+        let mut cfg = config("tiny-4x4", df);
+        (cfg.depthwise, cfg.pooling, cfg.eltwise) = f;
+        cfg.input_sram_banks = 1;
+        cfg.weight_sram_banks = 1;
+        cfg.name = format!("tiny-4x4-vpu-1bank-{}", df.short_name());
+        let mut opts = Options::default_set(11, 6);
+        opts.models = Vec::new();
+        let r = verify_system(&cfg, &opts).with_context(|| cfg.name.clone())?;
+        ensure!(r.all_ok(), "{}: {}", cfg.name, r.to_text());
+        let vpu: Vec<_> = r.programs.iter().filter(|p| p.kind == "vpu").collect();
+        ensure!(vpu.len() >= 6, "{}: {} programs", cfg.name, vpu.len());
+        let conflicts: u64 = vpu
+            .iter()
+            .map(|p| p.rtl_counters.bank_conflict_cycles)
+            .sum();
+        ensure!(conflicts > 0, "{}: no bank conflicts", cfg.name);
+        for p in &vpu {
+            ensure!(p.reference_ok == Some(true), "{}: {:?}", p.name, p.mismatch);
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn whole_ad_and_ic_on_edge_8x8_conv_equal_the_simulator() -> Result<()> {
     let cfg = AccelConfig::preset("edge-8x8-conv").context("preset edge-8x8-conv")?;

@@ -70,11 +70,13 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub json: bool,
     /// System-level co-simulation: driver-generated programs (coverage and random GEMMs,
-    /// layers of the MLPerf Tiny models) on the whole accelerator's RTL and on the
-    /// cycle-level simulator, comparing device memory byte for byte and all counters.
+    /// layers of the MLPerf Tiny models; with the vector unit also VSET/VCOMPUTE programs)
+    /// on the whole accelerator's RTL and on the cycle-level simulator, comparing device
+    /// memory byte for byte and all counters.
     #[arg(long)]
     pub system: bool,
-    /// With --system: random GEMMs besides the fixed coverage set.
+    /// With --system: random GEMMs (and, with the vector unit, random vector-unit
+    /// programs) besides the fixed coverage sets.
     #[arg(long, default_value_t = 6)]
     pub programs: usize,
     /// With --system: models as NAME[:LAYERS] (offloaded layers compared on the RTL, from
