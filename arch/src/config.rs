@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::tables::{AreaTable, EnergyTable, NODE_TABLE};
 
 mod layers;
+pub mod scalesim;
 mod template;
 pub use layers::{preset_names, suggestion, MAX_BASE_DEPTH, REQUIRED_FIELDS};
 

@@ -30,7 +30,7 @@
 //!
 //! | vector unit `SUM`/`MAX` lane op | **0.1 pJ** | one 32-bit add or compare (Horowitz, ISSCC 2014) |
 //! | vector unit `ADD` lane op | **6.4 pJ** | two 32-bit multiplies (3.1 pJ each, Horowitz, ISSCC 2014) and two adds; the depthwise `MAC` lane is a MAC (`mac_pj`) |
-//! | vector unit lane areas (`MAC` / `SUM`+`MAX`+divide / `ADD`) | **1,670 / 2,500 / 31,400 um^2** | first-order: a PE (multiplier, adder, registers); a 32-bit compare, adder and a 32/16 divider; two PPU-like 32x32 rescale multipliers (2 x the PPU lane) — superseded by synthesis when the system RTL's unit is synthesized (docs/area.md) |
+//! | vector unit lane areas (`MAC` / `SUM`+`MAX`+divide / `ADD`) | **1,780 / 7,037 / 12,194 um^2** | yosys 0.23 `synth -flatten` of `hdl/rtl/tinyaccel_vpu.v` with 8 lanes and one mode at a time (14,243 / 56,295 / 97,554 um^2), cells weighted with NanGate 45 nm X1 areas (`tinyaccel hdl area --config <config with the mode>`, docs/area.md); each includes its share of the unit's sequencer and mode registers, so all three together are over-estimated by ~10 % (synthesized together: 152,464 um^2 at 8 lanes, the sum of the three alone 168,092) |
 //!
 //! The im2col/DMA rows belong to the issue-16 features (hardware im2col, pipelined DMA):
 //! with `im2col = false` and `dma_outstanding = 1` they contribute nothing.
@@ -185,9 +185,9 @@ impl EnergyTable {
 }
 
 /// Vector-unit lane areas at 45 nm (see the module documentation).
-const VPU_MAC_LANE_UM2: f64 = 1670.0;
-const VPU_POOL_LANE_UM2: f64 = 2500.0;
-const VPU_ADD_LANE_UM2: f64 = 31_400.0;
+const VPU_MAC_LANE_UM2: f64 = 1_780.0;
+const VPU_POOL_LANE_UM2: f64 = 7_037.0;
+const VPU_ADD_LANE_UM2: f64 = 12_194.0;
 
 /// Area per component, in um^2.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

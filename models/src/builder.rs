@@ -184,6 +184,22 @@ impl GraphBuilder {
         padding: Padding,
         act: Activation,
     ) -> usize {
+        self.conv_hw(x, out_ch, kh, kw, stride, stride, padding, act)
+    }
+
+    /// CONV_2D with separate strides along the height and the width.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv_hw(
+        &mut self,
+        x: usize,
+        out_ch: usize,
+        kh: usize,
+        kw: usize,
+        stride_h: usize,
+        stride_w: usize,
+        padding: Padding,
+        act: Activation,
+    ) -> usize {
         let s = self.shape(x).to_vec();
         let (in_scale, _) = self.scale_zp(x);
         let base = 0.01;
@@ -191,12 +207,12 @@ impl GraphBuilder {
         let w = self.weights(vec![out_ch, kh, kw, s[3]], w_scales.clone(), 0);
         let (o_scale, o_zp, acc_rms) = self.output_quant(in_scale, base, kh * kw * s[3], act);
         let b = self.biases(in_scale, &w_scales, acc_rms);
-        let (oh, ow) = Self::out_hw(padding, s[1], s[2], kh, kw, stride, stride);
+        let (oh, ow) = Self::out_hw(padding, s[1], s[2], kh, kw, stride_h, stride_w);
         let y = self.activation_tensor(vec![s[0], oh, ow, out_ch], o_scale, o_zp);
         let opts = ConvOptions {
             padding,
-            stride_h: stride,
-            stride_w: stride,
+            stride_h,
+            stride_w,
             dilation_h: 1,
             dilation_w: 1,
             activation: act,
@@ -214,23 +230,40 @@ impl GraphBuilder {
         padding: Padding,
         act: Activation,
     ) -> usize {
+        self.depthwise_hw(x, kh, kw, stride, stride, 1, padding, act)
+    }
+
+    /// DEPTHWISE_CONV_2D with separate strides and `multiplier` output channels per input
+    /// channel.
+    #[allow(clippy::too_many_arguments)]
+    pub fn depthwise_hw(
+        &mut self,
+        x: usize,
+        kh: usize,
+        kw: usize,
+        stride_h: usize,
+        stride_w: usize,
+        multiplier: usize,
+        padding: Padding,
+        act: Activation,
+    ) -> usize {
         let s = self.shape(x).to_vec();
-        let c = s[3];
+        let c = s[3] * multiplier;
         let (in_scale, _) = self.scale_zp(x);
         let base = 0.02;
         let w_scales = self.channel_scales(c, base);
         let w = self.weights(vec![1, kh, kw, c], w_scales.clone(), 3);
         let (o_scale, o_zp, acc_rms) = self.output_quant(in_scale, base, kh * kw, act);
         let b = self.biases(in_scale, &w_scales, acc_rms);
-        let (oh, ow) = Self::out_hw(padding, s[1], s[2], kh, kw, stride, stride);
+        let (oh, ow) = Self::out_hw(padding, s[1], s[2], kh, kw, stride_h, stride_w);
         let y = self.activation_tensor(vec![s[0], oh, ow, c], o_scale, o_zp);
         let opts = DepthwiseOptions {
             padding,
-            stride_h: stride,
-            stride_w: stride,
+            stride_h,
+            stride_w,
             dilation_h: 1,
             dilation_w: 1,
-            depth_multiplier: 1,
+            depth_multiplier: multiplier,
             activation: act,
         };
         self.push(

@@ -1,5 +1,6 @@
 //! `models`: the graph IR of int8 TinyML networks, the `.tflite` importer that builds it,
-//! and the four MLPerf Tiny networks built in (`kws`, `vww`, `ic`, `ad`).
+//! the SCALE-Sim topology CSV importer ([`scalesim`]), and the four MLPerf Tiny networks
+//! built in (`kws`, `vww`, `ic`, `ad`).
 //!
 //! Importers only translate; they never compute. Arithmetic lives in `runtime`.
 
@@ -9,6 +10,7 @@ mod flatbuf;
 pub mod graph;
 pub mod mlperf_tiny;
 pub mod rng;
+pub mod scalesim;
 pub mod tflite;
 
 pub use builtin::{builtin, builtin_description, BUILTIN_NAMES};
@@ -73,8 +75,11 @@ pub enum ModelError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{spec:?} is neither a built-in model ({}) nor a .tflite file", BUILTIN_NAMES.join(", "))]
+    #[error("{spec:?} is neither a built-in model ({}) nor a .tflite file nor a SCALE-Sim topology (.csv)", BUILTIN_NAMES.join(", "))]
     NotFound { spec: String },
+    /// A SCALE-Sim topology CSV that could not be read as layers.
+    #[error(transparent)]
+    Topology(#[from] scalesim::TopologyError),
     #[error(
         "model file {path} is larger than {limit} bytes (MAX_MODEL_BYTES): not a TinyML model"
     )]
@@ -136,12 +141,16 @@ pub fn load_tflite(path: &Path) -> Result<Graph, ModelError> {
     })
 }
 
-/// A built-in model name (`kws`, `vww`, `ic`, `ad`) or a path to a `.tflite` file.
+/// A built-in model name (`kws`, `vww`, `ic`, `ad`), a path to a SCALE-Sim topology
+/// (`.csv`, any case: [`scalesim`]) or a path to a `.tflite` file (any other path).
 pub fn resolve(spec: &str) -> Result<Graph, ModelError> {
     if let Some(g) = builtin(spec) {
         return Ok(g);
     }
     let path = Path::new(spec);
+    if scalesim::is_topology_path(spec) {
+        return scalesim::load(path);
+    }
     if path.exists() || spec.ends_with(".tflite") {
         return load_tflite(path);
     }

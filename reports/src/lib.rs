@@ -10,6 +10,8 @@
 //!   (`plots/*.svg`, `plots/*.png`) and a self-contained `index.html` into an output
 //!   directory, atomically (see [`fsutil`]).
 //! - [`budget`]: deadlines, duty-cycled average power and battery life (docs/budgets.md).
+//! - [`scalesim`]: per-layer results in SCALE-Sim's `COMPUTE_REPORT.csv` layout
+//!   (`report --format scalesim`).
 //! - [`ablation`]: the feature ablation table of `report --ablate` (`ablation.md/.csv/.json`).
 //! - [`sweep`]: the design-space sweep engine, generic over an evaluator closure: grid files,
 //!   parallel evaluation with resume, sharding and merge, Pareto analysis, plots, summary.
@@ -26,6 +28,7 @@ pub mod html;
 pub mod plot;
 pub mod progress;
 pub mod record;
+pub mod scalesim;
 pub mod schema;
 pub mod sweep;
 pub mod writer;

@@ -39,11 +39,11 @@ use arch::AccelConfig;
 
 /// Durations of one reduction step's groups.
 #[derive(Debug, Clone, Copy, Default)]
-struct StepCost {
-    load: u64,
-    compute: u64,
+pub(crate) struct StepCost {
+    pub(crate) load: u64,
+    pub(crate) compute: u64,
     /// Store group after this step (0 if the step does not end an output tile).
-    store: u64,
+    pub(crate) store: u64,
 }
 
 /// Estimates an int8-output GEMM `m x k x n` (full activation range).
@@ -389,18 +389,18 @@ fn estimate_tiling_scratch(
     c
 }
 
-struct Sched {
-    cycles: u64,
-    compute_busy: u64,
-    dma_busy: u64,
-    stall: u64,
+pub(crate) struct Sched {
+    pub(crate) cycles: u64,
+    pub(crate) compute_busy: u64,
+    pub(crate) dma_busy: u64,
+    pub(crate) stall: u64,
 }
 
 const UNKNOWN: u64 = u64::MAX;
 
 /// The buffers of [`place`].
 #[derive(Debug, Clone, Default)]
-struct PlaceScratch {
+pub(crate) struct PlaceScratch {
     tile_end: Vec<usize>,
     l_end: Vec<u64>,
     c_end: Vec<u64>,
@@ -411,8 +411,9 @@ struct PlaceScratch {
 /// rules: in-order engines, the steps' dependency tokens, one DMA shared by the load and
 /// store engines with sticky arbitration (the last owner wins ties). `head`: cycles the
 /// load queue holds the DMA before the first load group (the `CONV_GEOM` of hardware
-/// im2col: the load queue owns the DMA at the start and no store is ready).
-fn place(
+/// im2col: the load queue owns the DMA at the start and no store is ready). Also the
+/// recurrence of vector-unit programs (`crate::vtile`, one output tile per step).
+pub(crate) fn place(
     steps: &[Step],
     costs: &[StepCost],
     n_tiles: usize,

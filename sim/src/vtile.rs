@@ -24,15 +24,8 @@ use arch::timing;
 use arch::vplan::{self, VLayout, VPlan, VPlanError, VProblem};
 use arch::AccelConfig;
 
-/// Durations of one step's groups.
-#[derive(Debug, Clone, Copy, Default)]
-struct StepCost {
-    load: u64,
-    compute: u64,
-    store: u64,
-    /// Cycles with a `VCOMPUTE` in progress.
-    vpu: u64,
-}
+use crate::tile::{self, PlaceScratch, StepCost};
+use arch::schedule::Step;
 
 /// Estimates the counters of vector problem `p` on `cfg`.
 pub fn estimate(cfg: &AccelConfig, p: &VProblem) -> Result<Counters, VPlanError> {
@@ -71,6 +64,7 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
         head = timing::CONV_GEOM_CYCLES;
     }
     let mut costs = Vec::with_capacity(plan.steps.len());
+    let mut vpu_busy = 0u64;
     for s in &plan.steps {
         let mut cost = StepCost::default();
         for cmd in &s.loads {
@@ -86,7 +80,7 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
                 Op::VCompute(v) => {
                     let d = timing::vcompute_cycles(v.m as u64, v.k as u64);
                     cost.compute += d;
-                    cost.vpu += d;
+                    vpu_busy += d;
                 }
                 _ => {}
             }
@@ -99,104 +93,39 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
         costs.push(cost);
     }
     c.add_command(cfg, &Op::Finish, None);
-    let sched = place(&costs, head);
+    // One output tile per step, a load group in every step; load group `s` waits for
+    // compute `s - 2` (C2L) and compute `s` for the store of step `s - 2` (S2C): the
+    // GEMM program's protocol, so `sim::tile`'s recurrence places the groups.
+    let steps: Vec<Step> = (0..costs.len() as u64)
+        .map(|s| Step {
+            i: s,
+            j: 0,
+            kk: 0,
+            tile: s,
+            load_a: true,
+            load_b: false,
+            load_params: false,
+            first_k: true,
+            last_k: true,
+            a_half: s % 2,
+            b_half: s % 2,
+            acc_half: s % 2,
+            load_waits_compute: s >= 2,
+            compute_frees_load: s + 2 < costs.len() as u64,
+            compute_waits_store: s >= 2,
+            store_frees_acc: s + 2 < costs.len() as u64,
+        })
+        .collect();
+    let sched = tile::place(
+        &steps,
+        &costs,
+        steps.len(),
+        head,
+        &mut PlaceScratch::default(),
+    );
     c.cycles = sched.cycles;
-    c.vpu_busy_cycles = costs.iter().map(|s| s.vpu).sum();
+    c.vpu_busy_cycles = vpu_busy;
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;
     c
-}
-
-struct Sched {
-    cycles: u64,
-    dma_busy: u64,
-    stall: u64,
-}
-
-const UNKNOWN: u64 = u64::MAX;
-
-/// Places the groups in time (`sim::tile`'s recurrence with one output tile per step and
-/// a load group in every step).
-fn place(costs: &[StepCost], head: u64) -> Sched {
-    let n = costs.len();
-    let mut l_end = vec![UNKNOWN; n];
-    let mut c_end = vec![UNKNOWN; n];
-    let mut s_end = vec![UNKNOWN; n];
-    let (mut nl, mut nc, mut nt) = (0usize, 0usize, 0usize);
-    let mut dma_free = head;
-    let mut owner_store = false;
-    let mut comp_free = 0u64;
-    let (mut dma_busy, mut stall, mut max_end) = (head, 0u64, head);
-    loop {
-        while nc < n {
-            if l_end[nc] == UNKNOWN {
-                break;
-            }
-            let mut ready = comp_free.max(l_end[nc]);
-            if nc >= 2 {
-                if s_end[nc - 2] == UNKNOWN {
-                    break;
-                }
-                ready = ready.max(s_end[nc - 2]);
-            }
-            stall += ready - comp_free;
-            comp_free = ready + costs[nc].compute;
-            c_end[nc] = comp_free;
-            max_end = max_end.max(comp_free);
-            nc += 1;
-        }
-        let load_ready = (nl < n).then(|| if nl >= 2 { c_end[nl - 2] } else { 0 });
-        let store_ready = (nt < n).then(|| c_end[nt]);
-        let pick_store = match (load_ready, store_ready) {
-            (None, None) => break,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(l), Some(s)) => {
-                if l == UNKNOWN && s == UNKNOWN {
-                    break;
-                } else if l == UNKNOWN {
-                    true
-                } else if s == UNKNOWN {
-                    false
-                } else {
-                    let tl = dma_free.max(l);
-                    let ts = dma_free.max(s);
-                    if owner_store {
-                        ts <= tl
-                    } else {
-                        ts < tl
-                    }
-                }
-            }
-        };
-        if pick_store {
-            let ready = store_ready.expect("picked");
-            if ready == UNKNOWN {
-                break;
-            }
-            let start = dma_free.max(ready);
-            dma_free = start + costs[nt].store;
-            dma_busy += costs[nt].store;
-            s_end[nt] = dma_free;
-            nt += 1;
-            owner_store = true;
-        } else {
-            let ready = load_ready.expect("picked");
-            if ready == UNKNOWN {
-                break;
-            }
-            let start = dma_free.max(ready);
-            dma_free = start + costs[nl].load;
-            dma_busy += costs[nl].load;
-            l_end[nl] = dma_free;
-            nl += 1;
-            owner_store = false;
-        }
-        max_end = max_end.max(dma_free);
-    }
-    Sched {
-        cycles: max_end,
-        dma_busy,
-        stall,
-    }
 }

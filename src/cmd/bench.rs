@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Built-in model (kws, vww, ic, ad) or a .tflite file.
+    /// Built-in model (kws, vww, ic, ad), a .tflite file or a SCALE-Sim topology (.csv).
     pub model: String,
     /// Offload conv/depthwise/FC layers to this simulated accelerator (a config file or a
     /// preset name) and time the offloaded inference.

@@ -222,11 +222,12 @@ pub fn target_lines(name: &str, t: &TargetBudgetJson) -> Vec<(String, serde_json
     ]
 }
 
-/// The size of the `.tflite` file `source`, or `None` for a built-in model (the footprint
-/// then uses the model's constant bytes plus a stated overhead, runtime::footprint).
+/// The size of the `.tflite` file `source`, or `None` for a built-in model or a SCALE-Sim
+/// topology (the footprint then uses the model's constant bytes plus a stated overhead,
+/// runtime::footprint: the CSV's own size says nothing of the synthetic weights).
 pub fn file_bytes(source: &str) -> Option<u64> {
     let p = std::path::Path::new(source);
-    if p.is_file() {
+    if p.is_file() && !models::scalesim::is_topology_path(source) {
         std::fs::metadata(p).ok().map(|m| m.len())
     } else {
         None

@@ -1,4 +1,4 @@
-//! `tinyaccel config show|validate|init`.
+//! `tinyaccel config show|validate|init|import|export`.
 
 use arch::AccelConfig;
 use clap::Subcommand;
@@ -36,6 +36,90 @@ pub enum ConfigCmd {
         #[arg(long, requires = "out")]
         force: bool,
     },
+    /// Import a SCALE-Sim configuration (.cfg, v2 or v1 keys) as the equivalent tinyaccel
+    /// configuration: array, dataflow, scratchpad sizes, bus width; every setting that
+    /// cannot be expressed is named in comment lines of the output and on stderr
+    /// (docs/scalesim.md). Prints to stdout unless --out is given.
+    Import {
+        /// The SCALE-Sim .cfg file.
+        file: std::path::PathBuf,
+        /// Write the TOML to FILE; refuses to overwrite an existing file unless --force.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Overwrite FILE if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
+    /// Write a configuration (file or preset) as a SCALE-Sim v2 .cfg, with comment lines
+    /// naming what SCALE-Sim cannot express. Prints to stdout unless --out is given.
+    Export {
+        /// Config file or preset name (default: edge-8x8).
+        config: Option<String>,
+        /// Write to FILE; refuses to overwrite an existing file unless --force.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Overwrite FILE if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
+}
+
+/// Writes `text` to `path` atomically, refusing an existing file without `force`.
+fn write_new(path: &std::path::Path, text: &str, force: bool) -> anyhow::Result<()> {
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        anyhow::bail!(
+            "{}: already exists (use --force to overwrite it)",
+            path.display()
+        );
+    }
+    reports::fsutil::atomic_write(path, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+}
+
+/// `config import`: the TOML text of a SCALE-Sim configuration, and the notes.
+pub fn import_scalesim(
+    file: &std::path::Path,
+) -> anyhow::Result<(AccelConfig, String, Vec<String>)> {
+    use std::io::Read;
+    let origin = file.display().to_string();
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| {
+            f.take(arch::config::MAX_CONFIG_BYTES + 1)
+                .read_to_string(&mut text)
+        })
+        .map_err(|e| anyhow::anyhow!("{origin}: cannot read: {e}"))?;
+    if text.len() as u64 > arch::config::MAX_CONFIG_BYTES {
+        anyhow::bail!(
+            "{origin}: larger than {} bytes: not a SCALE-Sim configuration",
+            arch::config::MAX_CONFIG_BYTES
+        );
+    }
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scalesim".into());
+    let imp = arch::config::scalesim::import(&text, &origin, &stem)?;
+    let cfg = imp.config;
+    let file_name = file
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| origin.clone());
+    let mut header = vec![
+        format!(
+            "{}: imported from the SCALE-Sim configuration {file_name} (tinyaccel config import).",
+            cfg.name
+        ),
+        "Not expressible in tinyaccel (the nearest values are used, see docs/scalesim.md):".into(),
+    ];
+    header.extend(imp.notes.iter().map(|n| format!("- {n}")));
+    let text = cfg.to_commented_toml(&header);
+    let back = AccelConfig::from_toml_str(&text, &format!("{}.toml", cfg.name))?;
+    anyhow::ensure!(
+        back == cfg,
+        "internal: the import of {origin} does not read back to the same configuration"
+    );
+    Ok((cfg, text, imp.notes))
 }
 
 pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
@@ -191,18 +275,50 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 Some(path) => {
                     // Written atomically (temporary file + rename); never over an
                     // existing file without --force.
-                    if !force && std::fs::symlink_metadata(&path).is_ok() {
-                        anyhow::bail!(
-                            "{}: already exists (use --force to overwrite it)",
-                            path.display()
-                        );
-                    }
-                    reports::fsutil::atomic_write(&path, text.as_bytes())
-                        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+                    write_new(&path, &text, force)?;
                     outln!(
                         "wrote {} (from `{spec}`, hash {})",
                         path.display(),
                         cfg.hash()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCmd::Import { file, out, force } => {
+            let (cfg, text, notes) = import_scalesim(&file)?;
+            for n in &notes {
+                eprintln!("tinyaccel: note: {}: {n}", file.display());
+            }
+            match out {
+                None => out!("{text}"),
+                Some(path) => {
+                    write_new(&path, &text, force)?;
+                    outln!(
+                        "wrote {} (from SCALE-Sim {}, hash {}; {} settings not expressible, named in its comments)",
+                        path.display(),
+                        file.display(),
+                        cfg.hash(),
+                        notes.len()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCmd::Export { config, out, force } => {
+            let cfg = match config {
+                Some(c) => AccelConfig::resolve(&c)?,
+                None => AccelConfig::default(),
+            };
+            let text = cfg.to_scalesim_cfg();
+            match out {
+                None => out!("{text}"),
+                Some(path) => {
+                    write_new(&path, &text, force)?;
+                    outln!(
+                        "wrote {} (SCALE-Sim configuration of {})",
+                        path.display(),
+                        cfg.name
                     );
                 }
             }

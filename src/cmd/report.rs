@@ -19,7 +19,8 @@ use super::{ablate, accel};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Models: built-in names (kws, vww, ic, ad), `all`, or .tflite files. Default: all.
+    /// Models: built-in names (kws, vww, ic, ad), `all`, .tflite files or SCALE-Sim
+    /// topologies (.csv). Default: all.
     #[arg(long = "model", num_args = 1.., value_delimiter = ',')]
     pub models: Vec<String>,
     /// Accelerator configuration: a TOML file or a preset name.
@@ -47,8 +48,22 @@ pub struct ReportArgs {
     /// configuration's value if > 1, else 4.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub ablate: Vec<String>,
+    /// Output formats, FORMAT,...: `tinyaccel` (report.md/.csv/.json, plots, index.html)
+    /// and `scalesim` (per-layer results in SCALE-Sim's COMPUTE_REPORT.csv layout,
+    /// scalesim/<model>/COMPUTE_REPORT.csv in the output folder; docs/scalesim.md).
+    #[arg(long = "format", value_delimiter = ',', num_args = 1.., default_value = "tinyaccel")]
+    pub formats: Vec<ReportFormat>,
     #[command(flatten)]
     pub budget: BudgetArgs,
+}
+
+/// What `report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// report.md, report.csv, report.json, plots, index.html.
+    Tinyaccel,
+    /// scalesim/<model>/COMPUTE_REPORT.csv.
+    Scalesim,
 }
 
 /// Expands `all` and the default into the built-in names.
@@ -271,18 +286,51 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         }
     };
     bar.finish_and_clear();
-    let opts = reports::WriteOptions {
-        plots: true,
-        png: !args.no_png,
+    let written = if args.formats.contains(&ReportFormat::Tinyaccel) {
+        let opts = reports::WriteOptions {
+            plots: true,
+            png: !args.no_png,
+        };
+        Some(
+            reports::write_report_with_ablation(
+                &report,
+                ablation.as_ref(),
+                &args.out,
+                &opts,
+                &reports::NoProgress,
+            )
+            .with_context(|| format!("writing the report to {}", args.out.display()))?,
+        )
+    } else {
+        None
     };
-    let written = reports::write_report_with_ablation(
-        &report,
-        ablation.as_ref(),
-        &args.out,
-        &opts,
-        &reports::NoProgress,
-    )
-    .with_context(|| format!("writing the report to {}", args.out.display()))?;
+    let scalesim = if args.formats.contains(&ReportFormat::Scalesim) {
+        for m in &report.models {
+            let cpu_rows: Vec<String> = reports::scalesim::compute_rows(m)
+                .iter()
+                .filter(|r| !r.offloaded)
+                .map(|r| format!("{} (op {} {})", r.layer_id, r.op_index, r.op))
+                .collect();
+            if !cpu_rows.is_empty() {
+                eprintln!(
+                    "tinyaccel: note: {}: layer(s) {} ran on the CPU: their COMPUTE_REPORT.csv \
+                     rows have no cycles (--policy all offloads every layer)",
+                    m.model,
+                    cpu_rows.join(", ")
+                );
+            }
+        }
+        Some(
+            reports::scalesim::write_compute_reports(&report, &args.out).with_context(|| {
+                format!(
+                    "writing the SCALE-Sim compute reports to {}",
+                    args.out.display()
+                )
+            })?,
+        )
+    } else {
+        None
+    };
     outln!("{}", summary_table(&report));
     if let Some(b) = budget_table(&report) {
         outln!("{b}");
@@ -291,7 +339,12 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         outln!("Feature ablation of {}:\n", a.base_config);
         outln!("{}", a.table_markdown());
     }
-    outln!("report written to {}", written.dir.display());
+    if let Some(w) = written {
+        outln!("report written to {}", w.dir.display());
+    }
+    for p in scalesim.iter().flatten() {
+        outln!("SCALE-Sim compute report written to {}", p.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -320,7 +373,7 @@ pub fn summary_table(r: &Report) -> String {
 /// How the budget figures were made (provenance notes).
 pub fn budget_notes(b: &Budget) -> Vec<String> {
     let mut v = vec![format!(
-        "Memory footprint (runtime::footprint, driver::delegate::footprint): flash = model (the .tflite file, or for a built-in model its constant bytes plus an estimated flatbuffer overhead) + runtime and kernel code (estimates, docs/cpu-model.md) + driver code when offloading; SRAM = arena + interpreter state + CPU kernel scratch, plus the driver's packed weights, A/C buffers and command streams ({}). Capacities: the CPU profile's on-chip flash and SRAM.",
+        "Memory footprint (runtime::footprint, driver::delegate::footprint): flash = model (the .tflite file, or for a built-in model or a SCALE-Sim topology its constant bytes plus an estimated flatbuffer overhead) + runtime and kernel code (estimates, docs/cpu-model.md) + driver code when offloading; SRAM = arena + interpreter state + CPU kernel scratch, plus the driver's packed weights, A/C buffers and command streams ({}). Capacities: the CPU profile's on-chip flash and SRAM.",
         match b.cmd_streams {
             driver::delegate::CmdStreams::Sram => "kept in SRAM",
             driver::delegate::CmdStreams::Flash =>

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Built-in model (kws, vww, ic, ad) or a .tflite file.
+    /// Built-in model (kws, vww, ic, ad), a .tflite file or a SCALE-Sim topology (.csv).
     pub model: String,
     /// Input file: raw bytes in the model's input dtype, NHWC (default: all zeros).
     #[arg(long)]

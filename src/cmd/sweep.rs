@@ -21,7 +21,8 @@ pub struct SweepArgs {
     /// Grid file: `base = "configs/edge-8x8.toml"` and a `[sweep]` table of value lists.
     #[arg(long)]
     pub grid: Option<PathBuf>,
-    /// Models: built-in names, `all`, or .tflite files. Default: all four built-ins.
+    /// Models: built-in names, `all`, .tflite files or SCALE-Sim topologies (.csv).
+    /// Default: all four built-ins.
     #[arg(long = "model", num_args = 1.., value_delimiter = ',')]
     pub models: Vec<String>,
     /// CPU profile of the baseline and of the CPU side of the offloaded run.
@@ -90,13 +91,7 @@ pub fn sweep_models(specs: &[String], cpu: &CpuProfile) -> Result<Vec<SweepModel
                 .map(|i| interp.prepared(i).context("op not prepared"))
                 .collect::<Result<_>>()?;
             let facts = ModelFacts::new(&graph, &prepared, cpu);
-            let path = std::path::Path::new(s);
-            let file_bytes = if path.is_file() {
-                Some(std::fs::metadata(path)?.len())
-            } else {
-                None
-            };
-            let cpu_mem = CpuMemory::new(&interp, cpu, file_bytes)
+            let cpu_mem = CpuMemory::new(&interp, cpu, super::budget::file_bytes(s))
                 .with_context(|| format!("memory facts of {s}"))?;
             Ok(SweepModel { facts, cpu_mem })
         })

@@ -160,7 +160,13 @@ pub(super) fn window_of(g: &ConvGeometry) -> Option<Window> {
         .all(|&v| (1..=kern).contains(&v))
         && g.pad_top <= MAX_GEOM_PAD as usize
         && g.pad_left <= MAX_GEOM_PAD as usize;
-    fits.then_some(Window {
+    fits.then(|| window_fields(g))
+}
+
+/// The window registers of a conv geometry as they are (no field-range check: see
+/// [`window_of`]); a depthwise geometry's window reads its `in_c` channels.
+pub(super) fn window_fields(g: &ConvGeometry) -> Window {
+    Window {
         in_h: g.in_h as u32,
         in_w: g.in_w as u32,
         in_c: g.in_c as u32,
@@ -173,7 +179,7 @@ pub(super) fn window_of(g: &ConvGeometry) -> Option<Window> {
         dw: g.dilation_w as u32,
         pad_t: g.pad_top as u32,
         pad_l: g.pad_left as u32,
-    })
+    }
 }
 
 /// The window of a layer whose patches the accelerator's im2col unit generates on `cfg`:

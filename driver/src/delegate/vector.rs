@@ -238,23 +238,9 @@ impl VectorLayer {
     /// The window of a windowed layer (`None` for ADD).
     fn window(&self) -> Option<(Window, usize)> {
         match self {
-            VectorLayer::Depthwise { geom: g } => Some((
-                Window {
-                    in_h: g.in_h as u32,
-                    in_w: g.in_w as u32,
-                    in_c: g.in_c as u32,
-                    out_w: g.out_w as u32,
-                    kh: g.k_h as u32,
-                    kw: g.k_w as u32,
-                    sh: g.stride_h as u32,
-                    sw: g.stride_w as u32,
-                    dh: g.dilation_h as u32,
-                    dw: g.dilation_w as u32,
-                    pad_t: g.pad_top as u32,
-                    pad_l: g.pad_left as u32,
-                },
-                g.out_h,
-            )),
+            VectorLayer::Depthwise { geom: g } => {
+                Some((super::lowering::window_fields(g), g.out_h))
+            }
             VectorLayer::Pool { params: p, .. } => Some((
                 Window {
                     in_h: p.input[1] as u32,
