@@ -268,3 +268,77 @@ fn features_off_numbers_equal_mains() {
         }
     }
 }
+
+/// `tinyaccel run MODEL --accel ACCEL --cpu cortex-m4f --json`: the `accel` totals.
+fn run_totals(model: &str, accel: &str) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args([
+            "run",
+            model,
+            "--accel",
+            accel,
+            "--cpu",
+            "cortex-m4f",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{model} on {accel}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["accel"].clone()
+}
+
+/// Issue 17's targets, Cortex-M4F reference kernels, cycle-level simulation (simulated
+/// time, not wall time): on edge-8x8-tinyml kws <= 2 ms, vww <= 6 ms, ic <= 5 ms end to
+/// end, the CPU's share (CPU-side work and driver) of each <= 30 %; and kws on a 16x16
+/// design with the same features at least 3x faster than on a 4x4 one.
+#[test]
+fn the_vector_unit_meets_the_issue_targets() {
+    for (model, limit_us) in [("kws", 2_000.0), ("vww", 6_000.0), ("ic", 5_000.0)] {
+        let t = run_totals(model, "edge-8x8-tinyml");
+        let total = t["offload_us"].as_f64().unwrap();
+        let cpu = t["cpu_side_us"].as_f64().unwrap() + t["driver_us"].as_f64().unwrap();
+        assert!(total <= limit_us, "{model}: {total} us > {limit_us} us");
+        assert!(
+            cpu <= 0.30 * total,
+            "{model}: CPU share {cpu} of {total} us"
+        );
+        assert!(t["vpu_busy_us"].as_f64().unwrap() > 0.0, "{model}");
+    }
+    let dir = tempfile_dir();
+    let design = |base: &str| {
+        let path = dir.join(format!("{base}-vpu.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "base = \"{base}\"\nname = \"{base}-vpu\"\nim2col = true\ndma_outstanding = 4\n\
+                 depthwise = true\npooling = true\neltwise = true\n"
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let small = run_totals("kws", &design("tiny-4x4"))["offload_us"]
+        .as_f64()
+        .unwrap();
+    let big = run_totals("kws", &design("edge-16x16"))["offload_us"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        small >= 3.0 * big,
+        "kws: {small} us on tiny-4x4 vs {big} us on edge-16x16 with the features"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh directory under the target's temporary folder.
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("vector-targets-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
