@@ -645,7 +645,9 @@ where
             .sum();
         top = top.max(s);
     }
-    let top = if top > 0.0 { top * 1.25 } else { 1.0 };
+    // Headroom above the tallest bar for the legend (one row per series, upper right).
+    let headroom = (1.0 + 0.06 * series.len() as f64).max(1.25);
+    let top = if top > 0.0 { top * headroom } else { 1.0 };
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 22))
         .margin(12)
@@ -962,7 +964,7 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
         .map(|(m, t)| format!("{} ({} uJ)", m.model, f::num(t.offload_uj)))
         .collect();
     let parts = [
-        "MAC array",
+        "MACs (array, depthwise lanes)",
         "scratchpads",
         "bus (DMA)",
         "leakage",
