@@ -242,26 +242,7 @@ fn features_off_numbers_equal_mains() {
         };
         let cfg = AccelConfig::preset(accel).unwrap();
         assert!(!cfg.has_vpu(), "{accel} has the vector unit");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-            .args([
-                "run",
-                model,
-                "--accel",
-                accel,
-                "--cpu",
-                "cortex-m4f",
-                "--policy",
-                policy,
-            ])
-            .arg("--json")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{key}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let got = run_json(model, accel, policy);
         for field in ["accel", "layers", "cpu"] {
             same(&rec[field], &got[field], &format!("{key}: {field}"))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -269,27 +250,24 @@ fn features_off_numbers_equal_mains() {
     }
 }
 
-/// `tinyaccel run MODEL --accel ACCEL --cpu cortex-m4f --json`: the `accel` totals.
-fn run_totals(model: &str, accel: &str) -> Value {
+/// `tinyaccel run MODEL --accel ACCEL --cpu cortex-m4f --policy POLICY --json`.
+fn run_json(model: &str, accel: &str, policy: &str) -> Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
-        .args([
-            "run",
-            model,
-            "--accel",
-            accel,
-            "--cpu",
-            "cortex-m4f",
-            "--json",
-        ])
+        .args(["run", model, "--accel", accel, "--cpu", "cortex-m4f"])
+        .args(["--policy", policy, "--json"])
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{model} on {accel}: {}",
+        "{model} on {accel} ({policy}): {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["accel"].clone()
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The `accel` totals of [`run_json`] under the default policy (`auto`).
+fn run_totals(model: &str, accel: &str) -> Value {
+    run_json(model, accel, "auto")["accel"].clone()
 }
 
 /// Issue 17's targets, Cortex-M4F reference kernels, cycle-level simulation (simulated

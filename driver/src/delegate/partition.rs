@@ -124,6 +124,17 @@ impl LayerFacts {
         }
     }
 
+    /// The decision to leave the layer on the CPU for `reason`.
+    fn on_cpu(&self, reason: String) -> Decision {
+        Decision {
+            index: self.index,
+            op: self.op,
+            placement: Placement::Cpu,
+            reason,
+            gemms: 0,
+        }
+    }
+
     /// The vector form the layer runs in on `cfg`: it has one and `cfg` has its mode.
     pub(super) fn vector_on(&self, cfg: &AccelConfig) -> Option<&VectorLayer> {
         match &self.vector {
@@ -232,13 +243,7 @@ pub(super) fn decide(
     policy: Policy,
     est: GemmEstimator,
 ) -> Decision {
-    let cpu_dec = |reason: String| Decision {
-        index: f.index,
-        op: f.op,
-        placement: Placement::Cpu,
-        reason,
-        gemms: 0,
-    };
+    let cpu_dec = |reason: String| f.on_cpu(reason);
     // The vector unit, when the design has the layer's mode.
     let mut vector_note = None;
     if let Some((mode, form)) = &f.vector {
@@ -337,13 +342,7 @@ fn decide_vector(
     cpu_mhz: f64,
     policy: Policy,
 ) -> Decision {
-    let cpu_dec = |reason: String| Decision {
-        index: f.index,
-        op: f.op,
-        placement: Placement::Cpu,
-        reason,
-        gemms: 0,
-    };
+    let cpu_dec = |reason: String| f.on_cpu(reason);
     if policy == Policy::None {
         return cpu_dec("offload disabled (policy none)".into());
     }
