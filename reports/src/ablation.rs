@@ -112,6 +112,24 @@ pub struct Ablation {
     pub rows: Vec<AblationRow>,
 }
 
+/// A Markdown table of `head` and `rows` whose first `text` columns are left-aligned text
+/// and the rest right-aligned numbers.
+fn markdown_table(head: &[String], rows: &[Vec<String>], text: usize) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "| {} |", head.join(" | "));
+    let _ = writeln!(
+        o,
+        "|{}{}",
+        "---|".repeat(text),
+        "---:|".repeat(head.len() - text)
+    );
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| f::md_cell(c)).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
+    o
+}
+
 /// The file names written into the report folder.
 pub const FILES: [&str; 3] = ["ablation.md", "ablation.csv", "ablation.json"];
 
@@ -259,20 +277,7 @@ impl Ablation {
     /// The table (Markdown), as printed on the terminal and written in `ablation.md`.
     pub fn table_markdown(&self) -> String {
         let (head, rows) = self.table_cells();
-        let text = 2 + self.features.len();
-        let mut o = String::new();
-        let _ = writeln!(o, "| {} |", head.join(" | "));
-        let _ = writeln!(
-            o,
-            "|{}{}",
-            "---|".repeat(text),
-            "---:|".repeat(head.len() - text)
-        );
-        for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| f::md_cell(c)).collect();
-            let _ = writeln!(o, "| {} |", cells.join(" | "));
-        }
-        o
+        markdown_table(&head, &rows, 2 + self.features.len())
     }
 
     /// What each feature costs and buys: one row per feature (its single-feature variant)
@@ -331,14 +336,7 @@ impl Ablation {
     /// [`Ablation::cost_benefit_cells`] as a Markdown table.
     pub fn cost_benefit_markdown(&self) -> String {
         let (head, rows) = self.cost_benefit_cells();
-        let mut o = String::new();
-        let _ = writeln!(o, "| {} |", head.join(" | "));
-        let _ = writeln!(o, "|---|{}", "---:|".repeat(head.len() - 1));
-        for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| f::md_cell(c)).collect();
-            let _ = writeln!(o, "| {} |", cells.join(" | "));
-        }
-        o
+        markdown_table(&head, &rows, 1)
     }
 
     /// `ablation.md` text: what was ablated, the table, the variants' configurations.

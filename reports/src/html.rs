@@ -67,6 +67,25 @@ pub fn render_html(r: &Report, svgs: &[(PlotFile, String)]) -> String {
     render_html_with(r, None, svgs)
 }
 
+/// A table of `head` and `rows` (built at run time, unlike [`table`]'s fixed columns)
+/// whose first `text` columns are left-aligned text.
+fn dyn_table(o: &mut String, head: &[String], rows: &[Vec<String>], text: usize) {
+    let cls = |i: usize| if i < text { " class=\"l\"" } else { "" };
+    o.push_str("<table><tr>");
+    for (i, h) in head.iter().enumerate() {
+        let _ = write!(o, "<th{}>{}</th>", cls(i), f::html(h));
+    }
+    o.push_str("</tr>\n");
+    for r in rows {
+        o.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let _ = write!(o, "<td{}>{}</td>", cls(i), f::html(c));
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table>\n");
+}
+
 /// The page with the feature ablation's table after the summary.
 pub fn render_html_with(
     r: &Report,
@@ -116,41 +135,13 @@ pub fn render_html_with(
             if a.features.len() > 1 { ", all on" } else { "" }
         );
         let (head, rows) = a.table_cells();
-        let text = 2 + a.features.len();
-        o.push_str("<table><tr>");
-        for (i, h) in head.iter().enumerate() {
-            let cls = if i < text { " class=\"l\"" } else { "" };
-            let _ = write!(o, "<th{cls}>{}</th>", f::html(h));
-        }
-        o.push_str("</tr>\n");
-        for r in &rows {
-            o.push_str("<tr>");
-            for (i, c) in r.iter().enumerate() {
-                let cls = if i < text { " class=\"l\"" } else { "" };
-                let _ = write!(o, "<td{cls}>{}</td>", f::html(c));
-            }
-            o.push_str("</tr>\n");
-        }
-        o.push_str("</table>\n");
+        dyn_table(&mut o, &head, &rows, 2 + a.features.len());
         let (head, rows) = a.cost_benefit_cells();
         o.push_str(
             "<p>What each feature costs in area and buys in latency and energy (alone, against \
-             every feature off):</p>\n<table><tr>",
+             every feature off):</p>\n",
         );
-        for (i, h) in head.iter().enumerate() {
-            let cls = if i == 0 { " class=\"l\"" } else { "" };
-            let _ = write!(o, "<th{cls}>{}</th>", f::html(h));
-        }
-        o.push_str("</tr>\n");
-        for r in &rows {
-            o.push_str("<tr>");
-            for (i, c) in r.iter().enumerate() {
-                let cls = if i == 0 { " class=\"l\"" } else { "" };
-                let _ = write!(o, "<td{cls}>{}</td>", f::html(c));
-            }
-            o.push_str("</tr>\n");
-        }
-        o.push_str("</table>\n");
+        dyn_table(&mut o, &head, &rows, 1);
     }
     let p = &r.provenance;
     let _ = write!(
