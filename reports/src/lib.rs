@@ -30,6 +30,7 @@ pub mod progress;
 pub mod record;
 pub mod scalesim;
 pub mod schema;
+pub mod search;
 pub mod sweep;
 pub mod writer;
 

@@ -14,6 +14,7 @@ pub mod hdl;
 pub mod models;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod sim;
 pub mod sweep;
 
@@ -46,6 +47,10 @@ pub enum Command {
     /// Run one inference of a model on the CPU reference kernels (bit-exact with TFLite-Micro),
     /// optionally with its conv/FC layers offloaded to the simulated accelerator (--accel).
     Run(run::RunArgs),
+    /// Constraint-driven design search (NSGA-II) over a grid's designs: the front of the
+    /// objectives, the best design meeting the constraints (resumable; islands with
+    /// --shard, `search merge` combines them).
+    Search(search::SearchArgs),
     /// Simulate one GEMM on the accelerator (cycle-level, functional or tile-level model).
     #[command(subcommand)]
     Sim(sim::SimCmd),
@@ -64,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(a) => models::run(a),
         Command::Report(a) => report::run(a),
         Command::Run(a) => run::run(a),
+        Command::Search(a) => search::run(a),
         Command::Sim(c) => sim::run(c),
         Command::Sweep(a) => sweep::run(a),
     }

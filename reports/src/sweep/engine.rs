@@ -356,6 +356,86 @@ fn check_metrics(m: &Metrics) -> Result<(), String> {
     Ok(())
 }
 
+/// The row of one design x model: `invalid` with the design's reasons, `ok` with the
+/// evaluator's metrics (checked; budget columns when `constraints`), `infeasible` with its
+/// reason. An evaluator's `Abort`, a panic or impossible metrics are errors (the caller
+/// stops).
+pub(crate) fn evaluate_row<F>(
+    design: &super::grid::Design,
+    params: &[String],
+    model: &str,
+    mi: usize,
+    evaluator: &F,
+    constraints: Option<&Constraints>,
+) -> Result<ResultRow, SweepError>
+where
+    F: Fn(&AccelConfig, usize) -> Result<Metrics, EvalError>,
+{
+    let index = design.index;
+    let aborted = |message: String| SweepError::Aborted {
+        design: index,
+        design_id: design.id.clone(),
+        model: model.to_string(),
+        message,
+    };
+    let mut row = ResultRow {
+        design: index,
+        design_id: design.id.clone(),
+        params: params.to_vec(),
+        model: model.to_string(),
+        status: Status::Invalid,
+        metrics: None,
+        budget: None,
+        note: String::new(),
+    };
+    let cfg = match &design.config {
+        Err(reasons) => {
+            row.note = reasons.join("; ");
+            return Ok(row);
+        }
+        Ok(cfg) => cfg,
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluator(cfg, mi)))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(EvalError::Abort(format!("evaluator panicked: {what}")))
+        });
+    match result {
+        Ok(m) => {
+            check_metrics(&m).map_err(aborted)?;
+            row.status = Status::Ok;
+            row.metrics = Some(RowMetrics {
+                offload_us: m.offload_us,
+                offload_uj: m.offload_uj,
+                area_mm2: m.area_mm2.unwrap_or_else(|| cfg.area_mm2()),
+                array_utilization: m.array_utilization,
+                mac_utilization: m.mac_utilization,
+                speedup: m.cpu_us / m.offload_us,
+                energy_ratio: m.cpu_uj / m.offload_uj,
+                cpu_us: m.cpu_us,
+                cpu_uj: m.cpu_uj,
+            });
+            if let Some(c) = constraints {
+                let accel = c.accel_sleep().power_uw(cfg);
+                row.budget = Some(
+                    c.evaluate(m.offload_us, m.offload_uj, accel, m.memory)
+                        .map_err(aborted)?,
+                );
+            }
+        }
+        Err(EvalError::Infeasible(reason)) => {
+            row.status = Status::Infeasible;
+            row.note = reason;
+        }
+        Err(EvalError::Abort(message)) => return Err(aborted(message)),
+    }
+    Ok(row)
+}
+
 /// Evaluates every design (of the shard) x model and writes the sweep directory.
 ///
 /// - `models`: names of the models; the evaluator receives the index into this slice.
@@ -558,82 +638,20 @@ where
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let mut row = ResultRow {
-                design: index,
-                design_id: design.id.clone(),
-                params: params.clone(),
-                model: model.clone(),
-                status: Status::Invalid,
-                metrics: None,
-                budget: None,
-                note: String::new(),
+            let row = match evaluate_row(
+                &design,
+                &params,
+                model,
+                mi,
+                &evaluator,
+                meta.constraints.as_ref(),
+            ) {
+                Ok(row) => row,
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
             };
-            match &design.config {
-                Err(reasons) => row.note = reasons.join("; "),
-                Ok(cfg) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    evaluator(cfg, mi)
-                }))
-                .unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    Err(EvalError::Abort(format!("evaluator panicked: {what}")))
-                }) {
-                    Ok(m) => {
-                        if let Err(message) = check_metrics(&m) {
-                            stop.store(true, Ordering::Relaxed);
-                            return Err(SweepError::Aborted {
-                                design: index,
-                                design_id: design.id.clone(),
-                                model: model.clone(),
-                                message,
-                            });
-                        }
-                        row.status = Status::Ok;
-                        row.metrics = Some(RowMetrics {
-                            offload_us: m.offload_us,
-                            offload_uj: m.offload_uj,
-                            area_mm2: m.area_mm2.unwrap_or_else(|| cfg.area_mm2()),
-                            array_utilization: m.array_utilization,
-                            mac_utilization: m.mac_utilization,
-                            speedup: m.cpu_us / m.offload_us,
-                            energy_ratio: m.cpu_uj / m.offload_uj,
-                            cpu_us: m.cpu_us,
-                            cpu_uj: m.cpu_uj,
-                        });
-                        if let Some(c) = &meta.constraints {
-                            let accel = c.accel_sleep().power_uw(cfg);
-                            match c.evaluate(m.offload_us, m.offload_uj, accel, m.memory) {
-                                Ok(b) => row.budget = Some(b),
-                                Err(message) => {
-                                    stop.store(true, Ordering::Relaxed);
-                                    return Err(SweepError::Aborted {
-                                        design: index,
-                                        design_id: design.id.clone(),
-                                        model: model.clone(),
-                                        message,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    Err(EvalError::Infeasible(reason)) => {
-                        row.status = Status::Infeasible;
-                        row.note = reason;
-                    }
-                    Err(EvalError::Abort(message)) => {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(SweepError::Aborted {
-                            design: index,
-                            design_id: design.id.clone(),
-                            model: model.clone(),
-                            message,
-                        });
-                    }
-                },
-            }
             write_row(&row)?;
             evaluated.fetch_add(1, Ordering::Relaxed);
             pb.inc(1);
