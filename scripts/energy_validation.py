@@ -19,6 +19,7 @@ reference model, the same .tflite tinyaccel runs).
     cargo build --release
     python3 scripts/energy_validation.py                 # Markdown on stdout
     python3 scripts/energy_validation.py --out /tmp/ev.md
+    python3 scripts/energy_validation.py --update docs/energy-validation.md
 
 Exit status 1 with a message naming the file, command or field when something is missing
 or inconsistent; exit status 2 (after writing the tables) when a row of Table 3 falls
@@ -353,6 +354,24 @@ def render_voltage_pairs(published):
     return out
 
 
+BEGIN = "<!-- BEGIN scripts/energy_validation.py -->"
+END = "<!-- END scripts/energy_validation.py -->"
+
+
+def update_page(path, text):
+    try:
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+    except OSError as e:
+        raise Failure(f"{path}: cannot read: {e}") from e
+    if page.count(BEGIN) != 1 or page.count(END) != 1 or page.index(BEGIN) > page.index(END):
+        raise Failure(f"{path}: needs exactly one `{BEGIN}` line before one `{END}` line")
+    head, rest = page.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=default_binary(),
@@ -365,6 +384,9 @@ def main(argv):
     ap.add_argument("--ref", default=None,
                     help="config the published rows are divided by (default: the last)")
     ap.add_argument("--out", default=None, help="write the Markdown here, not to stdout")
+    ap.add_argument("--update", default=None, metavar="PAGE",
+                    help="replace the tables between the BEGIN/END markers of PAGE "
+                         "(docs/energy-validation.md) instead of printing them")
     args = ap.parse_args(argv)
     ref = args.ref or args.configs[-1]
     try:
@@ -376,7 +398,13 @@ def main(argv):
     except Failure as e:
         print(f"energy_validation: {e}", file=sys.stderr)
         return 1
-    if args.out:
+    if args.update:
+        try:
+            update_page(args.update, text)
+        except Failure as e:
+            print(f"energy_validation: {e}", file=sys.stderr)
+            return 1
+    elif args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text + "\n")
     else:
