@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The two tables of docs/energy-validation.md: tinyaccel's accelerator energy for kws and ic,
-and the published MLPerf Tiny energy of TinyML accelerators on the same two models, per
+"""The tables of docs/energy-validation.md: tinyaccel's accelerator energy for kws and ic, and
+the published MLPerf Tiny energy of TinyML accelerators on the same two models, per
 inference and per MAC.
 
 Table 1 runs `tinyaccel run MODEL --accel CONFIG --json` for every config and model and
@@ -15,6 +15,11 @@ the systems with an accelerator listed in ACCELERATOR_SYSTEMS, whose node, volta
 clock come from the cited system descriptions. Their energy per MAC is derived here:
 measured energy / the model's MACs as tinyaccel counts them (closed division runs the
 reference model, the same .tflite tinyaccel runs).
+
+Table 3 places tinyaccel's energy per MAC between its own MAC energy (below) and the
+lowest whole-chip figure of Table 2 on the same model (above), with the MLPerf Tiny v0.5
+reference run (Cortex-M4F, no accelerator) for scale. Table 4 sets the energy ratio of one
+chip measured at two core voltages against (V2/V1)^2.
 
     cargo build --release
     python3 scripts/energy_validation.py                 # Markdown on stdout
