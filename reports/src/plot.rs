@@ -113,13 +113,15 @@ pub enum Chart {
         points: Vec<(f64, f64, f64)>,
         front: Vec<usize>,
     },
-    /// Line plots against a categorical x axis, one panel per entry of `panels`
-    /// (panel title, y label, series); log-scale y.
+    /// Values against the values of one parameter, one panel per entry of `panels`
+    /// (panel title, y label, series); log-scale y. Lines for an ordered (numeric)
+    /// parameter, grouped bars for a categorical one (`bars`).
     CategoryLines {
         title: String,
         x_label: String,
         x_labels: Vec<String>,
         panels: Vec<(String, String, Vec<Series>)>,
+        bars: bool,
     },
     /// Stacked bars (linear y), one panel per memory: one bar per x label, one segment per
     /// series (a named part), and each bar's capacity as a dashed red line across it.
@@ -253,6 +255,76 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo / 2.0, hi * 2.0)
 }
 
+/// A log axis fitted to the data: 6 % of the data's span (in log space) as margin on each
+/// side; +-20 % around a single value. Non-positive and non-finite values are ignored.
+fn fitted_log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for v in values {
+        if v > 0.0 && v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        return (0.1, 10.0);
+    }
+    if hi <= lo * 1.000_001 {
+        return (lo / 1.2, hi * 1.2);
+    }
+    let m = ((hi / lo).ln() * 0.06).exp();
+    (lo / m, hi * m)
+}
+
+/// Tick values for a log axis over `[lo, hi]`: 1-2-5 per decade; 1..9 per decade when that
+/// gives fewer than four; evenly spaced round values (1, 2, 2.5, 5 x 10^k steps) when the
+/// range is narrower still. Always at least two ticks inside the range.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && lo.is_finite() && hi.is_finite()) {
+        return Vec::new();
+    }
+    let per_decade = |mantissas: &[f64]| -> Vec<f64> {
+        let mut t = Vec::new();
+        let mut e = lo.log10().floor() as i32;
+        while 10f64.powi(e) <= hi {
+            for m in mantissas {
+                let v = m * 10f64.powi(e);
+                if v >= lo && v <= hi {
+                    t.push(v);
+                }
+            }
+            e += 1;
+        }
+        t
+    };
+    let t = per_decade(&[1.0, 2.0, 5.0]);
+    if t.len() >= 4 {
+        // Too many decades: keep the decades only when there are more than 12 ticks.
+        if t.len() > 12 {
+            return per_decade(&[1.0]);
+        }
+        return t;
+    }
+    let t = per_decade(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    if t.len() >= 4 {
+        return t;
+    }
+    // Narrow range: linear steps of a round size, about five of them.
+    let raw = (hi - lo) / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|st| *st >= raw)
+        .unwrap_or(10.0 * mag);
+    let mut t = Vec::new();
+    let mut v = (lo / step).ceil() * step;
+    while v <= hi * (1.0 + 1e-12) {
+        t.push(v);
+        v += step;
+    }
+    t
+}
+
 fn cat_label(labels: &[String], x: f64) -> String {
     let i = x.round();
     if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
@@ -324,6 +396,7 @@ where
             x_label,
             x_labels,
             panels,
+            bars,
         } => {
             let (top, rest) = root.split_vertically(40);
             top.draw(&Text::new(
@@ -335,7 +408,7 @@ where
             let n = panels.len().max(1);
             let areas = rest.split_evenly((1, n));
             for (area, (ptitle, ylabel, series)) in areas.iter().zip(panels) {
-                draw_lines(area, ptitle, x_label, ylabel, x_labels, series)?;
+                draw_lines(area, ptitle, x_label, ylabel, x_labels, series, *bars)?;
             }
             Ok(())
         }
@@ -778,8 +851,8 @@ fn draw_pareto<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let (xlo, xhi) = log_range(points.iter().map(|p| p.0));
-    let (ylo, yhi) = log_range(points.iter().map(|p| p.1));
+    let (xlo, xhi) = fitted_log_range(points.iter().map(|p| p.0));
+    let (ylo, yhi) = fitted_log_range(points.iter().map(|p| p.1));
     let (clo, chi) = points
         .iter()
         .map(|p| p.2)
@@ -787,6 +860,11 @@ where
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
             (a.min(c), b.max(c))
         });
+    let (clo, chi) = if clo.is_finite() {
+        (clo, chi)
+    } else {
+        (0.0, 0.0)
+    };
     let norm = |c: f64| {
         if chi > clo {
             (c - clo) / (chi - clo)
@@ -794,24 +872,23 @@ where
             0.5
         }
     };
-    let caption = format!(
-        "{title} (colour: {c_label}, blue {} .. yellow {})",
-        f::num(if clo.is_finite() { clo } else { 0.0 }),
-        f::num(if chi.is_finite() { chi } else { 0.0 })
-    );
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption, (FONT, 18))
+    // The colour bar of the third quantity on the right.
+    let width = root.dim_in_pixel().0;
+    let (main, bar) = root.split_horizontally(width.saturating_sub(110));
+    let mut chart = ChartBuilder::on(&main)
+        .caption(title, (FONT, 18))
         .margin(12)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
+        .build_cartesian_2d(
+            (xlo..xhi).log_scale().with_key_points(log_ticks(xlo, xhi)),
+            (ylo..yhi).log_scale().with_key_points(log_ticks(ylo, yhi)),
+        )
         .map_err(e2s)?;
     chart
         .configure_mesh()
         .label_style((FONT, 14))
         .light_line_style(RGBColor(235, 235, 235))
-        .x_labels(10)
-        .y_labels(10)
         .x_desc(x_label)
         .y_desc(y_label)
         .x_label_formatter(&|x| f::axis(*x))
@@ -827,27 +904,97 @@ where
         .map_err(e2s)?
         .label("design")
         .legend(|(x, y)| Circle::new((x + 6, y), 3, ramp(0.5).filled()));
-    let mut fp: Vec<(f64, f64, f64)> = front
+    // The 2-D front of the two plotted quantities, as a staircase.
+    let mut xy: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.0 > 0.0 && p.1 > 0.0 && p.0.is_finite() && p.1.is_finite())
+        .map(|p| (p.0, p.1))
+        .collect();
+    xy.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut stairs: Vec<(f64, f64)> = Vec::new();
+    let mut best = f64::INFINITY;
+    for (x, y) in xy {
+        if y < best {
+            if let Some(&(_, py)) = stairs.last() {
+                stairs.push((x, py));
+            }
+            stairs.push((x, y));
+            best = y;
+        }
+    }
+    if let Some(&(_, y)) = stairs.last() {
+        stairs.push((xhi, y));
+    }
+    if let Some(&(x, _)) = stairs.first() {
+        stairs.insert(0, (x, yhi));
+    }
+    chart
+        .draw_series(LineSeries::new(stairs, RED.stroke_width(2)))
+        .map_err(e2s)?
+        .label("front of these two (staircase)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], RED.stroke_width(2)));
+    let fp: Vec<(f64, f64, f64)> = front
         .iter()
         .filter_map(|&i| points.get(i).copied())
         .collect();
-    fp.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    chart
-        .draw_series(LineSeries::new(
-            fp.iter().map(|p| (p.0, p.1)),
-            RED.stroke_width(1),
-        ))
-        .map_err(e2s)?;
     chart
         .draw_series(fp.iter().map(|&(x, y, c)| {
             EmptyElement::at((x, y))
                 + Circle::new((0, 0), 6, ramp(norm(c)).filled())
-                + Circle::new((0, 0), 6, RED.stroke_width(2))
+                + Circle::new((0, 0), 6, BLACK.stroke_width(2))
         }))
         .map_err(e2s)?
         .label("Pareto front (latency, energy, area)")
-        .legend(|(x, y)| Circle::new((x + 6, y), 6, RED.stroke_width(2)));
-    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+        .legend(|(x, y)| Circle::new((x + 6, y), 6, BLACK.stroke_width(2)));
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    draw_colour_bar(&bar, c_label, clo, chi)
+}
+
+/// A vertical colour bar of [`ramp`] from `lo` (bottom) to `hi` (top), labelled.
+fn draw_colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    label: &str,
+    lo: f64,
+    hi: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(40)
+        .margin_bottom(62)
+        .margin_right(8)
+        .y_label_area_size(62)
+        .caption(label, (FONT, 14))
+        .build_cartesian_2d(0f64..1f64, lo..hi)
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_y_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .label_style((FONT, 13))
+        .y_label_formatter(&|v| f::axis(*v))
+        .draw()
+        .map_err(e2s)?;
+    let n = 100;
+    chart
+        .draw_series((0..n).map(|i| {
+            let t0 = i as f64 / n as f64;
+            let t1 = (i + 1) as f64 / n as f64;
+            Rectangle::new(
+                [(0.0, lo + t0 * (hi - lo)), (1.0, lo + t1 * (hi - lo))],
+                ramp((t0 + t1) / 2.0).filled(),
+            )
+        }))
+        .map_err(e2s)?;
+    Ok(())
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -857,24 +1004,30 @@ fn draw_lines<DB: DrawingBackend>(
     y_label: &str,
     x_labels: &[String],
     series: &[Series],
+    bars: bool,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
+    if bars {
+        return draw_category_bars(root, title, x_label, y_label, x_labels, series);
+    }
     let n = x_labels.len().max(1);
-    let (lo, hi) = log_range(series.iter().flat_map(|s| s.values.iter().copied()));
+    let (lo, hi) = fitted_log_range(series.iter().flat_map(|s| s.values.iter().copied()));
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 18))
         .margin(12)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo..hi).log_scale())
+        .build_cartesian_2d(
+            -0.5f64..(n as f64 - 0.5),
+            (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+        )
         .map_err(e2s)?;
     chart
         .configure_mesh()
         .label_style((FONT, 14))
         .light_line_style(RGBColor(235, 235, 235))
-        .y_labels(10)
         .x_labels(n + 1)
         .x_label_formatter(&|x| cat_label(x_labels, *x))
         .x_desc(x_label)
@@ -901,6 +1054,68 @@ where
         chart
             .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
             .map_err(e2s)?;
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// Grouped bars from zero (linear y) against a categorical axis: bar lengths proportional
+/// to the values, with headroom for the legend.
+fn draw_category_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x_labels: &[String],
+    series: &[Series],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = x_labels.len().max(1);
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let hi = if max > 0.0 { max * 1.3 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..hi)
+        .map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .disable_x_mesh()
+        .x_labels(n + 1)
+        .y_labels(8)
+        .x_label_formatter(&|x| cat_label(x_labels, *x))
+        .x_desc(x_label)
+        .y_desc(y_label.replace(", log", ""))
+        .y_label_formatter(&|y| f::axis(*y))
+        .draw()
+        .map_err(e2s)?;
+    let k = series.len().max(1) as f64;
+    let w = 0.8 / k;
+    for (si, s) in series.iter().enumerate() {
+        let color = s.color;
+        chart
+            .draw_series(
+                s.values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                    .map(|(i, &v)| {
+                        let x0 = i as f64 - 0.4 + si as f64 * w;
+                        Rectangle::new([(x0, 0.0), (x0 + w, v)], color.filled())
+                    }),
+            )
+            .map_err(e2s)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
@@ -1236,4 +1451,29 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
         },
     });
     out
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::log_ticks;
+
+    #[test]
+    fn log_ticks_cover_narrow_and_wide_ranges() {
+        assert_eq!(log_ticks(1.0, 1000.0).len(), 10); // 1 2 5 10 20 50 100 200 500 1000
+        assert_eq!(
+            log_ticks(1e-3, 1e6),
+            vec![1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6]
+        );
+        assert_eq!(
+            log_ticks(38_500.0, 63_700.0),
+            vec![40_000.0, 45_000.0, 50_000.0, 55_000.0, 60_000.0]
+        );
+        assert_eq!(log_ticks(3.0, 9.5), vec![3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        let t = log_ticks(1_003.0, 1_008.0);
+        assert!(
+            t.len() >= 2 && t.iter().all(|v| (1_003.0..=1_008.0).contains(v)),
+            "{t:?}"
+        );
+        assert!(log_ticks(0.0, 1.0).is_empty());
+    }
 }

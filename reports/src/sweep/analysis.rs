@@ -431,11 +431,34 @@ pub fn sweep_plots(grid: &Grid, an: &Analyzer) -> Vec<PlotSpec> {
                 y_label: "energy (uJ, log)".into(),
                 c_label: "area mm2".into(),
                 points,
+                front: front.clone(),
+            },
+        });
+        // Area against latency, coloured by energy (same designs, same 3-D front).
+        let mut points: Vec<(f64, f64, f64)> = sc
+            .front
+            .iter()
+            .map(|p| (p.offload_us, p.area_mm2, p.offload_uj))
+            .collect();
+        points.extend(sc.sample.iter().map(|&(l, e, a)| (l, a, e)));
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("area vs latency, {what}"),
+                &format!("area-{}", sc.name),
+            ),
+            chart: Chart::ParetoScatter {
+                title: format!("Area vs latency, {what}"),
+                x_label: format!("offload latency (us, log){shown}"),
+                y_label: "accelerator area (mm2, log)".into(),
+                c_label: "energy uJ".into(),
+                points,
                 front,
             },
         });
     }
     for (k, p) in grid.params().iter().enumerate() {
+        // Numeric values are ordered (lines); others are categories (grouped bars).
+        let numeric = p.values.iter().all(|v| v.is_integer() || v.is_float());
         let labels: Vec<String> = p.values.iter().map(value_text).collect();
         let stats = an.sensitivity.get(k);
         let pick = |f: fn(&(MinGeo, MinGeo)) -> (f64, f64)| -> (Vec<f64>, Vec<f64>) {
@@ -483,6 +506,7 @@ pub fn sweep_plots(grid: &Grid, an: &Analyzer) -> Vec<PlotSpec> {
                         series(emin, egeo),
                     ),
                 ],
+                bars: !numeric,
             },
         });
     }
@@ -775,7 +799,12 @@ pub fn write_analysis(
     )?;
     ProgressSink::inc(&pb, 1);
     let written = st.commit("summary.md")?;
-    crate::fsutil::remove_stale(dir, "plots", &["pareto-", "sensitivity-"], &written);
+    crate::fsutil::remove_stale(
+        dir,
+        "plots",
+        &["pareto-", "area-", "sensitivity-"],
+        &written,
+    );
     pb.finish_and_clear();
     Ok(written)
 }
