@@ -24,7 +24,7 @@ fn ok(c: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-const GRID: &str = "tests/data/search-27k.toml";
+const GRID: &str = "tests/data/grids/search-27k.toml";
 const DESIGNS: u64 = 27_648;
 
 fn search(out: &Path, extra: &[&str]) -> String {
