@@ -3,7 +3,9 @@
 # scripts/search.sbatch and tests/slurm.rs: installs SLURM and MUNGE when missing
 # (setup.sh), writes slurm.conf for this node (CPUs and memory as slurmd detects them),
 # starts munged, slurmctld and slurmd as plain daemons (no systemd, no cgroups) and waits
-# until the node accepts jobs. Idempotent: a cluster already running is reused.
+# until the node accepts jobs. Idempotent: a cluster already running is reused. The
+# daemons run as root (not root: the script runs itself again with sudo); any user may
+# submit jobs.
 #
 #   scripts/slurm/start.sh
 #   export SLURM_CONF=/tmp/tinyaccel-slurm/slurm.conf   # then sbatch, squeue, ... use it
@@ -12,9 +14,10 @@
 # Settings: see env.sh (TINYACCEL_SLURM_DIR, TINYACCEL_SLURM_PORT).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-"$here/setup.sh"
-# shellcheck source=env.sh
+# shellcheck source=SCRIPTDIR/env.sh
 source "$here/env.sh"
+require_root "$0" "$@"
+"$here/setup.sh"
 PATH=$PATH:/usr/sbin:/sbin
 
 # Waits until the node is idle or busy with jobs (not down, drained or unknown).
@@ -51,6 +54,11 @@ if [[ $running -gt 0 ]]; then
     "$here/stop.sh"
 fi
 
+# The folder holds root's daemons' files: refuse one that someone else owns.
+if [[ -e "$TINYACCEL_SLURM_DIR" && "$(stat -c %u "$TINYACCEL_SLURM_DIR")" != 0 ]]; then
+    echo "error: $TINYACCEL_SLURM_DIR is not owned by root; remove it or set TINYACCEL_SLURM_DIR" >&2
+    exit 1
+fi
 mkdir -p "$TINYACCEL_SLURM_DIR" "$SLURM_RUN" "$SLURM_LOG" "$MUNGE_DIR" \
     "$TINYACCEL_SLURM_DIR/state" "$TINYACCEL_SLURM_DIR/spool"
 chmod 0755 "$TINYACCEL_SLURM_DIR" "$MUNGE_DIR"
@@ -73,15 +81,14 @@ if [[ "$node" != NodeName=* ]]; then
     echo "error: 'slurmd -C' did not describe this node: $node" >&2
     exit 1
 fi
-user=$(id -un)
 cat >"$SLURM_CONF" <<CONF
 # Written by scripts/slurm/start.sh: a single-node cluster for tinyaccel's tests.
 ClusterName=tinyaccel
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$TINYACCEL_SLURM_PORT
 SlurmdPort=$((TINYACCEL_SLURM_PORT + 1))
-SlurmUser=$user
-SlurmdUser=$user
+SlurmUser=root
+SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$MUNGE_SOCKET

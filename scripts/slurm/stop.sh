@@ -4,8 +4,9 @@
 # Its folder is kept (state, logs); remove it to start from scratch.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=env.sh
+# shellcheck source=SCRIPTDIR/env.sh
 source "$here/env.sh"
+require_root "$0" "$@"
 
 for ((i = ${#SLURM_DAEMONS[@]} - 1; i >= 0; i--)); do
     read -r name pidfile <<<"${SLURM_DAEMONS[$i]}"
