@@ -26,4 +26,4 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 echo "installing ${packages[*]} (missing: ${missing[*]})" >&2
 $sudo apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
