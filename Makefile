@@ -13,7 +13,10 @@ deps:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
 
+# scripts/slurm/start.sh: the single-node SLURM cluster of tests/slurm.rs (installs SLURM
+# and MUNGE when missing; it stays up after the tests: scripts/slurm/stop.sh stops it).
 test: deps
+	scripts/slurm/start.sh
 	cargo test --workspace --release
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
