@@ -298,7 +298,7 @@ fn search_islands_and_merge_on_slurm_equal_islands_run_by_hand() {
         tmp.path().join("logs"),
         tmp.path().join("local"),
     );
-    let grid = root().join("tests/data/search-27k.toml");
+    let grid = root().join("tests/data/grids/search-27k.toml");
     let grid = grid.to_str().unwrap();
     let search = [
         "--grid",
