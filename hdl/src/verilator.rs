@@ -25,9 +25,16 @@ pub const TILE_DEPTH: usize = 16_384;
 const INSTALL_HINT: &str =
     "install it with `sudo apt-get install -y verilator yosys` (or `make deps`)";
 
-/// Checks that `verilator` runs; the error names the install command.
+/// Checks that `verilator` runs; the error names the install command. The first
+/// successful answer is kept for the rest of the process (`verilator --version` is a Perl
+/// wrapper that takes about 0.1-0.2 s), so only the first call of a process runs it.
 pub fn verilator_version() -> Result<String, HdlError> {
-    require_tool("verilator")
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(v) = VERSION.get() {
+        return Ok(v.clone());
+    }
+    let v = require_tool("verilator")?;
+    Ok(VERSION.get_or_init(|| v).clone())
 }
 
 /// Runs `program --version`; a missing tool gives an error naming the install command.

@@ -80,7 +80,8 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 6)]
     pub programs: usize,
     /// With --system: models as NAME[:LAYERS] (offloaded layers compared on the RTL, from
-    /// the first; `all`), comma-separated, or `none`.
+    /// the first; `NAME` or `NAME:all`: every command buffer of every offloaded layer),
+    /// comma-separated; `all` (every command buffer of ad, kws, ic and vww) or `none`.
     #[arg(long, default_value = "ad:all,kws:1,vww:2,ic:1")]
     pub models: String,
 }
@@ -313,10 +314,14 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Parses `--models`: `NAME[:LAYERS|:all]`, comma-separated, or `none`.
+/// Parses `--models`: `NAME[:LAYERS|:all]`, comma-separated, `all` (the four MLPerf Tiny
+/// models, whole) or `none`.
 pub fn parse_model_specs(s: &str) -> anyhow::Result<Vec<cosim::layers::ModelSpec>> {
     if s.trim().is_empty() || s.trim() == "none" {
         return Ok(Vec::new());
+    }
+    if s.trim() == "all" {
+        return parse_model_specs("ad:all,kws:all,ic:all,vww:all");
     }
     s.split(',')
         .map(|item| {
