@@ -215,7 +215,10 @@ fn a_crashed_or_stuck_process_fails_the_buffer_and_is_replaced() -> Result<()> {
     );
     ensure!(p.pid().is_none(), "the stuck process is gone");
     let again = p.run(&image, 8192, 7, window, 100_000)?;
-    ensure!(again.counters == expect && again.mem == ok.mem, "after the restart");
+    ensure!(
+        again.counters == expect && again.mem == ok.mem,
+        "after the restart"
+    );
     ensure!(p.spawns() == 2, "{} processes", p.spawns());
     Ok(())
 }

@@ -170,9 +170,10 @@ impl RtlDevice {
                 .map_err(|e| DeviceError::Buffer(format!("RTL backend: {e}")))?;
             self.process = Some(p);
         }
-        let process = self.process.as_mut().ok_or_else(|| {
-            DeviceError::Buffer("RTL backend: no testbench process".into())
-        })?;
+        let process = self
+            .process
+            .as_mut()
+            .ok_or_else(|| DeviceError::Buffer("RTL backend: no testbench process".into()))?;
         let run = process
             .run(
                 &self.mem[..n],

@@ -16,7 +16,7 @@
 //! processes never see half-written files.
 
 use crate::system;
-use crate::verilator::{cache_root, verilator_version};
+use crate::verilator::cache_root;
 use crate::HdlError;
 use arch::device::Counters;
 use arch::isa::{Command, Op, COMMAND_BYTES, PARAM_RECORD_BYTES};
@@ -138,7 +138,6 @@ pub fn build_against(
             "device memory of {mem_bytes} bytes: the system bus addresses 1 byte to 4 GiB"
         )));
     }
-    verilator_version()?;
     let verilog = system::system_verilog(cfg)?;
     let params = system::tb_params(tb_cfg, mem_bytes);
     let key = sha_hex(&[
@@ -691,26 +690,14 @@ impl SysProcess {
         if self.mirror.len() < mem.len() {
             self.mirror.resize(mem.len(), 0);
         }
-        let old = &self.mirror[..mem.len()];
-        let (lo, hi) = match mem.iter().zip(old).position(|(a, b)| a != b) {
-            None => (0, 0),
-            Some(first) => {
-                let last = mem
-                    .iter()
-                    .zip(old)
-                    .rposition(|(a, b)| a != b)
-                    .unwrap_or(first);
-                (first, last + 1)
-            }
-        };
+        let (lo, hi) = differing_span(mem, &self.mirror[..mem.len()]);
         if hi > lo {
             let p = self.dir.0.join("mem_in.bin");
             std::fs::write(&p, &mem[lo..hi]).map_err(|e| HdlError::io(&p, e))?;
         }
         self.seq += 1;
         let seq = self.seq;
-        let request =
-            format!("{seq} {lo} {hi} {cmd_base} {cmd_count} {max_cycles} {wlo} {whi}\n");
+        let request = format!("{seq} {lo} {hi} {cmd_base} {cmd_count} {max_cycles} {wlo} {whi}\n");
         let limit = self.wall_limit.unwrap_or_else(|| wall_limit(max_cycles));
         let answer = self.request(&request, seq, limit);
         if let Err(why) = answer {
@@ -782,7 +769,10 @@ impl SysProcess {
             .running
             .as_mut()
             .ok_or_else(|| "no process".to_string())?;
-        let stdin = r.stdin.as_mut().ok_or_else(|| "no input pipe".to_string())?;
+        let stdin = r
+            .stdin
+            .as_mut()
+            .ok_or_else(|| "no input pipe".to_string())?;
         stdin
             .write_all(request.as_bytes())
             .and_then(|_| stdin.flush())
@@ -819,6 +809,35 @@ impl SysProcess {
             }
         }
     }
+}
+
+/// The bytes from the first to one past the last where `a` and `b` (of equal length)
+/// differ; `(0, 0)` if they are equal. Compares 4 KiB blocks first.
+pub fn differing_span(a: &[u8], b: &[u8]) -> (usize, usize) {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let first_block = (0..n.div_ceil(BLOCK)).find(|&i| {
+        let r = i * BLOCK..((i + 1) * BLOCK).min(n);
+        a[r.clone()] != b[r]
+    });
+    let Some(fb) = first_block else {
+        return (0, 0);
+    };
+    let last_block = (fb..n.div_ceil(BLOCK))
+        .rev()
+        .find(|&i| {
+            let r = i * BLOCK..((i + 1) * BLOCK).min(n);
+            a[r.clone()] != b[r]
+        })
+        .unwrap_or(fb);
+    let lo = (fb * BLOCK..n)
+        .find(|&i| a[i] != b[i])
+        .unwrap_or(fb * BLOCK);
+    let hi = (lo..((last_block + 1) * BLOCK).min(n))
+        .rev()
+        .find(|&i| a[i] != b[i])
+        .map_or(lo + 1, |i| i + 1);
+    (lo, hi)
 }
 
 impl SystemBuild {
@@ -923,6 +942,22 @@ mod tests {
             .to_string();
         assert!(e.contains("line 2") && e.contains("zz"), "{e}");
         assert!(parse_hex(Path::new("m"), "xxx\n", 1).is_err());
+    }
+
+    #[test]
+    fn differing_span_finds_the_first_and_last_difference() {
+        let a = vec![7u8; 10_000];
+        let mut b = a.clone();
+        assert_eq!(differing_span(&a, &b), (0, 0));
+        b[4095] = 0;
+        assert_eq!(differing_span(&a, &b), (4095, 4096));
+        b[4096] = 0;
+        b[9_999] = 1;
+        assert_eq!(differing_span(&a, &b), (4095, 10_000));
+        b[0] = 9;
+        assert_eq!(differing_span(&a, &b), (0, 10_000));
+        assert_eq!(differing_span(&a[..5], &b[1..6]), (0, 0));
+        assert_eq!(differing_span(&[], &[]), (0, 0));
     }
 
     #[test]

@@ -79,7 +79,6 @@ pub fn build(cfg: &AccelConfig) -> Result<CoreBuild, HdlError> {
 
 /// [`build`] with an explicit cache root.
 pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
-    verilator_version()?;
     let verilog = emit::core_verilog(cfg)?;
     let stamp = {
         let mut h = Sha256::new();
@@ -153,7 +152,9 @@ pub struct CachedBuild {
 /// the same `stamp` is already there. The build runs in a private folder that is then
 /// renamed into place, so parallel builds never see each other's half-written files; if
 /// another process installed the same stamp meanwhile, that build is kept (it may be
-/// running). A failure keeps the folder with `verilator.log` and names it.
+/// running). A failure keeps the folder with `verilator.log` and names it. Verilator
+/// itself is looked for ([`verilator_version`], once per process) only when something
+/// must be built: a cached binary runs without it.
 pub fn cached_build(
     root: &Path,
     name: &str,
@@ -176,6 +177,7 @@ pub fn cached_build(
             build_seconds: 0.0,
         });
     }
+    verilator_version()?;
     std::fs::create_dir_all(root).map_err(|e| HdlError::io(root, e))?;
     let tmp = root.join(format!(
         ".build-{name}-{}-{}",
