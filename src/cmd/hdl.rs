@@ -400,3 +400,24 @@ impl Drop for WorkDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_model_specs;
+
+    #[test]
+    fn model_specs_select_layers_or_whole_models() {
+        let whole = parse_model_specs("all").unwrap();
+        let names: Vec<&str> = whole.iter().map(|m| m.model.as_str()).collect();
+        assert_eq!(names, ["ad", "kws", "ic", "vww"]);
+        assert!(whole.iter().all(|m| m.layers.is_none()));
+        let some = parse_model_specs("kws:all, vww:2,ic").unwrap();
+        assert_eq!(some[0].layers, None);
+        assert_eq!(some[1].layers, Some(2));
+        assert_eq!((some[2].model.as_str(), some[2].layers), ("ic", None));
+        assert!(parse_model_specs("none").unwrap().is_empty());
+        let e = parse_model_specs("ad:0").unwrap_err().to_string();
+        assert!(e.contains("at least 1 layer"), "{e}");
+        assert!(parse_model_specs("kws:x").is_err());
+    }
+}
