@@ -182,7 +182,7 @@ fn a_crashed_or_stuck_process_fails_the_buffer_and_is_replaced() -> Result<()> {
     ensure!(killed.success(), "kill {pid}");
     match rtl.submit(8192, &whole) {
         Err(DeviceError::Buffer(m)) => ensure!(
-            m.contains("command buffer at 0x2000 (7 commands)") && m.contains("ended"),
+            m.contains("command buffer at 0x2000 (7 commands)") && m.contains("the process ended"),
             "{m}"
         ),
         o => anyhow::bail!("a killed process must fail the buffer: {o:?}"),

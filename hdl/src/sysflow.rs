@@ -705,9 +705,11 @@ impl SysProcess {
             self.mirror.clear();
             let tail = self.stderr_tail();
             return Err(HdlError::Tool(format!(
-                "{} (pid gone{}): {why} while running the {what}{}",
+                "{}: {why} while running the {what}{}{}",
                 self.build.binary.display(),
-                status.map(|s| format!(", {s}")).unwrap_or_default(),
+                status
+                    .map(|s| format!(" (the process: {s})"))
+                    .unwrap_or_default(),
                 if tail.is_empty() {
                     String::new()
                 } else {
@@ -776,7 +778,7 @@ impl SysProcess {
         stdin
             .write_all(request.as_bytes())
             .and_then(|_| stdin.flush())
-            .map_err(|e| format!("the process does not take requests ({e})"))?;
+            .map_err(|e| format!("the process ended before the request (writing to it: {e})"))?;
         let want = format!("done {seq}");
         let deadline = Instant::now() + limit;
         let mut other: Vec<String> = Vec::new();
