@@ -1,8 +1,9 @@
-//! Speed of the whole accelerator's RTL (`RtlDevice`, one Verilator process per command
-//! buffer) against the cycle-level simulator (`SimDevice`), on the same driver GEMMs on
-//! edge-8x8 (output-stationary): a 1x1x1 GEMM (the per-run overhead: process start,
-//! the 16 MiB memory model, hex files) and a 128x192x96 GEMM (~56 k cycles). Cycles per
-//! second = the cycles printed once divided by criterion's time per iteration.
+//! Speed of the whole accelerator's RTL (`RtlDevice`: one persistent Verilator process
+//! that runs command buffer after command buffer) against the cycle-level simulator
+//! (`SimDevice`), on the same driver GEMMs on edge-8x8 (output-stationary): a 1x1x1 GEMM
+//! (the per-buffer overhead: the request, the changed memory bytes, the result files) and
+//! a 128x192x96 GEMM (~56 k cycles). Cycles per second = the cycles printed once divided
+//! by criterion's time per iteration.
 //!
 //! `cargo bench -p cosim --bench system_speed` (needs `verilator`: `make deps`).
 

@@ -26,7 +26,8 @@ pub struct ModelSpec {
 
 /// Runs one model with every conv/depthwise/FC layer offloaded (`Policy::All`) through a
 /// tee of a simulator and `shadow` that compares the first `spec.layers` offloaded
-/// layers; one [`ProgramReport`] per compared layer.
+/// layers (`None`: every command buffer of the model); one [`ProgramReport`] per
+/// compared layer.
 pub fn verify_model<S: Device>(
     cfg: &AccelConfig,
     shadow: S,
@@ -63,12 +64,25 @@ pub fn verify_model<S: Device>(
     let compare_starts: usize = accel[..compared_layers].iter().map(|d| d.gemms).sum();
     let total_starts: usize = accel.iter().map(|d| d.gemms).sum();
     let sim = SimDevice::new(cfg, Fidelity::Cycle, mem_bytes);
-    let mut tee = TeeDevice::new(sim, shadow, Some(compare_starts));
+    // A whole model compares every command buffer started, however many there are.
+    let limit = spec.layers.map(|_| compare_starts);
+    let mut tee = TeeDevice::new(sim, shadow, limit);
     tee.set_label(spec.model.clone());
     let est = |c: &AccelConfig, p: &arch::schedule::GemmProblem| sim::tile::estimate(c, p).ok();
     let run = delegate::run_model_with(&mut interp, &mut tee, &cpu, Policy::All, &est, &input)
         .map_err(|e| fail("offloaded inference", &e))?;
+    let started = tee.starts();
     let (_, shadow, records) = tee.into_parts();
+    // The records are mapped to layers by the plan's GEMM count of each layer: it must be
+    // the number of command buffers the driver started.
+    if started != total_starts {
+        return Err(fail(
+            "mapping command buffers to layers",
+            &format!(
+                "the driver started {started} command buffers, the plan has {total_starts} GEMMs"
+            ),
+        ));
+    }
     let layer_names: Vec<(usize, String)> = interp
         .layers()
         .iter()

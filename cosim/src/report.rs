@@ -90,8 +90,12 @@ pub struct SystemReport {
     pub binary: String,
     pub programs: Vec<ProgramReport>,
     pub models: Vec<ModelCheck>,
-    /// RTL processes, cycles simulated (testbench count) and their wall time.
+    /// Command buffers run on the RTL, cycles simulated (testbench count) and their wall
+    /// time (requests to the testbench processes, memory transfer included).
     pub rtl_runs: u64,
+    /// Testbench processes started (one per RTL device: the GEMM and vector-unit programs
+    /// share one, each model has its own; more only if a process had to be restarted).
+    pub rtl_processes: u64,
     pub rtl_cycles: u64,
     pub rtl_seconds: f64,
     pub seconds: f64,
@@ -127,6 +131,7 @@ impl SystemReport {
                 "build_seconds": self.build_seconds,
                 "binary": self.binary,
                 "runs": self.rtl_runs,
+                "processes": self.rtl_processes,
                 "cycles": self.rtl_cycles,
                 "seconds": self.rtl_seconds,
                 "cycles_per_s": self.rtl_cycles_per_s(),
@@ -158,10 +163,11 @@ impl SystemReport {
             self.seed
         );
         s.push_str(&format!(
-            "  Verilator: {} ({:.1} s), {} runs, {} cycles in {:.2} s = {:.0} cycles/s (process, file I/O included)\n",
+            "  Verilator: {} ({:.1} s), {} command buffers in {} processes, {} cycles in {:.2} s = {:.0} cycles/s (file I/O included)\n",
             if self.built { "built" } else { "cached" },
             self.build_seconds,
             self.rtl_runs,
+            self.rtl_processes,
             self.rtl_cycles,
             self.rtl_seconds,
             self.rtl_cycles_per_s()

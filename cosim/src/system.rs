@@ -15,7 +15,8 @@
 //!   ([`crate::layers`]; every conv, depthwise and FC layer offloaded): by default the
 //!   whole anomaly-detection autoencoder, the first offloaded layer of kws and ic and the
 //!   first two of vww (a conv and a depthwise layer); the rest of a model runs on the
-//!   simulator only, and the model's output is compared with the CPU interpreter's;
+//!   simulator only (a whole model, `ModelSpec::layers = None`, compares every command
+//!   buffer), and the model's output is compared with the CPU interpreter's;
 //! - with the vector unit (`depthwise`, `pooling` or `eltwise`), hand-built `VSET` /
 //!   `VCOMPUTE` programs ([`crate::vpu`]): a coverage set of every mode the configuration
 //!   has and `--programs` random ones, checked against `arch::vpu` too.
@@ -118,6 +119,7 @@ pub fn verify_system(cfg: &AccelConfig, opts: &Options) -> Result<SystemReport, 
     let (vreps, rtl) = verify_vpu(cfg, rtl, &vcases, opts.mem_bytes, &mut tick);
     programs.extend(vreps);
     let (mut runs, mut cycles, mut wall) = rtl.rtl_totals();
+    let mut processes = rtl.process_totals().0;
     drop(rtl);
     let mut models = Vec::new();
     for spec in &opts.models {
@@ -125,6 +127,7 @@ pub fn verify_system(cfg: &AccelConfig, opts: &Options) -> Result<SystemReport, 
         let rtl = RtlDevice::with_build(build.clone());
         let (reps, m, rtl) = verify_model(cfg, rtl, spec, opts.seed, opts.mem_bytes)?;
         let (r, c, w) = rtl.rtl_totals();
+        processes += rtl.process_totals().0;
         runs += r;
         cycles += c;
         wall += w;
@@ -142,6 +145,7 @@ pub fn verify_system(cfg: &AccelConfig, opts: &Options) -> Result<SystemReport, 
         programs,
         models,
         rtl_runs: runs,
+        rtl_processes: processes,
         rtl_cycles: cycles,
         rtl_seconds: wall.as_secs_f64(),
         seconds: t0.elapsed().as_secs_f64(),

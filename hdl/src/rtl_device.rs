@@ -8,17 +8,19 @@
 //! scratchpad ranges of every `COMPUTE`, the memory range of every transfer row, the PPU
 //! shifts), so a bad buffer gives the same [`DeviceError`] as on `SimDevice` without
 //! starting Verilator (see `check_buffer` for the one case it cannot decide before the
-//! run). A valid buffer is then run by one process of
-//! the system testbench on the memory prefix the program touches ([`RtlRun::mem_bytes`]);
-//! the bytes it leaves there are copied back.
+//! run). A valid buffer is then run by the device's testbench process
+//! ([`sysflow::SysProcess`], started by the first buffer and kept for the device's life)
+//! on the memory prefix the program touches ([`RtlRun::mem_bytes`]; only the bytes that
+//! changed since the process last saw them are sent); the bytes it leaves there are
+//! copied back.
 //!
-//! Each start is a fresh RTL process, so the scratchpads, the accumulators and the PPU
-//! parameter RAM start zeroed (the simulator keeps them between buffers). Driver
-//! programs load every operand and parameter block they use, so this does not change
-//! their results; a hand-written buffer that reads a scratchpad it did not load in the
-//! same buffer sees zeros here and stale data on `SimDevice`.
+//! The process keeps the accelerator's state between buffers like `SimDevice` does: the
+//! scratchpads, the accumulators and the PPU parameter RAM hold what the previous buffers
+//! left; the counters of each run are its own. If the process has to be restarted (it
+//! crashed, hung, or a run timed out or broke the bus protocol; that run fails), the next
+//! buffer starts from zeroed state.
 
-use crate::sysflow::{self, SysRun, SystemBuild};
+use crate::sysflow::{self, SysProcess, SysRun, SystemBuild};
 use crate::HdlError;
 use arch::device::{reg, Counters, Device, DeviceError, HostRegs};
 use arch::hostcheck::{self, ExecError};
@@ -48,6 +50,8 @@ pub struct RtlRun {
 pub struct RtlDevice {
     cfg: AccelConfig,
     build: SystemBuild,
+    /// The testbench process (created by the first start).
+    process: Option<SysProcess>,
     mem: Vec<u8>,
     /// One past the highest byte the host wrote.
     high_water: u64,
@@ -85,6 +89,7 @@ impl RtlDevice {
             mem: vec![0; build.mem_bytes as usize],
             high_water: 0,
             build,
+            process: None,
             regs: HostRegs::default(),
             last: None,
             last_run: None,
@@ -116,9 +121,23 @@ impl RtlDevice {
         self.last_run.as_ref()
     }
 
-    /// RTL processes run, execution cycles simulated and their wall time, since creation.
+    /// RTL runs (command buffers), execution cycles simulated and their wall time, since
+    /// creation.
     pub fn rtl_totals(&self) -> (u64, u64, Duration) {
         (self.runs, self.rtl_cycles, self.rtl_wall)
+    }
+
+    /// Testbench processes started since creation (1 unless a process had to be
+    /// restarted) and memory-image bytes sent to them.
+    pub fn process_totals(&self) -> (u64, u64) {
+        self.process
+            .as_ref()
+            .map_or((0, 0), |p| (p.spawns(), p.bytes_transferred()))
+    }
+
+    /// The running testbench process's id (`None` before the first start).
+    pub fn process_id(&self) -> Option<u32> {
+        self.process.as_ref().and_then(|p| p.pid())
     }
 
     fn start(&mut self) {
@@ -146,8 +165,16 @@ impl RtlDevice {
         let max_cycles = self
             .max_cycles
             .unwrap_or_else(|| sysflow::cycle_budget(&self.cfg, &cmds));
-        let run = self
-            .build
+        if self.process.is_none() {
+            let p = SysProcess::new(&self.build)
+                .map_err(|e| DeviceError::Buffer(format!("RTL backend: {e}")))?;
+            self.process = Some(p);
+        }
+        let process = self
+            .process
+            .as_mut()
+            .ok_or_else(|| DeviceError::Buffer("RTL backend: no testbench process".into()))?;
+        let run = process
             .run(
                 &self.mem[..n],
                 cmd_base,

@@ -2,20 +2,21 @@
 //! whole accelerator ([`crate::system::system_verilog`]), run one command buffer on it
 //! from a memory image, and parse what it reports.
 //!
-//! Protocol (fixed by the testbench): the binary `obj_dir/Vsys` is run as
-//! `Vsys +dir=RUN +bytes=N +cmd_base=B +cmd_count=C +max_cycles=M` where `RUN/mem_in.hex`
-//! holds device memory bytes `0..N` (one byte per line, two hex digits, `$readmemh`); the
-//! rest of the `MEM_BYTES` memory is zero. The testbench resets the accelerator, writes
-//! `CMD_BASE`, `CMD_COUNT` and `CTRL.start` over MMIO, runs to `STATUS.done` (or
-//! `max_cycles`), reads every counter over MMIO and writes `RUN/result.txt`
-//! (see [`parse_result`]) and `RUN/mem_out.hex` (bytes `0..N` after the run).
+//! Protocol (fixed by the testbench): the binary `obj_dir/Vsys` is started once as
+//! `Vsys +dir=DIR` ([`SysProcess`]) and serves requests on its standard input, one per
+//! line: `SEQ LO HI CMD_BASE CMD_COUNT MAX_CYCLES WLO WHI`. It writes bytes `LO..HI` of
+//! device memory from `DIR/mem_in.bin`, clears the counters, writes `CMD_BASE`,
+//! `CMD_COUNT` and `CTRL.start` over MMIO, runs to `STATUS.done` (or `MAX_CYCLES`), reads
+//! every counter over MMIO, writes `DIR/result.txt` (see [`parse_result`]) and
+//! `DIR/mem_out.hex` (bytes `WLO..WHI` after the run) and prints `done SEQ`. The
+//! accelerator is not reset between requests.
 //!
 //! Builds are cached in `<cache_root>/system/<sha256 of the Verilog, the testbench and
 //! the -G parameters>/` with a stamp, and built in a private folder first, so parallel
 //! processes never see half-written files.
 
 use crate::system;
-use crate::verilator::{cache_root, require_tool};
+use crate::verilator::cache_root;
 use crate::HdlError;
 use arch::device::Counters;
 use arch::isa::{Command, Op, COMMAND_BYTES, PARAM_RECORD_BYTES};
@@ -137,7 +138,6 @@ pub fn build_against(
             "device memory of {mem_bytes} bytes: the system bus addresses 1 byte to 4 GiB"
         )));
     }
-    require_tool("verilator")?;
     let verilog = system::system_verilog(cfg)?;
     let params = system::tb_params(tb_cfg, mem_bytes);
     let key = sha_hex(&[
@@ -473,25 +473,200 @@ impl Drop for RunDir {
     }
 }
 
-impl SystemBuild {
-    /// Runs the command buffer at `cmd_base` (`cmd_count` commands) from the memory image
-    /// `mem` (device bytes `0..mem.len()`; the rest is zero) for at most `max_cycles`
-    /// cycles, in a fresh process (scratchpads and PPU parameters start zeroed). Only the
-    /// bytes of `window` ([`write_window`] of the commands) may be written and are read
-    /// back; the rest of the returned image is `mem`.
+/// The wall-clock limit of one request to a [`SysProcess`] whose cycle limit is
+/// `max_cycles`: 60 s plus one second per 20,000 cycles (the system RTL simulates a few
+/// 100,000 cycles per second; the cycle limit itself ends a hung accelerator, so this only
+/// catches a stuck or crashed process).
+pub fn wall_limit(max_cycles: u64) -> Duration {
+    Duration::from_secs(60) + Duration::from_secs_f64(max_cycles as f64 / 20_000.0)
+}
+
+/// A running testbench process: its standard input (requests) and a thread forwarding
+/// the lines of its standard output.
+struct Running {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// Ends the process: closing its input ends the simulation; after two seconds it is
+    /// killed.
+    fn stop(mut self) {
+        drop(self.stdin.take());
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(2) {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn kill(mut self) -> Option<std::process::ExitStatus> {
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+}
+
+/// One persistent process of a system testbench that runs command buffer after command
+/// buffer (requests on its standard input, see `hdl/tb/system_tb.sv`): the
+/// accelerator's state (scratchpads, accumulators, PPU parameters) carries over between
+/// buffers as on the simulator, the counters are per buffer. Memory images are sent as
+/// differences: the process's memory is mirrored here and only the bytes from the first
+/// to the last one that differ from the mirror are written to its `mem_in.bin`; only the
+/// STORE window comes back.
+///
+/// The process starts with the first run. A process that exits, or does not answer within
+/// [`wall_limit`] (it is killed), fails that run with an error naming the command buffer;
+/// so does a run that times out or has bus protocol errors, after which the process is
+/// ended too. The next run then starts a fresh process (zeroed state, as at the start).
+pub struct SysProcess {
+    build: SystemBuild,
+    dir: RunDir,
+    running: Option<Running>,
+    /// What the process's memory holds in `0..mirror.len()` (zero beyond).
+    mirror: Vec<u8>,
+    seq: u64,
+    wall_limit: Option<Duration>,
+    spawns: u64,
+    transferred: u64,
+}
+
+impl std::fmt::Debug for SysProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SysProcess")
+            .field("binary", &self.build.binary)
+            .field("dir", &self.dir.0)
+            .field("pid", &self.pid())
+            .field("runs", &self.seq)
+            .finish()
+    }
+}
+
+impl Drop for SysProcess {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+    }
+}
+
+impl SysProcess {
+    /// A process of `build` (started by the first [`SysProcess::run`]).
+    pub fn new(build: &SystemBuild) -> Result<Self, HdlError> {
+        Ok(SysProcess {
+            build: build.clone(),
+            dir: RunDir::new()?,
+            running: None,
+            mirror: Vec::new(),
+            seq: 0,
+            wall_limit: None,
+            spawns: 0,
+            transferred: 0,
+        })
+    }
+
+    /// The testbench it runs.
+    pub fn build(&self) -> &SystemBuild {
+        &self.build
+    }
+
+    /// The process id while a process is running.
+    pub fn pid(&self) -> Option<u32> {
+        self.running.as_ref().map(|r| r.child.id())
+    }
+
+    /// Processes started so far.
+    pub fn spawns(&self) -> u64 {
+        self.spawns
+    }
+
+    /// Memory-image bytes written to the process so far.
+    pub fn bytes_transferred(&self) -> u64 {
+        self.transferred
+    }
+
+    /// Overrides [`wall_limit`] for every request (`None`: [`wall_limit`]).
+    pub fn set_wall_limit(&mut self, limit: Option<Duration>) {
+        self.wall_limit = limit;
+    }
+
+    /// Ends the running process, if any (the next run starts a fresh one).
+    pub fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+        self.mirror.clear();
+    }
+
+    fn spawn(&mut self) -> Result<(), HdlError> {
+        let err_path = self.dir.0.join("stderr.txt");
+        let err_file = std::fs::File::create(&err_path).map_err(|e| HdlError::io(&err_path, e))?;
+        let mut child = Process::new(&self.build.binary)
+            .arg(format!("+dir={}", self.dir.0.display()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(err_file)
+            .spawn()
+            .map_err(|e| {
+                HdlError::Tool(format!("{}: cannot run: {e}", self.build.binary.display()))
+            })?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(out) = stdout {
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines() {
+                    match line {
+                        Ok(l) => {
+                            if tx.send(l).is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+        self.running = Some(Running {
+            child,
+            stdin,
+            lines: rx,
+        });
+        self.mirror.clear();
+        self.spawns += 1;
+        Ok(())
+    }
+
+    /// The last lines the process wrote to its standard error.
+    fn stderr_tail(&self) -> String {
+        let p = self.dir.0.join("stderr.txt");
+        let s = std::fs::read_to_string(p).unwrap_or_default();
+        let v: Vec<&str> = s.lines().rev().take(20).collect();
+        v.into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Runs the command buffer at `cmd_base` (`cmd_count` commands) with device bytes
+    /// `0..mem.len()` equal to `mem` for at most `max_cycles` cycles. Only the bytes of
+    /// `window` ([`write_window`] of the commands) may be written and are read back; the
+    /// rest of the returned image is `mem`.
     pub fn run(
-        &self,
+        &mut self,
         mem: &[u8],
         cmd_base: u32,
         cmd_count: u32,
         window: (u64, u64),
         max_cycles: u64,
     ) -> Result<SysRun, HdlError> {
-        if mem.len() as u64 > self.mem_bytes {
+        if mem.len() as u64 > self.build.mem_bytes {
             return Err(HdlError::Config(format!(
                 "memory image of {} bytes exceeds the testbench memory of {} bytes",
                 mem.len(),
-                self.mem_bytes
+                self.build.mem_bytes
             )));
         }
         if mem.is_empty() {
@@ -499,9 +674,6 @@ impl SystemBuild {
                 "empty memory image: the command buffer must be in it".into(),
             ));
         }
-        let dir = RunDir::new()?;
-        let mem_in = dir.0.join("mem_in.bin");
-        std::fs::write(&mem_in, mem).map_err(|e| HdlError::io(&mem_in, e))?;
         let (wlo, whi) = window;
         if wlo > whi || whi > mem.len() as u64 {
             return Err(HdlError::Config(format!(
@@ -509,43 +681,76 @@ impl SystemBuild {
                 mem.len()
             )));
         }
+        let what = format!("command buffer at {cmd_base:#x} ({cmd_count} commands)");
         let t0 = Instant::now();
-        let out = Process::new(&self.binary)
-            .arg(format!("+dir={}", dir.0.display()))
-            .arg(format!("+bytes={}", mem.len()))
-            .arg(format!("+wlo={wlo}"))
-            .arg(format!("+whi={whi}"))
-            .arg(format!("+cmd_base={cmd_base}"))
-            .arg(format!("+cmd_count={cmd_count}"))
-            .arg(format!("+max_cycles={max_cycles}"))
-            .output()
-            .map_err(|e| HdlError::Tool(format!("{}: cannot run: {e}", self.binary.display())))?;
-        let tail = |b: &[u8]| {
-            let s = String::from_utf8_lossy(b);
-            let v: Vec<&str> = s.lines().rev().take(20).collect();
-            v.into_iter().rev().collect::<Vec<_>>().join("\n")
-        };
-        if !out.status.success() {
+        if self.running.is_none() {
+            self.spawn()?;
+        }
+        // The bytes that differ from what the process holds.
+        if self.mirror.len() < mem.len() {
+            self.mirror.resize(mem.len(), 0);
+        }
+        let (lo, hi) = differing_span(mem, &self.mirror[..mem.len()]);
+        if hi > lo {
+            let p = self.dir.0.join("mem_in.bin");
+            std::fs::write(&p, &mem[lo..hi]).map_err(|e| HdlError::io(&p, e))?;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let request = format!("{seq} {lo} {hi} {cmd_base} {cmd_count} {max_cycles} {wlo} {whi}\n");
+        let limit = self.wall_limit.unwrap_or_else(|| wall_limit(max_cycles));
+        let answer = self.request(&request, seq, limit);
+        if let Err(why) = answer {
+            let status = self.running.take().and_then(Running::kill);
+            self.mirror.clear();
+            let tail = self.stderr_tail();
             return Err(HdlError::Tool(format!(
-                "{} failed ({}):\n{}\n{}",
-                self.binary.display(),
-                out.status,
-                tail(&out.stdout),
-                tail(&out.stderr)
+                "{}: {why} while running the {what}{}{}",
+                self.build.binary.display(),
+                status
+                    .map(|s| format!(" (the process: {s})"))
+                    .unwrap_or_default(),
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its standard error:\n{tail}")
+                }
             )));
         }
-        let res_path = dir.0.join("result.txt");
-        let text = std::fs::read_to_string(&res_path).map_err(|e| HdlError::io(&res_path, e))?;
-        let r = parse_result(&res_path, &text)?;
+        self.transferred += (hi - lo) as u64;
+        self.mirror[lo..hi].copy_from_slice(&mem[lo..hi]);
+        let res_path = self.dir.0.join("result.txt");
+        let parsed = std::fs::read_to_string(&res_path)
+            .map_err(|e| HdlError::io(&res_path, e))
+            .and_then(|text| parse_result(&res_path, &text));
+        let r = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                self.restart();
+                return Err(e);
+            }
+        };
         let mut mem_out = mem.to_vec();
         if whi > wlo {
-            let out_path = dir.0.join("mem_out.hex");
-            let text =
-                std::fs::read_to_string(&out_path).map_err(|e| HdlError::io(&out_path, e))?;
-            let window = parse_hex(&out_path, &text, (whi - wlo) as usize)?;
-            mem_out[wlo as usize..whi as usize].copy_from_slice(&window);
+            let out_path = self.dir.0.join("mem_out.hex");
+            let window = std::fs::read_to_string(&out_path)
+                .map_err(|e| HdlError::io(&out_path, e))
+                .and_then(|text| parse_hex(&out_path, &text, (whi - wlo) as usize));
+            match window {
+                Ok(w) => {
+                    mem_out[wlo as usize..whi as usize].copy_from_slice(&w);
+                    self.mirror[wlo as usize..whi as usize].copy_from_slice(&w);
+                }
+                Err(e) => {
+                    self.restart();
+                    return Err(e);
+                }
+            }
         }
-        let wall = t0.elapsed();
+        if r.timeout || r.proto_errors > 0 {
+            // The accelerator may still be busy, or the bus checker holds stale requests.
+            self.restart();
+        }
         Ok(SysRun {
             status: r.status,
             err_index: r.err_index,
@@ -555,8 +760,101 @@ impl SystemBuild {
             timeout: r.timeout,
             counters: Counters::from_array(r.counters),
             mem: mem_out,
-            wall,
+            wall: t0.elapsed(),
         })
+    }
+
+    /// Sends `request` and waits for `done SEQ`; the error says why not.
+    fn request(&mut self, request: &str, seq: u64, limit: Duration) -> Result<(), String> {
+        use std::io::Write;
+        let r = self
+            .running
+            .as_mut()
+            .ok_or_else(|| "no process".to_string())?;
+        let stdin = r
+            .stdin
+            .as_mut()
+            .ok_or_else(|| "no input pipe".to_string())?;
+        stdin
+            .write_all(request.as_bytes())
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("the process ended before the request (writing to it: {e})"))?;
+        let want = format!("done {seq}");
+        let deadline = Instant::now() + limit;
+        let mut other: Vec<String> = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match r.lines.recv_timeout(left) {
+                Ok(l) if l.trim() == want => return Ok(()),
+                Ok(l) => {
+                    other.push(l);
+                    if other.len() > 20 {
+                        other.remove(0);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "no answer within {:.1} s (the process was killed)",
+                        limit.as_secs_f64()
+                    ));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(format!(
+                        "the process ended{}",
+                        if other.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" after printing:\n{}\n", other.join("\n"))
+                        }
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The bytes from the first to one past the last where `a` and `b` (of equal length)
+/// differ; `(0, 0)` if they are equal. Compares 4 KiB blocks first.
+pub fn differing_span(a: &[u8], b: &[u8]) -> (usize, usize) {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let first_block = (0..n.div_ceil(BLOCK)).find(|&i| {
+        let r = i * BLOCK..((i + 1) * BLOCK).min(n);
+        a[r.clone()] != b[r]
+    });
+    let Some(fb) = first_block else {
+        return (0, 0);
+    };
+    let last_block = (fb..n.div_ceil(BLOCK))
+        .rev()
+        .find(|&i| {
+            let r = i * BLOCK..((i + 1) * BLOCK).min(n);
+            a[r.clone()] != b[r]
+        })
+        .unwrap_or(fb);
+    let lo = (fb * BLOCK..n)
+        .find(|&i| a[i] != b[i])
+        .unwrap_or(fb * BLOCK);
+    let hi = (lo..((last_block + 1) * BLOCK).min(n))
+        .rev()
+        .find(|&i| a[i] != b[i])
+        .map_or(lo + 1, |i| i + 1);
+    (lo, hi)
+}
+
+impl SystemBuild {
+    /// Runs one command buffer in a fresh process ([`SysProcess`], ended afterwards):
+    /// the scratchpads and the PPU parameters start zeroed, device bytes `0..mem.len()`
+    /// are `mem` and the rest is zero. See [`SysProcess::run`].
+    pub fn run(
+        &self,
+        mem: &[u8],
+        cmd_base: u32,
+        cmd_count: u32,
+        window: (u64, u64),
+        max_cycles: u64,
+    ) -> Result<SysRun, HdlError> {
+        SysProcess::new(self)?.run(mem, cmd_base, cmd_count, window, max_cycles)
     }
 }
 
@@ -646,6 +944,22 @@ mod tests {
             .to_string();
         assert!(e.contains("line 2") && e.contains("zz"), "{e}");
         assert!(parse_hex(Path::new("m"), "xxx\n", 1).is_err());
+    }
+
+    #[test]
+    fn differing_span_finds_the_first_and_last_difference() {
+        let a = vec![7u8; 10_000];
+        let mut b = a.clone();
+        assert_eq!(differing_span(&a, &b), (0, 0));
+        b[4095] = 0;
+        assert_eq!(differing_span(&a, &b), (4095, 4096));
+        b[4096] = 0;
+        b[9_999] = 1;
+        assert_eq!(differing_span(&a, &b), (4095, 10_000));
+        b[0] = 9;
+        assert_eq!(differing_span(&a, &b), (0, 10_000));
+        assert_eq!(differing_span(&a[..5], &b[1..6]), (0, 0));
+        assert_eq!(differing_span(&[], &[]), (0, 0));
     }
 
     #[test]

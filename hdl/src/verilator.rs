@@ -25,9 +25,16 @@ pub const TILE_DEPTH: usize = 16_384;
 const INSTALL_HINT: &str =
     "install it with `sudo apt-get install -y verilator yosys` (or `make deps`)";
 
-/// Checks that `verilator` runs; the error names the install command.
+/// Checks that `verilator` runs; the error names the install command. The first
+/// successful answer is kept for the rest of the process (`verilator --version` is a Perl
+/// wrapper that takes about 0.1-0.2 s), so only the first call of a process runs it.
 pub fn verilator_version() -> Result<String, HdlError> {
-    require_tool("verilator")
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(v) = VERSION.get() {
+        return Ok(v.clone());
+    }
+    let v = require_tool("verilator")?;
+    Ok(VERSION.get_or_init(|| v).clone())
 }
 
 /// Runs `program --version`; a missing tool gives an error naming the install command.
@@ -72,7 +79,6 @@ pub fn build(cfg: &AccelConfig) -> Result<CoreBuild, HdlError> {
 
 /// [`build`] with an explicit cache root.
 pub fn build_in(cfg: &AccelConfig, root: &Path) -> Result<CoreBuild, HdlError> {
-    verilator_version()?;
     let verilog = emit::core_verilog(cfg)?;
     let stamp = {
         let mut h = Sha256::new();
@@ -146,7 +152,9 @@ pub struct CachedBuild {
 /// the same `stamp` is already there. The build runs in a private folder that is then
 /// renamed into place, so parallel builds never see each other's half-written files; if
 /// another process installed the same stamp meanwhile, that build is kept (it may be
-/// running). A failure keeps the folder with `verilator.log` and names it.
+/// running). A failure keeps the folder with `verilator.log` and names it. Verilator
+/// itself is looked for ([`verilator_version`], once per process) only when something
+/// must be built: a cached binary runs without it.
 pub fn cached_build(
     root: &Path,
     name: &str,
@@ -169,6 +177,7 @@ pub fn cached_build(
             build_seconds: 0.0,
         });
     }
+    verilator_version()?;
     std::fs::create_dir_all(root).map_err(|e| HdlError::io(root, e))?;
     let tmp = root.join(format!(
         ".build-{name}-{}-{}",

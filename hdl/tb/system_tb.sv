@@ -18,10 +18,19 @@
 // strobes, requests still outstanding at the end of the run) are counted as protocol
 // errors.
 //
-// Plusargs: +dir=DIR (mem_in.bin in: the image, raw bytes; result.txt and mem_out.hex
-// out), +bytes=N (image size), +cmd_base=B, +cmd_count=C, +max_cycles=M, +wlo=L +whi=H
-// (the bytes STOREs may write: a bus write outside is a protocol error, and only this
-// window is dumped to mem_out.hex, one byte per line).
+// The host serves a sequence of command buffers in one process, so the accelerator's
+// state (scratchpads, accumulators, PPU parameters) carries over from one buffer to the
+// next as on the simulator; the counters are cleared (CTRL.clear) before every start.
+// Plusarg: +dir=DIR (mem_in.bin in; result.txt and mem_out.hex out). Requests come on
+// standard input, one per line, eight decimal numbers:
+//   SEQ LO HI CMD_BASE CMD_COUNT MAX_CYCLES WLO WHI
+// LO..HI: bytes of DIR/mem_in.bin (exactly HI-LO raw bytes) written to memory from byte
+// LO before the run (the rest of the memory keeps what the previous runs left; it starts
+// at zero); WLO..WHI: the bytes STOREs may write (a bus write outside is a protocol
+// error; only this window is dumped to mem_out.hex, one byte per line). After the run
+// the host writes result.txt and mem_out.hex and prints `done SEQ` on standard output.
+// A line that is not eight numbers (e.g. `quit`) or the end of the input ends the
+// simulation.
 `default_nettype none
 module system_tb #(
     parameter int BUS = 4,
@@ -76,13 +85,15 @@ module system_tb #(
     int oq_head = 0;
     int oq_n = 0;
     int proto_errors = 0;
-    logic first_req = 1'b1;      // the next request is the command fetch (one start per run)
+    logic first_req = 1'b1;      // the next request is the command fetch
+    logic run_begin = 1'b0;      // host: a start is being written (re-arms first_req)
     int nstrb;
     int hi;
     logic strb_ok;
     /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
         cycle = cycle + 1;
+        if (run_begin) first_req = 1'b1;
         if (bus_req) begin
             // A fetch burst left at the head ends with the next request.
             if (oq_n > 0 && oq_fetch[oq_head]) begin
@@ -139,20 +150,28 @@ module system_tb #(
     /* verilator lint_on BLKSEQ */
 
     // The host.
+    localparam int STDIN = 32'h8000_0000;
+    localparam int STDOUT = 32'h8000_0001;
     string dir;
-    int bytes;
+    longint seq;
+    longint lo;
+    longint hi_req;
     int cmd_base;
     int cmd_count;
     longint max_cycles;
     int fd;
     int fin;
     int got;
-    int wlo;
-    int whi;
-    typedef enum logic [2:0] {H_RESET, H_BASE, H_COUNT, H_START, H_WAIT, H_READ, H_DONE} hstate_t;
+    int nreq;
+    int wlo = 0;
+    int whi = 0;
+    typedef enum logic [3:0] {
+        H_RESET, H_REQ, H_CLEAR, H_BASE, H_COUNT, H_START, H_WAIT, H_READ, H_DONE
+    } hstate_t;
     hstate_t hs = H_RESET;
     int hcnt = 0;
     longint run_start = 0;
+    int proto_base = 0;
     logic timeout = 1'b0;
     logic [31:0] status = 32'd0;
     logic [31:0] err_index = 32'd0;
@@ -162,33 +181,45 @@ module system_tb #(
 
     initial begin
         if (!$value$plusargs("dir=%s", dir)) $fatal(1, "missing +dir=DIR");
-        if (!$value$plusargs("bytes=%d", bytes)) $fatal(1, "missing +bytes=N");
-        if (!$value$plusargs("cmd_base=%d", cmd_base)) $fatal(1, "missing +cmd_base=B");
-        if (!$value$plusargs("cmd_count=%d", cmd_count)) $fatal(1, "missing +cmd_count=C");
-        if (!$value$plusargs("max_cycles=%d", max_cycles)) max_cycles = 64'd4294967296;
-        if (bytes < 0 || bytes > MEM_BYTES) $fatal(1, "+bytes=%0d outside 0..%0d", bytes, MEM_BYTES);
-        // Memory beyond the image starts at zero: Verilator's initial value of every
-        // variable (no +verilator+rand+reset given).
-        if (!$value$plusargs("wlo=%d", wlo)) wlo = 0;
-        if (!$value$plusargs("whi=%d", whi)) whi = bytes;
-        if (bytes > 0) begin
-            fin = $fopen({dir, "/mem_in.bin"}, "rb");
-            if (fin == 0) $fatal(1, "cannot open %s/mem_in.bin", dir);
-            got = $fread(mem, fin, 0, bytes);
-            if (got != bytes) $fatal(1, "%s/mem_in.bin: read %0d of %0d bytes", dir, got, bytes);
-            $fclose(fin);
-        end
     end
 
+    // Blocking assignments: the request's fields, read and used in the same cycle.
+    /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
         mmio_we <= 1'b0;
+        run_begin <= 1'b0;
         case (hs)
             H_RESET: begin
                 hcnt <= hcnt + 1;
                 if (hcnt == 2) begin
                     rst <= 1'b0;
-                    hs <= H_BASE;
+                    hs <= H_REQ;
                 end
+            end
+            H_REQ: begin
+                // Blocks until the next request (the simulation waits with it).
+                nreq = $fscanf(STDIN, "%d %d %d %d %d %d %d %d", seq, lo, hi_req, cmd_base,
+                               cmd_count, max_cycles, wlo, whi);
+                if (nreq != 8) $finish;
+                if (lo < 0 || hi_req < lo || hi_req > longint'(MEM_BYTES))
+                    $fatal(1, "request %0d: image bytes %0d..%0d outside 0..%0d", seq, lo,
+                           hi_req, MEM_BYTES);
+                if (hi_req > lo) begin
+                    fin = $fopen({dir, "/mem_in.bin"}, "rb");
+                    if (fin == 0) $fatal(1, "cannot open %s/mem_in.bin", dir);
+                    got = $fread(mem, fin, int'(lo), int'(hi_req - lo));
+                    if (longint'(got) != hi_req - lo)
+                        $fatal(1, "%s/mem_in.bin: read %0d of %0d bytes", dir, got, hi_req - lo);
+                    $fclose(fin);
+                end
+                proto_base = proto_errors;
+                timeout <= 1'b0;
+                hs <= H_CLEAR;
+            end
+            H_CLEAR: begin
+                // CTRL.clear: the counters of this buffer only.
+                mmio_we <= 1'b1; mmio_addr <= 8'h04; mmio_wdata <= 32'd2;
+                hs <= H_BASE;
             end
             H_BASE: begin
                 mmio_we <= 1'b1; mmio_addr <= 8'h0C; mmio_wdata <= cmd_base;
@@ -200,6 +231,7 @@ module system_tb #(
             end
             H_START: begin
                 mmio_we <= 1'b1; mmio_addr <= 8'h04; mmio_wdata <= 32'd1;
+                run_begin <= 1'b1;
                 run_start <= cycle;
                 hs <= H_WAIT;
             end
@@ -241,17 +273,21 @@ module system_tb #(
                 $fwrite(fd, "err_index %0d\n", err_index);
                 $fwrite(fd, "fetch_cycles %0d\n", fetch_cycles);
                 $fwrite(fd, "exec_cycles %0d\n", counters[0]);
-                // Requests still outstanding at the end (a fetch burst may end early).
-                $fwrite(fd, "proto_errors %0d\n", proto_errors
+                // This run's violations and the requests still outstanding at its end (a
+                // fetch burst may end early).
+                $fwrite(fd, "proto_errors %0d\n", proto_errors - proto_base
                         + ((oq_n > 0 && oq_fetch[oq_head]) ? oq_n - 1 : oq_n));
                 $fwrite(fd, "timeout %0d\n", timeout);
                 for (int i = 0; i < NCNT; i++) $fwrite(fd, "counter %0d %0d\n", i, counters[i]);
                 $fclose(fd);
                 if (whi > wlo) $writememh({dir, "/mem_out.hex"}, mem, wlo, whi - 1);
-                $finish;
+                $fwrite(STDOUT, "done %0d\n", seq);
+                $fflush(STDOUT);
+                hs <= H_REQ;
             end
-            default: hs <= H_DONE;
+            default: hs <= H_REQ;
         endcase
     end
+    /* verilator lint_on BLKSEQ */
 endmodule
 `default_nettype wire

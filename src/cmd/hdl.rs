@@ -80,7 +80,8 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 6)]
     pub programs: usize,
     /// With --system: models as NAME[:LAYERS] (offloaded layers compared on the RTL, from
-    /// the first; `all`), comma-separated, or `none`.
+    /// the first; `NAME` or `NAME:all`: every command buffer of every offloaded layer),
+    /// comma-separated; `all` (every command buffer of ad, kws, ic and vww) or `none`.
     #[arg(long, default_value = "ad:all,kws:1,vww:2,ic:1")]
     pub models: String,
 }
@@ -313,10 +314,14 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Parses `--models`: `NAME[:LAYERS|:all]`, comma-separated, or `none`.
+/// Parses `--models`: `NAME[:LAYERS|:all]`, comma-separated, `all` (the four MLPerf Tiny
+/// models, whole) or `none`.
 pub fn parse_model_specs(s: &str) -> anyhow::Result<Vec<cosim::layers::ModelSpec>> {
     if s.trim().is_empty() || s.trim() == "none" {
         return Ok(Vec::new());
+    }
+    if s.trim() == "all" {
+        return parse_model_specs("ad:all,kws:all,ic:all,vww:all");
     }
     s.split(',')
         .map(|item| {
@@ -393,5 +398,26 @@ impl WorkDir {
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_model_specs;
+
+    #[test]
+    fn model_specs_select_layers_or_whole_models() {
+        let whole = parse_model_specs("all").unwrap();
+        let names: Vec<&str> = whole.iter().map(|m| m.model.as_str()).collect();
+        assert_eq!(names, ["ad", "kws", "ic", "vww"]);
+        assert!(whole.iter().all(|m| m.layers.is_none()));
+        let some = parse_model_specs("kws:all, vww:2,ic").unwrap();
+        assert_eq!(some[0].layers, None);
+        assert_eq!(some[1].layers, Some(2));
+        assert_eq!((some[2].model.as_str(), some[2].layers), ("ic", None));
+        assert!(parse_model_specs("none").unwrap().is_empty());
+        let e = parse_model_specs("ad:0").unwrap_err().to_string();
+        assert!(e.contains("at least 1 layer"), "{e}");
+        assert!(parse_model_specs("kws:x").is_err());
     }
 }
