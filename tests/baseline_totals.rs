@@ -3,6 +3,12 @@
 //! per model, equal the ones recorded before the redesign (`tests/data/baseline_totals.json`,
 //! written by this test from main at 49036b6 with `TINYACCEL_BLESS=1`).
 //!
+//! Issue 19 changed the accelerator's energy model (the SRAM model, the interconnect and
+//! main memory split, clock, PPU, controller and DMA parts): the accelerator energies
+//! (`accel_uj`, `sram_uj`, `bus_uj`, `leakage_uj`) are no longer compared; every other
+//! number, the MAC energy and the CPU energies included, still is
+//! (arch/tests/energy_model.rs and docs/energy.md check the new energies).
+//!
 //! Only field names may change (the result schema, docs/results-schema.md); [`FIELDS`] maps
 //! each recorded name to the name it has in today's `report.json`, and
 //! [`recorded_accel_cycles`] rebuilds the one number whose meaning changed. Every number is compared exactly (integers)
@@ -21,15 +27,11 @@ const FIELDS: &[(&str, &str)] = &[
     // Special: see [`recorded_accel_cycles`].
     ("accel_cycles", "accel_cycles"),
     ("accel_us", "offload_us"),
-    ("accel_uj", "offload_uj"),
     ("compute_us", "compute_us"),
     ("dma_stall_us", "dma_stall_us"),
     ("overhead_us", "driver_us"),
     ("cpu_side_us", "cpu_side_us"),
     ("mac_uj", "mac_uj"),
-    ("sram_uj", "sram_uj"),
-    ("bus_uj", "bus_uj"),
-    ("leakage_uj", "leakage_uj"),
     ("cpu_uj_in_accel_run", "offload_cpu_uj"),
     ("utilization", "array_utilization"),
     ("bus_bytes", "bus_bytes"),

@@ -45,16 +45,10 @@ fn run_json_totals_equal_the_sum_of_their_parts() {
         .map(|k| a[k].as_f64().unwrap())
         .sum();
     assert!(close(parts, lat_us), "{parts} vs {lat_us}");
-    let parts: f64 = [
-        "mac_uj",
-        "sram_uj",
-        "bus_uj",
-        "leakage_uj",
-        "offload_cpu_uj",
-    ]
-    .iter()
-    .map(|k| a[k].as_f64().unwrap())
-    .sum();
+    let parts: f64 = reports::schema::ENERGY_PARTS
+        .iter()
+        .map(|k| a[k].as_f64().unwrap())
+        .sum();
     assert!(close(parts, e), "{parts} vs {e}");
     let cycles: u64 = layers
         .iter()
@@ -114,18 +108,10 @@ fn run_json_with_the_im2col_unit_has_no_cpu_im2col() {
         .map(|k| a[k].as_f64().unwrap())
         .sum();
     assert!(close(parts, a["offload_us"].as_f64().unwrap()));
-    let parts: f64 = [
-        "mac_uj",
-        "sram_uj",
-        "bus_uj",
-        "agu_uj",
-        "dma_track_uj",
-        "leakage_uj",
-        "offload_cpu_uj",
-    ]
-    .iter()
-    .map(|k| a[k].as_f64().unwrap())
-    .sum();
+    let parts: f64 = reports::schema::ENERGY_PARTS
+        .iter()
+        .map(|k| a[k].as_f64().unwrap())
+        .sum();
     assert!(close(parts, a["offload_uj"].as_f64().unwrap()));
     assert!(a["agu_uj"].as_f64().unwrap() > 0.0 && a["dma_track_uj"].as_f64().unwrap() > 0.0);
     let mut hw = 0;

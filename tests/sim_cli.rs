@@ -48,9 +48,12 @@ fn sim_gemm_json_exact_and_bounded() {
             let cycles = v["accel_cycles"].as_f64().unwrap();
             let clock = v["clock_mhz"].as_f64().unwrap();
             assert_eq!(v["offload_us"].as_f64().unwrap(), cycles / clock);
-            let parts: f64 = ["mac_uj", "sram_uj", "bus_uj", "leakage_uj"]
+            let parts: f64 = v["energy_parts_pj"]
+                .as_object()
+                .unwrap()
                 .iter()
-                .map(|k| v[k].as_f64().unwrap())
+                .filter(|(k, _)| *k != "total_pj")
+                .map(|(_, x)| x.as_f64().unwrap() / 1e6)
                 .sum();
             let total = v["offload_uj"].as_f64().unwrap();
             assert!((parts - total).abs() <= 1e-9 * total, "{parts} vs {total}");

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::sram::SramMacro;
 use crate::tables::{AreaTable, EnergyTable, NODE_TABLE};
 
 mod layers;
@@ -136,6 +137,25 @@ pub struct AccelConfig {
     /// `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub eltwise: bool,
+    /// Clock gating of idle units (`docs/architecture.md` section 8): a unit with nothing
+    /// to do stops its registers' clock behind an integrated clock gate, so it pays only
+    /// the gate's clock energy. Default `true` (omitted when true): synthesis flows insert
+    /// the gates automatically. Energy only; cycles are the same either way.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub clock_gating: bool,
+    /// Where the tensors, weights and commands the DMA reads live (energy only): `sram`
+    /// (on-chip system SRAM of `main_memory_kib`, the default, omitted), `lpddr4`
+    /// (off-chip LPDDR4) or `qspi-flash` (weights in off-chip quad-SPI flash, activations
+    /// and commands in the on-chip SRAM).
+    #[serde(default, skip_serializing_if = "MainMemory::is_sram")]
+    pub main_memory: MainMemory,
+    /// Size of the on-chip system SRAM in KiB (default 256, omitted when 256): sets its
+    /// energy per byte through the SRAM model (`arch::sram`).
+    #[serde(
+        default = "default_main_memory_kib",
+        skip_serializing_if = "is_default_main_memory_kib"
+    )]
+    pub main_memory_kib: u32,
     /// Overrides of the node's default energy table (any subset of fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<EnergyOverride>,
@@ -154,6 +174,56 @@ fn is_false(b: &bool) -> bool {
 
 fn one() -> u32 {
     1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// Default `main_memory_kib`: a 256 KiB system SRAM (the size the old bus energy assumed).
+pub const DEFAULT_MAIN_MEMORY_KIB: u32 = 256;
+
+fn default_main_memory_kib() -> u32 {
+    DEFAULT_MAIN_MEMORY_KIB
+}
+
+fn is_default_main_memory_kib(v: &u32) -> bool {
+    *v == DEFAULT_MAIN_MEMORY_KIB
+}
+
+/// The memory behind the system bus (energy only: the timing is `bus_latency_cycles` and
+/// `bus_bytes_per_cycle` whatever it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MainMemory {
+    /// On-chip system SRAM (`main_memory_kib`), energy from the SRAM model.
+    #[default]
+    Sram,
+    /// Off-chip LPDDR4: every bus byte at `lpddr4_pj_per_byte`.
+    Lpddr4,
+    /// Off-chip quad-SPI NOR flash for the weights (execute-in-place style reads):
+    /// weight-scratchpad fills at `qspi_flash_pj_per_byte`, everything else in the on-chip
+    /// SRAM.
+    QspiFlash,
+}
+
+impl MainMemory {
+    /// The name used in config files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MainMemory::Sram => "sram",
+            MainMemory::Lpddr4 => "lpddr4",
+            MainMemory::QspiFlash => "qspi-flash",
+        }
+    }
+
+    fn is_sram(&self) -> bool {
+        *self == MainMemory::Sram
+    }
 }
 
 fn is_one(v: &u32) -> bool {
@@ -179,6 +249,26 @@ pub struct EnergyOverride {
     pub vpu_reduce_pj_per_op: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpu_add_pj_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram_bank_leakage_uw: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_memory_pj_per_byte: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lpddr4_pj_per_byte: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qspi_flash_pj_per_byte: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ff_clock_pj: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ff_data_pj: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_tree_pj_per_ff: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppu_pj_per_output: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_pj_per_command: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dma_pj_per_burst: Option<f64>,
 }
 
 /// Optional per-field overrides of [`AreaTable`].
@@ -189,6 +279,10 @@ pub struct AreaOverride {
     pub ppu_um2_per_col: Option<f64>,
     pub sram_um2_per_kib: Option<f64>,
     pub control_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram_bank_um2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram_bank_um2_per_byte: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agu_um2: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,6 +335,8 @@ pub fn toml_field_at(text: &str, offset: usize) -> Option<String> {
 /// Slowest supported clock in MHz (1 kHz): below it latencies overflow into infinities in
 /// reports, and no accelerator runs that slowly.
 pub const MIN_CLOCK_MHZ: f64 = 0.001;
+/// Largest on-chip system SRAM accepted (`main_memory_kib`), in KiB (64 MiB).
+pub const MAX_MAIN_MEMORY_KIB: u32 = 64 * 1024;
 /// Most DMA requests in flight (`dma_outstanding`).
 pub const MAX_DMA_OUTSTANDING: u32 = 16;
 
@@ -565,6 +661,13 @@ impl AccelConfig {
                 &format!("must be between 1 and {MAX_DMA_OUTSTANDING} requests in flight"),
             );
         }
+        if !(1..=MAX_MAIN_MEMORY_KIB).contains(&self.main_memory_kib) {
+            bad(
+                "main_memory_kib",
+                self.main_memory_kib.to_string(),
+                &format!("must be between 1 and {MAX_MAIN_MEMORY_KIB} KiB"),
+            );
+        }
         let node_known = NODE_TABLE.iter().any(|n| n.node_nm == self.tech_node_nm);
         if !node_known {
             let known: Vec<String> = NODE_TABLE.iter().map(|n| n.node_nm.to_string()).collect();
@@ -593,6 +696,16 @@ impl AccelConfig {
                 ("energy.dma_slot_pj_per_burst", e.dma_slot_pj_per_burst),
                 ("energy.vpu_reduce_pj_per_op", e.vpu_reduce_pj_per_op),
                 ("energy.vpu_add_pj_per_op", e.vpu_add_pj_per_op),
+                ("energy.sram_bank_leakage_uw", e.sram_bank_leakage_uw),
+                ("energy.main_memory_pj_per_byte", e.main_memory_pj_per_byte),
+                ("energy.lpddr4_pj_per_byte", e.lpddr4_pj_per_byte),
+                ("energy.qspi_flash_pj_per_byte", e.qspi_flash_pj_per_byte),
+                ("energy.ff_clock_pj", e.ff_clock_pj),
+                ("energy.ff_data_pj", e.ff_data_pj),
+                ("energy.clock_tree_pj_per_ff", e.clock_tree_pj_per_ff),
+                ("energy.ppu_pj_per_output", e.ppu_pj_per_output),
+                ("energy.decode_pj_per_command", e.decode_pj_per_command),
+                ("energy.dma_pj_per_burst", e.dma_pj_per_burst),
             ];
             for (field, v) in fields {
                 if let Some(v) = v {
@@ -615,6 +728,8 @@ impl AccelConfig {
                 ("area.ppu_um2_per_col", a.ppu_um2_per_col),
                 ("area.sram_um2_per_kib", a.sram_um2_per_kib),
                 ("area.control_um2", a.control_um2),
+                ("area.sram_bank_um2", a.sram_bank_um2),
+                ("area.sram_bank_um2_per_byte", a.sram_bank_um2_per_byte),
                 ("area.agu_um2", a.agu_um2),
                 ("area.dma_slot_um2", a.dma_slot_um2),
                 ("area.vpu_mac_lane_um2", a.vpu_mac_lane_um2),
@@ -691,7 +806,6 @@ impl AccelConfig {
             ov!(mac_pj);
             ov!(sram_read_pj_per_byte_8kib);
             ov!(sram_write_pj_per_byte_8kib);
-            ov!(sram_size_exponent);
             ov!(bus_pj_per_byte);
             ov!(leakage_uw_per_pe);
             ov!(leakage_uw_per_kib);
@@ -699,8 +813,81 @@ impl AccelConfig {
             ov!(dma_slot_pj_per_burst);
             ov!(vpu_reduce_pj_per_op);
             ov!(vpu_add_pj_per_op);
+            ov!(sram_bank_leakage_uw);
+            ov!(main_memory_pj_per_byte);
+            ov!(lpddr4_pj_per_byte);
+            ov!(qspi_flash_pj_per_byte);
+            ov!(ff_clock_pj);
+            ov!(ff_data_pj);
+            ov!(clock_tree_pj_per_ff);
+            ov!(ppu_pj_per_output);
+            ov!(decode_pj_per_command);
+            ov!(dma_pj_per_burst);
+            if let Some(v) = o.sram_size_exponent {
+                t.sram_size_exponent = Some(v);
+            }
+        }
+        if self.main_memory_pj_per_byte_default_applies() {
+            t.main_memory_pj_per_byte = self.system_sram_pj_per_byte(&t);
         }
         t
+    }
+
+    /// Whether the main-memory (system SRAM) energy per byte comes from the SRAM model
+    /// (no `[energy] main_memory_pj_per_byte` override).
+    fn main_memory_pj_per_byte_default_applies(&self) -> bool {
+        self.energy
+            .as_ref()
+            .and_then(|e| e.main_memory_pj_per_byte)
+            .is_none()
+    }
+
+    /// Energy per byte of the on-chip system SRAM (`main_memory_kib`, accessed
+    /// `bus_bytes_per_cycle` bytes wide, one bank per 64 KiB), mean of read and write, at
+    /// the node of `t`.
+    fn system_sram_pj_per_byte(&self, t: &EnergyTable) -> f64 {
+        let m = self.system_sram_macro();
+        0.5 * (t.sram_read_pj_per_byte(&m) + t.sram_write_pj_per_byte(&m))
+    }
+
+    /// The on-chip system SRAM as a macro of the SRAM model: `main_memory_kib`, the bus
+    /// width, one bank per 64 KiB (system SRAMs of MCUs come in 32-128 KiB blocks), one
+    /// port.
+    pub fn system_sram_macro(&self) -> SramMacro {
+        let kib = self.main_memory_kib.max(1);
+        SramMacro {
+            kib: kib as f64,
+            width_bytes: self.bus_bytes_per_cycle.max(1),
+            banks: kib.div_ceil(64).next_power_of_two(),
+            ports: 1,
+        }
+    }
+
+    /// The three scratchpads as macros of the SRAM model (input, weight, accumulator):
+    /// their capacity and banks, a line of `rows`, `cols` and `4 x cols` bytes, one port
+    /// (the banks are single-ported: `bank_conflict_cycles`).
+    pub fn scratchpad_macros(&self) -> [SramMacro; 3] {
+        let m = |kib: u32, width: u32, banks: u32| SramMacro {
+            kib: kib as f64,
+            width_bytes: width.max(1),
+            banks: banks.max(1),
+            ports: 1,
+        };
+        [
+            m(self.input_sram_kib, self.rows, self.input_sram_banks),
+            m(self.weight_sram_kib, self.cols, self.weight_sram_banks),
+            m(self.acc_sram_kib, 4 * self.cols, self.acc_sram_banks),
+        ]
+    }
+
+    /// Leakage of the three scratchpads, uW (the SRAM model: cells per KiB plus the
+    /// periphery of each bank).
+    pub fn sram_leakage_uw(&self) -> f64 {
+        let e = self.energy_table();
+        self.scratchpad_macros()
+            .iter()
+            .map(|m| e.sram_leakage_uw(m))
+            .sum()
     }
 
     /// The effective area table: the node's defaults with the `[area]` overrides.
@@ -718,6 +905,12 @@ impl AccelConfig {
             }
             if let Some(v) = o.control_um2 {
                 t.control_um2 = v;
+            }
+            if let Some(v) = o.sram_bank_um2 {
+                t.sram_bank_um2 = v;
+            }
+            if let Some(v) = o.sram_bank_um2_per_byte {
+                t.sram_bank_um2_per_byte = v;
             }
             if let Some(v) = o.agu_um2 {
                 t.agu_um2 = v;
@@ -802,19 +995,26 @@ impl AccelConfig {
         lane * self.vpu_lanes() as f64
     }
 
-    /// Estimated silicon area in mm^2: logic ([`Self::logic_area_um2`]) plus SRAM.
+    /// Estimated silicon area in mm^2: logic ([`Self::logic_area_um2`]) plus the three
+    /// scratchpads from the SRAM model ([`Self::sram_area_um2`]).
     pub fn area_mm2(&self) -> f64 {
-        (self.logic_area_um2() + self.area_table().sram_um2_per_kib * self.total_sram_kib() as f64)
-            / 1e6
+        (self.logic_area_um2() + self.sram_area_um2()) / 1e6
     }
 
-    /// Static power in microwatts (PE and SRAM leakage, plus the im2col address generator
-    /// and DMA tracking slots at the logic leakage density of a PE,
-    /// `feature_area_um2 x leakage_uw_per_pe / pe_um2`, when present).
+    /// Area of the three scratchpads, um^2: per macro `sram_um2_per_kib x KiB + banks x
+    /// (sram_bank_um2 + sram_bank_um2_per_byte x line bytes)` (`arch::sram`).
+    pub fn sram_area_um2(&self) -> f64 {
+        let a = self.area_table();
+        self.scratchpad_macros().iter().map(|m| a.sram_um2(m)).sum()
+    }
+
+    /// Static power in microwatts: PE leakage, the scratchpads' leakage from the SRAM
+    /// model ([`Self::sram_leakage_uw`]), plus the im2col address generator, the DMA
+    /// tracking slots and the vector unit at the logic leakage density of a PE
+    /// (`feature_area_um2 x leakage_uw_per_pe / pe_um2`) when present.
     pub fn leakage_uw(&self) -> f64 {
         let e = self.energy_table();
-        let base = e.leakage_uw_per_pe * self.peak_macs_per_cycle() as f64
-            + e.leakage_uw_per_kib * self.total_sram_kib() as f64;
+        let base = e.leakage_uw_per_pe * self.peak_macs_per_cycle() as f64 + self.sram_leakage_uw();
         let extra = self.feature_area_um2();
         let pe_um2 = self.area_table().pe_um2;
         if extra > 0.0 && pe_um2 > 0.0 {

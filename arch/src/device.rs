@@ -3,9 +3,10 @@
 //! by the RTL harness, so the two are interchangeable. Register map: `docs/architecture.md`
 //! section 7.
 
-use crate::config::AccelConfig;
+use crate::config::{AccelConfig, MainMemory};
 use crate::im2col::{self, Window};
 use crate::isa::{self, Op, Scratchpad, VMode, VSet, COMMAND_BYTES, PARAM_RECORD_BYTES};
+use crate::tables::EnergyTable;
 use serde::{Deserialize, Serialize};
 
 /// Register offsets (bytes).
@@ -280,6 +281,89 @@ pub fn array_utilization(macs: u64, accel_cycles: u64, peak_macs_per_cycle: u64)
     macs as f64 / (peak_macs_per_cycle as f64 * accel_cycles as f64)
 }
 
+/// Flip-flops of each clocked unit of a configuration (`docs/energy.md`: register
+/// inventories of the synthesized RTL, `tinyaccel hdl area`, docs/area.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlipFlops {
+    /// The PE array with its operand skews and delay lines, plus the compute engine's
+    /// sequencing and accumulator write-back registers.
+    pub array: f64,
+    /// The PPU lanes and their parameter registers.
+    pub ppu: f64,
+    /// Controller: command fetch and decode, issue queues, status and the 20 64-bit
+    /// performance counters.
+    pub control: f64,
+    /// DMA engine (load and store sequencing, store pipeline), the im2col address
+    /// generator and the tracking FIFO when present.
+    pub dma: f64,
+    /// The vector unit (0 without it).
+    pub vpu: f64,
+}
+
+impl FlipFlops {
+    /// The inventory of `cfg`.
+    pub fn of(cfg: &AccelConfig) -> FlipFlops {
+        let (r, c) = (cfg.rows as f64, cfg.cols as f64);
+        let tri = |n: f64| n * (n - 1.0) / 2.0;
+        // Core registers (docs/area.md, "Flip-flops = the micro-architecture"; WS has no
+        // measured inventory and uses the OS one).
+        let core = match cfg.dataflow {
+            crate::Dataflow::InputStationary => {
+                48.0 * r * c - 8.0 * c
+                    + 8.0 * tri(c)
+                    + 32.0 * r * (c - 2.0).max(0.0)
+                    + 2.0 * (r + c - 2.0)
+                    + 16.0
+            }
+            _ => 48.0 * r * c - 8.0 * r - 8.0 * c + 8.0 * (tri(r) + tri(c)) + (r + c - 2.0) + 16.0,
+        };
+        // hdl/rtl/tinyaccel_system.v, clocked registers only (combinational `reg`s and
+        // memories excluded): compute sequencing 352 + operand read registers 8R + 8C,
+        // accumulator write-back 68 + 96C; PPU stages 72C + 3 and parameters 112C + 24;
+        // controller 1,989 (1,280 of them the counters); DMA 858 + 128C.
+        let array = core + 352.0 + 8.0 * r + 8.0 * c + 68.0 + 96.0 * c;
+        let ppu = 72.0 * c + 3.0 + 112.0 * c + 24.0;
+        let control = 1_989.0;
+        let mut dma = 858.0 + 128.0 * c;
+        if cfg.im2col {
+            dma += 86.0; // tinyaccel_im2col_agu.v (docs/area.md)
+        }
+        if cfg.dma_outstanding > 1 {
+            dma += 377.0 / 4.0 * cfg.dma_outstanding as f64; // tinyaccel_dma_track.v, 4 slots: 377
+        }
+        // tinyaccel_vpu.v at 8 lanes (docs/area.md): 343 shared, per lane by mode.
+        let vpu = if cfg.has_vpu() {
+            let per_lane = if cfg.eltwise {
+                (1_349.0 - 343.0) / 8.0
+            } else if cfg.depthwise {
+                (867.0 - 343.0) / 8.0
+            } else {
+                (819.0 - 343.0) / 8.0
+            };
+            let all = if cfg.depthwise as u8 + cfg.pooling as u8 + cfg.eltwise as u8 > 1 {
+                128.0
+            } else {
+                per_lane
+            };
+            343.0 + all * cfg.vpu_lanes() as f64
+        } else {
+            0.0
+        };
+        FlipFlops {
+            array,
+            ppu,
+            control,
+            dma,
+            vpu,
+        }
+    }
+
+    /// All flip-flops.
+    pub fn total(&self) -> f64 {
+        self.array + self.ppu + self.control + self.dma + self.vpu
+    }
+}
+
 /// Energy of a run by component, in picojoules.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnergyBreakdown {
@@ -287,6 +371,8 @@ pub struct EnergyBreakdown {
     pub input_sram_pj: f64,
     pub weight_sram_pj: f64,
     pub acc_sram_pj: f64,
+    /// The system interconnect: `bus_bytes x bus_pj_per_byte` (the command fetch is in
+    /// `control_pj`, the memory behind the bus in `main_memory_pj`).
     pub bus_pj: f64,
     pub leakage_pj: f64,
     /// The im2col address generator (`im2col_pieces x agu_pj_per_piece`); 0 without
@@ -302,30 +388,57 @@ pub struct EnergyBreakdown {
     /// `mac_pj`. 0 without the unit.
     #[serde(default)]
     pub vpu_pj: f64,
+    /// The memory behind the bus: bus bytes at the main memory's energy per byte
+    /// (`main_memory`: system SRAM, LPDDR4, or QSPI flash for the weight-scratchpad fills).
+    #[serde(default)]
+    pub main_memory_pj: f64,
+    /// Clock tree and registers of every unit: working cycles at `ff_active_pj`, idle
+    /// cycles at `ff_idle_pj(clock_gating)`, per flip-flop ([`FlipFlops`]).
+    #[serde(default)]
+    pub clock_pj: f64,
+    /// The PPU: `bus_write_bytes x ppu_pj_per_output` (one output byte per requantized
+    /// element).
+    #[serde(default)]
+    pub ppu_pj: f64,
+    /// The controller: per command, its 16-byte fetch over the bus from main memory and
+    /// its decode.
+    #[serde(default)]
+    pub control_pj: f64,
+    /// The DMA engine's address generation and requests: `dma_bursts x dma_pj_per_burst`.
+    #[serde(default)]
+    pub dma_pj: f64,
     pub total_pj: f64,
 }
 
+/// Cycles each unit works in a run, from the counters: the array `array_busy_cycles`,
+/// the PPU one cycle per line of `cols` outputs (`bus_write_bytes / cols`), the
+/// controller every cycle, the DMA `dma_busy_cycles`, the vector unit `vpu_busy_cycles`.
+fn active_cycles(cfg: &AccelConfig, c: &Counters) -> [u64; 5] {
+    let ppu = c.bus_write_bytes.div_ceil(cfg.cols.max(1) as u64);
+    [
+        c.array_busy_cycles,
+        ppu,
+        c.cycles,
+        c.dma_busy_cycles,
+        c.vpu_busy_cycles,
+    ]
+    .map(|a| a.min(c.cycles))
+}
+
 impl EnergyBreakdown {
-    /// Counted actions x the configuration's energy table, plus leakage x time.
+    /// Counted actions x the configuration's energy table, plus clock and leakage x time.
     pub fn from_counters(cfg: &AccelConfig, c: &Counters) -> Self {
         let e = cfg.energy_table();
-        let sram = |kib: u32, r: u64, w: u64| {
-            r as f64 * e.sram_read_pj_per_byte(kib as u64)
-                + w as f64 * e.sram_write_pj_per_byte(kib as u64)
+        let [isp, wsp, asp] = cfg.scratchpad_macros();
+        let sram = |m: &crate::sram::SramMacro, r: u64, w: u64| {
+            r as f64 * e.sram_read_pj_per_byte(m) + w as f64 * e.sram_write_pj_per_byte(m)
         };
         let mac_pj = c.macs as f64 * e.mac_pj;
-        let input_sram_pj = sram(
-            cfg.input_sram_kib,
-            c.input_sp_read_bytes,
-            c.input_sp_write_bytes,
-        );
-        let weight_sram_pj = sram(
-            cfg.weight_sram_kib,
-            c.weight_sp_read_bytes,
-            c.weight_sp_write_bytes,
-        );
-        let acc_sram_pj = sram(cfg.acc_sram_kib, c.acc_sp_read_bytes, c.acc_sp_write_bytes);
+        let input_sram_pj = sram(&isp, c.input_sp_read_bytes, c.input_sp_write_bytes);
+        let weight_sram_pj = sram(&wsp, c.weight_sp_read_bytes, c.weight_sp_write_bytes);
+        let acc_sram_pj = sram(&asp, c.acc_sp_read_bytes, c.acc_sp_write_bytes);
         let bus_pj = c.bus_bytes() as f64 * e.bus_pj_per_byte;
+        let main_memory_pj = main_memory_pj(cfg, &e, c);
         // uW * us = pJ.
         let leakage_pj = cfg.leakage_uw() * cfg.cycles_to_us(c.cycles);
         let agu_pj = c.im2col_pieces as f64 * e.agu_pj_per_piece;
@@ -336,15 +449,26 @@ impl EnergyBreakdown {
         };
         let vpu_pj = c.vpu_reduce_ops as f64 * e.vpu_reduce_pj_per_op
             + c.vpu_add_ops as f64 * e.vpu_add_pj_per_op;
-        let mut total_pj =
-            mac_pj + input_sram_pj + weight_sram_pj + acc_sram_pj + bus_pj + leakage_pj;
-        // Added only when non-zero, so the total of a run without the features is the
-        // same sum as before.
-        for extra in [agu_pj, dma_track_pj, vpu_pj] {
-            if extra != 0.0 {
-                total_pj += extra;
-            }
-        }
+        let clock_pj = clock_pj(cfg, &e, c);
+        let ppu_pj = c.bus_write_bytes as f64 * e.ppu_pj_per_output;
+        let control_pj = c.commands as f64
+            * (COMMAND_BYTES as f64 * (e.bus_pj_per_byte + command_memory_pj_per_byte(cfg, &e))
+                + e.decode_pj_per_command);
+        let dma_pj = c.dma_bursts as f64 * e.dma_pj_per_burst;
+        let total_pj = mac_pj
+            + input_sram_pj
+            + weight_sram_pj
+            + acc_sram_pj
+            + bus_pj
+            + leakage_pj
+            + agu_pj
+            + dma_track_pj
+            + vpu_pj
+            + main_memory_pj
+            + clock_pj
+            + ppu_pj
+            + control_pj
+            + dma_pj;
         EnergyBreakdown {
             mac_pj,
             input_sram_pj,
@@ -355,9 +479,134 @@ impl EnergyBreakdown {
             agu_pj,
             dma_track_pj,
             vpu_pj,
+            main_memory_pj,
+            clock_pj,
+            ppu_pj,
+            control_pj,
+            dma_pj,
             total_pj,
         }
     }
+
+    /// The parts, named as in the JSON (without `total_pj`), in a fixed order.
+    pub fn parts(&self) -> [(&'static str, f64); 14] {
+        [
+            ("mac_pj", self.mac_pj),
+            ("input_sram_pj", self.input_sram_pj),
+            ("weight_sram_pj", self.weight_sram_pj),
+            ("acc_sram_pj", self.acc_sram_pj),
+            ("bus_pj", self.bus_pj),
+            ("main_memory_pj", self.main_memory_pj),
+            ("clock_pj", self.clock_pj),
+            ("ppu_pj", self.ppu_pj),
+            ("control_pj", self.control_pj),
+            ("dma_pj", self.dma_pj),
+            ("agu_pj", self.agu_pj),
+            ("dma_track_pj", self.dma_track_pj),
+            ("vpu_pj", self.vpu_pj),
+            ("leakage_pj", self.leakage_pj),
+        ]
+    }
+}
+
+/// Energy per byte of command fetch: commands live in the on-chip SRAM for `sram` and
+/// `qspi-flash` (the driver writes them at load time), in LPDDR4 for `lpddr4`.
+fn command_memory_pj_per_byte(cfg: &AccelConfig, e: &EnergyTable) -> f64 {
+    match cfg.main_memory {
+        MainMemory::Lpddr4 => e.lpddr4_pj_per_byte,
+        MainMemory::Sram | MainMemory::QspiFlash => e.main_memory_pj_per_byte,
+    }
+}
+
+/// The main memory's part of a run's bus traffic: every bus byte at the system SRAM's or
+/// LPDDR4's energy per byte; with `qspi-flash`, the weight-scratchpad fills (at most the
+/// bus reads) at the flash's, the rest at the system SRAM's.
+fn main_memory_pj(cfg: &AccelConfig, e: &EnergyTable, c: &Counters) -> f64 {
+    let bytes = c.bus_bytes() as f64;
+    match cfg.main_memory {
+        MainMemory::Sram => bytes * e.main_memory_pj_per_byte,
+        MainMemory::Lpddr4 => bytes * e.lpddr4_pj_per_byte,
+        MainMemory::QspiFlash => {
+            let flash = c.weight_sp_write_bytes.min(c.bus_read_bytes) as f64;
+            flash * e.qspi_flash_pj_per_byte + (bytes - flash) * e.main_memory_pj_per_byte
+        }
+    }
+}
+
+/// Clock tree and register energy of a run: per unit, flip-flops x (working cycles x
+/// `ff_active_pj` + idle cycles x `ff_idle_pj(clock_gating)`).
+fn clock_pj(cfg: &AccelConfig, e: &EnergyTable, c: &Counters) -> f64 {
+    let ff = FlipFlops::of(cfg);
+    let active = active_cycles(cfg, c);
+    let (on, off) = (e.ff_active_pj(), e.ff_idle_pj(cfg.clock_gating));
+    [ff.array, ff.ppu, ff.control, ff.dma, ff.vpu]
+        .iter()
+        .zip(active)
+        .map(|(n, a)| n * (a as f64 * on + (c.cycles - a) as f64 * off))
+        .sum()
+}
+
+/// Clock energy of the accelerator while it waits for the CPU (`cycles` of its clock with
+/// every unit idle), pJ: all flip-flops at `ff_idle_pj(clock_gating)`.
+pub fn idle_clock_pj(cfg: &AccelConfig, cycles: f64) -> f64 {
+    let e = cfg.energy_table();
+    FlipFlops::of(cfg).total() * e.ff_idle_pj(cfg.clock_gating) * cycles
+}
+
+/// A lower bound on the accelerator energy of compulsory work, pJ: `macs` MACs once,
+/// `read_bytes` read and `write_bytes` written once over the bus from and to the cheapest
+/// memory of the configuration, and the clock of every flip-flop (idle at least) and the
+/// leakage during the fewest cycles the MACs need on the array (`macs / (rows x cols)`).
+pub fn energy_floor_pj(cfg: &AccelConfig, macs: u64, read_bytes: u64, write_bytes: u64) -> f64 {
+    let e = cfg.energy_table();
+    let mem = match cfg.main_memory {
+        MainMemory::Sram => e.main_memory_pj_per_byte,
+        MainMemory::Lpddr4 => e.lpddr4_pj_per_byte,
+        MainMemory::QspiFlash => e.main_memory_pj_per_byte.min(e.qspi_flash_pj_per_byte),
+    };
+    let cycles = macs.div_ceil(cfg.peak_macs_per_cycle().max(1));
+    macs as f64 * e.mac_pj
+        + (read_bytes + write_bytes) as f64 * (e.bus_pj_per_byte + mem)
+        + cycles as f64
+            * FlipFlops::of(cfg).total()
+            * e.ff_idle_pj(cfg.clock_gating).min(e.ff_active_pj())
+        + cfg.leakage_uw() * cfg.cycles_to_us(cycles)
+}
+
+/// An upper bound on the energy of a run with counters `c`, pJ: every unit working every
+/// cycle, the array doing `rows x cols` MACs every cycle, every counted scratchpad and bus
+/// byte at the dearest energy per byte of the configuration, and the per-event parts
+/// (PPU, commands, bursts, pieces, vector-unit operations) as counted.
+pub fn energy_ceiling_pj(cfg: &AccelConfig, c: &Counters) -> f64 {
+    let e = cfg.energy_table();
+    let sp_max = cfg
+        .scratchpad_macros()
+        .iter()
+        .map(|m| e.sram_read_pj_per_byte(m).max(e.sram_write_pj_per_byte(m)))
+        .fold(0.0, f64::max);
+    let sp_bytes = c.input_sp_read_bytes
+        + c.input_sp_write_bytes
+        + c.weight_sp_read_bytes
+        + c.weight_sp_write_bytes
+        + c.acc_sp_read_bytes
+        + c.acc_sp_write_bytes;
+    let mem_max = e.main_memory_pj_per_byte.max(match cfg.main_memory {
+        MainMemory::Sram => 0.0,
+        MainMemory::Lpddr4 => e.lpddr4_pj_per_byte,
+        MainMemory::QspiFlash => e.qspi_flash_pj_per_byte,
+    });
+    let cyc = c.cycles as f64;
+    cyc * (cfg.peak_macs_per_cycle() as f64 * e.mac_pj
+        + FlipFlops::of(cfg).total() * e.ff_active_pj().max(e.ff_idle_pj(false)))
+        + cfg.leakage_uw() * cfg.cycles_to_us(c.cycles)
+        + sp_bytes as f64 * sp_max
+        + (c.bus_bytes() + COMMAND_BYTES as u64 * c.commands) as f64 * (e.bus_pj_per_byte + mem_max)
+        + c.commands as f64 * e.decode_pj_per_command
+        + c.bus_write_bytes as f64 * e.ppu_pj_per_output
+        + c.dma_bursts as f64 * (e.dma_pj_per_burst + e.dma_slot_pj_per_burst)
+        + c.im2col_pieces as f64 * e.agu_pj_per_piece
+        + c.vpu_reduce_ops as f64 * e.vpu_reduce_pj_per_op
+        + c.vpu_add_ops as f64 * e.vpu_add_pj_per_op
 }
 
 /// Errors of a device.

@@ -27,6 +27,7 @@ pub mod im2col;
 pub mod isa;
 pub mod quant;
 pub mod schedule;
+pub mod sram;
 pub mod tables;
 pub mod timing;
 pub mod vplan;

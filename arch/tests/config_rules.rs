@@ -74,7 +74,13 @@ fn derived_values() {
     assert!((c.cycles_to_us(200) - 1.0).abs() < 1e-12);
     assert!(c.area_mm2() > 0.0);
     let e = c.energy_table();
-    assert!(e.sram_read_pj_per_byte(64) > e.sram_read_pj_per_byte(8));
+    let m = |kib: f64| arch::sram::SramMacro {
+        kib,
+        width_bytes: 8,
+        banks: 1,
+        ports: 1,
+    };
+    assert!(e.sram_read_pj_per_byte(&m(64.0)) > e.sram_read_pj_per_byte(&m(8.0)));
     assert_eq!(c.hash().len(), 16);
     let mut d = c.clone();
     d.rows = 4;
@@ -84,7 +90,7 @@ fn derived_values() {
 #[test]
 fn energy_scales_with_node_and_overrides_apply() {
     let e45 = arch::EnergyTable::for_node(45);
-    assert_eq!(e45, arch::EnergyTable::HOROWITZ_45NM);
+    assert_eq!(e45, arch::EnergyTable::reference());
     let e22 = arch::EnergyTable::for_node(22);
     assert!(e22.mac_pj < e45.mac_pj);
     let text = format!("{BASE}\n[energy]\nmac_pj = 0.5\n");

@@ -186,11 +186,18 @@ fn generate_keeps_the_largest_layer_stream_and_charges_cpu_time() {
         let us = extra as f64 / cpu.clock_mhz();
         assert!((b.driver_us - a.driver_us - us).abs() < 1e-9);
         assert!((b.total_us - a.total_us - us).abs() < 1e-9);
-        let uj = cpu.power_mw() * us / 1000.0 + cfg.leakage_uw() * us / 1e6;
+        let uj = cpu.power_mw() * us / 1000.0
+            + cfg.leakage_uw() * us / 1e6
+            + arch::device::idle_clock_pj(&cfg, us * cfg.clock_mhz) / 1e6;
         assert!((b.total_uj - a.total_uj - uj).abs() < 1e-9);
         // The layer's parts still add up.
         assert!((b.total_us - (b.device_us + b.cpu_us + b.driver_us)).abs() < 1e-9);
-        assert!((b.total_uj - (b.device_uj + b.cpu_uj + b.device_idle_leakage_uj)).abs() < 1e-9);
+        assert!(
+            (b.total_uj
+                - (b.device_uj + b.cpu_uj + b.device_idle_leakage_uj + b.device_idle_clock_uj))
+                .abs()
+                < 1e-9
+        );
         added_cycles += extra;
     }
     let stream_commands: u64 = mem.layers.iter().map(|l| l.commands).sum();

@@ -12,7 +12,7 @@
 //!   `MAH@V`; life = `mAh x V / P` (self-discharge, regulator losses and the capacity's
 //!   dependence on load and temperature are ignored).
 //! - [`AccelSleep`]: what the accelerator does between inferences: power-gated (0 uW, the
-//!   default) or retention (its scratchpad SRAM leakage, `leakage_uw_per_kib x KiB`).
+//!   default) or retention (its scratchpad SRAM leakage, `AccelConfig::sram_leakage_uw`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -362,7 +362,7 @@ pub enum AccelSleep {
     #[default]
     Gated,
     /// Retention: the scratchpad SRAMs stay powered, drawing their leakage
-    /// (`leakage_uw_per_kib x total_sram_kib`); the PE array is gated.
+    /// (`AccelConfig::sram_leakage_uw`); the PE array is gated.
     Retention,
 }
 
@@ -378,9 +378,7 @@ impl AccelSleep {
     pub fn power_uw(self, cfg: &arch::AccelConfig) -> f64 {
         match self {
             AccelSleep::Gated => 0.0,
-            AccelSleep::Retention => {
-                cfg.energy_table().leakage_uw_per_kib * cfg.total_sram_kib() as f64
-            }
+            AccelSleep::Retention => cfg.sram_leakage_uw(),
         }
     }
 }
@@ -645,7 +643,7 @@ mod tests {
         assert!(e.contains("`off`"), "{e}");
         let cfg = arch::AccelConfig::preset("edge-8x8").unwrap();
         assert_eq!(AccelSleep::Gated.power_uw(&cfg), 0.0);
-        let want = cfg.energy_table().leakage_uw_per_kib * cfg.total_sram_kib() as f64;
+        let want = cfg.sram_leakage_uw();
         assert!(want > 0.0);
         assert!(close(AccelSleep::Retention.power_uw(&cfg), want));
     }

@@ -9,8 +9,8 @@ use crate::plot::PlotFile;
 use crate::record::Report;
 use crate::writer::{
     breakdown_cells, breakdown_total_cells, budget_rows, budget_sentence, energy_rows,
-    feature_sentence, layer_cells, memory_part_rows, summary_rows, total_cells, BREAKDOWN_HEAD,
-    BUDGET_HEAD, LAYER_HEAD, MEMORY_PART_HEAD, SUMMARY_HEAD,
+    energy_sentence, feature_sentence, layer_cells, memory_part_rows, summary_rows, total_cells,
+    BREAKDOWN_HEAD, BUDGET_HEAD, LAYER_HEAD, MEMORY_PART_HEAD, SUMMARY_HEAD,
 };
 
 /// Inline page style.
@@ -186,6 +186,7 @@ pub fn render_html_with(
             o.push_str("<p>Memory footprint (bytes):</p>\n");
             table(&mut o, MEMORY_PART_HEAD, &parts, &[0, 1, 2]);
         }
+        let _ = writeln!(o, "<p>{}</p>", f::html(&energy_sentence(&t)));
         o.push_str("<table><tr><th class=\"l\">energy part (accelerator run)</th><th>uJ</th><th>share</th></tr>\n");
         for (name, v) in energy_rows(&t) {
             let share = crate::record::ratio(v, t.offload_uj).unwrap_or(0.0);

@@ -1181,20 +1181,22 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
     let parts = [
         "MACs (array, depthwise lanes)",
         "scratchpads",
-        "bus (DMA)",
+        "bus and main memory",
+        "clock tree and registers",
+        "PPU, controller, DMA engine",
         "leakage",
         "CPU",
         "AGU, DMA tracking, vector unit",
     ];
     let colors = [
-        PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3], PALETTE[5], PALETTE[4],
+        PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[6], PALETTE[7], PALETTE[3], PALETTE[5],
+        PALETTE[4],
     ];
-    // The address generator, DMA tracking and vector-unit part only when a model has it
-    // (features off: the plot of earlier versions, unchanged).
+    // The address generator, DMA tracking and vector-unit part only when a model has it.
     let new_units = totals
         .iter()
         .any(|t| t.agu_uj + t.dma_track_uj + t.vpu_uj > 0.0);
-    let series = (0..if new_units { 6 } else { 5 })
+    let series = (0..if new_units { 8 } else { 7 })
         .map(|k| Series {
             name: parts[k].into(),
             color: colors[k],
@@ -1204,7 +1206,9 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                     let v = [
                         t.mac_uj,
                         t.sram_uj,
-                        t.bus_uj,
+                        t.bus_uj + t.main_memory_uj,
+                        t.clock_uj,
+                        t.ppu_uj + t.control_uj + t.dma_uj,
                         t.leakage_uj,
                         t.offload_cpu_uj,
                         t.agu_uj + t.dma_track_uj + t.vpu_uj,

@@ -45,7 +45,8 @@ impl std::fmt::Display for Target {
 /// Invariants checked by [`LayerRow::check`] (and by every writer):
 /// - `offload_us = compute_us + dma_stall_us + driver_us + cpu_side_us`
 ///   (for a CPU layer `compute_us`, `dma_stall_us` and `driver_us` are 0),
-/// - `offload_uj = mac_uj + sram_uj + bus_uj + leakage_uj + offload_cpu_uj`,
+/// - `offload_uj` = the sum of [`crate::schema::ENERGY_PARTS`] (the accelerator's parts
+///   plus `offload_cpu_uj`),
 /// - a CPU layer has no accelerator cycles (`accel_cycles = 0`),
 /// - all numbers finite and non-negative.
 ///
@@ -141,6 +142,21 @@ pub struct LayerRow {
     /// (`vpu_busy_cycles`), us. At most `compute_us + dma_stall_us`.
     #[serde(default)]
     pub vpu_busy_us: f64,
+    /// Energy part: the memory behind the bus (`EnergyBreakdown::main_memory_pj`: system SRAM, LPDDR4 or QSPI flash by `main_memory`), uJ.
+    #[serde(default)]
+    pub main_memory_uj: f64,
+    /// Energy part: clock tree and registers of the accelerator's units, working and idle (`EnergyBreakdown::clock_pj`), plus its idle clock while the CPU works (`device_idle_clock_uj`), uJ.
+    #[serde(default)]
+    pub clock_uj: f64,
+    /// Energy part: the PPU, per requantized output (`EnergyBreakdown::ppu_pj`), uJ.
+    #[serde(default)]
+    pub ppu_uj: f64,
+    /// Energy part: the controller, per command: the 16-byte fetch from main memory over the bus and the decode (`EnergyBreakdown::control_pj`), uJ.
+    #[serde(default)]
+    pub control_uj: f64,
+    /// Energy part: the DMA engine's address generation and requests, per burst (`EnergyBreakdown::dma_pj`), uJ.
+    #[serde(default)]
+    pub dma_uj: f64,
 }
 
 /// Relative tolerance of the sum checks (breakdowns versus totals).
@@ -180,13 +196,19 @@ impl LayerRow {
         ]
     }
 
-    /// The energy breakdown in uJ: MAC, SRAM, bus, address generator, DMA tracking,
-    /// vector unit, leakage, CPU.
-    pub fn energy_parts(&self) -> [f64; 8] {
+    /// The energy breakdown in uJ, in the order of [`crate::schema::ENERGY_PARTS`]: MAC,
+    /// SRAM, bus, main memory, clock, PPU, controller, DMA engine, address generator, DMA
+    /// tracking, vector unit, leakage, CPU.
+    pub fn energy_parts(&self) -> [f64; 13] {
         [
             self.mac_uj,
             self.sram_uj,
             self.bus_uj,
+            self.main_memory_uj,
+            self.clock_uj,
+            self.ppu_uj,
+            self.control_uj,
+            self.dma_uj,
             self.agu_uj,
             self.dma_track_uj,
             self.vpu_uj,
@@ -226,6 +248,11 @@ impl LayerRow {
             ("dma_track_uj", self.dma_track_uj),
             ("vpu_uj", self.vpu_uj),
             ("vpu_busy_us", self.vpu_busy_us),
+            ("main_memory_uj", self.main_memory_uj),
+            ("clock_uj", self.clock_uj),
+            ("ppu_uj", self.ppu_uj),
+            ("control_uj", self.control_uj),
+            ("dma_uj", self.dma_uj),
         ];
         for (field, v) in floats {
             if !(v.is_finite() && v >= 0.0) {
@@ -259,8 +286,9 @@ impl LayerRow {
             return Err(bad(
                 "offload_uj",
                 format!(
-                    "{} differs from mac_uj + sram_uj + bus_uj + agu_uj + dma_track_uj + vpu_uj + leakage_uj + offload_cpu_uj = {e}",
-                    self.offload_uj
+                    "{} differs from the sum of the energy parts ({}) = {e}",
+                    self.offload_uj,
+                    crate::schema::ENERGY_PARTS.join(" + ")
                 ),
             ));
         }
@@ -549,10 +577,33 @@ pub struct ModelTotals {
     pub vpu_uj: f64,
     #[serde(default)]
     pub vpu_busy_us: f64,
+    #[serde(default)]
+    pub main_memory_uj: f64,
+    #[serde(default)]
+    pub clock_uj: f64,
+    #[serde(default)]
+    pub ppu_uj: f64,
+    #[serde(default)]
+    pub control_uj: f64,
+    #[serde(default)]
+    pub dma_uj: f64,
     /// `cpu_us / offload_us` of the whole model.
     pub speedup: Option<f64>,
     /// `cpu_uj / offload_uj` of the whole model.
     pub energy_ratio: Option<f64>,
+}
+
+impl ModelTotals {
+    /// The accelerator's own energy (every part but `offload_cpu_uj`), uJ.
+    pub fn accel_uj(&self) -> f64 {
+        (self.offload_uj - self.offload_cpu_uj).max(0.0)
+    }
+
+    /// The CPU's share of the system energy of the offloaded run (`offload_cpu_uj /
+    /// offload_uj`), `None` when that is 0.
+    pub fn cpu_share(&self) -> Option<f64> {
+        ratio(self.offload_cpu_uj, self.offload_uj)
+    }
 }
 
 impl ModelReport {
@@ -596,6 +647,11 @@ impl ModelReport {
             im2col_pieces: 0,
             vpu_uj: 0.0,
             vpu_busy_us: 0.0,
+            main_memory_uj: 0.0,
+            clock_uj: 0.0,
+            ppu_uj: 0.0,
+            control_uj: 0.0,
+            dma_uj: 0.0,
             speedup: None,
             energy_ratio: None,
         };
@@ -627,6 +683,11 @@ impl ModelReport {
             t.im2col_pieces += l.im2col_pieces;
             t.vpu_uj += l.vpu_uj;
             t.vpu_busy_us += l.vpu_busy_us;
+            t.main_memory_uj += l.main_memory_uj;
+            t.clock_uj += l.clock_uj;
+            t.ppu_uj += l.ppu_uj;
+            t.control_uj += l.control_uj;
+            t.dma_uj += l.dma_uj;
             if l.target == Target::Accel {
                 t.accel_layers += 1;
                 t.accel_macs += l.macs;

@@ -24,10 +24,15 @@ pub const TIME_DETAILS: [&str; 3] = ["array_busy_us", "dma_busy_us", "vpu_busy_u
 /// ([`crate::LayerRow::energy_parts`], same order). `agu_uj` (im2col address generator)
 /// `dma_track_uj` (DMA burst tracking FIFO) and `vpu_uj` (the vector unit's pooling and ADD
 /// lanes) are 0 with the features off.
-pub const ENERGY_PARTS: [&str; 8] = [
+pub const ENERGY_PARTS: [&str; 13] = [
     "mac_uj",
     "sram_uj",
     "bus_uj",
+    "main_memory_uj",
+    "clock_uj",
+    "ppu_uj",
+    "control_uj",
+    "dma_uj",
     "agu_uj",
     "dma_track_uj",
     "vpu_uj",

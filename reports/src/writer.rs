@@ -477,13 +477,30 @@ pub(crate) fn total_cells(t: &ModelTotals) -> [String; 19] {
     ]
 }
 
+/// Accelerator-only energy and system energy side by side, with the CPU's share.
+pub(crate) fn energy_sentence(t: &ModelTotals) -> String {
+    format!(
+        "Energy of one inference with offload: accelerator only {} uJ; system {} uJ = accelerator + CPU {} uJ (the CPU is {} of the system energy; pure-CPU baseline {} uJ).",
+        f::num(t.accel_uj()),
+        f::num(t.offload_uj),
+        f::num(t.offload_cpu_uj),
+        f::pct(t.cpu_share().unwrap_or(0.0)),
+        f::num(t.cpu_uj)
+    )
+}
+
 /// The energy breakdown of the offloaded run (MAC, SRAM, bus, address generator, DMA
 /// tracking, vector unit, leakage, CPU) of a model.
-pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 8] {
+pub(crate) fn energy_rows(t: &ModelTotals) -> [(&'static str, f64); 13] {
     [
         ("MACs (array and depthwise lanes)", t.mac_uj),
         ("scratchpads (SRAM)", t.sram_uj),
-        ("system bus (DMA)", t.bus_uj),
+        ("system bus (interconnect)", t.bus_uj),
+        ("main memory (behind the bus)", t.main_memory_uj),
+        ("clock tree and registers", t.clock_uj),
+        ("PPU (requantization)", t.ppu_uj),
+        ("controller (command fetch, decode)", t.control_uj),
+        ("DMA engine (per burst)", t.dma_uj),
         ("im2col address generator (AGU)", t.agu_uj),
         ("DMA burst tracking FIFO", t.dma_track_uj),
         ("vector unit (pooling, ADD lanes)", t.vpu_uj),
@@ -753,6 +770,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
             md_table(&mut o, MEMORY_PART_HEAD, &parts);
             o.push('\n');
         }
+        let _ = writeln!(o, "{}\n", energy_sentence(&t));
         let _ = writeln!(o, "Energy of the accelerator run:\n");
         let _ = writeln!(o, "| part | uJ | share |\n|---|---|---|");
         for (name, v) in energy_rows(&t) {

@@ -133,7 +133,7 @@ fn budget_columns_follow_the_formulas_and_pareto_keeps_only_feasible_rows() {
         assert!(close(b.margin_us.unwrap(), 500.0 - m.offload_us));
         assert!(close(margin, 500.0 - m.offload_us));
         // Average power: E x rate + (sleep + retention leakage) x idle fraction.
-        let leak = cfg.energy_table().leakage_uw_per_kib * cfg.total_sram_kib() as f64;
+        let leak = cfg.sram_leakage_uw();
         let busy = 2000.0 * m.offload_us / 1e6;
         if busy <= 1.0 {
             let want = m.offload_uj * 2000.0 + (CPU_SLEEP_UW + leak) * (1.0 - busy);

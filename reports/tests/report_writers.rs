@@ -86,6 +86,11 @@ fn layer(
         im2col_pieces: if accel && index % 2 == 1 { 40 } else { 0 },
         vpu_uj: vpu,
         vpu_busy_us: if vpu > 0.0 { compute * 0.2 } else { 0.0 },
+        main_memory_uj: 0.0,
+        clock_uj: 0.0,
+        ppu_uj: 0.0,
+        control_uj: 0.0,
+        dma_uj: 0.0,
     }
 }
 

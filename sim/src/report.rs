@@ -49,7 +49,8 @@ impl GemmRunReport {
 }
 
 /// The bounds of a timed run: `cycles >= MACs / (rows*cols)`, `cycles >= bus bytes /
-/// bus_bytes_per_cycle`, utilization `<= 1`, energy `>= MACs * E_mac`, busy counters
+/// bus_bytes_per_cycle`, utilization `<= 1`, energy between the compulsory-work floor
+/// and the all-busy ceiling (`arch::device::energy_floor_pj`, `energy_ceiling_pj`), busy counters
 /// (and the compute engine's array + vector-unit busy cycles together) `<= cycles`. Returns every violated bound.
 pub fn check_bounds(cfg: &AccelConfig, c: &Counters) -> Result<(), Vec<String>> {
     let mut bad = Vec::new();
@@ -73,11 +74,28 @@ pub fn check_bounds(cfg: &AccelConfig, c: &Counters) -> Result<(), Vec<String>> 
         bad.push(format!("utilization {u} > 1"));
     }
     let e = EnergyBreakdown::from_counters(cfg, c);
-    let e_min = c.macs as f64 * cfg.energy_table().mac_pj;
+    // Compulsory work of the counted run: its MACs, its bus bytes once, the fewest cycles.
+    let e_min = arch::device::energy_floor_pj(cfg, c.macs, c.bus_read_bytes, c.bus_write_bytes);
     if e.total_pj < e_min {
         bad.push(format!(
-            "energy {} pJ < MACs x E_mac = {e_min} pJ",
+            "energy {} pJ < compulsory-work floor {e_min} pJ (MACs, bus bytes once, clock and leakage over MACs / (rows*cols) cycles)",
             e.total_pj
+        ));
+    }
+    let e_max = arch::device::energy_ceiling_pj(cfg, c);
+    if e.total_pj > e_max {
+        bad.push(format!(
+            "energy {} pJ > ceiling {e_max} pJ (every unit busy every cycle, dearest bytes)",
+            e.total_pj
+        ));
+    }
+    if let Some((name, v)) = e
+        .parts()
+        .into_iter()
+        .find(|(_, v)| !(v.is_finite() && *v >= 0.0))
+    {
+        bad.push(format!(
+            "energy part {name} = {v} pJ is negative or not finite"
         ));
     }
     for (name, v) in [

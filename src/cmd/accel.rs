@@ -192,11 +192,19 @@ pub fn columns(
                 (
                     "offload energy".to_string(),
                     json!(format!(
-                        "{:.3} uJ = MAC {:.3} + SRAM {:.3} + bus {:.3} + AGU {:.4} + DMA tracking {:.4}{} + leakage {:.3} + CPU {:.3}",
+                        "{:.3} uJ system = accelerator {:.3} uJ + CPU {:.3} uJ ({:.1} % CPU); accelerator = MAC {:.3} + SRAM {:.3} + bus {:.3} + main memory {:.3} + clock {:.3} + PPU {:.3} + controller {:.3} + DMA engine {:.3} + AGU {:.4} + DMA tracking {:.4}{} + leakage {:.3}",
                         t.offload_uj,
+                        t.accel_uj(),
+                        t.offload_cpu_uj,
+                        100.0 * t.cpu_share().unwrap_or(0.0),
                         t.mac_uj,
                         t.sram_uj,
                         t.bus_uj,
+                        t.main_memory_uj,
+                        t.clock_uj,
+                        t.ppu_uj,
+                        t.control_uj,
+                        t.dma_uj,
                         t.agu_uj,
                         t.dma_track_uj,
                         if cfg.has_vpu() {
@@ -204,8 +212,7 @@ pub fn columns(
                         } else {
                             String::new()
                         },
-                        t.leakage_uj,
-                        t.offload_cpu_uj
+                        t.leakage_uj
                     )),
                 ),
                 (

@@ -163,22 +163,38 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 cfg.tech_node_nm
             );
             outln!("#   MAC                {:.4} pJ", e.mac_pj);
+            let [isp, wsp, asp] = cfg.scratchpad_macros();
             outln!(
                 "#   input SRAM read    {:.4} pJ/B   write {:.4} pJ/B",
-                e.sram_read_pj_per_byte(cfg.input_sram_kib as u64),
-                e.sram_write_pj_per_byte(cfg.input_sram_kib as u64)
+                e.sram_read_pj_per_byte(&isp),
+                e.sram_write_pj_per_byte(&isp)
             );
             outln!(
                 "#   weight SRAM read   {:.4} pJ/B   write {:.4} pJ/B",
-                e.sram_read_pj_per_byte(cfg.weight_sram_kib as u64),
-                e.sram_write_pj_per_byte(cfg.weight_sram_kib as u64)
+                e.sram_read_pj_per_byte(&wsp),
+                e.sram_write_pj_per_byte(&wsp)
             );
             outln!(
                 "#   acc SRAM read      {:.4} pJ/B   write {:.4} pJ/B",
-                e.sram_read_pj_per_byte(cfg.acc_sram_kib as u64),
-                e.sram_write_pj_per_byte(cfg.acc_sram_kib as u64)
+                e.sram_read_pj_per_byte(&asp),
+                e.sram_write_pj_per_byte(&asp)
             );
             outln!("#   bus                {:.4} pJ/B", e.bus_pj_per_byte);
+            outln!(
+                "#   main memory        {} ({:.4} pJ/B)",
+                cfg.main_memory.as_str(),
+                match cfg.main_memory {
+                    arch::config::MainMemory::Sram => e.main_memory_pj_per_byte,
+                    arch::config::MainMemory::Lpddr4 => e.lpddr4_pj_per_byte,
+                    arch::config::MainMemory::QspiFlash => e.qspi_flash_pj_per_byte,
+                }
+            );
+            outln!(
+                "#   clock              {:.5} pJ per flip-flop and working cycle, {} flip-flops, clock gating {}",
+                e.ff_active_pj(),
+                arch::device::FlipFlops::of(&cfg).total(),
+                cfg.clock_gating
+            );
             outln!(
                 "#   im2col AGU         {:.4} pJ/piece{}",
                 e.agu_pj_per_piece,

@@ -162,6 +162,11 @@ pub fn model_report(
                 im2col_pieces: c.im2col_pieces,
                 vpu_uj: pj_to_uj(e.vpu_pj),
                 vpu_busy_us: cfg.cycles_to_us(c.vpu_busy_cycles),
+                main_memory_uj: pj_to_uj(e.main_memory_pj),
+                clock_uj: pj_to_uj(e.clock_pj) + l.device_idle_clock_uj,
+                ppu_uj: pj_to_uj(e.ppu_pj),
+                control_uj: pj_to_uj(e.control_pj),
+                dma_uj: pj_to_uj(e.dma_pj),
             }
         })
         .collect();
@@ -180,7 +185,7 @@ pub fn provenance(cfg: &AccelConfig, level: &str) -> Provenance {
     Provenance {
         simulator_level: level.to_string(),
         energy_table_source: format!(
-            "arch::tables: Horowitz ISSCC 2014 (45 nm) scaled to {} nm by C*V^2 (first-order Dennard){}",
+            "arch::tables: Horowitz ISSCC 2014 (45 nm), SRAM from a fit to CACTI 7 (arch::sram), clock from NanGate 45 nm flip-flop energy x synthesized flip-flop counts, scaled to {} nm by C*V^2 (first-order Dennard){}",
             cfg.tech_node_nm,
             if cfg.energy.is_some() { ", with [energy] overrides" } else { "" }
         ),

@@ -303,14 +303,8 @@ fn print_report(
         if timed {
             let e = &report.energy;
             outln!("offload_uj    {:>14.6} uJ", pj_to_uj(e.total_pj));
-            for (name, v) in [
-                ("mac", e.mac_pj),
-                ("input sram", e.input_sram_pj),
-                ("weight sram", e.weight_sram_pj),
-                ("acc sram", e.acc_sram_pj),
-                ("bus", e.bus_pj),
-                ("leakage", e.leakage_pj),
-            ] {
+            for (name, v) in e.parts() {
+                let name = name.trim_end_matches("_pj").replace('_', " ");
                 outln!("  {name:<22}{v:>14.1} pJ");
             }
         } else {
@@ -327,7 +321,7 @@ fn print_report(
         }
         match &bounds {
             Ok(()) if !timed => {}
-            Ok(()) => outln!("bounds: ok (cycles >= MACs/PEs, >= bus bytes/width; utilization <= 1; energy >= MACs x E_mac)"),
+            Ok(()) => outln!("bounds: ok (cycles >= MACs/PEs, >= bus bytes/width; utilization <= 1; energy between the compulsory-work floor and the all-busy ceiling)"),
             Err(v) => outln!("bounds: VIOLATED: {}", v.join("; ")),
         }
     }

@@ -8,7 +8,7 @@
 //! hence the same serialized form and hash.
 
 use super::{
-    toml_field_at, AccelConfig, AreaOverride, ConfigError, Dataflow, EnergyOverride,
+    toml_field_at, AccelConfig, AreaOverride, ConfigError, Dataflow, EnergyOverride, MainMemory,
     MAX_CONFIG_BYTES, PRESETS,
 };
 use serde::Deserialize;
@@ -59,6 +59,9 @@ pub(super) struct Layer {
     depthwise: Option<bool>,
     pooling: Option<bool>,
     eltwise: Option<bool>,
+    clock_gating: Option<bool>,
+    main_memory: Option<MainMemory>,
+    main_memory_kib: Option<u32>,
     energy: Option<EnergyOverride>,
     area: Option<AreaOverride>,
 }
@@ -113,7 +116,10 @@ impl Layer {
             dma_outstanding,
             depthwise,
             pooling,
-            eltwise
+            eltwise,
+            clock_gating,
+            main_memory,
+            main_memory_kib
         );
         self.energy = match (self.energy.take(), base.energy) {
             (Some(mut c), Some(b)) => {
@@ -130,7 +136,17 @@ impl Layer {
                     agu_pj_per_piece,
                     dma_slot_pj_per_burst,
                     vpu_reduce_pj_per_op,
-                    vpu_add_pj_per_op
+                    vpu_add_pj_per_op,
+                    sram_bank_leakage_uw,
+                    main_memory_pj_per_byte,
+                    lpddr4_pj_per_byte,
+                    qspi_flash_pj_per_byte,
+                    ff_clock_pj,
+                    ff_data_pj,
+                    clock_tree_pj_per_ff,
+                    ppu_pj_per_output,
+                    decode_pj_per_command,
+                    dma_pj_per_burst
                 );
                 Some(c)
             }
@@ -145,6 +161,8 @@ impl Layer {
                     ppu_um2_per_col,
                     sram_um2_per_kib,
                     control_um2,
+                    sram_bank_um2,
+                    sram_bank_um2_per_byte,
                     agu_um2,
                     dma_slot_um2,
                     vpu_mac_lane_um2,
@@ -273,6 +291,11 @@ impl Layer {
             depthwise: self.depthwise.unwrap_or(false),
             pooling: self.pooling.unwrap_or(false),
             eltwise: self.eltwise.unwrap_or(false),
+            clock_gating: self.clock_gating.unwrap_or(true),
+            main_memory: self.main_memory.unwrap_or_default(),
+            main_memory_kib: self
+                .main_memory_kib
+                .unwrap_or(super::DEFAULT_MAIN_MEMORY_KIB),
             energy: self.energy,
             area: self.area,
         })

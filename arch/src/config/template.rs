@@ -31,6 +31,9 @@ fn field_comments() -> Vec<(&'static str, String)> {
         ("depthwise", "Vector unit with the depthwise MAC mode: depthwise convs channel-parallel on `rows` lanes (true or false; needs rows <= cols).".into()),
         ("pooling", "Vector unit with the SUM/MAX modes: average and max pooling on the accelerator (true or false; needs rows <= cols).".into()),
         ("eltwise", "Vector unit with the ADD mode: int8 residual add with TFLite's rescale (true or false; needs rows <= cols).".into()),
+        ("clock_gating", "Clock gating of idle units (true or false; energy only).".into()),
+        ("main_memory", "Memory behind the bus: sram (on-chip), lpddr4 or qspi-flash (weights; energy only).".into()),
+        ("main_memory_kib", format!("On-chip system SRAM size (KiB, 1..={}; energy only).", super::MAX_MAIN_MEMORY_KIB)),
     ]
 }
 
@@ -64,6 +67,9 @@ impl AccelConfig {
                 ("depthwise", None) => self.depthwise.to_string(),
                 ("pooling", None) => self.pooling.to_string(),
                 ("eltwise", None) => self.eltwise.to_string(),
+                ("clock_gating", None) => self.clock_gating.to_string(),
+                ("main_memory", None) => format!("\"{}\"", self.main_memory.as_str()),
+                ("main_memory_kib", None) => self.main_memory_kib.to_string(),
                 (_, None) => continue,
             };
             out.push_str(&format!("{key} = {value}\n"));
@@ -83,13 +89,28 @@ impl AccelConfig {
             ),
             (
                 "sram_size_exponent",
-                e.sram_size_exponent,
-                "SRAM energy grows as (KiB / 8) to this power (>= 0)",
+                0.5,
+                "set to replace the SRAM model's size dependence by (KiB / 8) to this power (>= 0)",
             ),
             (
                 "bus_pj_per_byte",
                 e.bus_pj_per_byte,
-                "system bus transfer (pJ per byte, >= 0)",
+                "system interconnect transfer, without the memory (pJ per byte, >= 0)",
+            ),
+            (
+                "main_memory_pj_per_byte",
+                e.main_memory_pj_per_byte,
+                "on-chip system SRAM access (pJ per byte, >= 0; default from the SRAM model)",
+            ),
+            (
+                "lpddr4_pj_per_byte",
+                e.lpddr4_pj_per_byte,
+                "off-chip LPDDR4 access, main_memory = \"lpddr4\" (pJ per byte, >= 0)",
+            ),
+            (
+                "qspi_flash_pj_per_byte",
+                e.qspi_flash_pj_per_byte,
+                "off-chip QSPI flash read, main_memory = \"qspi-flash\" (pJ per byte, >= 0)",
             ),
             (
                 "leakage_uw_per_pe",
@@ -100,6 +121,41 @@ impl AccelConfig {
                 "leakage_uw_per_kib",
                 e.leakage_uw_per_kib,
                 "static power per KiB of SRAM (uW, >= 0)",
+            ),
+            (
+                "sram_bank_leakage_uw",
+                e.sram_bank_leakage_uw,
+                "static power of one SRAM bank's periphery (uW, >= 0)",
+            ),
+            (
+                "ff_clock_pj",
+                e.ff_clock_pj,
+                "one flip-flop's clock pin, per cycle (pJ, >= 0)",
+            ),
+            (
+                "ff_data_pj",
+                e.ff_data_pj,
+                "one flip-flop's data switching per working cycle (pJ, >= 0)",
+            ),
+            (
+                "clock_tree_pj_per_ff",
+                e.clock_tree_pj_per_ff,
+                "clock tree per flip-flop, per cycle (pJ, >= 0)",
+            ),
+            (
+                "ppu_pj_per_output",
+                e.ppu_pj_per_output,
+                "PPU requantization of one output (pJ, >= 0)",
+            ),
+            (
+                "decode_pj_per_command",
+                e.decode_pj_per_command,
+                "controller decode of one command (pJ, >= 0)",
+            ),
+            (
+                "dma_pj_per_burst",
+                e.dma_pj_per_burst,
+                "DMA address generation and request, per burst (pJ, >= 0)",
             ),
             (
                 "agu_pj_per_piece",
@@ -139,6 +195,16 @@ impl AccelConfig {
                 "control_um2",
                 a.control_um2,
                 "controller and DMA (um^2, >= 0)",
+            ),
+            (
+                "sram_bank_um2",
+                a.sram_bank_um2,
+                "SRAM periphery per bank (um^2, >= 0)",
+            ),
+            (
+                "sram_bank_um2_per_byte",
+                a.sram_bank_um2_per_byte,
+                "SRAM periphery per bank and byte of line (um^2, >= 0)",
             ),
             (
                 "agu_um2",

@@ -11,7 +11,9 @@
 //!   active power (STM32L4 and STM32F7 datasheets give Sleep-mode current per MHz at roughly
 //!   a quarter to a third of Run-mode current with peripherals off).
 //! - The accelerator leaks ([`arch::AccelConfig::leakage_uw`]) during the whole inference,
-//!   also while the CPU runs layers or the driver: that leakage is charged to those layers.
+//!   also while the CPU runs layers or the driver: that leakage is charged to those layers,
+//!   and so is its idle clock (`arch::device::idle_clock_pj`: every flip-flop's clock pin
+//!   and tree without `clock_gating`, the clock gates only with it).
 
 use arch::device::{Counters, EnergyBreakdown};
 use arch::schedule::GemmProblem;
@@ -76,7 +78,11 @@ pub struct LayerRun {
     pub cpu_uj: f64,
     /// Accelerator leakage while the CPU works (kernel, im2col, driver), microjoules.
     pub device_idle_leakage_uj: f64,
-    /// The layer's energy, microjoules: `device_uj + cpu_uj + device_idle_leakage_uj`.
+    /// Accelerator clock while the CPU works (every unit idle: clock pins and tree without
+    /// clock gating, the gates only with it, `arch::device::idle_clock_pj`), microjoules.
+    pub device_idle_clock_uj: f64,
+    /// The layer's energy, microjoules: `device_uj + cpu_uj + device_idle_leakage_uj +
+    /// device_idle_clock_uj`.
     pub total_uj: f64,
 }
 
@@ -100,6 +106,7 @@ pub(super) fn account(
     let cpu_uj =
         p_mw * (cpu_us + driver_us) / 1000.0 + p_mw * SLEEP_POWER_FRACTION * device_us / 1000.0;
     let device_idle_leakage_uj = cfg.leakage_uw() * (cpu_us + driver_us) / 1e6;
+    let device_idle_clock_uj = idle_clock_uj(cfg, cpu_us + driver_us);
     let device_uj = energy.total_pj / 1e6;
     LayerRun {
         index,
@@ -115,14 +122,21 @@ pub(super) fn account(
         device_uj,
         cpu_uj,
         device_idle_leakage_uj,
-        total_uj: device_uj + cpu_uj + device_idle_leakage_uj,
+        device_idle_clock_uj,
+        total_uj: device_uj + cpu_uj + device_idle_leakage_uj + device_idle_clock_uj,
     }
+}
+
+/// The accelerator's idle clock energy over `us` microseconds of CPU work, uJ.
+fn idle_clock_uj(cfg: &AccelConfig, us: f64) -> f64 {
+    arch::device::idle_clock_pj(cfg, us * cfg.clock_mhz) / 1e6
 }
 
 /// A layer that stays on the CPU in the offloaded run: the CPU kernel's cycles and energy
 /// plus the accelerator's leakage meanwhile.
 pub(super) fn cpu_layer(cfg: &AccelConfig, f: &LayerFacts) -> LayerRun {
     let device_idle_leakage_uj = cfg.leakage_uw() * f.cpu_us / 1e6;
+    let device_idle_clock_uj = idle_clock_uj(cfg, f.cpu_us);
     LayerRun {
         index: f.index,
         placement: Placement::Cpu,
@@ -131,7 +145,8 @@ pub(super) fn cpu_layer(cfg: &AccelConfig, f: &LayerFacts) -> LayerRun {
         total_us: f.cpu_us,
         cpu_uj: f.cpu_uj,
         device_idle_leakage_uj,
-        total_uj: f.cpu_uj + device_idle_leakage_uj,
+        device_idle_clock_uj,
+        total_uj: f.cpu_uj + device_idle_leakage_uj + device_idle_clock_uj,
         ..Default::default()
     }
 }

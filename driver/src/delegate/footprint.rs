@@ -365,11 +365,13 @@ pub fn apply_cmd_streams(
         let us = cycles as f64 / cpu.clock_mhz();
         let cpu_uj = cpu.power_mw() * us / 1000.0;
         let leak_uj = cfg.leakage_uw() * us / 1e6;
+        let clock_uj = arch::device::idle_clock_pj(cfg, us * cfg.clock_mhz) / 1e6;
         l.driver_cycles += cycles;
         l.driver_us += us;
         l.total_us += us;
         l.cpu_uj += cpu_uj;
         l.device_idle_leakage_uj += leak_uj;
-        l.total_uj += cpu_uj + leak_uj;
+        l.device_idle_clock_uj += clock_uj;
+        l.total_uj += cpu_uj + leak_uj + clock_uj;
     }
 }
