@@ -547,10 +547,16 @@ fn clock_pj(cfg: &AccelConfig, e: &EnergyTable, c: &Counters) -> f64 {
 }
 
 /// Clock energy of the accelerator while it waits for the CPU (`cycles` of its clock with
-/// every unit idle), pJ: all flip-flops at `ff_idle_pj(clock_gating)`.
+/// no command buffer running), pJ. With `clock_gating` the accelerator's clock is gated at
+/// its root between command buffers (the MMIO register file that starts the next one sits
+/// in the bus clock domain), so nothing is charged; without it every flip-flop's clock pin
+/// toggles every cycle (`ff_idle_pj(false)`).
 pub fn idle_clock_pj(cfg: &AccelConfig, cycles: f64) -> f64 {
+    if cfg.clock_gating {
+        return 0.0;
+    }
     let e = cfg.energy_table();
-    FlipFlops::of(cfg).total() * e.ff_idle_pj(cfg.clock_gating) * cycles
+    FlipFlops::of(cfg).total() * e.ff_idle_pj(false) * cycles
 }
 
 /// A lower bound on the accelerator energy of compulsory work, pJ: `macs` MACs once,

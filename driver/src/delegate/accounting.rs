@@ -13,7 +13,8 @@
 //! - The accelerator leaks ([`arch::AccelConfig::leakage_uw`]) during the whole inference,
 //!   also while the CPU runs layers or the driver: that leakage is charged to those layers,
 //!   and so is its idle clock (`arch::device::idle_clock_pj`: every flip-flop's clock pin
-//!   and tree without `clock_gating`, the clock gates only with it).
+//!   and tree without `clock_gating`; nothing with it, the root clock being gated between
+//!   command buffers).
 
 use arch::device::{Counters, EnergyBreakdown};
 use arch::schedule::GemmProblem;
