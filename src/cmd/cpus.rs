@@ -89,6 +89,11 @@ pub struct CpusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Fit the profiles on the published MLPerf Tiny results (CSV) and print the fitted
+    /// constants (`runtime/cpus/*.toml` must hold them) and the validation tables
+    /// (docs/cpu-validation.md).
+    #[arg(long, value_name = "CSV", conflicts_with_all = ["spec", "json"])]
+    pub fit: Option<std::path::PathBuf>,
 }
 
 fn summary_json(d: &CpuProfileData) -> serde_json::Value {
@@ -108,6 +113,8 @@ fn summary_json(d: &CpuProfileData) -> serde_json::Value {
         "power_mw": d.power_mw(clock),
         "ua_per_mhz": 1000.0 * d.run_current_ma(clock) / clock,
         "supply_v": d.power.supply_v,
+        "wfi_power_mw": d.wfi_power_mw(clock),
+        "validation": validation_json(d),
     })
 }
 
@@ -140,7 +147,51 @@ fn kernel_line(op: &str, k: &KernelCost) -> String {
     format!("  {op:<16} {}", parts.join(", "))
 }
 
+fn run_fit(csv: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use runtime::cost::fit;
+    let rows = fit::read_csv(csv)?;
+    let report = fit::fit(&rows, &csv.display().to_string())?;
+    outln!("{}", report.markdown());
+    outln!("## Constants for runtime/cpus/*.toml\n");
+    outln!("```toml\n{}```", report.profile_constants());
+    let off = report.mismatches();
+    if off.is_empty() {
+        outln!("\nThe built-in profiles hold these constants.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        outln!("\nThe built-in profiles differ from the fit:");
+        for m in off {
+            outln!("- {m}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The validation line of a profile's library and power (`unvalidated: ...` when no row).
+fn validation_json(d: &CpuProfileData) -> serde_json::Value {
+    let libs: serde_json::Map<String, serde_json::Value> = d
+        .libraries
+        .iter()
+        .map(|(name, t)| {
+            let v = t
+                .fit
+                .as_ref()
+                .map_or("unvalidated: no fit in the profile".to_string(), |f| {
+                    f.summary()
+                });
+            (name.clone(), serde_json::json!(v))
+        })
+        .collect();
+    serde_json::json!({
+        "latency": libs,
+        "power": d.power.fit.as_ref().map_or("unvalidated: no fit in the profile".to_string(), |f| f.summary()),
+    })
+}
+
 pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
+    if let Some(csv) = &args.fit {
+        return run_fit(csv);
+    }
     let Some(spec) = args.spec else {
         let all = CpuProfileData::builtins();
         if args.json {
@@ -174,6 +225,27 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
                 d.power_mw(clock),
                 1000.0 * d.run_current_ma(clock) / clock
             );
+        }
+        outln!();
+        outln!("Validation against published MLPerf Tiny runs (docs/cpu-validation.md):");
+        for d in &all {
+            for (lib, t) in &d.libraries {
+                let line = t
+                    .fit
+                    .as_ref()
+                    .map_or("unvalidated: no fit in the profile".to_string(), |f| {
+                        f.summary()
+                    });
+                outln!("  {:<14} {:<10} latency: {line}", d.name, lib);
+            }
+            let power = d
+                .power
+                .fit
+                .as_ref()
+                .map_or("unvalidated: no fit in the profile".to_string(), |f| {
+                    f.summary()
+                });
+            outln!("  {:<14} {:<10} power: {power}", d.name, "");
         }
         outln!();
         outln!("Select with --cpu NAME[@CLOCK][:LIBRARY] (e.g. cortex-m7@216MHz:cmsis-nn) or a .toml file;");
@@ -214,6 +286,15 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz()
     );
     outln!(
+        "waiting in WFI (Sleep mode): {:.2} mW; power {}",
+        p.wfi_power_mw(),
+        d.power
+            .fit
+            .as_ref()
+            .map_or("unvalidated: no fit in the profile".to_string(), |f| f
+                .summary())
+    );
+    outln!(
         "flash: {} B per access, {} B data cache for weights, {:.0}% of stalls hidden by prefetch",
         d.flash.line_bytes,
         d.flash.data_cache_bytes,
@@ -224,7 +305,17 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         p.library_name(),
         p.kernels().description
     );
-    outln!("kernel costs (cycles):");
+    if let Some(f) = &p.kernels().fit {
+        outln!(
+            "fitted factors: mac x{}, tap x{}, overhead x{} (from {}); latency {}",
+            f.mac,
+            f.tap,
+            f.overhead,
+            if f.from.is_empty() { "-" } else { &f.from },
+            f.summary()
+        );
+    }
+    outln!("kernel costs (cycles, fitted factors applied):");
     for (op, k) in p.kernels().entries() {
         outln!("{}", kernel_line(op, k));
     }
