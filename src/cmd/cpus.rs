@@ -133,7 +133,8 @@ fn kernel_line(op: &str, k: &KernelCost) -> String {
     ]
     .iter()
     .filter(|(_, v)| *v != 0.0)
-    .map(|(n, v)| format!("{n} {v}"))
+    // Fitted factors make long fractions: 4 decimals are the factors' precision.
+    .map(|(n, v)| format!("{n} {}", (v * 1e4).round() / 1e4))
     .collect();
     if k.simd_block > 1 {
         parts.push(format!("simd-block {}", k.simd_block));
@@ -279,11 +280,13 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         if d.simd { "yes (DSP extension)" } else { "no" }
     );
     outln!(
-        "power {:.2} mW = {} V x {:.3} mA ({:.0} uA/MHz)",
+        "power {:.2} mW: datasheet {} V x {:.3} mA = {:.2} mW ({:.0} uA/MHz) x {:.4} (fitted supply power)",
         p.power_mw(),
         d.power.supply_v,
         d.run_current_ma(p.clock_mhz()),
-        1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz()
+        d.datasheet_power_mw(p.clock_mhz()),
+        1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz(),
+        d.power_scale()
     );
     outln!(
         "waiting in WFI (Sleep mode): {:.2} mW; power {}",
