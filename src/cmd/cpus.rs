@@ -89,6 +89,11 @@ pub struct CpusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Fit the profiles on the published MLPerf Tiny results (CSV) and print the fitted
+    /// constants (`runtime/cpus/*.toml` must hold them) and the validation tables
+    /// (docs/cpu-validation.md).
+    #[arg(long, value_name = "CSV", conflicts_with_all = ["spec", "json"])]
+    pub fit: Option<std::path::PathBuf>,
 }
 
 fn summary_json(d: &CpuProfileData) -> serde_json::Value {
@@ -108,6 +113,8 @@ fn summary_json(d: &CpuProfileData) -> serde_json::Value {
         "power_mw": d.power_mw(clock),
         "ua_per_mhz": 1000.0 * d.run_current_ma(clock) / clock,
         "supply_v": d.power.supply_v,
+        "wfi_power_mw": d.wfi_power_mw(clock),
+        "validation": validation_json(d),
     })
 }
 
@@ -126,7 +133,8 @@ fn kernel_line(op: &str, k: &KernelCost) -> String {
     ]
     .iter()
     .filter(|(_, v)| *v != 0.0)
-    .map(|(n, v)| format!("{n} {v}"))
+    // Fitted factors make long fractions: 4 decimals are the factors' precision.
+    .map(|(n, v)| format!("{n} {}", (v * 1e4).round() / 1e4))
     .collect();
     if k.simd_block > 1 {
         parts.push(format!("simd-block {}", k.simd_block));
@@ -140,7 +148,51 @@ fn kernel_line(op: &str, k: &KernelCost) -> String {
     format!("  {op:<16} {}", parts.join(", "))
 }
 
+fn run_fit(csv: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use runtime::cost::fit;
+    let rows = fit::read_csv(csv)?;
+    let report = fit::fit(&rows, &csv.display().to_string())?;
+    outln!("{}", report.markdown());
+    outln!("## Constants for runtime/cpus/*.toml\n");
+    outln!("```toml\n{}```", report.profile_constants());
+    let off = report.mismatches();
+    if off.is_empty() {
+        outln!("\nThe built-in profiles hold these constants.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        outln!("\nThe built-in profiles differ from the fit:");
+        for m in off {
+            outln!("- {m}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The validation line of a profile's library and power (`unvalidated: ...` when no row).
+fn validation_json(d: &CpuProfileData) -> serde_json::Value {
+    let libs: serde_json::Map<String, serde_json::Value> = d
+        .libraries
+        .iter()
+        .map(|(name, t)| {
+            let v = t
+                .fit
+                .as_ref()
+                .map_or("unvalidated: no fit in the profile".to_string(), |f| {
+                    f.summary()
+                });
+            (name.clone(), serde_json::json!(v))
+        })
+        .collect();
+    serde_json::json!({
+        "latency": libs,
+        "power": d.power.fit.as_ref().map_or("unvalidated: no fit in the profile".to_string(), |f| f.summary()),
+    })
+}
+
 pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
+    if let Some(csv) = &args.fit {
+        return run_fit(csv);
+    }
     let Some(spec) = args.spec else {
         let all = CpuProfileData::builtins();
         if args.json {
@@ -176,6 +228,27 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
             );
         }
         outln!();
+        outln!("Validation against published MLPerf Tiny runs (docs/cpu-validation.md):");
+        for d in &all {
+            for (lib, t) in &d.libraries {
+                let line = t
+                    .fit
+                    .as_ref()
+                    .map_or("unvalidated: no fit in the profile".to_string(), |f| {
+                        f.summary()
+                    });
+                outln!("  {:<14} {:<10} latency: {line}", d.name, lib);
+            }
+            let power = d
+                .power
+                .fit
+                .as_ref()
+                .map_or("unvalidated: no fit in the profile".to_string(), |f| {
+                    f.summary()
+                });
+            outln!("  {:<14} {:<10} power: {power}", d.name, "");
+        }
+        outln!();
         outln!("Select with --cpu NAME[@CLOCK][:LIBRARY] (e.g. cortex-m7@216MHz:cmsis-nn) or a .toml file;");
         outln!(
             "default {}. Model and sources: docs/cpu-model.md.",
@@ -207,11 +280,22 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         if d.simd { "yes (DSP extension)" } else { "no" }
     );
     outln!(
-        "power {:.2} mW = {} V x {:.3} mA ({:.0} uA/MHz)",
+        "power {:.2} mW: datasheet {} V x {:.3} mA = {:.2} mW ({:.0} uA/MHz) x {:.4} (fitted supply power)",
         p.power_mw(),
         d.power.supply_v,
         d.run_current_ma(p.clock_mhz()),
-        1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz()
+        d.datasheet_power_mw(p.clock_mhz()),
+        1000.0 * d.run_current_ma(p.clock_mhz()) / p.clock_mhz(),
+        d.power_scale()
+    );
+    outln!(
+        "waiting in WFI (Sleep mode): {:.2} mW; power {}",
+        p.wfi_power_mw(),
+        d.power
+            .fit
+            .as_ref()
+            .map_or("unvalidated: no fit in the profile".to_string(), |f| f
+                .summary())
     );
     outln!(
         "flash: {} B per access, {} B data cache for weights, {:.0}% of stalls hidden by prefetch",
@@ -224,7 +308,17 @@ pub fn run(args: CpusArgs) -> anyhow::Result<ExitCode> {
         p.library_name(),
         p.kernels().description
     );
-    outln!("kernel costs (cycles):");
+    if let Some(f) = &p.kernels().fit {
+        outln!(
+            "fitted factors: mac x{}, tap x{}, overhead x{} (from {}); latency {}",
+            f.mac,
+            f.tap,
+            f.overhead,
+            if f.from.is_empty() { "-" } else { &f.from },
+            f.summary()
+        );
+    }
+    outln!("kernel costs (cycles, fitted factors applied):");
     for (op, k) in p.kernels().entries() {
         outln!("{}", kernel_line(op, k));
     }

@@ -195,10 +195,9 @@ pub fn provenance(cfg: &AccelConfig, level: &str) -> Provenance {
         notes: vec![
             "The offloaded run executes every accelerator layer from its command stream in the cycle-level simulator; its output is bit-exact with the CPU kernels.".into(),
             format!(
-                "Driver costs: {} CPU cycles per offloaded layer, {} per submission; the CPU sleeps at {:.0} % of its active power while waiting (driver::delegate).",
+                "Driver costs: {} CPU cycles per offloaded layer, {} per submission; while waiting the CPU sleeps in WFI at its profile's datasheet Sleep-mode power (`[power] wfi_ma`, `tinyaccel cpus SPEC`; driver::delegate).",
                 driver::delegate::DRIVER_LAYER_CYCLES,
                 driver::delegate::DRIVER_SUBMIT_CYCLES,
-                driver::delegate::SLEEP_POWER_FRACTION * 100.0
             ),
             if cfg.im2col {
                 "Conv layers whose geometry fits the im2col unit build their patches in the accelerator's address generator (LOAD_IM2COL, no CPU im2col time); 1x1 stride-1 convs load the input directly; depthwise and the other convs do their im2col on the CPU, counted as CPU-side time (cpu_im2col_us) of the offloaded layer.".into()

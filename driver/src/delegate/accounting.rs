@@ -7,9 +7,9 @@
 //!   size set-up), [`DRIVER_SUBMIT_CYCLES`] per command-stream submission (three
 //!   memory-mapped register writes, a status poll and the completion check, each an AHB/APB
 //!   access of a few wait states, plus the call).
-//! - While the accelerator runs, the CPU sleeps in WFI at [`SLEEP_POWER_FRACTION`] of its
-//!   active power (STM32L4 and STM32F7 datasheets give Sleep-mode current per MHz at roughly
-//!   a quarter to a third of Run-mode current with peripherals off).
+//! - While the accelerator runs, the CPU sleeps in WFI and draws its profile's Sleep-mode
+//!   power at its clock ([`CpuProfile::wfi_power_mw`]: the datasheet's Sleep-mode current,
+//!   `[power] wfi_ma`, at the supply, scaled like the run current by the fitted supply power).
 //! - The accelerator leaks ([`arch::AccelConfig::leakage_uw`]) during the whole inference,
 //!   also while the CPU runs layers or the driver: that leakage is charged to those layers,
 //!   and so is its idle clock (`arch::device::idle_clock_pj`: every flip-flop's clock pin
@@ -30,8 +30,6 @@ use super::partition::{
 pub const DRIVER_LAYER_CYCLES: u64 = 200;
 /// CPU cycles of the driver per command-stream submission.
 pub const DRIVER_SUBMIT_CYCLES: u64 = 60;
-/// CPU power while waiting for the accelerator, as a fraction of its active power.
-pub const SLEEP_POWER_FRACTION: f64 = 0.3;
 
 /// What loading cost (reported apart from inference).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -104,8 +102,7 @@ pub(super) fn account(
     let driver_us = driver_cycles as f64 / cpu.clock_mhz();
     let p_mw = cpu.power_mw();
     // mW * us = nJ; / 1000 = uJ.
-    let cpu_uj =
-        p_mw * (cpu_us + driver_us) / 1000.0 + p_mw * SLEEP_POWER_FRACTION * device_us / 1000.0;
+    let cpu_uj = p_mw * (cpu_us + driver_us) / 1000.0 + cpu.wfi_power_mw() * device_us / 1000.0;
     let device_idle_leakage_uj = cfg.leakage_uw() * (cpu_us + driver_us) / 1e6;
     let device_idle_clock_uj = idle_clock_uj(cfg, cpu_us + driver_us);
     let device_uj = energy.total_pj / 1e6;

@@ -48,7 +48,6 @@ use crate::gemm;
 
 pub use accounting::{
     estimate_model, LayerRun, LoadReport, ModelRun, DRIVER_LAYER_CYCLES, DRIVER_SUBMIT_CYCLES,
-    SLEEP_POWER_FRACTION,
 };
 pub use execution::{
     device_mem_needed, load_delegate, run_model, run_model_with, AccelDelegate, DeviceRegions, Job,

@@ -15,6 +15,7 @@
 //!
 //! The model, its constants and their sources are documented in `docs/cpu-model.md`.
 
+pub mod fit;
 pub mod graph;
 pub mod model;
 pub mod profile;

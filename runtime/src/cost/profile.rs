@@ -171,6 +171,132 @@ pub struct PowerSpec {
     pub sleep_mode: String,
     /// Where the sleep current comes from.
     pub sleep_source: String,
+    /// Supply current in Sleep mode (the core stopped in WFI, clocks and flash on,
+    /// peripherals off) by clock, ascending `mhz`, at `supply_v`, mA: what the CPU draws
+    /// while it waits for the accelerator. Interpolated like `run_ma`.
+    pub wfi_ma: Vec<PowerPoint>,
+    /// Where the Sleep-mode currents come from (datasheet and table).
+    pub wfi_source: String,
+    /// Supply power fitted on published measurements ([`crate::cost::fit`]); absent or
+    /// without `mw` the datasheet curves are used as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<PowerFit>,
+}
+
+/// Supply power of the device fitted on published MLPerf Tiny energy runs (written by
+/// `tinyaccel cpus --fit CSV`, checked against the fit by `runtime/tests/cpu_fit.rs`).
+/// When `mw` is given, the run and Sleep-mode curves are scaled by
+/// `mw / (supply_v x run_ma(mhz))`, so the active power at `mhz` is `mw`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerFit {
+    /// Fitted supply power at `mhz`, mW (geometric mean of the fitted rows' energy / latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mw: Option<f64>,
+    /// Clock of the measurements, MHz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mhz: Option<f64>,
+    /// Published rows the power was fitted on.
+    #[serde(default)]
+    pub rows_fitted: u32,
+    /// Published rows held out of the fit (checked only).
+    #[serde(default)]
+    pub rows_held_out: u32,
+    /// Largest |power error| over the fitted rows, %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted_err_pct: Option<f64>,
+    /// Largest |power error| over the held-out rows, %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_err_pct: Option<f64>,
+    /// Why the power is not validated (empty when it is).
+    #[serde(default)]
+    pub unvalidated: String,
+}
+
+/// Latency factors of one kernel library fitted on published MLPerf Tiny runs (written by
+/// `tinyaccel cpus --fit CSV`, checked against the fit by `runtime/tests/cpu_fit.rs`). The
+/// kernel table is used scaled: `mac` multiplies `per_mac` and `per_mac_tail`, `tap`
+/// multiplies `per_tap`, `overhead` every other cycle count (`per_call`, `per_pixel`,
+/// `per_output`, `per_row`, `per_element`, `per_byte`, `im2col_per_byte`). Flash stalls are
+/// not scaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryFit {
+    /// Factor on the inner-loop cycles per MAC.
+    pub mac: f64,
+    /// Factor on the per-tap cycles (index arithmetic and bounds tests).
+    pub tap: f64,
+    /// Factor on every other cycle count of the table.
+    pub overhead: f64,
+    /// The profile whose matched rows the factors were fitted on (the library's factors are
+    /// shared by every core; the cores differ by their tables).
+    #[serde(default)]
+    pub from: String,
+    /// Published rows of this profile and library the factors were fitted on.
+    #[serde(default)]
+    pub rows_fitted: u32,
+    /// Published rows of this profile and library held out of the fit.
+    #[serde(default)]
+    pub rows_held_out: u32,
+    /// Largest |latency error| over this profile's fitted rows, %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted_err_pct: Option<f64>,
+    /// Largest |latency error| over this profile's held-out rows, %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_err_pct: Option<f64>,
+    /// Largest |latency error| over this profile's fitted rows when each is left out of the
+    /// fit (leave-one-out), %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out_err_pct: Option<f64>,
+    /// Why this profile and library are not validated (empty when they are).
+    #[serde(default)]
+    pub unvalidated: String,
+}
+
+impl LibraryFit {
+    /// One line for listings: `validated on N rows (...)` or `unvalidated: reason`.
+    pub fn summary(&self) -> String {
+        if !self.unvalidated.is_empty() {
+            return format!("unvalidated: {}", self.unvalidated);
+        }
+        let mut s = format!(
+            "validated on {} rows",
+            self.rows_fitted + self.rows_held_out
+        );
+        if let Some(e) = self.fitted_err_pct {
+            s += &format!(", fitted |err| <= {e:.1} % ({} rows)", self.rows_fitted);
+        }
+        match self.held_out_err_pct {
+            Some(e) => s += &format!(", held-out |err| <= {e:.1} % ({} rows)", self.rows_held_out),
+            None => s += ", no held-out row",
+        }
+        if let Some(e) = self.left_out_err_pct {
+            s += &format!(", left-out |err| <= {e:.1} %");
+        }
+        s
+    }
+}
+
+impl PowerFit {
+    /// One line for listings, like [`LibraryFit::summary`].
+    pub fn summary(&self) -> String {
+        if !self.unvalidated.is_empty() {
+            return format!("unvalidated: {}", self.unvalidated);
+        }
+        let mut s = format!(
+            "{:.2} mW at {} MHz fitted on {} rows",
+            self.mw.unwrap_or(0.0),
+            self.mhz.unwrap_or(0.0),
+            self.rows_fitted
+        );
+        if let Some(e) = self.fitted_err_pct {
+            s += &format!(" (|err| <= {e:.1} %)");
+        }
+        if let Some(e) = self.held_out_err_pct {
+            s += &format!(", held-out |err| <= {e:.1} % ({} rows)", self.rows_held_out);
+        }
+        s
+    }
 }
 
 /// The kernel cost table of one library: one entry per op kind, every entry required.
@@ -179,6 +305,9 @@ pub struct PowerSpec {
 pub struct KernelLibrary {
     /// What this library is (`TFLite-Micro portable reference kernels`).
     pub description: String,
+    /// Latency factors fitted on published measurements (absent: the table as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<LibraryFit>,
     /// 1x1 convolution with no padding and no dilation (CMSIS-NN: `arm_convolve_1x1_s8`).
     pub conv_1x1: KernelCost,
     /// General convolution.
@@ -234,6 +363,58 @@ impl KernelLibrary {
             ("logistic", &self.logistic),
             ("tanh", &self.tanh),
         ]
+    }
+
+    fn entries_mut(&mut self) -> [&mut KernelCost; 16] {
+        [
+            &mut self.conv_1x1,
+            &mut self.conv,
+            &mut self.depthwise,
+            &mut self.fully_connected,
+            &mut self.avg_pool,
+            &mut self.max_pool,
+            &mut self.add,
+            &mut self.mul,
+            &mut self.softmax,
+            &mut self.reshape,
+            &mut self.pad,
+            &mut self.concat,
+            &mut self.mean,
+            &mut self.quantize,
+            &mut self.logistic,
+            &mut self.tanh,
+        ]
+    }
+
+    /// The table with its fit applied (see [`LibraryFit`]); the table itself when it has
+    /// no fit. The result keeps `fit` for provenance.
+    pub fn fitted(&self) -> KernelLibrary {
+        let mut t = self.clone();
+        if let Some(f) = &self.fit {
+            t.scale(f.mac, f.tap, f.overhead);
+        }
+        t
+    }
+
+    /// Multiplies the per-MAC costs by `mac`, the per-tap costs by `tap` and every other
+    /// cycle count by `overhead`.
+    pub fn scale(&mut self, mac: f64, tap: f64, overhead: f64) {
+        for k in self.entries_mut() {
+            k.per_mac *= mac;
+            k.per_mac_tail *= mac;
+            k.per_tap *= tap;
+            for v in [
+                &mut k.per_call,
+                &mut k.per_pixel,
+                &mut k.per_output,
+                &mut k.per_row,
+                &mut k.per_element,
+                &mut k.per_byte,
+                &mut k.im2col_per_byte,
+            ] {
+                *v *= overhead;
+            }
+        }
     }
 }
 
@@ -413,22 +594,73 @@ impl CpuProfileData {
 
     /// Run current at `clock_mhz`, mA: piecewise linear through the datasheet points.
     pub fn run_current_ma(&self, clock_mhz: f64) -> f64 {
-        let pts = &self.power.run_ma;
-        match pts.len() {
-            0 => 0.0,
-            1 => pts[0].ma * clock_mhz / pts[0].mhz,
-            n => {
-                let seg = (1..n).find(|&i| clock_mhz <= pts[i].mhz).unwrap_or(n - 1);
-                let (a, b) = (pts[seg - 1], pts[seg]);
-                let i = a.ma + (b.ma - a.ma) * (clock_mhz - a.mhz) / (b.mhz - a.mhz);
-                i.max(0.0)
+        interpolate(&self.power.run_ma, clock_mhz)
+    }
+
+    /// Sleep-mode (WFI) current at `clock_mhz`, mA: piecewise linear through the datasheet
+    /// points of `power.wfi_ma`.
+    pub fn wfi_current_ma(&self, clock_mhz: f64) -> f64 {
+        interpolate(&self.power.wfi_ma, clock_mhz)
+    }
+
+    /// Datasheet active power at `clock_mhz`, mW (`supply_v x run_ma`), before the fit.
+    pub fn datasheet_power_mw(&self, clock_mhz: f64) -> f64 {
+        self.power.supply_v * self.run_current_ma(clock_mhz)
+    }
+
+    /// The factor the fitted supply power puts on the datasheet curves: `fit.mw /
+    /// datasheet_power_mw(fit.mhz)`, or 1 without a fitted power.
+    pub fn power_scale(&self) -> f64 {
+        match self.power.fit.as_ref().and_then(|f| f.mw.zip(f.mhz)) {
+            Some((mw, mhz)) => {
+                let ds = self.datasheet_power_mw(mhz);
+                if ds > 0.0 {
+                    mw / ds
+                } else {
+                    1.0
+                }
             }
+            None => 1.0,
         }
     }
 
-    /// Active power at `clock_mhz`, mW: supply voltage x run current.
+    /// Sleep-mode (WFI) power at `clock_mhz`, mW: `supply_v x wfi_ma x power_scale()`.
+    pub fn wfi_power_mw(&self, clock_mhz: f64) -> f64 {
+        self.power.supply_v * self.wfi_current_ma(clock_mhz) * self.power_scale()
+    }
+}
+
+/// Piecewise-linear interpolation through ascending (MHz, mA) points, linear extrapolation
+/// outside (through the origin for a single point), clamped at zero.
+fn interpolate(pts: &[PowerPoint], clock_mhz: f64) -> f64 {
+    match pts.len() {
+        0 => 0.0,
+        1 => pts[0].ma * clock_mhz / pts[0].mhz,
+        n => {
+            let seg = (1..n).find(|&i| clock_mhz <= pts[i].mhz).unwrap_or(n - 1);
+            let (a, b) = (pts[seg - 1], pts[seg]);
+            let i = a.ma + (b.ma - a.ma) * (clock_mhz - a.mhz) / (b.mhz - a.mhz);
+            i.max(0.0)
+        }
+    }
+}
+
+impl CpuProfileData {
+    /// Active power at `clock_mhz`, mW: supply voltage x run current, scaled by the fitted
+    /// supply power when there is one ([`Self::power_scale`]).
     pub fn power_mw(&self, clock_mhz: f64) -> f64 {
-        self.power.supply_v * self.run_current_ma(clock_mhz)
+        self.datasheet_power_mw(clock_mhz) * self.power_scale()
+    }
+
+    /// The profile without its fitted constants (library factors and supply power): the
+    /// tables and datasheet curves as written, the input of [`crate::cost::fit`].
+    pub fn without_fit(&self) -> CpuProfileData {
+        let mut d = self.clone();
+        d.power.fit = None;
+        for lib in d.libraries.values_mut() {
+            lib.fit = None;
+        }
+        d
     }
 
     /// On-chip flash capacity, bytes.
@@ -583,6 +815,60 @@ impl CpuProfileData {
         if p.sleep_mode.trim().is_empty() {
             return Err(bad("power.sleep_mode", "must name the mode".into()));
         }
+        if p.wfi_ma.is_empty() {
+            return Err(bad(
+                "power.wfi_ma",
+                "must list at least one Sleep-mode (WFI) current point".into(),
+            ));
+        }
+        let mut prev = 0.0;
+        for (i, pt) in p.wfi_ma.iter().enumerate() {
+            if !pt.mhz.is_finite() || pt.mhz <= prev {
+                return Err(bad(
+                    &format!("power.wfi_ma[{i}].mhz"),
+                    format!(
+                        "must be positive and ascending, got {} after {prev}",
+                        pt.mhz
+                    ),
+                ));
+            }
+            if !pt.ma.is_finite() || pt.ma <= 0.0 {
+                return Err(bad(
+                    &format!("power.wfi_ma[{i}].ma"),
+                    format!("must be a positive current, got {}", pt.ma),
+                ));
+            }
+            prev = pt.mhz;
+        }
+        if let Some(f) = &p.fit {
+            match (f.mw, f.mhz) {
+                (Some(mw), Some(mhz)) => {
+                    if !mw.is_finite() || mw <= 0.0 {
+                        return Err(bad("power.fit.mw", format!("must be positive, got {mw}")));
+                    }
+                    if !mhz.is_finite() || mhz <= 0.0 || mhz > self.max_clock_mhz + 1e-9 {
+                        return Err(bad(
+                            "power.fit.mhz",
+                            format!("must be in (0, max_clock_mhz], got {mhz}"),
+                        ));
+                    }
+                }
+                (None, None) => {
+                    if f.unvalidated.trim().is_empty() {
+                        return Err(bad(
+                            "power.fit",
+                            "without `mw` and `mhz`, `unvalidated` must say why".into(),
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(bad(
+                        "power.fit",
+                        "`mw` and `mhz` must be given together".into(),
+                    ))
+                }
+            }
+        }
         // Memory and code.
         for (field, v) in [
             ("memory.flash_kib", self.memory.flash_kib),
@@ -620,6 +906,22 @@ impl CpuProfileData {
                     "library names must be non-empty without `@`, `:`, `/`".into(),
                 ));
             }
+            if let Some(f) = &table.fit {
+                for (field, v) in [("mac", f.mac), ("tap", f.tap), ("overhead", f.overhead)] {
+                    if !v.is_finite() || v <= 0.0 || v > 100.0 {
+                        return Err(bad(
+                            &format!("libraries.{lib}.fit.{field}"),
+                            format!("must be in (0, 100], got {v}"),
+                        ));
+                    }
+                }
+                if f.rows_fitted + f.rows_held_out == 0 && f.unvalidated.trim().is_empty() {
+                    return Err(bad(
+                        &format!("libraries.{lib}.fit.unvalidated"),
+                        "a fit with no rows of this profile must say why it is unvalidated".into(),
+                    ));
+                }
+            }
             for (op, k) in table.entries() {
                 for (field, v) in k.numeric_fields() {
                     let path = format!("libraries.{lib}.{op}.{field}");
@@ -642,6 +944,8 @@ pub struct CpuProfile {
     data: CpuProfileData,
     clock_mhz: f64,
     library: String,
+    /// The selected library's table with its fit applied ([`KernelLibrary::fitted`]).
+    kernels: KernelLibrary,
 }
 
 impl Default for CpuProfile {
@@ -703,6 +1007,7 @@ impl CpuProfile {
         Ok(CpuProfile {
             clock_mhz,
             library: library.to_string(),
+            kernels: data.libraries[library].fitted(),
             data,
         })
     }
@@ -801,10 +1106,10 @@ impl CpuProfile {
         &self.library
     }
 
-    /// Selected kernel library's cost table.
+    /// Selected kernel library's cost table, with its fitted factors applied (the table as
+    /// written is `data().libraries[library]`).
     pub fn kernels(&self) -> &KernelLibrary {
-        // `new` checked that the library exists.
-        &self.data.libraries[&self.library]
+        &self.kernels
     }
 
     /// Flash wait states at this clock.
@@ -825,6 +1130,12 @@ impl CpuProfile {
     /// On-chip SRAM capacity, bytes.
     pub fn sram_bytes(&self) -> u64 {
         self.data.sram_bytes()
+    }
+
+    /// Sleep-mode (WFI) power at this clock, mW: what the CPU draws while it waits for the
+    /// accelerator (see [`CpuProfileData::wfi_power_mw`]).
+    pub fn wfi_power_mw(&self) -> f64 {
+        self.data.wfi_power_mw(self.clock_mhz)
     }
 
     /// Sleep power between inferences, uW (see [`CpuProfileData::sleep_uw`]).

@@ -53,6 +53,13 @@ fn profile(spec: &str) -> CpuProfile {
     CpuProfile::resolve(spec).unwrap_or_else(|e| panic!("{spec}: {e}"))
 }
 
+/// A resolved spec with the profile's fitted constants removed: the tables and datasheet
+/// curves as written, which the hand-checked tests derive by hand.
+fn table_profile(spec: &str) -> CpuProfile {
+    let p = profile(spec);
+    CpuProfile::new(p.data().without_fit(), p.clock_mhz(), p.library_name()).unwrap()
+}
+
 #[test]
 fn builtin_profiles_are_valid_and_complete() {
     let all = CpuProfileData::builtins();
@@ -118,7 +125,7 @@ fn default_profile_is_m4f_120_reference() {
 /// ```
 #[test]
 fn hand_checked_1x1_reference_m4f() {
-    let p = profile("cortex-m4f@120MHz:reference");
+    let p = table_profile("cortex-m4f@120MHz:reference");
     let c = p.layer_cost(&small_1x1());
     assert_eq!(c.kernel, "conv_1x1");
     assert_eq!(c.macs, 2048);
@@ -140,7 +147,7 @@ fn hand_checked_1x1_reference_m4f() {
 /// ```
 #[test]
 fn hand_checked_1x1_cmsis_m4f() {
-    let p = profile("cortex-m4f@120MHz:cmsis-nn");
+    let p = table_profile("cortex-m4f@120MHz:cmsis-nn");
     let c = p.layer_cost(&small_1x1());
     assert_eq!(c.cycles, 11085, "{:?}", c.breakdown);
     assert_eq!(c.energy_pj, 11085 * 390);
@@ -156,8 +163,8 @@ fn padding_taps_are_skipped_only_by_reference() {
         unreachable!()
     };
     assert_eq!(c.valid_taps_per_image(), 100);
-    let r = profile("cortex-m4f:reference").layer_cost(&shape);
-    let s = profile("cortex-m4f:cmsis-nn").layer_cost(&shape);
+    let r = table_profile("cortex-m4f:reference").layer_cost(&shape);
+    let s = table_profile("cortex-m4f:cmsis-nn").layer_cost(&shape);
     assert_eq!(r.macs, 16 * 4 * 9 * 2);
     assert_eq!(r.executed_macs, 100 * 4 * 2);
     assert_eq!(s.executed_macs, r.macs);
@@ -234,7 +241,19 @@ fn power_curve_is_interpolated() {
     let m4 = CpuProfileData::builtin("cortex-m4f").unwrap();
     // Between 80 MHz (10.2 mA) and 120 MHz (15.6 mA).
     assert!((m4.run_current_ma(100.0) - 12.9).abs() < 1e-9);
-    assert!((m4.power_mw(120.0) - 46.8).abs() < 1e-9);
+    assert!((m4.datasheet_power_mw(120.0) - 46.8).abs() < 1e-9);
+    assert!((m4.without_fit().power_mw(120.0) - 46.8).abs() < 1e-9);
+    // The fitted supply power replaces the datasheet value at the fitted clock and scales
+    // the curve elsewhere.
+    let fit = m4.power.fit.clone().unwrap();
+    let (mw, mhz) = (fit.mw.unwrap(), fit.mhz.unwrap());
+    assert!((m4.power_mw(mhz) - mw).abs() < 1e-9);
+    let scale = mw / 46.8;
+    assert!((m4.power_mw(80.0) - 3.0 * 10.2 * scale).abs() < 1e-9);
+    // Sleep mode (WFI) interpolates its own datasheet points, with the same scale.
+    assert!((m4.wfi_current_ma(100.0) - (2.9 + 4.3) / 2.0).abs() < 1e-9);
+    assert!((m4.wfi_power_mw(120.0) - 3.0 * 4.3 * scale).abs() < 1e-9);
+    assert!(m4.wfi_power_mw(120.0) < m4.power_mw(120.0));
     // Below the first point: extrapolated along the first segment, never negative.
     assert!(m4.run_current_ma(1.0) >= 0.0);
 }
@@ -255,8 +274,10 @@ fn cmsis_nn_beats_reference_on_simd_cores() {
                 a.cycles
             );
             assert!(b.energy_pj < a.energy_pj);
+            // Per layer where the inner loops matter: in layers of a few hundred MACs (the
+            // final FCs) the fitted call overhead decides, and CMSIS-NN's is the larger.
             for (i, (x, y)) in a.layers.iter().zip(&b.layers).enumerate() {
-                if x.macs > 0 {
+                if x.macs >= 4096 {
                     assert!(y.cycles < x.cycles, "{} {m} layer {i}", data.name);
                 }
             }
@@ -622,4 +643,70 @@ fn flash_read_energy_is_added_when_profiled() {
     assert_eq!(a.cycles, b.cycles);
     assert_eq!(a.flash_bytes, 128);
     assert_eq!(a.energy_pj, b.energy_pj + 128 * 10);
+}
+
+/// The fitted factors multiply the written table: `mac` the per-MAC costs, `tap` the per-tap
+/// costs, `overhead` every other cycle count; flags and block sizes are untouched.
+#[test]
+fn fitted_kernels_are_the_table_times_the_factors() {
+    for data in CpuProfileData::builtins() {
+        for (lib, table) in &data.libraries {
+            let f = table
+                .fit
+                .clone()
+                .expect("every built-in library carries its fit");
+            let p = CpuProfile::new(data.clone(), data.default_clock_mhz, lib).unwrap();
+            for ((op, k), (_, t)) in p.kernels().entries().iter().zip(table.entries()) {
+                let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+                assert!(
+                    near(k.per_mac, t.per_mac * f.mac),
+                    "{} {lib} {op}",
+                    data.name
+                );
+                assert!(near(k.per_mac_tail, t.per_mac_tail * f.mac));
+                assert!(near(k.per_tap, t.per_tap * f.tap));
+                for (a, b) in [
+                    (k.per_call, t.per_call),
+                    (k.per_pixel, t.per_pixel),
+                    (k.per_output, t.per_output),
+                    (k.per_row, t.per_row),
+                    (k.per_element, t.per_element),
+                    (k.per_byte, t.per_byte),
+                    (k.im2col_per_byte, t.im2col_per_byte),
+                ] {
+                    assert!(near(a, b * f.overhead), "{} {lib} {op}", data.name);
+                }
+                assert_eq!(k.simd_block, t.simd_block);
+                assert_eq!(k.weight_reuse, t.weight_reuse);
+                assert_eq!(k.skips_padding, t.skips_padding);
+            }
+        }
+    }
+}
+
+/// A profile without `wfi_ma`, or with a fit missing its reason, is rejected naming the field.
+#[test]
+fn wfi_and_fit_fields_are_validated() {
+    let text = include_str!("../../cpus/cortex-m4f.toml");
+    let cases = [
+        (text.replacen("wfi_ma = [", "wfi_ma_gone = [", 1), "wfi_ma"),
+        (text.replacen("{ mhz = 16, ma = 0.75 }", "{ mhz = 16, ma = -0.75 }", 1), "power.wfi_ma[0].ma"),
+        (text.replacen("mw = 43.99", "mw = -1.0", 1), "power.fit.mw"),
+        (text.replacen("mac = 1.0648", "mac = 0.0", 1), "libraries.cmsis-nn.fit.mac"),
+        (
+            text.replacen(
+                "unvalidated = \"no published run of cmsis-nn kernels on the Arm Cortex-M4F in the file; factors transferred from cortex-m33\"",
+                "unvalidated = \"\"",
+                1,
+            ),
+            "libraries.cmsis-nn.fit.unvalidated",
+        ),
+    ];
+    for (bad, field) in cases {
+        assert_ne!(bad, text, "{field}: the test edit did not apply");
+        let e = CpuProfileData::from_toml_str(&bad, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(field), "{field}: {e}");
+    }
 }
