@@ -3,9 +3,11 @@
 //! unit, on `edge-8x8-tinyml` and on every preset with `depthwise`, `pooling` and
 //! `eltwise` on (its own dataflow and the other one of OS/WS, with and without the im2col
 //! unit, policies `all` and `auto`), on the functional model; and with the three features
-//! off, the `run --json` numbers of main before the vector unit
-//! (`tests/data/vector_features_off_main.json`, recorded from main at cb0e428 with
-//! `tinyaccel run MODEL --accel CONFIG --cpu cortex-m4f --policy POLICY --json`).
+//! off, the `run --json` numbers of main (`tests/data/vector_features_off_main.json`, first
+//! recorded at cb0e428 before the vector unit; re-recorded after issue 19's fitted CPU
+//! model and accelerator energy model changed every CPU and energy figure, before the
+//! command-queue model, whose depth 0 must reproduce them; with `tinyaccel run MODEL
+//! --accel CONFIG --cpu cortex-m4f --policy POLICY --json`).
 
 use arch::schedule::GemmProblem;
 use arch::{AccelConfig, Dataflow};
