@@ -5,7 +5,9 @@
 //! unit, policies `all` and `auto`), on the functional model; and with the three features
 //! off, the `run --json` numbers of main before the vector unit
 //! (`tests/data/vector_features_off_main.json`, recorded from main at cb0e428 with
-//! `tinyaccel run MODEL --accel CONFIG --cpu cortex-m4f --policy POLICY --json`).
+//! `tinyaccel run MODEL --accel CONFIG --cpu cortex-m4f --policy POLICY --json`; its
+//! `accel`, `layers` and `cpu` objects re-recorded the same way for issue 19, whose fitted
+//! CPU baseline and Sleep-mode power change the CPU numbers).
 
 use arch::schedule::GemmProblem;
 use arch::{AccelConfig, Dataflow};
