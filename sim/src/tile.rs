@@ -382,7 +382,9 @@ fn estimate_tiling_scratch(
         geom_cycles,
         place_scratch,
     );
-    c.cycles = sched.cycles;
+    // The streaming command fetch (`cmd_queue_depth > 0`): a start latency and the
+    // fetch throughput ([`timing::with_fetch`]; back-pressure is left out).
+    c.cycles = timing::with_fetch(cfg, sched.cycles, c.commands);
     c.array_busy_cycles = sched.compute_busy;
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;

@@ -123,7 +123,9 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
         head,
         &mut PlaceScratch::default(),
     );
-    c.cycles = sched.cycles;
+    // The streaming command fetch (`cmd_queue_depth > 0`): a start latency and the
+    // fetch throughput ([`timing::with_fetch`]; back-pressure is left out).
+    c.cycles = timing::with_fetch(cfg, sched.cycles, c.commands);
     c.vpu_busy_cycles = vpu_busy;
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;

@@ -59,6 +59,7 @@ pub(super) struct Layer {
     depthwise: Option<bool>,
     pooling: Option<bool>,
     eltwise: Option<bool>,
+    cmd_queue_depth: Option<u32>,
     energy: Option<EnergyOverride>,
     area: Option<AreaOverride>,
 }
@@ -113,7 +114,8 @@ impl Layer {
             dma_outstanding,
             depthwise,
             pooling,
-            eltwise
+            eltwise,
+            cmd_queue_depth
         );
         self.energy = match (self.energy.take(), base.energy) {
             (Some(mut c), Some(b)) => {
@@ -273,6 +275,7 @@ impl Layer {
             depthwise: self.depthwise.unwrap_or(false),
             pooling: self.pooling.unwrap_or(false),
             eltwise: self.eltwise.unwrap_or(false),
+            cmd_queue_depth: self.cmd_queue_depth.unwrap_or(0),
             energy: self.energy,
             area: self.area,
         })

@@ -2,8 +2,8 @@
 //! comment each (meaning, unit, range). The text parses back to the same configuration.
 
 use super::{
-    AccelConfig, MAX_ARRAY_SIDE, MAX_BANKS, MAX_BUS_LATENCY, MAX_CLOCK_MHZ, MAX_DMA_OUTSTANDING,
-    MAX_SRAM_KIB, MIN_CLOCK_MHZ,
+    AccelConfig, MAX_ARRAY_SIDE, MAX_BANKS, MAX_BUS_LATENCY, MAX_CLOCK_MHZ, MAX_CMD_QUEUE_DEPTH,
+    MAX_DMA_OUTSTANDING, MAX_SRAM_KIB, MIN_CLOCK_MHZ,
 };
 use crate::tables::NODE_TABLE;
 
@@ -31,6 +31,7 @@ fn field_comments() -> Vec<(&'static str, String)> {
         ("depthwise", "Vector unit with the depthwise MAC mode: depthwise convs channel-parallel on `rows` lanes (true or false; needs rows <= cols).".into()),
         ("pooling", "Vector unit with the SUM/MAX modes: average and max pooling on the accelerator (true or false; needs rows <= cols).".into()),
         ("eltwise", "Vector unit with the ADD mode: int8 residual add with TFLite's rescale (true or false; needs rows <= cols).".into()),
+        ("cmd_queue_depth", format!("Entries per command queue, filled by the streaming command fetch (0 = unbounded, no fetch time; else a power of two, 2..={MAX_CMD_QUEUE_DEPTH}).")),
     ]
 }
 
@@ -64,6 +65,7 @@ impl AccelConfig {
                 ("depthwise", None) => self.depthwise.to_string(),
                 ("pooling", None) => self.pooling.to_string(),
                 ("eltwise", None) => self.eltwise.to_string(),
+                ("cmd_queue_depth", None) => self.cmd_queue_depth.to_string(),
                 (_, None) => continue,
             };
             out.push_str(&format!("{key} = {value}\n"));
