@@ -85,6 +85,7 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
                 _ => {}
             }
             c.add_command_regs(cfg, &cmd.op, None, vset.as_ref());
+            cost.computes += 1;
         }
         for cmd in &s.stores {
             cost.store += dma_duration(cfg, &cmd.op, None);
@@ -121,6 +122,7 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
         &costs,
         steps.len(),
         head,
+        cfg.cmd_queue_depth as u64,
         &mut PlaceScratch::default(),
     );
     // The streaming command fetch (`cmd_queue_depth > 0`): a start latency and the
