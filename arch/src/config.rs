@@ -578,7 +578,7 @@ impl AccelConfig {
             );
         }
         let q = self.cmd_queue_depth;
-        if q != 0 && (q < 2 || q > MAX_CMD_QUEUE_DEPTH || !q.is_power_of_two()) {
+        if q != 0 && (!(2..=MAX_CMD_QUEUE_DEPTH).contains(&q) || !q.is_power_of_two()) {
             bad(
                 "cmd_queue_depth",
                 q.to_string(),
