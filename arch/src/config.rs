@@ -156,6 +156,12 @@ pub struct AccelConfig {
         skip_serializing_if = "is_default_main_memory_kib"
     )]
     pub main_memory_kib: u32,
+    /// Entries of each command queue (load, compute, store) filled by the streaming
+    /// command fetch (`docs/architecture.md` section 5): 0 (the default, omitted) = the
+    /// ideal model, unbounded queues and no fetch time; otherwise a power of two in
+    /// `2..=MAX_CMD_QUEUE_DEPTH`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cmd_queue_depth: u32,
     /// Overrides of the node's default energy table (any subset of fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<EnergyOverride>,
@@ -228,6 +234,10 @@ impl MainMemory {
 
 fn is_one(v: &u32) -> bool {
     *v == 1
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// Optional per-field overrides of [`EnergyTable`].
@@ -339,6 +349,8 @@ pub const MIN_CLOCK_MHZ: f64 = 0.001;
 pub const MAX_MAIN_MEMORY_KIB: u32 = 64 * 1024;
 /// Most DMA requests in flight (`dma_outstanding`).
 pub const MAX_DMA_OUTSTANDING: u32 = 16;
+/// Deepest command queue (`cmd_queue_depth`).
+pub const MAX_CMD_QUEUE_DEPTH: u32 = 4096;
 
 /// One problem found by [`AccelConfig::validate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -668,6 +680,17 @@ impl AccelConfig {
                 &format!("must be between 1 and {MAX_MAIN_MEMORY_KIB} KiB"),
             );
         }
+        let q = self.cmd_queue_depth;
+        if q != 0 && (!(2..=MAX_CMD_QUEUE_DEPTH).contains(&q) || !q.is_power_of_two()) {
+            bad(
+                "cmd_queue_depth",
+                q.to_string(),
+                &format!(
+                    "must be 0 (unbounded queues, no fetch time) or a power of two between 2 \
+                     and {MAX_CMD_QUEUE_DEPTH} entries"
+                ),
+            );
+        }
         let node_known = NODE_TABLE.iter().any(|n| n.node_nm == self.tech_node_nm);
         if !node_known {
             let known: Vec<String> = NODE_TABLE.iter().map(|n| n.node_nm.to_string()).collect();
@@ -948,8 +971,9 @@ impl AccelConfig {
     }
 
     /// Area of the im2col address generator (`agu_um2` when `im2col`) plus the DMA
-    /// tracking slots (`dma_outstanding x dma_slot_um2` when `dma_outstanding > 1`); 0
-    /// with both features off.
+    /// tracking slots (`dma_outstanding x dma_slot_um2` when `dma_outstanding > 1`) plus
+    /// the command queues ([`Self::cmd_queue_area_um2`]) and the vector unit; 0 with
+    /// every feature off.
     pub fn feature_area_um2(&self) -> f64 {
         let a = self.area_table();
         let mut v = 0.0;
@@ -959,7 +983,20 @@ impl AccelConfig {
         if self.dma_outstanding > 1 {
             v += self.dma_outstanding as f64 * a.dma_slot_um2;
         }
+        v += self.cmd_queue_area_um2();
         v + self.vpu_area_um2()
+    }
+
+    /// Storage of the three command queues with `cmd_queue_depth > 0`: `3 x depth x 128`
+    /// flip-flops at [`crate::tables::CMD_QUEUE_UM2_PER_BIT_45NM`] (scaled to the node); 0
+    /// with the ideal queues (`cmd_queue_depth = 0`).
+    pub fn cmd_queue_area_um2(&self) -> f64 {
+        if self.cmd_queue_depth == 0 {
+            return 0.0;
+        }
+        let bits = 3.0 * self.cmd_queue_depth as f64 * 128.0;
+        bits * crate::tables::CMD_QUEUE_UM2_PER_BIT_45NM
+            * crate::tables::area_factor(self.tech_node_nm)
     }
 
     /// Whether the compute engine has the vector unit (`depthwise`, `pooling` or

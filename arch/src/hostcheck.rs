@@ -134,6 +134,17 @@ pub enum Violation {
         lines: u64,
         sp: &'static str,
     },
+    /// A pop whose token no earlier command (in program order) pushes.
+    #[error(
+        "pops {fifo} token {nth} but only {pushed} {fifo} push(es) come before it in program \
+         order (a program that pops only earlier pushes cannot deadlock with bounded \
+         command queues)"
+    )]
+    TokenOrder {
+        fifo: &'static str,
+        nth: u64,
+        pushed: u64,
+    },
 }
 
 /// The sizes the checks need: the array, the lines of each scratchpad and the PPU
@@ -595,6 +606,57 @@ pub fn check_buffer(cfg: &AccelConfig, mem: &[u8], cmds: &[Command]) -> Result<(
             Op::ConvGeom(g) => window = Some(check_conv_geom(mem.len(), g).map_err(fail)?),
             Op::LoadIm2col(l) => check_load_im2col(&sp, window.as_ref(), l).map_err(fail)?,
             Op::Compute(_) | Op::VSet(_) | Op::VCompute(_) | Op::Finish => {}
+        }
+    }
+    Ok(())
+}
+
+/// The token FIFOs `[L2C, C2L, C2S, S2C]` a command pops and pushes (the flags of its
+/// queue, `docs/architecture.md` section 5).
+pub fn token_fifos(c: &Command) -> ([bool; 4], [bool; 4]) {
+    let d = c.deps;
+    match c.op.queue() {
+        Some(isa::Queue::Load) => (
+            [false, d.pop_next, false, false],
+            [d.push_next, false, false, false],
+        ),
+        Some(isa::Queue::Compute) => (
+            [d.pop_prev, false, false, d.pop_next],
+            [false, d.push_prev, d.push_next, false],
+        ),
+        Some(isa::Queue::Store) => (
+            [false, false, d.pop_prev, false],
+            [false, false, false, d.push_prev],
+        ),
+        None => ([false; 4], [false; 4]),
+    }
+}
+
+/// The token-order rule of bounded command queues (`docs/architecture.md` section 5):
+/// walking the commands before `FINISH` in program order, every pop of a FIFO is covered
+/// by a push of an earlier command (the `k`-th pop of a FIFO comes after its `k`-th push).
+/// A program that satisfies it cannot deadlock at any `cmd_queue_depth >= 1`; the driver's
+/// programs satisfy it. Returns the first command that breaks it.
+pub fn check_token_order(cmds: &[Command]) -> Result<(), ExecError> {
+    const NAMES: [&str; 4] = ["L2C", "C2L", "C2S", "S2C"];
+    let (mut pushed, mut popped) = ([0u64; 4], [0u64; 4]);
+    for (i, c) in before_finish(cmds).iter().enumerate() {
+        let (pops, pushes) = token_fifos(c);
+        for f in 0..4 {
+            if pops[f] {
+                popped[f] += 1;
+                if popped[f] > pushed[f] {
+                    let v = Violation::TokenOrder {
+                        fifo: NAMES[f],
+                        nth: popped[f],
+                        pushed: pushed[f],
+                    };
+                    return Err(ExecError::new(i, c, v.to_string()));
+                }
+            }
+        }
+        for f in 0..4 {
+            pushed[f] += pushes[f] as u64;
         }
     }
     Ok(())

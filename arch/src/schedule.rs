@@ -514,6 +514,7 @@ pub struct TimingKey {
     pub bus_latency_cycles: u32,
     pub im2col: bool,
     pub dma_outstanding: u32,
+    pub cmd_queue_depth: u32,
 }
 
 impl TimingKey {
@@ -534,6 +535,7 @@ impl TimingKey {
             bus_latency_cycles: cfg.bus_latency_cycles,
             im2col: cfg.im2col,
             dma_outstanding: cfg.dma_outstanding,
+            cmd_queue_depth: cfg.cmd_queue_depth,
         }
     }
 }

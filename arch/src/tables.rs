@@ -107,6 +107,12 @@ pub fn energy_factor(node_nm: u32) -> f64 {
     }
 }
 
+/// Area of one command-queue bit at 45 nm (um^2): a flip-flop with its write and read
+/// multiplexing, taken from the synthesized DMA tracking FIFO (751 um^2 for a 90-bit
+/// entry, `AreaTable::dma_slot_um2`). The queues hold `3 x cmd_queue_depth x 128` bits
+/// (`AccelConfig::cmd_queue_area_um2`).
+pub const CMD_QUEUE_UM2_PER_BIT_45NM: f64 = 751.0 / 90.0;
+
 /// Area factor of `node_nm` relative to 45 nm.
 pub fn area_factor(node_nm: u32) -> f64 {
     (node_nm as f64 / 45.0).powi(2)

@@ -288,6 +288,72 @@ pub fn store_cycles(cfg: &AccelConfig, nrows: u64, row_bytes: u64) -> u64 {
     uniform_bursts(cfg, store_pipe_cycles(), nrows, row_bytes)
 }
 
+/// Commands per command-fetch burst (`docs/architecture.md` section 5, streaming fetch):
+/// the fetch unit reads the buffer in bursts of this many 16-byte commands (the last one
+/// shorter) on its own read port.
+pub const FETCH_BURST_CMDS: u64 = 8;
+
+/// Command-fetch bursts in flight at once (requests issued ahead of the data).
+pub const FETCH_OUTSTANDING: u64 = 2;
+
+/// Bytes per beat of the command read port: `min(bus_bytes_per_cycle, 16)`.
+pub fn fetch_beat_bytes(cfg: &AccelConfig) -> u64 {
+    (cfg.bus_bytes_per_cycle as u64).clamp(1, 16)
+}
+
+/// Beats of one 16-byte command on the command read port.
+pub fn fetch_beats_per_command(cfg: &AccelConfig) -> u64 {
+    16 / fetch_beat_bytes(cfg)
+}
+
+/// The bursts of a buffer of `n` commands on the command read port: `ceil(n /`
+/// [`FETCH_BURST_CMDS`]`)` bursts of `bus_latency_cycles` latency, the last one shorter.
+pub fn fetch_bursts(cfg: &AccelConfig, n: u64) -> impl Iterator<Item = Burst> {
+    let bpc = fetch_beats_per_command(cfg);
+    let latency = cfg.bus_latency_cycles as u64;
+    (0..n.div_ceil(FETCH_BURST_CMDS)).map(move |b| Burst {
+        latency,
+        beats: (n - b * FETCH_BURST_CMDS).min(FETCH_BURST_CMDS) * bpc,
+    })
+}
+
+/// Cycles to fetch a buffer of `n` commands when no queue is ever full (the cycle after
+/// the last beat, from cycle 0 = the first cycle after `CTRL.start`): the bursts of
+/// [`fetch_bursts`] through [`pipelined_cycles`] with [`FETCH_OUTSTANDING`]. A run with
+/// `cmd_queue_depth > 0` takes at least this long.
+pub fn fetch_cycles(cfg: &AccelConfig, n: u64) -> u64 {
+    pipelined_cycles(FETCH_OUTSTANDING, 0, fetch_bursts(cfg, n))
+}
+
+/// The first cycle in which command `i` can be in its queue (its last beat is in the
+/// cycle before) when no queue is full before it: burst `b = i / FETCH_BURST_CMDS`
+/// starts its beats at `L + max(b B, (b mod N) B + floor(b / N) (L + B))` (the bursts
+/// before it are full: `B = FETCH_BURST_CMDS x` [`fetch_beats_per_command`] beats each,
+/// `N =` [`FETCH_OUTSTANDING`]; the closed form of [`uniform_pipelined_cycles`]), and
+/// command `i` is its `(i mod FETCH_BURST_CMDS) + 1`-th command. Command 0 arrives in
+/// cycle `bus_latency_cycles + fetch_beats_per_command`: no command can start earlier.
+pub fn fetch_arrival(cfg: &AccelConfig, i: u64) -> u64 {
+    let bpc = fetch_beats_per_command(cfg);
+    let l = cfg.bus_latency_cycles as u64;
+    let beats = FETCH_BURST_CMDS * bpc;
+    let b = i / FETCH_BURST_CMDS;
+    let first_beat = l
+        + (b * beats).max((b % FETCH_OUTSTANDING) * beats + (b / FETCH_OUTSTANDING) * (l + beats));
+    first_beat + (i % FETCH_BURST_CMDS + 1) * bpc
+}
+
+/// The tile-level models' bound on a run of `n` commands (FINISH included) whose engines
+/// take `exec_cycles` with every command available at cycle 0: unchanged with the ideal
+/// queues (`cmd_queue_depth = 0`); otherwise `max(exec_cycles +` [`fetch_arrival`]`(0),`
+/// [`fetch_cycles`]`(n))` (a start latency and the fetch throughput; it leaves out the
+/// back-pressure of full queues, which the cycle-level model has).
+pub fn with_fetch(cfg: &AccelConfig, exec_cycles: u64, n: u64) -> u64 {
+    if cfg.cmd_queue_depth == 0 {
+        return exec_cycles;
+    }
+    (exec_cycles + fetch_arrival(cfg, 0)).max(fetch_cycles(cfg, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +382,35 @@ mod tests {
         assert_eq!(is_stream_slots(&tall, 9), 2 * 16 + 4);
         assert_eq!(burst_cycles(&cfg, 17), 20 + 3);
         assert_eq!(store_cycles(&cfg, 2, 8), 4 + 2 * 21);
+    }
+
+    /// The closed form of a command's arrival equals the fetch recurrence, and the fetch
+    /// of a whole buffer ends with its last command's arrival.
+    #[test]
+    fn fetch_arrival_matches_the_recurrence() {
+        for (bus, lat) in [(8, 20), (4, 0), (16, 3), (32, 50), (1, 7)] {
+            let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
+            cfg.bus_bytes_per_cycle = bus;
+            cfg.bus_latency_cycles = lat;
+            let bpc = fetch_beats_per_command(&cfg);
+            assert_eq!(bpc, 16 / (bus as u64).min(16));
+            for n in 1..40u64 {
+                assert_eq!(
+                    fetch_cycles(&cfg, n),
+                    fetch_arrival(&cfg, n - 1),
+                    "bus {bus} lat {lat} n {n}"
+                );
+                // One command more never arrives earlier.
+                assert!(fetch_arrival(&cfg, n) >= fetch_arrival(&cfg, n - 1) + bpc);
+            }
+            assert_eq!(fetch_arrival(&cfg, 0), lat as u64 + bpc);
+        }
+        let mut cfg = AccelConfig::preset("edge-8x8").unwrap();
+        assert_eq!(with_fetch(&cfg, 1000, 5), 1000);
+        cfg.cmd_queue_depth = 16;
+        // 8 B per beat, 2 beats per command, latency 20: command 0 arrives in cycle 22.
+        assert_eq!(with_fetch(&cfg, 1000, 5), 1022);
+        assert_eq!(with_fetch(&cfg, 1, 5), fetch_cycles(&cfg, 5));
+        assert_eq!(fetch_cycles(&cfg, 5), 20 + 10);
     }
 }

@@ -3,11 +3,21 @@
 //
 // - MMIO registers (section 7 of the architecture): ID, CTRL, STATUS, CMD_BASE, CMD_COUNT,
 //   ERR_INDEX, FETCH_CYCLES (0x18), 64-bit counters at 0x40 + 8*i.
-// - Command fetch: CTRL.start reads the command buffer at CMD_BASE in one bus burst
-//   (min(BUS, 16) bytes per beat), checks each opcode and routes the command into the
-//   load, compute or store queue, up to and including FINISH. The execution phase starts
-//   the cycle after the fetch; `cycles` counts the execution phase only (the simulator's
-//   cycle count), FETCH_CYCLES the fetch.
+// - Command fetch, CMDQ = 0 (the ideal queues of cmd_queue_depth = 0; simulation only):
+//   CTRL.start reads the command buffer at CMD_BASE in one bus burst (min(BUS, 16) bytes
+//   per beat), checks each opcode and routes the command into the load, compute or store
+//   queue (QDEPTH entries each), up to and including FINISH. The execution phase starts
+//   the cycle after the fetch; `cycles` counts the execution phase only, FETCH_CYCLES the
+//   fetch.
+// - Command fetch, CMDQ > 0 (cmd_queue_depth, a power of two; QDEPTH = CMDQ): the
+//   streaming fetch of docs/architecture.md section 5 on the command read port (cmd_*):
+//   bursts of FBURST commands, at most FOUT in flight, one request per cycle, beats of
+//   min(BUS, 16) bytes from LAT cycles after the request; the beat that completes a
+//   command waits while that command's queue is full (occupancy at the start of the
+//   cycle), and the command is in its queue from the next cycle. Execution runs from the
+//   first cycle after CTRL.start, overlapped with the fetch; `cycles` counts from there
+//   until the engines are idle, every queue is empty and the fetch is done (FINISH
+//   received, nothing in flight). FETCH_CYCLES: the cycles until the fetch was done.
 // - Dataflow: OS = 1 output-stationary, IS = 1 input-stationary, both 0 weight-stationary
 //   (the compute engine's read pattern and the write-back order of docs/architecture.md 3).
 // - Execution: the three engines with the four token counters (L2C, C2L, C2S, S2C), one
@@ -56,7 +66,8 @@ module tinyaccel_system #(
     parameter OUTSTANDING = 1,
     parameter DEPTHWISE = 0,
     parameter POOLING = 0,
-    parameter ELTWISE = 0
+    parameter ELTWISE = 0,
+    parameter CMDQ = 0
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -72,13 +83,24 @@ module tinyaccel_system #(
     output reg  [31:0]       bus_addr,
     output reg  [BUS-1:0]    bus_strb,
     output reg  [8*BUS-1:0]  bus_wdata,
-    input  wire [8*BUS-1:0]  bus_rdata
+    input  wire [8*BUS-1:0]  bus_rdata,
+    // Command read port (CMDQ > 0; idle otherwise): requests of `cmd_req_len` bytes at
+    // `cmd_req_addr`, beats of min(BUS, 16) bytes at `cmd_addr` (read data in the same
+    // cycle, as on the system bus).
+    output reg               cmd_req,
+    output reg  [31:0]       cmd_req_addr,
+    output reg  [23:0]       cmd_req_len,
+    output reg               cmd_beat,
+    output reg  [31:0]       cmd_addr,
+    input  wire [8*((BUS < 16) ? BUS : 16)-1:0] cmd_rdata
 );
     localparam FB = (BUS < 16) ? BUS : 16;   // command bytes per fetch beat
     localparam QI = QW - 1;                  // queue index bits (QDEPTH = 2**QI)
     localparam SDEPTH = 8;                   // STORE reorder buffer entries
     localparam L2C = 0, C2L = 1, C2S = 2, S2C = 3;
-    localparam PH_IDLE = 2'd0, PH_FETCH = 2'd1, PH_EXEC = 2'd2;
+    localparam PH_IDLE = 2'd0, PH_FETCH = 2'd1, PH_EXEC = 2'd2, PH_DRAIN = 2'd3;
+    localparam FBURST = 8;                   // commands per fetch burst (FETCH_BURST_CMDS)
+    localparam FOUT = 2;                     // fetch bursts in flight (FETCH_OUTSTANDING)
     localparam K_LOAD = 3'd0, K_PARAMS = 3'd1, K_STORE = 3'd2, K_IM2COL = 3'd3, K_GEOM = 3'd4;
     localparam NCNT = 20;
     localparam VPU = (DEPTHWISE != 0 || POOLING != 0 || ELTWISE != 0) ? 1 : 0;
@@ -159,9 +181,16 @@ module tinyaccel_system #(
     wire [127:0] lhead = lq[lh[QI-1:0]];
     wire [127:0] chead = cq[ch[QI-1:0]];
     wire [127:0] shead = sq[sh[QI-1:0]];
-    wire l_has = lh < lqn;
-    wire c_has = ch < cqn;
-    wire s_has = sh < sqn;
+    wire l_has = lh != lqn;
+    wire c_has = ch != cqn;
+    wire s_has = sh != sqn;
+    // Occupancy (pointers run modulo 2**QW; a queue holds at most QDEPTH = 2**QI).
+    wire [QW-1:0] l_occ = lqn - lh;
+    wire [QW-1:0] c_occ = cqn - ch;
+    wire [QW-1:0] s_occ = sqn - sh;
+    wire l_full = {{(32-QW){1'b0}}, l_occ} == QDEPTH;
+    wire c_full = {{(32-QW){1'b0}}, c_occ} == QDEPTH;
+    wire s_full = {{(32-QW){1'b0}}, s_occ} == QDEPTH;
     // Load: pop_next pops C2L. Compute: pop_prev L2C, pop_next S2C. Store queue: pop_prev C2S.
     wire l_ready = l_has && (!lhead[5] || tok[C2L] != 0);
     wire c_ready = c_has && (!chead[4] || tok[L2C] != 0) && (!chead[5] || tok[S2C] != 0);
@@ -173,14 +202,48 @@ module tinyaccel_system #(
     reg [127:0] f_asm;
     reg [127:0] f_cmd;
     reg         f_beat, f_complete;
+    // Streaming fetch (CMDQ > 0): next command to request, the bursts in flight (ready
+    // cycle, bytes; a 2-entry FIFO), bytes of the oldest taken, FINISH received.
+    reg [31:0]  fs_next, fs_bdone;
+    reg [31:0]  fs_rdy [0:FOUT-1];
+    reg [31:0]  fs_len [0:FOUT-1];
+    reg         fs_head, fs_stop;
+    reg [1:0]   fs_n;
+    wire        fs_run = CMDQ != 0 && (phase == PH_EXEC || phase == PH_DRAIN);
+    wire [31:0] fs_left = cmd_count - fs_next;
+    wire [31:0] fs_cmds = (fs_left < FBURST) ? fs_left : FBURST;
+    wire [31:0] fs_bytes = 16 * fs_cmds;
+    wire        fs_req = fs_run && !fs_stop && fs_next < cmd_count && fs_n < FOUT;
+    wire [31:0] fs_req_ready = tnow + LAT;
+    wire        fs_hv = fs_n != 2'd0 || fs_req;
+    wire [31:0] fs_hready = (fs_n != 2'd0) ? fs_rdy[fs_head] : fs_req_ready;
+    wire [31:0] fs_hlen = (fs_n != 2'd0) ? fs_len[fs_head] : fs_bytes;
+    wire [31:0] fs_wait = tnow - fs_hready;
+    wire        fs_at = fs_run && fs_hv && !fs_wait[31];
+    wire [8*FB-1:0] f_data = (CMDQ != 0) ? cmd_rdata : bus_rdata[8*FB-1:0];
     integer fk;
     always @(*) begin
-        f_beat = phase == PH_FETCH && f_lat == 0;
         // Byte p of the command comes from this beat when the beat covers it.
         for (fk = 0; fk < 16; fk = fk + 1)
             f_cmd[8*fk +: 8] = (fk >= f_off % 16 && fk < f_off % 16 + FB)
-                ? bus_rdata[8*((fk - f_off % 16) % BUS) +: 8] : f_asm[8*fk +: 8];
-        f_complete = f_beat && ((f_off + FB) % 16 == 0);
+                ? f_data[8*((fk - f_off % 16) % FB) +: 8] : f_asm[8*fk +: 8];
+    end
+    wire [3:0] fop = f_cmd[3:0];
+    // Load-queue opcodes: LOAD; CONV_GEOM and LOAD_IM2COL only with the im2col unit.
+    wire f_ldq = fop == 4'd1 || (IM2COL != 0 && (fop == 4'd5 || fop == 4'd6));
+    // Compute-queue opcodes: COMPUTE; VSET and VCOMPUTE only with the vector unit.
+    wire f_cq = fop == 4'd3 || (VPU != 0 && (fop == 4'd7 || fop == 4'd8));
+    wire f_sq = fop == 4'd2 || fop == 4'd4;
+    wire f_ends = (f_off + FB) % 16 == 0;    // this beat completes a command
+    // Head-of-line back-pressure: the beat completing a command waits for room in its queue.
+    wire fs_block = fs_at && !fs_stop && f_ends
+                    && ((f_ldq && l_full) || (f_cq && c_full) || (f_sq && s_full));
+    wire fs_beat = fs_at && !fs_block;
+    wire fs_bend = fs_beat && fs_bdone + FB == fs_hlen;
+    wire fs_done = fs_n == 2'd0 && (fs_stop || fs_next >= cmd_count);
+    always @(*) begin
+        f_beat = (CMDQ != 0) ? fs_beat : (phase == PH_FETCH && f_lat == 0);
+        f_complete = f_beat && f_ends;
     end
 
     // ------------------------------------------------------------------ compute engine
@@ -582,6 +645,11 @@ module tinyaccel_system #(
         fk2 = 0;
         bus_req = 1'b0; bus_we = 1'b0; bus_req_addr = 32'd0; bus_req_len = 24'd0;
         bus_beat = 1'b0; bus_addr = 32'd0; bus_strb = {BUS{1'b0}}; bus_wdata = {8*BUS{1'b0}};
+        cmd_req = fs_req;
+        cmd_req_addr = cmd_base + 16 * fs_next;
+        cmd_req_len = fs_bytes[23:0];
+        cmd_beat = fs_beat;
+        cmd_addr = cmd_base + f_off;
         if (phase == PH_FETCH) begin
             bus_req = f_reqp;
             bus_req_addr = cmd_base;
@@ -602,7 +670,8 @@ module tinyaccel_system #(
     end
 
     // ------------------------------------------------------------------ counters of the cycle
-    wire exec_idle = phase == PH_EXEC && !ca && !da;
+    // CMDQ > 0: also a fetch that cannot deliver (done, or blocked by a full queue).
+    wire exec_idle = phase == PH_EXEC && !ca && !da && (CMDQ == 0 || fs_done || fs_block);
     wire all_done = lh == lqn && ch == cqn && sh == sqn;
     integer ci;
     always @(*) begin
@@ -635,11 +704,6 @@ module tinyaccel_system #(
 
     // ------------------------------------------------------------------ sequential
     integer s, lk, q2;
-    wire [3:0] fop = f_cmd[3:0];
-    // Load-queue opcodes: LOAD; CONV_GEOM and LOAD_IM2COL only with the im2col unit.
-    wire f_ldq = fop == 4'd1 || (IM2COL != 0 && (fop == 4'd5 || fop == 4'd6));
-    // Compute-queue opcodes: COMPUTE; VSET and VCOMPUTE only with the vector unit.
-    wire f_cq = fop == 4'd3 || (VPU != 0 && (fop == 4'd7 || fop == 4'd8));
     always @(posedge clk) begin
         if (rst) begin
             phase <= PH_IDLE;
@@ -654,6 +718,7 @@ module tinyaccel_system #(
             for (s = 0; s < 4; s = s + 1) tok[s] <= 32'd0;
             owner_store <= 1'b0;
             tnow <= 32'd0;
+            fs_next <= 32'd0; fs_bdone <= 32'd0; fs_head <= 1'b0; fs_n <= 2'd0; fs_stop <= 1'b0;
             g_addr <= 32'd0; g_in_h <= 12'd0; g_in_w <= 12'd0; g_in_c <= 16'd0; g_out_w <= 12'd0;
             g_kw1 <= 4'd0; g_sh1 <= 4'd0; g_sw1 <= 4'd0; g_dh1 <= 4'd0; g_dw1 <= 4'd0;
             g_pad_t <= 4'd0; g_pad_l <= 4'd0;
@@ -674,9 +739,55 @@ module tinyaccel_system #(
                 g_kw1 <= 4'd0; g_sh1 <= 4'd0; g_sw1 <= 4'd0; g_dh1 <= 4'd0; g_dw1 <= 4'd0;
                 g_pad_t <= 4'd0; g_pad_l <= 4'd0;
                 f_off <= 32'd0; f_idx <= 32'd0; f_lat <= LAT; f_reqp <= 1'b1;
+                fs_next <= 32'd0; fs_bdone <= 32'd0; fs_head <= 1'b0; fs_n <= 2'd0;
+                fs_stop <= 1'b0;
                 if (cmd_count == 0) begin
                     st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1; err_code <= 8'd3;
-                end else phase <= PH_FETCH;
+                end else phase <= (CMDQ != 0) ? PH_EXEC : PH_FETCH;
+            end
+
+            // ---- streaming fetch (CMDQ > 0), overlapped with execution
+            if (fs_run) begin
+                if (!fs_done) fetch_cycles <= fetch_cycles + 1;
+                if (fs_req) fs_next <= fs_next + fs_cmds;
+                // The FIFO of bursts in flight (a burst whose only beat comes in its
+                // request cycle never enters it).
+                if (fs_req && !(fs_n == 2'd0 && fs_bend)) begin
+                    fs_rdy[fs_head + fs_n[0]] <= fs_req_ready;
+                    fs_len[fs_head + fs_n[0]] <= fs_bytes;
+                end
+                fs_n <= fs_n + ((fs_req && !(fs_n == 2'd0 && fs_bend)) ? 2'd1 : 2'd0)
+                             - ((fs_bend && fs_n != 2'd0) ? 2'd1 : 2'd0);
+                if (fs_bend && fs_n != 2'd0) fs_head <= !fs_head;
+                if (fs_beat) begin
+                    fs_bdone <= fs_bend ? 32'd0 : fs_bdone + FB;
+                    f_off <= f_off + FB;
+                    f_asm <= f_cmd;
+                end
+                if (f_complete && !fs_stop && phase == PH_EXEC) begin
+                    f_idx <= f_idx + 1;
+                    if (f_ldq) begin
+                        lq[lqn[QI-1:0]] <= f_cmd; lqi[lqn[QI-1:0]] <= f_idx; lqn <= lqn + 1;
+                    end else if (f_cq) begin
+                        cq[cqn[QI-1:0]] <= f_cmd; cqi[cqn[QI-1:0]] <= f_idx; cqn <= cqn + 1;
+                    end else if (f_sq) begin
+                        sq[sqn[QI-1:0]] <= f_cmd; sqi[sqn[QI-1:0]] <= f_idx; sqn <= sqn + 1;
+                    end
+                    if (!f_ldq && !f_cq && !f_sq && fop != 4'd15) begin
+                        // Unknown opcode: the engines stop, the bursts in flight drain.
+                        phase <= PH_DRAIN; fs_stop <= 1'b1; st_err <= 1'b1;
+                        err_code <= 8'd1; err_index <= f_idx;
+                    end else if (fop == 4'd15) begin
+                        fs_stop <= 1'b1;
+                        cnt[14] <= cnt[14] + {32'd0, f_idx} + 64'd1;             // commands
+                    end else if (f_idx + 1 == cmd_count) begin
+                        phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1; st_err <= 1'b1;
+                        err_code <= 8'd3; err_index <= f_idx;
+                    end
+                end
+                if (phase == PH_DRAIN && (fs_n == 2'd0 || (fs_n == 2'd1 && fs_bend))) begin
+                    phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1;
+                end
             end
 
             // ---- fetch
@@ -719,7 +830,7 @@ module tinyaccel_system #(
             if (phase == PH_EXEC) begin
                 if (exec_idle) begin
                     phase <= PH_IDLE; st_busy <= 1'b0; st_done <= 1'b1;
-                    if (!all_done) begin
+                    if (!all_done || !(CMDQ == 0 || fs_done)) begin
                         st_err <= 1'b1; err_code <= 8'd4;
                         err_index <= l_has ? lqi[lh[QI-1:0]] : (c_has ? cqi[ch[QI-1:0]] : sqi[sh[QI-1:0]]);
                     end

@@ -43,9 +43,24 @@ pub const TB_TOP: &str = "system_tb";
 pub const TOP_MODULE: &str = "tinyaccel_accel";
 /// File name of the emitted whole accelerator (`tinyaccel hdl emit`).
 pub const SYSTEM_FILE: &str = "tinyaccel_accel.v";
-/// Entries of each command queue (load, compute, store); a longer program stops with
-/// STATUS error code [`ERR_QUEUE_FULL`].
+/// Entries of each command queue (load, compute, store) with the ideal queues
+/// (`cmd_queue_depth = 0`: the whole buffer is fetched before execution; simulation only);
+/// a longer program stops with STATUS error code [`ERR_QUEUE_FULL`]. With
+/// `cmd_queue_depth > 0` the queues have that many entries and the streaming fetch waits
+/// for room ([`queue_params`]).
 pub const QUEUE_DEPTH: usize = 262_144;
+
+/// The `(CMDQ, QDEPTH, QW)` parameters of the system for `cfg`: the streaming fetch and its
+/// queue depth (`cmd_queue_depth`, a power of two) or, with 0, the whole-buffer fetch into
+/// [`QUEUE_DEPTH`]-entry queues; `QW` bits per queue pointer (`QDEPTH = 2**(QW-1)`).
+pub fn queue_params(cfg: &AccelConfig) -> (u32, u64, u32) {
+    let q = if cfg.cmd_queue_depth == 0 {
+        QUEUE_DEPTH as u64
+    } else {
+        cfg.cmd_queue_depth as u64
+    };
+    (cfg.cmd_queue_depth, q, clog2(q + 1))
+}
 
 /// STATUS error codes (bits 8..15).
 pub const ERR_OPCODE: u32 = 1;
@@ -96,6 +111,7 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     let mode = crate::core::array_of(cfg.dataflow).mode_params();
     let (im2col, outstanding) = feature_params(cfg);
     let (dw, pool, elt) = vpu_params(cfg);
+    let (cmdq, qdepth, qw) = queue_params(cfg);
     let mut w = String::new();
     let _ = writeln!(
         w,
@@ -114,7 +130,13 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
     output wire [31:0]       bus_addr,
     output wire [{bb}:0] bus_strb,
     output wire [{bd}:0] bus_wdata,
-    input  wire [{bd}:0] bus_rdata
+    input  wire [{bd}:0] bus_rdata,
+    output wire              cmd_req,
+    output wire [31:0]       cmd_req_addr,
+    output wire [23:0]       cmd_req_len,
+    output wire              cmd_beat,
+    output wire [31:0]       cmd_addr,
+    input  wire [{fd}:0] cmd_rdata
 );
     tinyaccel_system #(
         .ROWS({rows}), .COLS({cols}), .OS({os}), .IS({is}),
@@ -122,13 +144,15 @@ pub fn top_verilog(cfg: &AccelConfig) -> String {
         .IN_BANKS({ib}), .W_BANKS({wb}),
         .BUS({bus}), .LAT({lat}), .QDEPTH({q}), .QW({qw}), .PENTRIES({pe}),
         .IM2COL({im2col}), .OUTSTANDING({outstanding}),
-        .DEPTHWISE({dw}), .POOLING({pool}), .ELTWISE({elt})
+        .DEPTHWISE({dw}), .POOLING({pool}), .ELTWISE({elt}), .CMDQ({cmdq})
     ) u_sys (
         .clk(clk), .rst(rst), .mmio_we(mmio_we), .mmio_addr(mmio_addr),
         .mmio_wdata(mmio_wdata), .mmio_rdata(mmio_rdata), .bus_req(bus_req),
         .bus_we(bus_we), .bus_req_addr(bus_req_addr), .bus_req_len(bus_req_len),
         .bus_beat(bus_beat), .bus_addr(bus_addr), .bus_strb(bus_strb),
-        .bus_wdata(bus_wdata), .bus_rdata(bus_rdata)
+        .bus_wdata(bus_wdata), .bus_rdata(bus_rdata), .cmd_req(cmd_req),
+        .cmd_req_addr(cmd_req_addr), .cmd_req_len(cmd_req_len), .cmd_beat(cmd_beat),
+        .cmd_addr(cmd_addr), .cmd_rdata(cmd_rdata)
     );
 endmodule // {TOP_MODULE}",
         bb = bus - 1,
@@ -138,8 +162,8 @@ endmodule // {TOP_MODULE}",
         ib = cfg.input_sram_banks,
         wb = cfg.weight_sram_banks,
         lat = cfg.bus_latency_cycles,
-        q = QUEUE_DEPTH,
-        qw = clog2(QUEUE_DEPTH as u64 + 1),
+        q = qdepth,
+        fd = 8 * bus.min(16) - 1,
         pe = arch::isa::PPU_PARAM_ENTRIES_PER_COL as u64 * cols,
     );
     w
@@ -200,6 +224,7 @@ pub fn tb_params(cfg: &AccelConfig, mem_bytes: u64) -> Vec<String> {
         format!("-GMEM_BYTES={mem_bytes}"),
         format!("-GOUT={}", cfg.dma_outstanding),
         format!("-GNCNT={}", arch::device::COUNTER_NAMES.len()),
+        format!("-GCMDQ={}", cfg.cmd_queue_depth),
     ]
 }
 
@@ -232,6 +257,13 @@ mod tests {
         assert!(
             tb_params(&conv, 1 << 20).contains(&format!("-GNCNT={}", arch::device::NUM_COUNTERS))
         );
+        assert!(top_verilog(&plain).contains(".QDEPTH(262144), .QW(19)"));
+        assert!(top_verilog(&plain).contains(".CMDQ(0)"));
+        let mut q16 = plain.clone();
+        q16.cmd_queue_depth = 16;
+        assert!(top_verilog(&q16).contains(".QDEPTH(16), .QW(5)"));
+        assert!(top_verilog(&q16).contains(".CMDQ(16)"));
+        assert!(tb_params(&q16, 1 << 20).contains(&"-GCMDQ=16".to_string()));
         let mut two = plain.clone();
         two.dma_outstanding = 2;
         assert_ne!(top_verilog(&two), top_verilog(&plain));
@@ -254,6 +286,15 @@ mod tests {
             assert!(v.contains(&format!("module {m}")), "{m}");
         }
         assert!(SYSTEM_RTL.contains(&format!("localparam TW = {DMA_TRACK_ENTRY_BITS};")));
+        // The streaming fetch's constants are arch::timing's.
+        assert!(SYSTEM_RTL.contains(&format!(
+            "localparam FBURST = {};",
+            arch::timing::FETCH_BURST_CMDS
+        )));
+        assert!(SYSTEM_RTL.contains(&format!(
+            "localparam FOUT = {};",
+            arch::timing::FETCH_OUTSTANDING
+        )));
         assert!(SYSTEM_RTL.contains(&format!(
             "localparam NCNT = {};",
             arch::device::NUM_COUNTERS

@@ -11,8 +11,11 @@
 // request's address plus the bytes already served; a beat may come no earlier than LAT
 // cycles after its request (in the request cycle itself when LAT = 0). Reads are
 // answered in the same cycle (`bus_rdata`), writes are committed at the clock edge.
-// The command-fetch burst is the one request that may end early (the fetch stops at
-// FINISH): it is dropped when the next request comes. Violations (more than OUT
+// The command-fetch burst (CMDQ = 0) is the one request that may end early (the fetch
+// stops at FINISH): it is dropped when the next request comes. With CMDQ > 0 the
+// commands come over the command read port (cmd_*), checked the same way: requests of
+// whole commands, at most 2 outstanding, beats of min(BUS, 16) bytes in order, no
+// earlier than LAT cycles after their request, every request served to its end. Violations (more than OUT
 // requests outstanding, a beat before its latency, without a request, at the wrong
 // address, beyond the request's length, with the wrong direction or non-contiguous
 // strobes, requests still outstanding at the end of the run) are counted as protocol
@@ -37,8 +40,10 @@ module system_tb #(
     parameter int LAT = 10,
     parameter int MEM_BYTES = 16777216,
     parameter int OUT = 1,
-    parameter int NCNT = 17
+    parameter int NCNT = 17,
+    parameter int CMDQ = 0
 );
+    localparam int FB = (BUS < 16) ? BUS : 16;
     logic clk = 1'b0;
     logic rst = 1'b1;
     logic mmio_we = 1'b0;
@@ -51,6 +56,10 @@ module system_tb #(
     logic [BUS-1:0] bus_strb;
     logic [8*BUS-1:0] bus_wdata;
     logic [8*BUS-1:0] bus_rdata;
+    logic cmd_req, cmd_beat;
+    logic [31:0] cmd_req_addr, cmd_addr;
+    logic [23:0] cmd_req_len;
+    logic [8*FB-1:0] cmd_rdata;
 
     tinyaccel_accel dut (
         .clk(clk), .rst(rst),
@@ -58,7 +67,9 @@ module system_tb #(
         .mmio_rdata(mmio_rdata),
         .bus_req(bus_req), .bus_we(bus_we), .bus_req_addr(bus_req_addr),
         .bus_req_len(bus_req_len), .bus_beat(bus_beat), .bus_addr(bus_addr),
-        .bus_strb(bus_strb), .bus_wdata(bus_wdata), .bus_rdata(bus_rdata)
+        .bus_strb(bus_strb), .bus_wdata(bus_wdata), .bus_rdata(bus_rdata),
+        .cmd_req(cmd_req), .cmd_req_addr(cmd_req_addr), .cmd_req_len(cmd_req_len),
+        .cmd_beat(cmd_beat), .cmd_addr(cmd_addr), .cmd_rdata(cmd_rdata)
     );
 
     always #5 clk <= ~clk;
@@ -70,6 +81,10 @@ module system_tb #(
         for (int k = 0; k < BUS; k++) begin
             if (bus_addr + k < MEM_BYTES) bus_rdata[8*k +: 8] = mem[bus_addr + k];
             else bus_rdata[8*k +: 8] = 8'h00;
+        end
+        for (int k = 0; k < FB; k++) begin
+            if (cmd_addr + k < MEM_BYTES) cmd_rdata[8*k +: 8] = mem[cmd_addr + k];
+            else cmd_rdata[8*k +: 8] = 8'h00;
         end
     end
 
@@ -85,7 +100,8 @@ module system_tb #(
     int oq_head = 0;
     int oq_n = 0;
     int proto_errors = 0;
-    logic first_req = 1'b1;      // the next request is the command fetch
+    // The next request is the command fetch (only without the command read port, CMDQ = 0).
+    logic first_req = CMDQ == 0;
     logic run_begin = 1'b0;      // host: a start is being written (re-arms first_req)
     int nstrb;
     int hi;
@@ -93,7 +109,7 @@ module system_tb #(
     /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
         cycle = cycle + 1;
-        if (run_begin) first_req = 1'b1;
+        if (run_begin) first_req = CMDQ == 0;
         if (bus_req) begin
             // A fetch burst left at the head ends with the next request.
             if (oq_n > 0 && oq_fetch[oq_head]) begin
@@ -149,6 +165,47 @@ module system_tb #(
     end
     /* verilator lint_on BLKSEQ */
 
+    // Command read port checker (CMDQ > 0): its own FIFO of outstanding requests.
+    logic [31:0] cq_addr [0:3];
+    int          cq_len [0:3];
+    int          cq_done [0:3];
+    longint      cq_cycle [0:3];
+    int cq_head = 0;
+    int cq_n = 0;
+    int cq_errors = 0;
+    int chi;
+    /* verilator lint_off BLKSEQ */
+    always @(posedge clk) begin
+        if (cmd_req) begin
+            if (cq_n >= 2 || cmd_req_len == 24'd0 || cmd_req_len % 16 != 0)
+                cq_errors = cq_errors + 1;
+            if (cq_n < 4) begin
+                chi = (cq_head + cq_n) % 4;
+                cq_addr[chi] = cmd_req_addr;
+                cq_len[chi] = int'(cmd_req_len);
+                cq_done[chi] = 0;
+                cq_cycle[chi] = cycle;
+                cq_n = cq_n + 1;
+            end
+        end
+        if (cmd_beat) begin
+            if (cq_n == 0) cq_errors = cq_errors + 1;
+            else begin
+                chi = cq_head;
+                if (cycle - cq_cycle[chi] < longint'(LAT)
+                    || cmd_addr != cq_addr[chi] + 32'(cq_done[chi])
+                    || cq_done[chi] + FB > cq_len[chi])
+                    cq_errors = cq_errors + 1;
+                cq_done[chi] = cq_done[chi] + FB;
+                if (cq_done[chi] >= cq_len[chi]) begin
+                    cq_head = (cq_head + 1) % 4;
+                    cq_n = cq_n - 1;
+                end
+            end
+        end
+    end
+    /* verilator lint_on BLKSEQ */
+
     // The host.
     localparam int STDIN = 32'h8000_0000;
     localparam int STDOUT = 32'h8000_0001;
@@ -172,6 +229,7 @@ module system_tb #(
     int hcnt = 0;
     longint run_start = 0;
     int proto_base = 0;
+    int cq_base = 0;
     logic timeout = 1'b0;
     logic [31:0] status = 32'd0;
     logic [31:0] err_index = 32'd0;
@@ -213,6 +271,7 @@ module system_tb #(
                     $fclose(fin);
                 end
                 proto_base = proto_errors;
+                cq_base = cq_errors;
                 timeout <= 1'b0;
                 hs <= H_CLEAR;
             end
@@ -273,9 +332,10 @@ module system_tb #(
                 $fwrite(fd, "err_index %0d\n", err_index);
                 $fwrite(fd, "fetch_cycles %0d\n", fetch_cycles);
                 $fwrite(fd, "exec_cycles %0d\n", counters[0]);
-                // This run's violations and the requests still outstanding at its end (a
-                // fetch burst may end early).
+                // This run's violations (bus and command port) and the requests still
+                // outstanding at its end (a fetch burst may end early).
                 $fwrite(fd, "proto_errors %0d\n", proto_errors - proto_base
+                        + cq_errors - cq_base + cq_n
                         + ((oq_n > 0 && oq_fetch[oq_head]) ? oq_n - 1 : oq_n));
                 $fwrite(fd, "timeout %0d\n", timeout);
                 for (int i = 0; i < NCNT; i++) $fwrite(fd, "counter %0d %0d\n", i, counters[i]);

@@ -29,9 +29,17 @@
 //! recurrence of [`timing::pipelined_cycles`] plus bank-conflict stalls; with
 //! `dma_outstanding = 1` it is the non-pipelined engine (latency + beats per row).
 //! `dma_bursts` and `im2col_pieces` count the pieces actually issued.
+//!
+//! With `cmd_queue_depth = 0` every command is in its engine's queue at cycle 0 (the
+//! ideal, unbounded queues). Otherwise the queues hold `cmd_queue_depth` commands each and
+//! the streaming fetch of [`crate::fetch`] fills them from cycle 0 (the first cycle after
+//! `CTRL.start`), one command at a time in program order, stalling on a full queue; an
+//! engine can start a command from the cycle after it arrives, and the run ends when the
+//! engines are idle, every command has started and the fetch has nothing in flight.
 
 use crate::array::fast::FastTile;
 use crate::array::{CoreAccess, CoreJob};
+use crate::fetch::{Fetch, Step};
 use crate::machine::{self, ExecError, Machine};
 use crate::vpu::{VpuJob, VpuTile};
 use arch::device::Counters;
@@ -66,6 +74,15 @@ fn token_use(cmd: &Command) -> ([Option<usize>; 2], [Option<usize>; 2]) {
             [pick(d.push_prev, S2C), None],
         ),
         None => ([None, None], [None, None]),
+    }
+}
+
+/// The queue of a load-, compute- or store-queue command (0, 1, 2).
+fn queue_index(cmd: &Command) -> usize {
+    match cmd.op.queue() {
+        Some(Queue::Load) => 0,
+        Some(Queue::Compute) => 1,
+        _ => 2,
     }
 }
 
@@ -286,6 +303,15 @@ pub fn run_with_core(
         }
     }
     let mut heads = [0usize; 3];
+    // Commands in each queue so far (taken or not): all of them with the ideal queues,
+    // else those the streaming fetch has delivered.
+    let depth = cfg.cmd_queue_depth as usize;
+    let mut fetch = (depth > 0).then(|| Fetch::new(cfg, cmds.len() as u64, end as u64));
+    let mut avail = if depth > 0 {
+        [0usize; 3]
+    } else {
+        [queues[0].len(), queues[1].len(), queues[2].len()]
+    };
     let mut tokens = [0u64; 4];
     // Byte, MAC and command counts: per completed command (`Counters::add_command`);
     // the timing counters are this model's own.
@@ -297,8 +323,10 @@ pub fn run_with_core(
     let mut owner = Queue::Load;
     let mut t: u64 = 0;
     loop {
+        // Queue occupancy at the start of the cycle (the fetch's back-pressure).
+        let heads0 = heads;
         // Start phase: tokens pushed up to the end of the previous cycle are visible.
-        if core.is_none() && heads[1] < queues[1].len() {
+        if core.is_none() && heads[1] < avail[1] {
             let idx = queues[1][heads[1]];
             let cmd = &cmds[idx];
             if ready(&tokens, cmd) {
@@ -348,7 +376,7 @@ pub fn run_with_core(
         }
         if dma.is_none() {
             let head_ready =
-                |q: usize| heads[q] < queues[q].len() && ready(&tokens, &cmds[queues[q][heads[q]]]);
+                |q: usize| heads[q] < avail[q] && ready(&tokens, &cmds[queues[q][heads[q]]]);
             let (lr, sr) = (head_ready(0), head_ready(2));
             let pick = match owner {
                 Queue::Store if sr => Some(2),
@@ -409,12 +437,42 @@ pub fn run_with_core(
                 dma = Some(job);
             }
         }
+        // The streaming fetch: requests, then one beat (after the start phase, so a command
+        // it delivers can start from the next cycle).
+        let fetch_done = fetch.as_ref().is_none_or(Fetch::done);
+        let fstep = match fetch.as_mut() {
+            Some(f) if !fetch_done => f.step(t, |i| {
+                let q = queue_index(&cmds[i as usize]);
+                avail[q] - heads0[q] >= depth
+            }),
+            _ => Step::Done,
+        };
+        if let Step::Arrived(i) = fstep {
+            if (i as usize) < end {
+                avail[queue_index(&cmds[i as usize])] += 1;
+            }
+        }
         if core.is_none() && dma.is_none() {
-            if heads.iter().zip(&queues).all(|(h, q)| *h == q.len()) {
+            let all_started = heads.iter().zip(&queues).all(|(h, q)| *h == q.len());
+            if all_started && fetch_done {
                 break;
             }
+            // Idle engines and a fetch that cannot deliver (nothing left, or its next
+            // command's queue is full) never move again.
+            if !(fetch_done || matches!(fstep, Step::Blocked(_))) {
+                t += 1;
+                if t >= max_cycles {
+                    let i = end.min(cmds.len() - 1);
+                    return Err(ExecError::new(
+                        i,
+                        &cmds[i],
+                        format!("cycle limit of {max_cycles} cycles reached while fetching"),
+                    ));
+                }
+                continue;
+            }
             let stuck = (0..3)
-                .find(|&q| heads[q] < queues[q].len())
+                .find(|&q| heads[q] < avail[q])
                 .map(|q| queues[q][heads[q]])
                 .unwrap_or(end);
             return Err(ExecError::new(

@@ -18,6 +18,7 @@
 pub mod array;
 pub mod cycle;
 pub mod device;
+pub(crate) mod fetch;
 pub mod functional;
 pub mod machine;
 pub mod report;

@@ -44,6 +44,8 @@ pub(crate) struct StepCost {
     pub(crate) compute: u64,
     /// Store group after this step (0 if the step does not end an output tile).
     pub(crate) store: u64,
+    /// Commands of the compute group (the back-pressure of bounded command queues).
+    pub(crate) computes: u64,
 }
 
 /// Estimates an int8-output GEMM `m x k x n` (full activation range).
@@ -214,6 +216,7 @@ fn cost_plan(
             n,
         };
         c.compute += count * timing::compute_cycles(cfg, m as u64, k as u64, n as u64);
+        c.computes += count;
         let mut one = Counters::default();
         one.add_command(cfg, &Op::Compute(cp), None);
         counters.add(&one.scaled(count));
@@ -380,9 +383,12 @@ fn estimate_tiling_scratch(
         costs,
         (t.n_i() * t.n_j()) as usize,
         geom_cycles,
+        cfg.cmd_queue_depth as u64,
         place_scratch,
     );
-    c.cycles = sched.cycles;
+    // The streaming command fetch (`cmd_queue_depth > 0`): a start latency and the
+    // fetch throughput ([`timing::with_fetch`]; back-pressure is left out).
+    c.cycles = timing::with_fetch(cfg, sched.cycles, c.commands);
     c.array_busy_cycles = sched.compute_busy;
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;
@@ -413,11 +419,18 @@ pub(crate) struct PlaceScratch {
 /// load queue holds the DMA before the first load group (the `CONV_GEOM` of hardware
 /// im2col: the load queue owns the DMA at the start and no store is ready). Also the
 /// recurrence of vector-unit programs (`crate::vtile`, one output tile per step).
+///
+/// `depth` (`cmd_queue_depth`, 0 = unbounded): the fetch delivers commands in program
+/// order and stops at a compute command while the compute queue is full, so the load
+/// group of step `s` (after the compute group of step `p < s` in program order) is not in
+/// its queue before compute `C_p - depth` of step `p` has started: with `C_p > depth`
+/// compute commands of equal duration, `start(p) + (C_p - depth) * compute_p / C_p + 1`.
 pub(crate) fn place(
     steps: &[Step],
     costs: &[StepCost],
     n_tiles: usize,
     head: u64,
+    depth: u64,
     scratch: &mut PlaceScratch,
 ) -> Sched {
     let n_steps = steps.len();
@@ -473,10 +486,22 @@ pub(crate) fn place(
             nl += 1;
         }
         let load_ready = (nl < n_steps).then(|| {
-            if steps[nl].load_waits_compute {
+            let token = if steps[nl].load_waits_compute {
                 c_end[nl - 2]
             } else {
                 0
+            };
+            // Back-pressure of a full compute queue (the compute group just before).
+            match nl.checked_sub(1).map(|p| (p, &costs[p])) {
+                Some((p, c)) if depth > 0 && c.computes > depth && token != UNKNOWN => {
+                    if c_end[p] == UNKNOWN {
+                        UNKNOWN
+                    } else {
+                        let start = c_end[p] - c.compute;
+                        token.max(start + (c.computes - depth) * c.compute / c.computes + 1)
+                    }
+                }
+                _ => token,
             }
         });
         let store_ready = (nt < n_tiles).then(|| c_end[tile_end[nt]]);

@@ -85,6 +85,7 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
                 _ => {}
             }
             c.add_command_regs(cfg, &cmd.op, None, vset.as_ref());
+            cost.computes += 1;
         }
         for cmd in &s.stores {
             cost.store += dma_duration(cfg, &cmd.op, None);
@@ -121,9 +122,12 @@ pub fn estimate_plan(cfg: &AccelConfig, plan: &VPlan) -> Counters {
         &costs,
         steps.len(),
         head,
+        cfg.cmd_queue_depth as u64,
         &mut PlaceScratch::default(),
     );
-    c.cycles = sched.cycles;
+    // The streaming command fetch (`cmd_queue_depth > 0`): a start latency and the
+    // fetch throughput ([`timing::with_fetch`]; back-pressure is left out).
+    c.cycles = timing::with_fetch(cfg, sched.cycles, c.commands);
     c.vpu_busy_cycles = vpu_busy;
     c.dma_busy_cycles = sched.dma_busy;
     c.dma_stall_cycles = sched.stall;

@@ -62,6 +62,7 @@ pub(super) struct Layer {
     clock_gating: Option<bool>,
     main_memory: Option<MainMemory>,
     main_memory_kib: Option<u32>,
+    cmd_queue_depth: Option<u32>,
     energy: Option<EnergyOverride>,
     area: Option<AreaOverride>,
 }
@@ -119,7 +120,8 @@ impl Layer {
             eltwise,
             clock_gating,
             main_memory,
-            main_memory_kib
+            main_memory_kib,
+            cmd_queue_depth
         );
         self.energy = match (self.energy.take(), base.energy) {
             (Some(mut c), Some(b)) => {
@@ -296,6 +298,7 @@ impl Layer {
             main_memory_kib: self
                 .main_memory_kib
                 .unwrap_or(super::DEFAULT_MAIN_MEMORY_KIB),
+            cmd_queue_depth: self.cmd_queue_depth.unwrap_or(0),
             energy: self.energy,
             area: self.area,
         })

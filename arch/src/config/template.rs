@@ -2,8 +2,8 @@
 //! comment each (meaning, unit, range). The text parses back to the same configuration.
 
 use super::{
-    AccelConfig, MAX_ARRAY_SIDE, MAX_BANKS, MAX_BUS_LATENCY, MAX_CLOCK_MHZ, MAX_DMA_OUTSTANDING,
-    MAX_SRAM_KIB, MIN_CLOCK_MHZ,
+    AccelConfig, MAX_ARRAY_SIDE, MAX_BANKS, MAX_BUS_LATENCY, MAX_CLOCK_MHZ, MAX_CMD_QUEUE_DEPTH,
+    MAX_DMA_OUTSTANDING, MAX_SRAM_KIB, MIN_CLOCK_MHZ,
 };
 use crate::tables::NODE_TABLE;
 
@@ -34,6 +34,7 @@ fn field_comments() -> Vec<(&'static str, String)> {
         ("clock_gating", "Clock gating of idle units (true or false; energy only).".into()),
         ("main_memory", "Memory behind the bus: sram (on-chip), lpddr4 or qspi-flash (weights; energy only).".into()),
         ("main_memory_kib", format!("On-chip system SRAM size (KiB, 1..={}; energy only).", super::MAX_MAIN_MEMORY_KIB)),
+        ("cmd_queue_depth", format!("Entries per command queue, filled by the streaming command fetch (0 = unbounded, no fetch time; else a power of two, 2..={MAX_CMD_QUEUE_DEPTH}).")),
     ]
 }
 
@@ -70,6 +71,7 @@ impl AccelConfig {
                 ("clock_gating", None) => self.clock_gating.to_string(),
                 ("main_memory", None) => format!("\"{}\"", self.main_memory.as_str()),
                 ("main_memory_kib", None) => self.main_memory_kib.to_string(),
+                ("cmd_queue_depth", None) => self.cmd_queue_depth.to_string(),
                 (_, None) => continue,
             };
             out.push_str(&format!("{key} = {value}\n"));
