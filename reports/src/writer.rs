@@ -388,9 +388,9 @@ pub(crate) const SUMMARY_HEAD: [&str; 10] = [
     "MACs",
     "offloaded layers",
     "CPU ms",
-    "accel ms",
+    "offloaded ms",
     "CPU uJ",
-    "accel uJ",
+    "offloaded uJ (system)",
     "speedup",
     "energy ratio",
 ];
