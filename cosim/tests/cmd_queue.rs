@@ -106,10 +106,11 @@ fn edge_8x8_os_queue_depths_exact() -> Result<()> {
     Ok(())
 }
 
-/// Weight-stationary edge-8x8 at depths 2, 16 and 64.
+/// Weight-stationary edge-8x8 at depths 2 and 64 (16 was checked too when this was
+/// written; each depth is one more Verilator build in CI).
 #[test]
 fn edge_8x8_ws_queue_depths_exact() -> Result<()> {
-    for depth in [2, 16, 64] {
+    for depth in [2, 64] {
         exact(
             &with_depth("edge-8x8", Dataflow::WeightStationary, depth),
             3,
@@ -119,11 +120,11 @@ fn edge_8x8_ws_queue_depths_exact() -> Result<()> {
     Ok(())
 }
 
-/// edge-8x8-tinyml (im2col, 4 DMA requests in flight, the vector unit) at depths 4, 16
-/// and 64: the vector-unit programs among them.
+/// edge-8x8-tinyml (im2col, 4 DMA requests in flight, the vector unit) at depths 4 and 64
+/// (16 was checked too when this was written): the vector-unit programs among them.
 #[test]
 fn edge_8x8_tinyml_queue_depths_exact() -> Result<()> {
-    for depth in [4, 16, 64] {
+    for depth in [4, 64] {
         let cfg = with_depth("edge-8x8-tinyml", Dataflow::OutputStationary, depth);
         let r = exact(&cfg, 3, 2)?;
         let vpu = r.programs.iter().filter(|p| p.kind == "vpu").count();
