@@ -361,7 +361,7 @@ pub fn render_csv(r: &Report) -> String {
 /// The whole-run summary table (one row per model), shared by Markdown and HTML.
 /// `name` escapes the model and configuration names for the output format (Markdown: [`f::md_text`];
 /// HTML escapes every cell later).
-pub(crate) fn summary_rows(r: &Report, name: fn(&str) -> String) -> Vec<[String; 10]> {
+pub(crate) fn summary_rows(r: &Report, name: fn(&str) -> String) -> Vec<[String; 12]> {
     r.models
         .iter()
         .map(|m| {
@@ -375,6 +375,8 @@ pub(crate) fn summary_rows(r: &Report, name: fn(&str) -> String) -> Vec<[String;
                 f::num(t.offload_us / 1000.0),
                 f::num(t.cpu_uj),
                 f::num(t.offload_uj),
+                f::num(t.accel_uj()),
+                f::pct(t.cpu_share().unwrap_or(0.0)),
                 f::times(t.speedup),
                 f::times(t.energy_ratio),
             ]
@@ -382,7 +384,7 @@ pub(crate) fn summary_rows(r: &Report, name: fn(&str) -> String) -> Vec<[String;
         .collect()
 }
 
-pub(crate) const SUMMARY_HEAD: [&str; 10] = [
+pub(crate) const SUMMARY_HEAD: [&str; 12] = [
     "model",
     "config",
     "MACs",
@@ -391,6 +393,8 @@ pub(crate) const SUMMARY_HEAD: [&str; 10] = [
     "offloaded ms",
     "CPU uJ",
     "offloaded uJ (system)",
+    "accelerator only uJ",
+    "CPU share of the system energy",
     "speedup",
     "energy ratio",
 ];
