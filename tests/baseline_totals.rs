@@ -3,7 +3,9 @@
 //! per model, equal the ones recorded before the redesign (`tests/data/baseline_totals.json`,
 //! written by this test from main at 49036b6 with `TINYACCEL_BLESS=1`; re-recorded once for
 //! issue 19, whose fitted CPU baseline and datasheet Sleep-mode power change every CPU
-//! number and the CPU part of the offloaded energy, not the accelerator's cycles).
+//! number and the CPU part of the offloaded energy, not the accelerator's cycles; and again
+//! when the fit stopped scaling the kernels no published row runs, `runtime::cost::profile::
+//! FITTED_KERNELS`, which changes the CPU im2col of offloaded layers).
 //!
 //! Issue 19 changed the accelerator's energy model (the SRAM model, the interconnect and
 //! main memory split, clock, PPU, controller and DMA parts): the accelerator energies

@@ -6,7 +6,8 @@
 //! off, the `run --json` numbers of main (`tests/data/vector_features_off_main.json`, first
 //! recorded at cb0e428 before the vector unit; re-recorded after issue 19's fitted CPU
 //! model and accelerator energy model changed every CPU and energy figure, before the
-//! command-queue model, whose depth 0 must reproduce them; with `tinyaccel run MODEL
+//! command-queue model, whose depth 0 must reproduce them; and once more when the fit
+//! stopped scaling the kernels no published row runs, which changes the CPU im2col; with `tinyaccel run MODEL
 //! --accel CONFIG --cpu cortex-m4f --policy POLICY --json`).
 
 use arch::schedule::GemmProblem;

@@ -226,3 +226,28 @@ fn malformed_files_are_rejected_clearly() {
         "{e}"
     );
 }
+
+/// The fitted factors apply to the kernels the four benchmark models run and to no other
+/// (`runtime::cost::profile::FITTED_KERNELS`): on every profile and library, the kernels of
+/// the models' cost breakdowns are exactly that list (the unit test
+/// `fitted_kernels_are_the_table_times_the_factors` checks that the others keep their table).
+#[test]
+fn the_fit_scales_only_the_kernels_the_published_rows_run() {
+    use runtime::cost::profile::{CpuProfileData, FITTED_KERNELS};
+    use std::collections::BTreeSet;
+    let want: BTreeSet<&str> = FITTED_KERNELS.iter().copied().collect();
+    for data in CpuProfileData::builtins() {
+        for library in data.libraries.keys() {
+            let spec = format!("{}:{library}", data.name);
+            let p = CpuProfile::resolve(&spec).unwrap();
+            let mut used = BTreeSet::new();
+            for m in fit::BENCHMARKS {
+                let g = models::builtin(m).unwrap();
+                for l in graph_cost(&p, &g).unwrap().layers {
+                    used.insert(l.kernel);
+                }
+            }
+            assert_eq!(used, want, "{spec}: kernels the four models run");
+        }
+    }
+}

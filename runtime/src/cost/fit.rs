@@ -9,8 +9,9 @@
 //! What is fitted ([`fit`]):
 //! - **Latency**, per kernel library, three factors on the cost model's terms ([`TERMS`]):
 //!   `mac` on the inner-loop cycles per MAC, `tap` on the per-tap index and bounds work,
-//!   `overhead` on every other cycle count of the table (call, pixel, output, im2col, non-MAC
-//!   ops); flash stalls are not scaled. Least squares of `ln(predicted) - ln(measured)`
+//!   `overhead` on every other cycle count of the table (call, pixel, output, im2col), in the
+//!   kernels the four models run (`profile::FITTED_KERNELS`; the rows say nothing about the
+//!   others); flash stalls are not scaled. Least squares of `ln(predicted) - ln(measured)`
 //!   latency over the library's fitted rows (Levenberg-Marquardt on the logarithms of the
 //!   factors); a term under [`MIN_TERM_SHARE`] of every fitted row keeps factor 1. The factors are shared by every core
 //!   with that library (the cores differ by their tables); rows are matched only where the
