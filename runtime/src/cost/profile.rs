@@ -440,6 +440,44 @@ pub const FITTED_KERNELS: [&str; 8] = [
     "reshape",
 ];
 
+/// A current-vs-clock curve (`power.run_ma`, `power.wfi_ma`): at least one point, clocks
+/// positive and ascending, currents positive.
+fn check_curve(
+    origin: &str,
+    field: &str,
+    points: &[PowerPoint],
+    empty: &str,
+) -> Result<(), CostError> {
+    let bad = |field: &str, reason: String| CostError::Invalid {
+        file: origin.to_string(),
+        field: field.to_string(),
+        reason,
+    };
+    if points.is_empty() {
+        return Err(bad(field, empty.into()));
+    }
+    let mut prev = 0.0;
+    for (i, pt) in points.iter().enumerate() {
+        if !pt.mhz.is_finite() || pt.mhz <= prev {
+            return Err(bad(
+                &format!("{field}[{i}].mhz"),
+                format!(
+                    "must be positive and ascending, got {} after {prev}",
+                    pt.mhz
+                ),
+            ));
+        }
+        if !pt.ma.is_finite() || pt.ma <= 0.0 {
+            return Err(bad(
+                &format!("{field}[{i}].ma"),
+                format!("must be a positive current, got {}", pt.ma),
+            ));
+        }
+        prev = pt.mhz;
+    }
+    Ok(())
+}
+
 fn one() -> f64 {
     1.0
 }
@@ -806,28 +844,12 @@ impl CpuProfileData {
                 format!("must be in (0, 6] V, got {}", p.supply_v),
             ));
         }
-        if p.run_ma.is_empty() {
-            return Err(bad("power.run_ma", "must list at least one point".into()));
-        }
-        let mut prev = 0.0;
-        for (i, pt) in p.run_ma.iter().enumerate() {
-            if !pt.mhz.is_finite() || pt.mhz <= prev {
-                return Err(bad(
-                    &format!("power.run_ma[{i}].mhz"),
-                    format!(
-                        "must be positive and ascending, got {} after {prev}",
-                        pt.mhz
-                    ),
-                ));
-            }
-            if !pt.ma.is_finite() || pt.ma <= 0.0 {
-                return Err(bad(
-                    &format!("power.run_ma[{i}].ma"),
-                    format!("must be a positive current, got {}", pt.ma),
-                ));
-            }
-            prev = pt.mhz;
-        }
+        check_curve(
+            origin,
+            "power.run_ma",
+            &p.run_ma,
+            "must list at least one point",
+        )?;
         if !p.sleep_ua.is_finite() || p.sleep_ua <= 0.0 {
             return Err(bad(
                 "power.sleep_ua",
@@ -837,31 +859,12 @@ impl CpuProfileData {
         if p.sleep_mode.trim().is_empty() {
             return Err(bad("power.sleep_mode", "must name the mode".into()));
         }
-        if p.wfi_ma.is_empty() {
-            return Err(bad(
-                "power.wfi_ma",
-                "must list at least one Sleep-mode (WFI) current point".into(),
-            ));
-        }
-        let mut prev = 0.0;
-        for (i, pt) in p.wfi_ma.iter().enumerate() {
-            if !pt.mhz.is_finite() || pt.mhz <= prev {
-                return Err(bad(
-                    &format!("power.wfi_ma[{i}].mhz"),
-                    format!(
-                        "must be positive and ascending, got {} after {prev}",
-                        pt.mhz
-                    ),
-                ));
-            }
-            if !pt.ma.is_finite() || pt.ma <= 0.0 {
-                return Err(bad(
-                    &format!("power.wfi_ma[{i}].ma"),
-                    format!("must be a positive current, got {}", pt.ma),
-                ));
-            }
-            prev = pt.mhz;
-        }
+        check_curve(
+            origin,
+            "power.wfi_ma",
+            &p.wfi_ma,
+            "must list at least one Sleep-mode (WFI) current point",
+        )?;
         if let Some(f) = &p.fit {
             match (f.mw, f.mhz) {
                 (Some(mw), Some(mhz)) => {
