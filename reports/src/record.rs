@@ -381,6 +381,13 @@ pub struct ConfigSummary {
     /// Area of the vector unit in mm^2 (0 without it); part of `area_mm2`.
     #[serde(default)]
     pub vpu_area_mm2: f64,
+    /// Command-queue depth (`cmd_queue_depth`; 0: the ideal queues, no fetch cycles).
+    #[serde(default)]
+    pub cmd_queue_depth: u32,
+    /// Area of the three command queues in mm^2 (0 with the ideal queues); part of
+    /// `area_mm2`.
+    #[serde(default)]
+    pub cmd_queue_area_mm2: f64,
 }
 
 fn one() -> u32 {
@@ -418,6 +425,8 @@ impl ConfigSummary {
             pooling: cfg.pooling,
             eltwise: cfg.eltwise,
             vpu_area_mm2: cfg.vpu_area_um2() / 1e6,
+            cmd_queue_depth: cfg.cmd_queue_depth,
+            cmd_queue_area_mm2: cfg.cmd_queue_area_um2() / 1e6,
         }
     }
 

@@ -631,7 +631,16 @@ pub(crate) fn feature_sentence(c: &ConfigSummary) -> String {
             f::num(c.vpu_area_mm2 * 1e6)
         )
     };
-    format!("{agu}; {dma}; {vpu}; all included in the area above")
+    let queues = if c.cmd_queue_depth > 0 {
+        format!(
+            "command queues of {} entries ({} um^2)",
+            c.cmd_queue_depth,
+            f::num(c.cmd_queue_area_mm2 * 1e6)
+        )
+    } else {
+        "ideal command queues (depth 0)".to_string()
+    };
+    format!("{agu}; {dma}; {vpu}; {queues}; all included in the area above")
 }
 
 fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {

@@ -7,17 +7,24 @@ use arch::AccelConfig;
 use reports::ablation::{Feature, Variant};
 
 /// The features `--ablate` accepts, in the order of the table's columns.
-pub const FEATURES: [&str; 5] = [
+pub const FEATURES: [&str; 6] = [
     "im2col",
     "dma_outstanding",
     "depthwise",
     "pooling",
     "eltwise",
+    "cmd_queue_depth",
 ];
 
 /// `dma_outstanding` "on" when the base configuration has 1 (no pipelining): 4 bursts in
 /// flight, the value of the `edge-8x8-conv` preset.
 pub const DMA_OUTSTANDING_ON: u32 = 4;
+
+/// `cmd_queue_depth` "on" when the base configuration has the ideal queues (0): 64 entries
+/// per queue, the depth docs/architecture.md section 5 measures. Unlike the other features
+/// this one costs cycles instead of buying them: "on" is the real fetch unit, "off" the
+/// ideal queues of the timing model's default.
+pub const CMD_QUEUE_DEPTH_ON: u32 = 64;
 
 /// The features named by `--ablate`, with their off/on values for `base`. Unknown or
 /// repeated names are errors that list the accepted ones.
@@ -61,6 +68,28 @@ pub fn parse(names: &[String], base: &AccelConfig) -> Result<Vec<Feature>> {
                     },
                 }
             }
+            "cmd_queue_depth" => {
+                let on = if base.cmd_queue_depth > 0 {
+                    base.cmd_queue_depth
+                } else {
+                    CMD_QUEUE_DEPTH_ON
+                };
+                Feature {
+                    name: name.into(),
+                    off: "0".into(),
+                    on: on.to_string(),
+                    note: format!(
+                        "command queues of {on} entries fed by the streaming fetch unit (its \
+                         cycles counted) instead of the ideal queues (0): what a real queue \
+                         costs{}",
+                        if base.cmd_queue_depth > 0 {
+                            ", at the base configuration's depth"
+                        } else {
+                            ""
+                        }
+                    ),
+                }
+            }
             "depthwise" | "pooling" | "eltwise" => Feature {
                 name: name.into(),
                 off: "false".into(),
@@ -102,6 +131,13 @@ pub fn variant_config(
                     f.on.parse().context("dma_outstanding on value")?
                 } else {
                     1
+                }
+            }
+            "cmd_queue_depth" => {
+                cfg.cmd_queue_depth = if on {
+                    f.on.parse().context("cmd_queue_depth on value")?
+                } else {
+                    0
                 }
             }
             other => bail!("--ablate: unknown feature `{other}`"),
@@ -167,6 +203,23 @@ mod tests {
         tall.eltwise = false;
         let e = variant_config(&tall, &f, &vs[1]).unwrap_err().to_string();
         assert!(e.contains("rows <= cols"), "{e}");
+    }
+
+    #[test]
+    fn cmd_queue_depth_switches_between_ideal_and_real_queues() {
+        let base = AccelConfig::preset("edge-8x8").unwrap();
+        assert_eq!(base.cmd_queue_depth, 0);
+        let f = parse(&names(&["cmd_queue_depth"]), &base).unwrap();
+        assert_eq!((f[0].off.as_str(), f[0].on.as_str()), ("0", "64"));
+        let vs = Variant::all(&f);
+        let off = variant_config(&base, &f, &vs[0]).unwrap();
+        let on = variant_config(&base, &f, &vs[1]).unwrap();
+        assert_eq!((off.cmd_queue_depth, on.cmd_queue_depth), (0, 64));
+        assert!(on.area_mm2() > off.area_mm2());
+        let mut eight = base.clone();
+        eight.cmd_queue_depth = 8;
+        let f = parse(&names(&["cmd_queue_depth"]), &eight).unwrap();
+        assert_eq!(f[0].on, "8");
     }
 
     #[test]

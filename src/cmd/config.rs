@@ -10,7 +10,7 @@ pub enum ConfigCmd {
     /// values. FILE is a TOML file or a preset name; default: the default preset.
     Show {
         /// Config file or preset name (edge-8x8, tiny-4x4, edge-16x16, wide-4x16,
-        /// edge-8x8-conv).
+        /// edge-8x8-conv, edge-8x8-tinyml).
         file: Option<String>,
         /// Print JSON instead of TOML.
         #[arg(long)]
@@ -254,7 +254,19 @@ pub fn run(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 cfg.vpu_area_um2()
             );
             outln!(
-                "# feature area          {:.0} um^2 (im2col, DMA tracking, vector unit; included in the area estimate)",
+                "#   command queues: {}",
+                if cfg.cmd_queue_depth == 0 {
+                    "ideal (cmd_queue_depth = 0: no fetch cycles counted, no storage)".to_string()
+                } else {
+                    format!(
+                        "3 x {} entries x 128 bits, streaming fetch counted = {:.0} um^2",
+                        cfg.cmd_queue_depth,
+                        cfg.cmd_queue_area_um2()
+                    )
+                }
+            );
+            outln!(
+                "# feature area          {:.0} um^2 (im2col, DMA tracking, vector unit, command queues; included in the area estimate)",
                 cfg.feature_area_um2()
             );
             Ok(ExitCode::SUCCESS)

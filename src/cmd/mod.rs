@@ -36,7 +36,7 @@ pub enum Command {
     Config(config::ConfigCmd),
     /// List the CPU profiles of the pure-CPU baseline, or show one in detail.
     Cpus(cpus::CpusArgs),
-    /// The RTL of the compute core: emit Verilog, verify it in Verilator against the simulator.
+    /// The accelerator's RTL: emit the compute core's Verilog, verify the core and the whole system (`verify --system`: driver programs and whole models) in Verilator against the simulator, synthesize for area.
     #[command(subcommand)]
     Hdl(hdl::HdlCmd),
     /// List the built-in MLPerf Tiny models.
