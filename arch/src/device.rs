@@ -425,22 +425,62 @@ fn active_cycles(cfg: &AccelConfig, c: &Counters) -> [u64; 5] {
     .map(|a| a.min(c.cycles))
 }
 
+/// What [`EnergyBreakdown::from_counters`] derives from a configuration alone: its energy
+/// table, the SRAM model's energy per byte of each scratchpad, the leakage, the flip-flop
+/// inventory. Computed once per configuration where many runs are accounted (a sweep
+/// accounts every layer of every model of a design); the breakdown is the same to the
+/// last bit either way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnergyRates {
+    /// `AccelConfig::energy_table`.
+    pub table: EnergyTable,
+    /// (read, write) pJ per byte of the input, weight and accumulator scratchpads.
+    pub sram_pj_per_byte: [(f64, f64); 3],
+    /// `AccelConfig::leakage_uw`.
+    pub leakage_uw: f64,
+    /// `FlipFlops::of`.
+    pub flip_flops: FlipFlops,
+}
+
+impl EnergyRates {
+    /// The rates of `cfg`.
+    pub fn of(cfg: &AccelConfig) -> Self {
+        let table = cfg.energy_table();
+        let sram_pj_per_byte = cfg.scratchpad_macros().map(|m| {
+            (
+                table.sram_read_pj_per_byte(&m),
+                table.sram_write_pj_per_byte(&m),
+            )
+        });
+        EnergyRates {
+            table,
+            sram_pj_per_byte,
+            leakage_uw: cfg.leakage_uw(),
+            flip_flops: FlipFlops::of(cfg),
+        }
+    }
+}
+
 impl EnergyBreakdown {
     /// Counted actions x the configuration's energy table, plus clock and leakage x time.
     pub fn from_counters(cfg: &AccelConfig, c: &Counters) -> Self {
-        let e = cfg.energy_table();
-        let [isp, wsp, asp] = cfg.scratchpad_macros();
-        let sram = |m: &crate::sram::SramMacro, r: u64, w: u64| {
-            r as f64 * e.sram_read_pj_per_byte(m) + w as f64 * e.sram_write_pj_per_byte(m)
-        };
+        Self::with_rates(cfg, &EnergyRates::of(cfg), c)
+    }
+
+    /// [`Self::from_counters`] with the configuration's rates computed beforehand
+    /// (`rates` must be `EnergyRates::of(cfg)`).
+    pub fn with_rates(cfg: &AccelConfig, rates: &EnergyRates, c: &Counters) -> Self {
+        let e = rates.table;
+        let [isp, wsp, asp] = rates.sram_pj_per_byte;
+        let sram = |(rd, wr): (f64, f64), r: u64, w: u64| r as f64 * rd + w as f64 * wr;
         let mac_pj = c.macs as f64 * e.mac_pj;
-        let input_sram_pj = sram(&isp, c.input_sp_read_bytes, c.input_sp_write_bytes);
-        let weight_sram_pj = sram(&wsp, c.weight_sp_read_bytes, c.weight_sp_write_bytes);
-        let acc_sram_pj = sram(&asp, c.acc_sp_read_bytes, c.acc_sp_write_bytes);
+        let input_sram_pj = sram(isp, c.input_sp_read_bytes, c.input_sp_write_bytes);
+        let weight_sram_pj = sram(wsp, c.weight_sp_read_bytes, c.weight_sp_write_bytes);
+        let acc_sram_pj = sram(asp, c.acc_sp_read_bytes, c.acc_sp_write_bytes);
         let bus_pj = c.bus_bytes() as f64 * e.bus_pj_per_byte;
         let main_memory_pj = main_memory_pj(cfg, &e, c);
         // uW * us = pJ.
-        let leakage_pj = cfg.leakage_uw() * cfg.cycles_to_us(c.cycles);
+        let leakage_pj = rates.leakage_uw * cfg.cycles_to_us(c.cycles);
         let agu_pj = c.im2col_pieces as f64 * e.agu_pj_per_piece;
         let dma_track_pj = if cfg.dma_outstanding > 1 {
             c.dma_bursts as f64 * e.dma_slot_pj_per_burst
@@ -449,7 +489,7 @@ impl EnergyBreakdown {
         };
         let vpu_pj = c.vpu_reduce_ops as f64 * e.vpu_reduce_pj_per_op
             + c.vpu_add_ops as f64 * e.vpu_add_pj_per_op;
-        let clock_pj = clock_pj(cfg, &e, c);
+        let clock_pj = clock_pj(cfg, &e, &rates.flip_flops, c);
         let ppu_pj = c.bus_write_bytes as f64 * e.ppu_pj_per_output;
         let control_pj = c.commands as f64
             * (COMMAND_BYTES as f64 * (e.bus_pj_per_byte + command_memory_pj_per_byte(cfg, &e))
@@ -535,8 +575,7 @@ fn main_memory_pj(cfg: &AccelConfig, e: &EnergyTable, c: &Counters) -> f64 {
 
 /// Clock tree and register energy of a run: per unit, flip-flops x (working cycles x
 /// `ff_active_pj` + idle cycles x `ff_idle_pj(clock_gating)`).
-fn clock_pj(cfg: &AccelConfig, e: &EnergyTable, c: &Counters) -> f64 {
-    let ff = FlipFlops::of(cfg);
+fn clock_pj(cfg: &AccelConfig, e: &EnergyTable, ff: &FlipFlops, c: &Counters) -> f64 {
     let active = active_cycles(cfg, c);
     let (on, off) = (e.ff_active_pj(), e.ff_idle_pj(cfg.clock_gating));
     [ff.array, ff.ppu, ff.control, ff.dma, ff.vpu]
@@ -555,8 +594,15 @@ pub fn idle_clock_pj(cfg: &AccelConfig, cycles: f64) -> f64 {
     if cfg.clock_gating {
         return 0.0;
     }
-    let e = cfg.energy_table();
-    FlipFlops::of(cfg).total() * e.ff_idle_pj(false) * cycles
+    idle_clock_pj_with(cfg, &EnergyRates::of(cfg), cycles)
+}
+
+/// [`idle_clock_pj`] with the configuration's rates computed beforehand.
+pub fn idle_clock_pj_with(cfg: &AccelConfig, rates: &EnergyRates, cycles: f64) -> f64 {
+    if cfg.clock_gating {
+        return 0.0;
+    }
+    rates.flip_flops.total() * rates.table.ff_idle_pj(false) * cycles
 }
 
 /// A lower bound on the accelerator energy of compulsory work, pJ: `macs` MACs once,

@@ -16,7 +16,7 @@
 //!   and tree without `clock_gating`; nothing with it, the root clock being gated between
 //!   command buffers).
 
-use arch::device::{Counters, EnergyBreakdown};
+use arch::device::{Counters, EnergyBreakdown, EnergyRates};
 use arch::schedule::GemmProblem;
 use arch::AccelConfig;
 use runtime::cost::CpuProfile;
@@ -89,6 +89,7 @@ pub struct LayerRun {
 /// number of submissions (shared by the run on a device and the fast estimate).
 pub(super) fn account(
     cfg: &AccelConfig,
+    rates: &EnergyRates,
     cpu: &CpuProfile,
     index: usize,
     counters: Counters,
@@ -96,15 +97,15 @@ pub(super) fn account(
     submissions: u64,
 ) -> LayerRun {
     let driver_cycles = DRIVER_LAYER_CYCLES + DRIVER_SUBMIT_CYCLES * submissions;
-    let energy = EnergyBreakdown::from_counters(cfg, &counters);
+    let energy = EnergyBreakdown::with_rates(cfg, rates, &counters);
     let device_us = cfg.cycles_to_us(counters.cycles);
     let cpu_us = im2col_cycles as f64 / cpu.clock_mhz();
     let driver_us = driver_cycles as f64 / cpu.clock_mhz();
     let p_mw = cpu.power_mw();
     // mW * us = nJ; / 1000 = uJ.
     let cpu_uj = p_mw * (cpu_us + driver_us) / 1000.0 + cpu.wfi_power_mw() * device_us / 1000.0;
-    let device_idle_leakage_uj = cfg.leakage_uw() * (cpu_us + driver_us) / 1e6;
-    let device_idle_clock_uj = idle_clock_uj(cfg, cpu_us + driver_us);
+    let device_idle_leakage_uj = rates.leakage_uw * (cpu_us + driver_us) / 1e6;
+    let device_idle_clock_uj = idle_clock_uj(cfg, rates, cpu_us + driver_us);
     let device_uj = energy.total_pj / 1e6;
     LayerRun {
         index,
@@ -126,15 +127,15 @@ pub(super) fn account(
 }
 
 /// The accelerator's idle clock energy over `us` microseconds of CPU work, uJ.
-fn idle_clock_uj(cfg: &AccelConfig, us: f64) -> f64 {
-    arch::device::idle_clock_pj(cfg, us * cfg.clock_mhz) / 1e6
+fn idle_clock_uj(cfg: &AccelConfig, rates: &EnergyRates, us: f64) -> f64 {
+    arch::device::idle_clock_pj_with(cfg, rates, us * cfg.clock_mhz) / 1e6
 }
 
 /// A layer that stays on the CPU in the offloaded run: the CPU kernel's cycles and energy
 /// plus the accelerator's leakage meanwhile.
-pub(super) fn cpu_layer(cfg: &AccelConfig, f: &LayerFacts) -> LayerRun {
-    let device_idle_leakage_uj = cfg.leakage_uw() * f.cpu_us / 1e6;
-    let device_idle_clock_uj = idle_clock_uj(cfg, f.cpu_us);
+pub(super) fn cpu_layer(cfg: &AccelConfig, rates: &EnergyRates, f: &LayerFacts) -> LayerRun {
+    let device_idle_leakage_uj = rates.leakage_uw * f.cpu_us / 1e6;
+    let device_idle_clock_uj = idle_clock_uj(cfg, rates, f.cpu_us);
     LayerRun {
         index: f.index,
         placement: Placement::Cpu,
@@ -160,6 +161,7 @@ pub fn estimate_model(
     policy: Policy,
     gemm_counters: impl Fn(&AccelConfig, &GemmProblem) -> Option<Counters> + Sync,
 ) -> Vec<LayerRun> {
+    let rates = EnergyRates::of(cfg);
     facts
         .layers
         .iter()
@@ -170,9 +172,9 @@ pub fn estimate_model(
                     Ok(c) => {
                         let n = v.batch() as u64;
                         let gather = f.cpu_im2col_cycles(cfg);
-                        account(cfg, &facts.cpu, f.index, c.scaled(n), gather, n)
+                        account(cfg, &rates, &facts.cpu, f.index, c.scaled(n), gather, n)
                     }
-                    Err(_) => cpu_layer(cfg, f),
+                    Err(_) => cpu_layer(cfg, &rates, f),
                 };
             }
             match (&f.lowering, f.problem(cfg), d.placement) {
@@ -180,11 +182,11 @@ pub fn estimate_model(
                     Some(c) => {
                         let n = s.gemms() as u64;
                         let im2col = f.cpu_im2col_cycles(cfg);
-                        account(cfg, &facts.cpu, f.index, c.scaled(n), im2col, n)
+                        account(cfg, &rates, &facts.cpu, f.index, c.scaled(n), im2col, n)
                     }
-                    None => cpu_layer(cfg, f),
+                    None => cpu_layer(cfg, &rates, f),
                 },
-                _ => cpu_layer(cfg, f),
+                _ => cpu_layer(cfg, &rates, f),
             }
         })
         .collect()

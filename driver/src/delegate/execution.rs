@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use arch::device::{reg, Counters, Device, DeviceError};
+use arch::device::{reg, Counters, Device, DeviceError, EnergyRates};
 use arch::im2col::Window;
 use arch::isa::{self, COMMAND_BYTES};
 use arch::AccelConfig;
@@ -556,6 +556,7 @@ impl<'d> AccelDelegate<'d> {
         };
         Ok(account(
             &self.cfg,
+            &EnergyRates::of(&self.cfg),
             &self.cpu,
             index,
             counters,
@@ -620,6 +621,7 @@ impl<'d> AccelDelegate<'d> {
         };
         Ok(account(
             &self.cfg,
+            &EnergyRates::of(&self.cfg),
             &self.cpu,
             index,
             counters,
@@ -751,13 +753,14 @@ pub fn run_model_with(
             model: graph.name.clone(),
             reason: e.to_string(),
         })?;
+    let rates = EnergyRates::of(&cfg);
     let layers = (0..graph.ops.len())
         .map(|i| {
             delegate
                 .runs()
                 .get(&i)
                 .cloned()
-                .unwrap_or_else(|| cpu_layer(&cfg, &facts.layers[i]))
+                .unwrap_or_else(|| cpu_layer(&cfg, &rates, &facts.layers[i]))
         })
         .collect();
     Ok(ModelRun {
