@@ -6,7 +6,8 @@ in-process loop of interpreter.invoke() after a warm-up; prints one line per mod
 min / median / max time per inference and inferences/s (from the median), and whether the
 output equals the TFLite-Micro golden.
 
-Needs the `tflite-runtime` package (pip install tflite-runtime numpy; 2.14 on Python 3.11),
+Needs the `tflite-runtime` package (pip install tflite-runtime "numpy<2"; 2.14 on Python 3.11,
+built against NumPy 1.x),
 or falls back to `ai_edge_litert` / `tensorflow.lite`.
 
 With --tinyaccel BIN (the runtime's `host_bench` example, built with
