@@ -23,7 +23,7 @@ use runtime::cost::CpuProfile;
 use serde::Serialize;
 
 use super::partition::{
-    decide, vector_counters, Decision, LayerFacts, ModelFacts, Placement, Policy,
+    decide_keeping_vector, vector_counters, Decision, LayerFacts, ModelFacts, Placement, Policy,
 };
 
 /// CPU cycles of the driver per offloaded layer.
@@ -166,9 +166,10 @@ pub fn estimate_model(
         .layers
         .iter()
         .map(|f| {
-            let d = decide(f, cfg, facts.cpu.clock_mhz(), policy, &gemm_counters);
+            let (d, vector) =
+                decide_keeping_vector(f, cfg, facts.cpu.clock_mhz(), policy, &gemm_counters);
             if let (Some(v), Placement::Accel) = (f.vector_on(cfg), d.placement) {
-                return match vector_counters(cfg, v) {
+                return match vector.unwrap_or_else(|| vector_counters(cfg, v)) {
                     Ok(c) => {
                         let n = v.batch() as u64;
                         let gather = f.cpu_im2col_cycles(cfg);

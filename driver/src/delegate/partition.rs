@@ -243,19 +243,52 @@ pub(super) fn decide(
     policy: Policy,
     est: GemmEstimator,
 ) -> Decision {
+    decide_keeping_vector(f, cfg, cpu_mhz, policy, est).0
+}
+
+/// [`decide`], and the vector unit's counters of the layer when the decision estimated
+/// them (a layer with a vector form on `cfg`), so that the accounting of a sweep does not
+/// estimate the same program again.
+pub(super) fn decide_keeping_vector(
+    f: &LayerFacts,
+    cfg: &AccelConfig,
+    cpu_mhz: f64,
+    policy: Policy,
+    est: GemmEstimator,
+) -> (Decision, Option<Result<Counters, String>>) {
     let cpu_dec = |reason: String| f.on_cpu(reason);
     // The vector unit, when the design has the layer's mode.
     let mut vector_note = None;
     if let Some((mode, form)) = &f.vector {
         if mode.enabled(cfg) {
             match form {
-                Ok(v) => return decide_vector(f, v, cfg, cpu_mhz, policy),
+                Ok(v) => {
+                    if policy == Policy::None {
+                        return (cpu_dec("offload disabled (policy none)".into()), None);
+                    }
+                    let c = vector_counters(cfg, v);
+                    return (decide_vector(f, v, &c, cfg, cpu_mhz, policy), Some(c));
+                }
                 // Depthwise without a vector form keeps the GEMM path (noted below).
                 Err(why) if *mode == VMode::Mac => vector_note = Some(why.clone()),
-                Err(why) => return cpu_dec(why.clone()),
+                Err(why) => return (cpu_dec(why.clone()), None),
             }
         }
     }
+    (decide_gemm(f, cfg, cpu_mhz, policy, est, vector_note), None)
+}
+
+/// The partition decision of a layer on the GEMM path (`vector_note`: why a depthwise
+/// layer has no vector form on this design, for the reason).
+fn decide_gemm(
+    f: &LayerFacts,
+    cfg: &AccelConfig,
+    cpu_mhz: f64,
+    policy: Policy,
+    est: GemmEstimator,
+    vector_note: Option<String>,
+) -> Decision {
+    let cpu_dec = |reason: String| f.on_cpu(reason);
     let (lowering, shape) = match &f.lowering {
         Ok(x) => x,
         Err(reason) => return cpu_dec(reason.clone()),
@@ -338,15 +371,13 @@ pub(super) fn vector_counters(cfg: &AccelConfig, v: &VectorLayer) -> Result<Coun
 fn decide_vector(
     f: &LayerFacts,
     v: &VectorLayer,
+    counters: &Result<Counters, String>,
     cfg: &AccelConfig,
     cpu_mhz: f64,
     policy: Policy,
 ) -> Decision {
     let cpu_dec = |reason: String| f.on_cpu(reason);
-    if policy == Policy::None {
-        return cpu_dec("offload disabled (policy none)".into());
-    }
-    let c = match vector_counters(cfg, v) {
+    let c = match counters {
         Ok(c) => c,
         Err(e) => return cpu_dec(format!("does not fit the accelerator: {e}")),
     };
