@@ -1,6 +1,8 @@
 //! Verilog emission: the rust-hdl design of [`Core`] wrapped in `tinyaccel_core`, a module
-//! with clean, packed ports (no `$` in any name a user or a testbench sees), a header with
-//! the configuration's hash, and a JSON copy of the configuration.
+//! with clean, packed ports, every generated name legal without escaping (rust-hdl's `$`
+//! separators become `__`, [`legal_names`]), a header with the configuration's hash, a JSON
+//! copy of the configuration and, for an integrator, filelists, an SDC, the testbenches
+//! and a README ([`emit`]).
 
 use crate::core::{Core, CoreShape};
 use crate::HdlError;
@@ -65,7 +67,8 @@ pub fn impl_verilog(shape: CoreShape) -> String {
     let mut core = Core::new(shape);
     core.connect_all();
     let v = generate_verilog_unchecked(&core);
-    v.replace("module top(", &format!("module {IMPL_MODULE}("))
+    let v = v
+        .replace("module top(", &format!("module {IMPL_MODULE}("))
         .replace("module top$", &format!("module {IMPL_MODULE}$"))
         .replace("endmodule // top", &format!("endmodule // {IMPL_MODULE}"))
         .lines()
@@ -79,7 +82,30 @@ pub fn impl_verilog(shape: CoreShape) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    legal_names(&v)
+}
+
+/// rust-hdl joins the names of nested instances and signals with `$`
+/// (`tinyaccel_core_impl$os_pes$12$acc`), legal Verilog but awkward in every tool and
+/// script (shells, Tcl, SDC). Replaces every `$` inside an identifier with `__`; the `$`
+/// of system tasks and functions (`$signed`, `$display`), which never follows an
+/// identifier character, stays.
+pub fn legal_names(v: &str) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(v.len() + v.len() / 16);
+    let mut prev = ' ';
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && ident(prev) && chars.peek().is_some_and(|&n| ident(n)) {
+            out.push_str("__");
+            prev = '_';
+            continue;
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
 }
 
 /// The wrapper module with packed ports (see [`crate::core`] for the protocol).
@@ -135,19 +161,19 @@ pub fn wrapper_verilog(shape: CoreShape) -> String {
         ".ppu_valid_out(ppu_valid_out)".into(),
     ];
     for i in 0..r {
-        conns.push(format!(".a_in${i}(a_vec[{}:{}])", 8 * i + 7, 8 * i));
+        conns.push(format!(".a_in__{i}(a_vec[{}:{}])", 8 * i + 7, 8 * i));
     }
     for j in 0..c {
         let (h8, l8) = (8 * j + 7, 8 * j);
         let (h32, l32) = (32 * j + 31, 32 * j);
-        conns.push(format!(".b_in${j}(b_vec[{h8}:{l8}])"));
-        conns.push(format!(".out_acc${j}(out_acc[{h32}:{l32}])"));
-        conns.push(format!(".ppu_acc${j}(ppu_acc[{h32}:{l32}])"));
-        conns.push(format!(".bias${j}(ppu_bias[{h32}:{l32}])"));
-        conns.push(format!(".mult${j}(ppu_mult[{h32}:{l32}])"));
-        conns.push(format!(".shift${j}(ppu_shift[{h8}:{l8}])"));
-        conns.push(format!(".shift_r${j}(ppu_shift_r[{h8}:{l8}])"));
-        conns.push(format!(".ppu_q${j}(ppu_q[{h8}:{l8}])"));
+        conns.push(format!(".b_in__{j}(b_vec[{h8}:{l8}])"));
+        conns.push(format!(".out_acc__{j}(out_acc[{h32}:{l32}])"));
+        conns.push(format!(".ppu_acc__{j}(ppu_acc[{h32}:{l32}])"));
+        conns.push(format!(".bias__{j}(ppu_bias[{h32}:{l32}])"));
+        conns.push(format!(".mult__{j}(ppu_mult[{h32}:{l32}])"));
+        conns.push(format!(".shift__{j}(ppu_shift[{h8}:{l8}])"));
+        conns.push(format!(".shift_r__{j}(ppu_shift_r[{h8}:{l8}])"));
+        conns.push(format!(".ppu_q__{j}(ppu_q[{h8}:{l8}])"));
     }
     let _ = writeln!(w, "        {}", conns.join(",\n        "));
     let _ = writeln!(w, "    );\nendmodule // {TOP_MODULE}");
@@ -219,12 +245,155 @@ pub struct Emitted {
     /// The whole accelerator ([`crate::system::SYSTEM_FILE`]) and its size, or why the
     /// system RTL cannot be generated for this configuration.
     pub system: Result<(PathBuf, usize), String>,
+    /// The integration files: filelists, Verilator argument file, SDC, testbenches,
+    /// README (paths relative to the output folder).
+    pub support: Vec<PathBuf>,
 }
 
-/// Writes [`VERILOG_FILE`], [`CONFIG_FILE`] and, when the configuration supports it, the
-/// whole accelerator ([`crate::system::SYSTEM_FILE`]) into `out_dir` (created if missing).
+/// Filelist of the core (one file, relative to the emitted folder).
+pub const CORE_FILELIST: &str = "tinyaccel_core.f";
+/// Filelist of the whole accelerator.
+pub const SYSTEM_FILELIST: &str = "tinyaccel_accel.f";
+/// Verilator argument file that builds the system testbench from the emitted folder.
+pub const SYSTEM_TB_ARGS: &str = "verilator_system_tb.f";
+/// Timing constraints.
+pub const SDC_FILE: &str = "tinyaccel.sdc";
+/// The folder's README.
+pub const README_FILE: &str = "README.md";
+
+/// The SDC of `cfg`: the clock on `clk` at the configured frequency. Input and output
+/// delays are a stated starting budget (30 % of the period), not a measurement.
+pub fn sdc(cfg: &AccelConfig) -> String {
+    let period_ns = 1000.0 / cfg.clock_mhz;
+    let io = 0.3 * period_ns;
+    format!(
+        "# tinyaccel `{name}` (config hash {hash}): {mhz} MHz target clock.\n\
+         # Generated by `tinyaccel hdl emit`. The clock is the configuration's `clock_mhz`; the\n\
+         # input and output delays are a starting budget (30 % of the period for the logic\n\
+         # outside this block), to be replaced by the integrating SoC's numbers.\n\
+         create_clock -name clk -period {period_ns:.4} [get_ports clk]\n\
+         set_input_delay {io:.4} -clock clk [remove_from_collection [all_inputs] [get_ports clk]]\n\
+         set_output_delay {io:.4} -clock clk [all_outputs]\n",
+        name = cfg.name,
+        hash = cfg.hash(),
+        mhz = cfg.clock_mhz,
+    )
+}
+
+/// The Verilator arguments that build the system testbench (`tb/system_tb.sv`) around
+/// the emitted `tinyaccel_accel.v`, from the emitted folder alone (the same options and
+/// waivers as `hdl verify --system`, [`crate::sysflow`]), for a device memory of
+/// `mem_bytes`.
+pub fn system_tb_args(cfg: &AccelConfig, mem_bytes: u64) -> String {
+    let mut a = String::from(
+        "// Build: cd <this folder> && verilator -f verilator_system_tb.f\n\
+         // then run obj_dir/Vsys +dir=RUN_DIR (protocol: the header of tb/system_tb.sv).\n\
+         --binary\n-Wall\n",
+    );
+    for o in crate::sysflow::OPTIONS.chunks(2) {
+        let _ = writeln!(a, "{}", o.join(" "));
+    }
+    for w in crate::sysflow::WAIVERS {
+        let _ = writeln!(a, "{w}");
+    }
+    let _ = writeln!(a, "--top-module {}", crate::system::TB_TOP);
+    for p in crate::system::tb_params(cfg, mem_bytes) {
+        let _ = writeln!(a, "{p}");
+    }
+    a.push_str("-o Vsys\ntb/system_tb.sv\n-f tinyaccel_accel.f\n");
+    a
+}
+
+/// The folder's README: what each file is, the tops, how to lint, simulate and
+/// synthesize, and what the RTL does not model.
+pub fn readme(cfg: &AccelConfig, system: bool, mem_bytes: u64) -> String {
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "# tinyaccel RTL: `{}` ({}x{} {}, {} MHz, bus {} B/cycle)\n",
+        cfg.name, cfg.rows, cfg.cols, cfg.dataflow, cfg.clock_mhz, cfg.bus_bytes_per_cycle
+    );
+    let _ = writeln!(
+        r,
+        "Generated by `tinyaccel hdl emit` from the configuration in `{CONFIG_FILE}` (hash \
+         `{}`). Ports, bus and MMIO protocol, timing: `hdl/README.md` and \
+         `docs/rtl-system.md` of the tinyaccel repository; the command set: \
+         `docs/architecture.md`.\n",
+        cfg.hash()
+    );
+    r.push_str("| file | what |\n|---|---|\n");
+    let _ = writeln!(
+        r,
+        "| `{VERILOG_FILE}` | the compute core, top `{TOP_MODULE}` (array, PPU); generated by rust-hdl, one module per instance |"
+    );
+    let _ = writeln!(r, "| `{CORE_FILELIST}` | filelist of the core |");
+    if system {
+        let _ = writeln!(
+            r,
+            "| `{}` | the whole accelerator, top `{}`: controller and command queues, scratchpads, DMA, MMIO, the core (again, so that the file stands alone) and the optional units (im2col address generator, DMA tracking FIFO, vector unit) |",
+            crate::system::SYSTEM_FILE,
+            crate::system::TOP_MODULE
+        );
+        let _ = writeln!(
+            r,
+            "| `{SYSTEM_FILELIST}` | filelist of the whole accelerator |"
+        );
+        let _ = writeln!(
+            r,
+            "| `{SYSTEM_TB_ARGS}` | Verilator arguments building the system testbench from this folder (`verilator -f {SYSTEM_TB_ARGS}`), memory of {mem_bytes} bytes |"
+        );
+        r.push_str("| `tb/system_tb.sv` | testbench of the whole accelerator: main memory, bus with a protocol checker, the host (MMIO); requests on standard input (see its header) |\n");
+    }
+    r.push_str(
+        "| `tb/core_tb.sv` | testbench of the core alone (tiles from files, see its header) |\n",
+    );
+    let _ = writeln!(
+        r,
+        "| `{SDC_FILE}` | the clock on `clk` at {} MHz; input/output delays are a starting budget |",
+        cfg.clock_mhz
+    );
+    let _ = writeln!(r, "| `{CONFIG_FILE}` | the configuration |\n");
+    r.push_str("## Use\n\n```sh\n");
+    let _ = writeln!(
+        r,
+        "verilator --lint-only -Wall --top-module {TOP_MODULE} -f {CORE_FILELIST}   # waivers inside the file"
+    );
+    if system {
+        let _ = writeln!(
+            r,
+            "verilator -f {SYSTEM_TB_ARGS}          # builds obj_dir/Vsys"
+        );
+        let _ = writeln!(
+            r,
+            "yosys -p 'read_verilog {}; hierarchy -check -top {}; proc; opt; stat'",
+            crate::system::SYSTEM_FILE,
+            crate::system::TOP_MODULE
+        );
+    }
+    r.push_str("```\n\n## Limits (tinyaccel issue 18)\n\n");
+    r.push_str(
+        "- The scratchpads and command queues are register arrays, not SRAM macros: fine for \
+         simulation, slow and large in synthesis.\n\
+         - The bus and the MMIO register interface are tinyaccel's own (no AXI4 / AXI4-Lite \
+         yet).\n\
+         - The core is one module per instance (rust-hdl), not parameterized; names are legal \
+         without escaping (`__` joins instance names).\n\
+         - Lint waivers, also in `{SYSTEM_TB_ARGS}`: DECLFILENAME (several modules per \
+         file), UNUSEDSIGNAL (edge PEs' pass-through outputs, low bits of the PPU product), \
+         UNUSEDPARAM.\n",
+    );
+    r.replace("{SYSTEM_TB_ARGS}", SYSTEM_TB_ARGS)
+}
+
+/// Writes into `out_dir` (created if missing): [`VERILOG_FILE`], [`CONFIG_FILE`], the
+/// whole accelerator ([`crate::system::SYSTEM_FILE`]) when the configuration supports it,
+/// and the integration files: the filelists [`CORE_FILELIST`] and [`SYSTEM_FILELIST`],
+/// [`SYSTEM_TB_ARGS`] (the system testbench for a memory of `sim`'s default 16 MiB),
+/// [`SDC_FILE`], `tb/core_tb.sv`, `tb/system_tb.sv` and [`README_FILE`]. Every file is
+/// written atomically.
 pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| HdlError::io(out_dir, e))?;
+    const MEM_BYTES: u64 = 16 << 20;
+    std::fs::create_dir_all(out_dir.join("tb")).map_err(|e| HdlError::io(out_dir, e))?;
     let v = core_verilog(cfg)?;
     let verilog = out_dir.join(VERILOG_FILE);
     write_atomic(&verilog, v.as_bytes())?;
@@ -240,12 +409,29 @@ pub fn emit(cfg: &AccelConfig, out_dir: &Path) -> Result<Emitted, HdlError> {
         }
         Err(e) => Err(e.to_string()),
     };
+    let mut files: Vec<(&str, String)> = vec![
+        (CORE_FILELIST, format!("{VERILOG_FILE}\n")),
+        (SDC_FILE, sdc(cfg)),
+        ("tb/core_tb.sv", crate::verilator::TESTBENCH.to_string()),
+        (README_FILE, readme(cfg, system.is_ok(), MEM_BYTES)),
+    ];
+    if system.is_ok() {
+        files.push((SYSTEM_FILELIST, format!("{}\n", crate::system::SYSTEM_FILE)));
+        files.push((SYSTEM_TB_ARGS, system_tb_args(cfg, MEM_BYTES)));
+        files.push(("tb/system_tb.sv", crate::system::SYSTEM_TB.to_string()));
+    }
+    let mut support = Vec::new();
+    for (name, text) in files {
+        write_atomic(&out_dir.join(name), text.as_bytes())?;
+        support.push(PathBuf::from(name));
+    }
     Ok(Emitted {
         verilog,
         config_json,
         verilog_bytes: v.len(),
         hash: cfg.hash(),
         system,
+        support,
     })
 }
 

@@ -204,6 +204,15 @@ fn emit(a: EmitArgs) -> anyhow::Result<ExitCode> {
         ),
         Err(why) => outln!("no system RTL for this config: {why}"),
     }
+    outln!(
+        "{}: integration files: {}",
+        a.out.display(),
+        e.support
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if a.check {
         if let Ok((path, _)) = &e.system {
             let w = hdl::system::lint(path).context("linting the system Verilog")?;
