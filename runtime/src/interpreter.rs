@@ -647,5 +647,38 @@ fn run_kernel(
         }
         PreparedOp::Logistic(sp) => activations::logistic_int8(sp, as_i8(inp(0)), as_i8_mut(out)),
         PreparedOp::Tanh(sp) => activations::tanh_int8(sp, as_i8(inp(0)), as_i8_mut(out)),
+        // Spatial and shape ops (issue 20).
+        PreparedOp::PadV2 {
+            in_shape,
+            before,
+            after,
+        } => {
+            let value = as_i8(inp(2)).first().copied().unwrap_or(0);
+            shape::pad(
+                in_shape,
+                before,
+                after,
+                value,
+                as_i8(inp(0)),
+                as_i8_mut(out),
+            )
+        }
+        PreparedOp::StridedSlice(sp) => spatial::strided_slice(sp, inp(0), out),
+        PreparedOp::Transpose {
+            in_shape,
+            perm,
+            elem,
+        } => spatial::transpose(in_shape, perm, *elem, inp(0), out),
+        PreparedOp::ResizeNearest(rp) => spatial::resize_nearest(rp, inp(0), out),
+        PreparedOp::ResizeBilinear(rp) => {
+            spatial::resize_bilinear_int8(rp, as_i8(inp(0)), as_i8_mut(out))
+        }
+        PreparedOp::TransposeConv { geom, quant } => spatial::transpose_conv_int8(
+            geom,
+            quant,
+            as_i8(inp(2)),
+            as_i8(inp(1)),
+            as_i8_mut(out),
+        ),
     }
 }
