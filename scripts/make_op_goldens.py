@@ -163,17 +163,18 @@ def two_subgraphs(code):
 def refused_models():
     """Models tinyaccel must refuse at import, by name (tests/data/import/)."""
     out = {}
-    # Two unsupported ops: both are named in one error.
-    m = Model("PADV2 then HARD_SWISH")
+    # Two unsupported ops (none of issue 20's list, which tinyaccel now runs): both are
+    # named in one error.
+    m = Model("SPACE_TO_DEPTH then ELU")
     x = m.tensor("x", [1, 4, 4, 2], INT8, 0.05, 0)
-    pads = m.tensor("pads", [4, 2], INT32, data=np.array([0, 0, 1, 1, 1, 1, 0, 0], dtype="<i4"))
-    v = m.tensor("v", [], INT8, 0.05, 0, data=np.array([3], dtype=np.int8))
-    p = m.tensor("p", [1, 6, 6, 2], INT8, 0.05, 0)
-    m.op(OP.PADV2, [x, pads, v], [p])
-    h = m.tensor("h", [1, 6, 6, 2], INT8, 0.05, 0)
-    m.op(OP.HARD_SWISH, [p], [h])
+    p = m.tensor("p", [1, 2, 2, 8], INT8, 0.05, 0)
+    opt = fb.SpaceToDepthOptionsT()
+    opt.blockSize = 2
+    m.op(OP.SPACE_TO_DEPTH, [x], [p], OPT.SpaceToDepthOptions, opt)
+    h = m.tensor("h", [1, 2, 2, 8], INT8, 0.05, 0)
+    m.op(OP.ELU, [p], [h])
     m.inputs, m.outputs = [x], [h]
-    out["padv2_hard_swish"] = m
+    out["space_to_depth_elu"] = m
     # WHILE in subgraph 0 calling subgraphs 1 (cond) and 2 (body): control flow.
     m = Model("WHILE loop: subgraph 0 calls subgraphs 1 and 2")
     cond_sg, body_sg = 1, 2

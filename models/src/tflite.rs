@@ -838,9 +838,7 @@ fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
         OpKind::Concatenation { .. } => (1, usize::MAX),
         OpKind::PadV2 => (2, 3),
         OpKind::StridedSlice(_) => (4, 4),
-        OpKind::Transpose
-        | OpKind::ResizeNearestNeighbor(_)
-        | OpKind::ResizeBilinear(_) => (2, 2),
+        OpKind::Transpose | OpKind::ResizeNearestNeighbor(_) | OpKind::ResizeBilinear(_) => (2, 2),
         OpKind::TransposeConv(_) => (3, 4),
         _ => (1, 1),
     };

@@ -673,12 +673,8 @@ fn run_kernel(
         PreparedOp::ResizeBilinear(rp) => {
             spatial::resize_bilinear_int8(rp, as_i8(inp(0)), as_i8_mut(out))
         }
-        PreparedOp::TransposeConv { geom, quant } => spatial::transpose_conv_int8(
-            geom,
-            quant,
-            as_i8(inp(2)),
-            as_i8(inp(1)),
-            as_i8_mut(out),
-        ),
+        PreparedOp::TransposeConv { geom, quant } => {
+            spatial::transpose_conv_int8(geom, quant, as_i8(inp(2)), as_i8(inp(1)), as_i8_mut(out))
+        }
     }
 }

@@ -832,12 +832,7 @@ fn check_same_quantization(c: &Ctx, x: &Tensor, y: &Tensor) -> Result<(), Runtim
 
 /// Bytes per element of the types TFLite-Micro's data-movement kernels accept for `what`
 /// (`types`), and the output of the same type.
-fn movable(
-    c: &Ctx,
-    x: &Tensor,
-    y: &Tensor,
-    types: &[DType],
-) -> Result<usize, RuntimeError> {
+fn movable(c: &Ctx, x: &Tensor, y: &Tensor, types: &[DType]) -> Result<usize, RuntimeError> {
     if !types.contains(&x.dtype) {
         let names: Vec<String> = types.iter().map(|t| t.name()).collect();
         return Err(c.err(format!(
@@ -1086,9 +1081,7 @@ fn prepare_transpose(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
     let mut seen = vec![false; r];
     for &p in &v {
         if !(0..r as i32).contains(&p) || std::mem::replace(&mut seen[p as usize], true) {
-            return Err(c.err(format!(
-                "perm {v:?} is not a permutation of 0..{r}"
-            )));
+            return Err(c.err(format!("perm {v:?} is not a permutation of 0..{r}")));
         }
     }
     let perm: Vec<usize> = v.iter().map(|&p| p as usize).collect();
@@ -1128,7 +1121,10 @@ fn prepare_resize(
         ));
     }
     if xs[1] == 0 || xs[2] == 0 {
-        return Err(c.err(format!("input {:?} has an empty image {:?}", x.name, x.shape)));
+        return Err(c.err(format!(
+            "input {:?} has an empty image {:?}",
+            x.name, x.shape
+        )));
     }
     let (oh, ow) = (size[0] as usize, size[1] as usize);
     c.shape_eq(y, &[xs[0], oh, ow, xs[3]])?;
@@ -1149,12 +1145,7 @@ fn prepare_resize(
 
 /// TFLite's `ComputePaddingWithOffset` (dilation 1): the leading padding of a window
 /// `filter` with `stride` that gives `out` positions over `input`.
-fn tflite_padding(
-    padding: models::Padding,
-    input: usize,
-    filter: usize,
-    stride: usize,
-) -> usize {
+fn tflite_padding(padding: models::Padding, input: usize, filter: usize, stride: usize) -> usize {
     let (i, f, s) = (input as i64, filter as i64, stride as i64);
     // `ComputeOutSize` (C division truncates toward zero).
     let out = match padding {

@@ -165,8 +165,7 @@ pub fn resize_nearest(p: &ResizeParams, input: &[u8], output: &mut [u8]) {
         for y in 0..p.out_h {
             let iy = nearest_neighbor(y, in_h, p.out_h, p.align_corners, p.half_pixel_centers);
             for x in 0..p.out_w {
-                let ix =
-                    nearest_neighbor(x, in_w, p.out_w, p.align_corners, p.half_pixel_centers);
+                let ix = nearest_neighbor(x, in_w, p.out_w, p.align_corners, p.half_pixel_centers);
                 let at = ((b * in_h + iy) * in_w + ix) * px;
                 output[o..o + px].copy_from_slice(&input[at..at + px]);
                 o += px;
