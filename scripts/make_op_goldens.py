@@ -295,6 +295,25 @@ def pad_case(code, in_shape, pads, q, value=None, no_value=False):
                   out_shape, q, consts)
 
 
+def padv2_computed_value():
+    """PADV2 whose value is not a constant: element [0, 1, 2, 1] of the input itself,
+    taken by a STRIDED_SLICE (so TFLM reads the value at run time)."""
+    q = (0.04, 9)
+    m = Model("STRIDED_SLICE of one element of [1, 4, 5, 2], then PADV2 of the input with it")
+    x = m.tensor("x", [1, 4, 5, 2], INT8, *q)
+    opt = fb.StridedSliceOptionsT()
+    opt.beginMask, opt.endMask, opt.shrinkAxisMask = 0, 0, 0b0111
+    consts = [m.tensor(n, [4], INT32, data=i32(v)) for n, v in
+              (("begin", [0, 1, 2, 1]), ("end", [1, 2, 3, 2]), ("strides", [1, 1, 1, 1]))]
+    v = m.tensor("value", [1], INT8, *q)
+    m.op(OP.STRIDED_SLICE, [x] + consts, [v], OPT.StridedSliceOptions, opt)
+    pads = m.tensor("paddings", [4, 2], INT32, data=i32([[0, 0], [1, 2], [2, 1], [1, 0]]))
+    y = m.tensor("y", [1, 7, 8, 3], INT8, *q)
+    m.op(OP.PADV2, [x, pads, v], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
 def pool_case(code, in_shape, filt, stride, padding, act, q):
     n, h, w, c = in_shape
     if padding == fb.Padding.SAME:
@@ -336,17 +355,19 @@ def slice_out_shape(shape, begin, end, strides, bm, em, sm):
     return out
 
 
-def slice_case(in_shape, begin, end, strides, bm=0, em=0, sm=0, q=(0.05, -2)):
+def slice_case(in_shape, begin, end, strides, bm=0, em=0, sm=0, q=(0.05, -2), ignored=(0, 0, False)):
+    """`ignored`: ellipsis_mask, new_axis_mask and offset, which TFLM ignores."""
     r = len(in_shape)
     opt = fb.StridedSliceOptionsT()
     opt.beginMask, opt.endMask, opt.shrinkAxisMask = bm, em, sm
-    opt.ellipsisMask = opt.newAxisMask = 0
-    opt.offset = False
+    opt.ellipsisMask, opt.newAxisMask, opt.offset = ignored
     out = slice_out_shape(in_shape, begin, end, strides, bm, em, sm)
     consts = [(n, [r], INT32, i32(v), None) for n, v in
               (("begin", begin), ("end", end), ("strides", strides))]
     return one_op(f"STRIDED_SLICE of {in_shape} begin {begin} end {end} strides {strides} "
-                  f"masks begin {bm} end {em} shrink {sm}", OP.STRIDED_SLICE, in_shape, q, out,
+                  f"masks begin {bm} end {em} shrink {sm}"
+                  f"{'' if ignored == (0, 0, False) else f' (ignored: ellipsis, new_axis, offset {ignored})'}",
+                  OP.STRIDED_SLICE, in_shape, q, out,
                   q, consts, OPT.StridedSliceOptions, opt)
 
 
@@ -429,6 +450,7 @@ def cases_spatial():
     c["padv2_value_hi"] = pad_case(OP.PADV2, [2, 6, 3], [[1, 0], [0, 3], [1, 2]], (1e-5, -128), 127)
     c["padv2_no_value"] = pad_case(OP.PADV2, [1, 2, 3, 4], [[0, 0], [1, 1], [1, 1], [1, 0]], (0.1, 20),
                                    no_value=True)
+    c["padv2_computed_value"] = padv2_computed_value()
     c["padv2_rank1"] = pad_case(OP.PADV2, [9], [[3, 4]], (0.25, -7), -100)
     # MAX_POOL_2D and AVERAGE_POOL_2D: SAME/VALID, strides, every fused activation, zero
     # points at the ends, tiny and large scales (the activation clamp depends on both).
@@ -454,6 +476,9 @@ def cases_spatial():
                                            sm=0b1011)
     c["strided_slice_neg_index"] = slice_case([7, 9], [-5, -8], [-1, 9], [2, 3], q=(25.0, 0))
     c["strided_slice_rank1"] = slice_case([17], [3], [-2], [4])
+    # TFLM ignores ellipsis_mask, new_axis_mask and offset (BuildStridedSliceParams).
+    c["strided_slice_ignored_masks"] = slice_case([1, 6, 8, 4], [0, 1, 2, 0], [1, 5, 7, 4], [1, 1, 2, 1],
+                                                  ignored=(0b10, 0b100, True))
     c["strided_slice_rank3_clamp"] = slice_case([3, 4, 10], [-10, 1, 100], [10, 100, -100], [1, 2, -3])
     # TRANSPOSE: ranks 1 to 5 (TFLM's limit).
     c["transpose_nhwc_nchw"] = transpose_case([1, 4, 5, 3], [0, 3, 1, 2])

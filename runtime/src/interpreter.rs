@@ -20,7 +20,7 @@ pub const MAX_ARENA_BYTES: usize = 256 << 20;
 pub struct LayerInfo {
     pub index: usize,
     pub op: &'static str,
-    /// Shape of input 0 (the activation).
+    /// Shape of the activation input (input 0; input 2 of TRANSPOSE_CONV).
     pub input_shape: Vec<usize>,
     /// Shape of input 1 when it is a constant (weights), else `None`.
     pub weight_shape: Option<Vec<usize>>,
@@ -231,7 +231,11 @@ impl Interpreter {
                 LayerInfo {
                     index: i,
                     op: op.name(),
-                    input_shape: shape(op.input(0)),
+                    // TRANSPOSE_CONV's activation is input 2 (input 0 is its output shape).
+                    input_shape: shape(match op.kind {
+                        models::OpKind::TransposeConv(_) => op.input(2),
+                        _ => op.input(0),
+                    }),
                     weight_shape: op
                         .input(1)
                         .filter(|&t| g.tensors[t].is_const())
