@@ -263,6 +263,11 @@ fn what_tflite_micro_refuses_is_refused_with_the_reason() {
         &g,
         &["RESIZE_BILINEAR", "align_corners and half_pixel_centers"],
     );
+    // RESIZE_BILINEAR over an image whose int32 fixed-point positions would overflow.
+    let mut g = case("resize_bilinear_up2").graph;
+    let x = g.ops[0].input(0).unwrap();
+    g.tensors[x].shape = vec![1, 1 << 17, 1, 2];
+    refused(&g, &["RESIZE_BILINEAR", "exceeds 65536"]);
     // TRANSPOSE with a perm that is not a permutation.
     let mut g = case("transpose_rank3").graph;
     let perm = g.ops[0].input(1).unwrap();

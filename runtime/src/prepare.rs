@@ -1126,6 +1126,14 @@ fn prepare_resize(
             x.name, x.shape
         )));
     }
+    // The bilinear kernel's 10-bit fixed-point positions are int32, as in TFLM: keep the
+    // image within 65536 so that `1024 x height` cannot overflow.
+    if bilinear && (xs[1] > 1 << 16 || xs[2] > 1 << 16) {
+        return Err(c.err(format!(
+            "input {:?} image {}x{} exceeds 65536 in height or width",
+            x.name, xs[1], xs[2]
+        )));
+    }
     let (oh, ow) = (size[0] as usize, size[1] as usize);
     c.shape_eq(y, &[xs[0], oh, ow, xs[3]])?;
     let p = ResizeParams {
