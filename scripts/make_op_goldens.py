@@ -163,17 +163,18 @@ def two_subgraphs(code):
 def refused_models():
     """Models tinyaccel must refuse at import, by name (tests/data/import/)."""
     out = {}
-    # Two unsupported ops: both are named in one error.
-    m = Model("PADV2 then HARD_SWISH")
+    # Two unsupported ops (none of issue 20's list, which tinyaccel now runs): both are
+    # named in one error.
+    m = Model("SPACE_TO_DEPTH then ELU")
     x = m.tensor("x", [1, 4, 4, 2], INT8, 0.05, 0)
-    pads = m.tensor("pads", [4, 2], INT32, data=np.array([0, 0, 1, 1, 1, 1, 0, 0], dtype="<i4"))
-    v = m.tensor("v", [], INT8, 0.05, 0, data=np.array([3], dtype=np.int8))
-    p = m.tensor("p", [1, 6, 6, 2], INT8, 0.05, 0)
-    m.op(OP.PADV2, [x, pads, v], [p])
-    h = m.tensor("h", [1, 6, 6, 2], INT8, 0.05, 0)
-    m.op(OP.HARD_SWISH, [p], [h])
+    p = m.tensor("p", [1, 2, 2, 8], INT8, 0.05, 0)
+    opt = fb.SpaceToDepthOptionsT()
+    opt.blockSize = 2
+    m.op(OP.SPACE_TO_DEPTH, [x], [p], OPT.SpaceToDepthOptions, opt)
+    h = m.tensor("h", [1, 2, 2, 8], INT8, 0.05, 0)
+    m.op(OP.ELU, [p], [h])
     m.inputs, m.outputs = [x], [h]
-    out["padv2_hard_swish"] = m
+    out["space_to_depth_elu"] = m
     # WHILE in subgraph 0 calling subgraphs 1 (cond) and 2 (body): control flow.
     m = Model("WHILE loop: subgraph 0 calls subgraphs 1 and 2")
     cond_sg, body_sg = 1, 2
@@ -244,6 +245,301 @@ def cases():
     c["conv_sum_w"] = conv_then_reduce(rng, SUM, [2], False)
     # Several subgraphs, only subgraph 0 used.
     c["two_subgraphs_mean"] = two_subgraphs(MEAN)
+    c.update(cases_spatial())
+    return c
+
+
+# ---- Spatial and shape ops (issue 20, helper "ops-spatial"): PAD, PADV2, MAX_POOL_2D,
+# AVERAGE_POOL_2D, STRIDED_SLICE, TRANSPOSE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR,
+# TRANSPOSE_CONV.
+
+ACT = fb.ActivationFunctionType
+
+
+def one_op(description, code, in_shape, in_q, out_shape, out_q, consts=(), opt_type=0, opt=None,
+           x_index=0):
+    """One op whose input `x_index` is the graph input; `consts` are (name, shape, dtype,
+    data, q) of its other inputs in order (None for an omitted optional input)."""
+    m = Model(description)
+    x = m.tensor("x", in_shape, INT8, *in_q)
+    ins = []
+    for c in consts:
+        if c is None:
+            ins.append(-1)
+            continue
+        name, shape, dtype, data, q = c
+        kw = {}
+        if q is not None and isinstance(q[0], (list, np.ndarray)):
+            kw["per_channel"] = q[2]
+            q = q[:2]
+        ins.append(m.tensor(name, shape, dtype, *(q or (None, None)), data=data, **kw))
+    ins.insert(x_index, x)
+    y = m.tensor("y", out_shape, INT8, *out_q)
+    m.op(code, ins, [y], opt_type, opt)
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def i32(v):
+    return np.array(v, dtype="<i4")
+
+
+def pad_case(code, in_shape, pads, q, value=None, no_value=False):
+    out_shape = [s + a + b for s, (a, b) in zip(in_shape, pads)]
+    consts = [("paddings", [len(in_shape), 2], INT32, i32(pads), None)]
+    if code == OP.PADV2 and not no_value:
+        consts.append(("value", [1], INT8, np.array([value], np.int8), q))
+    name = "PADV2" if code == OP.PADV2 else "PAD"
+    v = "" if value is None else f" value {value}"
+    return one_op(f"{name} {pads} of {in_shape}{v}, (scale, zp) {q}", code, in_shape, q,
+                  out_shape, q, consts)
+
+
+def padv2_computed_value():
+    """PADV2 whose value is not a constant: element [0, 1, 2, 1] of the input itself,
+    taken by a STRIDED_SLICE (so TFLM reads the value at run time)."""
+    q = (0.04, 9)
+    m = Model("STRIDED_SLICE of one element of [1, 4, 5, 2], then PADV2 of the input with it")
+    x = m.tensor("x", [1, 4, 5, 2], INT8, *q)
+    opt = fb.StridedSliceOptionsT()
+    opt.beginMask, opt.endMask, opt.shrinkAxisMask = 0, 0, 0b0111
+    consts = [m.tensor(n, [4], INT32, data=i32(v)) for n, v in
+              (("begin", [0, 1, 2, 1]), ("end", [1, 2, 3, 2]), ("strides", [1, 1, 1, 1]))]
+    v = m.tensor("value", [1], INT8, *q)
+    m.op(OP.STRIDED_SLICE, [x] + consts, [v], OPT.StridedSliceOptions, opt)
+    pads = m.tensor("paddings", [4, 2], INT32, data=i32([[0, 0], [1, 2], [2, 1], [1, 0]]))
+    y = m.tensor("y", [1, 7, 8, 3], INT8, *q)
+    m.op(OP.PADV2, [x, pads, v], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def pool_case(code, in_shape, filt, stride, padding, act, q):
+    n, h, w, c = in_shape
+    if padding == fb.Padding.SAME:
+        oh, ow = -(-h // stride[0]), -(-w // stride[1])
+    else:
+        oh, ow = (h - filt[0]) // stride[0] + 1, (w - filt[1]) // stride[1] + 1
+    opt = fb.Pool2DOptionsT()
+    opt.padding, (opt.strideH, opt.strideW) = padding, stride
+    opt.filterHeight, opt.filterWidth = filt
+    opt.fusedActivationFunction = act
+    name = "MAX_POOL_2D" if code == OP.MAX_POOL_2D else "AVERAGE_POOL_2D"
+    pad = "SAME" if padding == fb.Padding.SAME else "VALID"
+    return one_op(f"{name} {filt[0]}x{filt[1]} s{stride[0]}x{stride[1]} {pad} act {act} of "
+                  f"{in_shape}, (scale, zp) {q}", code, in_shape, q, [n, oh, ow, c], q, [],
+                  OPT.Pool2DOptions, opt)
+
+
+def slice_out_shape(shape, begin, end, strides, bm, em, sm):
+    """TFLM's CheckOutputSize (StartForAxis / StopForAxis)."""
+    out = []
+    for d, size in enumerate(shape):
+        st = strides[d]
+        clamp = (lambda v: min(max(v, 0), size)) if st > 0 else (lambda v: min(max(v, -1), size - 1))
+        b = begin[d]
+        if bm >> d & 1:
+            b = -2**31 if st > 0 else 2**31 - 1
+        if b < 0:
+            b += size
+        b = clamp(b)
+        if sm >> d & 1:
+            continue
+        e = end[d]
+        if em >> d & 1:
+            e = 2**31 - 1 if st > 0 else -2**31
+        if e < 0:
+            e += size
+        e = clamp(e)
+        out.append(max(0, int(np.ceil((e - b) / st))))
+    return out
+
+
+def slice_case(in_shape, begin, end, strides, bm=0, em=0, sm=0, q=(0.05, -2), ignored=(0, 0, False)):
+    """`ignored`: ellipsis_mask, new_axis_mask and offset, which TFLM ignores."""
+    r = len(in_shape)
+    opt = fb.StridedSliceOptionsT()
+    opt.beginMask, opt.endMask, opt.shrinkAxisMask = bm, em, sm
+    opt.ellipsisMask, opt.newAxisMask, opt.offset = ignored
+    out = slice_out_shape(in_shape, begin, end, strides, bm, em, sm)
+    consts = [(n, [r], INT32, i32(v), None) for n, v in
+              (("begin", begin), ("end", end), ("strides", strides))]
+    return one_op(f"STRIDED_SLICE of {in_shape} begin {begin} end {end} strides {strides} "
+                  f"masks begin {bm} end {em} shrink {sm}"
+                  f"{'' if ignored == (0, 0, False) else f' (ignored: ellipsis, new_axis, offset {ignored})'}",
+                  OP.STRIDED_SLICE, in_shape, q, out,
+                  q, consts, OPT.StridedSliceOptions, opt)
+
+
+def transpose_case(in_shape, perm, q=(0.1, 3)):
+    out = [in_shape[p] for p in perm]
+    return one_op(f"TRANSPOSE {perm} of {in_shape}", OP.TRANSPOSE, in_shape, q, out, q,
+                  [("perm", [len(perm)], INT32, i32(perm), None)])
+
+
+def resize_case(code, in_shape, size, align, half, q=(0.07, 5)):
+    n, _, _, c = in_shape
+    if code == OP.RESIZE_BILINEAR:
+        opt, ot, name = fb.ResizeBilinearOptionsT(), OPT.ResizeBilinearOptions, "RESIZE_BILINEAR"
+    else:
+        opt, ot = fb.ResizeNearestNeighborOptionsT(), OPT.ResizeNearestNeighborOptions
+        name = "RESIZE_NEAREST_NEIGHBOR"
+    opt.alignCorners, opt.halfPixelCenters = align, half
+    return one_op(f"{name} {in_shape} to {size} align_corners={align} half_pixel_centers={half}"
+                  f", (scale, zp) {q}", code, in_shape, q, [n, size[0], size[1], c], q,
+                  [("size", [2], INT32, i32(size), None)], ot, opt)
+
+
+def tconv_case(rng, in_shape, out_c, k, stride, padding, out_hw, in_q, out_q, act=ACT.NONE,
+               bias=True, per_channel=True, wscale=(0.002, 0.02)):
+    n, h, w, ci = in_shape
+    oh, ow = out_hw
+    ws = rng.uniform(*wscale, out_c) if per_channel else [float(rng.uniform(*wscale))]
+    wq = (list(ws), [0] * len(ws), 0)
+    filt = ("filter", [out_c, k[0], k[1], ci], INT8,
+            rng.integers(-127, 128, (out_c, k[0], k[1], ci), dtype=np.int8), wq)
+    consts = [("output_shape", [4], INT32, i32([n, oh, ow, out_c]), None), filt]
+    if bias:
+        bs = [in_q[0] * s for s in (ws if per_channel else ws * out_c)]
+        consts.append(("bias", [out_c], INT32, rng.integers(-3000, 3000, out_c).astype("<i4"),
+                       (bs, [0] * out_c, 0)))
+    opt = fb.TransposeConvOptionsT()
+    opt.padding, (opt.strideH, opt.strideW) = padding, stride
+    opt.fusedActivationFunction = act
+    pad = "SAME" if padding == fb.Padding.SAME else "VALID"
+    return one_op(f"TRANSPOSE_CONV {k[0]}x{k[1]} s{stride[0]}x{stride[1]} {pad} act {act} "
+                  f"{in_shape} to {[n, oh, ow, out_c]}, {'per-channel' if per_channel else 'per-tensor'}"
+                  f"{'' if bias else ', no bias'}, input {in_q}, output {out_q}",
+                  OP.TRANSPOSE_CONV, in_shape, in_q, [n, oh, ow, out_c], out_q, consts,
+                  OPT.TransposeConvOptions, opt, x_index=2)
+
+
+def conv_then(rng, description, tail):
+    """CONV_2D 3x3 SAME (offloadable) on [1, 6, 6, 4], then `tail(m, conv_tensor)`."""
+    m = Model(description)
+    in_q, conv_q = (0.05, -3), (0.09, 4)
+    x = m.tensor("x", [1, 6, 6, 4], INT8, *in_q)
+    wq = rng.uniform(0.002, 0.02, 8)
+    wt = m.tensor("w", [8, 3, 3, 4], INT8, wq, [0] * 8,
+                  data=rng.integers(-127, 128, (8, 3, 3, 4), dtype=np.int8), per_channel=0)
+    bias = m.tensor("b", [8], INT32, [in_q[0] * s for s in wq], [0] * 8,
+                    data=rng.integers(-2000, 2000, 8).astype("<i4"), per_channel=0)
+    c = m.tensor("conv", [1, 6, 6, 8], INT8, *conv_q)
+    opt = fb.Conv2DOptionsT()
+    opt.padding, opt.strideW, opt.strideH = fb.Padding.SAME, 1, 1
+    opt.dilationWFactor = opt.dilationHFactor = 1
+    opt.fusedActivationFunction = ACT.NONE
+    m.op(OP.CONV_2D, [x, wt, bias], [c], OPT.Conv2DOptions, opt)
+    y = tail(m, c, conv_q)
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def cases_spatial():
+    rng = np.random.default_rng(2020)
+    MAX, AVG, SAME, VALID = OP.MAX_POOL_2D, OP.AVERAGE_POOL_2D, fb.Padding.SAME, fb.Padding.VALID
+    c = {}
+    # PAD (padded with the output zero point) and PADV2 (with its constant value).
+    c["pad_hw"] = pad_case(OP.PAD, [1, 4, 5, 3], [[0, 0], [1, 2], [2, 1], [0, 0]], (0.05, -3))
+    c["pad_all_dims"] = pad_case(OP.PAD, [2, 3, 2, 4], [[1, 0], [0, 2], [1, 1], [2, 3]], (0.2, 9))
+    c["pad_zp_lo"] = pad_case(OP.PAD, [1, 3, 3, 5], [[0, 0], [2, 2], [0, 1], [0, 0]], (1e-4, -128))
+    c["pad_zp_hi"] = pad_case(OP.PAD, [5, 7], [[1, 2], [3, 0]], (40.0, 127))
+    c["pad_rank3"] = pad_case(OP.PAD, [3, 4, 6], [[0, 1], [1, 0], [2, 2]], (0.03, 0))
+    c["padv2_value"] = pad_case(OP.PADV2, [1, 4, 4, 3], [[0, 0], [1, 1], [2, 0], [0, 0]], (0.05, -3), 17)
+    c["padv2_value_lo"] = pad_case(OP.PADV2, [1, 3, 5, 2], [[0, 0], [2, 1], [1, 1], [0, 0]], (0.5, 127), -128)
+    c["padv2_value_hi"] = pad_case(OP.PADV2, [2, 6, 3], [[1, 0], [0, 3], [1, 2]], (1e-5, -128), 127)
+    c["padv2_no_value"] = pad_case(OP.PADV2, [1, 2, 3, 4], [[0, 0], [1, 1], [1, 1], [1, 0]], (0.1, 20),
+                                   no_value=True)
+    c["padv2_computed_value"] = padv2_computed_value()
+    c["padv2_rank1"] = pad_case(OP.PADV2, [9], [[3, 4]], (0.25, -7), -100)
+    # MAX_POOL_2D and AVERAGE_POOL_2D: SAME/VALID, strides, every fused activation, zero
+    # points at the ends, tiny and large scales (the activation clamp depends on both).
+    for name, code in (("max_pool", MAX), ("avg_pool", AVG)):
+        c[f"{name}_valid_2x2_s2"] = pool_case(code, [1, 6, 8, 3], (2, 2), (2, 2), VALID, ACT.NONE, (0.05, -3))
+        c[f"{name}_same_3x3_s2_relu"] = pool_case(code, [1, 7, 6, 4], (3, 3), (2, 2), SAME, ACT.RELU, (0.1, 10))
+        c[f"{name}_same_3x3_s1_relu6"] = pool_case(code, [2, 5, 5, 3], (3, 3), (1, 1), SAME, ACT.RELU6, (0.03, -20))
+        c[f"{name}_same_2x3_s1x2_n1to1"] = pool_case(code, [1, 6, 7, 2], (2, 3), (1, 2), SAME,
+                                                     ACT.RELU_N1_TO_1, (0.01, 5))
+        c[f"{name}_global_valid"] = pool_case(code, [1, 5, 7, 6], (5, 7), (1, 1), VALID, ACT.NONE, (0.2, 0))
+        c[f"{name}_zp_lo_relu"] = pool_case(code, [1, 4, 6, 5], (2, 2), (2, 2), SAME, ACT.RELU, (0.05, -128))
+        c[f"{name}_zp_hi_relu6"] = pool_case(code, [1, 5, 4, 3], (3, 2), (2, 1), VALID, ACT.RELU6, (0.05, 127))
+        c[f"{name}_tiny_scale_relu6"] = pool_case(code, [1, 6, 6, 2], (3, 3), (3, 3), SAME, ACT.RELU6, (1e-4, 0))
+        c[f"{name}_large_scale_relu6"] = pool_case(code, [1, 6, 6, 2], (2, 2), (1, 1), VALID, ACT.RELU6, (3.0, -100))
+    # STRIDED_SLICE: strides (negative too), negative indices, begin/end masks,
+    # shrink_axis_mask, ranks 1 to 4.
+    c["strided_slice_basic"] = slice_case([1, 6, 8, 4], [0, 1, 2, 0], [1, 5, 7, 4], [1, 1, 2, 1])
+    c["strided_slice_neg_stride"] = slice_case([1, 6, 8, 4], [0, -1, 6, 3], [1, 0, 0, 0], [1, -1, -2, -1],
+                                               bm=2, q=(0.3, 127))
+    c["strided_slice_masks"] = slice_case([2, 5, 6, 3], [1, 2, 1, 1], [0, 4, -1, 2], [1, 2, 3, 1],
+                                          bm=0b0101, em=0b1001, q=(1e-3, -128))
+    c["strided_slice_shrink"] = slice_case([1, 4, 5, 6], [0, 2, 0, -2], [1, 3, 5, 6], [1, 1, 1, 1],
+                                           sm=0b1011)
+    c["strided_slice_neg_index"] = slice_case([7, 9], [-5, -8], [-1, 9], [2, 3], q=(25.0, 0))
+    c["strided_slice_rank1"] = slice_case([17], [3], [-2], [4])
+    # TFLM ignores ellipsis_mask, new_axis_mask and offset (BuildStridedSliceParams).
+    c["strided_slice_ignored_masks"] = slice_case([1, 6, 8, 4], [0, 1, 2, 0], [1, 5, 7, 4], [1, 1, 2, 1],
+                                                  ignored=(0b10, 0b100, True))
+    c["strided_slice_rank3_clamp"] = slice_case([3, 4, 10], [-10, 1, 100], [10, 100, -100], [1, 2, -3])
+    # TRANSPOSE: ranks 1 to 5 (TFLM's limit).
+    c["transpose_nhwc_nchw"] = transpose_case([1, 4, 5, 3], [0, 3, 1, 2])
+    c["transpose_rank2"] = transpose_case([7, 9], [1, 0], q=(1e-4, -128))
+    c["transpose_rank3"] = transpose_case([2, 3, 4], [2, 0, 1], q=(8.0, 127))
+    c["transpose_rank5"] = transpose_case([2, 1, 3, 2, 4], [4, 2, 0, 3, 1])
+    c["transpose_rank1"] = transpose_case([11], [0])
+    # RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR: up and down, odd ratios, align_corners,
+    # half_pixel_centers.
+    for name, code in (("resize_nearest", OP.RESIZE_NEAREST_NEIGHBOR), ("resize_bilinear", OP.RESIZE_BILINEAR)):
+        c[f"{name}_up2"] = resize_case(code, [1, 3, 4, 2], [6, 8], False, False)
+        c[f"{name}_odd"] = resize_case(code, [2, 3, 5, 3], [7, 4], False, False, q=(0.5, -128))
+        c[f"{name}_align"] = resize_case(code, [1, 4, 3, 2], [7, 9], True, False, q=(1e-4, 127))
+        c[f"{name}_half_pixel"] = resize_case(code, [1, 4, 5, 3], [9, 6], False, True)
+        c[f"{name}_down_half_pixel"] = resize_case(code, [1, 8, 9, 2], [3, 5], False, True, q=(30.0, 0))
+        c[f"{name}_align_1px"] = resize_case(code, [1, 5, 1, 4], [1, 3], True, False)
+    c["resize_nearest_align_half"] = resize_case(OP.RESIZE_NEAREST_NEIGHBOR, [1, 3, 4, 2], [5, 7], True, True)
+    # TRANSPOSE_CONV: strides, SAME/VALID, per-channel and per-tensor filters, with and
+    # without bias, fused activations, zero points at the ends, tiny and large scales.
+    c["transpose_conv_s2_same"] = tconv_case(rng, [1, 4, 4, 3], 5, (3, 3), (2, 2), SAME, (8, 8),
+                                              (0.05, -3), (0.1, 4))
+    c["transpose_conv_s2_valid"] = tconv_case(rng, [1, 3, 3, 4], 6, (2, 2), (2, 2), VALID, (6, 6),
+                                               (0.04, 10), (0.08, -5))
+    c["transpose_conv_s2_valid_k3"] = tconv_case(rng, [2, 3, 2, 3], 4, (3, 3), (2, 2), VALID, (7, 5),
+                                                  (0.1, 0), (0.3, 2), act=ACT.RELU)
+    c["transpose_conv_s1_no_bias"] = tconv_case(rng, [1, 5, 5, 2], 3, (3, 3), (1, 1), SAME, (5, 5),
+                                                 (0.05, 1), (0.05, -1), bias=False)
+    c["transpose_conv_s1x2_per_tensor_relu6"] = tconv_case(rng, [1, 4, 3, 3], 4, (2, 3), (1, 2), SAME,
+                                                            (4, 6), (0.05, -2), (0.02, -128),
+                                                            act=ACT.RELU6, per_channel=False)
+    c["transpose_conv_zp_ends"] = tconv_case(rng, [1, 3, 3, 4], 3, (3, 3), (2, 2), SAME, (6, 6),
+                                              (0.05, -128), (0.1, 127))
+    c["transpose_conv_tiny_scale"] = tconv_case(rng, [1, 3, 4, 2], 2, (3, 3), (2, 2), SAME, (6, 8),
+                                                 (1e-4, 0), (0.5, 0), wscale=(1e-5, 1e-4))
+    c["transpose_conv_large_scale"] = tconv_case(rng, [1, 2, 3, 3], 4, (4, 4), (2, 2), VALID, (6, 8),
+                                                  (2.0, 5), (0.01, -3), wscale=(0.05, 0.5))
+    # Mixed with an offloadable CONV_2D (the accelerator runs the conv, the CPU the rest).
+    def tail_resize(m, x, q):
+        size = m.tensor("size", [2], INT32, data=i32([9, 9]))
+        y = m.tensor("y", [1, 9, 9, 8], INT8, *q)
+        opt = fb.ResizeBilinearOptionsT()
+        opt.alignCorners, opt.halfPixelCenters = False, True
+        m.op(OP.RESIZE_BILINEAR, [x, size], [y], OPT.ResizeBilinearOptions, opt)
+        return y
+
+    def tail_slice_transpose(m, x, q):
+        opt = fb.StridedSliceOptionsT()
+        opt.beginMask, opt.endMask, opt.shrinkAxisMask = 0, 0b1000, 0
+        consts = [m.tensor(n, [4], INT32, data=i32(v)) for n, v in
+                  (("begin", [0, 1, 0, 2]), ("end", [1, 6, 6, 0]), ("strides", [1, 2, 1, 1]))]
+        s = m.tensor("slice", [1, 3, 6, 6], INT8, *q)
+        m.op(OP.STRIDED_SLICE, [x] + consts, [s], OPT.StridedSliceOptions, opt)
+        perm = m.tensor("perm", [4], INT32, data=i32([0, 3, 2, 1]))
+        y = m.tensor("y", [1, 6, 6, 3], INT8, *q)
+        m.op(OP.TRANSPOSE, [s, perm], [y])
+        return y
+
+    c["conv_resize_bilinear"] = conv_then(rng, "CONV_2D 3x3 then RESIZE_BILINEAR to 9x9 "
+                                               "(half_pixel_centers)", tail_resize)
+    c["conv_strided_slice_transpose"] = conv_then(rng, "CONV_2D 3x3 then STRIDED_SLICE then "
+                                                       "TRANSPOSE", tail_slice_transpose)
     return c
 
 

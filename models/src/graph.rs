@@ -224,6 +224,37 @@ pub struct PoolOptions {
     pub activation: Activation,
 }
 
+/// Options of STRIDED_SLICE (the bit masks of TFLite's `StridedSliceOptions`; bit `d`
+/// refers to dimension `d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StridedSliceOptions {
+    pub begin_mask: i32,
+    pub end_mask: i32,
+    /// Read from the file but ignored, as TFLite-Micro ignores it.
+    pub ellipsis_mask: i32,
+    /// Read from the file but ignored, as TFLite-Micro ignores it.
+    pub new_axis_mask: i32,
+    pub shrink_axis_mask: i32,
+    /// Read from the file but ignored, as TFLite-Micro ignores it.
+    pub offset: bool,
+}
+
+/// Options of RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResizeOptions {
+    pub align_corners: bool,
+    pub half_pixel_centers: bool,
+}
+
+/// Options of TRANSPOSE_CONV (dilation is always 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransposeConvOptions {
+    pub padding: Padding,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub activation: Activation,
+}
+
 /// An operator with its typed options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpKind {
@@ -260,6 +291,15 @@ pub enum OpKind {
     Dequantize,
     Logistic,
     Tanh,
+    // Spatial and shape ops (issue 20).
+    /// PADV2: PAD with an optional constant value (input 2).
+    PadV2,
+    StridedSlice(StridedSliceOptions),
+    Transpose,
+    ResizeNearestNeighbor(ResizeOptions),
+    ResizeBilinear(ResizeOptions),
+    /// TRANSPOSE_CONV: inputs output_shape, filter (OHWI), input, optional bias.
+    TransposeConv(TransposeConvOptions),
 }
 
 impl OpKind {
@@ -283,6 +323,12 @@ impl OpKind {
             OpKind::Dequantize => "DEQUANTIZE",
             OpKind::Logistic => "LOGISTIC",
             OpKind::Tanh => "TANH",
+            OpKind::PadV2 => "PADV2",
+            OpKind::StridedSlice(_) => "STRIDED_SLICE",
+            OpKind::Transpose => "TRANSPOSE",
+            OpKind::ResizeNearestNeighbor(_) => "RESIZE_NEAREST_NEIGHBOR",
+            OpKind::ResizeBilinear(_) => "RESIZE_BILINEAR",
+            OpKind::TransposeConv(_) => "TRANSPOSE_CONV",
         }
     }
 
@@ -292,6 +338,7 @@ impl OpKind {
             OpKind::Conv2d(o) => Some(o.activation),
             OpKind::DepthwiseConv2d(o) => Some(o.activation),
             OpKind::AveragePool2d(o) | OpKind::MaxPool2d(o) => Some(o.activation),
+            OpKind::TransposeConv(o) => Some(o.activation),
             OpKind::FullyConnected { activation, .. }
             | OpKind::Add { activation }
             | OpKind::Mul { activation }
@@ -338,6 +385,21 @@ impl OpKind {
             OpKind::Mean { keep_dims } | OpKind::Sum { keep_dims } => {
                 format!("keep_dims {keep_dims}")
             }
+            OpKind::StridedSlice(o) => format!(
+                "begin_mask {} end_mask {} shrink_axis_mask {}",
+                o.begin_mask, o.end_mask, o.shrink_axis_mask
+            ),
+            OpKind::ResizeNearestNeighbor(o) | OpKind::ResizeBilinear(o) => format!(
+                "align_corners {} half_pixel_centers {}",
+                o.align_corners, o.half_pixel_centers
+            ),
+            OpKind::TransposeConv(o) => format!(
+                "{} s{}x{} {}",
+                o.padding.name(),
+                o.stride_h,
+                o.stride_w,
+                o.activation.name()
+            ),
             k => k
                 .activation()
                 .map(|a| a.name().to_string())
@@ -370,8 +432,11 @@ impl Op {
         self.outputs.first().copied()
     }
 
-    /// Multiply-accumulates of one execution (CONV_2D, DEPTHWISE_CONV_2D and
-    /// FULLY_CONNECTED; 0 for every other op): output elements times the reduction length.
+    /// Multiply-accumulates of one execution (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
+    /// and TRANSPOSE_CONV; 0 for every other op): output elements times the reduction
+    /// length (TRANSPOSE_CONV: every input element times the filter taps it scatters to,
+    /// `in_elements x out_c x kh x kw`, as TFLite-Micro's kernel executes them, taps
+    /// outside the output included).
     /// Out-of-range tensor indices count as 0 MACs.
     pub fn macs(&self, tensors: &[Tensor]) -> u64 {
         let shape = |i: Option<usize>| i.and_then(|i| tensors.get(i)).map(|t| t.shape.as_slice());
@@ -387,6 +452,12 @@ impl Op {
             OpKind::DepthwiseConv2d(_) if filter.len() == 4 => out * (filter[1] * filter[2]) as u64,
             // filter [units, depth].
             OpKind::FullyConnected { .. } => out * filter.last().copied().unwrap_or(0) as u64,
+            // filter OHWI, input (2) NHWC: every input element meets O*H*W weights.
+            OpKind::TransposeConv(_) if filter.len() == 4 => {
+                let input = shape(self.input(2)).unwrap_or(&[]);
+                input.iter().product::<usize>() as u64
+                    * filter[..3].iter().product::<usize>() as u64
+            }
             _ => 0,
         }
     }
@@ -405,7 +476,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Total MACs (conv + depthwise + fully connected).
+    /// Total MACs (conv + depthwise + fully connected + transpose conv).
     pub fn macs(&self) -> u64 {
         self.ops.iter().map(|o| o.macs(&self.tensors)).sum()
     }

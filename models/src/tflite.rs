@@ -242,11 +242,17 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "MEAN",
     "MUL",
     "PAD",
+    "PADV2",
     "QUANTIZE",
     "RESHAPE",
+    "RESIZE_BILINEAR",
+    "RESIZE_NEAREST_NEIGHBOR",
     "SOFTMAX",
+    "STRIDED_SLICE",
     "SUM",
     "TANH",
+    "TRANSPOSE",
+    "TRANSPOSE_CONV",
 ];
 
 /// Builtin codes of the ops that run other subgraphs (CALL, IF, WHILE, CALL_ONCE).
@@ -777,6 +783,32 @@ fn op_kind(
         6 => OpKind::Dequantize,
         14 => OpKind::Logistic,
         28 => OpKind::Tanh,
+        // Spatial and shape ops (issue 20).
+        60 => OpKind::PadV2,
+        45 => OpKind::StridedSlice(StridedSliceOptions {
+            begin_mask: i32f(0, "begin_mask", 0)?,
+            end_mask: i32f(1, "end_mask", 0)?,
+            ellipsis_mask: i32f(2, "ellipsis_mask", 0)?,
+            new_axis_mask: i32f(3, "new_axis_mask", 0)?,
+            shrink_axis_mask: i32f(4, "shrink_axis_mask", 0)?,
+            offset: i8f(5, "offset", 0)? != 0,
+        }),
+        39 => OpKind::Transpose,
+        97 => OpKind::ResizeNearestNeighbor(ResizeOptions {
+            align_corners: i8f(0, "align_corners", 0)? != 0,
+            half_pixel_centers: i8f(1, "half_pixel_centers", 0)? != 0,
+        }),
+        // Fields 0 and 1 (new_height, new_width) are deprecated: the size input rules.
+        23 => OpKind::ResizeBilinear(ResizeOptions {
+            align_corners: i8f(2, "align_corners", 0)? != 0,
+            half_pixel_centers: i8f(3, "half_pixel_centers", 0)? != 0,
+        }),
+        67 => OpKind::TransposeConv(TransposeConvOptions {
+            padding: padding(i8f(0, "padding", 0)?, index, n)?,
+            stride_w: positive(i32f(1, "stride_w", 0)?, "stride_w", index, n)?,
+            stride_h: positive(i32f(2, "stride_h", 0)?, "stride_h", index, n)?,
+            activation: activation(i8f(3, "fused_activation_function", 0)?, index, n)?,
+        }),
         32 => {
             return Err(ImportError::UnsupportedOp {
                 index,
@@ -804,6 +836,10 @@ fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
         | OpKind::Sum { .. } => (2, 2),
         OpKind::Reshape => (1, 2),
         OpKind::Concatenation { .. } => (1, usize::MAX),
+        OpKind::PadV2 => (2, 3),
+        OpKind::StridedSlice(_) => (4, 4),
+        OpKind::Transpose | OpKind::ResizeNearestNeighbor(_) | OpKind::ResizeBilinear(_) => (2, 2),
+        OpKind::TransposeConv(_) => (3, 4),
         _ => (1, 1),
     };
     let bad = |reason: String| ImportError::BadOp {
@@ -822,6 +858,7 @@ fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
     for (i, t) in op.inputs.iter().enumerate() {
         if t.is_none()
             && !(i == 2 && min_in == 2 && max_in == 3)
+            && !(i == 3 && matches!(op.kind, OpKind::TransposeConv(_)))
             && !matches!(op.kind, OpKind::Reshape)
         {
             return Err(bad(format!("input {i} is missing")));

@@ -20,7 +20,7 @@ pub const MAX_ARENA_BYTES: usize = 256 << 20;
 pub struct LayerInfo {
     pub index: usize,
     pub op: &'static str,
-    /// Shape of input 0 (the activation).
+    /// Shape of the activation input (input 0; input 2 of TRANSPOSE_CONV).
     pub input_shape: Vec<usize>,
     /// Shape of input 1 when it is a constant (weights), else `None`.
     pub weight_shape: Option<Vec<usize>>,
@@ -231,7 +231,11 @@ impl Interpreter {
                 LayerInfo {
                     index: i,
                     op: op.name(),
-                    input_shape: shape(op.input(0)),
+                    // TRANSPOSE_CONV's activation is input 2 (input 0 is its output shape).
+                    input_shape: shape(match op.kind {
+                        models::OpKind::TransposeConv(_) => op.input(2),
+                        _ => op.input(0),
+                    }),
                     weight_shape: op
                         .input(1)
                         .filter(|&t| g.tensors[t].is_const())
@@ -647,5 +651,34 @@ fn run_kernel(
         }
         PreparedOp::Logistic(sp) => activations::logistic_int8(sp, as_i8(inp(0)), as_i8_mut(out)),
         PreparedOp::Tanh(sp) => activations::tanh_int8(sp, as_i8(inp(0)), as_i8_mut(out)),
+        // Spatial and shape ops (issue 20).
+        PreparedOp::PadV2 {
+            in_shape,
+            before,
+            after,
+        } => {
+            let value = as_i8(inp(2)).first().copied().unwrap_or(0);
+            shape::pad(
+                in_shape,
+                before,
+                after,
+                value,
+                as_i8(inp(0)),
+                as_i8_mut(out),
+            )
+        }
+        PreparedOp::StridedSlice(sp) => spatial::strided_slice(sp, inp(0), out),
+        PreparedOp::Transpose {
+            in_shape,
+            perm,
+            elem,
+        } => spatial::transpose(in_shape, perm, *elem, inp(0), out),
+        PreparedOp::ResizeNearest(rp) => spatial::resize_nearest(rp, inp(0), out),
+        PreparedOp::ResizeBilinear(rp) => {
+            spatial::resize_bilinear_int8(rp, as_i8(inp(0)), as_i8_mut(out))
+        }
+        PreparedOp::TransposeConv { geom, quant } => {
+            spatial::transpose_conv_int8(geom, quant, as_i8(inp(2)), as_i8(inp(1)), as_i8_mut(out))
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::kernels::fully_connected::FcGeometry;
 use crate::kernels::pool::PoolParams;
 use crate::kernels::reduce::{ReduceParams, Reducer};
 use crate::kernels::softmax::SoftmaxParams;
+use crate::kernels::spatial::{ResizeParams, SliceParams, TransposeConvGeometry};
 use crate::kernels::QuantParams;
 use models::{Activation, DType, Graph, Op, OpKind, Tensor};
 
@@ -73,6 +74,27 @@ pub enum PreparedOp {
     },
     Logistic(SigmoidParams),
     Tanh(SigmoidParams),
+    // Spatial and shape ops (issue 20).
+    /// PADV2 whose constant value (input 2) is not a constant tensor: read at run time.
+    /// (PADV2 with a constant or absent value prepares to [`PreparedOp::Pad`].)
+    PadV2 {
+        in_shape: Vec<usize>,
+        before: Vec<usize>,
+        after: Vec<usize>,
+    },
+    StridedSlice(SliceParams),
+    Transpose {
+        in_shape: Vec<usize>,
+        perm: Vec<usize>,
+        /// Bytes per element.
+        elem: usize,
+    },
+    ResizeNearest(ResizeParams),
+    ResizeBilinear(ResizeParams),
+    TransposeConv {
+        geom: TransposeConvGeometry,
+        quant: QuantParams,
+    },
 }
 
 impl PreparedOp {
@@ -519,6 +541,7 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             let (ow, pl) = pool_axis(xs[2], o.filter_w, o.stride_w)?;
             c.shape_eq(y, &[xs[0], oh, ow, xs[3]])?;
             let (out_s, out_z) = c.sz(y, "output")?;
+            check_same_quantization(&c, x, y)?;
             let (act_min, act_max) = activation_range(o.activation, out_s, out_z);
             let p = PoolParams {
                 input: xs,
@@ -572,6 +595,7 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             let (_, x) = c.input(0)?;
             let (_, p) = c.input(1)?;
             c.dtype(x, "input", DType::I8)?;
+            check_pad_rank(&c, x)?;
             c.dtype(y, "output", DType::I8)?;
             c.dtype(p, "paddings", DType::I32)?;
             c.constant(p, "paddings")?;
@@ -744,6 +768,12 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
                 PreparedOp::Tanh(p)
             }
         }
+        OpKind::PadV2 => prepare_padv2(&c, y)?,
+        OpKind::StridedSlice(o) => prepare_strided_slice(&c, o, y)?,
+        OpKind::Transpose => prepare_transpose(&c, y)?,
+        OpKind::ResizeNearestNeighbor(o) => prepare_resize(&c, o, y, false)?,
+        OpKind::ResizeBilinear(o) => prepare_resize(&c, o, y, true)?,
+        OpKind::TransposeConv(o) => prepare_transpose_conv(&c, o, y)?,
     })
 }
 
@@ -769,4 +799,435 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
             }
         })
         .collect()
+}
+
+// ---- Spatial and shape ops (issue 20): PADV2, STRIDED_SLICE, TRANSPOSE, RESIZE_*,
+// TRANSPOSE_CONV. Each mirrors the checks of TFLite-Micro's `Prepare` for the op.
+
+/// PAD and PADV2 take at most 5 dimensions (`PadKernelMaxDimensionCount`).
+fn check_pad_rank(c: &Ctx, x: &Tensor) -> Result<(), RuntimeError> {
+    if x.shape.len() > 5 {
+        return Err(c.err(format!(
+            "input {:?} has rank {}, TFLite-Micro pads at most 5 dimensions",
+            x.name,
+            x.shape.len()
+        )));
+    }
+    Ok(())
+}
+
+/// TFLite-Micro's pooling requires the input quantized like the output (scales within
+/// 1e-6, equal zero points).
+fn check_same_quantization(c: &Ctx, x: &Tensor, y: &Tensor) -> Result<(), RuntimeError> {
+    let (xs, xz) = c.sz(x, "input")?;
+    let (ys, yz) = c.sz(y, "output")?;
+    if (xs as f64 - ys as f64).abs() > 1e-6 || xz != yz {
+        return Err(c.err(format!(
+            "input {:?} (scale {xs}, zero point {xz}) and output {:?} (scale {ys}, zero point {yz}) must have the same quantization",
+            x.name, y.name
+        )));
+    }
+    Ok(())
+}
+
+/// Bytes per element of the types TFLite-Micro's data-movement kernels accept for `what`
+/// (`types`), and the output of the same type.
+fn movable(c: &Ctx, x: &Tensor, y: &Tensor, types: &[DType]) -> Result<usize, RuntimeError> {
+    if !types.contains(&x.dtype) {
+        let names: Vec<String> = types.iter().map(|t| t.name()).collect();
+        return Err(c.err(format!(
+            "input {:?} is {}, supported: {}",
+            x.name,
+            x.dtype,
+            names.join(", ")
+        )));
+    }
+    if y.dtype != x.dtype {
+        return Err(c.err(format!(
+            "output {:?} is {}, the input is {}",
+            y.name, y.dtype, x.dtype
+        )));
+    }
+    Ok(x.dtype.size().unwrap_or(1))
+}
+
+/// Constant int32 vector input `i` (`what`) with exactly `n` values.
+fn const_i32s(c: &Ctx, i: usize, what: &str, n: usize) -> Result<Vec<i32>, RuntimeError> {
+    let (_, t) = c.input(i)?;
+    c.dtype(t, what, DType::I32)?;
+    c.constant(t, what)?;
+    let v = t.data_i32().unwrap_or_default();
+    if t.shape.len() != 1 || v.len() != n {
+        return Err(c.err(format!(
+            "{what} {:?} has shape {:?}, expected [{n}]",
+            t.name, t.shape
+        )));
+    }
+    Ok(v)
+}
+
+/// PADV2: PAD whose value is input 2 (one int8 element quantized like the output), or the
+/// output zero point when input 2 is absent.
+fn prepare_padv2(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
+    let (_, x) = c.input(0)?;
+    let (_, p) = c.input(1)?;
+    c.dtype(x, "input", DType::I8)?;
+    c.dtype(y, "output", DType::I8)?;
+    check_pad_rank(c, x)?;
+    c.dtype(p, "paddings", DType::I32)?;
+    c.constant(p, "paddings")?;
+    let r = x.shape.len();
+    let v = p.data_i32().unwrap_or_default();
+    if v.len() != 2 * y.shape.len() || y.shape.len() != r {
+        return Err(c.err(format!(
+            "paddings {:?} hold {} values, expected [{r}, 2]",
+            p.shape,
+            v.len()
+        )));
+    }
+    if v.iter().any(|&x| !(0..=1 << 16).contains(&x)) {
+        return Err(c.err(format!(
+            "paddings {v:?} must be non-negative (at most 65536)"
+        )));
+    }
+    let before: Vec<usize> = (0..r).map(|d| v[2 * d] as usize).collect();
+    let after: Vec<usize> = (0..r).map(|d| v[2 * d + 1] as usize).collect();
+    let want: Vec<usize> = (0..r).map(|d| x.shape[d] + before[d] + after[d]).collect();
+    c.shape_eq(y, &want)?;
+    let (out_s, out_z) = c.sz(y, "output")?;
+    let in_shape = x.shape.clone();
+    let Some(cv) = c.opt_input(2)? else {
+        return Ok(PreparedOp::Pad {
+            in_shape,
+            before,
+            after,
+            value: out_z as i8,
+        });
+    };
+    c.dtype(cv, "constant value", DType::I8)?;
+    if cv.elements() != 1 {
+        return Err(c.err(format!(
+            "constant value {:?} has shape {:?}, expected one element",
+            cv.name, cv.shape
+        )));
+    }
+    let (cs, cz) = cv.scale_zp().ok_or_else(|| {
+        c.err(format!(
+            "constant value {:?} has no quantization parameters",
+            cv.name
+        ))
+    })?;
+    if cz != out_z || cs as f64 != out_s as f64 {
+        return Err(c.err(format!(
+            "constant value {:?} (scale {cs}, zero point {cz}) must be quantized like the output (scale {out_s}, zero point {out_z})",
+            cv.name
+        )));
+    }
+    Ok(match cv.data.as_deref() {
+        Some(d) => PreparedOp::Pad {
+            in_shape,
+            before,
+            after,
+            value: d[0] as i8,
+        },
+        None => PreparedOp::PadV2 {
+            in_shape,
+            before,
+            after,
+        },
+    })
+}
+
+/// STRIDED_SLICE (TFLite-Micro: rank at most 4, constant int32 begin/end/strides, no zero
+/// stride; ellipsis_mask, new_axis_mask and offset are ignored, as TFLM ignores them).
+fn prepare_strided_slice(
+    c: &Ctx,
+    o: &models::StridedSliceOptions,
+    y: &Tensor,
+) -> Result<PreparedOp, RuntimeError> {
+    let (_, x) = c.input(0)?;
+    let elem = movable(
+        c,
+        x,
+        y,
+        &[DType::F32, DType::I8, DType::I16, DType::I32, DType::Bool],
+    )?;
+    let r = x.shape.len();
+    if r > 4 {
+        return Err(c.err(format!(
+            "input {:?} has rank {r}, TFLite-Micro slices at most 4 dimensions",
+            x.name
+        )));
+    }
+    let begin = const_i32s(c, 1, "begin", r)?;
+    let end = const_i32s(c, 2, "end", r)?;
+    let strides = const_i32s(c, 3, "strides", r)?;
+    let bit = |mask: i32, d: usize| mask & (1 << d) != 0;
+    let mut shape = Vec::new();
+    let (mut starts, mut stops) = (Vec::new(), Vec::new());
+    for d in 0..r {
+        let size = x.shape[d] as i64;
+        let stride = strides[d] as i64;
+        if stride == 0 {
+            return Err(c.err(format!("stride of dimension {d} is 0")));
+        }
+        let clamp = |v: i64| {
+            if stride > 0 {
+                v.clamp(0, size)
+            } else {
+                v.clamp(-1, size - 1)
+            }
+        };
+        let shrink = bit(o.shrink_axis_mask, d);
+        // The output shape as Prepare computes it (`StartForAxis` / `StopForAxis`).
+        let (b, e) = if size == 0 {
+            (0, 0)
+        } else {
+            let mut b = begin[d] as i64;
+            if bit(o.begin_mask, d) {
+                b = if stride > 0 {
+                    i32::MIN as i64
+                } else {
+                    i32::MAX as i64
+                };
+            }
+            if b < 0 {
+                b += size;
+            }
+            let b = clamp(b);
+            let e = if shrink {
+                b + 1
+            } else {
+                let mut e = end[d] as i64;
+                if bit(o.end_mask, d) {
+                    e = if stride > 0 {
+                        i32::MAX as i64
+                    } else {
+                        i32::MIN as i64
+                    };
+                }
+                if e < 0 {
+                    e += size;
+                }
+                clamp(e)
+            };
+            (b, e)
+        };
+        let e = if shrink { b + 1 } else { e };
+        if !shrink {
+            let n = ((e - b) as f32 / stride as f32).ceil() as i64;
+            shape.push(n.max(0) as usize);
+        }
+        // The kernel's own bounds (`StridedSliceStartForAxis` / `...EndForAxis`).
+        let mut s = begin[d] as i64;
+        if s < 0 {
+            s += size;
+        }
+        let mut s = clamp(s);
+        if bit(o.begin_mask, d) {
+            s = if stride > 0 { 0 } else { size - 1 };
+        }
+        let t = if shrink {
+            if s >= size {
+                s
+            } else {
+                s + 1
+            }
+        } else {
+            let mut t = end[d] as i64;
+            if t < 0 {
+                t += size;
+            }
+            let mut t = clamp(t);
+            if bit(o.end_mask, d) {
+                t = if stride > 0 { size } else { -1 };
+            }
+            t
+        };
+        starts.push(s);
+        stops.push(t);
+    }
+    c.shape_eq(y, &shape)?;
+    let p = SliceParams {
+        in_shape: x.shape.clone(),
+        starts,
+        stops,
+        strides: strides.iter().map(|&s| s as i64).collect(),
+        elem,
+    };
+    if p.count() != y.elements() {
+        return Err(c.err(format!(
+            "TFLite-Micro's kernel would write {} of the {} output elements (begin {begin:?}, end {end:?}, strides {strides:?}, shrink_axis_mask {})",
+            p.count(),
+            y.elements(),
+            o.shrink_axis_mask
+        )));
+    }
+    Ok(PreparedOp::StridedSlice(p))
+}
+
+/// TRANSPOSE (TFLite-Micro: rank 1 to 5, float32/int8/int16, constant int32 perm).
+fn prepare_transpose(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
+    let (_, x) = c.input(0)?;
+    let elem = movable(c, x, y, &[DType::F32, DType::I8, DType::I16])?;
+    let r = x.shape.len();
+    if !(1..=5).contains(&r) {
+        return Err(c.err(format!(
+            "input {:?} has rank {r}, TFLite-Micro transposes 1 to 5 dimensions",
+            x.name
+        )));
+    }
+    let v = const_i32s(c, 1, "perm", r)?;
+    let mut seen = vec![false; r];
+    for &p in &v {
+        if !(0..r as i32).contains(&p) || std::mem::replace(&mut seen[p as usize], true) {
+            return Err(c.err(format!("perm {v:?} is not a permutation of 0..{r}")));
+        }
+    }
+    let perm: Vec<usize> = v.iter().map(|&p| p as usize).collect();
+    let want: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
+    c.shape_eq(y, &want)?;
+    Ok(PreparedOp::Transpose {
+        in_shape: x.shape.clone(),
+        perm,
+        elem,
+    })
+}
+
+/// RESIZE_NEAREST_NEIGHBOR (float32/int8/int16) and RESIZE_BILINEAR (int8): 4-D input,
+/// constant int32 size `[2]`.
+fn prepare_resize(
+    c: &Ctx,
+    o: &models::ResizeOptions,
+    y: &Tensor,
+    bilinear: bool,
+) -> Result<PreparedOp, RuntimeError> {
+    let (_, x) = c.input(0)?;
+    let elem = if bilinear {
+        c.dtype(x, "input", DType::I8)?;
+        c.dtype(y, "output", DType::I8)?;
+        1
+    } else {
+        movable(c, x, y, &[DType::F32, DType::I8, DType::I16])?
+    };
+    let xs = c.rank(x, "input", 4)?;
+    let size = const_i32s(c, 1, "size", 2)?;
+    if size.iter().any(|&s| !(1..=1 << 16).contains(&s)) {
+        return Err(c.err(format!("size {size:?} must be in 1..=65536")));
+    }
+    if bilinear && o.align_corners && o.half_pixel_centers {
+        return Err(c.err(
+            "align_corners and half_pixel_centers are both set (TFLite-Micro: if half_pixel_centers is true, align_corners must be false)",
+        ));
+    }
+    if xs[1] == 0 || xs[2] == 0 {
+        return Err(c.err(format!(
+            "input {:?} has an empty image {:?}",
+            x.name, x.shape
+        )));
+    }
+    // The bilinear kernel's 10-bit fixed-point positions are int32, as in TFLM: keep the
+    // image within 65536 so that `1024 x height` cannot overflow.
+    if bilinear && (xs[1] > 1 << 16 || xs[2] > 1 << 16) {
+        return Err(c.err(format!(
+            "input {:?} image {}x{} exceeds 65536 in height or width",
+            x.name, xs[1], xs[2]
+        )));
+    }
+    let (oh, ow) = (size[0] as usize, size[1] as usize);
+    c.shape_eq(y, &[xs[0], oh, ow, xs[3]])?;
+    let p = ResizeParams {
+        input: xs,
+        out_h: oh,
+        out_w: ow,
+        align_corners: o.align_corners,
+        half_pixel_centers: o.half_pixel_centers,
+        elem,
+    };
+    Ok(if bilinear {
+        PreparedOp::ResizeBilinear(p)
+    } else {
+        PreparedOp::ResizeNearest(p)
+    })
+}
+
+/// TFLite's `ComputePaddingWithOffset` (dilation 1): the leading padding of a window
+/// `filter` with `stride` that gives `out` positions over `input`.
+fn tflite_padding(padding: models::Padding, input: usize, filter: usize, stride: usize) -> usize {
+    let (i, f, s) = (input as i64, filter as i64, stride as i64);
+    // `ComputeOutSize` (C division truncates toward zero).
+    let out = match padding {
+        models::Padding::Same => (i + s - 1) / s,
+        models::Padding::Valid => (i + s - f) / s,
+    };
+    (((out - 1) * s + f - i).max(0) / 2) as usize
+}
+
+/// TRANSPOSE_CONV, int8: inputs output_shape (ignored, as TFLite-Micro ignores it: the
+/// output tensor's shape rules), filter OHWI int8 constant (per-channel or per-tensor
+/// scales, zero points 0), input NHWC int8, optional int32 bias; padding from the output
+/// size as TFLM computes it.
+fn prepare_transpose_conv(
+    c: &Ctx,
+    o: &models::TransposeConvOptions,
+    y: &Tensor,
+) -> Result<PreparedOp, RuntimeError> {
+    let (_, w) = c.input(1)?;
+    let (_, x) = c.input(2)?;
+    for (t, what) in [(x, "input"), (w, "filter"), (y, "output")] {
+        c.dtype(t, what, DType::I8)?;
+    }
+    let xs = c.rank(x, "input", 4)?;
+    let ws = c.rank(w, "filter", 4)?;
+    let ys = c.rank(y, "output", 4)?;
+    c.constant(w, "filter")?;
+    check_filter_zero_points(c, w)?;
+    check_window(c, ws[1], ws[2], o.stride_h, o.stride_w, 1, 1)?;
+    if ws[3] != xs[3] || ws[0] != ys[3] || xs[0] != ys[0] {
+        return Err(c.err(format!(
+            "input {:?}, filter {:?} and output {:?} do not match (filter [out_c, h, w, in_c])",
+            x.shape, w.shape, y.shape
+        )));
+    }
+    let out_c = ws[0];
+    let bias = match c.opt_input(3)? {
+        None => vec![0; out_c],
+        Some(b) => {
+            c.dtype(b, "bias", DType::I32)?;
+            c.constant(b, "bias")?;
+            let v = b.data_i32().unwrap_or_default();
+            if v.len() != out_c {
+                return Err(c.err(format!(
+                    "bias {:?} has {} values, expected {out_c}",
+                    b.name,
+                    v.len()
+                )));
+            }
+            v
+        }
+    };
+    let (in_s, in_z) = c.sz(x, "input")?;
+    let (out_s, out_z) = c.sz(y, "output")?;
+    let (multipliers, shifts) = c.multipliers(in_s, w, out_s, out_c)?;
+    let (act_min, act_max) = activation_range(o.activation, out_s, out_z);
+    let geom = TransposeConvGeometry {
+        input: xs,
+        filter: ws,
+        output: ys,
+        stride_h: o.stride_h,
+        stride_w: o.stride_w,
+        pad_top: tflite_padding(o.padding, ys[1], ws[1], o.stride_h),
+        pad_left: tflite_padding(o.padding, ys[2], ws[2], o.stride_w),
+    };
+    let quant = QuantParams {
+        input_zero_point: in_z,
+        filter_zero_point: 0,
+        output_zero_point: out_z,
+        act_min,
+        act_max,
+        multipliers,
+        shifts,
+        bias,
+    };
+    Ok(PreparedOp::TransposeConv { geom, quant })
 }

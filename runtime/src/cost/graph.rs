@@ -251,5 +251,56 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
             in_elems: tensor(op.input(0), "input")?.elements() as u64,
             out_elems: out_elems()?,
         },
+        // Spatial and shape ops (issue 20), mapped onto the existing cost kinds whose work
+        // is alike (the profiles have no entries of their own for them):
+        // PADV2 is PAD with another fill value.
+        OpKind::PadV2 => OpShape::Pad {
+            in_bytes: tensor(op.input(0), "input")?.bytes() as u64,
+            out_bytes: out_bytes()?,
+        },
+        // STRIDED_SLICE, TRANSPOSE and RESIZE_NEAREST_NEIGHBOR gather every output
+        // element from the input: a copy of the output's bytes, like RESHAPE.
+        OpKind::StridedSlice(_) | OpKind::Transpose | OpKind::ResizeNearestNeighbor(_) => {
+            OpShape::Reshape {
+                bytes: out_bytes()?,
+            }
+        }
+        // RESIZE_BILINEAR weighs 4 neighbours per output element: a 2x2 average pool,
+        // stride 1, over an input one row and column larger than the output.
+        OpKind::ResizeBilinear(_) => {
+            let [n, oh, ow, c] = dims4(op.output(), "output")?.map(|d| d as u64);
+            OpShape::Pool(PoolShape {
+                kind: PoolKind::Avg,
+                batch: n,
+                in_h: oh + 1,
+                in_w: ow + 1,
+                channels: c,
+                out_h: oh,
+                out_w: ow,
+                filter_h: 2,
+                filter_w: 2,
+                stride_h: 1,
+                stride_w: 1,
+                pad_top: 0,
+                pad_left: 0,
+            })
+        }
+        // TRANSPOSE_CONV multiplies every input pixel's channels by the whole filter
+        // (out_c x kh x kw x in_c): a fully connected layer with one row per input pixel
+        // and out_c*kh*kw outputs, the same MACs and weight bytes.
+        OpKind::TransposeConv(_) => {
+            let [n, ih, iw, ic] = dims4(op.input(2), "input")?.map(|d| d as u64);
+            let [oc, kh, kw, fic] = dims4(op.input(1), "filter")?.map(|d| d as u64);
+            if fic != ic {
+                return Err(err(format!(
+                    "filter depth {fic} differs from the input depth {ic}"
+                )));
+            }
+            OpShape::FullyConnected {
+                batch: n * ih * iw,
+                in_features: ic,
+                out_features: oc * kh * kw,
+            }
+        }
     })
 }

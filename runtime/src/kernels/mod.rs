@@ -19,6 +19,7 @@ pub mod quantize;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
+pub mod spatial;
 
 /// Per-channel requantization parameters of a conv, depthwise or fully connected op,
 /// exactly as the CPU kernels use them (the accelerator driver uses the same values).
