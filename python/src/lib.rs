@@ -36,7 +36,9 @@ fn parse(argv: &[String]) -> PyResult<Command> {
 }
 
 fn wrong(what: &str) -> PyErr {
-    TinyaccelError::new_err(format!("internal: argument vector is not a `{what}` command"))
+    TinyaccelError::new_err(format!(
+        "internal: argument vector is not a `{what}` command"
+    ))
 }
 
 /// Exit status of a command that returned normally (0 success, 1 failed check, 2 bug).
@@ -70,7 +72,12 @@ fn run(py: Python<'_>, argv: Vec<String>, input: Option<Vec<u8>>) -> PyResult<(S
     };
     let json = serde_json::to_string(&cmd::run::to_json(&report))
         .map_err(|e| TinyaccelError::new_err(e.to_string()))?;
-    let output = output_array(py, &report.output_bytes, report.output_dtype, &report.output_shape)?;
+    let output = output_array(
+        py,
+        &report.output_bytes,
+        report.output_dtype,
+        &report.output_shape,
+    )?;
     Ok((json, output))
 }
 
@@ -82,11 +89,7 @@ fn output_array(
     shape: &[usize],
 ) -> PyResult<PyObject> {
     use models::DType;
-    fn shaped<T: numpy::Element>(
-        py: Python<'_>,
-        v: Vec<T>,
-        shape: &[usize],
-    ) -> PyResult<PyObject> {
+    fn shaped<T: numpy::Element>(py: Python<'_>, v: Vec<T>, shape: &[usize]) -> PyResult<PyObject> {
         let a = PyArray1::from_vec(py, v);
         let n = a.len()?;
         if shape.iter().product::<usize>() == n && !shape.is_empty() {
@@ -96,7 +99,11 @@ fn output_array(
         }
     }
     match dtype {
-        DType::I8 => shaped(py, bytes.iter().map(|&b| b as i8).collect::<Vec<i8>>(), shape),
+        DType::I8 => shaped(
+            py,
+            bytes.iter().map(|&b| b as i8).collect::<Vec<i8>>(),
+            shape,
+        ),
         DType::I16 => shaped(
             py,
             bytes
@@ -121,7 +128,11 @@ fn output_array(
                 .collect::<Vec<_>>(),
             shape,
         ),
-        DType::Bool => shaped(py, bytes.iter().map(|&b| b != 0).collect::<Vec<bool>>(), shape),
+        DType::Bool => shaped(
+            py,
+            bytes.iter().map(|&b| b != 0).collect::<Vec<bool>>(),
+            shape,
+        ),
         _ => shaped(py, bytes.to_vec(), shape),
     }
 }
@@ -131,15 +142,18 @@ fn output_array(
 #[pyfunction]
 fn cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(u8, String)> {
     let command = parse(&argv)?;
-    let (result, text) = py.allow_threads(|| {
-        tinyaccel::capture_stdout(|| cmd::run(Cli { command }))
-    });
+    let (result, text) =
+        py.allow_threads(|| tinyaccel::capture_stdout(|| cmd::run(Cli { command })));
     Ok((status(result.map_err(err)?), text))
 }
 
 /// The grid of a sweep or search: the TOML text of a table (relative `base` paths looked
 /// up in the current folder) or, without one, the `--grid` file of the arguments.
-fn grid_of(toml_text: Option<&str>, file: Option<&Path>, what: &str) -> anyhow::Result<reports::sweep::Grid> {
+fn grid_of(
+    toml_text: Option<&str>,
+    file: Option<&Path>,
+    what: &str,
+) -> anyhow::Result<reports::sweep::Grid> {
     match (toml_text, file) {
         (Some(text), _) => Ok(reports::sweep::Grid::from_toml_str(
             text,
@@ -214,7 +228,10 @@ fn search(py: Python<'_>, argv: Vec<String>, grid_toml: Option<String>) -> PyRes
 /// (name, resolved TOML, hash).
 #[pyfunction]
 #[pyo3(signature = (spec=None, toml_text=None))]
-fn load_config(spec: Option<String>, toml_text: Option<String>) -> PyResult<(String, String, String)> {
+fn load_config(
+    spec: Option<String>,
+    toml_text: Option<String>,
+) -> PyResult<(String, String, String)> {
     let cfg = match (spec, toml_text) {
         (_, Some(text)) => {
             let dir = std::env::current_dir().map_err(|e| err(e.into()))?;
@@ -276,7 +293,11 @@ fn to_toml_value(v: &Bound<'_, PyAny>, where_: &str) -> PyResult<toml::Value> {
             let k: String = k.extract().map_err(|_| {
                 PyTypeError::new_err(format!("{where_}: keys must be strings, not {k:?}"))
             })?;
-            let at = if where_.is_empty() { k.clone() } else { format!("{where_}.{k}") };
+            let at = if where_.is_empty() {
+                k.clone()
+            } else {
+                format!("{where_}.{k}")
+            };
             if x.is_none() {
                 continue;
             }
