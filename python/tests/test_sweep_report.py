@@ -87,3 +87,31 @@ def test_hdl_verify_through_verilator():
     r = tinyaccel.hdl_verify("tiny-4x4", cases=3, dataflow="os")
     assert r["ok"] is True
     assert r["cases"] == 3 and r["bit_exact"] == 3 and r["cycle_exact"] == 3
+
+
+def test_long_calls_release_the_gil(in_tmp):
+    """A Python thread keeps running while the native sweep works (it could not if the
+    call held the GIL)."""
+    import threading
+
+    from tinyaccel import _tinyaccel
+
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        text = _tinyaccel.to_toml(GRID_1000)
+        before = counter[0]
+        outcome = json.loads(_tinyaccel.sweep(["sweep", "--model", "kws", "--quiet", "--no-png", "--out", "g"], text))
+        during = counter[0] - before
+    finally:
+        stop.set()
+        t.join()
+    assert outcome["rows"] == 1000
+    assert during > 1000, f"the spinning thread advanced only {during} times during the sweep"
