@@ -142,7 +142,7 @@ class Config:
         try:
             import tomllib  # Python 3.11+
         except ImportError:  # pragma: no cover - older Pythons
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found]
         return tomllib.loads(self.toml)
 
     def path(self) -> str:
