@@ -13,7 +13,8 @@ the numbers equal the CLI's for the same arguments:
 Tables come back as pandas DataFrames when ``import pandas`` works, else as lists of
 dicts (:class:`Rows`); column names and units are those of the CSV files the CLI writes.
 Long calls release the GIL; report, sweep and search draw the CLI's progress bars on
-standard error (``quiet=True`` hides them). Errors raise :class:`TinyaccelError` with the
+standard error when it is a terminal (not in a Jupyter kernel; ``quiet=True`` hides
+them). Errors raise :class:`TinyaccelError` with the
 CLI's message.
 """
 
