@@ -52,6 +52,10 @@ pub struct RunArgs {
     pub backend: String,
     #[command(flatten)]
     pub budget: super::budget::BudgetArgs,
+    /// The input's raw bytes given by a caller of the library (the Python package) instead
+    /// of a file; checked like `--input`. Not a flag.
+    #[arg(skip)]
+    pub input_bytes: Option<Vec<u8>>,
 }
 
 /// One row of the per-layer table.
@@ -102,7 +106,32 @@ pub const PRINT_OUTPUT_MAX_ELEMENTS: usize = 64;
 /// read is capped at the model's input size (at most the 256 MiB tensor arena): a larger
 /// file, `/dev/zero` included, is refused after `want + 1` bytes.
 pub fn load_input(interp: &Interpreter, path: Option<&PathBuf>) -> Result<Vec<u8>> {
+    load_input_from(interp, path, None)
+}
+
+/// [`load_input`], or the given bytes (checked against the model's input size) when
+/// `bytes` is `Some` (the library's [`RunArgs::input_bytes`]).
+pub fn load_input_from(
+    interp: &Interpreter,
+    path: Option<&PathBuf>,
+    bytes: Option<&[u8]>,
+) -> Result<Vec<u8>> {
     let want = interp.input_len();
+    if let Some(b) = bytes {
+        if b.len() != want {
+            let t = interp
+                .graph()
+                .input()
+                .map(|t| format!("{:?} {}", t.shape, t.dtype))
+                .unwrap_or_default();
+            bail!(
+                "input is {} bytes; model {} expects {want} bytes ({t}, NHWC raw bytes)",
+                b.len(),
+                interp.graph().name
+            );
+        }
+        return Ok(b.to_vec());
+    }
     let Some(p) = path else {
         return Ok(vec![0; want]);
     };
@@ -219,7 +248,7 @@ impl OutputSummary {
 pub fn execute(args: &RunArgs) -> Result<(RunReport, Interpreter)> {
     let graph = load_model(&args.model)?;
     let mut interp = Interpreter::new(&graph)?;
-    let input = load_input(&interp, args.input.as_ref())?;
+    let input = load_input_from(&interp, args.input.as_ref(), args.input_bytes.as_deref())?;
     let output_bytes = interp.invoke(&input)?;
     let (inp, out) = (graph.input(), graph.output());
     let report = RunReport {
@@ -457,8 +486,39 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             }
         }
     }
+    let report = match collect(&args)? {
+        Collected::Report(r) => r,
+        Collected::Mismatch(msg) => {
+            eprintln!("tinyaccel: internal error: {msg}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Some(p) = &args.output {
+        std::fs::write(p, &report.output_bytes)
+            .with_context(|| format!("cannot write output file {}", p.display()))?;
+    }
+    if args.json {
+        outln!("{}", serde_json::to_string(&to_json(&report))?);
+    } else {
+        out!("{}", print_table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What [`collect`] found: the report, or the message of an offloaded run whose output
+/// differs from the CPU kernels' (a bug: the CLI exits 2).
+#[derive(Debug)]
+pub enum Collected {
+    Report(RunReport),
+    Mismatch(String),
+}
+
+/// Everything `run` computes for `args` (CPU baseline columns with `--cpu`, the offloaded
+/// run with `--accel`, budgets), without printing or writing the output file. `args.json`
+/// chooses the JSON forms of the extra columns, as for the printed JSON.
+pub fn collect(args: &RunArgs) -> Result<Collected> {
     let budget = args.budget.parse()?;
-    let (mut report, interp) = execute(&args)?;
+    let (mut report, interp) = execute(args)?;
     if let Some(spec) = &args.cpu {
         let (columns, summary) = super::cpus::cpu_columns(interp.graph(), spec, args.json)?;
         for l in &mut report.layers {
@@ -470,7 +530,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(spec) = &args.accel {
         let cfg = arch::AccelConfig::resolve(spec)?;
         let cpu = runtime::cost::CpuProfile::resolve(args.cpu.as_deref().unwrap_or("cortex-m4f"))?;
-        let input = load_input(&interp, args.input.as_ref())?;
+        let input = load_input_from(&interp, args.input.as_ref(), args.input_bytes.as_deref())?;
         let accel_run = match args.backend.as_str() {
             "sim" => {
                 let sim_model = super::accel::sim_model(&args.sim)?;
@@ -505,11 +565,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         if accel_run.output != report.output_bytes {
             // The accelerator must reproduce the CPU kernels bit for bit: a difference is a
             // bug (exit code 2), never a result.
-            eprintln!(
-                "tinyaccel: internal error: the offloaded run's output differs from the CPU kernels' on model {} with {}; please report it",
+            return Ok(Collected::Mismatch(format!(
+                "the offloaded run's output differs from the CPU kernels' on model {} with {}; please report it",
                 report.model, cfg.name
-            );
-            return Ok(ExitCode::from(2));
+            )));
         }
         // A timed run reports the same per-layer rows as `tinyaccel report`; an untimed
         // one (`--sim functional`) reports values only.
@@ -568,14 +627,5 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 .extend(super::budget::target_lines("CPU only", &t));
         }
     }
-    if let Some(p) = &args.output {
-        std::fs::write(p, &report.output_bytes)
-            .with_context(|| format!("cannot write output file {}", p.display()))?;
-    }
-    if args.json {
-        outln!("{}", serde_json::to_string(&to_json(&report))?);
-    } else {
-        out!("{}", print_table(&report));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(Collected::Report(report))
 }

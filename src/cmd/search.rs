@@ -144,6 +144,29 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         .as_ref()
         .context("`tinyaccel search` needs --grid FILE (or the `merge` subcommand)")?;
     let grid = Grid::load(grid_path)?;
+    let (o, elapsed_s) = search_grid(&args, &grid)?;
+    outln!(
+        "{} of {} designs evaluated ({} from an earlier run) in {} generations, {:.2} s; {} on the feasible front -> {}",
+        o.evaluated,
+        o.designs,
+        o.cached,
+        o.generations,
+        elapsed_s,
+        o.front,
+        o.dir.display()
+    );
+    outln!("{}", o.answer);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The search over `grid` with the options of `args` (its `grid` and `merge` unused):
+/// writes its files into `args.out` and returns the outcome and the seconds the search
+/// took (models loaded before the clock starts). The library's entry point (a grid given
+/// as a table by the Python package).
+pub fn search_grid(
+    args: &SearchArgs,
+    grid: &Grid,
+) -> Result<(reports::search::SearchOutcome, f64)> {
     let cpu = CpuProfile::resolve(&args.cpu)?;
     let specs = super::report::model_specs(&args.models);
     let spec =
@@ -169,21 +192,10 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
     };
     let t0 = std::time::Instant::now();
     let o = reports::search::run_search(
-        &grid,
+        grid,
         &spec,
         |cfg, m| evaluate_budget(cfg, &models[m], policy, streams, false),
         &opts,
     )?;
-    outln!(
-        "{} of {} designs evaluated ({} from an earlier run) in {} generations, {:.2} s; {} on the feasible front -> {}",
-        o.evaluated,
-        o.designs,
-        o.cached,
-        o.generations,
-        t0.elapsed().as_secs_f64(),
-        o.front,
-        o.dir.display()
-    );
-    outln!("{}", o.answer);
-    Ok(ExitCode::SUCCESS)
+    Ok((o, t0.elapsed().as_secs_f64()))
 }

@@ -22,33 +22,33 @@ pub enum SimCmd {
 pub struct GemmArgs {
     /// Rows of A and C.
     #[arg(long)]
-    m: usize,
+    pub m: usize,
     /// Reduction depth.
     #[arg(long)]
-    k: usize,
+    pub k: usize,
     /// Columns of B and C.
     #[arg(long)]
-    n: usize,
+    pub n: usize,
     /// Config file or preset name.
     #[arg(long, default_value = "edge-8x8")]
-    config: String,
+    pub config: String,
     /// Override the dataflow (output-stationary | weight-stationary | input-stationary | os |
     /// ws | is).
     #[arg(long)]
-    dataflow: Option<String>,
+    pub dataflow: Option<String>,
     /// Model: cycle (cycle-level), functional (untimed) or tile (tile-level estimate,
     /// no data).
     #[arg(long, default_value = "cycle")]
-    model: String,
+    pub model: String,
     /// Raw int32 output (no requantization).
     #[arg(long)]
-    int32: bool,
+    pub int32: bool,
     /// Seed of the random operands.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 struct Rng(u64);

@@ -269,6 +269,28 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         .as_ref()
         .context("`tinyaccel sweep` needs --grid FILE (or the `merge` subcommand)")?;
     let grid = Grid::load(grid_path)?;
+    let (o, elapsed_s) = sweep_grid(&args, &grid)?;
+    outln!(
+        "{} designs x {} models: {} rows ({} evaluated now, {} resumed; {} ok, {} infeasible, {} invalid) in {:.2} s -> {}",
+        o.designs,
+        super::report::model_specs(&args.models).len(),
+        o.rows,
+        o.evaluated,
+        o.reused,
+        o.ok,
+        o.infeasible,
+        o.invalid,
+        elapsed_s,
+        o.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The sweep of `grid` with the options of `args` (its `grid` and `merge` unused): writes
+/// `results.csv` and the analysis into `args.out` and returns the outcome and the seconds
+/// the evaluation took (models loaded before the clock starts). The library's entry
+/// point (a grid given as a table by the Python package).
+pub fn sweep_grid(args: &SweepArgs, grid: &Grid) -> Result<(reports::sweep::SweepOutcome, f64)> {
     let cpu = CpuProfile::resolve(&args.cpu)?;
     let specs = super::report::model_specs(&args.models);
     let sweep_models = sweep_models(&specs, &cpu)?;
@@ -286,30 +308,17 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         cpu.spec(),
         policy
     );
-    opts.constraints = constraint_args(&args)?;
+    opts.constraints = constraint_args(args)?;
     // The footprint is computed only when the sweep has constraints (budget columns).
-    let with_memory = opts.resolve_constraints(&grid)?.is_some();
+    let with_memory = opts.resolve_constraints(grid)?.is_some();
     let t0 = std::time::Instant::now();
     let o = reports::sweep::run_sweep(
-        &grid,
+        grid,
         &specs,
         |cfg, m| evaluate_budget(cfg, &sweep_models[m], policy, streams, with_memory),
         &opts,
     )?;
-    outln!(
-        "{} designs x {} models: {} rows ({} evaluated now, {} resumed; {} ok, {} infeasible, {} invalid) in {:.2} s -> {}",
-        o.designs,
-        specs.len(),
-        o.rows,
-        o.evaluated,
-        o.reused,
-        o.ok,
-        o.infeasible,
-        o.invalid,
-        t0.elapsed().as_secs_f64(),
-        o.dir.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((o, t0.elapsed().as_secs_f64()))
 }
 
 #[cfg(test)]
