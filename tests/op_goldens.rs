@@ -1,12 +1,14 @@
 //! Op goldens (issue 20): the small models of `tests/data/ops/`, written and run through
 //! TFLite-Micro's own interpreter by `scripts/make_op_goldens.py` (the `tflite-micro`
 //! Python package, reference kernels), give exactly TFLM's output bytes on tinyaccel's
-//! runtime, on every run; the models that mix a reduction with an offloadable layer give
-//! the same bytes offloaded (`--accel`) on every preset. No Python is needed: the models,
+//! runtime, on every run; the models with an offloadable layer (CONV_2D, DEPTHWISE_CONV_2D,
+//! FULLY_CONNECTED) give the same bytes offloaded (`--accel`) on every preset, the 16x8
+//! (int16) layers kept on the CPU. No Python is needed: the models,
 //! inputs and outputs are committed.
 
 use arch::AccelConfig;
 use driver::delegate::{self, Placement, Policy};
+use models::DType;
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
 use sim::{Fidelity, SimDevice};
@@ -85,12 +87,30 @@ fn diff(got: &[u8], want: &[u8]) -> String {
 fn every_op_golden_is_bit_exact_on_the_cpu() {
     let cases = cases();
     assert!(cases.len() >= 30, "{} cases in tests/data/ops", cases.len());
-    for op in ["MEAN", "SUM"] {
+    for op in [
+        "MEAN",
+        "SUM",
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "FULLY_CONNECTED",
+        "QUANTIZE",
+        "DEQUANTIZE",
+    ] {
         assert!(
             cases
                 .iter()
                 .any(|c| c.graph.ops.iter().any(|o| o.name() == op)),
             "no golden exercises {op}"
+        );
+    }
+    for op in ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"] {
+        assert!(
+            cases.iter().any(|c| c
+                .graph
+                .ops
+                .iter()
+                .any(|o| o.name() == op && input_dtype(&c.graph, o) == Some(DType::I16))),
+            "no golden exercises {op} 16x8 (int16 activations)"
         );
     }
     let mut runs = 0;
@@ -113,14 +133,24 @@ fn every_op_golden_is_bit_exact_on_the_cpu() {
     eprintln!("{} op goldens, {runs} runs bit-exact", cases.len());
 }
 
+/// The dtype of op `o`'s input 0.
+fn input_dtype(g: &models::Graph, o: &models::Op) -> Option<DType> {
+    o.input(0).map(|t| g.tensors[t].dtype)
+}
+
+const OFFLOADABLE: [&str; 3] = ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"];
+
+/// Every golden with a conv, depthwise or fully connected layer runs offloaded (policy
+/// `all`) on every preset, bit-exact: the int8 layers on the accelerator, the 16x8 ones
+/// (int16 activations) kept on the CPU with the reason `run --accel` shows.
 #[test]
 fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset() {
     let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
     let mixed: Vec<Case> = cases()
         .into_iter()
-        .filter(|c| c.graph.ops.iter().any(|o| o.name() == "CONV_2D"))
+        .filter(|c| c.graph.ops.iter().any(|o| OFFLOADABLE.contains(&o.name())))
         .collect();
-    assert!(mixed.len() >= 2, "{} mixed cases", mixed.len());
+    assert!(mixed.len() >= 30, "{} cases with an offloadable layer", mixed.len());
     for c in &mixed {
         for (preset, _) in arch::config::PRESETS {
             let cfg = AccelConfig::preset(preset).unwrap();
@@ -134,13 +164,32 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
                 let mut interp = Interpreter::new(&c.graph).unwrap();
                 let run = delegate::run_model(&mut interp, &mut dev, &cpu, Policy::All, input)
                     .unwrap_or_else(|e| panic!("{} on {preset}: {e}", c.name));
-                let placed: Vec<(&str, Placement)> =
-                    run.decisions.iter().map(|d| (d.op, d.placement)).collect();
-                assert!(
-                    placed.contains(&("CONV_2D", Placement::Accel)),
-                    "{} on {preset}: the conv was not offloaded: {placed:?}",
-                    c.name
-                );
+                for d in &run.decisions {
+                    let op = &c.graph.ops[d.index];
+                    if !OFFLOADABLE.contains(&op.name()) {
+                        continue;
+                    }
+                    if input_dtype(&c.graph, op) == Some(DType::I16) {
+                        assert!(
+                            d.placement == Placement::Cpu
+                                && d.reason.contains("int16 activations: CPU only"),
+                            "{} on {preset}: 16x8 op {} placed {:?} ({})",
+                            c.name,
+                            d.index,
+                            d.placement,
+                            d.reason
+                        );
+                    } else {
+                        assert!(
+                            d.placement == Placement::Accel,
+                            "{} on {preset}: {} (op {}) was not offloaded: {}",
+                            c.name,
+                            d.op,
+                            d.index,
+                            d.reason
+                        );
+                    }
+                }
                 assert!(
                     &run.output == want,
                     "{} run {i} on {preset} ({fidelity:?}): {}",
