@@ -200,3 +200,21 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
         }
     }
 }
+
+/// `run --accel` says why a 16x8 layer stays on the CPU, and its output is the golden's.
+#[test]
+fn run_accel_names_the_int16_reason() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ops");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args(["run", "--accel", "edge-8x8-tinyml", "--print-output"])
+        .arg(dir.join("quantize_i8_i16_fc_i8.tflite"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("layer 1 (FULLY_CONNECTED) on the CPU: int16 activations: CPU only"),
+        "{text}"
+    );
+    assert!(text.contains("0 of 3 layers offloaded"), "{text}");
+}
