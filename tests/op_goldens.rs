@@ -150,7 +150,11 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
         .into_iter()
         .filter(|c| c.graph.ops.iter().any(|o| OFFLOADABLE.contains(&o.name())))
         .collect();
-    assert!(mixed.len() >= 30, "{} cases with an offloadable layer", mixed.len());
+    assert!(
+        mixed.len() >= 30,
+        "{} cases with an offloadable layer",
+        mixed.len()
+    );
     for c in &mixed {
         for (preset, _) in arch::config::PRESETS {
             let cfg = AccelConfig::preset(preset).unwrap();
@@ -211,7 +215,11 @@ fn run_accel_names_the_int16_reason() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         text.contains("layer 1 (FULLY_CONNECTED) on the CPU: int16 activations: CPU only"),
         "{text}"

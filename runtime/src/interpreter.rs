@@ -667,15 +667,27 @@ fn run_int16<'a>(p: &PreparedOp, inp: &dyn Fn(usize) -> &'a [u8], out: &mut [u8]
     };
     let mut y = vec![0i16; out.len() / 2];
     match p {
-        PreparedOp::Conv16 { geom, quant } => {
-            conv2d_16x8(geom, quant, &read_i16(inp(0)), kernels::as_i8(inp(1)), &mut y)
-        }
-        PreparedOp::Depthwise16 { geom, quant } => {
-            depthwise_16x8(geom, quant, &read_i16(inp(0)), kernels::as_i8(inp(1)), &mut y)
-        }
-        PreparedOp::FullyConnected16 { geom, quant } => {
-            fully_connected_16x8(geom, quant, &read_i16(inp(0)), kernels::as_i8(inp(1)), &mut y)
-        }
+        PreparedOp::Conv16 { geom, quant } => conv2d_16x8(
+            geom,
+            quant,
+            &read_i16(inp(0)),
+            kernels::as_i8(inp(1)),
+            &mut y,
+        ),
+        PreparedOp::Depthwise16 { geom, quant } => depthwise_16x8(
+            geom,
+            quant,
+            &read_i16(inp(0)),
+            kernels::as_i8(inp(1)),
+            &mut y,
+        ),
+        PreparedOp::FullyConnected16 { geom, quant } => fully_connected_16x8(
+            geom,
+            quant,
+            &read_i16(inp(0)),
+            kernels::as_i8(inp(1)),
+            &mut y,
+        ),
         PreparedOp::QuantizeF32ToI16 { scale, zero_point } => {
             quantize_f32_i16(*scale, *zero_point, &f32s(inp(0)), &mut y)
         }
@@ -697,7 +709,9 @@ fn run_int16<'a>(p: &PreparedOp, inp: &dyn Fn(usize) -> &'a [u8], out: &mut [u8]
                 requantize_int(m, s, zi, zo, range, x.into_iter(), |i, v| y[i] = v as i16);
             } else {
                 let o = kernels::as_i8_mut(out);
-                requantize_int(m, s, zi, zo, (-128, 127), x.into_iter(), |i, v| o[i] = v as i8);
+                requantize_int(m, s, zi, zo, (-128, 127), x.into_iter(), |i, v| {
+                    o[i] = v as i8
+                });
                 return;
             }
         }

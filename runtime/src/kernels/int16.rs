@@ -179,7 +179,8 @@ pub fn depthwise_16x8(
                             if ix < 0 || ix >= in_w as isize {
                                 continue;
                             }
-                            let x = input[((b * in_h + iy as usize) * in_w + ix as usize) * in_d + ic];
+                            let x =
+                                input[((b * in_h + iy as usize) * in_w + ix as usize) * in_d + ic];
                             let w = filter[(fy * g.k_w + fx) * out_d + oc];
                             acc = mac(acc, w, x, q.accum);
                         }
@@ -261,7 +262,10 @@ mod tests {
         for (x, real) in [(123_456_789i64, 0.000_321), (-98_765_432, 0.0123), (7, 3.5)] {
             let (m, s) = arch::quant::quantize_multiplier(real);
             let got = mbqm64(x, m, s) as f64;
-            assert!((got - x as f64 * real).abs() <= 1.0 + (x as f64 * real).abs() * 1e-4, "{x} * {real}: {got}");
+            assert!(
+                (got - x as f64 * real).abs() <= 1.0 + (x as f64 * real).abs() * 1e-4,
+                "{x} * {real}: {got}"
+            );
         }
     }
 
