@@ -427,7 +427,28 @@ def cases_int16():
     c["quantize_i8_i16_fc_i8"] = quantize_chain(rng, "QUANTIZE int8->int16, FULLY_CONNECTED 16x8, QUANTIZE int16->int8", (INT8, (0.05, -7)), (1.0 / 4096, 0), (INT8, (0.1, 12)))
     c["quantize_i8_zp_ends_i16_i8"] = quantize_chain(rng, "QUANTIZE int8 (zero point -128)->int16 (tiny scale, saturating), FC 16x8, QUANTIZE int16->int8 (zero point 127)", (INT8, (0.2, -128)), (1e-4, 0), (INT8, (0.05, 127)))
     c["quantize_i16_i16_requant"] = quantize_chain(rng, "QUANTIZE int16->int16 requantization, FC 16x8, QUANTIZE int16->int16 (zero point 100)", (INT16, (2e-3, 0)), (1e-3, 0), (INT16, (0.01, 100)))
+    c["quantize_f32_i8_conv_dequantize"] = quantize_f32_i8_conv(rng)
     return c
+
+
+def quantize_f32_i8_conv(rng):
+    """QUANTIZE float32 -> int8, an int8 CONV_2D (offloadable), DEQUANTIZE int8 -> float32."""
+    m = Model("QUANTIZE float32->int8, CONV_2D 3x3 SAME, DEQUANTIZE int8->float32")
+    x = m.tensor("x", [1, 5, 5, 3], FLOAT32)
+    q = m.tensor("q", [1, 5, 5, 3], INT8, 0.03, -9)
+    m.op(OP.QUANTIZE, [x], [q])
+    ws = list(rng.uniform(0.002, 0.02, 4))
+    wt, wsc = _weights(m, rng, "w", [4, 3, 3, 3], 4, ws, 0)
+    b = _bias(m, rng, "b", 4, 0.03, wsc, INT32, 2000)
+    cv = m.tensor("conv", [1, 5, 5, 4], INT8, 0.05, 3)
+    opt = fb.Conv2DOptionsT()
+    opt.padding, opt.strideH, opt.strideW = PAD.SAME, 1, 1
+    opt.dilationHFactor = opt.dilationWFactor = 1
+    m.op(OP.CONV_2D, [q, wt, b], [cv], OPT.Conv2DOptions, opt)
+    y = m.tensor("y", [1, 5, 5, 4], FLOAT32)
+    m.op(OP.DEQUANTIZE, [cv], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
 
 
 def run_tflm(model_bytes, inputs):
