@@ -428,7 +428,28 @@ def cases_int16():
     c["quantize_i8_zp_ends_i16_i8"] = quantize_chain(rng, "QUANTIZE int8 (zero point -128)->int16 (tiny scale, saturating), FC 16x8, QUANTIZE int16->int8 (zero point 127)", (INT8, (0.2, -128)), (1e-4, 0), (INT8, (0.05, 127)))
     c["quantize_i16_i16_requant"] = quantize_chain(rng, "QUANTIZE int16->int16 requantization, FC 16x8, QUANTIZE int16->int16 (zero point 100)", (INT16, (2e-3, 0)), (1e-3, 0), (INT16, (0.01, 100)))
     c["quantize_f32_i8_conv_dequantize"] = quantize_f32_i8_conv(rng)
+    # ADD int16 (left shift 15): same shapes, broadcast, fused activation, scale ratios.
+    c["add16_same_shape"] = add16_case("ADD int16 same shapes", [1, 4, 5, 3], [1, 4, 5, 3], (1e-3, 0), (1e-3, 0), (2e-3, 0))
+    c["add16_broadcast_relu"] = add16_case("ADD int16 broadcast [1,4,4,6] + [6], RELU", [1, 4, 4, 6], [6], (5e-4, 0), (2e-3, 0), (1e-3, 0), ACT.RELU)
+    c["add16_scales_relu6"] = add16_case("ADD int16 different scales, RELU6", [2, 3, 7], [2, 1, 7], (1.0 / 4096, 0), (1.0 / 1024, 0), (1.0 / 2048, 0), ACT.RELU6)
+    c["add16_tiny_large"] = add16_case("ADD int16 tiny and large scales", [3, 10], [3, 10], (1e-6, 0), (0.05, 0), (0.01, 0))
     return c
+
+
+def add16_case(desc, a_shape, b_shape, qa, qb, qo, act=ACT.NONE):
+    """ADD of int16 tensors; input 1 is a constant (the golden's input is input 0)."""
+    m = Model(desc)
+    rng = np.random.default_rng(len(desc))
+    x = m.tensor("x", a_shape, INT16, *qa)
+    b = m.tensor("b", b_shape, INT16, *qb,
+                 data=rng.integers(-4000, 4000, b_shape, dtype=np.int16).astype("<i2"))
+    out_shape = list(np.broadcast_shapes(tuple(a_shape), tuple(b_shape)))
+    y = m.tensor("y", out_shape, INT16, *qo)
+    opt = fb.AddOptionsT()
+    opt.fusedActivationFunction = act
+    m.op(OP.ADD, [x, b], [y], OPT.AddOptions, opt)
+    m.inputs, m.outputs = [x], [y]
+    return m
 
 
 def quantize_f32_i8_conv(rng):

@@ -103,14 +103,14 @@ fn every_op_golden_is_bit_exact_on_the_cpu() {
             "no golden exercises {op}"
         );
     }
-    for op in ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"] {
+    for op in ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD"] {
         assert!(
             cases.iter().any(|c| c
                 .graph
                 .ops
                 .iter()
                 .any(|o| o.name() == op && input_dtype(&c.graph, o) == Some(DType::I16))),
-            "no golden exercises {op} 16x8 (int16 activations)"
+            "no golden exercises {op} with int16 activations"
         );
     }
     let mut runs = 0;

@@ -652,6 +652,7 @@ fn run_kernel(
         | PreparedOp::FullyConnected16 { .. }
         | PreparedOp::QuantizeF32ToI16 { .. }
         | PreparedOp::RequantizeInt { .. }
+        | PreparedOp::AddI16 { .. }
         | PreparedOp::DequantizeI16 { .. } => run_int16(p, &inp, out),
     }
 }
@@ -715,6 +716,20 @@ fn run_int16<'a>(p: &PreparedOp, inp: &dyn Fn(usize) -> &'a [u8], out: &mut [u8]
                 return;
             }
         }
+        PreparedOp::AddI16 {
+            params,
+            a,
+            b,
+            out: so,
+        } => add_i16(
+            params,
+            &read_i16(inp(0)),
+            a,
+            &read_i16(inp(1)),
+            b,
+            &mut y,
+            so,
+        ),
         PreparedOp::DequantizeI16 { scale, zero_point } => {
             let mut f = vec![0f32; out.len() / 4];
             dequantize_i16(*scale, *zero_point, &read_i16(inp(0)), &mut f);

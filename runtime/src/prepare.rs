@@ -104,6 +104,13 @@ pub enum PreparedOp {
         from: DType,
         to: DType,
     },
+    /// ADD of int16 tensors (broadcasting).
+    AddI16 {
+        params: AddParams,
+        a: Vec<usize>,
+        b: Vec<usize>,
+        out: Vec<usize>,
+    },
     /// DEQUANTIZE int16 -> float32.
     DequantizeI16 {
         scale: f32,
@@ -952,8 +959,8 @@ impl Ctx<'_> {
     }
 }
 
-/// The int16 forms of ops (16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED; QUANTIZE to or
-/// from int16; DEQUANTIZE from int16), as TFLite-Micro prepares them; `None` for every
+/// The int16 forms of ops (16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED; ADD; QUANTIZE
+/// to or from int16; DEQUANTIZE from int16), as TFLite-Micro prepares them; `None` for every
 /// other op or type (prepared by [`prepare`]'s int8 arms).
 fn prepare_int16(c: &Ctx, y: &Tensor) -> Result<Option<PreparedOp>, RuntimeError> {
     let op = c.op;
@@ -1085,6 +1092,31 @@ fn prepare_int16(c: &Ctx, y: &Tensor) -> Result<Option<PreparedOp>, RuntimeError
                 (a, b) => {
                     return Err(c.err(format!("quantizing {a} to {b} is not supported")));
                 }
+            }
+        }
+        OpKind::Add { activation } if int16_in => {
+            let (_, b) = c.input(1)?;
+            for (t, what) in [(x, "input 0"), (b, "input 1"), (y, "output")] {
+                c.dtype(t, what, DType::I16)?;
+            }
+            let bs = broadcast_shape(&x.shape, &b.shape).ok_or_else(|| {
+                c.err(format!(
+                    "shapes {:?} and {:?} do not broadcast",
+                    x.shape, b.shape
+                ))
+            })?;
+            c.shape_eq(y, &bs)?;
+            let (sa, sb, so) = (
+                c.sz_of(x, "input 0")?,
+                c.sz_of(b, "input 1")?,
+                c.sz_of(y, "output")?,
+            );
+            let act = activation_range_i16(*activation, so.0, so.1);
+            PreparedOp::AddI16 {
+                params: crate::kernels::int16::add_params_i16(sa, sb, so, act),
+                a: x.shape.clone(),
+                b: b.shape.clone(),
+                out: y.shape.clone(),
             }
         }
         OpKind::Dequantize if int16_in => {
