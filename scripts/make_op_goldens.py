@@ -201,7 +201,18 @@ def refused_models():
     m.more_subgraphs = [main, cond]
     m.tensors, m.ops, m.inputs, m.outputs = body
     out["while_loop"] = m
+    out.update(refused_int16())
     return out
+
+
+def refused_int16():
+    """A bias-less 16x8 CONV_2D whose quantized_bias_type is INT32 (an int32 accumulator in
+    TFLite-Micro): not implemented, refused at import."""
+    rng = np.random.default_rng(161)
+    m = conv_case(rng, "CONV_2D 16x8 without bias, quantized_bias_type INT32", [1, 4, 4, 2], 3,
+                  (3, 3), in_q=(1e-3, 0), out_q=(1e-3, 0), dtype=INT16, bias_type=None,
+                  quantized_bias_type=INT32)
+    return {"conv16_no_bias_int32_accum": m}
 
 
 def cases():

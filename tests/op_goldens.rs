@@ -226,3 +226,16 @@ fn run_accel_names_the_int16_reason() {
     );
     assert!(text.contains("0 of 3 layers offloaded"), "{text}");
 }
+
+/// A bias-less 16x8 CONV_2D that asks for an int32 accumulator (`quantized_bias_type`
+/// INT32) is refused at import with the op and the reason.
+#[test]
+fn bias_less_16x8_conv_with_an_int32_accumulator_is_refused() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/import/conv16_no_bias_int32_accum.tflite");
+    let e = models::load_tflite(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("CONV_2D") && e.contains("quantized_bias_type INT32"),
+        "{e}"
+    );
+}
