@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Op goldens: small int8 .tflite models written directly as flatbuffers, run by
-TFLite-Micro's own interpreter (the `tflite-micro` Python package: its reference kernels),
-on seeded random and extreme inputs. Writes tests/data/ops/<case>.tflite and
+"""Op goldens: small int8 and int16 (16x8) .tflite models written directly as flatbuffers,
+run by TFLite-Micro's own interpreter (the `tflite-micro` Python package: its reference
+kernels), on seeded random and extreme inputs of the model's input type. Writes tests/data/ops/<case>.tflite and
 tests/data/ops/<case>.json (description, input and output bytes in hex of every run),
 and the models tinyaccel must refuse at import to tests/data/import/; `tests/op_goldens.rs` runs every case through tinyaccel's
 runtime (and the offloaded path) and compares bit for bit. The tests need no Python: the
