@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Op goldens: small int8 .tflite models written directly as flatbuffers, run by
-TFLite-Micro's own interpreter (the `tflite-micro` Python package: its reference kernels),
-on seeded random and extreme inputs. Writes tests/data/ops/<case>.tflite and
+"""Op goldens: small int8 and int16 (16x8) .tflite models written directly as flatbuffers,
+run by TFLite-Micro's own interpreter (the `tflite-micro` Python package: its reference
+kernels), on seeded random and extreme inputs of the model's input type. Writes tests/data/ops/<case>.tflite and
 tests/data/ops/<case>.json (description, input and output bytes in hex of every run),
 and the models tinyaccel must refuse at import to tests/data/import/; `tests/op_goldens.rs` runs every case through tinyaccel's
 runtime (and the offloaded path) and compares bit for bit. The tests need no Python: the
@@ -29,7 +29,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 INT8, INT32 = fb.TensorType.INT8, fb.TensorType.INT32
 OP = fb.BuiltinOperator
 OPT = fb.BuiltinOptions
-RUNS = 5  # random runs per case; plus one all -128 and one all 127 input
+RUNS = 5  # random runs per case; plus one all-minimum and one all-maximum input
 
 
 class Model:
@@ -202,7 +202,18 @@ def refused_models():
     m.more_subgraphs = [main, cond]
     m.tensors, m.ops, m.inputs, m.outputs = body
     out["while_loop"] = m
+    out.update(refused_int16())
     return out
+
+
+def refused_int16():
+    """A bias-less 16x8 CONV_2D whose quantized_bias_type is INT32 (an int32 accumulator in
+    TFLite-Micro): not implemented, refused at import."""
+    rng = np.random.default_rng(161)
+    m = conv_case(rng, "CONV_2D 16x8 without bias, quantized_bias_type INT32", [1, 4, 4, 2], 3,
+                  (3, 3), in_q=(1e-3, 0), out_q=(1e-3, 0), dtype=INT16, bias_type=None,
+                  quantized_bias_type=INT32)
+    return {"conv16_no_bias_int32_accum": m}
 
 
 def cases():
@@ -246,6 +257,7 @@ def cases():
     # Several subgraphs, only subgraph 0 used.
     c["two_subgraphs_mean"] = two_subgraphs(MEAN)
     c.update(cases_spatial())
+    c.update(cases_int16())
     return c
 
 
@@ -543,6 +555,230 @@ def cases_spatial():
     return c
 
 
+INT16, INT64, FLOAT32 = fb.TensorType.INT16, fb.TensorType.INT64, fb.TensorType.FLOAT32
+ACT = fb.ActivationFunctionType
+PAD = fb.Padding
+
+
+def _weights(m, rng, name, shape, n_out, scales, quant_dim):
+    """int8 weights in -127..127 (symmetric), per-channel when `scales` is a list."""
+    data = rng.integers(-127, 128, shape, dtype=np.int8)
+    if isinstance(scales, (list, np.ndarray)):
+        return m.tensor(name, shape, INT8, list(scales), [0] * n_out, data=data,
+                        per_channel=quant_dim), np.asarray(scales, dtype=np.float64)
+    return m.tensor(name, shape, INT8, scales, 0, data=data), np.full(n_out, scales)
+
+
+def _bias(m, rng, name, n, in_s, w_scales, bias_type, lim):
+    """Bias with scale in_s * w_scale (per channel), or no bias (-1) when bias_type is None."""
+    if bias_type is None:
+        return -1
+    np_t = {INT32: "<i4", INT64: "<i8"}[bias_type]
+    data = rng.integers(-lim, lim, n).astype(np_t)
+    return m.tensor(name, [n], bias_type, [in_s * w for w in w_scales], [0] * n, data=data,
+                    per_channel=0)
+
+
+def conv_case(rng, desc, in_shape, co, k, stride=(1, 1), dil=(1, 1), padding=PAD.SAME,
+              act=ACT.NONE, in_q=(0.05, 0), out_q=(0.1, 0), w_scale=None, dtype=INT8,
+              bias_type=INT32, bias_lim=3000, quantized_bias_type=None):
+    """One CONV_2D (OHWI filter, per-channel scales unless w_scale is a float)."""
+    m = Model(desc)
+    n, h, w, ci = in_shape
+    x = m.tensor("x", in_shape, dtype, *in_q)
+    ws = w_scale if w_scale is not None else list(rng.uniform(0.002, 0.02, co))
+    wt, wsc = _weights(m, rng, "w", [co, k[0], k[1], ci], co, ws, 0)
+    b = _bias(m, rng, "b", co, in_q[0], wsc, bias_type, bias_lim)
+    eff = [(k_ - 1) * d + 1 for k_, d in zip(k, dil)]
+    if padding == PAD.SAME:
+        oh, ow = -(-h // stride[0]), -(-w // stride[1])
+    else:
+        oh, ow = (h - eff[0]) // stride[0] + 1, (w - eff[1]) // stride[1] + 1
+    y = m.tensor("y", [n, oh, ow, co], dtype, *out_q)
+    opt = fb.Conv2DOptionsT()
+    opt.padding, opt.strideH, opt.strideW = padding, stride[0], stride[1]
+    opt.dilationHFactor, opt.dilationWFactor = dil
+    opt.fusedActivationFunction = act
+    if quantized_bias_type is not None:
+        opt.quantizedBiasType = quantized_bias_type
+    m.op(OP.CONV_2D, [x, wt, b], [y], OPT.Conv2DOptions, opt)
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def dw_case(rng, desc, in_shape, mult, k, stride=(1, 1), dil=(1, 1), padding=PAD.SAME,
+            act=ACT.NONE, in_q=(0.05, 0), out_q=(0.1, 0), w_scale=None, dtype=INT8,
+            bias_type=INT32, bias_lim=3000):
+    """One DEPTHWISE_CONV_2D (filter [1, kh, kw, ci * mult])."""
+    m = Model(desc)
+    n, h, w, ci = in_shape
+    co = ci * mult
+    x = m.tensor("x", in_shape, dtype, *in_q)
+    ws = w_scale if w_scale is not None else list(rng.uniform(0.002, 0.02, co))
+    wt, wsc = _weights(m, rng, "w", [1, k[0], k[1], co], co, ws, 3)
+    b = _bias(m, rng, "b", co, in_q[0], wsc, bias_type, bias_lim)
+    eff = [(k_ - 1) * d + 1 for k_, d in zip(k, dil)]
+    if padding == PAD.SAME:
+        oh, ow = -(-h // stride[0]), -(-w // stride[1])
+    else:
+        oh, ow = (h - eff[0]) // stride[0] + 1, (w - eff[1]) // stride[1] + 1
+    y = m.tensor("y", [n, oh, ow, co], dtype, *out_q)
+    opt = fb.DepthwiseConv2DOptionsT()
+    opt.padding, opt.strideH, opt.strideW = padding, stride[0], stride[1]
+    opt.dilationHFactor, opt.dilationWFactor = dil
+    opt.depthMultiplier = mult
+    opt.fusedActivationFunction = act
+    m.op(OP.DEPTHWISE_CONV_2D, [x, wt, b], [y], OPT.DepthwiseConv2DOptions, opt)
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def fc_layer(m, rng, x, batch, depth, units, in_s, out_q, w_scale, dtype, bias_type,
+             act=ACT.NONE, name="fc", bias_lim=3000):
+    """Appends FULLY_CONNECTED of x ([batch, depth]); returns the output tensor."""
+    ws = w_scale if w_scale is not None else list(rng.uniform(0.002, 0.02, units))
+    wt, wsc = _weights(m, rng, name + "/w", [units, depth], units, ws, 0)
+    b = _bias(m, rng, name + "/b", units, in_s, wsc, bias_type, bias_lim)
+    y = m.tensor(name, [batch, units], dtype, *out_q)
+    opt = fb.FullyConnectedOptionsT()
+    opt.fusedActivationFunction = act
+    m.op(OP.FULLY_CONNECTED, [x, wt, b], [y], OPT.FullyConnectedOptions, opt)
+    return y
+
+
+def fc_case(rng, desc, batch, depth, units, in_q=(0.05, 0), out_q=(0.1, 0), w_scale=None,
+            dtype=INT8, bias_type=INT32, act=ACT.NONE, bias_lim=3000):
+    m = Model(desc)
+    x = m.tensor("x", [batch, depth], dtype, *in_q)
+    y = fc_layer(m, rng, x, batch, depth, units, in_q[0], out_q, w_scale, dtype, bias_type,
+                 act, "y", bias_lim)
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def quantize_chain(rng, desc, src, mid_q, dst):
+    """QUANTIZE src -> int16 (mid_q), a 16x8 FULLY_CONNECTED, then QUANTIZE or DEQUANTIZE
+    to dst: a model that starts and ends in another type than int16."""
+    m = Model(desc)
+    src_t, src_q = src
+    x = m.tensor("x", [2, 12], src_t, *(src_q or (None, None)))
+    q = m.tensor("q", [2, 12], INT16, *mid_q)
+    m.op(OP.QUANTIZE, [x], [q])
+    f = fc_layer(m, rng, q, 2, 12, 6, mid_q[0], (0.02, 0), None, INT16, INT64, name="fc",
+                 bias_lim=200000)
+    dst_t, dst_q = dst
+    y = m.tensor("y", [2, 6], dst_t, *(dst_q or (None, None)))
+    m.op(OP.DEQUANTIZE if dst_t == FLOAT32 else OP.QUANTIZE, [f], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def cases_int16():
+    """int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (offloadable) and their 16x8
+    forms (int16 activations, int8 weights; CPU only), QUANTIZE / DEQUANTIZE to and from
+    int16. Names start with the op: conv_, dw_, fc_, quantize_."""
+    rng = np.random.default_rng(16)
+    c = {}
+    # CONV_2D int8.
+    c["conv_3x3_same_pc"] = conv_case(rng, "CONV_2D 3x3 SAME per-channel", [1, 7, 6, 3], 8, (3, 3), in_q=(0.04, -5), out_q=(0.09, 3))
+    c["conv_3x3_valid_s2_relu"] = conv_case(rng, "CONV_2D 3x3 VALID stride 2 RELU", [1, 9, 8, 4], 6, (3, 3), (2, 2), padding=PAD.VALID, act=ACT.RELU, in_q=(0.05, 10), out_q=(0.07, -20))
+    c["conv_5x3_same_s2x1_relu6"] = conv_case(rng, "CONV_2D 5x3 SAME stride 2x1 RELU6", [1, 8, 7, 2], 5, (5, 3), (2, 1), act=ACT.RELU6, in_q=(0.03, 0), out_q=(0.03, -128))
+    c["conv_dilated_2x2"] = conv_case(rng, "CONV_2D 3x3 SAME dilation 2x2", [1, 8, 8, 3], 4, (3, 3), dil=(2, 2), in_q=(0.05, 2), out_q=(0.12, -1))
+    c["conv_dilated_valid_3x1"] = conv_case(rng, "CONV_2D 2x2 VALID dilation 3x1 stride 1x2", [1, 9, 9, 5], 7, (2, 2), (1, 2), (3, 1), padding=PAD.VALID, in_q=(0.02, -7), out_q=(0.05, 4))
+    c["conv_1x1_per_tensor"] = conv_case(rng, "CONV_2D 1x1 per-tensor", [1, 5, 5, 16], 12, (1, 1), in_q=(0.05, -1), out_q=(0.08, 0), w_scale=0.01)
+    c["conv_batch2_relu_n1"] = conv_case(rng, "CONV_2D 3x3 batch 2 RELU_N1_TO_1", [2, 5, 4, 3], 4, (3, 3), act=ACT.RELU_N1_TO_1, in_q=(0.06, 0), out_q=(0.01, 0))
+    c["conv_zp_ends"] = conv_case(rng, "CONV_2D zero points -128 in, 127 out", [1, 6, 6, 4], 8, (3, 3), in_q=(0.02, -128), out_q=(0.05, 127))
+    c["conv_zp_ends_rev"] = conv_case(rng, "CONV_2D zero points 127 in, -128 out, RELU", [1, 6, 5, 4], 6, (3, 3), act=ACT.RELU, in_q=(0.02, 127), out_q=(0.05, -128))
+    c["conv_tiny_scale"] = conv_case(rng, "CONV_2D tiny scales (effective 1e-5)", [1, 5, 5, 8], 8, (3, 3), in_q=(1e-4, 3), out_q=(2e-3, -2), w_scale=list(rng.uniform(1e-4, 3e-4, 8)), bias_lim=50)
+    c["conv_large_scale"] = conv_case(rng, "CONV_2D large scales (effective > 1)", [1, 4, 4, 2], 4, (3, 3), in_q=(2.0, 0), out_q=(0.05, 0), w_scale=list(rng.uniform(0.02, 0.06, 4)), bias_lim=10)
+    # DEPTHWISE_CONV_2D int8, multipliers 1 and 2.
+    c["dw_3x3_same_m1"] = dw_case(rng, "DEPTHWISE_CONV_2D 3x3 SAME multiplier 1", [1, 7, 7, 8], 1, (3, 3), in_q=(0.04, -3), out_q=(0.06, 5))
+    c["dw_3x3_same_m2"] = dw_case(rng, "DEPTHWISE_CONV_2D 3x3 SAME multiplier 2", [1, 6, 5, 3], 2, (3, 3), in_q=(0.04, 1), out_q=(0.05, -4))
+    c["dw_3x3_valid_s2_m1_relu6"] = dw_case(rng, "DEPTHWISE_CONV_2D 3x3 VALID stride 2 RELU6", [1, 9, 9, 4], 1, (3, 3), (2, 2), padding=PAD.VALID, act=ACT.RELU6, in_q=(0.05, 0), out_q=(0.03, -128))
+    c["dw_5x5_s2_m2_relu"] = dw_case(rng, "DEPTHWISE_CONV_2D 5x5 SAME stride 2 multiplier 2 RELU", [1, 8, 8, 4], 2, (5, 5), (2, 2), act=ACT.RELU, in_q=(0.03, 6), out_q=(0.08, -10))
+    c["dw_dilated_m1"] = dw_case(rng, "DEPTHWISE_CONV_2D 3x3 dilation 2", [1, 8, 7, 6], 1, (3, 3), dil=(2, 2), in_q=(0.05, 0), out_q=(0.07, 0))
+    c["dw_per_tensor_m2"] = dw_case(rng, "DEPTHWISE_CONV_2D per-tensor multiplier 2 VALID", [1, 5, 6, 5], 2, (2, 3), padding=PAD.VALID, in_q=(0.05, -2), out_q=(0.05, 2), w_scale=0.008)
+    c["dw_zp_ends"] = dw_case(rng, "DEPTHWISE_CONV_2D zero points -128 in, 127 out", [1, 5, 5, 8], 1, (3, 3), in_q=(0.02, -128), out_q=(0.04, 127))
+    c["dw_zp_ends_rev_m2"] = dw_case(rng, "DEPTHWISE_CONV_2D zero points 127 in, -128 out, multiplier 2", [1, 4, 5, 4], 2, (3, 3), in_q=(0.02, 127), out_q=(0.04, -128))
+    c["dw_tiny_scale"] = dw_case(rng, "DEPTHWISE_CONV_2D tiny scales", [1, 5, 5, 8], 1, (3, 3), in_q=(1e-4, 0), out_q=(1e-5, 0), w_scale=list(rng.uniform(1e-4, 3e-4, 8)), bias_lim=50)
+    c["dw_large_scale"] = dw_case(rng, "DEPTHWISE_CONV_2D large scales (effective > 1)", [1, 4, 4, 4], 2, (3, 3), in_q=(3.0, 1), out_q=(0.04, -1), w_scale=list(rng.uniform(0.02, 0.05, 8)), bias_lim=10)
+    # FULLY_CONNECTED int8.
+    c["fc_per_tensor"] = fc_case(rng, "FULLY_CONNECTED per-tensor", 1, 40, 10, in_q=(0.05, -4), out_q=(0.1, 6), w_scale=0.01)
+    c["fc_per_channel_relu"] = fc_case(rng, "FULLY_CONNECTED per-channel RELU", 1, 33, 9, in_q=(0.03, 5), out_q=(0.06, -128), act=ACT.RELU)
+    c["fc_batch3_relu6"] = fc_case(rng, "FULLY_CONNECTED batch 3 RELU6", 3, 20, 7, in_q=(0.05, 0), out_q=(0.03, -128), act=ACT.RELU6)
+    c["fc_zp_ends"] = fc_case(rng, "FULLY_CONNECTED zero points -128 in, 127 out", 2, 24, 8, in_q=(0.02, -128), out_q=(0.05, 127))
+    c["fc_zp_ends_rev"] = fc_case(rng, "FULLY_CONNECTED zero points 127 in, -128 out", 1, 24, 8, in_q=(0.02, 127), out_q=(0.05, -128))
+    c["fc_tiny_scale"] = fc_case(rng, "FULLY_CONNECTED tiny scales", 1, 32, 6, in_q=(2e-4, 1), out_q=(1e-4, -1), w_scale=1e-4, bias_lim=50)
+    c["fc_large_scale"] = fc_case(rng, "FULLY_CONNECTED large scales (effective > 1)", 1, 8, 5, in_q=(4.0, 0), out_q=(0.03, 0), w_scale=0.04, bias_lim=10)
+    c["fc_no_bias"] = fc_case(rng, "FULLY_CONNECTED without bias", 2, 16, 4, in_q=(0.05, 3), out_q=(0.2, -3), bias_type=None)
+    # 16x8: int16 activations (zero point 0), int8 weights, int64 (or int32) bias.
+    q16 = (1.0 / 2048, 0)
+    c["conv16_3x3_same_pc"] = conv_case(rng, "CONV_2D 16x8 3x3 SAME per-channel, int64 bias", [1, 6, 6, 3], 6, (3, 3), in_q=q16, out_q=(1.0 / 1024, 0), dtype=INT16, bias_type=INT64, bias_lim=1 << 20)
+    c["conv16_s2_valid_relu"] = conv_case(rng, "CONV_2D 16x8 3x3 VALID stride 2 RELU, int64 bias", [1, 9, 8, 4], 5, (3, 3), (2, 2), padding=PAD.VALID, act=ACT.RELU, in_q=q16, out_q=(1.0 / 512, 0), dtype=INT16, bias_type=INT64, bias_lim=1 << 20)
+    c["conv16_dilated_relu6"] = conv_case(rng, "CONV_2D 16x8 3x3 dilation 2 RELU6 per-tensor", [1, 7, 7, 2], 4, (3, 3), dil=(2, 2), act=ACT.RELU6, in_q=(1e-3, 0), out_q=(3e-4, 0), w_scale=0.01, dtype=INT16, bias_type=INT64)
+    c["conv16_int32_bias"] = conv_case(rng, "CONV_2D 16x8 int32 bias (int32 accumulator)", [1, 5, 5, 3], 4, (3, 3), in_q=q16, out_q=(1.0 / 1024, 0), dtype=INT16, bias_type=INT32, bias_lim=1 << 16)
+    c["conv16_no_bias"] = conv_case(rng, "CONV_2D 16x8 without bias (int64 accumulator)", [1, 5, 6, 4], 3, (2, 2), padding=PAD.VALID, in_q=q16, out_q=(1.0 / 256, 0), dtype=INT16, bias_type=None)
+    c["conv16_tiny_scale"] = conv_case(rng, "CONV_2D 16x8 tiny scales", [1, 4, 4, 4], 4, (3, 3), in_q=(1e-6, 0), out_q=(1e-7, 0), w_scale=list(rng.uniform(1e-4, 3e-4, 4)), dtype=INT16, bias_type=INT64, bias_lim=100)
+    c["conv16_large_scale"] = conv_case(rng, "CONV_2D 16x8 large scales (effective ~50)", [1, 4, 4, 2], 3, (3, 3), in_q=(5.0, 0), out_q=(0.004, 0), w_scale=list(rng.uniform(0.03, 0.05, 3)), dtype=INT16, bias_type=INT64, bias_lim=10)
+    c["dw16_3x3_m1"] = dw_case(rng, "DEPTHWISE_CONV_2D 16x8 3x3 SAME multiplier 1", [1, 6, 6, 4], 1, (3, 3), in_q=q16, out_q=(1.0 / 1024, 0), dtype=INT16, bias_type=INT64, bias_lim=1 << 18)
+    c["dw16_s2_m2_relu"] = dw_case(rng, "DEPTHWISE_CONV_2D 16x8 3x3 stride 2 multiplier 2 RELU", [1, 7, 7, 3], 2, (3, 3), (2, 2), act=ACT.RELU, in_q=q16, out_q=(1.0 / 2048, 0), dtype=INT16, bias_type=INT64, bias_lim=1 << 18)
+    # (Without a bias, a 16x8 DEPTHWISE_CONV_2D crashes the tflite-micro 0.dev20261023
+    # interpreter: no such case.)
+    c["dw16_valid_dilated_per_tensor"] = dw_case(rng, "DEPTHWISE_CONV_2D 16x8 VALID dilation 2, per-tensor", [1, 7, 6, 5], 1, (2, 2), dil=(2, 2), padding=PAD.VALID, in_q=(2e-3, 0), out_q=(1e-3, 0), w_scale=0.02, dtype=INT16, bias_type=INT64, bias_lim=1000)
+    c["fc16_per_channel"] = fc_case(rng, "FULLY_CONNECTED 16x8 per-channel, int64 bias", 2, 30, 8, in_q=q16, out_q=(1.0 / 1024, 0), dtype=INT16, bias_type=INT64, bias_lim=1 << 20)
+    c["fc16_per_tensor_relu"] = fc_case(rng, "FULLY_CONNECTED 16x8 per-tensor RELU, int64 bias", 1, 20, 6, in_q=(1e-3, 0), out_q=(5e-4, 0), w_scale=0.01, dtype=INT16, bias_type=INT64, act=ACT.RELU, bias_lim=1 << 16)
+    c["fc16_int32_bias"] = fc_case(rng, "FULLY_CONNECTED 16x8 int32 bias (int32 accumulator)", 3, 16, 5, in_q=q16, out_q=(1.0 / 512, 0), dtype=INT16, bias_type=INT32, bias_lim=1 << 16)
+    c["fc16_no_bias_tiny"] = fc_case(rng, "FULLY_CONNECTED 16x8 without bias, tiny scales", 1, 24, 4, in_q=(1e-6, 0), out_q=(2e-7, 0), w_scale=2e-4, dtype=INT16, bias_type=None)
+    # QUANTIZE / DEQUANTIZE with int16: models that start and end outside int16.
+    c["quantize_f32_i16_fc_dequantize"] = quantize_chain(rng, "QUANTIZE float32->int16, FULLY_CONNECTED 16x8, DEQUANTIZE int16->float32", (FLOAT32, None), (1e-3, 0), (FLOAT32, None))
+    c["quantize_i8_i16_fc_i8"] = quantize_chain(rng, "QUANTIZE int8->int16, FULLY_CONNECTED 16x8, QUANTIZE int16->int8", (INT8, (0.05, -7)), (1.0 / 4096, 0), (INT8, (0.1, 12)))
+    c["quantize_i8_zp_ends_i16_i8"] = quantize_chain(rng, "QUANTIZE int8 (zero point -128)->int16 (tiny scale, saturating), FC 16x8, QUANTIZE int16->int8 (zero point 127)", (INT8, (0.2, -128)), (1e-4, 0), (INT8, (0.05, 127)))
+    c["quantize_i16_i16_requant"] = quantize_chain(rng, "QUANTIZE int16->int16 requantization, FC 16x8, QUANTIZE int16->int16 (zero point 100)", (INT16, (2e-3, 0)), (1e-3, 0), (INT16, (0.01, 100)))
+    c["quantize_f32_i8_conv_dequantize"] = quantize_f32_i8_conv(rng)
+    # ADD int16 (left shift 15): same shapes, broadcast, fused activation, scale ratios.
+    c["add16_same_shape"] = add16_case("ADD int16 same shapes", [1, 4, 5, 3], [1, 4, 5, 3], (1e-3, 0), (1e-3, 0), (2e-3, 0))
+    c["add16_broadcast_relu"] = add16_case("ADD int16 broadcast [1,4,4,6] + [6], RELU", [1, 4, 4, 6], [6], (5e-4, 0), (2e-3, 0), (1e-3, 0), ACT.RELU)
+    c["add16_scales_relu6"] = add16_case("ADD int16 different scales, RELU6", [2, 3, 7], [2, 1, 7], (1.0 / 4096, 0), (1.0 / 1024, 0), (1.0 / 2048, 0), ACT.RELU6)
+    c["add16_tiny_large"] = add16_case("ADD int16 tiny and large scales", [3, 10], [3, 10], (1e-6, 0), (0.05, 0), (0.01, 0))
+    return c
+
+
+def add16_case(desc, a_shape, b_shape, qa, qb, qo, act=ACT.NONE):
+    """ADD of int16 tensors; input 1 is a constant (the golden's input is input 0)."""
+    m = Model(desc)
+    rng = np.random.default_rng(len(desc))
+    x = m.tensor("x", a_shape, INT16, *qa)
+    b = m.tensor("b", b_shape, INT16, *qb,
+                 data=rng.integers(-4000, 4000, b_shape, dtype=np.int16).astype("<i2"))
+    out_shape = list(np.broadcast_shapes(tuple(a_shape), tuple(b_shape)))
+    y = m.tensor("y", out_shape, INT16, *qo)
+    opt = fb.AddOptionsT()
+    opt.fusedActivationFunction = act
+    m.op(OP.ADD, [x, b], [y], OPT.AddOptions, opt)
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
+def quantize_f32_i8_conv(rng):
+    """QUANTIZE float32 -> int8, an int8 CONV_2D (offloadable), DEQUANTIZE int8 -> float32."""
+    m = Model("QUANTIZE float32->int8, CONV_2D 3x3 SAME, DEQUANTIZE int8->float32")
+    x = m.tensor("x", [1, 5, 5, 3], FLOAT32)
+    q = m.tensor("q", [1, 5, 5, 3], INT8, 0.03, -9)
+    m.op(OP.QUANTIZE, [x], [q])
+    ws = list(rng.uniform(0.002, 0.02, 4))
+    wt, wsc = _weights(m, rng, "w", [4, 3, 3, 3], 4, ws, 0)
+    b = _bias(m, rng, "b", 4, 0.03, wsc, INT32, 2000)
+    cv = m.tensor("conv", [1, 5, 5, 4], INT8, 0.05, 3)
+    opt = fb.Conv2DOptionsT()
+    opt.padding, opt.strideH, opt.strideW = PAD.SAME, 1, 1
+    opt.dilationHFactor = opt.dilationWFactor = 1
+    m.op(OP.CONV_2D, [q, wt, b], [cv], OPT.Conv2DOptions, opt)
+    y = m.tensor("y", [1, 5, 5, 4], FLOAT32)
+    m.op(OP.DEQUANTIZE, [cv], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m
+
+
 def run_tflm(model_bytes, inputs):
     interp = tflm.Interpreter.from_bytes(model_bytes, arena_size=1 << 20)
     outs = []
@@ -551,6 +787,18 @@ def run_tflm(model_bytes, inputs):
         interp.invoke()
         outs.append(interp.get_output(0).copy())
     return outs
+
+
+def make_inputs(rng, shape, dtype):
+    """RUNS random inputs of the type, then the type's two extremes (for float32: values
+    well outside the quantized ranges, -1000 and 1000)."""
+    if dtype == FLOAT32:
+        runs = [rng.normal(0.0, 2.0, shape).astype(np.float32) for _ in range(RUNS)]
+        return runs + [np.full(shape, -1000.0, np.float32), np.full(shape, 1000.0, np.float32)]
+    t = {INT8: np.int8, INT16: np.int16}[dtype]
+    lo, hi = np.iinfo(t).min, np.iinfo(t).max
+    runs = [rng.integers(lo, hi + 1, shape, dtype=t) for _ in range(RUNS)]
+    return runs + [np.full(shape, lo, t), np.full(shape, hi, t)]
 
 
 def main():
@@ -564,9 +812,8 @@ def main():
         seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
         rng = np.random.default_rng(seed)
         tensors, _, ins, _ = (m.more_subgraphs + [(m.tensors, m.ops, m.inputs, m.outputs)])[0]
-        shape = tensors[ins[0]].shape  # subgraph 0's input
-        inputs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(RUNS)]
-        inputs += [np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)]
+        shape, dtype = tensors[ins[0]].shape, tensors[ins[0]].type  # subgraph 0's input
+        inputs = make_inputs(rng, shape, dtype)
         outputs = run_tflm(data, inputs)
         with open(os.path.join(args.out, name + ".tflite"), "wb") as f:
             f.write(data)

@@ -1,12 +1,14 @@
 //! Op goldens (issue 20): the small models of `tests/data/ops/`, written and run through
 //! TFLite-Micro's own interpreter by `scripts/make_op_goldens.py` (the `tflite-micro`
 //! Python package, reference kernels), give exactly TFLM's output bytes on tinyaccel's
-//! runtime, on every run; the models that mix a reduction with an offloadable layer give
-//! the same bytes offloaded (`--accel`) on every preset. No Python is needed: the models,
+//! runtime, on every run; the models with an offloadable layer (CONV_2D, DEPTHWISE_CONV_2D,
+//! FULLY_CONNECTED) give the same bytes offloaded (`--accel`) on every preset, the 16x8
+//! (int16) layers kept on the CPU. No Python is needed: the models,
 //! inputs and outputs are committed.
 
 use arch::AccelConfig;
 use driver::delegate::{self, Placement, Policy};
+use models::DType;
 use runtime::cost::CpuProfile;
 use runtime::Interpreter;
 use sim::{Fidelity, SimDevice};
@@ -85,12 +87,30 @@ fn diff(got: &[u8], want: &[u8]) -> String {
 fn every_op_golden_is_bit_exact_on_the_cpu() {
     let cases = cases();
     assert!(cases.len() >= 30, "{} cases in tests/data/ops", cases.len());
-    for op in ["MEAN", "SUM"] {
+    for op in [
+        "MEAN",
+        "SUM",
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "FULLY_CONNECTED",
+        "QUANTIZE",
+        "DEQUANTIZE",
+    ] {
         assert!(
             cases
                 .iter()
                 .any(|c| c.graph.ops.iter().any(|o| o.name() == op)),
             "no golden exercises {op}"
+        );
+    }
+    for op in ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD"] {
+        assert!(
+            cases.iter().any(|c| c
+                .graph
+                .ops
+                .iter()
+                .any(|o| o.name() == op && input_dtype(&c.graph, o) == Some(DType::I16))),
+            "no golden exercises {op} with int16 activations"
         );
     }
     let mut runs = 0;
@@ -113,14 +133,28 @@ fn every_op_golden_is_bit_exact_on_the_cpu() {
     eprintln!("{} op goldens, {runs} runs bit-exact", cases.len());
 }
 
+/// The dtype of op `o`'s input 0.
+fn input_dtype(g: &models::Graph, o: &models::Op) -> Option<DType> {
+    o.input(0).map(|t| g.tensors[t].dtype)
+}
+
+const OFFLOADABLE: [&str; 3] = ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"];
+
+/// Every golden with a conv, depthwise or fully connected layer runs offloaded (policy
+/// `all`) on every preset, bit-exact: the int8 layers on the accelerator, the 16x8 ones
+/// (int16 activations) kept on the CPU with the reason `run --accel` shows.
 #[test]
 fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset() {
     let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
     let mixed: Vec<Case> = cases()
         .into_iter()
-        .filter(|c| c.graph.ops.iter().any(|o| o.name() == "CONV_2D"))
+        .filter(|c| c.graph.ops.iter().any(|o| OFFLOADABLE.contains(&o.name())))
         .collect();
-    assert!(mixed.len() >= 2, "{} mixed cases", mixed.len());
+    assert!(
+        mixed.len() >= 30,
+        "{} cases with an offloadable layer",
+        mixed.len()
+    );
     for c in &mixed {
         for (preset, _) in arch::config::PRESETS {
             let cfg = AccelConfig::preset(preset).unwrap();
@@ -134,13 +168,32 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
                 let mut interp = Interpreter::new(&c.graph).unwrap();
                 let run = delegate::run_model(&mut interp, &mut dev, &cpu, Policy::All, input)
                     .unwrap_or_else(|e| panic!("{} on {preset}: {e}", c.name));
-                let placed: Vec<(&str, Placement)> =
-                    run.decisions.iter().map(|d| (d.op, d.placement)).collect();
-                assert!(
-                    placed.contains(&("CONV_2D", Placement::Accel)),
-                    "{} on {preset}: the conv was not offloaded: {placed:?}",
-                    c.name
-                );
+                for d in &run.decisions {
+                    let op = &c.graph.ops[d.index];
+                    if !OFFLOADABLE.contains(&op.name()) {
+                        continue;
+                    }
+                    if input_dtype(&c.graph, op) == Some(DType::I16) {
+                        assert!(
+                            d.placement == Placement::Cpu
+                                && d.reason.contains("int16 activations: CPU only"),
+                            "{} on {preset}: 16x8 op {} placed {:?} ({})",
+                            c.name,
+                            d.index,
+                            d.placement,
+                            d.reason
+                        );
+                    } else {
+                        assert!(
+                            d.placement == Placement::Accel,
+                            "{} on {preset}: {} (op {}) was not offloaded: {}",
+                            c.name,
+                            d.op,
+                            d.index,
+                            d.reason
+                        );
+                    }
+                }
                 assert!(
                     &run.output == want,
                     "{} run {i} on {preset} ({fidelity:?}): {}",
@@ -366,5 +419,40 @@ fn pool_goldens_are_bit_exact_offloaded_on_every_preset() {
     assert!(
         on_accel >= vector_presets,
         "no pool golden was offloaded ({on_accel})"
+    );
+}
+
+/// `run --accel` says why a 16x8 layer stays on the CPU, and its output is the golden's.
+#[test]
+fn run_accel_names_the_int16_reason() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ops");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
+        .args(["run", "--accel", "edge-8x8-tinyml", "--print-output"])
+        .arg(dir.join("quantize_i8_i16_fc_i8.tflite"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("layer 1 (FULLY_CONNECTED) on the CPU: int16 activations: CPU only"),
+        "{text}"
+    );
+    assert!(text.contains("0 of 3 layers offloaded"), "{text}");
+}
+
+/// A bias-less 16x8 CONV_2D that asks for an int32 accumulator (`quantized_bias_type`
+/// INT32) is refused at import with the op and the reason.
+#[test]
+fn bias_less_16x8_conv_with_an_int32_accumulator_is_refused() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/import/conv16_no_bias_int32_accum.tflite");
+    let e = models::load_tflite(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("CONV_2D") && e.contains("quantized_bias_type INT32"),
+        "{e}"
     );
 }

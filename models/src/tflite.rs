@@ -418,6 +418,31 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Graph, ImportError> {
                 });
             }
             let opts = t.table(4, "builtin_options", "BuiltinOptions")?;
+            // A 16x8 CONV_2D / FULLY_CONNECTED without a bias accumulates in int32 when its
+            // `quantized_bias_type` is INT32 (in int64 otherwise); only the int64 form is
+            // implemented for bias-less ops.
+            let bias_type_field = match code {
+                3 => Some(6),
+                9 => Some(4),
+                _ => None,
+            };
+            if let (Some(f), Some(o)) = (bias_type_field, &opts) {
+                let int16_in = ins
+                    .first()
+                    .copied()
+                    .flatten()
+                    .is_some_and(|x| tensors[x].dtype == DType::I16);
+                let no_bias = ins.get(2).copied().flatten().is_none();
+                if int16_in && no_bias && o.i8(f, "quantized_bias_type", 0)? == 2 {
+                    return Err(ImportError::BadOp {
+                        index: i,
+                        op: builtin_name(code),
+                        reason: "int16 input without a bias and quantized_bias_type INT32 \
+                                 (an int32 accumulator) is not supported"
+                            .into(),
+                    });
+                }
+            }
             let kind = match op_kind(code, &custom, opts, i) {
                 Err(ImportError::UnsupportedOp { index, op, .. }) => {
                     unsupported.push((index, op));

@@ -680,5 +680,99 @@ fn run_kernel(
         PreparedOp::TransposeConv { geom, quant } => {
             spatial::transpose_conv_int8(geom, quant, as_i8(inp(2)), as_i8(inp(1)), as_i8_mut(out))
         }
+        PreparedOp::Conv16 { .. }
+        | PreparedOp::Depthwise16 { .. }
+        | PreparedOp::FullyConnected16 { .. }
+        | PreparedOp::QuantizeF32ToI16 { .. }
+        | PreparedOp::RequantizeInt { .. }
+        | PreparedOp::AddI16 { .. }
+        | PreparedOp::DequantizeI16 { .. } => run_int16(p, &inp, out),
     }
+}
+
+/// The int16 kernels ([`kernels::int16`]): operands decoded from and results encoded to
+/// little-endian bytes.
+fn run_int16<'a>(p: &PreparedOp, inp: &dyn Fn(usize) -> &'a [u8], out: &mut [u8]) {
+    use kernels::int16::*;
+    let f32s = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let mut y = vec![0i16; out.len() / 2];
+    match p {
+        PreparedOp::Conv16 { geom, quant } => conv2d_16x8(
+            geom,
+            quant,
+            &read_i16(inp(0)),
+            kernels::as_i8(inp(1)),
+            &mut y,
+        ),
+        PreparedOp::Depthwise16 { geom, quant } => depthwise_16x8(
+            geom,
+            quant,
+            &read_i16(inp(0)),
+            kernels::as_i8(inp(1)),
+            &mut y,
+        ),
+        PreparedOp::FullyConnected16 { geom, quant } => fully_connected_16x8(
+            geom,
+            quant,
+            &read_i16(inp(0)),
+            kernels::as_i8(inp(1)),
+            &mut y,
+        ),
+        PreparedOp::QuantizeF32ToI16 { scale, zero_point } => {
+            quantize_f32_i16(*scale, *zero_point, &f32s(inp(0)), &mut y)
+        }
+        PreparedOp::RequantizeInt {
+            multiplier,
+            shift,
+            input_zero_point,
+            output_zero_point,
+            from,
+            to,
+        } => {
+            let x: Vec<i32> = match from {
+                models::DType::I16 => read_i16(inp(0)).into_iter().map(i32::from).collect(),
+                _ => kernels::as_i8(inp(0)).iter().map(|&v| v as i32).collect(),
+            };
+            let (m, s, zi, zo) = (*multiplier, *shift, *input_zero_point, *output_zero_point);
+            if *to == models::DType::I16 {
+                let range = (i16::MIN as i32, i16::MAX as i32);
+                requantize_int(m, s, zi, zo, range, x.into_iter(), |i, v| y[i] = v as i16);
+            } else {
+                let o = kernels::as_i8_mut(out);
+                requantize_int(m, s, zi, zo, (-128, 127), x.into_iter(), |i, v| {
+                    o[i] = v as i8
+                });
+                return;
+            }
+        }
+        PreparedOp::AddI16 {
+            params,
+            a,
+            b,
+            out: so,
+        } => add_i16(
+            params,
+            &read_i16(inp(0)),
+            a,
+            &read_i16(inp(1)),
+            b,
+            &mut y,
+            so,
+        ),
+        PreparedOp::DequantizeI16 { scale, zero_point } => {
+            let mut f = vec![0f32; out.len() / 4];
+            dequantize_i16(*scale, *zero_point, &read_i16(inp(0)), &mut f);
+            for (o, v) in out.chunks_exact_mut(4).zip(&f) {
+                o.copy_from_slice(&v.to_le_bytes());
+            }
+            return;
+        }
+        // Not an int16 op: `run_kernel` sends only the int16 variants here.
+        _ => return,
+    }
+    write_i16(&y, out);
 }

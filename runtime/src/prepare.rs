@@ -6,6 +6,7 @@ use crate::geometry::{out_size_and_padding, ConvGeometry, Window};
 use crate::kernels::activations::SigmoidParams;
 use crate::kernels::elementwise::{AddParams, MulParams};
 use crate::kernels::fully_connected::FcGeometry;
+use crate::kernels::int16::{Accum, Quant16};
 use crate::kernels::pool::PoolParams;
 use crate::kernels::reduce::{ReduceParams, Reducer};
 use crate::kernels::softmax::SoftmaxParams;
@@ -94,6 +95,48 @@ pub enum PreparedOp {
     TransposeConv {
         geom: TransposeConvGeometry,
         quant: QuantParams,
+    },
+    /// 16x8 CONV_2D: int16 activations, int8 weights (CPU only; see [`crate::kernels::int16`]).
+    Conv16 {
+        geom: ConvGeometry,
+        quant: Quant16,
+    },
+    /// 16x8 DEPTHWISE_CONV_2D.
+    Depthwise16 {
+        geom: ConvGeometry,
+        quant: Quant16,
+    },
+    /// 16x8 FULLY_CONNECTED.
+    FullyConnected16 {
+        geom: FcGeometry,
+        quant: Quant16,
+    },
+    /// QUANTIZE float32 -> int16.
+    QuantizeF32ToI16 {
+        scale: f32,
+        zero_point: i32,
+    },
+    /// QUANTIZE int8 -> int16, int16 -> int8 or int16 -> int16 (int8 -> int8 is
+    /// [`PreparedOp::Requantize`]).
+    RequantizeInt {
+        multiplier: i32,
+        shift: i32,
+        input_zero_point: i32,
+        output_zero_point: i32,
+        from: DType,
+        to: DType,
+    },
+    /// ADD of int16 tensors (broadcasting).
+    AddI16 {
+        params: AddParams,
+        a: Vec<usize>,
+        b: Vec<usize>,
+        out: Vec<usize>,
+    },
+    /// DEQUANTIZE int16 -> float32.
+    DequantizeI16 {
+        scale: f32,
+        zero_point: i32,
     },
 }
 
@@ -340,6 +383,9 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
     let op = &g.ops[index];
     let c = Ctx { g, op, index };
     let y = c.output()?;
+    if let Some(p) = prepare_int16(&c, y)? {
+        return Ok(p);
+    }
     Ok(match &op.kind {
         OpKind::Conv2d(o) => {
             let (_, x) = c.input(0)?;
@@ -1230,4 +1276,316 @@ fn prepare_transpose_conv(
         bias,
     };
     Ok(PreparedOp::TransposeConv { geom, quant })
+}
+
+/// `CalculateActivationRangeQuantized` for int16 outputs.
+pub fn activation_range_i16(act: Activation, scale: f32, zero_point: i32) -> (i32, i32) {
+    let q = |f: f32| -> i32 {
+        let t = (f / scale).round();
+        zero_point.saturating_add(if t.is_finite() { t as i32 } else { 0 })
+    };
+    let (lo, hi) = (i16::MIN as i32, i16::MAX as i32);
+    match act {
+        Activation::None => (lo, hi),
+        Activation::Relu => (lo.max(q(0.0)), hi),
+        Activation::Relu6 => (lo.max(q(0.0)), hi.min(q(6.0))),
+        Activation::ReluN1To1 => (lo.max(q(-1.0)), hi.min(q(1.0))),
+    }
+}
+
+impl Ctx<'_> {
+    /// Per-tensor scale and zero point of a tensor of `dtype` (int8 or int16): the zero
+    /// point within the type's range.
+    fn sz_of(&self, t: &Tensor, what: &str) -> Result<(f32, i32), RuntimeError> {
+        if t.dtype != DType::I16 {
+            return self.sz(t, what);
+        }
+        let (s, z) = t.scale_zp().ok_or_else(|| {
+            self.err(format!(
+                "{what} {:?} has no quantization parameters",
+                t.name
+            ))
+        })?;
+        if !(s > 0.0 && s.is_finite()) {
+            return Err(self.err(format!("{what} {:?} has invalid scale {s}", t.name)));
+        }
+        if !(i16::MIN as i32..=i16::MAX as i32).contains(&z) {
+            return Err(self.err(format!(
+                "{what} {:?} has zero point {z}, outside int16",
+                t.name
+            )));
+        }
+        Ok((s, z))
+    }
+
+    /// Scale of a symmetric int16 activation (zero point 0, as TFLite's 16x8 kernels
+    /// require: the conv and depthwise kernels ignore zero points).
+    fn sym16(&self, t: &Tensor, what: &str) -> Result<f32, RuntimeError> {
+        self.dtype(t, what, DType::I16)?;
+        let (s, z) = self.sz_of(t, what)?;
+        if z != 0 {
+            return Err(self.err(format!(
+                "{what} {:?} is int16 with zero point {z}: 16x8 kernels need zero point 0",
+                t.name
+            )));
+        }
+        Ok(s)
+    }
+
+    /// Bias of a 16x8 op (`n` values, widened to i64) and the accumulator it implies:
+    /// int64 (or no bias) -> int64 accumulator, int32 -> int32 (when `int32_ok`).
+    fn bias16(&self, n: usize, int32_ok: bool) -> Result<(Vec<i64>, Accum), RuntimeError> {
+        let Some(b) = self.opt_input(2)? else {
+            return Ok((vec![0; n], Accum::I64));
+        };
+        let d = self.constant(b, "bias")?;
+        let (v, accum): (Vec<i64>, Accum) = match b.dtype {
+            DType::I64 => (
+                d.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                    .collect(),
+                Accum::I64,
+            ),
+            DType::I32 if int32_ok => (
+                b.data_i32()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+                Accum::I32,
+            ),
+            t => {
+                return Err(self.err(format!(
+                    "bias {:?} is {t}; with int16 activations only {} supported",
+                    b.name,
+                    if int32_ok {
+                        "int64 and int32 are"
+                    } else {
+                        "int64 is (TFLite-Micro's 16x8 kernel reads an int64 bias)"
+                    }
+                )))
+            }
+        };
+        if v.len() != n {
+            return Err(self.err(format!(
+                "bias {:?} has {} values, expected {n}",
+                b.name,
+                v.len()
+            )));
+        }
+        Ok((v, accum))
+    }
+
+    /// The requantization of a 16x8 op with `n` output channels.
+    fn quant16(
+        &self,
+        in_s: f32,
+        w: &Tensor,
+        y: &Tensor,
+        n: usize,
+        act: Activation,
+        int32_bias_ok: bool,
+    ) -> Result<Quant16, RuntimeError> {
+        let out_s = self.sym16(y, "output")?;
+        let (multipliers, shifts) = self.multipliers(in_s, w, out_s, n)?;
+        let (bias, accum) = self.bias16(n, int32_bias_ok)?;
+        if accum == Accum::I64 {
+            if let Some(c) = shifts.iter().position(|&s| s > 14) {
+                return Err(self.err(format!(
+                    "effective scale of channel {c} (input x filter / output scale) is {:.3e}: \
+                     the 16x8 int64 requantization handles scales below 2^14",
+                    (multipliers[c] as f64 / 2f64.powi(31)) * 2f64.powi(shifts[c])
+                )));
+            }
+        }
+        let (act_min, act_max) = activation_range_i16(act, out_s, 0);
+        Ok(Quant16 {
+            accum,
+            multipliers,
+            shifts,
+            bias,
+            act_min,
+            act_max,
+        })
+    }
+
+    fn same_shape(&self, x: &Tensor, y: &Tensor) -> Result<(), RuntimeError> {
+        if x.shape != y.shape {
+            return Err(self.err(format!(
+                "input shape {:?} and output shape {:?} differ",
+                x.shape, y.shape
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The int16 forms of ops (16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED; ADD; QUANTIZE
+/// to or from int16; DEQUANTIZE from int16), as TFLite-Micro prepares them; `None` for every
+/// other op or type (prepared by [`prepare`]'s int8 arms).
+fn prepare_int16(c: &Ctx, y: &Tensor) -> Result<Option<PreparedOp>, RuntimeError> {
+    let op = c.op;
+    let x = match op.input(0).and_then(|t| c.g.tensors.get(t)) {
+        Some(x) => x,
+        None => return Ok(None),
+    };
+    let int16_in = x.dtype == DType::I16;
+    Ok(Some(match &op.kind {
+        OpKind::Conv2d(o) if int16_in => {
+            let (_, w) = c.input(1)?;
+            c.dtype(w, "filter", DType::I8)?;
+            let in_s = c.sym16(x, "input")?;
+            let xs = c.rank(x, "input", 4)?;
+            let ws = c.rank(w, "filter", 4)?;
+            c.rank(y, "output", 4)?;
+            c.constant(w, "filter")?;
+            check_filter_zero_points(c, w)?;
+            check_window(
+                c,
+                ws[1],
+                ws[2],
+                o.stride_h,
+                o.stride_w,
+                o.dilation_h,
+                o.dilation_w,
+            )?;
+            if ws[3] == 0 || xs[3] == 0 || xs[3] % ws[3] != 0 || ws[0] % (xs[3] / ws[3]) != 0 {
+                return Err(c.err(format!(
+                    "filter depth {} does not divide input depth {} into groups of the {} filters",
+                    ws[3], xs[3], ws[0]
+                )));
+            }
+            let geom =
+                ConvGeometry::conv(xs, ws, Window::from(o)).map_err(|e| c.err(e.to_string()))?;
+            c.shape_eq(y, &geom.output_shape())?;
+            let quant = c.quant16(in_s, w, y, ws[0], o.activation, true)?;
+            PreparedOp::Conv16 { geom, quant }
+        }
+        OpKind::DepthwiseConv2d(o) if int16_in => {
+            let (_, w) = c.input(1)?;
+            c.dtype(w, "filter", DType::I8)?;
+            let in_s = c.sym16(x, "input")?;
+            let xs = c.rank(x, "input", 4)?;
+            let ws = c.rank(w, "filter", 4)?;
+            c.rank(y, "output", 4)?;
+            c.constant(w, "filter")?;
+            check_filter_zero_points(c, w)?;
+            check_window(
+                c,
+                ws[1],
+                ws[2],
+                o.stride_h,
+                o.stride_w,
+                o.dilation_h,
+                o.dilation_w,
+            )?;
+            let out_d = ws[3];
+            if ws[0] != 1 || xs[3] == 0 || out_d % xs[3] != 0 {
+                return Err(c.err(format!(
+                    "filter shape {:?} does not fit input depth {}",
+                    w.shape, xs[3]
+                )));
+            }
+            if o.depth_multiplier != 0 && o.depth_multiplier != out_d / xs[3] {
+                return Err(c.err(format!(
+                    "depth_multiplier {} but the filter has {out_d} channels for {} input channels",
+                    o.depth_multiplier, xs[3]
+                )));
+            }
+            let geom = ConvGeometry::depthwise(xs, ws, Window::from(o))
+                .map_err(|e| c.err(e.to_string()))?;
+            c.shape_eq(y, &geom.output_shape())?;
+            let quant = c.quant16(in_s, w, y, out_d, o.activation, false)?;
+            PreparedOp::Depthwise16 { geom, quant }
+        }
+        OpKind::FullyConnected { activation, .. } if int16_in => {
+            let (_, w) = c.input(1)?;
+            c.dtype(w, "filter", DType::I8)?;
+            let in_s = c.sym16(x, "input")?;
+            c.rank(w, "filter", 2)?;
+            c.constant(w, "filter")?;
+            check_filter_zero_points(c, w)?;
+            let (units, depth) = (w.shape[0], w.shape[1]);
+            if depth == 0 || x.elements() % depth != 0 {
+                return Err(c.err(format!(
+                    "input shape {:?} is not a multiple of the filter depth {depth}",
+                    x.shape
+                )));
+            }
+            let batches = x.elements() / depth;
+            if y.elements() != batches * units || y.shape.last() != Some(&units) {
+                return Err(c.err(format!(
+                    "output shape {:?} does not hold {batches} x {units} values",
+                    y.shape
+                )));
+            }
+            let quant = c.quant16(in_s, w, y, units, *activation, true)?;
+            PreparedOp::FullyConnected16 {
+                geom: FcGeometry {
+                    batches,
+                    depth,
+                    units,
+                },
+                quant,
+            }
+        }
+        OpKind::Quantize if y.dtype == DType::I16 || int16_in => {
+            c.same_shape(x, y)?;
+            let so = c.sz_of(y, "output")?;
+            match (x.dtype, y.dtype) {
+                (DType::F32, DType::I16) => PreparedOp::QuantizeF32ToI16 {
+                    scale: so.0,
+                    zero_point: so.1,
+                },
+                (DType::I8 | DType::I16, DType::I8 | DType::I16) => {
+                    let si = c.sz_of(x, "input")?;
+                    let (multiplier, shift) =
+                        arch::quant::quantize_multiplier(si.0 as f64 / so.0 as f64);
+                    PreparedOp::RequantizeInt {
+                        multiplier,
+                        shift,
+                        input_zero_point: si.1,
+                        output_zero_point: so.1,
+                        from: x.dtype,
+                        to: y.dtype,
+                    }
+                }
+                (a, b) => {
+                    return Err(c.err(format!("quantizing {a} to {b} is not supported")));
+                }
+            }
+        }
+        OpKind::Add { activation } if int16_in => {
+            let (_, b) = c.input(1)?;
+            for (t, what) in [(x, "input 0"), (b, "input 1"), (y, "output")] {
+                c.dtype(t, what, DType::I16)?;
+            }
+            let bs = broadcast_shape(&x.shape, &b.shape).ok_or_else(|| {
+                c.err(format!(
+                    "shapes {:?} and {:?} do not broadcast",
+                    x.shape, b.shape
+                ))
+            })?;
+            c.shape_eq(y, &bs)?;
+            let (sa, sb, so) = (
+                c.sz_of(x, "input 0")?,
+                c.sz_of(b, "input 1")?,
+                c.sz_of(y, "output")?,
+            );
+            let act = activation_range_i16(*activation, so.0, so.1);
+            PreparedOp::AddI16 {
+                params: crate::kernels::int16::add_params_i16(sa, sb, so, act),
+                a: x.shape.clone(),
+                b: b.shape.clone(),
+                out: y.shape.clone(),
+            }
+        }
+        OpKind::Dequantize if int16_in => {
+            c.dtype(y, "output", DType::F32)?;
+            c.same_shape(x, y)?;
+            let (scale, zero_point) = c.sz_of(x, "input")?;
+            PreparedOp::DequantizeI16 { scale, zero_point }
+        }
+        _ => return Ok(None),
+    }))
 }

@@ -165,6 +165,17 @@ pub fn columns(
                 run.layers.len()
             )),
         )];
+        // Why each MAC layer (conv, depthwise, fully connected) that stays on the CPU does
+        // (e.g. "int16 activations: CPU only"); the JSON has every layer's reason.
+        for d in &run.decisions {
+            let mac_layer = matches!(d.op, "CONV_2D" | "DEPTHWISE_CONV_2D" | "FULLY_CONNECTED");
+            if d.placement == delegate::Placement::Cpu && mac_layer {
+                summary.push((
+                    format!("layer {} ({}) on the CPU", d.index, d.op),
+                    json!(d.reason),
+                ));
+            }
+        }
         match &totals {
             Some(t) => summary.extend([
                 (

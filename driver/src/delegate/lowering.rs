@@ -62,6 +62,10 @@ pub(super) fn lowering_of(
     let tensor = |slot: usize| op.input(slot).map(|t| &graph.tensors[t]);
     let input = tensor(0).ok_or("no input tensor")?;
     let weights = tensor(1).ok_or("no weight tensor")?;
+    if input.dtype == DType::I16 {
+        // 16x8 layers (int16 activations, int8 weights): the array and PPU are int8.
+        return Err("int16 activations: CPU only (the accelerator is int8)".into());
+    }
     if input.dtype != DType::I8 {
         return Err(format!(
             "unsupported input type {} (the accelerator is int8)",

@@ -107,6 +107,8 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
     };
     let out_elems = || tensor(op.output(), "output").map(|t| t.elements() as u64);
     let out_bytes = || tensor(op.output(), "output").map(|t| t.bytes() as u64);
+    // The shape alone decides the cost: 16x8 layers (int16 activations) and the int16
+    // QUANTIZE / DEQUANTIZE are costed as their int8 kernels (docs/cpu-model.md).
     Ok(match &op.kind {
         OpKind::Conv2d(o) => {
             let [n, ih, iw, ic] = dims4(op.input(0), "input")?;

@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod fast;
 pub mod fixedpoint;
 pub mod fully_connected;
+pub mod int16;
 pub mod pool;
 pub mod quantize;
 pub mod reduce;

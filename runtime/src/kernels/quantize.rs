@@ -3,12 +3,11 @@
 
 use arch::quant::multiply_by_quantized_multiplier as mbqm;
 
-/// `round(x / scale) + zero_point`, clamped to int8 (division in double, rounding half away
-/// from zero).
+/// `round(x / scale) + zero_point`, clamped to int8 (`AffineQuantize`: the division in
+/// float, `static_cast<float>(scale)`, rounding half away from zero).
 pub fn quantize_f32(scale: f32, zero_point: i32, input: &[f32], output: &mut [i8]) {
-    let s = scale as f64;
     for (o, &x) in output.iter_mut().zip(input) {
-        let q = ((x as f64 / s).round() as i64).saturating_add(zero_point as i64);
+        let q = ((x / scale).round() as i64).saturating_add(zero_point as i64);
         *o = q.clamp(-128, 127) as i8;
     }
 }
