@@ -12,6 +12,8 @@ pub mod mlperf_tiny;
 pub mod rng;
 pub mod scalesim;
 pub mod tflite;
+pub mod tflite_write;
+pub mod compress;
 
 pub use builtin::{builtin, builtin_description, BUILTIN_NAMES};
 pub use graph::*;
