@@ -413,9 +413,13 @@ fn div_round(num: i64, den: i64) -> i64 {
     }
 }
 
-/// Per-channel int4 weights: every constant int8 filter of CONV_2D, DEPTHWISE_CONV_2D and
-/// FULLY_CONNECTED becomes an INT4 tensor (packed two per byte, low nibble first) with
-/// per-channel scales along its output channel. For output channel `c` with int8 weights
+/// Int4 weights: every constant int8 filter of CONV_2D, DEPTHWISE_CONV_2D and
+/// FULLY_CONNECTED becomes an INT4 tensor (packed two per byte, low nibble first), with
+/// per-channel scales along the output channel for CONV_2D and DEPTHWISE_CONV_2D and one
+/// per-tensor scale for FULLY_CONNECTED (TFLite-Micro refuses per-channel INT4 fully
+/// connected filters; there `m` is the largest |w| of the whole tensor, and a per-channel
+/// int8 filter gets `s' = max_c(s_c m_c) / 7`, `q = round(w s_c / s')`, f64, clamped to
+/// -7..=7). For output channel `c` with int8 weights
 /// `w`, old scale `s` (its own, or the per-tensor one) and `m = max |w|`:
 /// - new scale `s' = f32(s x m / 7)` (`s' = s` when `m = 0`);
 /// - new weights `q = round(7 w / m)`, halves away from zero, exact in integers, so
@@ -465,27 +469,64 @@ pub fn quantize_int4(g: &Graph) -> Result<(Graph, Vec<LayerReport>), CompressErr
             .collect();
         let mut new = old.clone();
         let mut w4 = vec![0i8; w.len()];
-        for c in 0..nc {
-            let m = (0..view.reduction)
+        let chan_max = |c: usize| {
+            (0..view.reduction)
                 .map(|k| (w[view.index(c, k)] as i64).abs())
                 .max()
-                .unwrap_or(0);
-            if m == 0 {
-                continue;
+                .unwrap_or(0)
+        };
+        // TFLite-Micro refuses per-channel INT4 filters of FULLY_CONNECTED: one scale.
+        let per_tensor = matches!(g.ops[op].kind, OpKind::FullyConnected { .. });
+        if per_tensor {
+            let m = (0..nc).map(chan_max).max().unwrap_or(0);
+            if old.iter().all(|&s| s == old[0]) {
+                if m > 0 {
+                    new = vec![(old[0] as f64 * m as f64 / 7.0) as f32; nc];
+                    for (q, &v) in w4.iter_mut().zip(&w) {
+                        *q = div_round(7 * v as i64, m) as i8;
+                    }
+                }
+            } else {
+                // Per-channel int8 scales to one int4 scale: the largest |real weight| / 7.
+                let top = (0..nc)
+                    .map(|c| old[c] as f64 * chan_max(c) as f64)
+                    .fold(0.0f64, f64::max);
+                if top > 0.0 {
+                    let s = (top / 7.0) as f32;
+                    new = vec![s; nc];
+                    for c in 0..nc {
+                        for k in 0..view.reduction {
+                            let i = view.index(c, k);
+                            let r = (w[i] as f64 * old[c] as f64 / s as f64).round();
+                            w4[i] = r.clamp(-7.0, 7.0) as i8;
+                        }
+                    }
+                }
             }
-            new[c] = (old[c] as f64 * m as f64 / 7.0) as f32;
-            for k in 0..view.reduction {
-                let i = view.index(c, k);
-                w4[i] = div_round(7 * w[i] as i64, m) as i8;
+        } else {
+            for c in 0..nc {
+                let m = chan_max(c);
+                if m == 0 {
+                    continue;
+                }
+                new[c] = (old[c] as f64 * m as f64 / 7.0) as f32;
+                for k in 0..view.reduction {
+                    let i = view.index(c, k);
+                    w4[i] = div_round(7 * w[i] as i64, m) as i8;
+                }
             }
         }
         let ft = &mut out.tensors[t];
         ft.dtype = DType::I4;
         ft.data = Some(pack_int4(&w4));
-        ft.quant = Some(Quantization {
-            scales: new.clone(),
-            zero_points: vec![0; nc],
-            quantized_dimension: view.channel_dim(tensor.shape.len()),
+        ft.quant = Some(if per_tensor {
+            Quantization::per_tensor(new[0], 0)
+        } else {
+            Quantization {
+                scales: new.clone(),
+                zero_points: vec![0; nc],
+                quantized_dimension: view.channel_dim(tensor.shape.len()),
+            }
         });
         // Every op that reads this filter: rescale its bias once.
         for (oi, o) in g.ops.iter().enumerate() {
@@ -532,7 +573,12 @@ pub fn quantize_int4(g: &Graph) -> Result<(Graph, Vec<LayerReport>), CompressErr
             obt.data = Some(scaled.iter().flat_map(|v| v.to_le_bytes()).collect());
             if let Some(bq) = &bt.quant {
                 let per = |c: usize| bq.scales[if bq.scales.len() == 1 { 0 } else { c }];
-                if bq.scales.len() == 1 || bq.scales.len() == nc {
+                if per_tensor && bq.scales.len() == 1 {
+                    obt.quant = Some(Quantization::per_tensor(
+                        (bq.scales[0] as f64 * new[0] as f64 / old[0] as f64) as f32,
+                        0,
+                    ));
+                } else if bq.scales.len() == 1 || bq.scales.len() == nc {
                     obt.quant = Some(Quantization {
                         scales: (0..nc)
                             .map(|c| (per(c) as f64 * new[c] as f64 / old[c] as f64) as f32)
@@ -702,7 +748,9 @@ mod tests {
             assert_eq!(t.dtype, DType::I4);
             let v = filter_values(&q, r.tensor, r.op).unwrap();
             assert!(v.iter().all(|&x| (-7..=7).contains(&x)));
-            assert_eq!(t.quant.as_ref().unwrap().scales.len(), r.view.out_channels);
+            let per_channel = r.op_name != "FULLY_CONNECTED";
+            let ns = t.quant.as_ref().unwrap().scales.len();
+            assert_eq!(ns, if per_channel { r.view.out_channels } else { 1 });
         }
         let (u, ts) = unpack_int4_filters(&q).unwrap().unwrap();
         assert_eq!(ts.len(), reps.len());
