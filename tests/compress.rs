@@ -79,7 +79,11 @@ fn cases(dir: &Path) -> Vec<Case> {
             .map(|a| a.as_str().unwrap().to_string())
             .collect();
         let mut cmd = bin();
-        cmd.arg(&args[0]).arg(&src).args(&args[1..]).arg("--out").arg(&path);
+        cmd.arg(&args[0])
+            .arg(&src)
+            .args(&args[1..])
+            .arg("--out")
+            .arg(&path);
         let o = cmd.output().unwrap();
         assert!(o.status.success(), "{name}: {}", text(&o.stderr));
         let bytes = std::fs::read(&path).unwrap();
@@ -251,7 +255,11 @@ fn compare_reports_top1_agreement() {
     // Different models are refused.
     let o = run(&["compare", "kws", "ic", "--random", "1"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("same input"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("same input"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
@@ -261,7 +269,16 @@ fn bad_compression_arguments_are_user_errors() {
     let o = out.to_str().unwrap();
     for (args, want) in [
         (
-            vec!["prune", "kws", "--pattern", "2:4", "--sparsity", "0.7", "--out", o],
+            vec![
+                "prune",
+                "kws",
+                "--pattern",
+                "2:4",
+                "--sparsity",
+                "0.7",
+                "--out",
+                o,
+            ],
             "sparsity must be 0.5",
         ),
         (
@@ -273,7 +290,16 @@ fn bad_compression_arguments_are_user_errors() {
             "--sparsity is required",
         ),
         (
-            vec!["prune", "kws", "--pattern", "channel", "--sparsity", "1.5", "--out", o],
+            vec![
+                "prune",
+                "kws",
+                "--pattern",
+                "channel",
+                "--sparsity",
+                "1.5",
+                "--out",
+                o,
+            ],
             "not in [0, 1)",
         ),
         (
@@ -283,12 +309,23 @@ fn bad_compression_arguments_are_user_errors() {
     ] {
         let r = run(&args);
         assert_eq!(r.status.code(), Some(1), "{args:?}");
-        assert!(text(&r.stderr).contains(want), "{args:?}: {}", text(&r.stderr));
+        assert!(
+            text(&r.stderr).contains(want),
+            "{args:?}: {}",
+            text(&r.stderr)
+        );
         assert!(!out.exists(), "{args:?} wrote a file");
     }
     // Writing over the input model is refused.
     let m = dir.path().join("m.tflite");
-    let r = run(&["quantize", "ad", "--weights", "int4", "--out", m.to_str().unwrap()]);
+    let r = run(&[
+        "quantize",
+        "ad",
+        "--weights",
+        "int4",
+        "--out",
+        m.to_str().unwrap(),
+    ]);
     assert!(r.status.success(), "{}", text(&r.stderr));
     let r = run(&[
         "prune",
@@ -315,7 +352,10 @@ fn an_int4_buffer_of_the_wrong_size_is_an_import_error() {
     let mut bad = q.clone();
     bad.tensors[t].shape[1] += 2;
     let e = models::tflite_write::write(&bad).unwrap_err().to_string();
-    assert!(e.contains(&format!("tensor {t}")) && e.contains("needs"), "{e}");
+    assert!(
+        e.contains(&format!("tensor {t}")) && e.contains("needs"),
+        "{e}"
+    );
     // A file whose int4 filter shape claims more values than its buffer holds is refused
     // by the importer, naming the tensor: patch the shape vector in the written bytes.
     let bytes = models::tflite_write::write(&q).unwrap();
@@ -330,6 +370,8 @@ fn an_int4_buffer_of_the_wrong_size_is_an_import_error() {
     let last = at + pat.len() - 4;
     let d = shape[shape.len() - 1] as u32 + 2;
     patched[last..last + 4].copy_from_slice(&d.to_le_bytes());
-    let e = models::from_tflite_bytes(&patched, "ad").unwrap_err().to_string();
+    let e = models::from_tflite_bytes(&patched, "ad")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("two int4 values per byte"), "{e}");
 }

@@ -272,9 +272,12 @@ fn summarize(
     let view = filter_view(&g.ops[op].kind, &tensor.shape)?;
     let nz = |o: usize, k: usize| values[view.index(o, k)] != 0;
     let two_four = (0..view.out_channels).all(|o| {
-        (0..view.reduction)
-            .step_by(4)
-            .all(|k0| (k0..(k0 + 4).min(view.reduction)).filter(|&k| nz(o, k)).count() <= 2)
+        (0..view.reduction).step_by(4).all(|k0| {
+            (k0..(k0 + 4).min(view.reduction))
+                .filter(|&k| nz(o, k))
+                .count()
+                <= 2
+        })
     });
     let zero_channels = (0..view.out_channels)
         .filter(|&o| (0..view.reduction).all(|k| !nz(o, k)))
@@ -331,7 +334,7 @@ pub fn prune(
 ) -> Result<(Graph, Vec<LayerReport>), CompressError> {
     let s = match (pattern, sparsity) {
         (Pattern::TwoFour, None) => 0.5,
-        (Pattern::TwoFour, Some(s)) if s == 0.5 => 0.5,
+        (Pattern::TwoFour, Some(0.5)) => 0.5,
         (Pattern::TwoFour, Some(s)) => return Err(CompressError::TwoFourSparsity(s)),
         (_, Some(s)) if (0.0..1.0).contains(&s) => s,
         (_, Some(s)) => return Err(CompressError::Sparsity(s)),
@@ -346,7 +349,10 @@ pub fn prune(
             return Err(CompressError::Op {
                 index: op,
                 op: g.ops[op].name(),
-                reason: format!("filter shape {:?} has no output channels", g.tensors[t].shape),
+                reason: format!(
+                    "filter shape {:?} has no output channels",
+                    g.tensors[t].shape
+                ),
             });
         };
         let zeros_before = w.iter().filter(|&&v| v == 0).count();
@@ -450,12 +456,18 @@ pub fn quantize_int4(g: &Graph) -> Result<(Graph, Vec<LayerReport>), CompressErr
             op: name,
             reason,
         };
-        let view = filter_view(&g.ops[op].kind, &tensor.shape)
-            .ok_or_else(|| bad(format!("filter shape {:?} has no output channels", tensor.shape)))?;
-        let q = tensor
-            .quant
-            .as_ref()
-            .ok_or_else(|| bad(format!("filter {:?} has no quantization parameters", tensor.name)))?;
+        let view = filter_view(&g.ops[op].kind, &tensor.shape).ok_or_else(|| {
+            bad(format!(
+                "filter shape {:?} has no output channels",
+                tensor.shape
+            ))
+        })?;
+        let q = tensor.quant.as_ref().ok_or_else(|| {
+            bad(format!(
+                "filter {:?} has no quantization parameters",
+                tensor.name
+            ))
+        })?;
         let nc = view.out_channels;
         if q.scales.len() != 1 && q.scales.len() != nc {
             return Err(bad(format!(
@@ -494,10 +506,10 @@ pub fn quantize_int4(g: &Graph) -> Result<(Graph, Vec<LayerReport>), CompressErr
                 if top > 0.0 {
                     let s = (top / 7.0) as f32;
                     new = vec![s; nc];
-                    for c in 0..nc {
+                    for (c, &sc) in old.iter().enumerate() {
                         for k in 0..view.reduction {
                             let i = view.index(c, k);
-                            let r = (w[i] as f64 * old[c] as f64 / s as f64).round();
+                            let r = (w[i] as f64 * sc as f64 / s as f64).round();
                             w4[i] = r.clamp(-7.0, 7.0) as i8;
                         }
                     }
@@ -589,9 +601,8 @@ pub fn quantize_int4(g: &Graph) -> Result<(Graph, Vec<LayerReport>), CompressErr
                 }
             }
         }
-        let mut r = summarize(&out, t, op, &w4, zeros_before).ok_or_else(|| {
-            bad("filter view lost after quantization".to_string())
-        })?;
+        let mut r = summarize(&out, t, op, &w4, zeros_before)
+            .ok_or_else(|| bad("filter view lost after quantization".to_string()))?;
         r.weight_bits = 4;
         reports.push(r);
     }
@@ -686,8 +697,9 @@ mod tests {
             let v = r.view;
             for o in 0..v.out_channels {
                 for k0 in (0..v.reduction).step_by(4) {
-                    let idx: Vec<usize> =
-                        (k0..(k0 + 4).min(v.reduction)).map(|k| v.index(o, k)).collect();
+                    let idx: Vec<usize> = (k0..(k0 + 4).min(v.reduction))
+                        .map(|k| v.index(o, k))
+                        .collect();
                     let kept_min = idx
                         .iter()
                         .filter(|&&i| after[i] != 0)

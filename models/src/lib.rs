@@ -6,6 +6,7 @@
 
 pub mod builder;
 mod builtin;
+pub mod compress;
 mod flatbuf;
 pub mod graph;
 pub mod mlperf_tiny;
@@ -13,7 +14,6 @@ pub mod rng;
 pub mod scalesim;
 pub mod tflite;
 pub mod tflite_write;
-pub mod compress;
 
 pub use builtin::{builtin, builtin_description, BUILTIN_NAMES};
 pub use graph::*;

@@ -585,7 +585,11 @@ fn read_tensor(
                     return Err(bad(format!(
                         "buffer {bidx} holds {} bytes, shape {shape:?} of {dtype} needs {need}{}",
                         bytes.len(),
-                        if dtype == DType::I4 { " (two int4 values per byte)" } else { "" }
+                        if dtype == DType::I4 {
+                            " (two int4 values per byte)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }

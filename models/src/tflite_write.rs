@@ -88,7 +88,7 @@ struct Writer {
 
 impl Writer {
     fn pad_to(&mut self, align: usize) {
-        while self.out.len() % align != 0 {
+        while !self.out.len().is_multiple_of(align) {
             self.out.push(0);
         }
     }
@@ -113,12 +113,11 @@ impl Writer {
                 let align = (*align).max(*elem).max(4);
                 // The length word sits right before the (aligned) elements.
                 self.pad_to(4);
-                while (self.out.len() + 4) % align != 0 {
+                while !(self.out.len() + 4).is_multiple_of(align) {
                     self.out.extend([0; 4]);
                 }
                 let pos = self.out.len();
-                self.out
-                    .extend(((data.len() / elem) as u32).to_le_bytes());
+                self.out.extend(((data.len() / elem) as u32).to_le_bytes());
                 self.out.extend(data);
                 pos
             }
@@ -151,7 +150,12 @@ impl Writer {
         // Inline layout: the soffset, then fields by decreasing size (each aligned).
         let mut order: Vec<usize> = (0..fields.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(size(&fields[i].1)));
-        let align = fields.iter().map(|(_, f)| size(f)).max().unwrap_or(4).max(4);
+        let align = fields
+            .iter()
+            .map(|(_, f)| size(f))
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut at = vec![0usize; fields.len()];
         let mut inline = 4usize;
         for &i in &order {
@@ -161,7 +165,11 @@ impl Writer {
             inline += s;
         }
         let inline = inline.div_ceil(4) * 4;
-        let n_slots = fields.iter().map(|(id, _)| *id as usize + 1).max().unwrap_or(0);
+        let n_slots = fields
+            .iter()
+            .map(|(id, _)| *id as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut vt = vec![0u16; 2 + n_slots];
         vt[0] = (4 + 2 * n_slots) as u16;
         vt[1] = inline as u16;
@@ -394,11 +402,7 @@ pub fn write(g: &Graph) -> Result<Vec<u8>, WriteError> {
             codes.push(code);
             codes.len() - 1
         });
-        let ins: Vec<i32> = op
-            .inputs
-            .iter()
-            .map(|t| t.map_or(-1, idx))
-            .collect();
+        let ins: Vec<i32> = op.inputs.iter().map(|t| t.map_or(-1, idx)).collect();
         let outs: Vec<i32> = op.outputs.iter().map(|&t| idx(t)).collect();
         let mut fields = vec![
             (0, u32f(oc as u32)),
@@ -431,13 +435,7 @@ pub fn write(g: &Graph) -> Result<Vec<u8>, WriteError> {
     ]);
     let opcodes = codes
         .iter()
-        .map(|&c| {
-            Node::Table(vec![
-                (0, i8f(c.min(127) as i8)),
-                (2, i32f(1)),
-                (3, i32f(c)),
-            ])
-        })
+        .map(|&c| Node::Table(vec![(0, i8f(c.min(127) as i8)), (2, i32f(1)), (3, i32f(c))]))
         .collect();
     let model = vec![
         (0, u32f(3)),
@@ -493,6 +491,9 @@ mod tests {
         let i = g.tensors.iter().position(|t| t.data.is_some()).unwrap();
         g.tensors[i].data.as_mut().unwrap().pop();
         let e = write(&g).unwrap_err().to_string();
-        assert!(e.contains(&format!("tensor {i}")) && e.contains("needs"), "{e}");
+        assert!(
+            e.contains(&format!("tensor {i}")) && e.contains("needs"),
+            "{e}"
+        );
     }
 }

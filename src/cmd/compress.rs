@@ -190,7 +190,10 @@ pub fn prune(args: PruneArgs) -> Result<ExitCode> {
             .unwrap_or_default()
     );
     print_layers(&reps);
-    outln!("wrote {} ({size} bytes; loads back and prepares)", args.out.display());
+    outln!(
+        "wrote {} ({size} bytes; loads back and prepares)",
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -229,7 +232,10 @@ pub fn quantize(args: QuantizeArgs) -> Result<ExitCode> {
     );
     print_layers(&reps);
     outln!("constant bytes {before} -> {after}");
-    outln!("wrote {} ({size} bytes; loads back and prepares)", args.out.display());
+    outln!(
+        "wrote {} ({size} bytes; loads back and prepares)",
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -265,6 +271,9 @@ fn default_golden(dense: &str) -> Option<PathBuf> {
 struct Tally {
     n: usize,
     agree: usize,
+    /// How often each class is the top-1 of the dense and of the compressed model.
+    dense_top: std::collections::BTreeMap<usize, usize>,
+    comp_top: std::collections::BTreeMap<usize, usize>,
     sum_abs: f64,
     max_abs: i64,
     values: usize,
@@ -273,9 +282,12 @@ struct Tally {
 impl Tally {
     fn add(&mut self, a: &[u8], b: &[u8], dtype: DType) -> Result<()> {
         self.n += 1;
-        if top1(a, dtype)? == top1(b, dtype)? {
+        let (ta, tb) = (top1(a, dtype)?, top1(b, dtype)?);
+        if ta == tb {
             self.agree += 1;
         }
+        *self.dense_top.entry(ta).or_default() += 1;
+        *self.comp_top.entry(tb).or_default() += 1;
         for (&x, &y) in a.iter().zip(b) {
             let d = match dtype {
                 DType::U8 => (x as i64 - y as i64).abs(),
@@ -295,7 +307,16 @@ impl Tally {
             "top1_agreement": self.rate(),
             "mean_abs_output_diff": self.sum_abs / self.values.max(1) as f64,
             "max_abs_output_diff": self.max_abs,
+            "dense_top1_mode": Self::mode(&self.dense_top),
+            "compressed_top1_mode": Self::mode(&self.comp_top),
         })
+    }
+
+    /// The most frequent top-1 class and how often it is the top-1 (`[class, count]`).
+    fn mode(m: &std::collections::BTreeMap<usize, usize>) -> Option<(usize, usize)> {
+        m.iter()
+            .max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c)))
+            .map(|(c, n)| (*c, *n))
     }
 
     fn rate(&self) -> f64 {
@@ -331,7 +352,9 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
         for n in names {
             let f = d.join(format!("input_{n}.bin"));
             let x = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
-            let ya = a.invoke(&x).with_context(|| format!("{}: {}", args.dense, f.display()))?;
+            let ya = a
+                .invoke(&x)
+                .with_context(|| format!("{}: {}", args.dense, f.display()))?;
             let yb = b
                 .invoke(&x)
                 .with_context(|| format!("{}: {}", args.compressed, f.display()))?;
@@ -373,13 +396,20 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
         args.dense
     );
     let line = |what: String, t: &Tally| {
+        let mode = |m| {
+            Tally::mode(m)
+                .map(|(c, n)| format!("class {c} on {n}"))
+                .unwrap_or_default()
+        };
         outln!(
-            "  {what:<40} {:>4}/{:<4} {:>6.1}%   output |diff| mean {:.2}, max {}",
+            "  {what:<40} {:>4}/{:<4} {:>6.1}%   output |diff| mean {:.2}, max {}; most frequent top-1: dense {}, compressed {}",
             t.agree,
             t.n,
             100.0 * t.rate(),
             t.sum_abs / t.values.max(1) as f64,
-            t.max_abs
+            t.max_abs,
+            mode(&t.dense_top),
+            mode(&t.comp_top)
         );
     };
     if let Some(d) = &golden_dir {
