@@ -10,7 +10,9 @@ kernels and offloaded) bit for bit. The compressed models themselves are not com
 
 Before that, the script checks tinyaccel's .tflite writer against TFLite-Micro: each
 reference model rewritten unchanged (`prune --pattern unstructured --sparsity 0`, which
-zeroes nothing) must give TFLite-Micro's original golden outputs.
+zeroes nothing) must give TFLite-Micro's original golden outputs, and the int4 and 2:4
+files written from the built-in models (graphs with no original file) must give
+tinyaccel's own outputs in TFLite-Micro.
 
 Random inputs: SplitMix64 (models/src/rng.rs) seeded with RANDOM_SEED + run, one byte per
 `next_u64() & 0xff`, the same generator the Rust test uses.
@@ -111,7 +113,24 @@ def main():
                 sys.exit(f"{model}: the rewritten model differs from the original on {n}")
         print(f"writer: {model} rewritten, TFLM outputs identical on {len(names)} golden inputs")
 
-    # 2. The compressed models' goldens.
+    # 2. Files written from the built-in models (no original file: written from the graph
+    # alone): TFLM and tinyaccel give the same output on a seeded random input.
+    for model in FILES:
+        for args in (["quantize", "--weights", "int4"], ["prune", "--pattern", "2:4"]):
+            out = os.path.join(tmp, f"builtin-{model}-{args[0]}.tflite")
+            tinyaccel(a.tinyaccel, [args[0], model] + args[1:] + ["--out", out])
+            mb = open(out, "rb").read()
+            it = tflm.Interpreter.from_bytes(mb, arena_size=1 << 21)
+            d = it.get_input_details(0)
+            x = splitmix_bytes(RANDOM_SEED, int(np.prod(d["shape"])) * np.dtype(d["dtype"]).itemsize)
+            xf, yf = os.path.join(tmp, "x.bin"), os.path.join(tmp, "y.bin")
+            open(xf, "wb").write(x)
+            tinyaccel(a.tinyaccel, ["run", out, "--input", xf, "--output", yf])
+            if run_tflm(mb, x) != open(yf, "rb").read():
+                sys.exit(f"built-in {model} {args[0]}: tinyaccel and TFLM outputs differ")
+        print(f"built-in {model}: int4 and 2:4 files load in TFLM, outputs identical to tinyaccel's")
+
+    # 3. The compressed models' goldens.
     cases = []
     for name, model, args in CASES:
         out = os.path.join(tmp, f"{name}.tflite")
