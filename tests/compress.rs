@@ -375,3 +375,19 @@ fn an_int4_buffer_of_the_wrong_size_is_an_import_error() {
         .to_string();
     assert!(e.contains("two int4 values per byte"), "{e}");
 }
+
+#[test]
+fn an_int4_tensor_outside_a_filter_slot_is_refused_by_type() {
+    let g = models::builtin("ad").unwrap();
+    let (mut q, reps) = models::compress::quantize_int4(&g).unwrap();
+    let t = reps[0].tensor;
+    // The int4 filter of the first layer also read as the second layer's input: TFLM
+    // accepts INT4 only as a filter, so it stays packed and the runtime refuses it.
+    let second = reps[1].op;
+    q.ops[second].inputs[0] = Some(t);
+    assert!(models::compress::unpack_int4_filters(&q)
+        .unwrap()
+        .is_some_and(|(_, ts)| !ts.contains(&t)));
+    let e = Interpreter::new(&q).unwrap_err().to_string();
+    assert!(e.contains("int4"), "{e}");
+}
