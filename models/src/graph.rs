@@ -18,6 +18,10 @@ pub enum DType {
     Complex64,
     I8,
     F64,
+    /// 4-bit signed integer (TFLite `INT4`, code 17), packed two per byte, low nibble
+    /// first (TFLite-Micro's `UnpackDenseInt4IntoInt8`); accepted as the filter of
+    /// CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+    I4,
     /// Any other `TensorType` code.
     Other(i8),
 }
@@ -37,18 +41,50 @@ impl DType {
             8 => DType::Complex64,
             9 => DType::I8,
             10 => DType::F64,
+            17 => DType::I4,
             c => DType::Other(c),
         }
     }
 
-    /// Bytes per element, `None` for variable-size or unknown types.
+    /// The TFLite `TensorType` code (`None` for [`DType::Other`] codes that are negative).
+    pub fn to_tflite(self) -> Option<i8> {
+        Some(match self {
+            DType::F32 => 0,
+            DType::F16 => 1,
+            DType::I32 => 2,
+            DType::U8 => 3,
+            DType::I64 => 4,
+            DType::Str => 5,
+            DType::Bool => 6,
+            DType::I16 => 7,
+            DType::Complex64 => 8,
+            DType::I8 => 9,
+            DType::F64 => 10,
+            DType::I4 => 17,
+            DType::Other(c) if c >= 0 => c,
+            DType::Other(_) => return None,
+        })
+    }
+
+    /// Bytes that `elements` values occupy in a buffer: the element size times the count,
+    /// half the count rounded up for packed [`DType::I4`], `None` for variable-size or
+    /// unknown types.
+    pub fn storage_bytes(self, elements: usize) -> Option<usize> {
+        match self {
+            DType::I4 => Some(elements.div_ceil(2)),
+            d => d.size().map(|s| s * elements),
+        }
+    }
+
+    /// Bytes per element, `None` for variable-size, sub-byte ([`DType::I4`]) or unknown
+    /// types.
     pub fn size(self) -> Option<usize> {
         match self {
             DType::I8 | DType::U8 | DType::Bool => Some(1),
             DType::I16 | DType::F16 => Some(2),
             DType::F32 | DType::I32 => Some(4),
             DType::I64 | DType::F64 | DType::Complex64 => Some(8),
-            DType::Str | DType::Other(_) => None,
+            DType::Str | DType::I4 | DType::Other(_) => None,
         }
     }
 
@@ -65,6 +101,7 @@ impl DType {
             DType::Complex64 => "complex64".into(),
             DType::I8 => "int8".into(),
             DType::F64 => "float64".into(),
+            DType::I4 => "int4".into(),
             DType::Other(c) => format!("tensor type {c}"),
         }
     }

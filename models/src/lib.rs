@@ -6,12 +6,14 @@
 
 pub mod builder;
 mod builtin;
+pub mod compress;
 mod flatbuf;
 pub mod graph;
 pub mod mlperf_tiny;
 pub mod rng;
 pub mod scalesim;
 pub mod tflite;
+pub mod tflite_write;
 
 pub use builtin::{builtin, builtin_description, BUILTIN_NAMES};
 pub use graph::*;

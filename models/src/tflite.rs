@@ -557,6 +557,7 @@ fn read_tensor(
             // kernels read it as an int32 and assume it fits the dtype).
             let zp_range: Option<(i64, i64)> = match dtype {
                 DType::I8 => Some((-128, 127)),
+                DType::I4 => Some((-8, 7)),
                 DType::U8 => Some((0, 255)),
                 DType::I16 => Some((-32768, 32767)),
                 DType::I32 | DType::I64 => Some((i32::MIN as i64, i32::MAX as i64)),
@@ -610,12 +611,16 @@ fn read_tensor(
             bytes = &buf.bytes[off as usize..(off + size) as usize];
         }
         if !bytes.is_empty() {
-            if let Some(sz) = dtype.size() {
-                if bytes.len() != elements * sz {
+            if let Some(need) = dtype.storage_bytes(elements) {
+                if bytes.len() != need {
                     return Err(bad(format!(
-                        "buffer {bidx} holds {} bytes, shape {shape:?} of {dtype} needs {}",
+                        "buffer {bidx} holds {} bytes, shape {shape:?} of {dtype} needs {need}{}",
                         bytes.len(),
-                        elements * sz
+                        if dtype == DType::I4 {
+                            " (two int4 values per byte)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }

@@ -65,6 +65,21 @@ pub struct Interpreter {
     /// Weights of each conv, depthwise and fully connected op packed for the fast kernels.
     packed: Vec<Option<Packed>>,
     scratch: Scratch,
+    /// Tensors that were INT4 filters in the model (unpacked into int8 at load).
+    int4_filters: Vec<usize>,
+}
+
+/// The graph with its INT4 filters unpacked into int8 (`None` if it has none) and the
+/// indices of those tensors ([`models::compress::unpack_int4_filters`]).
+fn unpack_int4(graph: &Graph) -> Result<(Option<Graph>, Vec<usize>), RuntimeError> {
+    match models::compress::unpack_int4_filters(graph) {
+        Ok(Some((g, ts))) => Ok((Some(g), ts)),
+        Ok(None) => Ok((None, Vec::new())),
+        Err(e) => Err(RuntimeError::Graph {
+            model: graph.name.clone(),
+            what: e.to_string(),
+        }),
+    }
 }
 
 impl std::fmt::Debug for Interpreter {
@@ -84,7 +99,10 @@ impl Interpreter {
 
     /// Prepares `graph` with the given memory planner.
     pub fn with_planner(graph: &Graph, planner: &dyn MemoryPlanner) -> Result<Self, RuntimeError> {
-        let g = graph;
+        // INT4 filters are unpacked into int8 first, as TFLite-Micro's kernels do: every
+        // kernel (and the driver, which reads `graph()`) sees int8 weights.
+        let (unpacked, int4_filters) = unpack_int4(graph)?;
+        let g = unpacked.as_ref().unwrap_or(graph);
         let model = g.name.clone();
         let gerr = |what: String| RuntimeError::Graph {
             model: model.clone(),
@@ -268,6 +286,7 @@ impl Interpreter {
             })
             .collect();
         Ok(Interpreter {
+            int4_filters,
             graph: g.clone(),
             prepared,
             kernels: Kernels::default(),
@@ -283,8 +302,19 @@ impl Interpreter {
         })
     }
 
+    /// The graph as prepared: INT4 filters already unpacked into int8.
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// Bits per weight of op `index`'s filter as stored in the model: 4 for an INT4
+    /// filter (unpacked into int8 at load), else 8.
+    pub fn weight_bits(&self, index: usize) -> u8 {
+        let t = self.graph.ops.get(index).and_then(|op| op.input(1));
+        match t {
+            Some(t) if self.int4_filters.contains(&t) => 4,
+            _ => 8,
+        }
     }
 
     /// Selects the kernels of conv, depthwise and fully connected ops: [`Kernels::Fast`]

@@ -8,6 +8,7 @@ pub mod ablate;
 pub mod accel;
 pub mod bench;
 pub mod budget;
+pub mod compress;
 pub mod config;
 pub mod cpus;
 pub mod hdl;
@@ -31,6 +32,9 @@ pub enum Command {
     /// In-process timings: load once, time N inferences on the CPU kernels or, with
     /// --accel, on the simulated accelerator (min, median, max; simulated cycles/s).
     Bench(bench::BenchArgs),
+    /// Top-1 agreement of a compressed model with its dense model on golden and seeded
+    /// random inputs (agreement, not accuracy).
+    Compare(compress::CompareArgs),
     /// Show or validate accelerator configurations.
     #[command(subcommand)]
     Config(config::ConfigCmd),
@@ -41,6 +45,11 @@ pub enum Command {
     Hdl(hdl::HdlCmd),
     /// List the built-in MLPerf Tiny models.
     Models(models::ModelsArgs),
+    /// Magnitude pruning (2:4, unstructured, channel) of the int8 weights of conv,
+    /// depthwise and fully connected layers, written as a .tflite file.
+    Prune(compress::PruneArgs),
+    /// Per-channel int4 weights (TFLite INT4 tensors, two per byte), written as a .tflite file.
+    Quantize(compress::QuantizeArgs),
     /// Latency and energy of the accelerator vs the pure CPU, per layer and per model:
     /// Markdown, CSV, JSON, SVG/PNG plots and HTML (the main job).
     Report(report::ReportArgs),
@@ -63,10 +72,13 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(a) => bench::run(a),
+        Command::Compare(a) => compress::compare(a),
         Command::Config(c) => config::run(c),
         Command::Cpus(a) => cpus::run(a),
         Command::Hdl(c) => hdl::run(c),
         Command::Models(a) => models::run(a),
+        Command::Prune(a) => compress::prune(a),
+        Command::Quantize(a) => compress::quantize(a),
         Command::Report(a) => report::run(a),
         Command::Run(a) => run::run(a),
         Command::Search(a) => search::run(a),
