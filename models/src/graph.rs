@@ -260,6 +260,22 @@ pub enum OpKind {
     Dequantize,
     Logistic,
     Tanh,
+    // Elementwise and activation ops of issue 20 (helper ops-ew).
+    Sub {
+        activation: Activation,
+    },
+    Relu,
+    Relu6,
+    LeakyRelu {
+        alpha: f32,
+    },
+    HardSwish,
+    /// SQUEEZE: the dimensions to remove (empty: every dimension of size 1).
+    Squeeze {
+        squeeze_dims: Vec<i32>,
+    },
+    /// EXPAND_DIMS (the axis is input 1, a constant int32 tensor).
+    ExpandDims,
 }
 
 impl OpKind {
@@ -283,6 +299,13 @@ impl OpKind {
             OpKind::Dequantize => "DEQUANTIZE",
             OpKind::Logistic => "LOGISTIC",
             OpKind::Tanh => "TANH",
+            OpKind::Sub { .. } => "SUB",
+            OpKind::Relu => "RELU",
+            OpKind::Relu6 => "RELU6",
+            OpKind::LeakyRelu { .. } => "LEAKY_RELU",
+            OpKind::HardSwish => "HARD_SWISH",
+            OpKind::Squeeze { .. } => "SQUEEZE",
+            OpKind::ExpandDims => "EXPAND_DIMS",
         }
     }
 
@@ -295,6 +318,7 @@ impl OpKind {
             OpKind::FullyConnected { activation, .. }
             | OpKind::Add { activation }
             | OpKind::Mul { activation }
+            | OpKind::Sub { activation }
             | OpKind::Concatenation { activation, .. } => Some(*activation),
             _ => None,
         }
@@ -337,6 +361,10 @@ impl OpKind {
             }
             OpKind::Mean { keep_dims } | OpKind::Sum { keep_dims } => {
                 format!("keep_dims {keep_dims}")
+            }
+            OpKind::LeakyRelu { alpha } => format!("alpha {alpha}"),
+            OpKind::Squeeze { squeeze_dims } if !squeeze_dims.is_empty() => {
+                format!("squeeze_dims {squeeze_dims:?}")
             }
             k => k
                 .activation()

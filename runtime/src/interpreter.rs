@@ -647,5 +647,38 @@ fn run_kernel(
         }
         PreparedOp::Logistic(sp) => activations::logistic_int8(sp, as_i8(inp(0)), as_i8_mut(out)),
         PreparedOp::Tanh(sp) => activations::tanh_int8(sp, as_i8(inp(0)), as_i8_mut(out)),
+        // Elementwise and activation ops of issue 20 (helper ops-ew).
+        PreparedOp::Sub {
+            params,
+            a,
+            b,
+            out: so,
+        } => sub::sub(
+            params,
+            as_i8(inp(0)),
+            a,
+            as_i8(inp(1)),
+            b,
+            as_i8_mut(out),
+            so,
+        ),
+        PreparedOp::Relu(rp) => relu::relu(rp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::Relu6 { lower, upper } => {
+            relu::relu6(*lower, *upper, as_i8(inp(0)), as_i8_mut(out))
+        }
+        PreparedOp::LeakyRelu(lp) => relu::leaky_relu(lp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::HardSwish(hp) => relu::hard_swish(hp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::ConcatRequantized {
+            axis,
+            shapes,
+            requant,
+        } => {
+            let parts: Vec<(&[i8], &[usize])> = inputs
+                .iter()
+                .zip(shapes)
+                .map(|(i, s)| (as_i8(i.unwrap_or(&[])), s.as_slice()))
+                .collect();
+            shape::concatenate_requantized(&parts, requant, *axis, as_i8_mut(out));
+        }
     }
 }
