@@ -1,8 +1,10 @@
 //! Op goldens (issue 20): the small models of `tests/data/ops/`, written and run through
 //! TFLite-Micro's own interpreter by `scripts/make_op_goldens.py` (the `tflite-micro`
 //! Python package, reference kernels), give exactly TFLM's output bytes on tinyaccel's
-//! runtime, on every run; the models that mix a reduction with an offloadable layer give
-//! the same bytes offloaded (`--accel`) on every preset. No Python is needed: the models,
+//! runtime, on every run; the models with an offloadable layer (CONV_2D, DEPTHWISE_CONV_2D,
+//! FULLY_CONNECTED: the reductions after a conv and the generated `mixed_NN` models) give
+//! the same bytes offloaded (`--accel`) on every preset, with every such layer placed on
+//! the accelerator. No Python is needed: the models,
 //! inputs and outputs are committed.
 
 use arch::AccelConfig;
@@ -85,7 +87,27 @@ fn diff(got: &[u8], want: &[u8]) -> String {
 fn every_op_golden_is_bit_exact_on_the_cpu() {
     let cases = cases();
     assert!(cases.len() >= 30, "{} cases in tests/data/ops", cases.len());
-    for op in ["MEAN", "SUM"] {
+    for op in [
+        "MEAN",
+        "SUM",
+        // Issue 20, helper ops-ew: the new ops and the goldens of the existing ones.
+        "ADD",
+        "SUB",
+        "MUL",
+        "RELU",
+        "RELU6",
+        "LEAKY_RELU",
+        "HARD_SWISH",
+        "LOGISTIC",
+        "TANH",
+        "SOFTMAX",
+        "QUANTIZE",
+        "DEQUANTIZE",
+        "RESHAPE",
+        "SQUEEZE",
+        "EXPAND_DIMS",
+        "CONCATENATION",
+    ] {
         assert!(
             cases
                 .iter()
@@ -116,11 +138,16 @@ fn every_op_golden_is_bit_exact_on_the_cpu() {
 #[test]
 fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset() {
     let cpu = CpuProfile::resolve("cortex-m4f").unwrap();
+    let offloadable = ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"];
     let mixed: Vec<Case> = cases()
         .into_iter()
-        .filter(|c| c.graph.ops.iter().any(|o| o.name() == "CONV_2D"))
+        .filter(|c| c.graph.ops.iter().any(|o| offloadable.contains(&o.name())))
         .collect();
     assert!(mixed.len() >= 2, "{} mixed cases", mixed.len());
+    // The generated mixed models (scripts/make_op_goldens.py `mixed_models`): at least 30,
+    // every one with an offloadable layer.
+    let generated = mixed.iter().filter(|c| c.name.starts_with("mixed_")).count();
+    assert!(generated >= 30, "{generated} generated mixed models with an offloadable layer");
     for c in &mixed {
         for (preset, _) in arch::config::PRESETS {
             let cfg = AccelConfig::preset(preset).unwrap();
@@ -136,11 +163,17 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
                     .unwrap_or_else(|e| panic!("{} on {preset}: {e}", c.name));
                 let placed: Vec<(&str, Placement)> =
                     run.decisions.iter().map(|d| (d.op, d.placement)).collect();
-                assert!(
-                    placed.contains(&("CONV_2D", Placement::Accel)),
-                    "{} on {preset}: the conv was not offloaded: {placed:?}",
-                    c.name
-                );
+                // Policy::All places every offloadable layer on the accelerator.
+                for (op, placement) in &placed {
+                    if offloadable.contains(op) {
+                        assert_eq!(
+                            *placement,
+                            Placement::Accel,
+                            "{} on {preset}: a {op} was not offloaded: {placed:?}",
+                            c.name
+                        );
+                    }
+                }
                 assert!(
                     &run.output == want,
                     "{} run {i} on {preset} ({fidelity:?}): {}",

@@ -2,11 +2,12 @@
 //! `reference_ops::Sub` / `BroadcastQuantSubSlow`: the per-element arithmetic is the same
 //! with and without broadcasting).
 //!
-//! The arithmetic is ADD's with the second scaled input subtracted, but the parameters are
-//! derived differently: TFLite-Micro's `CalculateOpDataSub` computes the twice-maximum
-//! input scale and the three real multipliers in **single** precision (then widens them to
-//! double for `QuantizeMultiplierSmallerThanOneExp`), where ADD works in double. Mirroring
-//! that is what makes the multipliers, and so the output bytes, equal.
+//! The arithmetic is ADD's with the second scaled input subtracted, with the same
+//! parameters: the twice-maximum input scale and the three real multipliers in double
+//! precision. (The TFLite-Micro source of August 2026 computes them in single precision;
+//! the `tflite-micro` package of October 2026 that writes the goldens computes them in
+//! double: `tests/data/ops/sub_bcast_const_first` tells the two apart by one byte, and
+//! matches double.)
 
 use super::elementwise::broadcast_binary;
 use arch::quant::multiply_by_quantized_multiplier as mbqm;
@@ -39,11 +40,10 @@ impl SubParams {
         act: (i32, i32),
     ) -> Result<Self, String> {
         let left_shift = 20;
-        // All in f32, as the C++ code (`const float twice_max_input_scale = ...`).
-        let twice_max: f32 = 2.0 * in1.0.max(in2.0);
-        let r1 = (in1.0 / twice_max) as f64;
-        let r2 = (in2.0 / twice_max) as f64;
-        let ro = (twice_max / ((1i32 << left_shift) as f32 * out.0)) as f64;
+        let twice_max = 2.0 * in1.0.max(in2.0) as f64;
+        let r1 = in1.0 as f64 / twice_max;
+        let r2 = in2.0 as f64 / twice_max;
+        let ro = twice_max / ((1i64 << left_shift) as f64 * out.0 as f64);
         for (what, r) in [("input 0", r1), ("input 1", r2), ("output", ro)] {
             if !(r > 0.0 && r < 1.0) {
                 return Err(format!(
