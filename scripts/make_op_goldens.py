@@ -493,16 +493,24 @@ def cases_ew():
 # FULLY_CONNECTED). An op joins the zoo with one entry in MIXED_OPS.
 # ---------------------------------------------------------------------------------------
 class Cur:
-    """The running activation: tensor index, shape, (scale, zero point)."""
+    """The running activation: tensor index, shape, (scale, zero point), and a rough
+    estimate of the standard deviation of its real values (to pick output scales that
+    keep the int8 values spread rather than saturated)."""
 
-    def __init__(self, t, shape, q):
-        self.t, self.shape, self.q = t, list(shape), q
+    def __init__(self, t, shape, q, std):
+        self.t, self.shape, self.q, self.std = t, list(shape), q, float(std)
 
 
-def _rq(rng):
-    """A random per-tensor quantization; zero points sometimes at the range ends."""
-    zp = int(rng.choice([-128, 127])) if rng.random() < 0.15 else int(rng.integers(-100, 101))
-    return (float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))), zp)
+def _rq(rng, std):
+    """A random per-tensor quantization for real values of about `std` (3 std about 120
+    steps, times a random factor in [0.5, 2]); zero points sometimes at the range ends."""
+    zp = int(rng.choice([-128, 127])) if rng.random() < 0.1 else int(rng.integers(-60, 61))
+    return (float(std / 40 * np.exp(rng.uniform(np.log(0.5), np.log(2)))), zp)
+
+
+def _std(q):
+    """Std of uniformly random int8 values on quantization q."""
+    return q[0] * 74
 
 
 def _act(rng):
@@ -524,12 +532,13 @@ def _conv(m, rng, cur, pool):
                   data=rng.integers(-127, 128, (co, k, k, ci), dtype=np.int8), per_channel=0)
     b = m.tensor(f"b{len(m.ops)}", [co], INT32, [cur.q[0] * x for x in wq], [0] * co,
                  data=rng.integers(-3000, 3000, co).astype("<i4"), per_channel=0)
-    q = (cur.q[0] * 0.01 * np.sqrt(k * k * ci) * 20, int(rng.integers(-20, 21)))
+    std = cur.std * 0.011 * 73 * np.sqrt(k * k * ci)
+    q = _rq(rng, std)
     y = m.tensor(f"conv{len(m.ops)}", [n, oh, ow, co], INT8, *q)
     m.op(OP.CONV_2D, [cur.t, wt, b], [y], *_opts(
         "Conv2DOptions", padding=pad, strideW=stride, strideH=stride, dilationWFactor=1,
         dilationHFactor=1, fusedActivationFunction=_act(rng)))
-    return Cur(y, [n, oh, ow, co], q)
+    return Cur(y, [n, oh, ow, co], q, std)
 
 
 def _dw(m, rng, cur, pool):
@@ -541,13 +550,14 @@ def _dw(m, rng, cur, pool):
                   data=rng.integers(-127, 128, (1, 3, 3, co), dtype=np.int8), per_channel=3)
     b = m.tensor(f"b{len(m.ops)}", [co], INT32, [cur.q[0] * x for x in wq], [0] * co,
                  data=rng.integers(-2000, 2000, co).astype("<i4"), per_channel=0)
-    q = (cur.q[0] * 0.02 * 3 * 20, int(rng.integers(-20, 21)))
+    std = cur.std * 0.0175 * 73 * 3
+    q = _rq(rng, std)
     y = m.tensor(f"dw{len(m.ops)}", [n, h, w, co], INT8, *q)
     m.op(OP.DEPTHWISE_CONV_2D, [cur.t, wt, b], [y], *_opts(
         "DepthwiseConv2DOptions", padding=fb.Padding.SAME, strideW=1, strideH=1,
         depthMultiplier=mult, dilationWFactor=1, dilationHFactor=1,
         fusedActivationFunction=_act(rng)))
-    return Cur(y, [n, h, w, co], q)
+    return Cur(y, [n, h, w, co], q, std)
 
 
 def _fc(m, rng, cur, pool):
@@ -559,16 +569,17 @@ def _fc(m, rng, cur, pool):
     ws = m.tensors[wt].quantization.scale[0]
     b = m.tensor(f"b{len(m.ops)}", [units], INT32, cur.q[0] * ws, 0,
                  data=rng.integers(-3000, 3000, units).astype("<i4"))
-    q = (cur.q[0] * ws * np.sqrt(depth) * 20, int(rng.integers(-20, 21)))
+    std = cur.std * ws * 73 * np.sqrt(depth)
+    q = _rq(rng, std)
     y = m.tensor(f"fc{len(m.ops)}", [batch, units], INT8, *q)
     m.op(OP.FULLY_CONNECTED, [cur.t, wt, b], [y], *_opts(
         "FullyConnectedOptions", fusedActivationFunction=_act(rng)))
-    return Cur(y, [batch, units], q)
+    return Cur(y, [batch, units], q, std)
 
 
 def _unary(code, out_q=None, opts=None):
     def build(m, rng, cur, pool):
-        q = out_q or _rq(rng)
+        q = out_q or _rq(rng, cur.std)
         if code == OP.RELU6:
             q = cur.q  # TFLite-Micro's RELU6 leaves the bytes on the input's quantization
         if code == OP.HARD_SWISH:
@@ -576,23 +587,26 @@ def _unary(code, out_q=None, opts=None):
         y = m.tensor(f"t{len(m.ops)}", cur.shape, INT8, *q)
         o = opts(rng) if opts else (0, None)
         m.op(code, [cur.t], [y], *o)
-        return Cur(y, cur.shape, q)
+        return Cur(y, cur.shape, q, _std(q) if out_q else cur.std)
     return build
 
 
 def _binary(code):
     def build(m, rng, cur, pool):
         same = [p for p in pool if p.shape == cur.shape and p.t != cur.t]
-        q = _rq(rng)
         if same and rng.random() < 0.7:
-            other = same[int(rng.integers(len(same)))].t  # a skip connection
+            o = same[int(rng.integers(len(same)))]  # a skip connection
+            other, other_std = o.t, o.std
         else:
             cs = [cur.shape[-1]] if rng.random() < 0.5 else [1] * (len(cur.shape) - 1) + [cur.shape[-1]]
-            other = m.tensor(f"c{len(m.ops)}", cs, INT8, *_rq(rng), data=_rand_i8(rng, cs))
+            cq = _rq(rng, cur.std if code != OP.MUL else 1.0)
+            other, other_std = m.tensor(f"c{len(m.ops)}", cs, INT8, *cq, data=_rand_i8(rng, cs)), _std(cq)
+        std = cur.std * other_std if code == OP.MUL else float(np.hypot(cur.std, other_std))
+        q = _rq(rng, std)
         ins = [cur.t, other] if rng.random() < 0.7 else [other, cur.t]
         y = m.tensor(f"t{len(m.ops)}", cur.shape, INT8, *q)
         m.op(code, ins, [y], *_opts(BINARY[code], fusedActivationFunction=_act(rng)))
-        return Cur(y, cur.shape, q)
+        return Cur(y, cur.shape, q, std)
     return build
 
 
@@ -602,7 +616,7 @@ def _pool(code):
         y = m.tensor(f"pool{len(m.ops)}", [n, h // 2, w // 2, c], INT8, *cur.q)
         m.op(code, [cur.t], [y], *_opts("Pool2DOptions", padding=fb.Padding.VALID, strideW=2,
                                          strideH=2, filterWidth=2, filterHeight=2))
-        return Cur(y, [n, h // 2, w // 2, c], cur.q)
+        return Cur(y, [n, h // 2, w // 2, c], cur.q, cur.std)
     return build
 
 
@@ -612,13 +626,13 @@ def _pad(m, rng, cur, pool):
                  data=np.array([0, 0, 1, 0, 0, 1, 0, 0], dtype="<i4"))
     y = m.tensor(f"pad{len(m.ops)}", [n, h + 1, w + 1, c], INT8, *cur.q)
     m.op(OP.PAD, [cur.t, p], [y])
-    return Cur(y, [n, h + 1, w + 1, c], cur.q)
+    return Cur(y, [n, h + 1, w + 1, c], cur.q, cur.std)
 
 
 def _mean(m, rng, cur, pool):
-    q = _rq(rng)
+    q = _rq(rng, cur.std / 2)
     y = reducer(m, OP.MEAN, cur.t, cur.shape, [1, 2], True, q, f"mean{len(m.ops)}")
-    return Cur(y, [cur.shape[0], 1, 1, cur.shape[3]], q)
+    return Cur(y, [cur.shape[0], 1, 1, cur.shape[3]], q, cur.std / 2)
 
 
 def _concat(m, rng, cur, pool):
@@ -627,14 +641,14 @@ def _concat(m, rng, cur, pool):
     shape = cur.shape[:-1] + [cur.shape[-1] * 2]
     y = m.tensor(f"cat{len(m.ops)}", shape, INT8, *cur.q)
     m.op(OP.CONCATENATION, [cur.t, other], [y], *_opts("ConcatenationOptions", axis=-1))
-    return Cur(y, shape, cur.q)
+    return Cur(y, shape, cur.q, cur.std)
 
 
 def _requantize(m, rng, cur, pool):
-    q = _rq(rng)
+    q = _rq(rng, cur.std)
     y = m.tensor(f"rq{len(m.ops)}", cur.shape, INT8, *q)
     m.op(OP.QUANTIZE, [cur.t], [y])
-    return Cur(y, cur.shape, q)
+    return Cur(y, cur.shape, q, cur.std)
 
 
 def _flatten(m, rng, cur, pool):
@@ -642,7 +656,7 @@ def _flatten(m, rng, cur, pool):
     s = m.tensor(f"shape{len(m.ops)}", [2], INT32, data=np.array(shape, dtype="<i4"))
     y = m.tensor(f"flat{len(m.ops)}", shape, INT8, *cur.q)
     m.op(OP.RESHAPE, [cur.t, s], [y])
-    return Cur(y, shape, cur.q)
+    return Cur(y, shape, cur.q, cur.std)
 
 
 def _expand_squeeze(m, rng, cur, pool):
@@ -651,7 +665,7 @@ def _expand_squeeze(m, rng, cur, pool):
     m.op(OP.EXPAND_DIMS, [cur.t, a], [e], *_opts("ExpandDimsOptions"))
     y = m.tensor(f"sq{len(m.ops)}", cur.shape, INT8, *cur.q)
     m.op(OP.SQUEEZE, [e], [y], *_opts("SqueezeOptions", squeezeDims=[0]))
-    return Cur(y, cur.shape, cur.q)
+    return Cur(y, cur.shape, cur.q, cur.std)
 
 
 def _is4(c):
@@ -686,39 +700,65 @@ MIXED_OPS = {
 MIXED_COUNT = 32
 
 
-def mixed_models():
-    """MIXED_COUNT models, mixed_00 .. mixed_NN: a random first offloadable layer, then
-    3 to 8 random ops of MIXED_OPS that fit the running shape (with skip connections to
-    earlier tensors of the same shape), some ending in DEQUANTIZE."""
-    out = {}
+def _mixed_model(i, seed):
+    rng = np.random.default_rng(seed)
+    shape = [1, int(rng.integers(3, 9)), int(rng.integers(3, 9)), int(rng.integers(1, 9))]
+    m = Model("")
+    xq = (float(rng.uniform(0.5, 4.0)) / 74, int(rng.integers(-60, 61)))
+    x = m.tensor("x", shape, INT8, *xq)
+    cur = Cur(x, shape, xq, _std(xq))
+    pool, names = [cur], []
     offload = [k for k, v in MIXED_OPS.items() if v[2]]
+    first = offload[int(rng.integers(len(offload)))] if i % 4 else "CONV_2D"
+    for name in [first] + [None] * int(rng.integers(3, 9)):
+        if name is None:
+            fits = [k for k, v in MIXED_OPS.items() if v[0](cur)]
+            name = fits[int(rng.integers(len(fits)))]
+        cur = MIXED_OPS[name][1](m, rng, cur, pool)
+        pool.append(cur)
+        names.append(name)
+    out_t = cur.t
+    if rng.random() < 0.25:
+        out_t = m.tensor("dequantized", cur.shape, F32)
+        m.op(OP.DEQUANTIZE, [cur.t], [out_t])
+        names.append("DEQUANTIZE")
+    m.inputs, m.outputs = [x], [out_t]
+    m.description = f"mixed model {i} (seed {seed}), input {shape}: " + " -> ".join(names)
+    return m, shape
+
+
+def _informative(m, shape, seed):
+    """Whether the model's output varies with its input: at least 4 of 5 random inputs
+    give different outputs, with at least 4 distinct values and at most half of the int8
+    bytes saturated."""
+    rng = np.random.default_rng(seed)
+    outs = run_tflm(m.bytes(), [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(5)])
+    raw = [o.tobytes() for o in outs]
+    if len(set(raw)) < 4:
+        return False
+    values = np.concatenate([o.reshape(-1) for o in outs])
+    if len(set(values.tolist())) < 4:
+        return False
+    return values.dtype != np.int8 or np.isin(values, [-128, 127]).mean() <= 0.5
+
+
+def mixed_models():
+    """MIXED_COUNT models, mixed_00 .. mixed_NN: a random first offloadable layer (CONV_2D
+    for every fourth), then 3 to 8 random ops of MIXED_OPS that fit the running shape
+    (with skip connections to earlier tensors of the same shape), a quarter ending in
+    DEQUANTIZE. A model whose output hardly depends on its input (saturated or constant
+    through the random quantizations) is drawn again with the next seed."""
+    out = {}
     for i in range(MIXED_COUNT):
-        rng = np.random.default_rng(1000 + i)
-        shape = [1, int(rng.integers(3, 9)), int(rng.integers(3, 9)), int(rng.integers(1, 9))]
-        m = Model("")
-        x = m.tensor("x", shape, INT8, *_rq(rng))
-        cur = Cur(x, shape, m.tensors[x].quantization and (
-            m.tensors[x].quantization.scale[0], m.tensors[x].quantization.zeroPoint[0]))
-        pool, names = [cur], []
-        first = offload[int(rng.integers(len(offload)))] if i % 4 else "CONV_2D"
-        plan = [first] + [None] * int(rng.integers(3, 9))
-        for name in plan:
-            if name is None:
-                fits = [k for k, v in MIXED_OPS.items() if v[0](cur)]
-                name = fits[int(rng.integers(len(fits)))]
-            cur = MIXED_OPS[name][1](m, rng, cur, pool)
-            pool.append(cur)
-            names.append(name)
-        out_t = cur.t
-        if rng.random() < 0.25:
-            out_t = m.tensor("dequantized", cur.shape, F32)
-            m.op(OP.DEQUANTIZE, [cur.t], [out_t])
-            names.append("DEQUANTIZE")
-        m.inputs, m.outputs = [x], [out_t]
-        m.description = f"mixed model {i} (seed {1000 + i}), input {shape}: " + " -> ".join(names)
+        for attempt in range(100):
+            seed = 1000 + 100 * i + attempt
+            m, shape = _mixed_model(i, seed)
+            if _informative(m, shape, seed):
+                break
+        else:
+            raise SystemExit(f"mixed model {i}: no informative model in 100 seeds")
         out[f"mixed_{i:02}"] = m
     return out
-
 
 def cases():
     rng = np.random.default_rng(20)
