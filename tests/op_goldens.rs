@@ -146,8 +146,14 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
     assert!(mixed.len() >= 2, "{} mixed cases", mixed.len());
     // The generated mixed models (scripts/make_op_goldens.py `mixed_models`): at least 30,
     // every one with an offloadable layer.
-    let generated = mixed.iter().filter(|c| c.name.starts_with("mixed_")).count();
-    assert!(generated >= 30, "{generated} generated mixed models with an offloadable layer");
+    let generated = mixed
+        .iter()
+        .filter(|c| c.name.starts_with("mixed_"))
+        .count();
+    assert!(
+        generated >= 30,
+        "{generated} generated mixed models with an offloadable layer"
+    );
     for c in &mixed {
         for (preset, _) in arch::config::PRESETS {
             let cfg = AccelConfig::preset(preset).unwrap();

@@ -794,7 +794,8 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
 /// LEAKY_RELU, HARD_SWISH, SQUEEZE, EXPAND_DIMS), with TFLite-Micro's checks.
 fn prepare_ew(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
     // An int8 unary op whose output has the input's shape.
-    let unary_i8 = || -> Result<((f32, i32), (f32, i32)), RuntimeError> {
+    type ScaleZp = (f32, i32);
+    let unary_i8 = || -> Result<(ScaleZp, ScaleZp), RuntimeError> {
         let (_, x) = c.input(0)?;
         c.dtype(x, "input", DType::I8)?;
         c.dtype(y, "output", DType::I8)?;
