@@ -5,7 +5,11 @@ on seeded random and extreme inputs. Writes tests/data/ops/<case>.tflite and
 tests/data/ops/<case>.json (description, input and output bytes in hex of every run),
 and the models tinyaccel must refuse at import to tests/data/import/; `tests/op_goldens.rs` runs every case through tinyaccel's
 runtime (and the offloaded path) and compares bit for bit. The tests need no Python: the
-fixtures are committed. Re-generate with
+fixtures are committed. Besides one-op cases (`cases_ew` and the MEAN/SUM cases) it writes
+`mixed_NN`: seeded random models mixing the ops around an offloadable layer
+(`mixed_models`; an op joins them with one entry in `MIXED_OPS`). A model TFLite-Micro
+refuses but tinyaccel defines (a requantizing CONCATENATION) takes its outputs from the
+equivalent graph in `Model.reference` (named in the JSON's `reference` field). Re-generate with
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install tflite-micro numpy
     /tmp/venv/bin/python scripts/make_op_goldens.py            # writes tests/data/ops/
