@@ -209,6 +209,32 @@ fn the_writer_round_trips_the_reference_models() {
     }
 }
 
+/// Every op the runtime supports is written back as it was read: the models of the op
+/// goldens (tests/data/ops, every supported op, int8 and 16x8) round-trip through the
+/// writer to an equal graph, so `prune` and `quantize` can write any model tinyaccel runs.
+#[test]
+fn the_writer_round_trips_every_op_golden_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ops");
+    let mut n = 0;
+    let mut ops = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let f = e.unwrap().path();
+        if f.extension().is_none_or(|x| x != "tflite") {
+            continue;
+        }
+        let g = models::load_tflite(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let bytes = models::tflite_write::write(&g)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", f.display()));
+        let back = models::from_tflite_bytes(&bytes, &g.name)
+            .unwrap_or_else(|e| panic!("reading back {}: {e}", f.display()));
+        assert_eq!(back, g, "{}", f.display());
+        ops.extend(g.ops.iter().map(|o| o.name()));
+        n += 1;
+    }
+    assert!(n >= 100, "{n} op golden models");
+    assert!(ops.len() >= 30, "{} ops: {ops:?}", ops.len());
+}
+
 #[test]
 fn compare_reports_top1_agreement() {
     let dir = tempfile::tempdir().unwrap();

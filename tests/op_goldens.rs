@@ -2,8 +2,10 @@
 //! TFLite-Micro's own interpreter by `scripts/make_op_goldens.py` (the `tflite-micro`
 //! Python package, reference kernels), give exactly TFLM's output bytes on tinyaccel's
 //! runtime, on every run; the models with an offloadable layer (CONV_2D, DEPTHWISE_CONV_2D,
-//! FULLY_CONNECTED) give the same bytes offloaded (`--accel`) on every preset, the 16x8
-//! (int16) layers kept on the CPU. No Python is needed: the models,
+//! FULLY_CONNECTED: the reductions after a conv, the conv/depthwise/FC goldens and the
+//! generated `mixed_NN` models) give the same bytes offloaded (`--accel`) on every preset,
+//! every int8 such layer placed on the accelerator, the 16x8 (int16) layers kept on the
+//! CPU. No Python is needed: the models,
 //! inputs and outputs are committed.
 
 use arch::AccelConfig;
@@ -95,6 +97,21 @@ fn every_op_golden_is_bit_exact_on_the_cpu() {
         "FULLY_CONNECTED",
         "QUANTIZE",
         "DEQUANTIZE",
+        // Issue 20, helper ops-ew: the new ops and the goldens of the existing ones.
+        "ADD",
+        "SUB",
+        "MUL",
+        "RELU",
+        "RELU6",
+        "LEAKY_RELU",
+        "HARD_SWISH",
+        "LOGISTIC",
+        "TANH",
+        "SOFTMAX",
+        "RESHAPE",
+        "SQUEEZE",
+        "EXPAND_DIMS",
+        "CONCATENATION",
     ] {
         assert!(
             cases
@@ -154,6 +171,16 @@ fn op_goldens_with_an_offloadable_layer_are_bit_exact_offloaded_on_every_preset(
         mixed.len() >= 30,
         "{} cases with an offloadable layer",
         mixed.len()
+    );
+    // The generated mixed models (scripts/make_op_goldens.py `mixed_models`): at least 30,
+    // every one with an offloadable layer.
+    let generated = mixed
+        .iter()
+        .filter(|c| c.name.starts_with("mixed_"))
+        .count();
+    assert!(
+        generated >= 30,
+        "{generated} generated mixed models with an offloadable layer"
     );
     for c in &mixed {
         for (preset, _) in arch::config::PRESETS {

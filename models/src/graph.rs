@@ -337,6 +337,22 @@ pub enum OpKind {
     ResizeBilinear(ResizeOptions),
     /// TRANSPOSE_CONV: inputs output_shape, filter (OHWI), input, optional bias.
     TransposeConv(TransposeConvOptions),
+    // Elementwise and activation ops of issue 20 (helper ops-ew).
+    Sub {
+        activation: Activation,
+    },
+    Relu,
+    Relu6,
+    LeakyRelu {
+        alpha: f32,
+    },
+    HardSwish,
+    /// SQUEEZE: the dimensions to remove (empty: every dimension of size 1).
+    Squeeze {
+        squeeze_dims: Vec<i32>,
+    },
+    /// EXPAND_DIMS (the axis is input 1, a constant int32 tensor).
+    ExpandDims,
 }
 
 impl OpKind {
@@ -366,6 +382,13 @@ impl OpKind {
             OpKind::ResizeNearestNeighbor(_) => "RESIZE_NEAREST_NEIGHBOR",
             OpKind::ResizeBilinear(_) => "RESIZE_BILINEAR",
             OpKind::TransposeConv(_) => "TRANSPOSE_CONV",
+            OpKind::Sub { .. } => "SUB",
+            OpKind::Relu => "RELU",
+            OpKind::Relu6 => "RELU6",
+            OpKind::LeakyRelu { .. } => "LEAKY_RELU",
+            OpKind::HardSwish => "HARD_SWISH",
+            OpKind::Squeeze { .. } => "SQUEEZE",
+            OpKind::ExpandDims => "EXPAND_DIMS",
         }
     }
 
@@ -379,6 +402,7 @@ impl OpKind {
             OpKind::FullyConnected { activation, .. }
             | OpKind::Add { activation }
             | OpKind::Mul { activation }
+            | OpKind::Sub { activation }
             | OpKind::Concatenation { activation, .. } => Some(*activation),
             _ => None,
         }
@@ -437,6 +461,10 @@ impl OpKind {
                 o.stride_w,
                 o.activation.name()
             ),
+            OpKind::LeakyRelu { alpha } => format!("alpha {alpha}"),
+            OpKind::Squeeze { squeeze_dims } if !squeeze_dims.is_empty() => {
+                format!("squeeze_dims {squeeze_dims:?}")
+            }
             k => k
                 .activation()
                 .map(|a| a.name().to_string())

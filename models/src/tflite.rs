@@ -236,7 +236,10 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "CONV_2D",
     "DEPTHWISE_CONV_2D",
     "DEQUANTIZE",
+    "EXPAND_DIMS",
     "FULLY_CONNECTED",
+    "HARD_SWISH",
+    "LEAKY_RELU",
     "LOGISTIC",
     "MAX_POOL_2D",
     "MEAN",
@@ -244,11 +247,15 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "PAD",
     "PADV2",
     "QUANTIZE",
+    "RELU",
+    "RELU6",
     "RESHAPE",
     "RESIZE_BILINEAR",
     "RESIZE_NEAREST_NEIGHBOR",
     "SOFTMAX",
+    "SQUEEZE",
     "STRIDED_SLICE",
+    "SUB",
     "SUM",
     "TANH",
     "TRANSPOSE",
@@ -839,6 +846,45 @@ fn op_kind(
             stride_h: positive(i32f(2, "stride_h", 0)?, "stride_h", index, n)?,
             activation: activation(i8f(3, "fused_activation_function", 0)?, index, n)?,
         }),
+        // Elementwise and activation ops of issue 20 (helper ops-ew).
+        41 => OpKind::Sub {
+            activation: activation(i8f(0, "fused_activation_function", 0)?, index, n)?,
+        },
+        19 => OpKind::Relu,
+        21 => OpKind::Relu6,
+        98 => {
+            let alpha = match &o {
+                Some(t) => t.f32(0, "alpha", 0.0)?,
+                None => 0.0,
+            };
+            if !alpha.is_finite() {
+                return Err(ImportError::BadOp {
+                    index,
+                    op: name,
+                    reason: format!("alpha {alpha} is not finite"),
+                });
+            }
+            OpKind::LeakyRelu { alpha }
+        }
+        117 => OpKind::HardSwish,
+        43 => {
+            let squeeze_dims = match &o {
+                Some(t) => t.vec_i32(0, "squeeze_dims")?.unwrap_or_default(),
+                None => Vec::new(),
+            };
+            if squeeze_dims.len() > MAX_RANK {
+                return Err(ImportError::BadOp {
+                    index,
+                    op: name,
+                    reason: format!(
+                        "{} squeeze_dims, more than the maximum rank {MAX_RANK}",
+                        squeeze_dims.len()
+                    ),
+                });
+            }
+            OpKind::Squeeze { squeeze_dims }
+        }
+        70 => OpKind::ExpandDims,
         32 => {
             return Err(ImportError::UnsupportedOp {
                 index,
@@ -861,6 +907,8 @@ fn check_arity(op: &Op, index: usize) -> Result<(), ImportError> {
         OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) | OpKind::FullyConnected { .. } => (2, 3),
         OpKind::Add { .. }
         | OpKind::Mul { .. }
+        | OpKind::Sub { .. }
+        | OpKind::ExpandDims
         | OpKind::Pad
         | OpKind::Mean { .. }
         | OpKind::Sum { .. } => (2, 2),

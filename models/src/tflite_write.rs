@@ -222,6 +222,19 @@ pub fn builtin_code(kind: &OpKind) -> i32 {
         OpKind::Mean { .. } => 40,
         OpKind::Sum { .. } => 74,
         OpKind::Quantize => 114,
+        OpKind::Sub { .. } => 41,
+        OpKind::Relu => 19,
+        OpKind::Relu6 => 21,
+        OpKind::LeakyRelu { .. } => 98,
+        OpKind::HardSwish => 117,
+        OpKind::Squeeze { .. } => 43,
+        OpKind::ExpandDims => 70,
+        OpKind::PadV2 => 60,
+        OpKind::StridedSlice(_) => 45,
+        OpKind::Transpose => 39,
+        OpKind::ResizeBilinear(_) => 23,
+        OpKind::ResizeNearestNeighbor(_) => 97,
+        OpKind::TransposeConv(_) => 67,
     }
 }
 
@@ -299,12 +312,66 @@ fn options(kind: &OpKind) -> Option<(u8, Node)> {
         OpKind::Mean { keep_dims } | OpKind::Sum { keep_dims } => {
             (27, t(vec![(0, u8f(*keep_dims as u8))]))
         }
+        OpKind::Sub { activation } => (28, t(vec![(0, act(*activation))])),
+        OpKind::LeakyRelu { alpha } => (75, t(vec![(0, f32f(*alpha))])),
+        OpKind::Squeeze { squeeze_dims } => (
+            30,
+            t(vec![(
+                0,
+                Field::Child(Node::Scalars {
+                    data: squeeze_dims.iter().flat_map(|d| d.to_le_bytes()).collect(),
+                    elem: 4,
+                    align: 4,
+                }),
+            )]),
+        ),
+        OpKind::StridedSlice(o) => (
+            32,
+            t(vec![
+                (0, i32f(o.begin_mask)),
+                (1, i32f(o.end_mask)),
+                (2, i32f(o.ellipsis_mask)),
+                (3, i32f(o.new_axis_mask)),
+                (4, i32f(o.shrink_axis_mask)),
+                (5, u8f(o.offset as u8)),
+            ]),
+        ),
+        // ResizeBilinearOptions: fields 0 and 1 (new_height, new_width) are deprecated.
+        OpKind::ResizeBilinear(o) => (
+            15,
+            t(vec![
+                (2, u8f(o.align_corners as u8)),
+                (3, u8f(o.half_pixel_centers as u8)),
+            ]),
+        ),
+        OpKind::ResizeNearestNeighbor(o) => (
+            74,
+            t(vec![
+                (0, u8f(o.align_corners as u8)),
+                (1, u8f(o.half_pixel_centers as u8)),
+            ]),
+        ),
+        OpKind::TransposeConv(o) => (
+            49,
+            t(vec![
+                (0, pad(o.padding)),
+                (1, i32f(o.stride_w as i32)),
+                (2, i32f(o.stride_h as i32)),
+                (3, act(o.activation)),
+            ]),
+        ),
         OpKind::Reshape
         | OpKind::Pad
         | OpKind::Quantize
         | OpKind::Dequantize
         | OpKind::Logistic
-        | OpKind::Tanh => return None,
+        | OpKind::Tanh
+        | OpKind::Relu
+        | OpKind::Relu6
+        | OpKind::HardSwish
+        | OpKind::ExpandDims
+        | OpKind::PadV2
+        | OpKind::Transpose => return None,
     })
 }
 

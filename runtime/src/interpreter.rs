@@ -717,6 +717,39 @@ fn run_kernel(
         | PreparedOp::RequantizeInt { .. }
         | PreparedOp::AddI16 { .. }
         | PreparedOp::DequantizeI16 { .. } => run_int16(p, &inp, out),
+        // Elementwise and activation ops of issue 20 (helper ops-ew).
+        PreparedOp::Sub {
+            params,
+            a,
+            b,
+            out: so,
+        } => sub::sub(
+            params,
+            as_i8(inp(0)),
+            a,
+            as_i8(inp(1)),
+            b,
+            as_i8_mut(out),
+            so,
+        ),
+        PreparedOp::Relu(rp) => relu::relu(rp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::Relu6 { lower, upper } => {
+            relu::relu6(*lower, *upper, as_i8(inp(0)), as_i8_mut(out))
+        }
+        PreparedOp::LeakyRelu(lp) => relu::leaky_relu(lp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::HardSwish(hp) => relu::hard_swish(hp, as_i8(inp(0)), as_i8_mut(out)),
+        PreparedOp::ConcatRequantized {
+            axis,
+            shapes,
+            requant,
+        } => {
+            let parts: Vec<(&[i8], &[usize])> = inputs
+                .iter()
+                .zip(shapes)
+                .map(|(i, s)| (as_i8(i.unwrap_or(&[])), s.as_slice()))
+                .collect();
+            shape::concatenate_requantized(&parts, requant, *axis, as_i8_mut(out));
+        }
     }
 }
 

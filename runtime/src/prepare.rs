@@ -9,8 +9,11 @@ use crate::kernels::fully_connected::FcGeometry;
 use crate::kernels::int16::{Accum, Quant16};
 use crate::kernels::pool::PoolParams;
 use crate::kernels::reduce::{ReduceParams, Reducer};
+use crate::kernels::relu::{HardSwishParams, LeakyReluParams, ReluParams};
+use crate::kernels::shape::ConcatRequant;
 use crate::kernels::softmax::SoftmaxParams;
 use crate::kernels::spatial::{ResizeParams, SliceParams, TransposeConvGeometry};
+use crate::kernels::sub::SubParams;
 use crate::kernels::QuantParams;
 use models::{Activation, DType, Graph, Op, OpKind, Tensor};
 
@@ -133,10 +136,32 @@ pub enum PreparedOp {
         b: Vec<usize>,
         out: Vec<usize>,
     },
+    // Elementwise and activation ops of issue 20 (helper ops-ew). SQUEEZE and EXPAND_DIMS
+    // prepare to `Copy`.
+    Sub {
+        params: SubParams,
+        a: Vec<usize>,
+        b: Vec<usize>,
+        out: Vec<usize>,
+    },
     /// DEQUANTIZE int16 -> float32.
     DequantizeI16 {
         scale: f32,
         zero_point: i32,
+    },
+    Relu(ReluParams),
+    /// RELU6: the input bytes clamped to `[lower, upper]`.
+    Relu6 {
+        lower: i8,
+        upper: i8,
+    },
+    LeakyRelu(LeakyReluParams),
+    HardSwish(HardSwishParams),
+    /// CONCATENATION with at least one input quantized unlike the output (`None`: copied).
+    ConcatRequantized {
+        axis: usize,
+        shapes: Vec<Vec<usize>>,
+        requant: Vec<Option<ConcatRequant>>,
     },
 }
 
@@ -684,6 +709,7 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             }
             let mut total = 0;
             let mut shapes = Vec::new();
+            let mut requant = Vec::new();
             for i in 0..op.inputs.len() {
                 let (_, x) = c.input(i)?;
                 c.dtype(x, "input", DType::I8)?;
@@ -695,9 +721,11 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
                         x.shape, y.shape
                     )));
                 }
-                if c.sz(x, "input")? != oq {
-                    return Err(c.err(format!("input {i} quantization differs from the output's (requantizing concatenation is not supported)")));
-                }
+                // An input quantized unlike the output is requantized (TFLite-Micro
+                // refuses such a CONCATENATION; its converters insert a QUANTIZE int8 ->
+                // int8 before it, which this computes exactly).
+                let iq = c.sz(x, "input")?;
+                requant.push((iq != oq).then(|| ConcatRequant::new(iq, oq)));
                 total += x.shape[ax];
                 shapes.push(x.shape.clone());
             }
@@ -707,7 +735,15 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
                     y.shape[ax]
                 )));
             }
-            PreparedOp::Concat { axis: ax, shapes }
+            if requant.iter().any(Option::is_some) {
+                PreparedOp::ConcatRequantized {
+                    axis: ax,
+                    shapes,
+                    requant,
+                }
+            } else {
+                PreparedOp::Concat { axis: ax, shapes }
+            }
         }
         OpKind::Mean { keep_dims } | OpKind::Sum { keep_dims } => {
             let (_, x) = c.input(0)?;
@@ -820,6 +856,142 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
         OpKind::ResizeNearestNeighbor(o) => prepare_resize(&c, o, y, false)?,
         OpKind::ResizeBilinear(o) => prepare_resize(&c, o, y, true)?,
         OpKind::TransposeConv(o) => prepare_transpose_conv(&c, o, y)?,
+        OpKind::Sub { .. }
+        | OpKind::Relu
+        | OpKind::Relu6
+        | OpKind::LeakyRelu { .. }
+        | OpKind::HardSwish
+        | OpKind::Squeeze { .. }
+        | OpKind::ExpandDims => prepare_ew(&c, y)?,
+    })
+}
+
+/// Preparation of the elementwise and activation ops of issue 20 (SUB, RELU, RELU6,
+/// LEAKY_RELU, HARD_SWISH, SQUEEZE, EXPAND_DIMS), with TFLite-Micro's checks.
+fn prepare_ew(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
+    // An int8 unary op whose output has the input's shape.
+    type ScaleZp = (f32, i32);
+    let unary_i8 = || -> Result<(ScaleZp, ScaleZp), RuntimeError> {
+        let (_, x) = c.input(0)?;
+        c.dtype(x, "input", DType::I8)?;
+        c.dtype(y, "output", DType::I8)?;
+        if x.shape != y.shape {
+            return Err(c.err(format!(
+                "input shape {:?} and output shape {:?} differ",
+                x.shape, y.shape
+            )));
+        }
+        Ok((c.sz(x, "input")?, c.sz(y, "output")?))
+    };
+    Ok(match &c.op.kind {
+        OpKind::Sub { activation } => {
+            let (_, a) = c.input(0)?;
+            let (_, b) = c.input(1)?;
+            for (t, what) in [(a, "input 0"), (b, "input 1"), (y, "output")] {
+                c.dtype(t, what, DType::I8)?;
+            }
+            let bs = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| {
+                c.err(format!(
+                    "shapes {:?} and {:?} do not broadcast",
+                    a.shape, b.shape
+                ))
+            })?;
+            c.shape_eq(y, &bs)?;
+            let (sa, sb, so) = (c.sz(a, "input 0")?, c.sz(b, "input 1")?, c.sz(y, "output")?);
+            let act = activation_range(*activation, so.0, so.1);
+            PreparedOp::Sub {
+                params: SubParams::new(sa, sb, so, act).map_err(|e| c.err(e))?,
+                a: a.shape.clone(),
+                b: b.shape.clone(),
+                out: y.shape.clone(),
+            }
+        }
+        OpKind::Relu => {
+            let (i, o) = unary_i8()?;
+            PreparedOp::Relu(ReluParams::new(i, o))
+        }
+        OpKind::Relu6 => {
+            // TFLite-Micro clamps to the input's quantized 0 and 6 and copies the bytes:
+            // the output's scale and zero point are not applied.
+            let (i, _) = unary_i8()?;
+            let (lower, upper) = crate::kernels::relu::relu6_bounds(i);
+            PreparedOp::Relu6 { lower, upper }
+        }
+        OpKind::LeakyRelu { alpha } => {
+            let (i, o) = unary_i8()?;
+            PreparedOp::LeakyRelu(LeakyReluParams::new(i, o, *alpha))
+        }
+        OpKind::HardSwish => {
+            let (i, o) = unary_i8()?;
+            PreparedOp::HardSwish(HardSwishParams::new(i, o).map_err(|e| c.err(e))?)
+        }
+        OpKind::Squeeze { squeeze_dims } => {
+            let (_, x) = c.input(0)?;
+            let r = x.shape.len();
+            if r > 8 {
+                return Err(c.err(format!("input rank {r} exceeds 8")));
+            }
+            let mut squeeze = vec![false; r];
+            if squeeze_dims.is_empty() {
+                for (d, &s) in x.shape.iter().enumerate() {
+                    squeeze[d] = s == 1;
+                }
+            } else {
+                for &v in squeeze_dims {
+                    let d = if v < 0 { v + r as i32 } else { v };
+                    if !(0..r as i32).contains(&d) || x.shape[d as usize] != 1 {
+                        return Err(c.err(format!(
+                            "squeeze_dims entry {v} is not a dimension of size 1 of input shape {:?}",
+                            x.shape
+                        )));
+                    }
+                    squeeze[d as usize] = true;
+                }
+            }
+            let want: Vec<usize> = x
+                .shape
+                .iter()
+                .zip(&squeeze)
+                .filter(|(_, &s)| !s)
+                .map(|(&d, _)| d)
+                .collect();
+            if x.dtype != y.dtype || x.dtype.size().is_none() || y.shape != want {
+                return Err(c.err(format!(
+                    "squeezing {:?} {} gives {want:?} {}, the output is {:?} {}",
+                    x.shape, x.dtype, x.dtype, y.shape, y.dtype
+                )));
+            }
+            PreparedOp::Copy
+        }
+        OpKind::ExpandDims => {
+            let (_, x) = c.input(0)?;
+            let (_, a) = c.input(1)?;
+            if !matches!(x.dtype, DType::I8 | DType::I16 | DType::F32) || y.dtype != x.dtype {
+                return Err(c.err(format!(
+                    "input {} and output {}: only int8, int16 and float32 are supported, the same on both",
+                    x.dtype, y.dtype
+                )));
+            }
+            c.dtype(a, "axis", DType::I32)?;
+            c.constant(a, "axis")?;
+            let v = a.data_i32().unwrap_or_default();
+            if a.shape.len() > 1 || v.is_empty() {
+                return Err(c.err(format!(
+                    "axis {:?} must hold one value (shape {:?})",
+                    a.name, a.shape
+                )));
+            }
+            let r = x.shape.len() as i32;
+            let axis = if v[0] < 0 { r + 1 + v[0] } else { v[0] };
+            if !(0..=r).contains(&axis) {
+                return Err(c.err(format!("axis {} out of range for rank {r}", v[0])));
+            }
+            let mut want = x.shape.clone();
+            want.insert(axis as usize, 1);
+            c.shape_eq(y, &want)?;
+            PreparedOp::Copy
+        }
+        k => return Err(c.err(format!("{} is not an elementwise op", k.name()))),
     })
 }
 

@@ -304,5 +304,28 @@ pub fn op_shape(graph: &Graph, op_index: usize) -> Result<OpShape, CostError> {
                 out_features: oc * kh * kw,
             }
         }
+        // Issue 20 ops (helper ops-ew), mapped onto the kernel whose work is alike:
+        // SUB is ADD's arithmetic with one sign flipped.
+        OpKind::Sub { .. } => OpShape::Elementwise {
+            kind: ElementwiseKind::Add,
+            elems: out_elems()?,
+        },
+        // RELU and LEAKY_RELU rescale every element with one (or one of two) fixed-point
+        // multipliers and clamp, as int8 -> int8 QUANTIZE does; RELU6 is a clamp, costed
+        // the same (an upper bound).
+        OpKind::Relu | OpKind::Relu6 | OpKind::LeakyRelu { .. } => OpShape::Elementwise {
+            kind: ElementwiseKind::Quantize,
+            elems: out_elems()?,
+        },
+        // HARD_SWISH is a chain of 16-bit fixed-point multiplies per element, closest to
+        // LOGISTIC's fixed-point evaluation.
+        OpKind::HardSwish => OpShape::Elementwise {
+            kind: ElementwiseKind::Logistic,
+            elems: out_elems()?,
+        },
+        // SQUEEZE and EXPAND_DIMS are byte copies, as RESHAPE.
+        OpKind::Squeeze { .. } | OpKind::ExpandDims => OpShape::Reshape {
+            bytes: out_bytes()?,
+        },
     })
 }

@@ -18,9 +18,11 @@ pub mod int16;
 pub mod pool;
 pub mod quantize;
 pub mod reduce;
+pub mod relu;
 pub mod shape;
 pub mod softmax;
 pub mod spatial;
+pub mod sub;
 
 /// Per-channel requantization parameters of a conv, depthwise or fully connected op,
 /// exactly as the CPU kernels use them (the accelerator driver uses the same values).
