@@ -764,7 +764,7 @@ fn budget_figures_formats_and_round_trip() {
     let mut r2 = r.clone();
     r2.models[0].budget.as_mut().unwrap().settings.rate_hz = None;
     r2.models[0].budget.as_mut().unwrap().settings.battery = None;
-    let plots = reports::plot::report_plots(&r2);
+    let plots = reports::plot::report_plots(&r2).unwrap();
     assert!(plots
         .iter()
         .any(|p| p.file.svg.ends_with("memory-footprint.svg")));
