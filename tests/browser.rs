@@ -255,6 +255,49 @@ fn the_report_page_renders_cleanly_and_leads_with_the_summary() {
          return r.top >= 0 && r.top < window.innerHeight ? 'ok' : 'summary table at ' + r.top + ' px, screen ' + window.innerHeight;",
     );
     assert_eq!(place, serde_json::json!("ok"));
+    // A table of contents above the summary, every in-page link of the page resolving to
+    // an element (the TOC's and the plot list's).
+    let toc = d.script(
+        "const nav = document.getElementById('toc');\
+         if (!nav) return 'no toc';\
+         const s = document.getElementById('summary');\
+         if (!s || !(nav.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING)) return 'toc not above the summary';\
+         const links = Array.from(document.querySelectorAll('a[href^=\"#\"]'));\
+         const inToc = nav.querySelectorAll('a[href^=\"#\"]').length;\
+         const dead = links.map(a => a.getAttribute('href')).filter(h => !document.getElementById(decodeURIComponent(h.slice(1))));\
+         return {toc: inToc, links: links.length, dead: dead};",
+    );
+    assert!(toc["toc"].as_u64().unwrap_or(0) >= 5, "{toc}");
+    assert!(toc["links"].as_u64().unwrap_or(0) > toc["toc"].as_u64().unwrap(), "{toc}");
+    assert_eq!(toc["dead"], serde_json::json!([]), "{toc}");
+    // Bulky details are collapsed: every <details> is closed, and what it holds is not
+    // rendered (zero height) until opened.
+    let det = d.script(
+        "const ds = Array.from(document.querySelectorAll('details'));\
+         const open = ds.filter(x => x.open).length;\
+         const shown = ds.filter(x => { const t = x.querySelector('table, pre'); return t && t.getBoundingClientRect().height > 0; }).length;\
+         const cpu = ds.filter(x => x.querySelector('summary').textContent.startsWith('CPU profile')).length;\
+         return {n: ds.length, open: open, shown: shown, cpu: cpu};",
+    );
+    assert!(det["n"].as_u64().unwrap() >= 10, "{det}");
+    assert_eq!(det["open"], 0, "{det}");
+    assert_eq!(det["shown"], 0, "{det}");
+    assert_eq!(det["cpu"], 2, "one CPU-profile dump per library: {det}");
+    // The summary table names both CPU libraries of the default core and gives a speedup
+    // for each per model.
+    let summary = d.script(
+        "const h = document.getElementById('summary');\
+         let t = h.nextElementSibling; while (t && t.tagName !== 'TABLE') t = t.nextElementSibling;\
+         return {text: t.innerText, rows: t.querySelectorAll('tr').length};",
+    );
+    let text = summary["text"].as_str().unwrap();
+    assert!(
+        text.contains("vs CPU kernels reference") && text.contains("vs CPU kernels cmsis-nn"),
+        "{text}"
+    );
+    // Two header rows and one row per built-in model.
+    assert_eq!(summary["rows"], 6, "{text}");
+    assert!(text.matches("speedup").count() == 2, "{text}");
     // No console messages of level WARNING or SEVERE.
     let bad = console_problems(&d);
     assert!(bad.is_empty(), "console: {bad:?}");

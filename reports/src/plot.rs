@@ -884,14 +884,14 @@ where
             .into_iter()
             .filter(|v| v.is_finite())
             .fold(0.0f64, f64::max);
-        let hi = if max > 0.0 { max * 1.08 } else { 1.0 };
+        let hi = if max > 0.0 { max * 1.12 } else { 1.0 };
         let mut chart = b
             .build_cartesian_2d(0f64..hi, -0.5f64..(n as f64 - 0.5))
             .map_err(e2s)?;
         chart
             .configure_mesh()
             .label_style((FONT, 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(WHITE)
             .disable_y_mesh()
             .y_labels(n + 1)
             .x_labels(10)
@@ -915,6 +915,24 @@ where
                 }
             }
             chart.draw_series(rects).map_err(e2s)?;
+            if !stacked {
+                // The value at the end of each bar (short bars stay readable).
+                chart
+                    .draw_series(s.values.iter().enumerate().take(n).filter_map(|(i, &v)| {
+                        (v > 0.0 && v.is_finite()).then(|| {
+                            let (y0, y1) = rect_y(i, si);
+                            Text::new(
+                                f::num(v),
+                                (v + hi * 0.005, (y0 + y1) / 2.0),
+                                TextStyle::from((FONT, 11).into_font()).pos(plotters::style::text_anchor::Pos::new(
+                                    plotters::style::text_anchor::HPos::Left,
+                                    plotters::style::text_anchor::VPos::Center,
+                                )),
+                            )
+                        })
+                    }))
+                    .map_err(e2s)?;
+            }
         }
     }
     Ok(())
