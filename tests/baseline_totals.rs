@@ -95,7 +95,15 @@ fn report(dir: &Path, name: &str, toml: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_tinyaccel"))
         // The fixture holds the reference-kernel runs (report's default until issue 22
         // added cmsis-nn beside them).
-        .args(["report", "--quiet", "--no-png", "--model", "all", "--cpu", "cortex-m4f"])
+        .args([
+            "report",
+            "--quiet",
+            "--no-png",
+            "--model",
+            "all",
+            "--cpu",
+            "cortex-m4f",
+        ])
         .arg("--accel")
         .arg(&cfg)
         .arg("--out")

@@ -84,9 +84,9 @@ fn report_writes_every_format_and_agrees_with_run_json() {
         let name = run_name
             .strip_suffix(&format!("@{cpu}"))
             .unwrap_or_else(|| panic!("{run_name} does not end in @{cpu}"));
-        let run: serde_json::Value = serde_json::from_str(&ok(tinyaccel().args([
-            "run", name, "--accel", "edge-8x8", "--cpu", cpu, "--json",
-        ])))
+        let run: serde_json::Value = serde_json::from_str(&ok(
+            tinyaccel().args(["run", name, "--accel", "edge-8x8", "--cpu", cpu, "--json"])
+        ))
         .unwrap();
         let layers = m["layers"].as_array().unwrap();
         let run_layers = run["layers"].as_array().unwrap();

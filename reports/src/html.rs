@@ -97,7 +97,11 @@ fn answer_table(o: &mut String, r: &Report) {
     let k = ANSWER_COLS.len();
     o.push_str("<table class=\"answer\"><tr><th class=\"l\" rowspan=\"2\">model</th><th class=\"l\" rowspan=\"2\">accelerator</th>");
     for l in &labels {
-        let _ = write!(o, "<th colspan=\"{k}\" class=\"grp\">vs CPU kernels {}</th>", f::html(l));
+        let _ = write!(
+            o,
+            "<th colspan=\"{k}\" class=\"grp\">vs CPU kernels {}</th>",
+            f::html(l)
+        );
     }
     o.push_str("</tr>\n<tr>");
     for _ in &labels {
@@ -201,7 +205,12 @@ pub fn render_html_with(
             .join(", ")
     );
     let mut all = String::new();
-    table(&mut all, SUMMARY_HEAD, &summary_rows(r, |s| s.to_string()), &[0, 1]);
+    table(
+        &mut all,
+        SUMMARY_HEAD,
+        &summary_rows(r, |s| s.to_string()),
+        &[0, 1],
+    );
     details(
         &mut o,
         "Every run: MACs, offloaded layers, CPU share of the system energy",
@@ -217,7 +226,11 @@ pub fn render_html_with(
         );
         let mut t = String::new();
         table(&mut t, BUDGET_HEAD, &budget_rows(r), &[0, 1, 4, 6, 8]);
-        details(&mut o, "Budget table (memory fit, deadline, power, battery life per run)", &t);
+        details(
+            &mut o,
+            "Budget table (memory fit, deadline, power, battery life per run)",
+            &t,
+        );
     }
     if let Some(a) = ablation {
         let _ = write!(

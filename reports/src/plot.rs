@@ -102,6 +102,9 @@ pub enum Chart {
         log: bool,
         /// One bar per row with the series as its segments (linear axis only).
         stacked: bool,
+        /// With `log`: the axis starts at or below this value (e.g. 1 for ratios, so that
+        /// a bar's length shows how far above 1x it is), and a dashed line marks it.
+        floor: Option<f64>,
     },
     /// Stacked bars (linear y): one bar per x label, one segment per series.
     Stacked {
@@ -201,6 +204,10 @@ impl Chart {
                     (head + 70 + per_row * labels.len() as u32).max(300),
                 )
             }
+            Chart::StackedCapacity { panels, .. } => (
+                PLOT_SIZE.0,
+                40 + panels.iter().map(capacity_panel_height).sum::<u32>(),
+            ),
             _ => PLOT_SIZE,
         }
     }
@@ -422,7 +429,8 @@ where
             series,
             log,
             stacked,
-        } => draw_hbars(root, title, x_label, labels, series, *log, *stacked),
+            floor,
+        } => draw_hbars(root, title, x_label, labels, series, *log, *stacked, *floor),
         Chart::Roofline {
             title,
             compute_roof,
@@ -470,10 +478,11 @@ where
                 (FONT, 22).into_font().style(FontStyle::Bold),
             ))
             .map_err(e2s)?;
-            let n = panels.len().max(1);
-            let areas = rest.split_evenly((n, 1));
-            for (area, p) in areas.iter().zip(panels) {
-                draw_capacity(area, p, y_label)?;
+            let mut rest = rest;
+            for p in panels {
+                let (area, below) = rest.split_vertically(capacity_panel_height(p));
+                draw_capacity(&area, p, y_label)?;
+                rest = below;
             }
             Ok(())
         }
@@ -486,6 +495,21 @@ where
     }
 }
 
+/// Height of one [`CapacityPanel`] drawn as horizontal bars: its legend, the axis and
+/// 24 px per row.
+fn capacity_panel_height(p: &CapacityPanel) -> u32 {
+    let mut legend = p.series.clone();
+    legend.push(Series {
+        name: "capacity".into(),
+        color: RGBColor(200, 0, 0),
+        values: Vec::new(),
+    });
+    head_height(&legend, PLOT_SIZE.0) + 60 + 24 * p.x_labels.len().max(1) as u32
+}
+
+/// One memory as horizontal stacked bars (one row per label, first on top), the
+/// capacity as a dashed red line across each row, "does not fit (+N KiB)" after a bar
+/// over it; the panel's title and legend above the bars.
 fn draw_capacity<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     p: &CapacityPanel,
@@ -494,37 +518,56 @@ fn draw_capacity<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    let red = RGBColor(200, 0, 0);
+    let mut legend = p.series.clone();
+    legend.push(Series {
+        name: "capacity".into(),
+        color: red,
+        values: Vec::new(),
+    });
+    let (head, body) = root.split_vertically(head_height(&legend, root.dim_in_pixel().0));
+    draw_head(&head, &p.title, &legend)?;
     let n = p.x_labels.len().max(1);
+    let mut used = vec![0.0f64; n];
     let mut top = 0.0f64;
-    for i in 0..n {
-        let s: f64 = p
+    for (i, u) in used.iter_mut().enumerate() {
+        *u = p
             .series
             .iter()
             .map(|s| s.values.get(i).copied().unwrap_or(0.0).max(0.0))
             .sum();
-        top = top.max(s).max(p.capacity.get(i).copied().unwrap_or(0.0));
+        top = top.max(*u).max(p.capacity.get(i).copied().unwrap_or(0.0));
     }
-    let top = if top > 0.0 { top * 1.2 } else { 1.0 };
-    // Empty room on the right for the legend (a third of the width).
-    let room = (n as f64 / 2.0).ceil();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&p.title, (FONT, 18))
-        .margin(8)
-        .x_label_area_size(30)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5 + room), 0.0..top)
-        .map_err(e2s)?;
+    // Room on the right for the "does not fit" notes.
+    let top = if top > 0.0 { top * 1.3 } else { 1.0 };
+    let row = |i: usize| (n - 1 - i) as f64;
     let labels = &p.x_labels;
+    let label_at = |y: f64| -> String {
+        let k = y.round();
+        if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < n {
+            labels.get(n - 1 - k as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(8)
+        .margin_right(30)
+        .x_label_area_size(40)
+        .y_label_area_size(20 + 8 * longest.min(40))
+        .build_cartesian_2d(0.0..top, -0.5f64..(n as f64 - 0.5))
+        .map_err(e2s)?;
     chart
         .configure_mesh()
-        .label_style((FONT, 12))
-        .disable_x_mesh()
-        .x_labels(n + room as usize + 1)
-        .x_label_formatter(&|x| cat_label(labels, *x))
-        .y_labels(6)
-        .light_line_style(RGBColor(240, 240, 240))
-        .y_desc(y_label)
-        .y_label_formatter(&|y| f::axis(*y))
+        .label_style((FONT, 13))
+        .light_line_style(WHITE)
+        .disable_y_mesh()
+        .y_labels(n + 1)
+        .y_label_formatter(&|y| label_at(*y))
+        .x_labels(10)
+        .x_desc(y_label)
+        .x_label_formatter(&|x| f::axis(*x))
         .draw()
         .map_err(e2s)?;
     let mut base = vec![0.0f64; n];
@@ -535,50 +578,44 @@ where
             let v = s.values.get(i).copied().unwrap_or(0.0).max(0.0);
             if v > 0.0 && v.is_finite() {
                 rects.push(Rectangle::new(
-                    [(i as f64 - 0.35, *b), (i as f64 + 0.35, *b + v)],
+                    [(*b, row(i) - 0.35), (*b + v, row(i) + 0.35)],
                     color.filled(),
                 ));
                 *b += v;
             }
         }
-        chart
-            .draw_series(rects)
-            .map_err(e2s)?
-            .label(s.name.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        chart.draw_series(rects).map_err(e2s)?;
     }
-    let red = RGBColor(200, 0, 0);
-    let mut first = true;
-    for (i, &c) in p.capacity.iter().enumerate() {
+    for (i, &c) in p.capacity.iter().enumerate().take(n) {
         if !(c > 0.0 && c.is_finite()) {
             continue;
         }
-        let x = i as f64;
-        let s = chart
+        let y = row(i);
+        chart
             .draw_series(DashedLineSeries::new(
-                vec![(x - 0.45, c), (x + 0.45, c)],
-                6,
+                vec![(c, y - 0.48), (c, y + 0.48)],
+                4,
                 3,
                 red.stroke_width(3),
             ))
             .map_err(e2s)?;
-        if first {
-            s.label("capacity").legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 14, y)], red.stroke_width(3))
-            });
-            first = false;
-        }
-        if base.get(i).is_some_and(|&used| used > c) {
+        if used[i] > c {
             chart
                 .draw_series(std::iter::once(Text::new(
-                    format!("does not fit (+{} KiB)", f::num(base[i] - c)),
-                    (x - 0.45, base[i] + 0.09 * top),
-                    (FONT, 12).into_font().color(&red),
+                    format!("does not fit (+{} KiB)", f::num(used[i] - c)),
+                    (used[i] + top * 0.01, y),
+                    (FONT, 12)
+                        .into_font()
+                        .color(&red)
+                        .pos(plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Left,
+                            plotters::style::text_anchor::VPos::Center,
+                        )),
                 )))
                 .map_err(e2s)?;
         }
     }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+    Ok(())
 }
 
 fn draw_power<DB: DrawingBackend>(
@@ -789,14 +826,18 @@ where
     let width = area.dim_in_pixel().0;
     for (s, (x, line)) in series.iter().zip(legend_places(series, width)) {
         let y = 42 + 24 * line;
-        area.draw(&Rectangle::new([(x, y), (x + 14, y + 12)], s.color.filled()))
-            .map_err(e2s)?;
+        area.draw(&Rectangle::new(
+            [(x, y), (x + 14, y + 12)],
+            s.color.filled(),
+        ))
+        .map_err(e2s)?;
         area.draw(&Text::new(s.name.clone(), (x + 20, y - 2), (FONT, 15)))
             .map_err(e2s)?;
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw_hbars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -805,6 +846,7 @@ fn draw_hbars<DB: DrawingBackend>(
     series: &[Series],
     log: bool,
     stacked: bool,
+    floor: Option<f64>,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -834,10 +876,17 @@ where
                 })
                 .collect()
         } else {
-            series.iter().flat_map(|s| s.values.iter().copied()).collect()
+            series
+                .iter()
+                .flat_map(|s| s.values.iter().copied())
+                .collect()
         }
     };
-    let k = if stacked { 1.0 } else { series.len().max(1) as f64 };
+    let k = if stacked {
+        1.0
+    } else {
+        series.len().max(1) as f64
+    };
     let h = 0.8 / k;
     let rect_y = |i: usize, si: usize| {
         let si = if stacked { 0 } else { si };
@@ -850,7 +899,8 @@ where
         .x_label_area_size(50)
         .y_label_area_size(20 + 8 * longest.min(40));
     if log && !stacked {
-        let (lo, hi) = fitted_log_range(values().into_iter());
+        let (lo, hi) = fitted_log_range(values().into_iter().chain(floor));
+        let lo = floor.map_or(lo, |f| lo.min(f));
         let mut chart = b
             .build_cartesian_2d(
                 (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
@@ -871,12 +921,51 @@ where
         for (si, s) in series.iter().enumerate() {
             let color = s.color;
             chart
-                .draw_series(s.values.iter().enumerate().filter_map(|(i, &v)| {
-                    (v > 0.0 && v.is_finite()).then(|| {
-                        let (y0, y1) = rect_y(i, si);
-                        Rectangle::new([(lo, y0), (v, y1)], color.filled())
-                    })
-                }))
+                .draw_series(
+                    s.values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                        .map(|(i, &v)| {
+                            let (y0, y1) = rect_y(i, si);
+                            Rectangle::new([(floor.unwrap_or(lo), y0), (v, y1)], color.filled())
+                        }),
+                )
+                .map_err(e2s)?;
+            if n <= 16 {
+                // The value at the end of each bar.
+                chart
+                    .draw_series(
+                        s.values
+                            .iter()
+                            .enumerate()
+                            .take(n)
+                            .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                            .map(|(i, &v)| {
+                                let (y0, y1) = rect_y(i, si);
+                                Text::new(
+                                    f::num(v),
+                                    (v * (hi / lo).powf(0.005), (y0 + y1) / 2.0),
+                                    TextStyle::from((FONT, 11).into_font()).pos(
+                                        plotters::style::text_anchor::Pos::new(
+                                            plotters::style::text_anchor::HPos::Left,
+                                            plotters::style::text_anchor::VPos::Center,
+                                        ),
+                                    ),
+                                )
+                            }),
+                    )
+                    .map_err(e2s)?;
+            }
+        }
+        if let Some(fl) = floor {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(fl, -0.5), (fl, n as f64 - 0.5)],
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
                 .map_err(e2s)?;
         }
     } else {
@@ -918,19 +1007,26 @@ where
             if !stacked {
                 // The value at the end of each bar (short bars stay readable).
                 chart
-                    .draw_series(s.values.iter().enumerate().take(n).filter_map(|(i, &v)| {
-                        (v > 0.0 && v.is_finite()).then(|| {
-                            let (y0, y1) = rect_y(i, si);
-                            Text::new(
-                                f::num(v),
-                                (v + hi * 0.005, (y0 + y1) / 2.0),
-                                TextStyle::from((FONT, 11).into_font()).pos(plotters::style::text_anchor::Pos::new(
-                                    plotters::style::text_anchor::HPos::Left,
-                                    plotters::style::text_anchor::VPos::Center,
-                                )),
-                            )
-                        })
-                    }))
+                    .draw_series(
+                        s.values
+                            .iter()
+                            .enumerate()
+                            .take(n)
+                            .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                            .map(|(i, &v)| {
+                                let (y0, y1) = rect_y(i, si);
+                                Text::new(
+                                    f::num(v),
+                                    (v + hi * 0.005, (y0 + y1) / 2.0),
+                                    TextStyle::from((FONT, 11).into_font()).pos(
+                                        plotters::style::text_anchor::Pos::new(
+                                            plotters::style::text_anchor::HPos::Left,
+                                            plotters::style::text_anchor::VPos::Center,
+                                        ),
+                                    ),
+                                )
+                            }),
+                    )
                     .map_err(e2s)?;
             }
         }
@@ -1359,6 +1455,9 @@ where
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
+/// One energy part of a model's totals.
+type TotalsPart = fn(&crate::record::ModelTotals) -> f64;
+
 /// The parts of an accelerator's area in um^2 (`arch`'s area model, docs/area.md): the
 /// PEs, the PPU lanes, the controller and DMA, the issue-16 units and command queues when
 /// present, and the three scratchpads.
@@ -1416,7 +1515,9 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
     out.push(PlotSpec {
         file: PlotFile::new("speedup and energy ratio per model", "speedup-energy"),
         chart: Chart::HBars {
-            title: "Speedup and energy ratio vs the CPU baseline (CPU / accelerator run)".into(),
+            title:
+                "Speedup and energy ratio vs the CPU baseline (CPU / accelerator run; dashed: 1x)"
+                    .into(),
             x_label: "CPU / accelerator run (x, log scale)".into(),
             labels: r.models.iter().map(short).collect(),
             series: vec![
@@ -1436,11 +1537,12 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
             ],
             log: true,
             stacked: false,
+            floor: Some(1.0),
         },
     });
     // The accelerator alone: every part but the CPU, as shares of the accelerator-only
     // energy (parts that are zero in every run left out).
-    let accel_parts: [(&str, RGBColor, fn(&crate::record::ModelTotals) -> f64); 12] = [
+    let accel_parts: [(&str, RGBColor, TotalsPart); 12] = [
         ("MACs", PALETTE[0], |t| t.mac_uj),
         ("scratchpads (SRAM)", PALETTE[2], |t| t.sram_uj),
         ("bus", PALETTE[1], |t| t.bus_uj),
@@ -1483,6 +1585,7 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
             series,
             log: false,
             stacked: true,
+            floor: None,
         },
     });
     let parts = [
@@ -1542,6 +1645,7 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
             series,
             log: false,
             stacked: true,
+            floor: None,
         },
     });
     let mut seen_util: Vec<(String, String, Vec<String>, Vec<f64>)> = Vec::new();
@@ -1557,7 +1661,10 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
                 &format!("latency-{}", m.model),
             ),
             chart: Chart::HBars {
-                title: format!("{}: per-layer latency, CPU baseline vs accelerator run", short(m)),
+                title: format!(
+                    "{}: per-layer latency, CPU baseline vs accelerator run",
+                    short(m)
+                ),
                 x_label: "latency (us, log scale)".into(),
                 labels,
                 series: vec![
@@ -1574,6 +1681,7 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
                 ],
                 log: true,
                 stacked: false,
+                floor: None,
             },
         });
         let offloaded: Vec<&crate::record::LayerRow> = m
@@ -1592,7 +1700,12 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
             .iter()
             .map(|l| m.array_utilization(l) * 100.0)
             .collect();
-        let key = (m.source.clone(), m.config.hash.clone(), labels.clone(), util.clone());
+        let key = (
+            m.source.clone(),
+            m.config.hash.clone(),
+            labels.clone(),
+            util.clone(),
+        );
         // The same offloaded layers with the same utilization (another CPU library, the
         // accelerator's work unchanged): drawn once.
         if seen_util.contains(&key) {
@@ -1622,6 +1735,7 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
                 }],
                 log: false,
                 stacked: false,
+                floor: None,
             },
         });
     }
@@ -1634,9 +1748,12 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
     for c in &cfgs {
         let cfg = arch::AccelConfig::from_toml_str(&c.toml, &format!("configuration {}", c.name))
             .map_err(|e| ReportError::Plot {
-                path: format!("plots/area-{}-{}.svg", c.name, c.hash).into(),
-                message: format!("the report's configuration `{}` does not parse: {e}", c.name),
-            })?;
+            path: format!("plots/area-{}-{}.svg", c.name, c.hash).into(),
+            message: format!(
+                "the report's configuration `{}` does not parse: {e}",
+                c.name
+            ),
+        })?;
         let parts = area_parts(&cfg);
         let total: f64 = parts.iter().map(|p| p.1).sum();
         out.push(PlotSpec {
@@ -1663,6 +1780,7 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
                 }],
                 log: false,
                 stacked: false,
+                floor: None,
             },
         });
     }
@@ -1724,9 +1842,9 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
     let mut x_labels = Vec::new();
     let mut targets = Vec::new();
     for (m, b) in &with {
-        x_labels.push(format!("{} CPU", m.model));
+        x_labels.push(format!("{} CPU", crate::writer::short_run_name(r, m)));
         targets.push(b.cpu_only.clone());
-        x_labels.push(format!("{} offload", m.model));
+        x_labels.push(format!("{} offload", crate::writer::short_run_name(r, m)));
         targets.push(b.offloaded.clone());
     }
     let panel =
@@ -1823,7 +1941,7 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
                 })
                 .collect();
             lines.push(PowerLine {
-                name: format!("{} {target}", m.model),
+                name: format!("{} {target}", crate::writer::short_run_name(r, m)),
                 color: PALETTE[i % PALETTE.len()],
                 dashed,
                 points,

@@ -670,7 +670,11 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
     let (labels, rows) = answer_rows(r);
     let mut head = vec!["model".to_string(), "accelerator".to_string()];
     for l in &labels {
-        head.extend(ANSWER_COLS.iter().map(|c| format!("{c} (vs {l})")));
+        head.extend(
+            ANSWER_COLS
+                .iter()
+                .map(|c| f::md_cell(&f::md_text(&format!("{c} (vs {l})")))),
+        );
     }
     let _ = writeln!(o, "| {} |", head.join(" | "));
     let _ = writeln!(o, "|{}", "---|".repeat(head.len()));
@@ -1175,7 +1179,10 @@ pub(crate) const MEMORY_PART_HEAD: [&str; 4] = ["target", "memory", "part", "byt
 /// The label of a CPU profile in the summary: its library (`reference`, `cmsis-nn`) when
 /// every profile of the report shares the core and clock, else the whole profile name.
 pub fn cpu_label(r: &Report, profile: &str) -> String {
-    let core = |n: &str| n.rsplit_once(':').map_or(n.to_string(), |(c, _)| c.to_string());
+    let core = |n: &str| {
+        n.rsplit_once(':')
+            .map_or(n.to_string(), |(c, _)| c.to_string())
+    };
     let first = r.models.first().map(|m| core(&m.cpu_profile.name));
     let same = r
         .models
@@ -1199,7 +1206,11 @@ pub fn base_model_name(m: &ModelReport) -> &str {
 /// report holds several CPU profiles.
 pub fn short_run_name(r: &Report, m: &ModelReport) -> String {
     if cpu_profiles(r).len() > 1 {
-        format!("{} {}", base_model_name(m), cpu_label(r, &m.cpu_profile.name))
+        format!(
+            "{} {}",
+            base_model_name(m),
+            cpu_label(r, &m.cpu_profile.name)
+        )
     } else {
         m.model.clone()
     }
