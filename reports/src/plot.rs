@@ -630,6 +630,22 @@ where
 {
     let (xlo, xhi) = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
     let (ylo, yhi) = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+    // The legend in its own column on the right when there are many lines (it would
+    // cover them inside the plot area).
+    let outside = lines.len() > 6;
+    let width = root.dim_in_pixel().0;
+    let (root, side) = if outside {
+        let longest = lines
+            .iter()
+            .map(|l| l.name.chars().count())
+            .max()
+            .unwrap_or(10) as u32;
+        let w = (40 + 8 * longest).min(width / 3);
+        root.split_horizontally(width - w)
+    } else {
+        root.split_horizontally(width)
+    };
+    let root = &root;
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 20))
         .margin(12)
@@ -711,7 +727,41 @@ where
                 });
         }
     }
-    draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+    if !outside {
+        return draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
+    }
+    let red = RGBColor(200, 0, 0);
+    let mut y = 60i32;
+    if let Some(r) = rate_hz {
+        side.draw(&PathElement::new(
+            vec![(6, y), (30, y)],
+            red.stroke_width(2),
+        ))
+        .map_err(e2s)?;
+        side.draw(&Text::new(
+            format!("chosen rate {} Hz", f::num(r)),
+            (36, y - 8),
+            (FONT, 13),
+        ))
+        .map_err(e2s)?;
+        y += 22;
+    }
+    for l in lines {
+        let style = l.color.stroke_width(2);
+        if l.dashed {
+            for x0 in [6, 18] {
+                side.draw(&PathElement::new(vec![(x0, y), (x0 + 8, y)], style))
+                    .map_err(e2s)?;
+            }
+        } else {
+            side.draw(&PathElement::new(vec![(6, y), (30, y)], style))
+                .map_err(e2s)?;
+        }
+        side.draw(&Text::new(l.name.clone(), (36, y - 8), (FONT, 13)))
+            .map_err(e2s)?;
+        y += 22;
+    }
+    Ok(())
 }
 
 fn draw_grouped<DB: DrawingBackend>(
@@ -1804,7 +1854,15 @@ pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
                     .collect();
                 (short(m), PALETTE[i % PALETTE.len()], pts)
             })
-            .collect();
+            .fold(PointGroups::new(), |mut acc, (name, color, pts)| {
+                // Runs with the same points (the accelerator's work unchanged against
+                // another CPU library) are one group, named after all of them.
+                match acc.iter_mut().find(|g| g.2 == pts) {
+                    Some(g) => g.0 = format!("{}, {name}", g.0),
+                    None => acc.push((name, color, pts)),
+                }
+                acc
+            });
         out.push(PlotSpec {
             file: PlotFile::new(
                 &format!("roofline of {} ({})", c.name, c.hash),
