@@ -178,6 +178,34 @@ fn console_problems(d: &Driver) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The table of contents and the page's in-page links: `{toc, links, dead}` (the
+/// count of TOC links, of all in-page links, and the targets that do not exist), or a
+/// string naming what is missing.
+fn toc_state(d: &Driver) -> serde_json::Value {
+    d.script(
+        "const nav = document.getElementById('toc');\
+         if (!nav) return 'no toc';\
+         const s = document.getElementById('summary');\
+         if (!s || !(nav.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING)) return 'toc not above the summary';\
+         const links = Array.from(document.querySelectorAll('a[href^=\"#\"]'));\
+         const inToc = nav.querySelectorAll('a[href^=\"#\"]').length;\
+         const dead = links.map(a => a.getAttribute('href')).filter(h => !document.getElementById(decodeURIComponent(h.slice(1))));\
+         return {toc: inToc, links: links.length, dead: dead};",
+    )
+}
+
+/// The `<details>` blocks: `{n, open, shown, cpu}` (how many; open; taller than their
+/// summary line; CPU-profile dumps).
+fn details_state(d: &Driver) -> serde_json::Value {
+    d.script(
+        "const ds = Array.from(document.querySelectorAll('details'));\
+         const open = ds.filter(x => x.open).length;\
+         const shown = ds.filter(x => x.getBoundingClientRect().height > x.querySelector('summary').getBoundingClientRect().height + 4).length;\
+         const cpu = ds.filter(x => x.querySelector('summary').textContent.startsWith('CPU profile')).length;\
+         return {n: ds.length, open: open, shown: shown, cpu: cpu};",
+    )
+}
+
 /// The checks are not blind: a page with a console error, a missing image and an empty
 /// figure fails each of them.
 #[test]
@@ -188,6 +216,8 @@ fn the_checks_catch_a_broken_page() {
         &page,
         "<!DOCTYPE html><html><body><h1>x</h1><figure><img src=\"missing.png\"></figure>\
          <figure><svg width=\"10\" height=\"10\"></svg></figure>\
+         <nav id=\"toc\"><a href=\"#nowhere\">x</a></nav><h2 id=\"summary\">Summary</h2>\
+         <details open><summary>CPU profile x</summary><table><tr><td>a</td></tr><tr><td>b</td></tr></table></details>\
          <script>console.error('broken on purpose');</script></body></html>",
     )
     .unwrap();
@@ -208,6 +238,11 @@ fn the_checks_catch_a_broken_page() {
             .any(|b| b.as_str().unwrap().starts_with("figure 1")),
         "{broken}"
     );
+    let toc = toc_state(&d);
+    assert_eq!(toc["dead"], serde_json::json!(["#nowhere"]), "{toc}");
+    let det = details_state(&d);
+    assert_eq!(det["open"], 1, "{det}");
+    assert_eq!(det["shown"], 1, "{det}");
     let console = console_problems(&d);
     assert!(
         console.iter().any(|e| e["message"]
@@ -257,16 +292,7 @@ fn the_report_page_renders_cleanly_and_leads_with_the_summary() {
     assert_eq!(place, serde_json::json!("ok"));
     // A table of contents above the summary, every in-page link of the page resolving to
     // an element (the TOC's and the plot list's).
-    let toc = d.script(
-        "const nav = document.getElementById('toc');\
-         if (!nav) return 'no toc';\
-         const s = document.getElementById('summary');\
-         if (!s || !(nav.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING)) return 'toc not above the summary';\
-         const links = Array.from(document.querySelectorAll('a[href^=\"#\"]'));\
-         const inToc = nav.querySelectorAll('a[href^=\"#\"]').length;\
-         const dead = links.map(a => a.getAttribute('href')).filter(h => !document.getElementById(decodeURIComponent(h.slice(1))));\
-         return {toc: inToc, links: links.length, dead: dead};",
-    );
+    let toc = toc_state(&d);
     assert!(toc["toc"].as_u64().unwrap_or(0) >= 5, "{toc}");
     assert!(
         toc["links"].as_u64().unwrap_or(0) > toc["toc"].as_u64().unwrap(),
@@ -275,13 +301,7 @@ fn the_report_page_renders_cleanly_and_leads_with_the_summary() {
     assert_eq!(toc["dead"], serde_json::json!([]), "{toc}");
     // Bulky details are collapsed: every <details> is closed, no taller than its summary
     // line until opened.
-    let det = d.script(
-        "const ds = Array.from(document.querySelectorAll('details'));\
-         const open = ds.filter(x => x.open).length;\
-         const shown = ds.filter(x => x.getBoundingClientRect().height > x.querySelector('summary').getBoundingClientRect().height + 4).length;\
-         const cpu = ds.filter(x => x.querySelector('summary').textContent.startsWith('CPU profile')).length;\
-         return {n: ds.length, open: open, shown: shown, cpu: cpu};",
-    );
+    let det = details_state(&d);
     assert!(det["n"].as_u64().unwrap() >= 10, "{det}");
     assert_eq!(det["open"], 0, "{det}");
     assert_eq!(det["shown"], 0, "{det}");
