@@ -178,6 +178,34 @@ fn console_problems(d: &Driver) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The table of contents and the page's in-page links: `{toc, links, dead}` (the
+/// count of TOC links, of all in-page links, and the targets that do not exist), or a
+/// string naming what is missing.
+fn toc_state(d: &Driver) -> serde_json::Value {
+    d.script(
+        "const nav = document.getElementById('toc');\
+         if (!nav) return 'no toc';\
+         const s = document.getElementById('summary');\
+         if (!s || !(nav.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING)) return 'toc not above the summary';\
+         const links = Array.from(document.querySelectorAll('a[href^=\"#\"]'));\
+         const inToc = nav.querySelectorAll('a[href^=\"#\"]').length;\
+         const dead = links.map(a => a.getAttribute('href')).filter(h => !document.getElementById(decodeURIComponent(h.slice(1))));\
+         return {toc: inToc, links: links.length, dead: dead};",
+    )
+}
+
+/// The `<details>` blocks: `{n, open, shown, cpu}` (how many; open; taller than their
+/// summary line; CPU-profile dumps).
+fn details_state(d: &Driver) -> serde_json::Value {
+    d.script(
+        "const ds = Array.from(document.querySelectorAll('details'));\
+         const open = ds.filter(x => x.open).length;\
+         const shown = ds.filter(x => x.getBoundingClientRect().height > x.querySelector('summary').getBoundingClientRect().height + 4).length;\
+         const cpu = ds.filter(x => x.querySelector('summary').textContent.startsWith('CPU profile')).length;\
+         return {n: ds.length, open: open, shown: shown, cpu: cpu};",
+    )
+}
+
 /// The checks are not blind: a page with a console error, a missing image and an empty
 /// figure fails each of them.
 #[test]
@@ -188,6 +216,8 @@ fn the_checks_catch_a_broken_page() {
         &page,
         "<!DOCTYPE html><html><body><h1>x</h1><figure><img src=\"missing.png\"></figure>\
          <figure><svg width=\"10\" height=\"10\"></svg></figure>\
+         <nav id=\"toc\"><a href=\"#nowhere\">x</a></nav><h2 id=\"summary\">Summary</h2>\
+         <details open><summary>CPU profile x</summary><table><tr><td>a</td></tr><tr><td>b</td></tr></table></details>\
          <script>console.error('broken on purpose');</script></body></html>",
     )
     .unwrap();
@@ -208,6 +238,11 @@ fn the_checks_catch_a_broken_page() {
             .any(|b| b.as_str().unwrap().starts_with("figure 1")),
         "{broken}"
     );
+    let toc = toc_state(&d);
+    assert_eq!(toc["dead"], serde_json::json!(["#nowhere"]), "{toc}");
+    let det = details_state(&d);
+    assert_eq!(det["open"], 1, "{det}");
+    assert_eq!(det["shown"], 1, "{det}");
     let console = console_problems(&d);
     assert!(
         console.iter().any(|e| e["message"]
@@ -255,6 +290,37 @@ fn the_report_page_renders_cleanly_and_leads_with_the_summary() {
          return r.top >= 0 && r.top < window.innerHeight ? 'ok' : 'summary table at ' + r.top + ' px, screen ' + window.innerHeight;",
     );
     assert_eq!(place, serde_json::json!("ok"));
+    // A table of contents above the summary, every in-page link of the page resolving to
+    // an element (the TOC's and the plot list's).
+    let toc = toc_state(&d);
+    assert!(toc["toc"].as_u64().unwrap_or(0) >= 5, "{toc}");
+    assert!(
+        toc["links"].as_u64().unwrap_or(0) > toc["toc"].as_u64().unwrap(),
+        "{toc}"
+    );
+    assert_eq!(toc["dead"], serde_json::json!([]), "{toc}");
+    // Bulky details are collapsed: every <details> is closed, no taller than its summary
+    // line until opened.
+    let det = details_state(&d);
+    assert!(det["n"].as_u64().unwrap() >= 10, "{det}");
+    assert_eq!(det["open"], 0, "{det}");
+    assert_eq!(det["shown"], 0, "{det}");
+    assert_eq!(det["cpu"], 2, "one CPU-profile dump per library: {det}");
+    // The summary table names both CPU libraries of the default core and gives a speedup
+    // for each per model.
+    let summary = d.script(
+        "const h = document.getElementById('summary');\
+         let t = h.nextElementSibling; while (t && t.tagName !== 'TABLE') t = t.nextElementSibling;\
+         return {text: t.innerText, rows: t.querySelectorAll('tr').length};",
+    );
+    let text = summary["text"].as_str().unwrap();
+    assert!(
+        text.contains("vs CPU kernels reference") && text.contains("vs CPU kernels cmsis-nn"),
+        "{text}"
+    );
+    // Two header rows and one row per built-in model.
+    assert_eq!(summary["rows"], 6, "{text}");
+    assert!(text.matches("speedup").count() == 2, "{text}");
     // No console messages of level WARNING or SEVERE.
     let bad = console_problems(&d);
     assert!(bad.is_empty(), "console: {bad:?}");

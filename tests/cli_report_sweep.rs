@@ -67,19 +67,26 @@ fn report_writes_every_format_and_agrees_with_run_json() {
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["schema"], reports::SCHEMA);
     let models = report["models"].as_array().unwrap();
-    assert_eq!(models.len(), 4);
+    // By default every model runs against both kernel libraries of the default core.
+    assert_eq!(models.len(), 8);
+    let profiles: std::collections::BTreeSet<&str> = models
+        .iter()
+        .map(|m| m["cpu_profile"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        profiles.into_iter().collect::<Vec<_>>(),
+        ["cortex-m4f@120MHz:cmsis-nn", "cortex-m4f@120MHz:reference"]
+    );
     // The same numbers as `run --json` for the same model, config and CPU profile.
     for m in models {
-        let name = m["model"].as_str().unwrap();
-        let run: serde_json::Value = serde_json::from_str(&ok(tinyaccel().args([
-            "run",
-            name,
-            "--accel",
-            "edge-8x8",
-            "--cpu",
-            "cortex-m4f",
-            "--json",
-        ])))
+        let cpu = m["cpu_profile"]["name"].as_str().unwrap();
+        let run_name = m["model"].as_str().unwrap();
+        let name = run_name
+            .strip_suffix(&format!("@{cpu}"))
+            .unwrap_or_else(|| panic!("{run_name} does not end in @{cpu}"));
+        let run: serde_json::Value = serde_json::from_str(&ok(
+            tinyaccel().args(["run", name, "--accel", "edge-8x8", "--cpu", cpu, "--json"])
+        ))
         .unwrap();
         let layers = m["layers"].as_array().unwrap();
         let run_layers = run["layers"].as_array().unwrap();
@@ -424,6 +431,8 @@ fn report_ablation_table() {
             "report",
             "--quiet",
             "--no-png",
+            "--cpu",
+            "cortex-m4f",
             "--model",
             "kws,ad",
             "--ablate",
@@ -498,6 +507,8 @@ fn report_ablation_table() {
             "report",
             "--quiet",
             "--no-png",
+            "--cpu",
+            "cortex-m4f",
             "--model",
             "kws,ad",
             "--accel",
@@ -581,6 +592,8 @@ fn report_ablation_table() {
             "report",
             "--quiet",
             "--no-png",
+            "--cpu",
+            "cortex-m4f",
             "--model",
             "ad",
             "--ablate",

@@ -141,6 +141,8 @@ fn report_in_scalesims_compute_report_layout() {
         "report",
         "--quiet",
         "--no-png",
+        "--cpu",
+        "cortex-m4f",
         "--model",
         &models,
         "--accel",
@@ -196,6 +198,8 @@ fn report_in_scalesims_compute_report_layout() {
     let o = ok(&[
         "report",
         "--quiet",
+        "--cpu",
+        "cortex-m4f",
         "--model",
         p(&data("alexnet_part.csv")),
         "--policy",

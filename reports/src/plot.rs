@@ -89,6 +89,23 @@ pub enum Chart {
         series: Vec<Series>,
         reference: Option<f64>,
     },
+    /// Horizontal grouped bars: one row per category (`labels`, first at the top), one
+    /// bar per series; a log x axis when `log`, else linear from zero. The legend is drawn
+    /// above the plot area (never over the bars); the height grows with the rows.
+    /// Non-positive values are not drawn. With `stacked`, one bar per row whose segments
+    /// are the series.
+    HBars {
+        title: String,
+        x_label: String,
+        labels: Vec<String>,
+        series: Vec<Series>,
+        log: bool,
+        /// One bar per row with the series as its segments (linear axis only).
+        stacked: bool,
+        /// With `log`: the axis starts at or below this value (e.g. 1 for ratios, so that
+        /// a bar's length shows how far above 1x it is), and a dashed line marks it.
+        floor: Option<f64>,
+    },
     /// Stacked bars (linear y): one bar per x label, one segment per series.
     Stacked {
         title: String,
@@ -168,13 +185,41 @@ pub struct PlotSpec {
     pub chart: Chart,
 }
 
+impl Chart {
+    /// Width and height in pixels: [`PLOT_SIZE`], taller for horizontal bars with many
+    /// rows (22 px per row and series pair).
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Chart::HBars {
+                labels,
+                series,
+                stacked,
+                ..
+            } => {
+                let bars = if *stacked { 2 } else { series.len().max(2) };
+                let per_row = 11 * bars as u32;
+                let head = head_height(series, PLOT_SIZE.0);
+                (
+                    PLOT_SIZE.0,
+                    (head + 70 + per_row * labels.len() as u32).max(300),
+                )
+            }
+            Chart::StackedCapacity { panels, .. } => (
+                PLOT_SIZE.0,
+                40 + panels.iter().map(capacity_panel_height).sum::<u32>(),
+            ),
+            _ => PLOT_SIZE,
+        }
+    }
+}
+
 impl PlotSpec {
     /// Draws the chart as SVG text.
     pub fn render_svg(&self) -> Result<String, ReportError> {
         ensure_font();
         let mut s = String::new();
         {
-            let root = SVGBackend::with_string(&mut s, PLOT_SIZE).into_drawing_area();
+            let root = SVGBackend::with_string(&mut s, self.chart.size()).into_drawing_area();
             draw(&self.chart, &root).map_err(|message| ReportError::Plot {
                 path: self.file.svg.clone().into(),
                 message,
@@ -190,7 +235,7 @@ impl PlotSpec {
     /// Draws the chart as a PNG file at `path`.
     pub fn render_png(&self, path: &Path) -> Result<(), ReportError> {
         ensure_font();
-        let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
+        let root = BitMapBackend::new(path, self.chart.size()).into_drawing_area();
         let err = |message: String| ReportError::Plot {
             path: path.to_path_buf(),
             message,
@@ -377,6 +422,15 @@ where
             x_labels,
             series,
         } => draw_stacked(root, title, y_label, x_labels, series),
+        Chart::HBars {
+            title,
+            x_label,
+            labels,
+            series,
+            log,
+            stacked,
+            floor,
+        } => draw_hbars(root, title, x_label, labels, series, *log, *stacked, *floor),
         Chart::Roofline {
             title,
             compute_roof,
@@ -424,10 +478,11 @@ where
                 (FONT, 22).into_font().style(FontStyle::Bold),
             ))
             .map_err(e2s)?;
-            let n = panels.len().max(1);
-            let areas = rest.split_evenly((n, 1));
-            for (area, p) in areas.iter().zip(panels) {
-                draw_capacity(area, p, y_label)?;
+            let mut rest = rest;
+            for p in panels {
+                let (area, below) = rest.split_vertically(capacity_panel_height(p));
+                draw_capacity(&area, p, y_label)?;
+                rest = below;
             }
             Ok(())
         }
@@ -440,6 +495,21 @@ where
     }
 }
 
+/// Height of one [`CapacityPanel`] drawn as horizontal bars: its legend, the axis and
+/// 24 px per row.
+fn capacity_panel_height(p: &CapacityPanel) -> u32 {
+    let mut legend = p.series.clone();
+    legend.push(Series {
+        name: "capacity".into(),
+        color: RGBColor(200, 0, 0),
+        values: Vec::new(),
+    });
+    head_height(&legend, PLOT_SIZE.0) + 60 + 24 * p.x_labels.len().max(1) as u32
+}
+
+/// One memory as horizontal stacked bars (one row per label, first on top), the
+/// capacity as a dashed red line across each row, "does not fit (+N KiB)" after a bar
+/// over it; the panel's title and legend above the bars.
 fn draw_capacity<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     p: &CapacityPanel,
@@ -448,37 +518,56 @@ fn draw_capacity<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    let red = RGBColor(200, 0, 0);
+    let mut legend = p.series.clone();
+    legend.push(Series {
+        name: "capacity".into(),
+        color: red,
+        values: Vec::new(),
+    });
+    let (head, body) = root.split_vertically(head_height(&legend, root.dim_in_pixel().0));
+    draw_head(&head, &p.title, &legend)?;
     let n = p.x_labels.len().max(1);
+    let mut used = vec![0.0f64; n];
     let mut top = 0.0f64;
-    for i in 0..n {
-        let s: f64 = p
+    for (i, u) in used.iter_mut().enumerate() {
+        *u = p
             .series
             .iter()
             .map(|s| s.values.get(i).copied().unwrap_or(0.0).max(0.0))
             .sum();
-        top = top.max(s).max(p.capacity.get(i).copied().unwrap_or(0.0));
+        top = top.max(*u).max(p.capacity.get(i).copied().unwrap_or(0.0));
     }
-    let top = if top > 0.0 { top * 1.2 } else { 1.0 };
-    // Empty room on the right for the legend (a third of the width).
-    let room = (n as f64 / 2.0).ceil();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&p.title, (FONT, 18))
-        .margin(8)
-        .x_label_area_size(30)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5 + room), 0.0..top)
-        .map_err(e2s)?;
+    // Room on the right for the "does not fit" notes.
+    let top = if top > 0.0 { top * 1.3 } else { 1.0 };
+    let row = |i: usize| (n - 1 - i) as f64;
     let labels = &p.x_labels;
+    let label_at = |y: f64| -> String {
+        let k = y.round();
+        if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < n {
+            labels.get(n - 1 - k as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(8)
+        .margin_right(30)
+        .x_label_area_size(40)
+        .y_label_area_size(20 + 8 * longest.min(40))
+        .build_cartesian_2d(0.0..top, -0.5f64..(n as f64 - 0.5))
+        .map_err(e2s)?;
     chart
         .configure_mesh()
-        .label_style((FONT, 12))
-        .disable_x_mesh()
-        .x_labels(n + room as usize + 1)
-        .x_label_formatter(&|x| cat_label(labels, *x))
-        .y_labels(6)
-        .light_line_style(RGBColor(240, 240, 240))
-        .y_desc(y_label)
-        .y_label_formatter(&|y| f::axis(*y))
+        .label_style((FONT, 13))
+        .light_line_style(WHITE)
+        .disable_y_mesh()
+        .y_labels(n + 1)
+        .y_label_formatter(&|y| label_at(*y))
+        .x_labels(10)
+        .x_desc(y_label)
+        .x_label_formatter(&|x| f::axis(*x))
         .draw()
         .map_err(e2s)?;
     let mut base = vec![0.0f64; n];
@@ -489,50 +578,44 @@ where
             let v = s.values.get(i).copied().unwrap_or(0.0).max(0.0);
             if v > 0.0 && v.is_finite() {
                 rects.push(Rectangle::new(
-                    [(i as f64 - 0.35, *b), (i as f64 + 0.35, *b + v)],
+                    [(*b, row(i) - 0.35), (*b + v, row(i) + 0.35)],
                     color.filled(),
                 ));
                 *b += v;
             }
         }
-        chart
-            .draw_series(rects)
-            .map_err(e2s)?
-            .label(s.name.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        chart.draw_series(rects).map_err(e2s)?;
     }
-    let red = RGBColor(200, 0, 0);
-    let mut first = true;
-    for (i, &c) in p.capacity.iter().enumerate() {
+    for (i, &c) in p.capacity.iter().enumerate().take(n) {
         if !(c > 0.0 && c.is_finite()) {
             continue;
         }
-        let x = i as f64;
-        let s = chart
+        let y = row(i);
+        chart
             .draw_series(DashedLineSeries::new(
-                vec![(x - 0.45, c), (x + 0.45, c)],
-                6,
+                vec![(c, y - 0.48), (c, y + 0.48)],
+                4,
                 3,
                 red.stroke_width(3),
             ))
             .map_err(e2s)?;
-        if first {
-            s.label("capacity").legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 14, y)], red.stroke_width(3))
-            });
-            first = false;
-        }
-        if base.get(i).is_some_and(|&used| used > c) {
+        if used[i] > c {
             chart
                 .draw_series(std::iter::once(Text::new(
-                    format!("does not fit (+{} KiB)", f::num(base[i] - c)),
-                    (x - 0.45, base[i] + 0.09 * top),
-                    (FONT, 12).into_font().color(&red),
+                    format!("does not fit (+{} KiB)", f::num(used[i] - c)),
+                    (used[i] + top * 0.01, y),
+                    (FONT, 12)
+                        .into_font()
+                        .color(&red)
+                        .pos(plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Left,
+                            plotters::style::text_anchor::VPos::Center,
+                        )),
                 )))
                 .map_err(e2s)?;
         }
     }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+    Ok(())
 }
 
 fn draw_power<DB: DrawingBackend>(
@@ -547,6 +630,22 @@ where
 {
     let (xlo, xhi) = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
     let (ylo, yhi) = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+    // The legend in its own column on the right when there are many lines (it would
+    // cover them inside the plot area).
+    let outside = lines.len() > 6;
+    let width = root.dim_in_pixel().0;
+    let (root, side) = if outside {
+        let longest = lines
+            .iter()
+            .map(|l| l.name.chars().count())
+            .max()
+            .unwrap_or(10) as u32;
+        let w = (40 + 8 * longest).min(width / 3);
+        root.split_horizontally(width - w)
+    } else {
+        root.split_horizontally(width)
+    };
+    let root = &root;
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 20))
         .margin(12)
@@ -628,7 +727,41 @@ where
                 });
         }
     }
-    draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+    if !outside {
+        return draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
+    }
+    let red = RGBColor(200, 0, 0);
+    let mut y = 60i32;
+    if let Some(r) = rate_hz {
+        side.draw(&PathElement::new(
+            vec![(6, y), (30, y)],
+            red.stroke_width(2),
+        ))
+        .map_err(e2s)?;
+        side.draw(&Text::new(
+            format!("chosen rate {} Hz", f::num(r)),
+            (36, y - 8),
+            (FONT, 13),
+        ))
+        .map_err(e2s)?;
+        y += 22;
+    }
+    for l in lines {
+        let style = l.color.stroke_width(2);
+        if l.dashed {
+            for x0 in [6, 18] {
+                side.draw(&PathElement::new(vec![(x0, y), (x0 + 8, y)], style))
+                    .map_err(e2s)?;
+            }
+        } else {
+            side.draw(&PathElement::new(vec![(6, y), (30, y)], style))
+                .map_err(e2s)?;
+        }
+        side.draw(&Text::new(l.name.clone(), (36, y - 8), (FONT, 13)))
+            .map_err(e2s)?;
+        y += 22;
+    }
+    Ok(())
 }
 
 fn draw_grouped<DB: DrawingBackend>(
@@ -697,6 +830,258 @@ where
             .map_err(e2s)?;
     }
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// Where the legend entries of [`draw_head`] go: `(x, line)` per series, wrapping at
+/// `width` pixels.
+fn legend_places(series: &[Series], width: u32) -> Vec<(i32, i32)> {
+    let mut out = Vec::new();
+    let (mut x, mut line) = (14i32, 0i32);
+    for s in series {
+        let w = 34 + 8 * s.name.chars().count() as i32;
+        if x > 14 && x + w > width as i32 - 14 {
+            x = 14;
+            line += 1;
+        }
+        out.push((x, line));
+        x += w;
+    }
+    out
+}
+
+/// Height of the title and legend lines of [`draw_head`].
+fn head_height(series: &[Series], width: u32) -> u32 {
+    let lines = legend_places(series, width)
+        .last()
+        .map_or(1, |&(_, l)| l + 1) as u32;
+    40 + 24 * lines
+}
+
+/// The title and the legend (a swatch and the name per series, wrapped into lines) above
+/// a plot, so that the legend never covers data.
+fn draw_head<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    series: &[Series],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.draw(&Text::new(
+        title.to_string(),
+        (12, 8),
+        (FONT, 20).into_font().style(FontStyle::Bold),
+    ))
+    .map_err(e2s)?;
+    let width = area.dim_in_pixel().0;
+    for (s, (x, line)) in series.iter().zip(legend_places(series, width)) {
+        let y = 42 + 24 * line;
+        area.draw(&Rectangle::new(
+            [(x, y), (x + 14, y + 12)],
+            s.color.filled(),
+        ))
+        .map_err(e2s)?;
+        area.draw(&Text::new(s.name.clone(), (x + 20, y - 2), (FONT, 15)))
+            .map_err(e2s)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_hbars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    labels: &[String],
+    series: &[Series],
+    log: bool,
+    stacked: bool,
+    floor: Option<f64>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (head, body) = root.split_vertically(head_height(series, root.dim_in_pixel().0));
+    draw_head(&head, title, series)?;
+    let n = labels.len().max(1);
+    // Row i of `labels` at y = n - 1 - i: the first row on top.
+    let row = |i: usize| (n - 1 - i) as f64;
+    let label_at = |y: f64| -> String {
+        let k = y.round();
+        if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < n {
+            labels.get(n - 1 - k as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
+    let values = || -> Vec<f64> {
+        if stacked {
+            (0..n)
+                .map(|i| {
+                    series
+                        .iter()
+                        .map(|s| s.values.get(i).copied().unwrap_or(0.0).max(0.0))
+                        .sum()
+                })
+                .collect()
+        } else {
+            series
+                .iter()
+                .flat_map(|s| s.values.iter().copied())
+                .collect()
+        }
+    };
+    let k = if stacked {
+        1.0
+    } else {
+        series.len().max(1) as f64
+    };
+    let h = 0.8 / k;
+    let rect_y = |i: usize, si: usize| {
+        let si = if stacked { 0 } else { si };
+        let y1 = row(i) + 0.4 - si as f64 * h;
+        (y1 - h, y1)
+    };
+    let mut b = ChartBuilder::on(&body);
+    b.margin(12)
+        .margin_right(30)
+        .x_label_area_size(50)
+        .y_label_area_size(20 + 8 * longest.min(40));
+    if log && !stacked {
+        let (lo, hi) = fitted_log_range(values().into_iter().chain(floor));
+        let lo = floor.map_or(lo, |f| lo.min(f));
+        let mut chart = b
+            .build_cartesian_2d(
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+                -0.5f64..(n as f64 - 0.5),
+            )
+            .map_err(e2s)?;
+        chart
+            .configure_mesh()
+            .label_style((FONT, 13))
+            .light_line_style(RGBColor(235, 235, 235))
+            .disable_y_mesh()
+            .y_labels(n + 1)
+            .y_label_formatter(&|y| label_at(*y))
+            .x_desc(x_label)
+            .x_label_formatter(&|x| f::axis(*x))
+            .draw()
+            .map_err(e2s)?;
+        for (si, s) in series.iter().enumerate() {
+            let color = s.color;
+            chart
+                .draw_series(
+                    s.values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                        .map(|(i, &v)| {
+                            let (y0, y1) = rect_y(i, si);
+                            Rectangle::new([(floor.unwrap_or(lo), y0), (v, y1)], color.filled())
+                        }),
+                )
+                .map_err(e2s)?;
+            if n <= 16 {
+                // The value at the end of each bar.
+                chart
+                    .draw_series(
+                        s.values
+                            .iter()
+                            .enumerate()
+                            .take(n)
+                            .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                            .map(|(i, &v)| {
+                                let (y0, y1) = rect_y(i, si);
+                                Text::new(
+                                    f::num(v),
+                                    (v * (hi / lo).powf(0.005), (y0 + y1) / 2.0),
+                                    TextStyle::from((FONT, 11).into_font()).pos(
+                                        plotters::style::text_anchor::Pos::new(
+                                            plotters::style::text_anchor::HPos::Left,
+                                            plotters::style::text_anchor::VPos::Center,
+                                        ),
+                                    ),
+                                )
+                            }),
+                    )
+                    .map_err(e2s)?;
+            }
+        }
+        if let Some(fl) = floor {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(fl, -0.5), (fl, n as f64 - 0.5)],
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(e2s)?;
+        }
+    } else {
+        let max = values()
+            .into_iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max);
+        let hi = if max > 0.0 { max * 1.12 } else { 1.0 };
+        let mut chart = b
+            .build_cartesian_2d(0f64..hi, -0.5f64..(n as f64 - 0.5))
+            .map_err(e2s)?;
+        chart
+            .configure_mesh()
+            .label_style((FONT, 13))
+            .light_line_style(WHITE)
+            .disable_y_mesh()
+            .y_labels(n + 1)
+            .x_labels(10)
+            .y_label_formatter(&|y| label_at(*y))
+            .x_desc(x_label)
+            .x_label_formatter(&|x| f::axis(*x))
+            .draw()
+            .map_err(e2s)?;
+        let mut base = vec![0.0f64; n];
+        for (si, s) in series.iter().enumerate() {
+            let color = s.color;
+            let mut rects = Vec::new();
+            for (i, &v) in s.values.iter().enumerate().take(n) {
+                if v > 0.0 && v.is_finite() {
+                    let (y0, y1) = rect_y(i, si);
+                    let x0 = if stacked { base[i] } else { 0.0 };
+                    rects.push(Rectangle::new([(x0, y0), (x0 + v, y1)], color.filled()));
+                    if stacked {
+                        base[i] += v;
+                    }
+                }
+            }
+            chart.draw_series(rects).map_err(e2s)?;
+            if !stacked {
+                // The value at the end of each bar (short bars stay readable).
+                chart
+                    .draw_series(
+                        s.values
+                            .iter()
+                            .enumerate()
+                            .take(n)
+                            .filter(|(_, v)| **v > 0.0 && v.is_finite())
+                            .map(|(i, &v)| {
+                                let (y0, y1) = rect_y(i, si);
+                                Text::new(
+                                    f::num(v),
+                                    (v + hi * 0.005, (y0 + y1) / 2.0),
+                                    TextStyle::from((FONT, 11).into_font()).pos(
+                                        plotters::style::text_anchor::Pos::new(
+                                            plotters::style::text_anchor::HPos::Left,
+                                            plotters::style::text_anchor::VPos::Center,
+                                        ),
+                                    ),
+                                )
+                            }),
+                    )
+                    .map_err(e2s)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn draw_stacked<DB: DrawingBackend>(
@@ -1120,64 +1505,139 @@ where
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
-/// The plots of a report: per model the per-layer latency (CPU vs accelerator run, log
-/// scale); the energy breakdown per model (share of the accelerator-run energy, stacked);
-/// one roofline per distinct accelerator configuration (each offloaded layer with bus
-/// traffic a point); speedup and energy ratio per model.
-pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
+/// One energy part of a model's totals.
+type TotalsPart = fn(&crate::record::ModelTotals) -> f64;
+
+/// The parts of an accelerator's area in um^2 (`arch`'s area model, docs/area.md): the
+/// PEs, the PPU lanes, the controller and DMA, the issue-16 units and command queues when
+/// present, and the three scratchpads.
+pub fn area_parts(cfg: &arch::AccelConfig) -> Vec<(String, f64)> {
+    let a = cfg.area_table();
+    let [input, weight, acc] = cfg.scratchpad_macros();
+    let agu = if cfg.im2col { a.agu_um2 } else { 0.0 };
+    let track = if cfg.dma_outstanding > 1 {
+        cfg.dma_outstanding as f64 * a.dma_slot_um2
+    } else {
+        0.0
+    };
+    let parts = vec![
+        (
+            format!("PE array ({}x{})", cfg.rows, cfg.cols),
+            a.pe_um2 * cfg.peak_macs_per_cycle() as f64,
+        ),
+        (
+            format!("PPU ({} lanes)", cfg.cols),
+            a.ppu_um2_per_col * cfg.cols as f64,
+        ),
+        ("controller and DMA".to_string(), a.control_um2),
+        ("im2col address generator".to_string(), agu),
+        ("DMA tracking FIFO".to_string(), track),
+        ("command queues".to_string(), cfg.cmd_queue_area_um2()),
+        ("vector unit".to_string(), cfg.vpu_area_um2()),
+        (
+            format!("input SRAM ({} KiB)", cfg.input_sram_kib),
+            a.sram_um2(&input),
+        ),
+        (
+            format!("weight SRAM ({} KiB)", cfg.weight_sram_kib),
+            a.sram_um2(&weight),
+        ),
+        (
+            format!("accumulator SRAM ({} KiB)", cfg.acc_sram_kib),
+            a.sram_um2(&acc),
+        ),
+    ];
+    parts.into_iter().filter(|(_, v)| *v > 0.0).collect()
+}
+
+/// The plots of a report, in the page's order: speedup and energy ratio per model run;
+/// the accelerator-only energy by part; the system energy by part (with the CPU); per
+/// model run the per-layer latency (CPU baseline vs accelerator run, labelled by index
+/// and op) and the array utilization per offloaded layer; the area by part and the
+/// roofline per distinct accelerator configuration; the budget plots.
+pub fn report_plots(r: &Report) -> Result<Vec<PlotSpec>, ReportError> {
     let mut out = Vec::new();
-    for m in &r.models {
-        // Index and op when they fit, the index alone otherwise (the tables give the op).
-        let wide = m.layers.len() <= 8;
-        let labels: Vec<String> = m
-            .layers
-            .iter()
-            .map(|l| {
-                if wide {
-                    format!("{} {}", l.index, l.op)
-                } else {
-                    l.index.to_string()
-                }
-            })
-            .collect();
-        out.push(PlotSpec {
-            file: PlotFile::new(
-                &format!("{}: per-layer latency", m.model),
-                &format!("latency-{}", m.model),
-            ),
-            chart: Chart::GroupedBarsLog {
-                title: format!(
-                    "{}: per-layer latency (by layer index), CPU baseline vs accelerator run",
-                    m.model
-                ),
-                y_label: "latency (us, log scale)".into(),
-                x_labels: labels,
-                series: vec![
-                    Series {
-                        name: "CPU baseline".into(),
-                        color: PALETTE[1],
-                        values: m.layers.iter().map(|l| l.cpu_us).collect(),
-                    },
-                    Series {
-                        name: "accelerator run".into(),
-                        color: PALETTE[0],
-                        values: m.layers.iter().map(|l| l.offload_us).collect(),
-                    },
-                ],
-                reference: None,
-            },
-        });
-    }
     if r.models.is_empty() {
-        return out;
+        return Ok(out);
     }
+    let short = |m: &crate::record::ModelReport| crate::writer::short_run_name(r, m);
     let totals: Vec<_> = r.models.iter().map(|m| m.totals()).collect();
-    let names: Vec<String> = r
-        .models
+    out.push(PlotSpec {
+        file: PlotFile::new("speedup and energy ratio per model", "speedup-energy"),
+        chart: Chart::HBars {
+            title:
+                "Speedup and energy ratio vs the CPU baseline (CPU / accelerator run; dashed: 1x)"
+                    .into(),
+            x_label: "CPU / accelerator run (x, log scale)".into(),
+            labels: r.models.iter().map(short).collect(),
+            series: vec![
+                Series {
+                    name: "speedup (latency)".into(),
+                    color: PALETTE[0],
+                    values: totals.iter().map(|t| t.speedup.unwrap_or(0.0)).collect(),
+                },
+                Series {
+                    name: "energy ratio".into(),
+                    color: PALETTE[2],
+                    values: totals
+                        .iter()
+                        .map(|t| t.energy_ratio.unwrap_or(0.0))
+                        .collect(),
+                },
+            ],
+            log: true,
+            stacked: false,
+            floor: Some(1.0),
+        },
+    });
+    // The accelerator alone: every part but the CPU, as shares of the accelerator-only
+    // energy (parts that are zero in every run left out).
+    let accel_parts: [(&str, RGBColor, TotalsPart); 12] = [
+        ("MACs", PALETTE[0], |t| t.mac_uj),
+        ("scratchpads (SRAM)", PALETTE[2], |t| t.sram_uj),
+        ("bus", PALETTE[1], |t| t.bus_uj),
+        ("main memory", RGBColor(150, 90, 0), |t| t.main_memory_uj),
+        ("clock tree and registers", PALETTE[6], |t| t.clock_uj),
+        ("PPU", PALETTE[7], |t| t.ppu_uj),
+        ("controller", RGBColor(120, 120, 120), |t| t.control_uj),
+        ("DMA engine", PALETTE[4], |t| t.dma_uj),
+        ("im2col AGU", RGBColor(0, 80, 60), |t| t.agu_uj),
+        ("DMA tracking", RGBColor(180, 180, 255), |t| t.dma_track_uj),
+        ("vector unit", RGBColor(120, 0, 120), |t| t.vpu_uj),
+        ("leakage", PALETTE[3], |t| t.leakage_uj),
+    ];
+    let series: Vec<Series> = accel_parts
         .iter()
-        .zip(&totals)
-        .map(|(m, t)| format!("{} ({} uJ)", m.model, f::num(t.offload_uj)))
+        .filter(|(_, _, get)| totals.iter().any(|t| get(t) > 0.0))
+        .map(|(name, color, get)| Series {
+            name: name.to_string(),
+            color: *color,
+            values: totals
+                .iter()
+                .map(|t| crate::record::ratio(get(t), t.accel_uj()).unwrap_or(0.0) * 100.0)
+                .collect(),
+        })
         .collect();
+    out.push(PlotSpec {
+        file: PlotFile::new(
+            "accelerator-only energy by part (no CPU)",
+            "energy-accelerator",
+        ),
+        chart: Chart::HBars {
+            title: "Accelerator-only energy by part (label: accelerator-only uJ)".into(),
+            x_label: "share of the accelerator-only energy (%)".into(),
+            labels: r
+                .models
+                .iter()
+                .zip(&totals)
+                .map(|(m, t)| format!("{} ({} uJ)", short(m), f::num(t.accel_uj())))
+                .collect(),
+            series,
+            log: false,
+            stacked: true,
+            floor: None,
+        },
+    });
     let parts = [
         "MACs (array, depthwise lanes)",
         "scratchpads",
@@ -1220,21 +1680,159 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
         .collect();
     out.push(PlotSpec {
         file: PlotFile::new(
-            "energy breakdown of the accelerator run",
+            "system energy of the accelerator run by part (with the CPU)",
             "energy-breakdown",
         ),
-        chart: Chart::Stacked {
-            title: "Energy of the accelerator run by part (label: total energy)".into(),
-            y_label: "share of the accelerator-run energy (%)".into(),
-            x_labels: names,
+        chart: Chart::HBars {
+            title: "System energy of the accelerator run by part (label: system uJ)".into(),
+            x_label: "share of the accelerator-run energy, CPU included (%)".into(),
+            labels: r
+                .models
+                .iter()
+                .zip(&totals)
+                .map(|(m, t)| format!("{} ({} uJ)", short(m), f::num(t.offload_uj)))
+                .collect(),
             series,
+            log: false,
+            stacked: true,
+            floor: None,
         },
     });
+    let mut seen_util: Vec<(String, String, Vec<String>, Vec<f64>)> = Vec::new();
+    for m in &r.models {
+        let labels: Vec<String> = m
+            .layers
+            .iter()
+            .map(|l| format!("{} {}", l.index, l.op))
+            .collect();
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("{}: per-layer latency", m.model),
+                &format!("latency-{}", m.model),
+            ),
+            chart: Chart::HBars {
+                title: format!(
+                    "{}: per-layer latency, CPU baseline vs accelerator run",
+                    short(m)
+                ),
+                x_label: "latency (us, log scale)".into(),
+                labels,
+                series: vec![
+                    Series {
+                        name: format!("CPU baseline ({})", m.cpu_profile.name),
+                        color: PALETTE[1],
+                        values: m.layers.iter().map(|l| l.cpu_us).collect(),
+                    },
+                    Series {
+                        name: format!("accelerator run ({})", m.config.name),
+                        color: PALETTE[0],
+                        values: m.layers.iter().map(|l| l.offload_us).collect(),
+                    },
+                ],
+                log: true,
+                stacked: false,
+                floor: None,
+            },
+        });
+        let offloaded: Vec<&crate::record::LayerRow> = m
+            .layers
+            .iter()
+            .filter(|l| l.target == Target::Accel)
+            .collect();
+        if offloaded.is_empty() {
+            continue;
+        }
+        let labels: Vec<String> = offloaded
+            .iter()
+            .map(|l| format!("{} {}", l.index, l.op))
+            .collect();
+        let util: Vec<f64> = offloaded
+            .iter()
+            .map(|l| m.array_utilization(l) * 100.0)
+            .collect();
+        let key = (
+            m.source.clone(),
+            m.config.hash.clone(),
+            labels.clone(),
+            util.clone(),
+        );
+        // The same offloaded layers with the same utilization (another CPU library, the
+        // accelerator's work unchanged): drawn once.
+        if seen_util.contains(&key) {
+            continue;
+        }
+        seen_util.push(key);
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("{}: array utilization per offloaded layer", m.model),
+                &format!("utilization-{}", m.model),
+            ),
+            chart: Chart::HBars {
+                title: format!(
+                    "{} on {}: array utilization per offloaded layer",
+                    crate::writer::base_model_name(m),
+                    m.config.name
+                ),
+                x_label: "MACs / (peak MACs per cycle x accelerator cycles) (%)".into(),
+                labels,
+                series: vec![Series {
+                    name: format!(
+                        "array utilization ({}x{} {})",
+                        m.config.rows, m.config.cols, m.config.dataflow
+                    ),
+                    color: PALETTE[2],
+                    values: util,
+                }],
+                log: false,
+                stacked: false,
+                floor: None,
+            },
+        });
+    }
     let mut cfgs: Vec<&crate::record::ConfigSummary> = Vec::new();
     for m in &r.models {
         if !cfgs.iter().any(|c| c.hash == m.config.hash) {
             cfgs.push(&m.config);
         }
+    }
+    for c in &cfgs {
+        let cfg = arch::AccelConfig::from_toml_str(&c.toml, &format!("configuration {}", c.name))
+            .map_err(|e| ReportError::Plot {
+            path: format!("plots/area-{}-{}.svg", c.name, c.hash).into(),
+            message: format!(
+                "the report's configuration `{}` does not parse: {e}",
+                c.name
+            ),
+        })?;
+        let parts = area_parts(&cfg);
+        let total: f64 = parts.iter().map(|p| p.1).sum();
+        out.push(PlotSpec {
+            file: PlotFile::new(
+                &format!("area of {} ({}) by part", c.name, c.hash),
+                &format!("area-{}-{}", c.name, c.hash),
+            ),
+            chart: Chart::HBars {
+                title: format!(
+                    "Area of {} by part: {} mm^2 at {} nm",
+                    c.name,
+                    f::num(total / 1e6),
+                    c.tech_node_nm
+                ),
+                x_label: "area (um^2)".into(),
+                labels: parts
+                    .iter()
+                    .map(|(n, v)| format!("{n} {}", f::pct(v / total)))
+                    .collect(),
+                series: vec![Series {
+                    name: "area (arch area model, PE and PPU calibrated from yosys)".into(),
+                    color: PALETTE[4],
+                    values: parts.iter().map(|p| p.1).collect(),
+                }],
+                log: false,
+                stacked: false,
+                floor: None,
+            },
+        });
     }
     for c in cfgs {
         let groups = r
@@ -1254,9 +1852,17 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
                         )
                     })
                     .collect();
-                (m.model.clone(), PALETTE[i % PALETTE.len()], pts)
+                (short(m), PALETTE[i % PALETTE.len()], pts)
             })
-            .collect();
+            .fold(PointGroups::new(), |mut acc, (name, color, pts)| {
+                // Runs with the same points (the accelerator's work unchanged against
+                // another CPU library) are one group, named after all of them.
+                match acc.iter_mut().find(|g| g.2 == pts) {
+                    Some(g) => g.0 = format!("{}, {name}", g.0),
+                    None => acc.push((name, color, pts)),
+                }
+                acc
+            });
         out.push(PlotSpec {
             file: PlotFile::new(
                 &format!("roofline of {} ({})", c.name, c.hash),
@@ -1273,32 +1879,8 @@ pub fn report_plots(r: &Report) -> Vec<PlotSpec> {
             },
         });
     }
-    out.push(PlotSpec {
-        file: PlotFile::new("speedup and energy ratio per model", "speedup-energy"),
-        chart: Chart::GroupedBarsLog {
-            title: "Speedup and energy ratio vs the CPU baseline (dashed: 1x)".into(),
-            y_label: "CPU / accelerator run (log scale)".into(),
-            x_labels: r.models.iter().map(|m| m.model.clone()).collect(),
-            series: vec![
-                Series {
-                    name: "speedup (latency)".into(),
-                    color: PALETTE[0],
-                    values: totals.iter().map(|t| t.speedup.unwrap_or(0.0)).collect(),
-                },
-                Series {
-                    name: "energy ratio".into(),
-                    color: PALETTE[2],
-                    values: totals
-                        .iter()
-                        .map(|t| t.energy_ratio.unwrap_or(0.0))
-                        .collect(),
-                },
-            ],
-            reference: Some(1.0),
-        },
-    });
     out.extend(budget_plots(r));
-    out
+    Ok(out)
 }
 
 /// The budget plots of a report whose models carry a budget: the memory footprint (flash
@@ -1318,9 +1900,9 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
     let mut x_labels = Vec::new();
     let mut targets = Vec::new();
     for (m, b) in &with {
-        x_labels.push(format!("{} CPU", m.model));
+        x_labels.push(format!("{} CPU", crate::writer::short_run_name(r, m)));
         targets.push(b.cpu_only.clone());
-        x_labels.push(format!("{} offload", m.model));
+        x_labels.push(format!("{} offload", crate::writer::short_run_name(r, m)));
         targets.push(b.offloaded.clone());
     }
     let panel =
@@ -1417,7 +1999,7 @@ pub fn budget_plots(r: &Report) -> Vec<PlotSpec> {
                 })
                 .collect();
             lines.push(PowerLine {
-                name: format!("{} {target}", m.model),
+                name: format!("{} {target}", crate::writer::short_run_name(r, m)),
                 color: PALETTE[i % PALETTE.len()],
                 dashed,
                 points,

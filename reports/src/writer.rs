@@ -669,9 +669,39 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
          microjoules (uJ); speedup = CPU latency / accelerator-run latency, energy ratio = \
          CPU energy / accelerator-run energy.\n"
     );
+    let _ = writeln!(
+        o,
+        "Contents: [Summary](#summary), [Plots](#plots), per-model tables, \
+         [How the numbers were made](#how-the-numbers-were-made), \
+         [Configurations and CPU profiles](#configurations-and-cpu-profiles).\n"
+    );
     let _ = writeln!(o, "## Summary\n");
+    let (labels, rows) = answer_rows(r);
+    let mut head = vec!["model".to_string(), "accelerator".to_string()];
+    for l in &labels {
+        head.extend(
+            ANSWER_COLS
+                .iter()
+                .map(|c| f::md_cell(&f::md_text(&format!("{c} (vs {l})")))),
+        );
+    }
+    let _ = writeln!(o, "| {} |", head.join(" | "));
+    let _ = writeln!(o, "|{}", "---|".repeat(head.len()));
+    for row in &rows {
+        let cells: Vec<String> = row.iter().map(|c| f::md_cell(&f::md_text(c))).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
+    let _ = writeln!(o, "\n{}.\n", f::md_text(&answer_sentence(r)));
+    let _ = writeln!(o, "Every run:\n");
     md_table(&mut o, SUMMARY_HEAD, &summary_rows(r, f::md_text));
     o.push('\n');
+    if !plots.is_empty() {
+        let _ = writeln!(o, "## Plots\n");
+        for p in plots {
+            let _ = writeln!(o, "- {}: [{}]({})", f::md_text(&p.title), p.svg, p.svg);
+        }
+        o.push('\n');
+    }
     if let Some(sentence) = budget_sentence(r) {
         let _ = writeln!(
             o,
@@ -793,14 +823,6 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
         o.push('\n');
     }
 
-    if !plots.is_empty() {
-        let _ = writeln!(o, "## Plots\n");
-        for p in plots {
-            let _ = writeln!(o, "- {}: [{}]({})", f::md_text(&p.title), p.svg, p.svg);
-        }
-        o.push('\n');
-    }
-
     let _ = writeln!(o, "## Configurations and CPU profiles\n");
     let mut seen = std::collections::BTreeSet::new();
     for m in &r.models {
@@ -820,7 +842,7 @@ pub fn render_markdown_with(r: &Report, ablation: Option<&Ablation>, plots: &[Pl
                 f::md_code(&m.cpu_profile.name),
                 m.cpu_profile.hash
             );
-            for (k, v) in &m.cpu_profile.spec {
+            for (k, v) in used_cpu_spec(&m.cpu_profile) {
                 let _ = writeln!(
                     o,
                     "| {} | {} |",
@@ -885,7 +907,7 @@ pub fn write_report_with_ablation(
 ) -> Result<WrittenReport, ReportError> {
     report.check()?;
     let plot_specs = if opts.plots {
-        plot::report_plots(report)
+        plot::report_plots(report)?
     } else {
         Vec::new()
     };
@@ -949,7 +971,10 @@ pub fn write_report_with_ablation(
         "plots",
         &[
             "latency-",
+            "utilization-",
+            "area-",
             "energy-breakdown",
+            "energy-accelerator",
             "roofline-",
             "speedup-energy",
             "memory-footprint",
@@ -1159,3 +1184,150 @@ pub fn memory_part_rows(m: &ModelReport) -> Vec<[String; 4]> {
 }
 
 pub(crate) const MEMORY_PART_HEAD: [&str; 4] = ["target", "memory", "part", "bytes"];
+
+/// The label of a CPU profile in the summary: its library (`reference`, `cmsis-nn`) when
+/// every profile of the report shares the core and clock, else the whole profile name.
+pub fn cpu_label(r: &Report, profile: &str) -> String {
+    let core = |n: &str| {
+        n.rsplit_once(':')
+            .map_or(n.to_string(), |(c, _)| c.to_string())
+    };
+    let first = r.models.first().map(|m| core(&m.cpu_profile.name));
+    let same = r
+        .models
+        .iter()
+        .all(|m| Some(core(&m.cpu_profile.name)) == first);
+    match profile.rsplit_once(':') {
+        Some((_, lib)) if same => lib.to_string(),
+        _ => profile.to_string(),
+    }
+}
+
+/// The model's name without the `@<CPU profile>` suffix `report` adds when several CPU
+/// profiles are given.
+pub fn base_model_name(m: &ModelReport) -> &str {
+    m.model
+        .strip_suffix(&format!("@{}", m.cpu_profile.name))
+        .unwrap_or(&m.model)
+}
+
+/// A short label of a model run for plot axes: the model, and the CPU label when the
+/// report holds several CPU profiles.
+pub fn short_run_name(r: &Report, m: &ModelReport) -> String {
+    if cpu_profiles(r).len() > 1 {
+        format!(
+            "{} {}",
+            base_model_name(m),
+            cpu_label(r, &m.cpu_profile.name)
+        )
+    } else {
+        m.model.clone()
+    }
+}
+
+/// The CPU profiles of a report, in order of first appearance.
+pub fn cpu_profiles(r: &Report) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for m in &r.models {
+        if !v.contains(&m.cpu_profile.name) {
+            v.push(m.cpu_profile.name.clone());
+        }
+    }
+    v
+}
+
+/// The columns of the answer table per CPU profile.
+pub const ANSWER_COLS: [&str; 7] = [
+    "speedup",
+    "energy ratio",
+    "CPU ms",
+    "offloaded ms",
+    "CPU uJ",
+    "offloaded uJ (system)",
+    "accelerator only uJ",
+];
+
+/// The answer table: one row per model and accelerator configuration, the columns of
+/// [`ANSWER_COLS`] side by side for every CPU profile of the report. Returns the profile
+/// labels (the column groups) and the rows (model, configuration, then the groups; `-`
+/// where a model did not run against a profile).
+pub fn answer_rows(r: &Report) -> (Vec<String>, Vec<Vec<String>>) {
+    let profiles = cpu_profiles(r);
+    let mut keys: Vec<(String, String, String, String)> = Vec::new();
+    for m in &r.models {
+        let k = (
+            base_model_name(m).to_string(),
+            m.source.clone(),
+            m.config.hash.clone(),
+            m.config.name.clone(),
+        );
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let rows = keys
+        .iter()
+        .map(|(name, source, hash, cfg)| {
+            let mut row = vec![name.clone(), cfg.clone()];
+            for p in &profiles {
+                let m = r.models.iter().find(|m| {
+                    base_model_name(m) == name
+                        && m.source == *source
+                        && m.config.hash == *hash
+                        && m.cpu_profile.name == *p
+                });
+                match m {
+                    Some(m) => {
+                        let t = m.totals();
+                        row.extend([
+                            f::times(t.speedup),
+                            f::times(t.energy_ratio),
+                            f::num(t.cpu_us / 1000.0),
+                            f::num(t.offload_us / 1000.0),
+                            f::num(t.cpu_uj),
+                            f::num(t.offload_uj),
+                            f::num(t.accel_uj()),
+                        ]);
+                    }
+                    None => row.extend(ANSWER_COLS.iter().map(|_| "-".to_string())),
+                }
+            }
+            row
+        })
+        .collect();
+    (profiles.iter().map(|p| cpu_label(r, p)).collect(), rows)
+}
+
+/// One sentence per model of the answer: the speedup and energy ratio against every CPU
+/// profile.
+pub fn answer_sentence(r: &Report) -> String {
+    let (labels, rows) = answer_rows(r);
+    rows.iter()
+        .map(|row| {
+            let parts: Vec<String> = labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    format!(
+                        "{} faster and {} less energy than {l}",
+                        row[2 + i * ANSWER_COLS.len()],
+                        row[3 + i * ANSWER_COLS.len()]
+                    )
+                })
+                .collect();
+            format!("{}: {}", row[0], parts.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join(". ")
+}
+
+/// The parameters of a CPU profile that apply to the run: the cost tables of libraries
+/// other than the one used (`library`) are left out.
+pub fn used_cpu_spec(p: &CpuProfileSummary) -> Vec<(&String, &String)> {
+    let lib = p.spec.get("library").cloned().unwrap_or_default();
+    let keep = format!("core.libraries.{lib}.");
+    p.spec
+        .iter()
+        .filter(|(k, _)| !k.starts_with("core.libraries.") || k.starts_with(&keep))
+        .collect()
+}

@@ -455,25 +455,38 @@ fn plots_and_html_are_valid_and_self_contained() {
     let out = dir.path().join("rep");
     let written = write_report(&r, &out, &WriteOptions::default(), &NoProgress).unwrap();
     assert_eq!(written.files.last().unwrap(), &out.join("report.json"));
-    let plots = [
+    let hash = &r.models[0].config.hash;
+    let specs = reports::plot::report_plots(&r).unwrap();
+    let stems: Vec<&str> = specs
+        .iter()
+        .map(|p| {
+            p.file
+                .svg
+                .trim_start_matches("plots/")
+                .trim_end_matches(".svg")
+        })
+        .collect();
+    for p in [
         "latency-kws",
         "latency-ad",
         "energy-breakdown",
+        "energy-accelerator",
         "speedup-energy",
-    ];
-    for p in plots {
-        check_svg(&out.join(format!("plots/{p}.svg")));
-        check_png(
-            &out.join(format!("plots/{p}.png")),
-            reports::plot::PLOT_SIZE,
-        );
+        &format!("roofline-edge-8x8-{hash}"),
+        &format!("area-edge-8x8-{hash}"),
+    ] {
+        assert!(stems.contains(&p), "{p} not among {stems:?}");
     }
-    let hash = &r.models[0].config.hash;
-    check_svg(&out.join(format!("plots/roofline-edge-8x8-{hash}.svg")));
-    check_png(
-        &out.join(format!("plots/roofline-edge-8x8-{hash}.png")),
-        reports::plot::PLOT_SIZE,
+    assert!(
+        stems.iter().any(|s| s.starts_with("utilization-")),
+        "{stems:?}"
     );
+    // Every plot as SVG and PNG, the PNG at the chart's size (horizontal bars grow with
+    // their rows).
+    for spec in &specs {
+        check_svg(&out.join(&spec.file.svg));
+        check_png(&out.join(&spec.file.png), spec.chart.size());
+    }
 
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let lower = html.to_lowercase();
@@ -482,9 +495,11 @@ fn plots_and_html_are_valid_and_self_contained() {
     ] {
         assert!(!lower.contains(bad), "index.html contains `{bad}`");
     }
-    // 2 latency, energy breakdown, roofline, speedup; memory footprint and power vs rate
-    // (the first model has a budget with a rate).
-    assert_eq!(html.matches("<svg").count(), 7);
+    // Every plot inline: 2 latency, utilization, both energy breakdowns, area, roofline,
+    // speedup; memory footprint and power vs rate (the first model has a budget with a
+    // rate).
+    assert_eq!(html.matches("<svg").count(), specs.len());
+    assert!(specs.len() >= 10, "{stems:?}");
     assert!(html.contains("kws") && html.contains("FULLY_CONNECTED"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains(hash) && md.contains(&r.models[0].cpu_profile.hash));
@@ -685,7 +700,10 @@ fn ablation_files_are_written_with_the_report() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Feature ablation") && md.contains("im2col+dma_outstanding"));
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
-    assert!(html.contains("<h2>Feature ablation</h2>") && html.contains("im2col+dma_outstanding"));
+    assert!(
+        html.contains("<h2 id=\"ablation\">Feature ablation</h2>")
+            && html.contains("im2col+dma_outstanding")
+    );
     assert!(std::fs::read_to_string(out.join("ablation.md"))
         .unwrap()
         .contains("| kws | im2col | true | 1 |"));
@@ -764,7 +782,7 @@ fn budget_figures_formats_and_round_trip() {
     let mut r2 = r.clone();
     r2.models[0].budget.as_mut().unwrap().settings.rate_hz = None;
     r2.models[0].budget.as_mut().unwrap().settings.battery = None;
-    let plots = reports::plot::report_plots(&r2);
+    let plots = reports::plot::report_plots(&r2).unwrap();
     assert!(plots
         .iter()
         .any(|p| p.file.svg.ends_with("memory-footprint.svg")));

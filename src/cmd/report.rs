@@ -26,8 +26,10 @@ pub struct ReportArgs {
     /// Accelerator configuration: a TOML file or a preset name.
     #[arg(long, default_value = arch::config::DEFAULT_PRESET)]
     pub accel: String,
-    /// CPU profiles (NAME[@CLOCK][:LIBRARY] or FILE.toml); several give one report each.
-    #[arg(long = "cpu", num_args = 1.., default_value = "cortex-m4f")]
+    /// CPU profiles (NAME[@CLOCK][:LIBRARY] or FILE.toml); each model runs against each.
+    /// Default: the default core with both kernel libraries, `cortex-m4f` (reference)
+    /// and `cortex-m4f:cmsis-nn`; the summary shows them side by side.
+    #[arg(long = "cpu", num_args = 1.., default_values = ["cortex-m4f", "cortex-m4f:cmsis-nn"])]
     pub cpus: Vec<String>,
     /// Output folder.
     #[arg(long, default_value = reports::DEFAULT_REPORT_DIR)]
