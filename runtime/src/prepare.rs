@@ -1592,6 +1592,27 @@ impl Ctx<'_> {
     }
 }
 
+/// The checks a 16x8 CONV_2D and DEPTHWISE_CONV_2D share: an int8 constant 4-D filter with
+/// zero zero points, a symmetric int16 input, 4-D tensors and a valid window (`strides` =
+/// stride h, w and dilation h, w). Returns the filter, the input scale and both shapes.
+fn window_16x8<'g>(
+    c: &Ctx<'g>,
+    x: &Tensor,
+    y: &Tensor,
+    (stride_h, stride_w, dilation_h, dilation_w): (usize, usize, usize, usize),
+) -> Result<(&'g Tensor, f32, [usize; 4], [usize; 4]), RuntimeError> {
+    let (_, w) = c.input(1)?;
+    c.dtype(w, "filter", DType::I8)?;
+    let in_s = c.sym16(x, "input")?;
+    let xs = c.rank(x, "input", 4)?;
+    let ws = c.rank(w, "filter", 4)?;
+    c.rank(y, "output", 4)?;
+    c.constant(w, "filter")?;
+    check_filter_zero_points(c, w)?;
+    check_window(c, ws[1], ws[2], stride_h, stride_w, dilation_h, dilation_w)?;
+    Ok((w, in_s, xs, ws))
+}
+
 /// The int16 forms of ops (16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED; ADD; QUANTIZE
 /// to or from int16; DEQUANTIZE from int16), as TFLite-Micro prepares them; `None` for every
 /// other op or type (prepared by [`prepare`]'s int8 arms).
@@ -1604,23 +1625,8 @@ fn prepare_int16(c: &Ctx, y: &Tensor) -> Result<Option<PreparedOp>, RuntimeError
     let int16_in = x.dtype == DType::I16;
     Ok(Some(match &op.kind {
         OpKind::Conv2d(o) if int16_in => {
-            let (_, w) = c.input(1)?;
-            c.dtype(w, "filter", DType::I8)?;
-            let in_s = c.sym16(x, "input")?;
-            let xs = c.rank(x, "input", 4)?;
-            let ws = c.rank(w, "filter", 4)?;
-            c.rank(y, "output", 4)?;
-            c.constant(w, "filter")?;
-            check_filter_zero_points(c, w)?;
-            check_window(
-                c,
-                ws[1],
-                ws[2],
-                o.stride_h,
-                o.stride_w,
-                o.dilation_h,
-                o.dilation_w,
-            )?;
+            let strides = (o.stride_h, o.stride_w, o.dilation_h, o.dilation_w);
+            let (w, in_s, xs, ws) = window_16x8(c, x, y, strides)?;
             if ws[3] == 0 || xs[3] == 0 || xs[3] % ws[3] != 0 || ws[0] % (xs[3] / ws[3]) != 0 {
                 return Err(c.err(format!(
                     "filter depth {} does not divide input depth {} into groups of the {} filters",
@@ -1634,23 +1640,8 @@ fn prepare_int16(c: &Ctx, y: &Tensor) -> Result<Option<PreparedOp>, RuntimeError
             PreparedOp::Conv16 { geom, quant }
         }
         OpKind::DepthwiseConv2d(o) if int16_in => {
-            let (_, w) = c.input(1)?;
-            c.dtype(w, "filter", DType::I8)?;
-            let in_s = c.sym16(x, "input")?;
-            let xs = c.rank(x, "input", 4)?;
-            let ws = c.rank(w, "filter", 4)?;
-            c.rank(y, "output", 4)?;
-            c.constant(w, "filter")?;
-            check_filter_zero_points(c, w)?;
-            check_window(
-                c,
-                ws[1],
-                ws[2],
-                o.stride_h,
-                o.stride_w,
-                o.dilation_h,
-                o.dilation_w,
-            )?;
+            let strides = (o.stride_h, o.stride_w, o.dilation_h, o.dilation_w);
+            let (w, in_s, xs, ws) = window_16x8(c, x, y, strides)?;
             let out_d = ws[3];
             if ws[0] != 1 || xs[3] == 0 || out_d % xs[3] != 0 {
                 return Err(c.err(format!(
