@@ -1592,6 +1592,9 @@ impl Ctx<'_> {
     }
 }
 
+/// What [`window_16x8`] returns: the filter, the input scale, the input and filter shapes.
+type Window16x8<'g> = (&'g Tensor, f32, [usize; 4], [usize; 4]);
+
 /// The checks a 16x8 CONV_2D and DEPTHWISE_CONV_2D share: an int8 constant 4-D filter with
 /// zero zero points, a symmetric int16 input, 4-D tensors and a valid window (`strides` =
 /// stride h, w and dilation h, w). Returns the filter, the input scale and both shapes.
@@ -1600,7 +1603,7 @@ fn window_16x8<'g>(
     x: &Tensor,
     y: &Tensor,
     (stride_h, stride_w, dilation_h, dilation_w): (usize, usize, usize, usize),
-) -> Result<(&'g Tensor, f32, [usize; 4], [usize; 4]), RuntimeError> {
+) -> Result<Window16x8<'g>, RuntimeError> {
     let (_, w) = c.input(1)?;
     c.dtype(w, "filter", DType::I8)?;
     let in_s = c.sym16(x, "input")?;
