@@ -79,21 +79,27 @@ fn check_out(model: &str, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `g` to `out`, then loads the file back and prepares it: a file tinyaccel cannot
-/// run is never left behind silently.
+/// Serializes `g`, loads the bytes back and prepares them, then writes them to `out`
+/// atomically (a temporary file, then a rename): a file tinyaccel cannot run is never
+/// written, and an interrupted run leaves no half-written file.
 fn write_checked(g: &Graph, out: &Path) -> Result<u64> {
     let bytes = models::tflite_write::write(g).with_context(|| format!("{}: writing", g.name))?;
-    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-    let back = models::load_tflite(out)
-        .with_context(|| format!("{}: the written file does not load back", out.display()))?;
+    let back = models::from_tflite_bytes(&bytes, &g.name).with_context(|| {
+        format!(
+            "{}: the serialized model does not load back (a bug in the writer)",
+            out.display()
+        )
+    })?;
     if back.tensors != g.tensors || back.ops != g.ops {
         bail!(
-            "{}: the written file loads back as a different graph (a bug in the writer)",
+            "{}: the serialized model loads back as a different graph (a bug in the writer)",
             out.display()
         );
     }
     Interpreter::new(&back)
         .with_context(|| format!("{}: the written model cannot be prepared", out.display()))?;
+    reports::fsutil::atomic_write(out, &bytes)
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(bytes.len() as u64)
 }
 
