@@ -64,7 +64,10 @@ def test_report_writes_the_cli_files_and_returns_the_summary(cli_bin, in_tmp):
     r = tinyaccel.report(models=["kws", "ad"], accel="edge-8x8", out="rep", png=False, quiet=True)
     for f in ("report.md", "report.csv", "report.json", "index.html"):
         assert (in_tmp / "rep" / f).is_file(), f
-    assert "| kws |" in r["summary"] and "| ad |" in r["summary"]
+    # The CLI's default CPU profiles: both kernel libraries of the default core.
+    for m in ("kws", "ad"):
+        for lib in ("reference", "cmsis-nn"):
+            assert f"| {m}@cortex-m4f@120MHz:{lib} |" in r["summary"], (m, lib)
     subprocess.run([str(cli_bin), "report", "--model", "kws", "ad", "--no-png", "--quiet", "--out", "cli"], check=True, capture_output=True)
     # The same rows (report.csv) and the same models in report.json; only the recorded
     # command line differs.

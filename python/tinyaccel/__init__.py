@@ -302,7 +302,7 @@ def run(
 def report(
     models: Union[None, str, Sequence[ModelLike]] = None,
     accel: ConfigLike = "edge-8x8",
-    cpu: Union[str, Sequence[str]] = "cortex-m4f",
+    cpu: Union[None, str, Sequence[str]] = None,
     out: PathLike = "tinyaccel-report",
     policy: str = "auto",
     png: bool = True,
@@ -323,12 +323,15 @@ def report(
     "report": report.json as a dict, "table": report.csv as a DataFrame (or Rows)}``
     (``report``/``table`` are None without the ``tinyaccel`` format).
 
-    ``models``: names/files (default all four built-ins). Raises :class:`TinyaccelError`."""
+    ``models``: names/files (default all four built-ins). ``cpu``: CPU profiles (default the
+    CLI's: ``cortex-m4f`` with the reference and the CMSIS-NN kernels). Raises
+    :class:`TinyaccelError`."""
     argv = ["report", "--accel", _accel_spec(accel), "--out", os.fspath(out), "--policy", policy]
     if models is not None:
         ms = [models] if isinstance(models, (str, bytes, Model)) else list(models)
         argv += ["--model", *[_model_spec(m) for m in ms]]
-    argv += ["--cpu", *([cpu] if isinstance(cpu, str) else list(cpu))]
+    if cpu is not None:
+        argv += ["--cpu", *([cpu] if isinstance(cpu, str) else list(cpu))]
     if not png:
         argv.append("--no-png")
     if quiet:
