@@ -567,20 +567,7 @@ pub fn prepare(g: &Graph, index: usize) -> Result<PreparedOp, RuntimeError> {
             }
         }
         OpKind::Add { activation } | OpKind::Mul { activation } => {
-            let (_, a) = c.input(0)?;
-            let (_, b) = c.input(1)?;
-            for (t, what) in [(a, "input 0"), (b, "input 1"), (y, "output")] {
-                c.dtype(t, what, DType::I8)?;
-            }
-            let bs = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| {
-                c.err(format!(
-                    "shapes {:?} and {:?} do not broadcast",
-                    a.shape, b.shape
-                ))
-            })?;
-            c.shape_eq(y, &bs)?;
-            let (sa, sb, so) = (c.sz(a, "input 0")?, c.sz(b, "input 1")?, c.sz(y, "output")?);
-            let act = activation_range(*activation, so.0, so.1);
+            let (a, b, sa, sb, so, act) = binary_i8(&c, y, *activation)?;
             let (a, b, out) = (a.shape.clone(), b.shape.clone(), y.shape.clone());
             if matches!(op.kind, OpKind::Add { .. }) {
                 PreparedOp::Add {
@@ -885,20 +872,7 @@ fn prepare_ew(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
     };
     Ok(match &c.op.kind {
         OpKind::Sub { activation } => {
-            let (_, a) = c.input(0)?;
-            let (_, b) = c.input(1)?;
-            for (t, what) in [(a, "input 0"), (b, "input 1"), (y, "output")] {
-                c.dtype(t, what, DType::I8)?;
-            }
-            let bs = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| {
-                c.err(format!(
-                    "shapes {:?} and {:?} do not broadcast",
-                    a.shape, b.shape
-                ))
-            })?;
-            c.shape_eq(y, &bs)?;
-            let (sa, sb, so) = (c.sz(a, "input 0")?, c.sz(b, "input 1")?, c.sz(y, "output")?);
-            let act = activation_range(*activation, so.0, so.1);
+            let (a, b, sa, sb, so, act) = binary_i8(c, y, *activation)?;
             PreparedOp::Sub {
                 params: SubParams::new(sa, sb, so, act).map_err(|e| c.err(e))?,
                 a: a.shape.clone(),
@@ -993,6 +967,40 @@ fn prepare_ew(c: &Ctx, y: &Tensor) -> Result<PreparedOp, RuntimeError> {
         }
         k => return Err(c.err(format!("{} is not an elementwise op", k.name()))),
     })
+}
+
+/// What [`binary_i8`] returns: both inputs, the scales and zero points of the inputs and
+/// the output, the activation range.
+type BinaryI8<'g> = (
+    &'g Tensor,
+    &'g Tensor,
+    (f32, i32),
+    (f32, i32),
+    (f32, i32),
+    (i32, i32),
+);
+
+/// The checks ADD, MUL and SUB share (int8): two int8 inputs whose shapes broadcast to
+/// the int8 output's, their quantization and the fused activation's range.
+fn binary_i8<'g>(
+    c: &Ctx<'g>,
+    y: &Tensor,
+    activation: Activation,
+) -> Result<BinaryI8<'g>, RuntimeError> {
+    let (_, a) = c.input(0)?;
+    let (_, b) = c.input(1)?;
+    for (t, what) in [(a, "input 0"), (b, "input 1"), (y, "output")] {
+        c.dtype(t, what, DType::I8)?;
+    }
+    let bs = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| {
+        c.err(format!(
+            "shapes {:?} and {:?} do not broadcast",
+            a.shape, b.shape
+        ))
+    })?;
+    c.shape_eq(y, &bs)?;
+    let (sa, sb, so) = (c.sz(a, "input 0")?, c.sz(b, "input 1")?, c.sz(y, "output")?);
+    Ok((a, b, sa, sb, so, activation_range(activation, so.0, so.1)))
 }
 
 /// NumPy broadcast of two shapes.

@@ -24,7 +24,18 @@ pub struct AddParams {
 impl AddParams {
     /// From the float scales and zero points of both inputs and the output.
     pub fn new(in1: (f32, i32), in2: (f32, i32), out: (f32, i32), act: (i32, i32)) -> Self {
-        let left_shift = 20;
+        Self::with_left_shift(in1, in2, out, act, 20)
+    }
+
+    /// [`Self::new`] with another left shift (TFLite-Micro: 20 for int8, 15 for int16;
+    /// SUB uses ADD's parameters too).
+    pub fn with_left_shift(
+        in1: (f32, i32),
+        in2: (f32, i32),
+        out: (f32, i32),
+        act: (i32, i32),
+        left_shift: i32,
+    ) -> Self {
         let twice_max = 2.0 * (in1.0.max(in2.0) as f64);
         let r1 = in1.0 as f64 / twice_max;
         let r2 = in2.0 as f64 / twice_max;
@@ -50,17 +61,26 @@ impl AddParams {
 
     #[inline]
     pub fn add(&self, a: i8, b: i8) -> i8 {
-        let x1 = (self.input1_offset + a as i32).wrapping_mul(1 << self.left_shift);
-        let x2 = (self.input2_offset + b as i32).wrapping_mul(1 << self.left_shift);
+        self.combine(a as i32, b as i32, false) as i8
+    }
+
+    /// One element of ADD (or, with `subtract`, SUB): both inputs offset, shifted left and
+    /// rescaled, added (subtracted), rescaled to the output, offset and clamped to the
+    /// activation range.
+    #[inline]
+    pub fn combine(&self, a: i32, b: i32, subtract: bool) -> i32 {
+        let x1 = (self.input1_offset + a).wrapping_mul(1 << self.left_shift);
+        let x2 = (self.input2_offset + b).wrapping_mul(1 << self.left_shift);
         let s1 = mbqm(x1, self.input1_multiplier, self.input1_shift);
         let s2 = mbqm(x2, self.input2_multiplier, self.input2_shift);
-        let raw = mbqm(
-            s1.wrapping_add(s2),
-            self.output_multiplier,
-            self.output_shift,
-        )
-        .wrapping_add(self.output_offset);
-        raw.clamp(self.act_min, self.act_max) as i8
+        let sum = if subtract {
+            s1.wrapping_sub(s2)
+        } else {
+            s1.wrapping_add(s2)
+        };
+        mbqm(sum, self.output_multiplier, self.output_shift)
+            .wrapping_add(self.output_offset)
+            .clamp(self.act_min, self.act_max)
     }
 }
 
@@ -116,14 +136,14 @@ fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
 
 /// Applies `f` element-wise with NumPy broadcasting of `a` (shape `sa`) and `b` (shape
 /// `sb`) to `out` (shape `so`).
-pub fn broadcast_binary(
-    a: &[i8],
+pub fn broadcast_binary<T: Copy>(
+    a: &[T],
     sa: &[usize],
-    b: &[i8],
+    b: &[T],
     sb: &[usize],
-    out: &mut [i8],
+    out: &mut [T],
     so: &[usize],
-    f: impl Fn(i8, i8) -> i8,
+    f: impl Fn(T, T) -> T,
 ) {
     if sa == sb {
         for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {

@@ -256,26 +256,7 @@ pub fn add_params_i16(
     out: (f32, i32),
     act: (i32, i32),
 ) -> crate::kernels::elementwise::AddParams {
-    let left_shift = 15;
-    let twice_max = 2.0 * (in1.0.max(in2.0) as f64);
-    let (m1, s1) = arch::quant::quantize_multiplier(in1.0 as f64 / twice_max);
-    let (m2, s2) = arch::quant::quantize_multiplier(in2.0 as f64 / twice_max);
-    let (mo, so) =
-        arch::quant::quantize_multiplier(twice_max / ((1i64 << left_shift) as f64 * out.0 as f64));
-    crate::kernels::elementwise::AddParams {
-        input1_offset: -in1.1,
-        input2_offset: -in2.1,
-        output_offset: out.1,
-        left_shift,
-        input1_multiplier: m1,
-        input1_shift: s1,
-        input2_multiplier: m2,
-        input2_shift: s2,
-        output_multiplier: mo,
-        output_shift: so,
-        act_min: act.0,
-        act_max: act.1,
-    }
+    crate::kernels::elementwise::AddParams::with_left_shift(in1, in2, out, act, 15)
 }
 
 /// ADD of int16 tensors with NumPy broadcasting (`reference_ops::Add` with
@@ -290,41 +271,15 @@ pub fn add_i16(
     out: &mut [i16],
     out_shape: &[usize],
 ) {
-    let rank = out_shape.len();
-    // Row-major strides of an input padded on the left to the output's rank, 0 along
-    // broadcast (size 1) dimensions.
-    let strides = |shape: &[usize]| -> Vec<usize> {
-        let mut padded = vec![1usize; rank.saturating_sub(shape.len())];
-        padded.extend_from_slice(shape);
-        let mut st = vec![0usize; rank];
-        let mut s = 1;
-        for d in (0..rank).rev() {
-            st[d] = if padded[d] == 1 { 0 } else { s };
-            s *= padded[d];
-        }
-        st
-    };
-    let (sa, sb) = (strides(a_shape), strides(b_shape));
-    let one = |x: i16, off: i32, m: i32, s: i32| {
-        mbqm32((off + x as i32).wrapping_mul(1 << p.left_shift), m, s)
-    };
-    let mut idx = vec![0usize; rank];
-    for o in out.iter_mut() {
-        let ia: usize = idx.iter().zip(&sa).map(|(i, s)| i * s).sum();
-        let ib: usize = idx.iter().zip(&sb).map(|(i, s)| i * s).sum();
-        let s1 = one(a[ia], p.input1_offset, p.input1_multiplier, p.input1_shift);
-        let s2 = one(b[ib], p.input2_offset, p.input2_multiplier, p.input2_shift);
-        let raw = mbqm32(s1.wrapping_add(s2), p.output_multiplier, p.output_shift)
-            .wrapping_add(p.output_offset);
-        *o = raw.clamp(p.act_min, p.act_max) as i16;
-        for d in (0..rank).rev() {
-            idx[d] += 1;
-            if idx[d] < out_shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
+    crate::kernels::elementwise::broadcast_binary(
+        a,
+        a_shape,
+        b,
+        b_shape,
+        out,
+        out_shape,
+        |x, y| p.combine(x as i32, y as i32, false) as i16,
+    );
 }
 
 #[cfg(test)]

@@ -9,25 +9,12 @@
 //! double: `tests/data/ops/sub_bcast_const_first` tells the two apart by one byte, and
 //! matches double.)
 
-use super::elementwise::broadcast_binary;
-use arch::quant::multiply_by_quantized_multiplier as mbqm;
+use super::elementwise::{broadcast_binary, AddParams};
 
-/// SUB parameters (`OpDataSub` for int8: `left_shift = 20`).
+/// SUB parameters (`OpDataSub` for int8: `left_shift = 20`): ADD's, the second input
+/// subtracted instead of added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubParams {
-    pub input1_offset: i32,
-    pub input2_offset: i32,
-    pub output_offset: i32,
-    pub left_shift: i32,
-    pub input1_multiplier: i32,
-    pub input1_shift: i32,
-    pub input2_multiplier: i32,
-    pub input2_shift: i32,
-    pub output_multiplier: i32,
-    pub output_shift: i32,
-    pub act_min: i32,
-    pub act_max: i32,
-}
+pub struct SubParams(pub AddParams);
 
 impl SubParams {
     /// From the float scales and zero points of both inputs and the output, and the fused
@@ -54,23 +41,9 @@ impl SubParams {
                 ));
             }
         }
-        let (m1, s1) = arch::quant::quantize_multiplier(r1);
-        let (m2, s2) = arch::quant::quantize_multiplier(r2);
-        let (mo, so) = arch::quant::quantize_multiplier(ro);
-        Ok(SubParams {
-            input1_offset: -in1.1,
-            input2_offset: -in2.1,
-            output_offset: out.1,
-            left_shift,
-            input1_multiplier: m1,
-            input1_shift: s1,
-            input2_multiplier: m2,
-            input2_shift: s2,
-            output_multiplier: mo,
-            output_shift: so,
-            act_min: act.0,
-            act_max: act.1,
-        })
+        Ok(SubParams(AddParams::with_left_shift(
+            in1, in2, out, act, left_shift,
+        )))
     }
 
     /// One element: both inputs shifted left by 20 and rescaled
@@ -79,17 +52,7 @@ impl SubParams {
     /// subtracted, rescaled to the output, offset and clamped.
     #[inline]
     pub fn sub(&self, a: i8, b: i8) -> i8 {
-        let x1 = (self.input1_offset + a as i32).wrapping_mul(1 << self.left_shift);
-        let x2 = (self.input2_offset + b as i32).wrapping_mul(1 << self.left_shift);
-        let s1 = mbqm(x1, self.input1_multiplier, self.input1_shift);
-        let s2 = mbqm(x2, self.input2_multiplier, self.input2_shift);
-        let raw = mbqm(
-            s1.wrapping_sub(s2),
-            self.output_multiplier,
-            self.output_shift,
-        )
-        .wrapping_add(self.output_offset);
-        raw.clamp(self.act_min, self.act_max) as i8
+        self.0.combine(a as i32, b as i32, true) as i8
     }
 }
 
